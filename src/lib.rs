@@ -1,0 +1,63 @@
+//! quire: a compact, versioned, read-optimised archive of articles.
+//!
+//! An archive is one file: zstd-compressed blocks of article bodies (with a dictionary
+//! trained at pack time), a fixed-size entry table, a constant-time hash index from key to
+//! entry, a sorted index for prefix listing, and a CRC32 on every record and block. The
+//! reader opens it in constant time — from a memory map or any byte slice — and returns any
+//! article by key without touching the rest. The byte layout is specified in `spec/FORMAT.md`.
+//!
+//! ```
+//! use quire::{Archive, ArchiveWriter, Date, NewEntry, WriterOptions};
+//!
+//! // Pack two articles in memory (ArchiveWriter::create writes a file atomically).
+//! let mut writer = ArchiveWriter::in_memory(WriterOptions::default())?;
+//! writer.add(
+//!     &NewEntry::new("news/embassy", b"China says it is trying to negotiate...")
+//!         .title("N. Korean Asylum Seekers Break Into Embassy in China")
+//!         .date(Date::parse("2002-03-14").unwrap()),
+//! )?;
+//! writer.add(&NewEntry::new("news/weather", b"Sunny, then rain."))?;
+//! let (out, summary) = writer.finish_into_inner()?;
+//! assert_eq!(summary.entries, 2);
+//!
+//! // Read them back (Archive::open(path) memory-maps a file instead).
+//! let archive = Archive::new(out.into_inner())?;
+//! let entry = archive.get("news/embassy")?.expect("present");
+//! assert_eq!(entry.date().unwrap().to_string(), "2002-03-14");
+//! assert!(entry.body()?.starts_with(b"China says"));
+//! assert!(archive.get("news/sports")?.is_none());
+//! let keys: Vec<&str> = archive
+//!     .keys_with_prefix("news/")
+//!     .map(|e| e.map(|e| e.key()))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(keys, ["news/embassy", "news/weather"]);
+//! assert!(archive.verify().is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Robustness
+//!
+//! Archive bytes are untrusted. Every read is bounds-checked, every record and block is
+//! checked against its CRC32 when it is used, no allocation is sized by an unchecked field,
+//! and damage is reported as a [`ReadError`] that says what and where. Damage to one block
+//! leaves every other entry readable.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod error;
+pub mod format;
+pub mod ingest;
+mod reader;
+pub mod unpack;
+mod verify;
+mod writer;
+
+pub use error::{Error, ReadError, ReadResult, WriteError};
+pub use format::Date;
+pub use reader::{Archive, Entries, Entry, PrefixIter};
+pub use verify::{Problem, Report};
+pub use writer::{
+    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Summary,
+    WriterOptions, DEFAULT_CONTENT_TYPE,
+};

@@ -1,0 +1,211 @@
+//! Full verification: every checksum, every record, every block, both indexes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::error::ReadError;
+use crate::format::{self, SectionId, BUCKET_LEN, SORTED_GROUP_LEN};
+use crate::reader::{slice_at, View};
+
+/// One thing found wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What is damaged, and where.
+    pub what: String,
+    /// Keys of the entries it affects (for damaged blocks: the entries whose bodies lie in it).
+    pub keys: Vec<String>,
+}
+
+/// What [`Archive::verify`](crate::Archive::verify) found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Sections checked.
+    pub sections: usize,
+    /// Blocks checked.
+    pub blocks: u64,
+    /// Entries checked.
+    pub entries: u64,
+    /// Everything found wrong; empty when the archive is intact.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Whether nothing was found wrong.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ok() {
+            return write!(
+                f,
+                "ok: {} sections, {} blocks, {} entries, every checksum matches",
+                self.sections, self.blocks, self.entries
+            );
+        }
+        writeln!(f, "{} problem(s) found:", self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "  {}", p.what)?;
+            if !p.keys.is_empty() {
+                let shown: Vec<&str> = p.keys.iter().take(20).map(String::as_str).collect();
+                write!(f, "    affected keys: {}", shown.join(", "))?;
+                if p.keys.len() > shown.len() {
+                    write!(f, " (and {} more)", p.keys.len() - shown.len())?;
+                }
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn verify(view: &View<'_>) -> Report {
+    let h = *view.header();
+    let mut problems = Vec::new();
+    let mut note = |what: String| {
+        problems.push(Problem {
+            what,
+            keys: Vec::new(),
+        })
+    };
+
+    let records = view.section_records();
+    for r in records {
+        let name = SectionId::from_u32(r.id).map_or_else(|| format!("#{}", r.id), |s| s.name().to_string());
+        match slice_at(view.bytes, r.offset, r.length) {
+            Some(b) if format::crc32(b) == r.crc => {}
+            Some(_) => note(format!("checksum mismatch in section '{name}'")),
+            None => note(format!("section '{name}' lies outside the file")),
+        }
+    }
+
+    // Blocks: record, data CRC and decompression of each.
+    let mut raw_lens: Vec<Option<u32>> = Vec::new();
+    let mut damaged: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut block_problems: Vec<Problem> = Vec::new();
+    for b in 0..h.block_count {
+        let b = b as u32;
+        let r = view.with_block(b, |raw| raw.len() as u32);
+        match r {
+            Ok(n) => raw_lens.push(Some(n)),
+            Err(e) => {
+                raw_lens.push(view.block(b).ok().map(|r| r.raw_len));
+                damaged.insert(b, block_problems.len());
+                block_problems.push(Problem {
+                    what: describe(&e, b),
+                    keys: Vec::new(),
+                });
+            }
+        }
+    }
+
+    // Entries: record and strings, the blocks their bodies span, and the key index.
+    for i in 0..h.entry_count {
+        let e = match view.entry(i) {
+            Ok(e) => e,
+            Err(err) => {
+                note(err.to_string());
+                continue;
+            }
+        };
+        if let Some((mut block, offset)) = e.location() {
+            let mut need = e.body_len().saturating_add(u64::from(offset));
+            loop {
+                if let Some(p) = damaged.get(&block) {
+                    block_problems[*p].keys.push(e.key().to_string());
+                }
+                let len = raw_lens.get(block as usize).copied().flatten();
+                match len {
+                    Some(l) if need > u64::from(l) => {
+                        need -= u64::from(l);
+                        block += 1;
+                    }
+                    Some(_) => break,
+                    None => {
+                        if u64::from(block) >= h.block_count {
+                            note(format!(
+                                "entry {i} ({:?}): body runs past the last block",
+                                e.key()
+                            ));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        match view_get(view, e.key()) {
+            Ok(Some(j)) if j == i => {}
+            Ok(Some(j)) => note(format!(
+                "key index: {:?} leads to entry {j}, not {i}",
+                e.key()
+            )),
+            Ok(None) => note(format!("key index: {:?} (entry {i}) is not found", e.key())),
+            Err(_) => {} // the damaged bucket is reported below
+        }
+    }
+
+    // Hash buckets and sorted groups, each by its own CRC.
+    if let Ok(t) = view.section(SectionId::KeyHash) {
+        for (b, raw) in t.chunks_exact(BUCKET_LEN).enumerate() {
+            if raw.try_into().ok().and_then(format::decode_bucket).is_none() {
+                note(format!("checksum mismatch in hash bucket {b}"));
+            }
+        }
+    }
+    if let Ok(t) = view.section(SectionId::Sorted) {
+        for (g, raw) in t.chunks_exact(SORTED_GROUP_LEN).enumerate() {
+            if raw.try_into().ok().and_then(format::decode_group).is_none() {
+                note(format!("checksum mismatch in sorted index group {g}"));
+            }
+        }
+        check_sorted(view, h.entry_count, &mut note);
+    }
+
+    problems.extend(block_problems);
+    Report {
+        sections: records.len(),
+        blocks: h.block_count,
+        entries: h.entry_count,
+        problems,
+    }
+}
+
+fn view_get(view: &View<'_>, key: &str) -> Result<Option<u64>, ReadError> {
+    Ok(view.get_key(key.as_bytes())?.map(|e| e.index()))
+}
+
+/// The sorted index lists every entry once, in strictly increasing key order.
+fn check_sorted(view: &View<'_>, n: u64, note: &mut impl FnMut(String)) {
+    let mut seen = vec![false; usize::try_from(n).unwrap_or(0)];
+    let mut prev: Option<String> = None;
+    for pos in 0..n {
+        let e = match view.sorted_at(pos).and_then(|i| view.entry(i)) {
+            Ok(e) => e,
+            Err(_) => {
+                prev = None;
+                continue; // reported through the group or the entry
+            }
+        };
+        if let Some(s) = seen.get_mut(e.index() as usize) {
+            if *s {
+                note(format!("sorted index lists entry {} twice", e.index()));
+            }
+            *s = true;
+        }
+        if let Some(p) = &prev {
+            if p.as_bytes() >= e.key().as_bytes() {
+                note(format!("sorted index is out of order at position {pos}"));
+            }
+        }
+        prev = Some(e.key().to_string());
+    }
+}
+
+fn describe(e: &ReadError, block: u32) -> String {
+    match e {
+        ReadError::BlockDamaged { .. } | ReadError::Decompress { .. } => e.to_string(),
+        other => format!("block {block}: {other}"),
+    }
+}
