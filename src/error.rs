@@ -88,7 +88,10 @@ impl fmt::Display for ReadError {
                 what,
                 end,
                 file_len,
-            } => write!(f, "truncated: {what} ends at {end}, file is {file_len} bytes"),
+            } => write!(
+                f,
+                "truncated: {what} ends at {end}, file is {file_len} bytes"
+            ),
             ReadError::UnsupportedVersion { major, minor } => write!(
                 f,
                 "unsupported format version {major}.{minor} (this reader knows {}.x); \

@@ -1,1 +1,487 @@
-//! x
+//! Reading input for `quire pack`: directories of files, JSONL files and JSONL on stdin.
+//!
+//! Each input yields [`Record`]s, owned entries with a `source` (a path, or `file:line`) so
+//! that errors and duplicate keys can say where they came from. [`Packer`] feeds records to an
+//! [`ArchiveWriter`] one at a time, so memory stays bounded by the largest single body.
+
+use std::fs;
+use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, WriteError};
+use crate::format::Date;
+use crate::writer::{ArchiveWriter, NewEntry};
+
+/// One entry read from an input, with where it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// The key.
+    pub key: String,
+    /// Title, if any.
+    pub title: Option<String>,
+    /// Date, if any.
+    pub date: Option<Date>,
+    /// Content type; `None` for the default.
+    pub content_type: Option<String>,
+    /// Extra metadata pairs.
+    pub metadata: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Where it came from: a file path, or `FILE:LINE` for JSONL.
+    pub source: String,
+}
+
+impl Record {
+    /// Borrows the record as an entry for [`ArchiveWriter::add`].
+    pub fn as_entry(&self) -> NewEntry<'_> {
+        NewEntry {
+            key: &self.key,
+            title: self.title.as_deref(),
+            date: self.date,
+            content_type: self.content_type.as_deref(),
+            metadata: self
+                .metadata
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect(),
+            body: &self.body,
+        }
+    }
+}
+
+/// Finds a headline line `Title - YYYY-MM-DD` near the top of a scraped article (after page
+/// chrome such as "Accessibility links" or "Breaking News"): looks at the first 20 non-empty
+/// lines of the first 8 KiB.
+pub fn detect_headline(body: &[u8]) -> Option<(String, Date)> {
+    let head = &body[..body.len().min(8 << 10)];
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // The 8 KiB cut may split a character: use the valid prefix.
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+    };
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(20)
+    {
+        let Some((title, date)) = line.rsplit_once(" - ") else {
+            continue;
+        };
+        let (title, date) = (title.trim(), date.trim());
+        if let Some(d) = Date::parse(date) {
+            if !title.is_empty() {
+                return Some((title.to_string(), d));
+            }
+        }
+    }
+    None
+}
+
+/// A content type guessed from a file name, refined by whether the bytes are UTF-8.
+pub fn guess_content_type(path: &Path, body: &[u8]) -> Option<&'static str> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let text = std::str::from_utf8(body).is_ok();
+    let t = match ext.as_deref() {
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("md" | "markdown") => "text/markdown; charset=utf-8",
+        Some("json") => "application/json",
+        Some("xml") => "application/xml",
+        Some("css") => "text/css",
+        Some("js") => "text/javascript",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
+        _ if text => return None,
+        _ => "application/octet-stream",
+    };
+    Some(t)
+}
+
+/// The regular files under `root`, as `(key, path)` sorted by key. Keys are the paths
+/// relative to `root` joined with `/`. Symbolic links are not followed (and are skipped);
+/// so are other non-regular files. Returns the skipped paths as the second value.
+pub fn walk_dir(root: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<PathBuf>), Error> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let rd = fs::read_dir(&dir)
+            .map_err(|e| Error::Input(format!("cannot read directory {}: {e}", dir.display())))?;
+        for item in rd {
+            let item = item?;
+            let path = item.path();
+            let name = item.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(Error::Input(format!(
+                    "{}: file name is not UTF-8, cannot be a key",
+                    path.display()
+                )));
+            };
+            let key = format!("{prefix}{name}");
+            let ft = item.file_type()?;
+            if ft.is_dir() {
+                stack.push((path, format!("{key}/")));
+            } else if ft.is_file() {
+                files.push((key, path));
+            } else {
+                skipped.push(path);
+            }
+        }
+    }
+    files.sort();
+    skipped.sort();
+    Ok((files, skipped))
+}
+
+/// Reads one file of a directory input as a record.
+pub fn read_file_record(key: String, path: &Path) -> Result<Record, Error> {
+    let body =
+        fs::read(path).map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
+    let content_type = guess_content_type(path, &body).map(str::to_string);
+    let (title, date) = match detect_headline(&body) {
+        Some((t, d)) if content_type.is_none() => (Some(t), Some(d)),
+        _ => (None, None),
+    };
+    Ok(Record {
+        key,
+        title,
+        date,
+        content_type,
+        metadata: Vec::new(),
+        body,
+        source: path.display().to_string(),
+    })
+}
+
+/// What a JSONL line held: an entry, or the archive metadata line that `unpack --jsonl`
+/// writes first (`{"archive": {...}}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// An entry.
+    Entry(Record),
+    /// Archive metadata pairs.
+    Archive(Vec<(String, String)>),
+}
+
+/// Parses one JSONL line: `{"key" or "id", "title"?, "date"?, "content_type"?, "body" or
+/// "body_base64", "meta"?: {...}}`; any other field becomes entry metadata (strings as they
+/// are, other values as JSON text).
+pub fn parse_jsonl_line(line: &str, source: &str) -> Result<Line, Error> {
+    let bad = |msg: String| Error::Input(format!("{source}: {msg}"));
+    let value: Value = serde_json::from_str(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    let Value::Object(mut obj) = value else {
+        return Err(bad("each line must be a JSON object".into()));
+    };
+    if !obj.contains_key("key") && !obj.contains_key("id") {
+        if let Some(Value::Object(a)) = obj.remove("archive") {
+            if obj.is_empty() {
+                return Ok(Line::Archive(string_pairs(a, &bad)?));
+            }
+        }
+        return Err(bad("a record needs a \"key\" (or \"id\") field".into()));
+    }
+    let key = match obj.remove("key").or_else(|| obj.remove("id")) {
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(bad("\"key\" must be a string or a number".into())),
+    };
+    let mut text = |name: &str| -> Result<Option<String>, Error> {
+        match obj.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(bad(format!("\"{name}\" of {key:?} must be a string"))),
+        }
+    };
+    let title = text("title")?;
+    let date = match text("date")? {
+        None => None,
+        Some(d) if d.is_empty() => None,
+        Some(d) => Some(Date::parse(&d).ok_or_else(|| {
+            bad(format!(
+                "date {d:?} of {key:?} is not a valid YYYY-MM-DD date"
+            ))
+        })?),
+    };
+    let content_type = text("content_type")?;
+    let body = text("body")?;
+    let body64 = text("body_base64")?;
+    let body = match (body, body64) {
+        (Some(b), None) => b.into_bytes(),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b.as_bytes())
+            .map_err(|e| bad(format!("body_base64 of {key:?} is not base64: {e}")))?,
+        (None, None) => Vec::new(),
+        (Some(_), Some(_)) => {
+            return Err(bad(format!(
+                "{key:?} has both \"body\" and \"body_base64\""
+            )))
+        }
+    };
+    let mut metadata = match obj.remove("meta") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Object(m)) => string_pairs(m, &bad)?,
+        Some(_) => return Err(bad(format!("\"meta\" of {key:?} must be an object"))),
+    };
+    for (name, v) in obj {
+        let v = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        metadata.push((name, v));
+    }
+    Ok(Line::Entry(Record {
+        key,
+        title,
+        date,
+        content_type,
+        metadata,
+        body,
+        source: source.to_string(),
+    }))
+}
+
+fn string_pairs(
+    m: Map<String, Value>,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<Vec<(String, String)>, Error> {
+    m.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            other => Err(bad(format!("metadata {k:?} must be a string, not {other}"))),
+        })
+        .collect()
+}
+
+/// Writes one entry as a JSONL line that [`parse_jsonl_line`] reads back to the same entry.
+pub fn entry_to_jsonl(e: &crate::Entry<'_>, body: &[u8]) -> String {
+    let mut obj = Map::new();
+    obj.insert("key".into(), Value::String(e.key().to_string()));
+    if let Some(t) = e.title() {
+        obj.insert("title".into(), Value::String(t.to_string()));
+    }
+    if let Some(d) = e.date() {
+        obj.insert("date".into(), Value::String(d.to_string()));
+    }
+    if e.content_type() != crate::DEFAULT_CONTENT_TYPE {
+        obj.insert(
+            "content_type".into(),
+            Value::String(e.content_type().to_string()),
+        );
+    }
+    let meta: Map<String, Value> = e
+        .metadata()
+        .map(|(n, v)| (n.to_string(), Value::String(v.to_string())))
+        .collect();
+    if !meta.is_empty() {
+        obj.insert("meta".into(), Value::Object(meta));
+    }
+    match std::str::from_utf8(body) {
+        Ok(s) => obj.insert("body".into(), Value::String(s.to_string())),
+        Err(_) => obj.insert(
+            "body_base64".into(),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+        ),
+    };
+    Value::Object(obj).to_string()
+}
+
+/// The archive metadata line written first by `unpack --jsonl`.
+pub fn archive_to_jsonl(meta: &[(String, String)]) -> String {
+    let m: Map<String, Value> = meta
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+        .collect();
+    let mut obj = Map::new();
+    obj.insert("archive".into(), Value::Object(m));
+    Value::Object(obj).to_string()
+}
+
+/// One pack input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A directory: every regular file is an entry.
+    Dir(PathBuf),
+    /// A JSONL file.
+    Jsonl(PathBuf),
+    /// JSONL on standard input.
+    Stdin,
+}
+
+impl Input {
+    /// Classifies a command-line argument: `-` is stdin, a directory is a directory, anything
+    /// else is read as JSONL.
+    pub fn from_arg(arg: &str) -> Input {
+        let p = Path::new(arg);
+        if arg == "-" {
+            Input::Stdin
+        } else if p.is_dir() {
+            Input::Dir(p.to_path_buf())
+        } else {
+            Input::Jsonl(p.to_path_buf())
+        }
+    }
+}
+
+/// Feeds records to a writer, remembering where each key came from so that a duplicate key
+/// error names both sources.
+pub struct Packer<W: io::Write + io::Seek> {
+    writer: ArchiveWriter<W>,
+    sources: Vec<String>,
+    /// Archive metadata lines met in JSONL input (`{"archive": ...}`).
+    pub archive_lines: Vec<Vec<(String, String)>>,
+}
+
+impl<W: io::Write + io::Seek> Packer<W> {
+    /// Wraps a writer.
+    pub fn new(writer: ArchiveWriter<W>) -> Self {
+        Packer {
+            writer,
+            sources: Vec::new(),
+            archive_lines: Vec::new(),
+        }
+    }
+
+    /// The writer (for progress figures).
+    pub fn writer(&self) -> &ArchiveWriter<W> {
+        &self.writer
+    }
+
+    /// Adds one record.
+    pub fn add(&mut self, r: &Record) -> Result<(), Error> {
+        let before = self.writer.len();
+        match self.writer.add(&r.as_entry()) {
+            Ok(_) => {
+                if self.writer.len() > before {
+                    self.sources.push(r.source.clone());
+                }
+                Ok(())
+            }
+            Err(WriteError::DuplicateKey { key, first }) => {
+                let first_src = self
+                    .sources
+                    .get(first as usize)
+                    .map_or("an earlier entry", String::as_str);
+                Err(Error::Input(format!(
+                    "duplicate key {key:?}: in {first_src} and in {} \
+                     (use --duplicates first|last to keep one)",
+                    r.source
+                )))
+            }
+            Err(e) => Err(Error::Input(format!("{}: {e}", r.source))),
+        }
+    }
+
+    /// Adds every entry of an input; `progress` is called with bytes consumed so far.
+    pub fn add_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64)) -> Result<(), Error> {
+        match input {
+            Input::Dir(root) => {
+                let (files, _skipped) = walk_dir(root)?;
+                let mut done = 0u64;
+                for (key, path) in files {
+                    let r = read_file_record(key, &path)?;
+                    done += r.body.len() as u64;
+                    self.add(&r)?;
+                    progress(done);
+                }
+                Ok(())
+            }
+            Input::Jsonl(path) => {
+                let f = fs::File::open(path)
+                    .map_err(|e| Error::Input(format!("cannot open {}: {e}", path.display())))?;
+                self.add_jsonl(
+                    io::BufReader::with_capacity(1 << 20, f),
+                    &path.display().to_string(),
+                    progress,
+                )
+            }
+            Input::Stdin => self.add_jsonl(io::stdin().lock(), "<stdin>", progress),
+        }
+    }
+
+    /// Adds every line of a JSONL stream (blank lines are skipped).
+    pub fn add_jsonl(
+        &mut self,
+        mut r: impl BufRead,
+        name: &str,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Error> {
+        let mut line = String::new();
+        let mut n = 0u64;
+        let mut done = 0u64;
+        loop {
+            line.clear();
+            let got = r
+                .read_line(&mut line)
+                .map_err(|e| Error::Input(format!("{name}:{}: {e}", n + 1)))?;
+            if got == 0 {
+                return Ok(());
+            }
+            n += 1;
+            done += got as u64;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_jsonl_line(&line, &format!("{name}:{n}"))? {
+                Line::Entry(rec) => self.add(&rec)?,
+                Line::Archive(meta) => self.archive_lines.push(meta),
+            }
+            progress(done);
+        }
+    }
+
+    /// Gives the writer back, to finish it.
+    pub fn into_writer(self) -> ArchiveWriter<W> {
+        self.writer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_detection() {
+        let body =
+            b"Accessibility links\n\nBreaking News\n\nSome Title - Here - 2002-03-14\n\nBody.";
+        let (t, d) = detect_headline(body).unwrap();
+        assert_eq!(t, "Some Title - Here");
+        assert_eq!(d.to_string(), "2002-03-14");
+        assert_eq!(detect_headline(b"no headline here\nat all"), None);
+        assert_eq!(detect_headline(b"Bad date - 2002-13-40"), None);
+    }
+
+    #[test]
+    fn jsonl_fields() {
+        let l =
+            r#"{"id": 7, "title": "T", "date": "2020-01-02", "lang": "en", "n": 3, "body": "x"}"#;
+        let Line::Entry(r) = parse_jsonl_line(l, "f:1").unwrap() else {
+            panic!("not an entry")
+        };
+        assert_eq!(r.key, "7");
+        assert_eq!(r.title.as_deref(), Some("T"));
+        assert_eq!(
+            r.metadata,
+            vec![("lang".into(), "en".into()), ("n".into(), "3".into())]
+        );
+        assert_eq!(r.body, b"x");
+        let err = parse_jsonl_line(r#"{"body": "x"}"#, "f:2").unwrap_err();
+        assert!(err.to_string().starts_with("f:2:"), "{err}");
+        let err = parse_jsonl_line(r#"{"key": "k", "date": "2020-02-30x"}"#, "f:3").unwrap_err();
+        assert!(err.to_string().contains("not a valid"), "{err}");
+        let b64 = r#"{"key": "b", "body_base64": "AAH/"}"#;
+        let Line::Entry(r) = parse_jsonl_line(b64, "f:4").unwrap() else {
+            panic!("not an entry")
+        };
+        assert_eq!(r.body, [0, 1, 255]);
+    }
+}

@@ -58,6 +58,6 @@ pub use format::Date;
 pub use reader::{Archive, Entries, Entry, PrefixIter};
 pub use verify::{Problem, Report};
 pub use writer::{
-    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Summary,
-    WriterOptions, DEFAULT_CONTENT_TYPE,
+    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Summary, WriterOptions,
+    DEFAULT_CONTENT_TYPE,
 };

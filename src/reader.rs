@@ -42,10 +42,7 @@ struct Layout {
 
 impl Layout {
     fn range(&self, id: SectionId) -> Range<u64> {
-        self.known
-            .get(id as usize - 1)
-            .cloned()
-            .unwrap_or(0..0)
+        self.known.get(id as usize - 1).cloned().unwrap_or(0..0)
     }
 }
 
@@ -839,9 +836,8 @@ impl<'a> View<'a> {
             }
             _ => {
                 if s.plain.is_none() {
-                    s.plain = Some(
-                        zstd::bulk::Decompressor::new().map_err(|e| failed(e.to_string()))?,
-                    );
+                    s.plain =
+                        Some(zstd::bulk::Decompressor::new().map_err(|e| failed(e.to_string()))?);
                 }
                 &mut s.plain
             }
@@ -859,11 +855,7 @@ impl<'a> View<'a> {
     }
 
     /// Runs `f` over block `block`'s uncompressed bytes, after checking its data CRC.
-    pub(crate) fn with_block<T>(
-        &self,
-        block: u32,
-        f: impl FnOnce(&[u8]) -> T,
-    ) -> ReadResult<T> {
+    pub(crate) fn with_block<T>(&self, block: u32, f: impl FnOnce(&[u8]) -> T) -> ReadResult<T> {
         let rec = self.block(block)?;
         let stored = slice_at(self.bytes, rec.offset, u64::from(rec.stored_len))
             .ok_or_else(|| ReadError::corrupt(format!("block {block} is out of bounds")))?;
@@ -1016,10 +1008,7 @@ impl<'a> Entry<'a> {
     }
 
     /// Calls `f` on consecutive pieces of the body, one block at a time.
-    fn for_each_body_chunk(
-        &self,
-        mut f: impl FnMut(&[u8]) -> ReadResult<()>,
-    ) -> ReadResult<()> {
+    fn for_each_body_chunk(&self, mut f: impl FnMut(&[u8]) -> ReadResult<()>) -> ReadResult<()> {
         let mut remaining = self.rec.body_len;
         let mut block = self.rec.block;
         let mut offset = u64::from(self.rec.offset);

@@ -73,7 +73,8 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
 
     let records = view.section_records();
     for r in records {
-        let name = SectionId::from_u32(r.id).map_or_else(|| format!("#{}", r.id), |s| s.name().to_string());
+        let name = SectionId::from_u32(r.id)
+            .map_or_else(|| format!("#{}", r.id), |s| s.name().to_string());
         match slice_at(view.bytes, r.offset, r.length) {
             Some(b) if format::crc32(b) == r.crc => {}
             Some(_) => note(format!("checksum mismatch in section '{name}'")),
@@ -149,7 +150,12 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
     // Hash buckets and sorted groups, each by its own CRC.
     if let Ok(t) = view.section(SectionId::KeyHash) {
         for (b, raw) in t.chunks_exact(BUCKET_LEN).enumerate() {
-            if raw.try_into().ok().and_then(format::decode_bucket).is_none() {
+            if raw
+                .try_into()
+                .ok()
+                .and_then(format::decode_bucket)
+                .is_none()
+            {
                 note(format!("checksum mismatch in hash bucket {b}"));
             }
         }

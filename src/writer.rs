@@ -392,7 +392,10 @@ impl Compressors {
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    if tx.send(compress_block(&mut c, dict.is_some(), job)).is_err() {
+                    if tx
+                        .send(compress_block(&mut c, dict.is_some(), job))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -549,7 +552,11 @@ impl ArchiveWriter<AtomicFile> {
     /// A writer for the file at `path`. Nothing appears under `path` until
     /// [`finish`](ArchiveWriter::finish) succeeds; with `overwrite`, an existing archive
     /// there stays intact until then.
-    pub fn create(path: impl AsRef<Path>, opts: WriterOptions, overwrite: bool) -> Result<Self, WriteError> {
+    pub fn create(
+        path: impl AsRef<Path>,
+        opts: WriterOptions,
+        overwrite: bool,
+    ) -> Result<Self, WriteError> {
         let path = path.as_ref();
         let file = AtomicFile::create(path, overwrite).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
@@ -690,7 +697,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         for (n, v) in &e.metadata {
             let n_len = (n.len() as u16).to_le_bytes();
-            push_field(&mut self.strings, FIELD_META, &[&n_len, n.as_bytes(), v.as_bytes()]);
+            push_field(
+                &mut self.strings,
+                FIELD_META,
+                &[&n_len, n.as_bytes(), v.as_bytes()],
+            );
         }
         let strings_len = self.strings.len() as u64 - strings_offset;
         if strings_len > u64::from(format::MAX_STRINGS_LEN) {
@@ -728,8 +739,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         let id = u16::try_from(self.ctypes.len())
             .ok()
-            .filter(|_| self.ctypes.iter().map(|c| c.len() + 2).sum::<usize>() + ct.len() + 2
-                <= format::MAX_SMALL_SECTION as usize)
+            .filter(|_| {
+                self.ctypes.iter().map(|c| c.len() + 2).sum::<usize>() + ct.len() + 2
+                    <= format::MAX_SMALL_SECTION as usize
+            })
             .ok_or_else(|| WriteError::InvalidEntry {
                 key: key.to_string(),
                 reason: "too many distinct content types".into(),
@@ -818,11 +831,14 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             blocks,
             sizes,
             bytes,
-        } = std::mem::replace(&mut self.phase, Phase::Sampling {
-            blocks: Vec::new(),
-            sizes: Vec::new(),
-            bytes: 0,
-        })
+        } = std::mem::replace(
+            &mut self.phase,
+            Phase::Sampling {
+                blocks: Vec::new(),
+                sizes: Vec::new(),
+                bytes: 0,
+            },
+        )
         else {
             return Ok(());
         };
@@ -900,9 +916,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 .unwrap_or_default();
             let rec = BlockRecord {
                 offset: self.out.pos,
-                stored_len: u32::try_from(d.bytes.len()).map_err(|_| {
-                    WriteError::TooLarge("a compressed block over 4 GiB".into())
-                })?,
+                stored_len: u32::try_from(d.bytes.len())
+                    .map_err(|_| WriteError::TooLarge("a compressed block over 4 GiB".into()))?,
                 raw_len: d.raw_len,
                 first_entry,
                 entry_count,
