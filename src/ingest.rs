@@ -107,10 +107,18 @@ pub fn guess_content_type(path: &Path, body: &[u8]) -> Option<&'static str> {
     Some(t)
 }
 
-/// The regular files under `root`, as `(key, path)` sorted by key. Keys are the paths
-/// relative to `root` joined with `/`. Symbolic links are not followed (and are skipped);
-/// so are other non-regular files. Returns the skipped paths as the second value.
-pub fn walk_dir(root: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<PathBuf>), Error> {
+/// What [`walk_dir`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirListing {
+    /// Regular files as `(key, path)`, sorted by key.
+    pub files: Vec<(String, PathBuf)>,
+    /// Symbolic links and other non-regular files, not followed and not packed.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// The regular files under `root`. Keys are the paths relative to `root` joined with `/`.
+/// Symbolic links are not followed (and are skipped); so are other non-regular files.
+pub fn walk_dir(root: &Path) -> Result<DirListing, Error> {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
     let mut stack = vec![(root.to_path_buf(), String::new())];
@@ -140,7 +148,7 @@ pub fn walk_dir(root: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<PathBuf>), E
     }
     files.sort();
     skipped.sort();
-    Ok((files, skipped))
+    Ok(DirListing { files, skipped })
 }
 
 /// Reads one file of a directory input as a record.
@@ -385,9 +393,9 @@ impl<W: io::Write + io::Seek> Packer<W> {
     pub fn add_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64)) -> Result<(), Error> {
         match input {
             Input::Dir(root) => {
-                let (files, _skipped) = walk_dir(root)?;
+                let listing = walk_dir(root)?;
                 let mut done = 0u64;
-                for (key, path) in files {
+                for (key, path) in listing.files {
                     let r = read_file_record(key, &path)?;
                     done += r.body.len() as u64;
                     self.add(&r)?;

@@ -1,0 +1,289 @@
+//! Library round trips: what goes in comes out, by key, by index, in order and by prefix.
+
+use std::collections::BTreeMap;
+
+use quire::{
+    Archive, ArchiveWriter, Date, DictionaryMode, DuplicatePolicy, NewEntry, WriteError,
+    WriterOptions,
+};
+
+fn opts() -> WriterOptions {
+    WriterOptions {
+        level: 3,
+        threads: 1,
+        created: Some(0),
+        ..WriterOptions::default()
+    }
+}
+
+fn pack(opts: WriterOptions, entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut w = ArchiveWriter::in_memory(opts).unwrap();
+    for (k, b) in entries {
+        w.add(&NewEntry::new(k, b)).unwrap();
+    }
+    w.finish_into_inner().unwrap().0.into_inner()
+}
+
+/// Every access path agrees with the model.
+fn check(bytes: &[u8], model: &[(String, Vec<u8>)]) {
+    let a = Archive::new(bytes).unwrap();
+    assert_eq!(a.len(), model.len() as u64);
+    for (i, (k, b)) in model.iter().enumerate() {
+        let e = a.get(k).unwrap().unwrap_or_else(|| panic!("{k:?} missing"));
+        assert_eq!(e.index(), i as u64);
+        assert_eq!(&e.body().unwrap(), b, "body of {k:?}");
+        assert_eq!(a.get_by_index(i as u64).unwrap().key(), k);
+    }
+    let iterated: Vec<String> = a.iter().map(|e| e.unwrap().key().to_string()).collect();
+    let keys: Vec<String> = model.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(iterated, keys);
+    let sorted: BTreeMap<&[u8], ()> = model.iter().map(|(k, _)| (k.as_bytes(), ())).collect();
+    let listed: Vec<Vec<u8>> = a
+        .iter_sorted()
+        .map(|e| e.unwrap().key().as_bytes().to_vec())
+        .collect();
+    let want: Vec<Vec<u8>> = sorted.keys().map(|k| k.to_vec()).collect();
+    assert_eq!(listed, want);
+    assert!(a.get("no such key").unwrap().is_none());
+    assert!(a.verify().is_ok(), "{}", a.verify());
+}
+
+#[test]
+fn many_thousands_of_entries_with_and_without_dictionary() {
+    let model: Vec<(String, Vec<u8>)> = (0..20_000)
+        .map(|i| {
+            (
+                format!("section-{}/article-{i:05}.txt", i % 17),
+                format!("Article {i}. The council met on day {} to discuss item {}.", i % 31, i * 7)
+                    .into_bytes(),
+            )
+        })
+        .collect();
+    for dictionary in [DictionaryMode::Off, DictionaryMode::Auto] {
+        let bytes = pack(
+            WriterOptions {
+                dictionary,
+                block_size: 16 << 10,
+                ..opts()
+            },
+            &model,
+        );
+        let a = Archive::new(&bytes[..]).unwrap();
+        assert_eq!(a.dictionary_len() > 0, dictionary == DictionaryMode::Auto);
+        check(&bytes, &model);
+        let prefixed: Vec<_> = a
+            .keys_with_prefix("section-3/")
+            .map(|e| e.unwrap().key().to_string())
+            .collect();
+        let want: Vec<_> = {
+            let mut v: Vec<_> = model
+                .iter()
+                .filter(|(k, _)| k.starts_with("section-3/"))
+                .map(|(k, _)| k.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(prefixed, want);
+        assert!(a.keys_with_prefix("section-99").next().is_none());
+    }
+}
+
+#[test]
+fn empty_binary_unicode_and_single_entries() {
+    let model = vec![
+        ("empty".to_string(), Vec::new()),
+        ("bin".to_string(), (0..=255u8).cycle().take(70_000).collect()),
+        ("ключ/日本語/🦀".to_string(), "Grüße".as_bytes().to_vec()),
+        ("also-empty".to_string(), Vec::new()),
+    ];
+    check(&pack(opts(), &model), &model);
+    let one = vec![("only".to_string(), b"one".to_vec())];
+    check(&pack(opts(), &one), &one);
+    let none: Vec<(String, Vec<u8>)> = Vec::new();
+    let bytes = pack(opts(), &none);
+    let a = Archive::new(&bytes[..]).unwrap();
+    assert!(a.is_empty());
+    assert!(a.get("x").unwrap().is_none());
+    assert!(a.iter().next().is_none());
+    assert!(a.verify().is_ok());
+}
+
+#[test]
+fn bodies_larger_than_a_block_span_blocks() {
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let model = vec![
+        ("small-before".to_string(), b"tiny".to_vec()),
+        ("big".to_string(), big),
+        ("small-after".to_string(), b"also tiny".to_vec()),
+    ];
+    let bytes = pack(
+        WriterOptions {
+            block_size: 4096,
+            ..opts()
+        },
+        &model,
+    );
+    let a = Archive::new(&bytes[..]).unwrap();
+    assert!(a.block_count() > 70);
+    check(&bytes, &model);
+    let mut streamed = Vec::new();
+    a.get("big")
+        .unwrap()
+        .unwrap()
+        .write_body_to(&mut streamed)
+        .unwrap();
+    assert_eq!(streamed, model[1].1);
+}
+
+#[test]
+fn entry_fields_round_trip() {
+    let mut w = ArchiveWriter::in_memory(WriterOptions {
+        metadata: vec![("title".into(), "My corpus".into())],
+        ..opts()
+    })
+    .unwrap();
+    w.add(
+        &NewEntry::new("k", b"body")
+            .title("A title")
+            .date(Date::parse("1999-12-31").unwrap())
+            .content_type("text/html; charset=utf-8")
+            .meta("author", "A. N. Other")
+            .meta("lang", "en"),
+    )
+    .unwrap();
+    w.add(&NewEntry::new("plain", b"x")).unwrap();
+    let bytes = w.finish_into_inner().unwrap().0.into_inner();
+    let a = Archive::new(bytes).unwrap();
+    let e = a.get("k").unwrap().unwrap();
+    assert_eq!(e.title(), Some("A title"));
+    assert_eq!(e.date().unwrap().to_string(), "1999-12-31");
+    assert_eq!(e.content_type(), "text/html; charset=utf-8");
+    let meta: Vec<_> = e.metadata().collect();
+    assert_eq!(meta, [("author", "A. N. Other"), ("lang", "en")]);
+    let p = a.get("plain").unwrap().unwrap();
+    assert_eq!(p.title(), None);
+    assert_eq!(p.date(), None);
+    assert_eq!(p.content_type(), quire::DEFAULT_CONTENT_TYPE);
+    assert_eq!(a.metadata_value("title"), Some("My corpus"));
+    assert_eq!(a.metadata_value("created"), Some("1970-01-01T00:00:00Z"));
+    let mut buf = vec![9u8; 100];
+    e.read_body_into(&mut buf).unwrap();
+    assert_eq!(buf, b"body");
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let model: Vec<(String, Vec<u8>)> = (0..3000)
+        .map(|i| (format!("a/{i}"), format!("text {i} ").repeat(i % 50 + 1).into_bytes()))
+        .collect();
+    let one = pack(
+        WriterOptions {
+            threads: 1,
+            block_size: 8192,
+            ..opts()
+        },
+        &model,
+    );
+    for threads in [2, 3, 8] {
+        let n = pack(
+            WriterOptions {
+                threads,
+                block_size: 8192,
+                ..opts()
+            },
+            &model,
+        );
+        assert!(one == n, "{threads} threads wrote different bytes");
+    }
+    check(&one, &model);
+}
+
+#[test]
+fn duplicate_keys_follow_the_policy() {
+    let mut w = ArchiveWriter::in_memory(opts()).unwrap();
+    w.add(&NewEntry::new("a", b"1")).unwrap();
+    match w.add(&NewEntry::new("a", b"2")) {
+        Err(WriteError::DuplicateKey { key, first }) => {
+            assert_eq!((key.as_str(), first), ("a", 0));
+        }
+        other => panic!("expected a duplicate key error, got {other:?}"),
+    }
+    for (policy, want) in [(DuplicatePolicy::First, b"1"), (DuplicatePolicy::Last, b"3")] {
+        let mut w = ArchiveWriter::in_memory(WriterOptions {
+            duplicates: policy,
+            ..opts()
+        })
+        .unwrap();
+        w.add(&NewEntry::new("a", b"1").title("first")).unwrap();
+        w.add(&NewEntry::new("b", b"2")).unwrap();
+        w.add(&NewEntry::new("a", b"3")).unwrap();
+        let (out, summary) = w.finish_into_inner().unwrap();
+        assert_eq!(summary.duplicates, 1);
+        let a = Archive::new(out.into_inner()).unwrap();
+        assert_eq!(a.len(), 2);
+        let e = a.get("a").unwrap().unwrap();
+        assert_eq!(e.body().unwrap(), want);
+        assert_eq!(e.index(), 0);
+        assert!(a.verify().is_ok(), "{}", a.verify());
+    }
+}
+
+#[test]
+fn invalid_keys_and_options_are_refused() {
+    let mut w = ArchiveWriter::in_memory(opts()).unwrap();
+    assert!(matches!(
+        w.add(&NewEntry::new("", b"x")),
+        Err(WriteError::InvalidKey { .. })
+    ));
+    let long = "k".repeat(4097);
+    assert!(matches!(
+        w.add(&NewEntry::new(&long, b"x")),
+        Err(WriteError::InvalidKey { .. })
+    ));
+    let max = "k".repeat(4096);
+    w.add(&NewEntry::new(&max, b"x")).unwrap();
+    for bad in [
+        WriterOptions {
+            level: 0,
+            ..opts()
+        },
+        WriterOptions {
+            block_size: 10,
+            ..opts()
+        },
+    ] {
+        assert!(matches!(
+            ArchiveWriter::in_memory(bad),
+            Err(WriteError::InvalidOptions(_))
+        ));
+    }
+}
+
+#[test]
+fn open_maps_a_file_and_writer_is_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.quire");
+    let mut w = ArchiveWriter::create(&path, opts(), false).unwrap();
+    w.add(&NewEntry::new("k", b"v")).unwrap();
+    // Nothing under the target name until finish.
+    assert!(!path.exists());
+    w.finish().unwrap();
+    let a = Archive::open(&path).unwrap();
+    assert_eq!(a.get("k").unwrap().unwrap().body().unwrap(), b"v");
+    // An existing target is refused without overwrite...
+    assert!(matches!(
+        ArchiveWriter::create(&path, opts(), false),
+        Err(WriteError::TargetExists(_))
+    ));
+    // ...and a writer dropped without finish leaves nothing behind.
+    let other = dir.path().join("b.quire");
+    let mut w = ArchiveWriter::create(&other, opts(), false).unwrap();
+    w.add(&NewEntry::new("k", b"v")).unwrap();
+    drop(w);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["a.quire"]);
+}
