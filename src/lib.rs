@@ -47,6 +47,8 @@
 
 pub mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 mod reader;
 pub mod unpack;

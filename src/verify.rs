@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::ReadError;
-use crate::format::{self, SectionId, BUCKET_LEN, SORTED_GROUP_LEN};
+use crate::format::{
+    self, SectionId, BUCKET_LEN, ENTRIES_PER_GROUP, NO_ENTRY, SORTED_GROUP_LEN,
+};
 use crate::reader::{slice_at, View};
 
 /// One thing found wrong.
@@ -112,6 +114,17 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
             }
         };
         if let Some((mut block, offset)) = e.location() {
+            if raw_lens
+                .get(block as usize)
+                .copied()
+                .flatten()
+                .is_some_and(|l| offset >= l)
+            {
+                note(format!(
+                    "entry {i} ({:?}): body offset {offset} is past the end of block {block}",
+                    e.key()
+                ));
+            }
             let mut need = e.body_len().saturating_add(u64::from(offset));
             loop {
                 if let Some(p) = damaged.get(&block) {
@@ -147,23 +160,19 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
         }
     }
 
-    // Hash buckets and sorted groups, each by its own CRC.
+    // Hash buckets and sorted groups: each by its own CRC, then their contents.
     if let Ok(t) = view.section(SectionId::KeyHash) {
-        for (b, raw) in t.chunks_exact(BUCKET_LEN).enumerate() {
-            if raw
-                .try_into()
-                .ok()
-                .and_then(format::decode_bucket)
-                .is_none()
-            {
-                note(format!("checksum mismatch in hash bucket {b}"));
-            }
-        }
+        check_buckets(view, t, &mut note);
     }
     if let Ok(t) = view.section(SectionId::Sorted) {
         for (g, raw) in t.chunks_exact(SORTED_GROUP_LEN).enumerate() {
-            if raw.try_into().ok().and_then(format::decode_group).is_none() {
+            let Some(group) = raw.try_into().ok().and_then(format::decode_group) else {
                 note(format!("checksum mismatch in sorted index group {g}"));
+                continue;
+            };
+            let first_unused = (h.entry_count as usize).saturating_sub(g * ENTRIES_PER_GROUP);
+            if group.iter().skip(first_unused).any(|e| *e != NO_ENTRY) {
+                note(format!("sorted index group {g}: unused places are not empty"));
             }
         }
         check_sorted(view, h.entry_count, &mut note);
@@ -187,12 +196,21 @@ fn check_sorted(view: &View<'_>, n: u64, note: &mut impl FnMut(String)) {
     let mut seen = vec![false; usize::try_from(n).unwrap_or(0)];
     let mut prev: Option<String> = None;
     for pos in 0..n {
-        let e = match view.sorted_at(pos).and_then(|i| view.entry(i)) {
-            Ok(e) => e,
-            Err(_) => {
+        let index = match view.sorted_at(pos) {
+            Ok(i) => i,
+            Err(ReadError::ChecksumMismatch { .. }) => {
                 prev = None;
-                continue; // reported through the group or the entry
+                continue; // reported with its group
             }
+            Err(e) => {
+                note(format!("sorted index: {e}"));
+                prev = None;
+                continue;
+            }
+        };
+        let Ok(e) = view.entry(index) else {
+            prev = None;
+            continue; // reported with the entry
         };
         if let Some(s) = seen.get_mut(e.index() as usize) {
             if *s {
@@ -206,6 +224,55 @@ fn check_sorted(view: &View<'_>, n: u64, note: &mut impl FnMut(String)) {
             }
         }
         prev = Some(e.key().to_string());
+    }
+}
+
+/// Every bucket's CRC, and every occupied slot: a real entry, the tag of that entry's key,
+/// within `max_probe` of its home bucket, occupied slots before empty ones; each entry once.
+fn check_buckets(view: &View<'_>, table: &[u8], note: &mut impl FnMut(String)) {
+    let h = view.header();
+    let mut occupied = 0u64;
+    for (b, raw) in table.chunks_exact(BUCKET_LEN).enumerate() {
+        let Some(slots) = raw.try_into().ok().and_then(format::decode_bucket) else {
+            note(format!("checksum mismatch in hash bucket {b}"));
+            continue;
+        };
+        let mut seen_empty = false;
+        for (i, slot) in slots.iter().enumerate() {
+            if slot.entry == NO_ENTRY {
+                seen_empty = true;
+                continue;
+            }
+            occupied += 1;
+            let bad = |why: String| format!("hash bucket {b} slot {i}: {why}");
+            if seen_empty {
+                note(bad("occupied after an empty slot".into()));
+            }
+            let Ok(e) = view.entry(u64::from(slot.entry)) else {
+                if u64::from(slot.entry) >= h.entry_count {
+                    note(bad(format!("entry {} does not exist", slot.entry)));
+                }
+                continue; // a damaged entry is reported with the entry
+            };
+            let hash = format::key_hash(e.key().as_bytes(), h.hash_seed);
+            if (hash >> 32) as u32 != slot.tag {
+                note(bad(format!("tag does not match the key of entry {}", slot.entry)));
+            }
+            let home = hash % h.bucket_count.max(1);
+            let distance = (b as u64 + h.bucket_count - home) % h.bucket_count.max(1);
+            if distance > u64::from(h.max_probe) {
+                note(bad(format!(
+                    "entry {} is {distance} buckets from home, past max_probe {}",
+                    slot.entry, h.max_probe
+                )));
+            }
+        }
+    }
+    if occupied != h.entry_count {
+        note(format!(
+            "hash index holds {occupied} slots for {} entries",
+            h.entry_count
+        ));
     }
 }
 

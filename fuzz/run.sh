@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds every fuzz target and runs each for a bounded time, on the stable toolchain.
+# Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default 30 s, all targets)
+# A crash fails the run; its input is saved under fuzz/artifacts/<target>/ — copy it into
+# fuzz/regressions/<target>/ once fixed so `cargo test` replays it forever.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-30}"
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(open_and_read roundtrip unpack jsonl_pack)
+fi
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "installing cargo-fuzz"
+  cargo install cargo-fuzz --locked --quiet
+fi
+
+# No sanitizer: works on stable (ASan needs nightly). Panics and aborts are still caught.
+cargo fuzz build --sanitizer none
+
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t"
+  dirs=("corpus/$t")
+  [ -d "regressions/$t" ] && dirs+=("regressions/$t")
+  echo "== fuzz $t for ${secs}s"
+  log="artifacts/$t/last-run.log"
+  status=0
+  cargo fuzz run --sanitizer none "$t" "${dirs[@]}" -- \
+    -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    >"$log" 2>&1 || status=$?
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|panicked|SUMMARY|Test unit written|ERROR" "$log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -n 40 "$log"
+    echo "fuzz target $t failed (exit $status): the input is in fuzz/artifacts/$t/"
+    exit 1
+  fi
+done
+echo "fuzzing: all ${#targets[@]} targets ran ${secs}s each without a crash"

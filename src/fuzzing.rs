@@ -1,0 +1,449 @@
+//! Fuzz harness bodies, shared by the cargo-fuzz targets in `fuzz/` and by
+//! `tests/fuzz_corpus.rs`, which replays every committed corpus and regression file through
+//! them on the stable toolchain. Not part of the public API.
+//!
+//! Each harness takes arbitrary bytes, must never panic on them (beyond the invariants it
+//! asserts, which are bugs when they fail), and keeps its work bounded by the input size.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+use arbitrary::{Result as AResult, Unstructured};
+
+use crate::ingest::{Line, Packer};
+use crate::unpack::{unpack_to_dir, UnpackOptions};
+use crate::writer::{DictionaryMode, DuplicatePolicy, NewEntry, WriterOptions};
+use crate::{Archive, ArchiveWriter, Date, Error, WriteError};
+
+/// Arbitrary bytes as an archive, as they are and again with every checksum recomputed
+/// (so that mutations reach the logic behind the CRC checks): see [`read_everything`].
+pub fn open_and_read(data: &[u8]) {
+    read_everything(data);
+    let mut fixed = data.to_vec();
+    fix_checksums(&mut fixed);
+    read_everything(&fixed);
+}
+
+/// Recomputes, as far as the bytes allow, every CRC the format has: records in BLOCKS,
+/// ENTRIES (with their strings), KEYHASH and SORTED, then every section, then the header.
+pub fn fix_checksums(b: &mut [u8]) {
+    use crate::format::{self as f, SectionId};
+    use byteorder::{ByteOrder, LittleEndian as LE};
+    let Some(fixed) = b.get(..f::HEADER_FIXED_LEN) else {
+        return;
+    };
+    let count = LE::read_u16(&fixed[14..]).min(f::MAX_SECTIONS);
+    let mut sections = Vec::new();
+    for i in 0..usize::from(count) {
+        let at = f::HEADER_FIXED_LEN + i * f::SECTION_RECORD_LEN;
+        let Some(r) = b.get(at..at + f::SECTION_RECORD_LEN) else {
+            return;
+        };
+        let (id, off, len) = (LE::read_u32(r), LE::read_u64(&r[8..]), LE::read_u64(&r[16..]));
+        let range = usize::try_from(off)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(o, l)| Some(o..o.checked_add(l)?))
+            .filter(|r| r.end <= b.len());
+        sections.push((at, id, range));
+    }
+    let find = |id: SectionId| {
+        sections
+            .iter()
+            .find(|s| s.1 == id as u32)
+            .and_then(|s| s.2.clone())
+    };
+    let fix_records = |b: &mut [u8], id: SectionId, size: usize| {
+        if let Some(r) = find(id) {
+            for rec in b[r].chunks_exact_mut(size) {
+                let crc = f::crc32(&rec[..size - 4]);
+                LE::write_u32(&mut rec[size - 4..], crc);
+            }
+        }
+    };
+    fix_records(b, SectionId::Blocks, f::BLOCK_RECORD_LEN);
+    fix_records(b, SectionId::KeyHash, f::BUCKET_LEN);
+    fix_records(b, SectionId::Sorted, f::SORTED_GROUP_LEN);
+    if let (Some(entries), Some(strings)) = (find(SectionId::Entries), find(SectionId::Strings)) {
+        let n = (entries.end - entries.start) / f::ENTRY_RECORD_LEN;
+        for i in 0..n {
+            let at = entries.start + i * f::ENTRY_RECORD_LEN;
+            let mut rec = [0u8; f::ENTRY_RECORD_LEN];
+            rec.copy_from_slice(&b[at..at + f::ENTRY_RECORD_LEN]);
+            let r = f::EntryRecord::decode(&rec);
+            let s = crate::reader::slice_at(&b[strings.clone()], r.strings_offset, u64::from(r.strings_len))
+                .unwrap_or_default();
+            let crc = f::EntryRecord::crc(&rec, s);
+            LE::write_u32(&mut b[at + 36..at + 40], crc);
+        }
+    }
+    for (at, _, range) in &sections {
+        if let Some(r) = range {
+            let crc = f::crc32(&b[r.clone()]);
+            LE::write_u32(&mut b[at + 24..at + 28], crc);
+        }
+    }
+    let end = f::HEADER_FIXED_LEN + usize::from(count) * f::SECTION_RECORD_LEN;
+    if end + 4 <= b.len() {
+        let crc = f::crc32(&b[..end]);
+        LE::write_u32(&mut b[end..end + 4], crc);
+    }
+}
+
+/// Opens, iterates, reads every body, looks up every key and some made-up ones, lists
+/// prefixes, verifies. If `verify` finds nothing wrong, every read must succeed and agree.
+fn read_everything(data: &[u8]) {
+    let Ok(archive) = Archive::new(data) else {
+        return;
+    };
+    let report = archive.verify();
+    let clean = report.is_ok();
+    for (i, entry) in archive.iter().enumerate() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                assert!(!clean, "verify passed but entry {i} fails: {e}");
+                continue;
+            }
+        };
+        let _ = entry.metadata().count();
+        let body = entry.write_body_to(&mut io::sink());
+        assert!(!clean || body.is_ok(), "verify passed but {:?} fails: {body:?}", entry.key());
+        match archive.get(entry.key()) {
+            Ok(Some(found)) => {
+                assert_eq!(found.key(), entry.key());
+                assert!(!clean || found.index() == entry.index());
+            }
+            other => assert!(!clean, "verify passed but get({:?}) = {other:?}", entry.key()),
+        }
+    }
+    for probe in data.chunks(7).take(64) {
+        if let Ok(k) = std::str::from_utf8(probe) {
+            if let Ok(Some(e)) = archive.get(k) {
+                assert_eq!(e.key(), k);
+            }
+        }
+    }
+    for prefix in ["", "a", "n", "article/", "\u{10FFFF}"] {
+        let mut prev: Option<String> = None;
+        for e in archive.keys_with_prefix(prefix) {
+            match e {
+                Ok(e) => {
+                    assert!(e.key().starts_with(prefix));
+                    if clean {
+                        if let Some(p) = &prev {
+                            assert!(p.as_str() < e.key(), "sorted order broken in a clean archive");
+                        }
+                        prev = Some(e.key().to_string());
+                    }
+                }
+                Err(e) => assert!(!clean, "verify passed but listing fails: {e}"),
+            }
+        }
+    }
+}
+
+/// One entry as the model keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ModelEntry {
+    key: String,
+    title: Option<String>,
+    date: Option<Date>,
+    content_type: Option<String>,
+    metadata: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn arbitrary_string(u: &mut Unstructured<'_>, max: usize) -> AResult<String> {
+    let len = u.int_in_range(0..=max)?;
+    let mut s = String::new();
+    for _ in 0..len {
+        let c = match u.int_in_range(0..=9u8)? {
+            0..=5 => char::from(u.int_in_range(b'a'..=b'z')?),
+            6 => '/',
+            7 => '.',
+            8 => u.choose(&['é', 'ж', '日', '🦀', ' ', '-', '\u{0}', '\\'])?.to_owned(),
+            _ => char::from_u32(u.int_in_range(0x20..=0x2FFFF)?).unwrap_or('?'),
+        };
+        s.push(c);
+    }
+    Ok(s)
+}
+
+fn arbitrary_body(u: &mut Unstructured<'_>) -> AResult<Vec<u8>> {
+    Ok(match u.int_in_range(0..=3u8)? {
+        0 => Vec::new(),
+        1 => {
+            let n = u.int_in_range(0..=512)?;
+            u.bytes(n)?.to_vec()
+        }
+        2 => {
+            // Compressible: a short pattern repeated.
+            let n = u.int_in_range(1..=8)?;
+            let pat = u.bytes(n)?.to_vec();
+            let n = u.int_in_range(1..=20_000usize)?;
+            pat.iter().copied().cycle().take(n).collect()
+        }
+        _ => arbitrary_string(u, 300)?.into_bytes(),
+    })
+}
+
+fn arbitrary_options(u: &mut Unstructured<'_>) -> AResult<WriterOptions> {
+    Ok(WriterOptions {
+        level: u.int_in_range(1..=3)?,
+        block_size: u.int_in_range(64..=70_000)?,
+        dictionary: *u.choose(&[DictionaryMode::Off, DictionaryMode::Auto, DictionaryMode::On])?,
+        dict_size: u.int_in_range(256..=4096)?,
+        threads: u.int_in_range(1..=3)?,
+        duplicates: *u.choose(&[
+            DuplicatePolicy::Error,
+            DuplicatePolicy::First,
+            DuplicatePolicy::Last,
+        ])?,
+        created: Some(0),
+        ..WriterOptions::default()
+    })
+}
+
+/// Arbitrary entries and writer options: pack in memory, read back, compare with a model;
+/// pack again on one thread and compare the bytes.
+pub fn roundtrip(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(opts) = arbitrary_options(&mut u) else {
+        return;
+    };
+    let mut model: Vec<ModelEntry> = Vec::new();
+    let mut inputs: Vec<ModelEntry> = Vec::new();
+    while let Ok(true) = u.arbitrary::<bool>() {
+        if inputs.len() >= 64 {
+            break;
+        }
+        let Ok(e) = (|| -> AResult<ModelEntry> {
+            let key = arbitrary_string(&mut u, 24)?;
+            let title = if u.arbitrary()? {
+                Some(arbitrary_string(&mut u, 40)?)
+            } else {
+                None
+            };
+            let date = if u.arbitrary()? {
+                Date::new(u.int_in_range(0..=9999)?, u.int_in_range(1..=12)?, u.int_in_range(1..=31)?)
+            } else {
+                None
+            };
+            let content_type = if u.arbitrary()? {
+                Some(arbitrary_string(&mut u, 30)?)
+            } else {
+                None
+            };
+            let mut metadata = Vec::new();
+            for _ in 0..u.int_in_range(0..=2)? {
+                metadata.push((arbitrary_string(&mut u, 8)?, arbitrary_string(&mut u, 16)?));
+            }
+            Ok(ModelEntry {
+                key,
+                title,
+                date,
+                content_type,
+                metadata,
+                body: arbitrary_body(&mut u)?,
+            })
+        })() else {
+            break;
+        };
+        inputs.push(e);
+    }
+
+    let pack = |opts: WriterOptions, model: Option<&mut Vec<ModelEntry>>| -> Vec<u8> {
+        let mut w = match ArchiveWriter::in_memory(opts.clone()) {
+            Ok(w) => w,
+            Err(e) => panic!("valid options refused: {e}"),
+        };
+        let mut model = model;
+        for e in &inputs {
+            let new = NewEntry {
+                key: &e.key,
+                title: e.title.as_deref(),
+                date: e.date,
+                content_type: e.content_type.as_deref(),
+                metadata: e.metadata.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
+                body: &e.body,
+            };
+            let r = w.add(&new);
+            let Some(model) = model.as_deref_mut() else {
+                continue;
+            };
+            let pos = model.iter().position(|m| m.key == e.key);
+            match r {
+                Ok(true) => match pos {
+                    Some(i) => model[i] = e.clone(),
+                    None => model.push(e.clone()),
+                },
+                Ok(false) => assert!(pos.is_some() && opts.duplicates == DuplicatePolicy::First),
+                Err(WriteError::InvalidKey { .. }) => assert!(e.key.is_empty()),
+                Err(WriteError::DuplicateKey { .. }) => {
+                    assert!(pos.is_some() && opts.duplicates == DuplicatePolicy::Error)
+                }
+                Err(other) => panic!("unexpected error adding {:?}: {other}", e.key),
+            }
+        }
+        match w.finish_into_inner() {
+            Ok((out, _)) => out.into_inner(),
+            Err(e) => panic!("finish failed: {e}"),
+        }
+    };
+    let bytes = pack(opts.clone(), Some(&mut model));
+    let archive = match Archive::new(&bytes[..]) {
+        Ok(a) => a,
+        Err(e) => panic!("fresh archive does not open: {e}"),
+    };
+    assert_eq!(archive.len(), model.len() as u64);
+    for (i, m) in model.iter().enumerate() {
+        let e = match archive.get(&m.key) {
+            Ok(Some(e)) => e,
+            other => panic!("get({:?}) = {other:?}", m.key),
+        };
+        assert_eq!(e.index(), i as u64);
+        assert_eq!(e.title(), m.title.as_deref());
+        assert_eq!(e.date(), m.date);
+        assert_eq!(
+            e.content_type(),
+            m.content_type.as_deref().unwrap_or(crate::DEFAULT_CONTENT_TYPE)
+        );
+        let meta: Vec<(String, String)> = e
+            .metadata()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(meta, m.metadata);
+        match e.body() {
+            Ok(b) => assert_eq!(b, m.body, "body of {:?}", m.key),
+            Err(err) => panic!("body of {:?}: {err}", m.key),
+        }
+    }
+    let mut sorted: Vec<&str> = model.iter().map(|m| m.key.as_str()).collect();
+    sorted.sort_unstable();
+    let listed: Vec<String> = archive
+        .iter_sorted()
+        .map(|e| e.map(|e| e.key().to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(listed, sorted);
+    assert!(archive.get("\u{0}missing\u{0}").ok().flatten().is_none());
+    assert!(archive.verify().is_ok());
+    let single = pack(
+        WriterOptions {
+            threads: 1,
+            ..opts
+        },
+        None,
+    );
+    assert!(single == bytes, "thread count changed the output");
+}
+
+/// Arbitrary bytes as an archive, unpacked (strictly, then with `--sanitize`) into a
+/// directory that already holds a symlink pointing outside: nothing may appear outside it.
+pub fn unpack(data: &[u8]) {
+    let Ok(archive) = Archive::new(data) else {
+        return;
+    };
+    let Ok(root) = tempfile::tempdir() else {
+        return;
+    };
+    let outside = root.path().join("outside");
+    let target = root.path().join("target");
+    if std::fs::create_dir(&outside).is_err() || std::fs::create_dir(&target).is_err() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        let _ = std::os::unix::fs::symlink(&outside, target.join("link"));
+        let _ = std::os::unix::fs::symlink(outside.join("file"), target.join("filelink"));
+    }
+    for (force, sanitize) in [(false, false), (true, true)] {
+        let _ = unpack_to_dir(&archive, &target, UnpackOptions { force, sanitize }, &mut |_| {});
+        assert_only_inside(root.path(), &target, &outside);
+    }
+}
+
+fn assert_only_inside(root: &Path, target: &Path, outside: &Path) {
+    let Ok(listing) = std::fs::read_dir(outside) else {
+        panic!("the outside directory vanished");
+    };
+    assert_eq!(listing.count(), 0, "something was written outside the target");
+    let Ok(top) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in top.flatten() {
+        let p = e.path();
+        assert!(p == target || p == outside, "{} appeared beside the target", p.display());
+    }
+}
+
+/// Arbitrary bytes as JSONL input to the pack front end: either a clean error, or an archive
+/// that holds exactly what the lines said.
+pub fn jsonl_pack(data: &[u8]) {
+    let (policy, rest) = match data.split_first() {
+        Some((b, rest)) => (
+            match b % 3 {
+                0 => DuplicatePolicy::Error,
+                1 => DuplicatePolicy::First,
+                _ => DuplicatePolicy::Last,
+            },
+            rest,
+        ),
+        None => (DuplicatePolicy::Error, data),
+    };
+    let opts = WriterOptions {
+        level: 1,
+        threads: 1,
+        block_size: 4096,
+        duplicates: policy,
+        created: Some(0),
+        ..WriterOptions::default()
+    };
+    let Ok(w) = ArchiveWriter::in_memory(opts) else {
+        return;
+    };
+    let mut packer = Packer::new(w);
+    let result = packer.add_jsonl(rest, "fuzz", &mut |_| {});
+    // The model: what the lines say, under the same policy.
+    let mut model: HashMap<String, Vec<u8>> = HashMap::new();
+    let text = String::from_utf8_lossy(rest);
+    if let Err(e) = result {
+        assert!(matches!(e, Error::Input(_) | Error::Io(_)), "unexpected error kind: {e}");
+        return;
+    }
+    let Ok(text) = std::str::from_utf8(rest) else {
+        panic!("non-UTF-8 input was accepted: {text}");
+    };
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Ok(Line::Entry(r)) = crate::ingest::parse_jsonl_line(line, &n.to_string()) {
+            match policy {
+                DuplicatePolicy::First => {
+                    model.entry(r.key).or_insert(r.body);
+                }
+                _ => {
+                    model.insert(r.key, r.body);
+                }
+            }
+        }
+    }
+    let (out, _) = match packer.into_writer().finish_into_inner() {
+        Ok(x) => x,
+        Err(e) => panic!("finish failed after accepted input: {e}"),
+    };
+    let bytes = out.into_inner();
+    let archive = match Archive::new(&bytes[..]) {
+        Ok(a) => a,
+        Err(e) => panic!("packed JSONL does not open: {e}"),
+    };
+    assert_eq!(archive.len(), model.len() as u64);
+    for (k, body) in &model {
+        match archive.get(k) {
+            Ok(Some(e)) => assert_eq!(e.body().ok().as_ref(), Some(body)),
+            other => panic!("get({k:?}) = {other:?}"),
+        }
+    }
+}

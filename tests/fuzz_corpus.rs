@@ -1,0 +1,46 @@
+//! Replays every committed fuzz corpus and regression file through the fuzz harness bodies
+//! (`quire::fuzzing`), so plain `cargo test` on stable catches any regression the fuzzers
+//! once found, without a fuzzer installed.
+
+use std::fs;
+use std::path::Path;
+
+fn replay(target: &str, harness: fn(&[u8])) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut n = 0;
+    for dir in ["corpus", "regressions"] {
+        let Ok(rd) = fs::read_dir(root.join(dir).join(target)) else {
+            continue;
+        };
+        let mut files: Vec<_> = rd.map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for f in files {
+            let data = fs::read(&f).unwrap();
+            let r = std::panic::catch_unwind(|| harness(&data));
+            assert!(r.is_ok(), "{} fails the {target} harness", f.display());
+            n += 1;
+        }
+    }
+    println!("{target}: replayed {n} inputs");
+    assert!(n > 0, "no corpus for {target}");
+}
+
+#[test]
+fn open_and_read() {
+    replay("open_and_read", quire::fuzzing::open_and_read);
+}
+
+#[test]
+fn roundtrip() {
+    replay("roundtrip", quire::fuzzing::roundtrip);
+}
+
+#[test]
+fn unpack() {
+    replay("unpack", quire::fuzzing::unpack);
+}
+
+#[test]
+fn jsonl_pack() {
+    replay("jsonl_pack", quire::fuzzing::jsonl_pack);
+}
