@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
@@ -64,6 +64,31 @@ struct Shared {
     pool: Mutex<Vec<Scratch>>,
     /// Whether the dictionary's CRC matched, checked on first use.
     dict_ok: OnceLock<Result<(), String>>,
+    /// Recently decompressed blocks, most recent last (off unless asked for).
+    cache: Option<Mutex<BlockCache>>,
+}
+
+/// A small most-recently-used list of decompressed blocks, for sequential readers.
+struct BlockCache {
+    capacity: usize,
+    blocks: Vec<(u32, Arc<[u8]>)>,
+}
+
+impl BlockCache {
+    fn get(&mut self, block: u32) -> Option<Arc<[u8]>> {
+        let i = self.blocks.iter().position(|(b, _)| *b == block)?;
+        let hit = self.blocks.remove(i);
+        let data = Arc::clone(&hit.1);
+        self.blocks.push(hit);
+        Some(data)
+    }
+
+    fn put(&mut self, block: u32, data: Arc<[u8]>) {
+        if self.blocks.len() >= self.capacity {
+            self.blocks.remove(0);
+        }
+        self.blocks.push((block, data));
+    }
 }
 
 /// A quire archive, read from any byte storage: a `Vec<u8>`, a `&'static [u8]` from
@@ -147,8 +172,22 @@ impl<D: AsRef<[u8]>> Archive<D> {
                 ctypes,
                 pool: Mutex::new(Vec::new()),
                 dict_ok: OnceLock::new(),
+                cache: None,
             },
         })
+    }
+
+    /// Keeps the last `blocks` decompressed blocks in memory, so that readers that walk
+    /// entries in order (or come back to the same block) decompress each block once.
+    /// Off by default: random lookups gain nothing from it. `0` turns it off.
+    pub fn with_block_cache(mut self, blocks: usize) -> Self {
+        self.shared.cache = (blocks > 0).then(|| {
+            Mutex::new(BlockCache {
+                capacity: blocks,
+                blocks: Vec::with_capacity(blocks),
+            })
+        });
+        self
     }
 
     /// Gives the byte storage back.
@@ -854,8 +893,20 @@ impl<'a> View<'a> {
         }
     }
 
-    /// Runs `f` over block `block`'s uncompressed bytes, after checking its data CRC.
+    /// Runs `f` over block `block`'s uncompressed bytes, after checking its data CRC
+    /// (or from the block cache, when one is on).
     pub(crate) fn with_block<T>(&self, block: u32, f: impl FnOnce(&[u8]) -> T) -> ReadResult<T> {
+        self.with_block_from(block, true, f)
+    }
+
+    /// Like [`with_block`](Self::with_block); `use_cache: false` always reads and checks
+    /// the stored bytes (for verification).
+    pub(crate) fn with_block_from<T>(
+        &self,
+        block: u32,
+        use_cache: bool,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> ReadResult<T> {
         let rec = self.block(block)?;
         let stored = slice_at(self.bytes, rec.offset, u64::from(rec.stored_len))
             .ok_or_else(|| ReadError::corrupt(format!("block {block} is out of bounds")))?;
@@ -869,10 +920,18 @@ impl<'a> View<'a> {
         if codec == Codec::Raw {
             return Ok(f(stored));
         }
+        let cache = self.shared.cache.as_ref().filter(|_| use_cache);
+        if let Some(hit) = cache.and_then(|c| c.lock().ok()?.get(block)) {
+            return Ok(f(&hit));
+        }
         let mut s = self.take_scratch();
-        let out = self
-            .decompress(&mut s, codec, block, stored, rec.raw_len)
-            .map(|()| f(&s.buf));
+        let done = self.decompress(&mut s, codec, block, stored, rec.raw_len);
+        if let (Ok(()), Some(c)) = (&done, cache) {
+            if let Ok(mut c) = c.lock() {
+                c.put(block, Arc::from(&s.buf[..]));
+            }
+        }
+        let out = done.map(|()| f(&s.buf));
         self.put_scratch(s);
         out
     }

@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::error::ReadError;
-use crate::format::{
-    self, SectionId, BUCKET_LEN, ENTRIES_PER_GROUP, NO_ENTRY, SORTED_GROUP_LEN,
-};
+use crate::format::{self, SectionId, BUCKET_LEN, ENTRIES_PER_GROUP, NO_ENTRY, SORTED_GROUP_LEN};
 use crate::reader::{slice_at, View};
 
 /// One thing found wrong.
@@ -90,7 +88,7 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
     let mut block_problems: Vec<Problem> = Vec::new();
     for b in 0..h.block_count {
         let b = b as u32;
-        let r = view.with_block(b, |raw| raw.len() as u32);
+        let r = view.with_block_from(b, false, |raw| raw.len() as u32);
         match r {
             Ok(n) => raw_lens.push(Some(n)),
             Err(e) => {
@@ -172,7 +170,9 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
             };
             let first_unused = (h.entry_count as usize).saturating_sub(g * ENTRIES_PER_GROUP);
             if group.iter().skip(first_unused).any(|e| *e != NO_ENTRY) {
-                note(format!("sorted index group {g}: unused places are not empty"));
+                note(format!(
+                    "sorted index group {g}: unused places are not empty"
+                ));
             }
         }
         check_sorted(view, h.entry_count, &mut note);
@@ -256,7 +256,10 @@ fn check_buckets(view: &View<'_>, table: &[u8], note: &mut impl FnMut(String)) {
             };
             let hash = format::key_hash(e.key().as_bytes(), h.hash_seed);
             if (hash >> 32) as u32 != slot.tag {
-                note(bad(format!("tag does not match the key of entry {}", slot.entry)));
+                note(bad(format!(
+                    "tag does not match the key of entry {}",
+                    slot.entry
+                )));
             }
             let home = hash % h.bucket_count.max(1);
             let distance = (b as u64 + h.bucket_count - home) % h.bucket_count.max(1);

@@ -209,14 +209,15 @@ impl AtomicFile {
                 format!("{} already exists", target.display()),
             ));
         }
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
         let tmp = tempfile::Builder::new()
-            .prefix(".quire-tmp-")
-            .suffix(".partial")
-            .tempfile_in(dir)?;
+            .prefix(&temp_prefix(target))
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(parent_dir(target))?;
+        // Held until the file is renamed or dropped: tells a later writer that this temp
+        // file is in use, not left over from a killed process.
+        tmp.as_file()
+            .try_lock()
+            .map_err(|e| io::Error::other(format!("cannot lock {}: {e}", tmp.path().display())))?;
         Ok(AtomicFile {
             file: io::BufWriter::with_capacity(1 << 20, tmp),
             target: target.to_path_buf(),
@@ -224,35 +225,72 @@ impl AtomicFile {
         })
     }
 
-    /// Flushes, syncs to disk and renames over the target.
+    /// Flushes, syncs to disk and renames over the target; then removes temp files that
+    /// earlier writers of the same target left when they were killed.
     pub fn commit(self) -> Result<(), WriteError> {
         let tmp = self.file.into_inner().map_err(|e| e.into_error())?;
         tmp.as_file().sync_all()?;
         let persisted = if self.overwrite {
-            tmp.persist(&self.target).map(drop)
+            tmp.persist(&self.target)
         } else {
-            tmp.persist_noclobber(&self.target).map(drop)
+            tmp.persist_noclobber(&self.target)
         };
-        match persisted {
-            Ok(()) => {}
+        let file = match persisted {
+            Ok(f) => f,
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(WriteError::TargetExists(self.target));
             }
             Err(e) => return Err(e.error.into()),
-        }
+        };
+        drop(file);
+        let dir = parent_dir(&self.target);
         // Make the rename itself durable.
         #[cfg(unix)]
-        if let Some(dir) = self.target.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
         }
+        remove_stale_temp_files(&dir, &temp_prefix(&self.target));
         Ok(())
+    }
+}
+
+const TEMP_SUFFIX: &str = ".partial";
+
+/// `.NAME.quire-tmp-`: temp files are named after their target, so stale ones can be found.
+fn temp_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map_or_else(|| "archive".into(), |n| n.to_string_lossy());
+    format!(".{name}.quire-tmp-")
+}
+
+fn parent_dir(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Deletes `PREFIX*.partial` files in `dir` that no live writer holds locked.
+fn remove_stale_temp_files(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let is_file = e.file_type().is_ok_and(|t| t.is_file());
+        if !is_file || !name.starts_with(prefix) || !name.ends_with(TEMP_SUFFIX) {
+            continue;
+        }
+        let path = e.path();
+        let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) else {
+            continue;
+        };
+        // Locked: another writer is still working on it.
+        if f.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 

@@ -54,8 +54,12 @@ fn many_thousands_of_entries_with_and_without_dictionary() {
         .map(|i| {
             (
                 format!("section-{}/article-{i:05}.txt", i % 17),
-                format!("Article {i}. The council met on day {} to discuss item {}.", i % 31, i * 7)
-                    .into_bytes(),
+                format!(
+                    "Article {i}. The council met on day {} to discuss item {}.",
+                    i % 31,
+                    i * 7
+                )
+                .into_bytes(),
             )
         })
         .collect();
@@ -93,7 +97,10 @@ fn many_thousands_of_entries_with_and_without_dictionary() {
 fn empty_binary_unicode_and_single_entries() {
     let model = vec![
         ("empty".to_string(), Vec::new()),
-        ("bin".to_string(), (0..=255u8).cycle().take(70_000).collect()),
+        (
+            "bin".to_string(),
+            (0..=255u8).cycle().take(70_000).collect(),
+        ),
         ("ключ/日本語/🦀".to_string(), "Grüße".as_bytes().to_vec()),
         ("also-empty".to_string(), Vec::new()),
     ];
@@ -111,7 +118,9 @@ fn empty_binary_unicode_and_single_entries() {
 
 #[test]
 fn bodies_larger_than_a_block_span_blocks() {
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let big: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let model = vec![
         ("small-before".to_string(), b"tiny".to_vec()),
         ("big".to_string(), big),
@@ -175,7 +184,12 @@ fn entry_fields_round_trip() {
 #[test]
 fn output_is_identical_whatever_the_thread_count() {
     let model: Vec<(String, Vec<u8>)> = (0..3000)
-        .map(|i| (format!("a/{i}"), format!("text {i} ").repeat(i % 50 + 1).into_bytes()))
+        .map(|i| {
+            (
+                format!("a/{i}"),
+                format!("text {i} ").repeat(i % 50 + 1).into_bytes(),
+            )
+        })
         .collect();
     let one = pack(
         WriterOptions {
@@ -209,7 +223,10 @@ fn duplicate_keys_follow_the_policy() {
         }
         other => panic!("expected a duplicate key error, got {other:?}"),
     }
-    for (policy, want) in [(DuplicatePolicy::First, b"1"), (DuplicatePolicy::Last, b"3")] {
+    for (policy, want) in [
+        (DuplicatePolicy::First, b"1"),
+        (DuplicatePolicy::Last, b"3"),
+    ] {
         let mut w = ArchiveWriter::in_memory(WriterOptions {
             duplicates: policy,
             ..opts()
@@ -244,10 +261,7 @@ fn invalid_keys_and_options_are_refused() {
     let max = "k".repeat(4096);
     w.add(&NewEntry::new(&max, b"x")).unwrap();
     for bad in [
-        WriterOptions {
-            level: 0,
-            ..opts()
-        },
+        WriterOptions { level: 0, ..opts() },
         WriterOptions {
             block_size: 10,
             ..opts()
@@ -286,4 +300,35 @@ fn open_maps_a_file_and_writer_is_atomic() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["a.quire"]);
+}
+
+#[test]
+fn block_cache_gives_the_same_bodies() {
+    let model: Vec<(String, Vec<u8>)> = (0..500)
+        .map(|i| {
+            (
+                format!("k{i:03}"),
+                format!("body {i} ").repeat(i % 20 + 1).into_bytes(),
+            )
+        })
+        .collect();
+    let bytes = pack(
+        WriterOptions {
+            block_size: 1024,
+            ..opts()
+        },
+        &model,
+    );
+    let cached = Archive::new(&bytes[..]).unwrap().with_block_cache(4);
+    for _ in 0..2 {
+        for (e, (k, b)) in cached.iter().zip(&model) {
+            let e = e.unwrap();
+            assert_eq!(e.key(), k);
+            assert_eq!(&e.body().unwrap(), b);
+        }
+    }
+    for (k, b) in model.iter().rev() {
+        assert_eq!(&cached.get(k).unwrap().unwrap().body().unwrap(), b);
+    }
+    assert!(cached.verify().is_ok());
 }
