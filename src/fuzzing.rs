@@ -40,7 +40,11 @@ pub fn fix_checksums(b: &mut [u8]) {
         let Some(r) = b.get(at..at + f::SECTION_RECORD_LEN) else {
             return;
         };
-        let (id, off, len) = (LE::read_u32(r), LE::read_u64(&r[8..]), LE::read_u64(&r[16..]));
+        let (id, off, len) = (
+            LE::read_u32(r),
+            LE::read_u64(&r[8..]),
+            LE::read_u64(&r[16..]),
+        );
         let range = usize::try_from(off)
             .ok()
             .zip(usize::try_from(len).ok())
@@ -72,8 +76,12 @@ pub fn fix_checksums(b: &mut [u8]) {
             let mut rec = [0u8; f::ENTRY_RECORD_LEN];
             rec.copy_from_slice(&b[at..at + f::ENTRY_RECORD_LEN]);
             let r = f::EntryRecord::decode(&rec);
-            let s = crate::reader::slice_at(&b[strings.clone()], r.strings_offset, u64::from(r.strings_len))
-                .unwrap_or_default();
+            let s = crate::reader::slice_at(
+                &b[strings.clone()],
+                r.strings_offset,
+                u64::from(r.strings_len),
+            )
+            .unwrap_or_default();
             let crc = f::EntryRecord::crc(&rec, s);
             LE::write_u32(&mut b[at + 36..at + 40], crc);
         }
@@ -109,13 +117,21 @@ fn read_everything(data: &[u8]) {
         };
         let _ = entry.metadata().count();
         let body = entry.write_body_to(&mut io::sink());
-        assert!(!clean || body.is_ok(), "verify passed but {:?} fails: {body:?}", entry.key());
+        assert!(
+            !clean || body.is_ok(),
+            "verify passed but {:?} fails: {body:?}",
+            entry.key()
+        );
         match archive.get(entry.key()) {
             Ok(Some(found)) => {
                 assert_eq!(found.key(), entry.key());
                 assert!(!clean || found.index() == entry.index());
             }
-            other => assert!(!clean, "verify passed but get({:?}) = {other:?}", entry.key()),
+            other => assert!(
+                !clean,
+                "verify passed but get({:?}) = {other:?}",
+                entry.key()
+            ),
         }
     }
     for probe in data.chunks(7).take(64) {
@@ -133,7 +149,10 @@ fn read_everything(data: &[u8]) {
                     assert!(e.key().starts_with(prefix));
                     if clean {
                         if let Some(p) = &prev {
-                            assert!(p.as_str() < e.key(), "sorted order broken in a clean archive");
+                            assert!(
+                                p.as_str() < e.key(),
+                                "sorted order broken in a clean archive"
+                            );
                         }
                         prev = Some(e.key().to_string());
                     }
@@ -163,7 +182,9 @@ fn arbitrary_string(u: &mut Unstructured<'_>, max: usize) -> AResult<String> {
             0..=5 => char::from(u.int_in_range(b'a'..=b'z')?),
             6 => '/',
             7 => '.',
-            8 => u.choose(&['é', 'ж', '日', '🦀', ' ', '-', '\u{0}', '\\'])?.to_owned(),
+            8 => u
+                .choose(&['é', 'ж', '日', '🦀', ' ', '-', '\u{0}', '\\'])?
+                .to_owned(),
             _ => char::from_u32(u.int_in_range(0x20..=0x2FFFF)?).unwrap_or('?'),
         };
         s.push(c);
@@ -193,7 +214,11 @@ fn arbitrary_options(u: &mut Unstructured<'_>) -> AResult<WriterOptions> {
     Ok(WriterOptions {
         level: u.int_in_range(1..=3)?,
         block_size: u.int_in_range(64..=70_000)?,
-        dictionary: *u.choose(&[DictionaryMode::Off, DictionaryMode::Auto, DictionaryMode::On])?,
+        dictionary: *u.choose(&[
+            DictionaryMode::Off,
+            DictionaryMode::Auto,
+            DictionaryMode::On,
+        ])?,
         dict_size: u.int_in_range(256..=4096)?,
         threads: u.int_in_range(1..=3)?,
         duplicates: *u.choose(&[
@@ -227,7 +252,11 @@ pub fn roundtrip(data: &[u8]) {
                 None
             };
             let date = if u.arbitrary()? {
-                Date::new(u.int_in_range(0..=9999)?, u.int_in_range(1..=12)?, u.int_in_range(1..=31)?)
+                Date::new(
+                    u.int_in_range(0..=9999)?,
+                    u.int_in_range(1..=12)?,
+                    u.int_in_range(1..=31)?,
+                )
             } else {
                 None
             };
@@ -266,7 +295,11 @@ pub fn roundtrip(data: &[u8]) {
                 title: e.title.as_deref(),
                 date: e.date,
                 content_type: e.content_type.as_deref(),
-                metadata: e.metadata.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect(),
+                metadata: e
+                    .metadata
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect(),
                 body: &e.body,
             };
             let r = w.add(&new);
@@ -308,7 +341,9 @@ pub fn roundtrip(data: &[u8]) {
         assert_eq!(e.date(), m.date);
         assert_eq!(
             e.content_type(),
-            m.content_type.as_deref().unwrap_or(crate::DEFAULT_CONTENT_TYPE)
+            m.content_type
+                .as_deref()
+                .unwrap_or(crate::DEFAULT_CONTENT_TYPE)
         );
         let meta: Vec<(String, String)> = e
             .metadata()
@@ -329,13 +364,7 @@ pub fn roundtrip(data: &[u8]) {
     assert_eq!(listed, sorted);
     assert!(archive.get("\u{0}missing\u{0}").ok().flatten().is_none());
     assert!(archive.verify().is_ok());
-    let single = pack(
-        WriterOptions {
-            threads: 1,
-            ..opts
-        },
-        None,
-    );
+    let single = pack(WriterOptions { threads: 1, ..opts }, None);
     assert!(single == bytes, "thread count changed the output");
 }
 
@@ -359,7 +388,12 @@ pub fn unpack(data: &[u8]) {
         let _ = std::os::unix::fs::symlink(outside.join("file"), target.join("filelink"));
     }
     for (force, sanitize) in [(false, false), (true, true)] {
-        let _ = unpack_to_dir(&archive, &target, UnpackOptions { force, sanitize }, &mut |_| {});
+        let _ = unpack_to_dir(
+            &archive,
+            &target,
+            UnpackOptions { force, sanitize },
+            &mut |_| {},
+        );
         assert_only_inside(root.path(), &target, &outside);
     }
 }
@@ -368,13 +402,21 @@ fn assert_only_inside(root: &Path, target: &Path, outside: &Path) {
     let Ok(listing) = std::fs::read_dir(outside) else {
         panic!("the outside directory vanished");
     };
-    assert_eq!(listing.count(), 0, "something was written outside the target");
+    assert_eq!(
+        listing.count(),
+        0,
+        "something was written outside the target"
+    );
     let Ok(top) = std::fs::read_dir(root) else {
         return;
     };
     for e in top.flatten() {
         let p = e.path();
-        assert!(p == target || p == outside, "{} appeared beside the target", p.display());
+        assert!(
+            p == target || p == outside,
+            "{} appeared beside the target",
+            p.display()
+        );
     }
 }
 
@@ -409,7 +451,10 @@ pub fn jsonl_pack(data: &[u8]) {
     let mut model: HashMap<String, Vec<u8>> = HashMap::new();
     let text = String::from_utf8_lossy(rest);
     if let Err(e) = result {
-        assert!(matches!(e, Error::Input(_) | Error::Io(_)), "unexpected error kind: {e}");
+        assert!(
+            matches!(e, Error::Input(_) | Error::Io(_)),
+            "unexpected error kind: {e}"
+        );
         return;
     }
     let Ok(text) = std::str::from_utf8(rest) else {

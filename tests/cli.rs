@@ -78,14 +78,24 @@ fn directory_round_trip_with_seed_article_title_and_date() {
     let keys = ok(&run(&["ls", s(&arc)]));
     assert_eq!(
         keys.lines().collect::<Vec<_>>(),
-        ["seed.txt", "sub/binary.bin", "sub/deeper/empty.txt", "sub/ünï cødé.txt"]
+        [
+            "seed.txt",
+            "sub/binary.bin",
+            "sub/deeper/empty.txt",
+            "sub/ünï cødé.txt"
+        ]
     );
     let prefixed = ok(&run(&["ls", "--prefix", "sub/d", s(&arc)]));
     assert_eq!(prefixed, "sub/deeper/empty.txt\n");
 
     let out = t.path().join("out");
     ok(&run(&["unpack", s(&arc), "-o", s(&out)]));
-    for rel in ["seed.txt", "sub/binary.bin", "sub/deeper/empty.txt", "sub/ünï cødé.txt"] {
+    for rel in [
+        "seed.txt",
+        "sub/binary.bin",
+        "sub/deeper/empty.txt",
+        "sub/ünï cødé.txt",
+    ] {
         assert_eq!(
             fs::read(out.join(rel)).unwrap(),
             fs::read(input.join(rel)).unwrap(),
@@ -95,7 +105,11 @@ fn directory_round_trip_with_seed_article_title_and_date() {
     // Existing files are not overwritten without --force.
     let again = run(&["unpack", s(&arc), "-o", s(&out)]);
     assert_eq!(again.status.code(), Some(4));
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
     ok(&run(&["unpack", s(&arc), "-o", s(&out), "--force"]));
 
     let body = run(&["get", s(&arc), "sub/binary.bin"]);
@@ -103,7 +117,13 @@ fn directory_round_trip_with_seed_article_title_and_date() {
     assert_eq!(body.stdout, [0u8, 159, 146, 150, 255, 0]);
     ok(&run(&["verify", s(&arc)]));
     let info = ok(&run(&["info", s(&arc)]));
-    for want in ["format version: 1.0", "entries:        4", "ratio:", "keyhash", "created: 2023-11-14T22:13:20Z"] {
+    for want in [
+        "format version: 1.0",
+        "entries:        4",
+        "ratio:",
+        "keyhash",
+        "created: 2023-11-14T22:13:20Z",
+    ] {
         assert!(info.contains(want), "{want:?} not in\n{info}");
     }
 }
@@ -139,15 +159,37 @@ fn jsonl_round_trip_gives_identical_archive() {
     text.push_str("{\"key\": \"empty\", \"body\": \"\"}\n");
     fs::write(&jsonl, &text).unwrap();
     let a1 = t.path().join("a1.quire");
-    ok(&run(&["pack", s(&jsonl), "-o", s(&a1), "--title", "JSONL test", "--block-size", "8K"]));
+    ok(&run(&[
+        "pack",
+        s(&jsonl),
+        "-o",
+        s(&a1),
+        "--title",
+        "JSONL test",
+        "--block-size",
+        "8K",
+    ]));
     let back = t.path().join("back.jsonl");
     ok(&run(&["unpack", s(&a1), "--jsonl", s(&back)]));
     let a2 = t.path().join("a2.quire");
-    ok(&run(&["pack", s(&back), "-o", s(&a2), "--block-size", "8K"]));
-    assert!(fs::read(&a1).unwrap() == fs::read(&a2).unwrap(), "JSONL round trip changed the archive");
+    ok(&run(&[
+        "pack",
+        s(&back),
+        "-o",
+        s(&a2),
+        "--block-size",
+        "8K",
+    ]));
+    assert!(
+        fs::read(&a1).unwrap() == fs::read(&a2).unwrap(),
+        "JSONL round trip changed the archive"
+    );
     // Metadata fields survive.
     let o = ok(&run(&["unpack", s(&a2), "--jsonl", "-"]));
-    assert!(o.lines().nth(1).unwrap().contains("\"section\":\"s0\""), "{o}");
+    assert!(
+        o.lines().nth(1).unwrap().contains("\"section\":\"s0\""),
+        "{o}"
+    );
     assert!(o.contains("\"title\":\"JSONL test\""));
     assert!(o.contains("\"body_base64\":\"AP8A/w==\""));
 }
@@ -159,7 +201,16 @@ fn same_input_gives_same_bytes_whatever_the_threads() {
     let mut outs = Vec::new();
     for threads in ["1", "2", "4"] {
         let a = t.path().join(format!("t{threads}.quire"));
-        ok(&run(&["pack", s(&input), "-o", s(&a), "--threads", threads, "--block-size", "1K"]));
+        ok(&run(&[
+            "pack",
+            s(&input),
+            "-o",
+            s(&a),
+            "--threads",
+            threads,
+            "--block-size",
+            "1K",
+        ]));
         outs.push(fs::read(&a).unwrap());
     }
     assert!(outs.windows(2).all(|w| w[0] == w[1]));
@@ -179,12 +230,33 @@ fn dictionary_on_and_off() {
     fs::write(&jsonl, text).unwrap();
     let with = t.path().join("with.quire");
     let without = t.path().join("without.quire");
-    ok(&run(&["pack", s(&jsonl), "-o", s(&with), "--block-size", "2K"]));
-    ok(&run(&["pack", s(&jsonl), "-o", s(&without), "--block-size", "2K", "--no-dict"]));
+    ok(&run(&[
+        "pack",
+        s(&jsonl),
+        "-o",
+        s(&with),
+        "--block-size",
+        "2K",
+    ]));
+    ok(&run(&[
+        "pack",
+        s(&jsonl),
+        "-o",
+        s(&without),
+        "--block-size",
+        "2K",
+        "--no-dict",
+    ]));
     let info_with = ok(&run(&["info", s(&with)]));
     let info_without = ok(&run(&["info", s(&without)]));
-    assert!(!info_with.contains("dictionary:     0 bytes"), "{info_with}");
-    assert!(info_without.contains("dictionary:     0 bytes"), "{info_without}");
+    assert!(
+        !info_with.contains("dictionary:     0 bytes"),
+        "{info_with}"
+    );
+    assert!(
+        info_without.contains("dictionary:     0 bytes"),
+        "{info_without}"
+    );
     for a in [&with, &without] {
         ok(&run(&["verify", s(a)]));
         assert!(ok(&run(&["get", s(a), "n/123"])).contains("Story 123"));
@@ -204,7 +276,17 @@ fn corrupted_block_is_reported_and_other_entries_still_read() {
     }
     fs::write(&jsonl, text).unwrap();
     let arc = t.path().join("a.quire");
-    ok(&run(&["pack", s(&jsonl), "-o", s(&arc), "--block-size", "1K", "--no-dict", "--level", "1"]));
+    ok(&run(&[
+        "pack",
+        s(&jsonl),
+        "-o",
+        s(&arc),
+        "--block-size",
+        "1K",
+        "--no-dict",
+        "--level",
+        "1",
+    ]));
     let archive = quire::Archive::open(&arc).unwrap();
     assert!(archive.block_count() >= 10);
     let (block, _) = archive.get("k30").unwrap().unwrap().location().unwrap();
@@ -240,7 +322,10 @@ fn corrupted_block_is_reported_and_other_entries_still_read() {
     let o = run(&["verify", s(&arc)]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains(&format!("checksum mismatch in block {block}")), "{err}");
+    assert!(
+        err.contains(&format!("checksum mismatch in block {block}")),
+        "{err}"
+    );
     assert!(err.contains("k30"), "{err}");
     for v in &victims {
         assert!(err.contains(v.as_str()), "{v} not listed in {err}");
@@ -271,13 +356,21 @@ fn truncated_and_foreign_files_give_clean_errors() {
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
-        e.contains(&format!("truncated: archive ends at {}, file is {} bytes", bytes.len(), bytes.len() - 100)),
+        e.contains(&format!(
+            "truncated: archive ends at {}, file is {} bytes",
+            bytes.len(),
+            bytes.len() - 100
+        )),
         "{e}"
     );
     assert_eq!(e.lines().count(), 1, "one line, no backtrace: {e}");
 
     let foreign = t.path().join("foreign.quire");
-    fs::write(&foreign, b"PK\x03\x04 this is a zip file, not an archive of ours").unwrap();
+    fs::write(
+        &foreign,
+        b"PK\x03\x04 this is a zip file, not an archive of ours",
+    )
+    .unwrap();
     let o = run(&["verify", s(&foreign)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("not a quire archive"), "{}", stderr(&o));
@@ -297,15 +390,27 @@ fn unpack_refuses_traversal_and_absolute_keys() {
     let t = tempfile::tempdir().unwrap();
     for key in ["../x", "a/../../x", "/etc/x", "C:\\x", "a\\..\\x", "a/./b"] {
         let arc = t.path().join("evil.quire");
-        let line = format!("{{\"key\": {}, \"body\": \"pwned\"}}\n", serde_json::to_string(key).unwrap());
-        ok(&run_stdin(&["pack", "-", "-o", s(&arc), "--force"], line.as_bytes()));
+        let line = format!(
+            "{{\"key\": {}, \"body\": \"pwned\"}}\n",
+            serde_json::to_string(key).unwrap()
+        );
+        ok(&run_stdin(
+            &["pack", "-", "-o", s(&arc), "--force"],
+            line.as_bytes(),
+        ));
         let out = t.path().join("out");
         let o = run(&["unpack", s(&arc), "-o", s(&out)]);
         assert_eq!(o.status.code(), Some(4), "{key}");
         let e = stderr(&o);
-        assert!(e.contains(&format!("{key:?}")), "error does not name {key:?}: {e}");
+        assert!(
+            e.contains(&format!("{key:?}")),
+            "error does not name {key:?}: {e}"
+        );
         assert!(!t.path().join("x").exists());
-        assert!(fs::read_dir(&out).unwrap().next().is_none(), "{key}: something was written");
+        assert!(
+            fs::read_dir(&out).unwrap().next().is_none(),
+            "{key}: something was written"
+        );
         // With --sanitize it lands inside the target.
         let o = run(&["unpack", s(&arc), "-o", s(&out), "--sanitize", "--force"]);
         ok(&o);
@@ -319,18 +424,38 @@ fn duplicates_name_both_sources_unless_a_policy_is_given() {
     let t = tempfile::tempdir().unwrap();
     let j1 = t.path().join("one.jsonl");
     let j2 = t.path().join("two.jsonl");
-    fs::write(&j1, "{\"key\": \"a\", \"body\": \"first\"}\n{\"key\": \"b\", \"body\": \"b\"}\n").unwrap();
+    fs::write(
+        &j1,
+        "{\"key\": \"a\", \"body\": \"first\"}\n{\"key\": \"b\", \"body\": \"b\"}\n",
+    )
+    .unwrap();
     fs::write(&j2, "\n{\"key\": \"a\", \"body\": \"second\"}\n").unwrap();
     let arc = t.path().join("a.quire");
     let o = run(&["pack", s(&j1), s(&j2), "-o", s(&arc)]);
     assert_eq!(o.status.code(), Some(4));
     let e = stderr(&o);
     assert!(e.contains("duplicate key \"a\""), "{e}");
-    assert!(e.contains("one.jsonl:1") && e.contains("two.jsonl:2"), "{e}");
+    assert!(
+        e.contains("one.jsonl:1") && e.contains("two.jsonl:2"),
+        "{e}"
+    );
     assert!(!arc.exists(), "a failed pack left an archive");
-    assert!(fs::read_dir(t.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().contains("quire-tmp")));
+    assert!(fs::read_dir(t.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("quire-tmp")));
     for (policy, want) in [("first", "first"), ("last", "second")] {
-        ok(&run(&["pack", s(&j1), s(&j2), "-o", s(&arc), "--duplicates", policy, "--force"]));
+        ok(&run(&[
+            "pack",
+            s(&j1),
+            s(&j2),
+            "-o",
+            s(&arc),
+            "--duplicates",
+            policy,
+            "--force",
+        ]));
         assert_eq!(ok(&run(&["get", s(&arc), "a"])), want);
     }
 }
@@ -339,17 +464,33 @@ fn duplicates_name_both_sources_unless_a_policy_is_given() {
 fn existing_output_is_replaced_only_with_force() {
     let t = tempfile::tempdir().unwrap();
     let arc = t.path().join("a.quire");
-    ok(&run_stdin(&["pack", "-", "-o", s(&arc)], b"{\"key\": \"v1\", \"body\": \"1\"}\n"));
-    let o = run_stdin(&["pack", "-", "-o", s(&arc)], b"{\"key\": \"v2\", \"body\": \"2\"}\n");
+    ok(&run_stdin(
+        &["pack", "-", "-o", s(&arc)],
+        b"{\"key\": \"v1\", \"body\": \"1\"}\n",
+    ));
+    let o = run_stdin(
+        &["pack", "-", "-o", s(&arc)],
+        b"{\"key\": \"v2\", \"body\": \"2\"}\n",
+    );
     assert_eq!(o.status.code(), Some(4));
     assert!(stderr(&o).contains("already exists"));
     assert_eq!(ok(&run(&["ls", s(&arc)])), "v1\n");
     // A failing pack with --force leaves the old archive intact.
-    let o = run_stdin(&["pack", "-", "-o", s(&arc), "--force"], b"{\"key\": \"v2\", \"body\": \"2\"}\nnot json\n");
+    let o = run_stdin(
+        &["pack", "-", "-o", s(&arc), "--force"],
+        b"{\"key\": \"v2\", \"body\": \"2\"}\nnot json\n",
+    );
     assert_eq!(o.status.code(), Some(4));
-    assert!(stderr(&o).contains("<stdin>:2: invalid JSON"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("<stdin>:2: invalid JSON"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(ok(&run(&["ls", s(&arc)])), "v1\n");
-    ok(&run_stdin(&["pack", "-", "-o", s(&arc), "--force"], b"{\"key\": \"v2\", \"body\": \"2\"}\n"));
+    ok(&run_stdin(
+        &["pack", "-", "-o", s(&arc), "--force"],
+        b"{\"key\": \"v2\", \"body\": \"2\"}\n",
+    ));
     assert_eq!(ok(&run(&["ls", s(&arc)])), "v2\n");
 }
 

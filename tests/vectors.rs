@@ -96,7 +96,9 @@ fn build(name: &str) -> Vec<u8> {
                 let title = format!("Article number {i}");
                 let mut e = NewEntry::new(&key, body.as_bytes()).title(&title);
                 if i % 3 == 0 {
-                    e = e.date(Date::new(2000 + i as u16, 1 + (i % 12) as u8, 1 + (i % 28) as u8).unwrap());
+                    e = e.date(
+                        Date::new(2000 + i as u16, 1 + (i % 12) as u8, 1 + (i % 28) as u8).unwrap(),
+                    );
                 }
                 w.add(&e).unwrap();
             }
@@ -156,20 +158,34 @@ fn dict_vector_uses_a_dictionary_and_several_blocks() {
 #[test]
 fn hash_vectors() {
     let path = dir().join("hash.txt");
-    let keys: [&[u8]; 6] = [b"", b"a", b"article/1", b"news/2002/embassy", "ключ".as_bytes(), &[b'x'; 300]];
+    let keys: [&[u8]; 6] = [
+        b"",
+        b"a",
+        b"article/1",
+        b"news/2002/embassy",
+        "ключ".as_bytes(),
+        &[b'x'; 300],
+    ];
     if bless() {
-        let mut s = String::from("# seed<TAB>key as hex<TAB>XXH3_64bits_withSeed(key, seed) as hex\n");
+        let mut s =
+            String::from("# seed<TAB>key as hex<TAB>XXH3_64bits_withSeed(key, seed) as hex\n");
         for seed in [0u64, 1, 0x9E37_79B9_7F4A_7C15] {
             for k in keys {
                 let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
-                s.push_str(&format!("{seed}\t{hex}\t{:016x}\n", quire::format::key_hash(k, seed)));
+                s.push_str(&format!(
+                    "{seed}\t{hex}\t{:016x}\n",
+                    quire::format::key_hash(k, seed)
+                ));
             }
         }
         fs::write(&path, s).unwrap();
     }
     let text = fs::read_to_string(&path).unwrap();
     let mut checked = 0;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let f: Vec<&str> = line.split('\t').collect();
         let seed: u64 = f[0].parse().unwrap();
         let key: Vec<u8> = (0..f[1].len())
