@@ -492,7 +492,12 @@ fn info(path: &PathBuf) -> Result<u8, Fail> {
         "blocks:         {} (target {} bytes, largest {} bytes)",
         h.block_count, h.block_target, h.max_block_len
     );
-    let _ = writeln!(o, "dictionary:     {} bytes", archive.dictionary_len());
+    let dict = archive.dictionary()?.map_or(0, <[u8]>::len);
+    let _ = writeln!(
+        o,
+        "dictionary:     {dict} bytes ({} stored)",
+        archive.dictionary_len()
+    );
     let _ = writeln!(
         o,
         "key index:      {} buckets, seed {}, max probe {}",

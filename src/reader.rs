@@ -62,8 +62,8 @@ struct Shared {
     ctypes: Vec<String>,
     /// Decompression contexts with the dictionary loaded, kept for the archive's life.
     pool: Mutex<Vec<Scratch>>,
-    /// Whether the dictionary's CRC matched, checked on first use.
-    dict_ok: OnceLock<Result<(), String>>,
+    /// The dictionary, checked and decompressed on first use.
+    dict: OnceLock<Result<Vec<u8>, String>>,
     /// Recently decompressed blocks, most recent last (off unless asked for).
     cache: Option<Mutex<BlockCache>>,
 }
@@ -171,7 +171,7 @@ impl<D: AsRef<[u8]>> Archive<D> {
                 meta,
                 ctypes,
                 pool: Mutex::new(Vec::new()),
-                dict_ok: OnceLock::new(),
+                dict: OnceLock::new(),
                 cache: None,
             },
         })
@@ -246,10 +246,16 @@ impl<D: AsRef<[u8]>> Archive<D> {
         &self.shared.layout.records
     }
 
-    /// Length of the dictionary in bytes (0 when there is none).
+    /// Stored (compressed) size of the dictionary section in bytes (0 when there is none).
     pub fn dictionary_len(&self) -> u64 {
         let r = self.shared.layout.range(SectionId::Dict);
         r.end - r.start
+    }
+
+    /// The zstd dictionary the blocks were compressed with, checked and decompressed on
+    /// first use (`None` when the archive has none).
+    pub fn dictionary(&self) -> ReadResult<Option<&[u8]>> {
+        self.view().dictionary()
     }
 
     /// Looks an entry up by key: O(1) expected, at most `max_probe + 1` buckets.
@@ -519,6 +525,29 @@ fn check_section_crc(bytes: &[u8], layout: &Layout, id: SectionId) -> ReadResult
         return Err(ReadError::checksum(format!("section '{}'", id.name())));
     }
     Ok(())
+}
+
+/// The DICT section is one zstd frame (§5) that declares its content size, at most
+/// `MAX_DICT_LEN`; its content is the dictionary.
+fn unpack_dictionary(stored: &[u8]) -> Result<Vec<u8>, String> {
+    let declared = zstd::zstd_safe::get_frame_content_size(stored)
+        .map_err(|_| "the dictionary section is not a zstd frame".to_string())?
+        .ok_or_else(|| "the dictionary frame does not declare its size".to_string())?;
+    if declared == 0 || declared > format::MAX_DICT_LEN {
+        return Err(format!(
+            "the dictionary claims {declared} bytes (limit {})",
+            format::MAX_DICT_LEN
+        ));
+    }
+    let dict = zstd::bulk::decompress(stored, declared as usize)
+        .map_err(|e| format!("the dictionary does not decompress: {e}"))?;
+    if dict.len() as u64 != declared {
+        return Err(format!(
+            "the dictionary decompressed to {} bytes, not the {declared} it declares",
+            dict.len()
+        ));
+    }
+    Ok(dict)
 }
 
 /// A little cursor for the variable-length sections; every read is bounds-checked.
@@ -814,12 +843,13 @@ impl<'a> View<'a> {
         if d.is_empty() {
             return Ok(None);
         }
-        let ok = self.shared.dict_ok.get_or_init(|| {
+        let dict = self.shared.dict.get_or_init(|| {
             check_section_crc(self.bytes, &self.shared.layout, SectionId::Dict)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            unpack_dictionary(d)
         });
-        match ok {
-            Ok(()) => Ok(Some(d)),
+        match dict {
+            Ok(d) => Ok(Some(d.as_slice())),
             Err(e) => Err(ReadError::corrupt(e.clone())),
         }
     }
