@@ -69,16 +69,20 @@ struct PackArgs {
     /// The archive to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// zstd level (1..=22).
-    #[arg(long, default_value_t = WriterOptions::default().level)]
-    level: i32,
+    /// Starting settings: `default` (fast lookups, 64 KiB blocks, level 19) or `smallest`
+    /// (16 MiB blocks, level 22: close to solid compression, slower lookups).
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// zstd level (1..=22); overrides the preset.
+    #[arg(long)]
+    level: Option<i32>,
     /// Target uncompressed block size (e.g. 64K, 1M).
     #[arg(long, value_parser = parse_size)]
     block_size: Option<u32>,
     /// Do not train or use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary to train (e.g. 112K).
+    /// Largest dictionary to train (e.g. 256K; default 1M, at most an eighth of the sample).
     #[arg(long, value_parser = parse_size)]
     dict_size: Option<u32>,
     /// Compression threads (default: all cores).
@@ -134,6 +138,12 @@ struct UnpackArgs {
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    Default,
+    Smallest,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -264,7 +274,10 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         }
     }
     metadata.extend(a.meta.iter().cloned());
-    let defaults = WriterOptions::default();
+    let defaults = match a.preset {
+        Preset::Default => WriterOptions::default(),
+        Preset::Smallest => WriterOptions::smallest(),
+    };
     let inputs: Vec<Input> = a.inputs.iter().map(|s| Input::from_arg(s)).collect();
     // Archive metadata from `unpack --jsonl` output is honoured where the command line is silent.
     for input in &inputs {
@@ -279,7 +292,7 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         }
     }
     let opts = WriterOptions {
-        level: a.level,
+        level: a.level.unwrap_or(defaults.level),
         block_size: a.block_size.unwrap_or(defaults.block_size),
         dictionary: if a.no_dict {
             DictionaryMode::Off

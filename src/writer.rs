@@ -79,7 +79,7 @@ impl Default for WriterOptions {
             level: 19,
             block_size: 64 << 10,
             dictionary: DictionaryMode::Auto,
-            dict_size: 112 << 10,
+            dict_size: 1 << 20,
             dict_sample: 16 << 20,
             threads: 0,
             duplicates: DuplicatePolicy::Error,
@@ -90,6 +90,16 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
+    /// The smallest archives, at the cost of lookup speed: zstd level 22 and 16 MiB blocks
+    /// (close to solid compression; a lookup decompresses up to a whole block).
+    pub fn smallest() -> Self {
+        WriterOptions {
+            level: 22,
+            block_size: 16 << 20,
+            ..WriterOptions::default()
+        }
+    }
+
     fn check(&self) -> Result<(), WriteError> {
         let bad = |s: String| Err(WriteError::InvalidOptions(s));
         if !(1..=22).contains(&self.level) {
@@ -386,6 +396,14 @@ fn new_compressor(level: i32, dict: Option<&[u8]>) -> io::Result<zstd::bulk::Com
     c.include_contentsize(true)?;
     c.include_dictid(false)?;
     Ok(c)
+}
+
+/// The DICT section's contents (§5): a trained dictionary is mostly text and shrinks ~3x.
+fn compress_dictionary(dict: &[u8]) -> io::Result<Vec<u8>> {
+    let mut c = zstd::bulk::Compressor::new(19)?;
+    c.include_contentsize(true)?;
+    c.include_checksum(false)?;
+    c.compress(dict)
 }
 
 /// Compresses blocks, inline or on worker threads, and hands them back in order.
@@ -897,7 +915,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             })
             .filter(|s| *s > 0)
             .collect();
-        let dict = self.train(&sample, &sizes);
+        let dict = self
+            .train(&sample, &sizes)
+            .filter(|d| self.dictionary_pays_off(d, &blocks));
         drop(sample);
         self.write_dictionary(dict.as_deref())?;
         let mut c = Compressors::start(self.opts.level, dict, self.threads)?;
@@ -932,15 +952,37 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .filter(|d| d.len() >= 8)
     }
 
+    /// In [`DictionaryMode::Auto`], whether the sample blocks (and the current one), compressed
+    /// quickly with the dictionary plus the dictionary's stored size, come out smaller than
+    /// without it. Large blocks often gain less from a dictionary than it costs to store.
+    fn dictionary_pays_off(&self, dict: &[u8], blocks: &[Vec<u8>]) -> bool {
+        if self.opts.dictionary != DictionaryMode::Auto {
+            return true;
+        }
+        let estimate = || -> io::Result<bool> {
+            let mut with = new_compressor(3, Some(dict))?;
+            let mut without = new_compressor(3, None)?;
+            let (mut a, mut b) = (compress_dictionary(dict)?.len(), 0);
+            for raw in blocks
+                .iter()
+                .map(Vec::as_slice)
+                .chain([self.cur.as_slice()])
+            {
+                if raw.is_empty() {
+                    continue;
+                }
+                a += with.compress(raw)?.len();
+                b += without.compress(raw)?.len();
+            }
+            Ok(a < b)
+        };
+        estimate().unwrap_or(false)
+    }
+
     fn write_dictionary(&mut self, dict: Option<&[u8]>) -> Result<(), WriteError> {
         let start = self.out.pos;
         if let Some(d) = dict {
-            // Stored compressed (§5): a trained dictionary is mostly text and shrinks ~3x.
-            let mut c = zstd::bulk::Compressor::new(19)?;
-            c.include_contentsize(true)?;
-            c.include_checksum(false)?;
-            let packed = c.compress(d)?;
-            self.out.write(&packed)?;
+            self.out.write(&compress_dictionary(d)?)?;
             self.dict_len = d.len() as u64;
         }
         let rec = self.out.end_section(SectionId::Dict, start);
