@@ -32,6 +32,8 @@ pub const OPTIONAL_SHARED_BODIES: u64 = 1;
 pub const MAX_ENTRIES: u64 = u32::MAX as u64 - 1;
 /// Largest number of blocks (§2).
 pub const MAX_BLOCKS: u64 = u32::MAX as u64;
+/// Largest `max_probe` a reader accepts (§7): bounds the work of a lookup.
+pub const MAX_PROBE: u32 = 1024;
 /// Largest uncompressed block (§2, `max_block_len`).
 pub const MAX_BLOCK_LEN: u32 = 1 << 28;
 /// Largest META or CTYPES section (§3, §4).
@@ -44,7 +46,7 @@ pub const MAX_KEY_LEN: usize = 4096;
 pub const MAX_STRINGS_LEN: u32 = 16 << 20;
 
 /// Size of a block record (§5.1).
-pub const BLOCK_RECORD_LEN: usize = 40;
+pub const BLOCK_RECORD_LEN: usize = 48;
 /// Size of an entry record (§6).
 pub const ENTRY_RECORD_LEN: usize = 40;
 /// Size of a hash bucket (§7).
@@ -166,6 +168,8 @@ pub struct Header {
     pub max_block_len: u32,
     /// The writer's target block size.
     pub block_target: u32,
+    /// Total uncompressed length of all blocks: the length of the body stream.
+    pub stream_len: u64,
 }
 
 impl Header {
@@ -186,6 +190,7 @@ impl Header {
         LE::write_u32(&mut b[72..], self.max_probe);
         LE::write_u32(&mut b[76..], self.max_block_len);
         LE::write_u32(&mut b[80..], self.block_target);
+        LE::write_u64(&mut b[84..], self.stream_len);
         b
     }
 
@@ -205,6 +210,7 @@ impl Header {
             max_probe: LE::read_u32(&b[72..]),
             max_block_len: LE::read_u32(&b[76..]),
             block_target: LE::read_u32(&b[80..]),
+            stream_len: LE::read_u64(&b[84..]),
         }
     }
 }
@@ -277,9 +283,12 @@ pub struct BlockRecord {
     pub stored_len: u32,
     /// Uncompressed length.
     pub raw_len: u32,
-    /// First entry whose body starts in this block.
+    /// Offset of the block's first byte in the body stream (the sum of the `raw_len` of all
+    /// blocks before it).
+    pub stream_offset: u64,
+    /// First entry added while this block was filled (informational).
     pub first_entry: u32,
-    /// Number of entries whose body starts in this block.
+    /// Number of entries added while this block was filled (informational).
     pub entry_count: u32,
     /// Codec byte.
     pub codec: u8,
@@ -294,28 +303,30 @@ impl BlockRecord {
         LE::write_u64(&mut b[0..], self.offset);
         LE::write_u32(&mut b[8..], self.stored_len);
         LE::write_u32(&mut b[12..], self.raw_len);
-        LE::write_u32(&mut b[16..], self.first_entry);
-        LE::write_u32(&mut b[20..], self.entry_count);
-        b[24] = self.codec;
-        LE::write_u32(&mut b[32..], self.data_crc);
-        let crc = crc32(&b[..36]);
-        LE::write_u32(&mut b[36..], crc);
+        LE::write_u64(&mut b[16..], self.stream_offset);
+        LE::write_u32(&mut b[24..], self.first_entry);
+        LE::write_u32(&mut b[28..], self.entry_count);
+        b[32] = self.codec;
+        LE::write_u32(&mut b[40..], self.data_crc);
+        let crc = crc32(&b[..44]);
+        LE::write_u32(&mut b[44..], crc);
         b
     }
 
     /// Decodes the record if its record CRC matches.
     pub fn decode(b: &[u8; BLOCK_RECORD_LEN]) -> Option<BlockRecord> {
-        if crc32(&b[..36]) != LE::read_u32(&b[36..]) {
+        if crc32(&b[..44]) != LE::read_u32(&b[44..]) {
             return None;
         }
         Some(BlockRecord {
             offset: LE::read_u64(&b[0..]),
             stored_len: LE::read_u32(&b[8..]),
             raw_len: LE::read_u32(&b[12..]),
-            first_entry: LE::read_u32(&b[16..]),
-            entry_count: LE::read_u32(&b[20..]),
-            codec: b[24],
-            data_crc: LE::read_u32(&b[32..]),
+            stream_offset: LE::read_u64(&b[16..]),
+            first_entry: LE::read_u32(&b[24..]),
+            entry_count: LE::read_u32(&b[28..]),
+            codec: b[32],
+            data_crc: LE::read_u32(&b[40..]),
         })
     }
 }
@@ -525,6 +536,7 @@ mod tests {
             offset: 1 << 40,
             stored_len: 7,
             raw_len: 9,
+            stream_offset: 1 << 35,
             first_entry: 3,
             entry_count: 2,
             codec: 2,

@@ -388,6 +388,22 @@ fn parse_layout(bytes: &[u8]) -> ReadResult<Layout> {
             header.max_probe, header.bucket_count
         )));
     }
+    if header.max_probe > format::MAX_PROBE {
+        return Err(ReadError::corrupt(format!(
+            "max_probe {} exceeds the limit of {}",
+            header.max_probe,
+            format::MAX_PROBE
+        )));
+    }
+    let stream_fits = u64::from(header.max_block_len)
+        .checked_mul(header.block_count)
+        .is_some_and(|most| header.stream_len <= most);
+    if header.stream_len < header.block_count || !stream_fits {
+        return Err(ReadError::corrupt(format!(
+            "stream length {} does not fit {} blocks of at most {} bytes",
+            header.stream_len, header.block_count, header.max_block_len
+        )));
+    }
     if header.max_block_len > format::MAX_BLOCK_LEN {
         return Err(ReadError::corrupt(format!(
             "max_block_len {} exceeds {}",
@@ -811,6 +827,13 @@ impl<'a> View<'a> {
                 rec.raw_len, h.max_block_len
             )));
         }
+        let stream_end = rec.stream_offset.checked_add(u64::from(rec.raw_len));
+        if stream_end.is_none_or(|e| e > h.stream_len) {
+            return Err(ReadError::corrupt(format!(
+                "block {block}: stream range {}+{} runs past the stream length {}",
+                rec.stream_offset, rec.raw_len, h.stream_len
+            )));
+        }
         let data = self.shared.layout.range(SectionId::Data);
         let end = rec.offset.checked_add(u64::from(rec.stored_len));
         if rec.offset < data.start || end.is_none_or(|e| e > data.end) {
@@ -1099,8 +1122,27 @@ impl<'a> Entry<'a> {
     /// Calls `f` on consecutive pieces of the body, one block at a time.
     fn for_each_body_chunk(&self, mut f: impl FnMut(&[u8]) -> ReadResult<()>) -> ReadResult<()> {
         let mut remaining = self.rec.body_len;
+        if remaining == 0 {
+            return Ok(());
+        }
         let mut block = self.rec.block;
         let mut offset = u64::from(self.rec.offset);
+        // Check up front that the whole body lies inside the stream, so that a lying length
+        // fails before any block is decompressed.
+        let first = self.view.block(block)?;
+        let end = first
+            .stream_offset
+            .checked_add(offset)
+            .and_then(|s| s.checked_add(remaining));
+        if end.is_none_or(|e| e > self.view.header().stream_len) {
+            return Err(ReadError::corrupt(format!(
+                "entry {:?}: body of {remaining} bytes at block {block} offset {offset} runs past \
+                 the end of the data ({} bytes)",
+                self.key,
+                self.view.header().stream_len
+            )));
+        }
+        let mut expected_start = first.stream_offset;
         while remaining > 0 {
             if u64::from(block) >= self.view.header().block_count {
                 return Err(ReadError::corrupt(format!(
@@ -1108,6 +1150,15 @@ impl<'a> Entry<'a> {
                     self.key
                 )));
             }
+            let rec = self.view.block(block)?;
+            if rec.stream_offset != expected_start {
+                return Err(ReadError::corrupt(format!(
+                    "block {block} starts at stream offset {} but the block before it ends at \
+                     {expected_start}",
+                    rec.stream_offset
+                )));
+            }
+            expected_start = rec.stream_offset.saturating_add(u64::from(rec.raw_len));
             let key = self.key;
             let taken = self.view.with_block(block, |raw| {
                 let avail = (raw.len() as u64).checked_sub(offset).filter(|a| *a > 0);

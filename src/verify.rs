@@ -82,17 +82,29 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
         }
     }
 
-    // Blocks: record, data CRC and decompression of each.
+    // Blocks: record, data CRC and decompression of each, and the chain of stream offsets.
     let mut raw_lens: Vec<Option<u32>> = Vec::new();
+    let mut starts: Vec<u64> = Vec::new();
     let mut damaged: BTreeMap<u32, usize> = BTreeMap::new();
     let mut block_problems: Vec<Problem> = Vec::new();
+    let mut stream_pos = 0u64;
     for b in 0..h.block_count {
         let b = b as u32;
-        let r = view.with_block_from(b, false, |raw| raw.len() as u32);
-        match r {
+        let rec = view.block(b).ok();
+        if let Some(r) = rec {
+            if r.stream_offset != stream_pos {
+                note(format!(
+                    "block {b}: stream offset {} but the blocks before it end at {stream_pos}",
+                    r.stream_offset
+                ));
+            }
+        }
+        starts.push(stream_pos);
+        stream_pos = stream_pos.saturating_add(rec.map_or(0, |r| u64::from(r.raw_len)));
+        match view.with_block_from(b, false, |raw| raw.len() as u32) {
             Ok(n) => raw_lens.push(Some(n)),
             Err(e) => {
-                raw_lens.push(view.block(b).ok().map(|r| r.raw_len));
+                raw_lens.push(rec.map(|r| r.raw_len));
                 damaged.insert(b, block_problems.len());
                 block_problems.push(Problem {
                     what: describe(&e, b),
@@ -100,6 +112,12 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
                 });
             }
         }
+    }
+    if stream_pos != h.stream_len {
+        note(format!(
+            "the blocks hold {stream_pos} bytes but the header says {}",
+            h.stream_len
+        ));
     }
 
     // Entries: record and strings, the blocks their bodies span, and the key index.
@@ -111,38 +129,30 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
                 continue;
             }
         };
-        if let Some((mut block, offset)) = e.location() {
-            if raw_lens
-                .get(block as usize)
-                .copied()
-                .flatten()
-                .is_some_and(|l| offset >= l)
-            {
+        if let Some((block, offset)) = e.location() {
+            let first_len = raw_lens.get(block as usize).copied().flatten();
+            if first_len.is_some_and(|l| offset >= l) {
                 note(format!(
                     "entry {i} ({:?}): body offset {offset} is past the end of block {block}",
                     e.key()
                 ));
             }
-            let mut need = e.body_len().saturating_add(u64::from(offset));
-            loop {
-                if let Some(p) = damaged.get(&block) {
-                    block_problems[*p].keys.push(e.key().to_string());
-                }
-                let len = raw_lens.get(block as usize).copied().flatten();
-                match len {
-                    Some(l) if need > u64::from(l) => {
-                        need -= u64::from(l);
-                        block += 1;
-                    }
-                    Some(_) => break,
-                    None => {
-                        if u64::from(block) >= h.block_count {
-                            note(format!(
-                                "entry {i} ({:?}): body runs past the last block",
-                                e.key()
-                            ));
-                        }
-                        break;
+            let start = starts.get(block as usize).copied().unwrap_or(u64::MAX);
+            match start
+                .checked_add(u64::from(offset))
+                .and_then(|s| s.checked_add(e.body_len()))
+                .filter(|end| *end <= h.stream_len)
+            {
+                None => note(format!(
+                    "entry {i} ({:?}): body of {} bytes runs past the end of the data",
+                    e.key(),
+                    e.body_len()
+                )),
+                Some(end) => {
+                    // Blocks block..=last hold the body: the last is the one `end` falls in.
+                    let last = starts.partition_point(|s| *s < end).saturating_sub(1) as u32;
+                    for (_, p) in damaged.range(block..=last.max(block)) {
+                        block_problems[*p].keys.push(e.key().to_string());
                     }
                 }
             }

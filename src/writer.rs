@@ -593,6 +593,8 @@ pub struct ArchiveWriter<W: Write + Seek> {
     ctype_ids: HashMap<String, u16>,
     raw_bytes: u64,
     max_block_len: u32,
+    /// Uncompressed bytes of the blocks written so far.
+    stream_len: u64,
     dead_strings: bool,
     duplicates: u64,
 }
@@ -689,6 +691,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             ctype_ids: HashMap::from([(DEFAULT_CONTENT_TYPE.to_string(), 0)]),
             raw_bytes: 0,
             max_block_len: 0,
+            stream_len: 0,
             dead_strings: false,
             duplicates: 0,
             opts,
@@ -1001,6 +1004,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 .unwrap_or_default();
             let rec = BlockRecord {
                 offset: self.out.pos,
+                stream_offset: self.stream_len,
                 stored_len: u32::try_from(d.bytes.len())
                     .map_err(|_| WriteError::TooLarge("a compressed block over 4 GiB".into()))?,
                 raw_len: d.raw_len,
@@ -1011,6 +1015,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             };
             self.out.write(&d.bytes)?;
             self.max_block_len = self.max_block_len.max(d.raw_len);
+            self.stream_len += u64::from(d.raw_len);
             self.block_records.push(rec);
         }
         Ok(())
@@ -1110,6 +1115,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             max_probe: index.max_probe,
             max_block_len: self.max_block_len,
             block_target: self.opts.block_size,
+            stream_len: self.stream_len,
         };
         let mut head = header.encode().to_vec();
         for s in &self.sections {
@@ -1262,58 +1268,65 @@ pub(crate) struct HashIndex {
     pub(crate) max_probe: u32,
 }
 
-/// Builds the hash index of §7: load at most 6 of 7 slots, seeds tried from 0 while the
-/// longest probe exceeds 8 buckets (keeping the best).
+/// Builds the hash index of §7: load at most 6 of 7 slots; seeds tried from 0 while the
+/// longest probe exceeds 8 buckets (keeping the best); should even the best exceed the
+/// format's limit (hostile keys), twice the buckets and again.
 pub(crate) fn build_hash_index(keys: &[&[u8]]) -> HashIndex {
-    if keys.is_empty() {
+    let mut bucket_count = (keys.len() as u64).div_ceil(6);
+    if bucket_count == 0 {
         return HashIndex {
             buckets: Vec::new(),
             seed: 0,
             max_probe: 0,
         };
     }
-    let n = keys.len() as u64;
-    let bucket_count = n.div_ceil(6).max(1);
-    let mut best: Option<HashIndex> = None;
-    for seed in 0..16u64 {
-        let mut buckets = vec![[Slot::EMPTY; SLOTS_PER_BUCKET]; bucket_count as usize];
-        let mut fill = vec![0u8; bucket_count as usize];
-        let mut max_probe = 0u32;
-        for (i, k) in keys.iter().enumerate() {
-            let h = format::key_hash(k, seed);
-            let home = h % bucket_count;
-            let mut p = 0u64;
-            loop {
-                let b = ((home + p) % bucket_count) as usize;
-                if usize::from(fill[b]) < SLOTS_PER_BUCKET {
-                    buckets[b][usize::from(fill[b])] = Slot {
-                        entry: i as u32,
-                        tag: (h >> 32) as u32,
-                    };
-                    fill[b] += 1;
-                    break;
-                }
-                p += 1;
+    loop {
+        let mut best: Option<HashIndex> = None;
+        for seed in 0..16u64 {
+            let index = fill_buckets(keys, seed, bucket_count);
+            let good = index.max_probe <= 8;
+            if best.as_ref().is_none_or(|b| index.max_probe < b.max_probe) {
+                best = Some(index);
             }
-            max_probe = max_probe.max(p as u32);
+            if good {
+                break;
+            }
         }
-        let done = max_probe <= 8;
-        if best.as_ref().is_none_or(|b| max_probe < b.max_probe) {
-            best = Some(HashIndex {
-                buckets,
-                seed,
-                max_probe,
-            });
-        }
-        if done {
-            break;
+        match best {
+            Some(b) if b.max_probe <= format::MAX_PROBE => return b,
+            _ => bucket_count *= 2,
         }
     }
-    best.unwrap_or(HashIndex {
-        buckets: Vec::new(),
-        seed: 0,
-        max_probe: 0,
-    })
+}
+
+/// Linear probing over buckets with one seed.
+fn fill_buckets(keys: &[&[u8]], seed: u64, bucket_count: u64) -> HashIndex {
+    let mut buckets = vec![[Slot::EMPTY; SLOTS_PER_BUCKET]; bucket_count as usize];
+    let mut fill = vec![0u8; bucket_count as usize];
+    let mut max_probe = 0u64;
+    for (i, k) in keys.iter().enumerate() {
+        let h = format::key_hash(k, seed);
+        let home = h % bucket_count;
+        let mut p = 0u64;
+        loop {
+            let b = ((home + p) % bucket_count) as usize;
+            if usize::from(fill[b]) < SLOTS_PER_BUCKET {
+                buckets[b][usize::from(fill[b])] = Slot {
+                    entry: i as u32,
+                    tag: (h >> 32) as u32,
+                };
+                fill[b] += 1;
+                break;
+            }
+            p += 1;
+        }
+        max_probe = max_probe.max(p);
+    }
+    HashIndex {
+        buckets,
+        seed,
+        max_probe: u32::try_from(max_probe).unwrap_or(u32::MAX),
+    }
 }
 
 #[cfg(test)]
