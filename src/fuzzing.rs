@@ -17,7 +17,7 @@ use crate::writer::{DictionaryMode, DuplicatePolicy, NewEntry, WriterOptions};
 use crate::{Archive, ArchiveWriter, Date, Error, WriteError};
 
 /// Arbitrary bytes as an archive, as they are and again with every checksum recomputed
-/// (so that mutations reach the logic behind the CRC checks): see [`read_everything`].
+/// (so that mutations reach the logic behind the CRC checks).
 pub fn open_and_read(data: &[u8]) {
     read_everything(data);
     let mut fixed = data.to_vec();
