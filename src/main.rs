@@ -85,6 +85,9 @@ struct PackArgs {
     /// Largest dictionary to train (e.g. 256K; default 1M, at most an eighth of the sample).
     #[arg(long, value_parser = parse_size)]
     dict_size: Option<u32>,
+    /// Store every body separately, even identical ones.
+    #[arg(long)]
+    no_dedup: bool,
     /// Compression threads (default: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -306,6 +309,7 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
             Dups::First => DuplicatePolicy::First,
             Dups::Last => DuplicatePolicy::Last,
         },
+        dedup: !a.no_dedup,
         created: None,
         metadata,
         ..defaults
@@ -343,10 +347,11 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
             s.blocks,
             s.dict_len,
             ratio,
-            if s.duplicates > 0 {
-                format!(", {} duplicate keys resolved", s.duplicates)
-            } else {
-                String::new()
+            match (s.duplicates, s.shared_bodies) {
+                (0, 0) => String::new(),
+                (d, 0) => format!(", {d} duplicate keys resolved"),
+                (0, b) => format!(", {b} identical bodies stored once"),
+                (d, b) => format!(", {d} duplicate keys resolved, {b} identical bodies stored once"),
             }
         );
     }

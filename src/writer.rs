@@ -65,6 +65,9 @@ pub struct WriterOptions {
     pub threads: usize,
     /// What a repeated key does.
     pub duplicates: DuplicatePolicy,
+    /// Store identical bodies (of 64 bytes or more) once: later entries point at the first
+    /// copy (XXH3-128 of the body identifies copies). Sets the SHARED_BODIES flag when used.
+    pub dedup: bool,
     /// Creation time in seconds since the Unix epoch; `None` takes `SOURCE_DATE_EPOCH` when
     /// set, else the current time.
     pub created: Option<u64>,
@@ -83,6 +86,7 @@ impl Default for WriterOptions {
             dict_sample: 16 << 20,
             threads: 0,
             duplicates: DuplicatePolicy::Error,
+            dedup: true,
             created: None,
             metadata: Vec::new(),
         }
@@ -198,6 +202,8 @@ pub struct Summary {
     pub dict_len: u64,
     /// Entries dropped by [`DuplicatePolicy::First`] or replaced by [`DuplicatePolicy::Last`].
     pub duplicates: u64,
+    /// Entries whose body was stored once for several of them ([`WriterOptions::dedup`]).
+    pub shared_bodies: u64,
 }
 
 /// A file written to a temporary name beside its target and renamed over it on
@@ -597,6 +603,9 @@ pub struct ArchiveWriter<W: Write + Seek> {
     stream_len: u64,
     dead_strings: bool,
     duplicates: u64,
+    /// First place of each body seen (by XXH3-128 and length), for deduplication.
+    bodies: HashMap<(u128, u64), (u32, u32)>,
+    shared_bodies: u64,
 }
 
 impl ArchiveWriter<io::Cursor<Vec<u8>>> {
@@ -694,6 +703,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             stream_len: 0,
             dead_strings: false,
             duplicates: 0,
+            bodies: HashMap::new(),
+            shared_bodies: 0,
             opts,
         };
         if matches!(w.phase, Phase::Streaming(_)) {
@@ -771,7 +782,23 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             });
         }
         let index = existing.unwrap_or(self.entries.len() as u32);
-        let (block, offset) = self.append_body(e.body, index)?;
+        // Identical bodies (by XXH3-128 and length) are stored once when dedup is on.
+        let dedup_key = (self.opts.dedup && e.body.len() >= 64)
+            .then(|| (xxhash_rust::xxh3::xxh3_128(e.body), e.body.len() as u64));
+        let (block, offset) = match dedup_key.and_then(|k| self.bodies.get(&k).copied()) {
+            Some(at) => {
+                self.shared_bodies += 1;
+                self.raw_bytes += e.body.len() as u64;
+                at
+            }
+            None => {
+                let at = self.append_body(e.body, index)?;
+                if let Some(k) = dedup_key {
+                    self.bodies.insert(k, at);
+                }
+                at
+            }
+        };
         let rec = EntryRecord {
             body_len: e.body.len() as u64,
             strings_offset,
@@ -1106,7 +1133,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             } else {
                 0
             },
-            optional_flags: 0,
+            optional_flags: if self.shared_bodies > 0 {
+                format::OPTIONAL_SHARED_BODIES
+            } else {
+                0
+            },
             file_len,
             entry_count: self.entries.len() as u64,
             block_count: self.blocks_cut,
@@ -1137,6 +1168,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 file_len,
                 dict_len: self.dict_len,
                 duplicates: self.duplicates,
+                shared_bodies: self.shared_bodies,
             },
         ))
     }

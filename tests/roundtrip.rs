@@ -332,3 +332,45 @@ fn block_cache_gives_the_same_bodies() {
     }
     assert!(cached.verify().is_ok());
 }
+
+#[test]
+fn identical_bodies_are_stored_once() {
+    let article = "A long enough article body that repeats across a scraped corpus. ".repeat(40);
+    let model: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| {
+            let body = if i % 2 == 0 {
+                article.clone().into_bytes()
+            } else {
+                format!("unique {i} {}", "x".repeat(i)).into_bytes()
+            };
+            (format!("k{i}"), body)
+        })
+        .collect();
+    let small = WriterOptions {
+        block_size: 4096,
+        dictionary: DictionaryMode::Off,
+        ..opts()
+    };
+    let shared = pack(small.clone(), &model);
+    let separate = pack(
+        WriterOptions {
+            dedup: false,
+            ..small
+        },
+        &model,
+    );
+    check(&shared, &model);
+    check(&separate, &model);
+    let a = Archive::new(&shared[..]).unwrap();
+    assert_eq!(
+        a.header().optional_flags & quire::format::OPTIONAL_SHARED_BODIES,
+        1
+    );
+    assert_eq!(
+        a.get("k0").unwrap().unwrap().location(),
+        a.get("k198").unwrap().unwrap().location()
+    );
+    let b = Archive::new(&separate[..]).unwrap();
+    assert_eq!(b.header().optional_flags, 0);
+    assert!(b.header().stream_len > a.header().stream_len + 99 * article.len() as u64 - 1);
+}
