@@ -330,8 +330,15 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         })?;
         base += last;
     }
+    // Training the dictionary and compressing what is still held happen in finish().
+    if !bar.is_hidden() {
+        bar.set_style(indicatif::ProgressStyle::default_spinner());
+        bar.set_message("compressing and writing the indexes");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+    let s = packer.into_writer().finish();
     bar.finish_and_clear();
-    let s = packer.into_writer().finish()?;
+    let s = s?;
     if !a.quiet {
         let ratio = if s.file_len > 0 {
             s.raw_bytes as f64 / s.file_len as f64
