@@ -69,7 +69,7 @@ struct PackArgs {
     /// The archive to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups, 64 KiB blocks, level 19) or `smallest`
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks, 1 MiB dictionary, level 19) or `smallest`
     /// (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
@@ -85,6 +85,9 @@ struct PackArgs {
     /// Largest dictionary to train (e.g. 256K; default 1M, at most an eighth of the sample).
     #[arg(long, value_parser = parse_size)]
     dict_size: Option<u32>,
+    /// How much of the input (from the start) to train the dictionary on (e.g. 16M).
+    #[arg(long, value_parser = parse_size)]
+    dict_sample: Option<u32>,
     /// Store every body separately, even identical ones.
     #[arg(long)]
     no_dedup: bool,
@@ -303,6 +306,7 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
             DictionaryMode::Auto
         },
         dict_size: a.dict_size.map_or(defaults.dict_size, |d| d as usize),
+        dict_sample: a.dict_sample.map_or(defaults.dict_sample, |d| d as usize),
         threads: a.threads,
         duplicates: match a.duplicates {
             Dups::Error => DuplicatePolicy::Error,

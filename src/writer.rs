@@ -80,7 +80,7 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             level: 19,
-            block_size: 64 << 10,
+            block_size: 16 << 10,
             dictionary: DictionaryMode::Auto,
             dict_size: 1 << 20,
             dict_sample: 16 << 20,
