@@ -316,7 +316,6 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         dedup: !a.no_dedup,
         created: None,
         metadata,
-        ..defaults
     };
     let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
         Input::Jsonl(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
