@@ -374,3 +374,73 @@ fn identical_bodies_are_stored_once() {
     assert_eq!(b.header().optional_flags, 0);
     assert!(b.header().stream_len > a.header().stream_len + 99 * article.len() as u64 - 1);
 }
+
+/// The dictionary path at a binary-tree level (where the writer sizes zstd's tables to the
+/// dictionary, trains, checks in Auto mode whether the dictionary pays, and compresses it
+/// beside the held blocks): the same bytes whatever the thread count, and a dictionary used.
+#[test]
+fn dictionary_archives_are_identical_whatever_the_thread_count() {
+    const WORDS: &[&str] = &[
+        "the",
+        "minister",
+        "said",
+        "on",
+        "Tuesday",
+        "that",
+        "government",
+        "would",
+        "review",
+        "policy",
+        "after",
+        "protests",
+        "in",
+        "capital",
+        "officials",
+        "declined",
+        "comment",
+        "election",
+        "market",
+        "shares",
+        "fell",
+        "rose",
+        "percent",
+        "report",
+        "court",
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let model: Vec<(String, Vec<u8>)> = (0..400)
+        .map(|i| {
+            let mut body = format!("Accessibility links. Breaking News. Story {i} - 2017-02-07. ");
+            for _ in 0..(60 + i % 90) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                body.push_str(WORDS[(seed >> 33) as usize % WORDS.len()]);
+                body.push(' ');
+            }
+            (format!("news/{i}"), body.into_bytes())
+        })
+        .collect();
+    let pack_with = |threads| {
+        pack(
+            WriterOptions {
+                threads,
+                level: 19,
+                block_size: 4096,
+                dictionary: DictionaryMode::Auto,
+                dict_size: 8192,
+                ..opts()
+            },
+            &model,
+        )
+    };
+    let one = pack_with(1);
+    assert!(Archive::new(&one[..]).unwrap().dictionary_len() > 0);
+    for threads in [2, 4] {
+        assert!(
+            one == pack_with(threads),
+            "{threads} threads wrote different bytes"
+        );
+    }
+    check(&one, &model);
+}
