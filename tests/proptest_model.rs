@@ -268,13 +268,7 @@ fn check_roundtrip(
         prop_assert_eq!(e.date(), it.date);
         prop_assert_eq!(e.content_type(), DEFAULT_CONTENT_TYPE);
         prop_assert_eq!(e.body_len(), it.body.len() as u64);
-        let meta: Vec<(&str, &str)> = e.metadata().collect();
-        let want: Vec<(&str, &str)> = it
-            .meta
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        prop_assert_eq!(meta, want);
+        prop_assert_eq!(e.metadata().collect::<Vec<_>>(), it.meta_refs());
         let body = e
             .body()
             .map_err(|e| TestCaseError::fail(format!("body {i}: {e}")))?;

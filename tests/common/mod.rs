@@ -25,6 +25,14 @@ pub struct Item {
 }
 
 impl Item {
+    /// The metadata pairs as the reader hands them out.
+    pub fn meta_refs(&self) -> Vec<(&str, &str)> {
+        self.meta
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
     pub fn new(key: impl Into<String>, body: impl Into<Vec<u8>>) -> Item {
         Item {
             key: key.into(),
@@ -194,13 +202,7 @@ pub fn assert_matches<D: AsRef<[u8]>>(a: &Archive<D>, items: &[Item]) {
         assert_eq!(e.body().expect("body"), it.body, "body of {:?}", it.key);
         assert_eq!(e.title(), it.title.as_deref());
         assert_eq!(e.date(), it.date);
-        let meta: Vec<(&str, &str)> = e.metadata().collect();
-        let want: Vec<(&str, &str)> = it
-            .meta
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(meta, want);
+        assert_eq!(e.metadata().collect::<Vec<_>>(), it.meta_refs());
     }
 }
 
