@@ -212,7 +212,9 @@ fn arbitrary_body(u: &mut Unstructured<'_>) -> AResult<Vec<u8>> {
 
 fn arbitrary_options(u: &mut Unstructured<'_>) -> AResult<WriterOptions> {
     Ok(WriterOptions {
-        level: u.int_in_range(1..=3)?,
+        // Fast levels, and the binary-tree levels where the writer sizes zstd's tables to
+        // the dictionary.
+        level: *u.choose(&[1, 2, 3, 13, 19])?,
         block_size: u.int_in_range(64..=70_000)?,
         dictionary: *u.choose(&[
             DictionaryMode::Off,
