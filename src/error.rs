@@ -168,7 +168,7 @@ pub enum WriteError {
     TargetExists(std::path::PathBuf),
     /// The archive would exceed a format limit (entries, blocks, ...).
     TooLarge(String),
-    /// zstd failed (dictionary training errors fall back instead).
+    /// zstd failed.
     Compression(String),
 }
 

@@ -12,7 +12,7 @@ pub const MAGIC: [u8; 10] = *b"\x89QUIRE\r\n\x1a\n";
 /// The format major version this crate reads and writes.
 pub const VERSION_MAJOR: u16 = 1;
 /// The format minor version this crate writes.
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 
 /// Size of the fixed part of the header, before the section table (§2).
 pub const HEADER_FIXED_LEN: usize = 96;
@@ -23,8 +23,13 @@ pub const MAX_SECTIONS: u16 = 64;
 
 /// Required flag: blocks may use the archive dictionary (§2.2).
 pub const REQUIRED_DICT: u64 = 1;
+/// Required flag (since 1.1): the dictionary is raw content, not a trained zstd dictionary
+/// (§2.2, §5).
+pub const REQUIRED_RAW_DICT: u64 = 2;
 /// Every required flag this reader understands.
-pub const KNOWN_REQUIRED_FLAGS: u64 = REQUIRED_DICT;
+pub const KNOWN_REQUIRED_FLAGS: u64 = REQUIRED_DICT | REQUIRED_RAW_DICT;
+/// The first four bytes of a trained zstd dictionary (§5); raw content never starts so.
+pub const ZSTD_DICT_MAGIC: [u8; 4] = [0x37, 0xA4, 0x30, 0xEC];
 /// Optional flag: several entries may share body bytes (§2.2).
 pub const OPTIONAL_SHARED_BODIES: u64 = 1;
 

@@ -1,7 +1,7 @@
 //! quire: a compact, versioned, read-optimised archive of articles.
 //!
 //! An archive is one file: zstd-compressed blocks of article bodies (with a dictionary
-//! trained at pack time), a fixed-size entry table, a constant-time hash index from key to
+//! sampled at pack time), a fixed-size entry table, a constant-time hash index from key to
 //! entry, a sorted index for prefix listing, and a CRC32 on every record and block. The
 //! reader opens it in constant time — from a memory map or any byte slice — and returns any
 //! article by key without touching the rest. The byte layout is specified in `spec/FORMAT.md`.

@@ -69,7 +69,7 @@ struct PackArgs {
     /// The archive to write.
     #[arg(short, long)]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 16 KiB blocks, 1 MiB dictionary, level 19) or `smallest`
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks, 2 MiB dictionary, level 19) or `smallest`
     /// (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
@@ -79,13 +79,13 @@ struct PackArgs {
     /// Target uncompressed block size (e.g. 64K, 1M).
     #[arg(long, value_parser = parse_size)]
     block_size: Option<u32>,
-    /// Do not train or use a dictionary.
+    /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary to train (e.g. 256K; default 1M, at most an eighth of the sample).
+    /// Largest dictionary (e.g. 1M; default 2M, at most a quarter of the sample).
     #[arg(long, value_parser = parse_size)]
     dict_size: Option<u32>,
-    /// How much of the input (from the start) to train the dictionary on (e.g. 16M).
+    /// How much of the input (from the start) to pick the dictionary from (e.g. 16M).
     #[arg(long, value_parser = parse_size)]
     dict_sample: Option<u32>,
     /// Store every body separately, even identical ones.
@@ -507,10 +507,10 @@ fn info(path: &PathBuf) -> Result<u8, Fail> {
         o,
         "flags:          required {:#x}{}, optional {:#x}",
         h.required_flags,
-        if h.required_flags & quire::format::REQUIRED_DICT != 0 {
-            " (dictionary)"
-        } else {
-            ""
+        match h.required_flags & (quire::format::REQUIRED_DICT | quire::format::REQUIRED_RAW_DICT) {
+            0 => "",
+            quire::format::REQUIRED_DICT => " (trained dictionary)",
+            _ => " (raw dictionary)",
         },
         h.optional_flags
     );

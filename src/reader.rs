@@ -159,9 +159,15 @@ impl<D: AsRef<[u8]>> Archive<D> {
             )));
         }
         let has_dict = dict_len.end > dict_len.start;
-        if has_dict != (layout.header.required_flags & format::REQUIRED_DICT != 0) {
+        let flags = layout.header.required_flags;
+        if has_dict != (flags & format::REQUIRED_DICT != 0) {
             return Err(ReadError::corrupt(
                 "DICT flag does not agree with the dictionary section",
+            ));
+        }
+        if flags & format::REQUIRED_RAW_DICT != 0 && !has_dict {
+            return Err(ReadError::corrupt(
+                "RAW_DICT flag set but the archive has no dictionary",
             ));
         }
         Ok(Archive {
@@ -544,8 +550,10 @@ fn check_section_crc(bytes: &[u8], layout: &Layout, id: SectionId) -> ReadResult
 }
 
 /// The DICT section is one zstd frame (§5) that declares its content size, at most
-/// `MAX_DICT_LEN`; its content is the dictionary.
-fn unpack_dictionary(stored: &[u8]) -> Result<Vec<u8>, String> {
+/// `MAX_DICT_LEN`; its content is the dictionary: raw content when `raw` (the RAW_DICT
+/// flag), else a trained dictionary. Which one it is shows in its first four bytes, and
+/// zstd goes by them, so they must agree with the flag.
+fn unpack_dictionary(stored: &[u8], raw: bool) -> Result<Vec<u8>, String> {
     let declared = zstd::zstd_safe::get_frame_content_size(stored)
         .map_err(|_| "the dictionary section is not a zstd frame".to_string())?
         .ok_or_else(|| "the dictionary frame does not declare its size".to_string())?;
@@ -562,6 +570,14 @@ fn unpack_dictionary(stored: &[u8]) -> Result<Vec<u8>, String> {
             "the dictionary decompressed to {} bytes, not the {declared} it declares",
             dict.len()
         ));
+    }
+    let trained = dict.starts_with(&format::ZSTD_DICT_MAGIC);
+    if raw == trained {
+        return Err(if raw {
+            "the dictionary is marked raw but starts with the zstd dictionary magic".to_string()
+        } else {
+            "the dictionary does not start with the zstd dictionary magic".to_string()
+        });
     }
     Ok(dict)
 }
@@ -869,7 +885,8 @@ impl<'a> View<'a> {
         let dict = self.shared.dict.get_or_init(|| {
             check_section_crc(self.bytes, &self.shared.layout, SectionId::Dict)
                 .map_err(|e| e.to_string())?;
-            unpack_dictionary(d)
+            let raw = self.shared.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
+            unpack_dictionary(d, raw)
         });
         match dict {
             Ok(d) => Ok(Some(d.as_slice())),

@@ -2,7 +2,7 @@
 //! pool of threads when asked), and writes the indexes and the header at [`finish`].
 //!
 //! Memory holds the entry records, keys, titles and metadata (needed to build the indexes),
-//! a bounded sample for dictionary training, and a bounded number of blocks in flight; bodies
+//! a bounded sample to pick the dictionary from, and a bounded number of blocks in flight; bodies
 //! are written out as blocks fill. Output is byte-identical whatever the thread count.
 //!
 //! [`finish`]: ArchiveWriter::finish
@@ -37,7 +37,7 @@ pub enum DuplicatePolicy {
     Last,
 }
 
-/// Whether blocks are compressed with a trained dictionary.
+/// Whether blocks are compressed with a dictionary sampled from the bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DictionaryMode {
     /// Never.
@@ -47,7 +47,7 @@ pub enum DictionaryMode {
     /// it costs to store.
     #[default]
     Auto,
-    /// Whenever the trainer can make one from the sample, however small.
+    /// Whenever the sample has at least eight bodies, however small they are.
     On,
 }
 
@@ -60,9 +60,9 @@ pub struct WriterOptions {
     pub block_size: u32,
     /// Dictionary use.
     pub dictionary: DictionaryMode,
-    /// Largest dictionary to train, in bytes.
+    /// Largest dictionary, in bytes (bodies sampled from the start of the input).
     pub dict_size: usize,
-    /// How many bytes of bodies (from the start of the input) to sample for training.
+    /// How many bytes of bodies (from the start of the input) to pick the dictionary from.
     pub dict_sample: usize,
     /// Compression threads; 0 means all available cores.
     pub threads: usize,
@@ -85,7 +85,7 @@ impl Default for WriterOptions {
             level: 19,
             block_size: 16 << 10,
             dictionary: DictionaryMode::Auto,
-            dict_size: 1 << 20,
+            dict_size: 2 << 20,
             dict_sample: 16 << 20,
             threads: 0,
             duplicates: DuplicatePolicy::Error,
@@ -429,12 +429,44 @@ fn dict_table_log(len: usize) -> u32 {
     (positions + 1).clamp(16, 24)
 }
 
-/// The DICT section's contents (§5): a trained dictionary is mostly text and shrinks ~3x.
+/// The DICT section's contents (§5): sampled bodies, compressed like a solid archive.
 fn compress_dictionary(dict: &[u8]) -> io::Result<Vec<u8>> {
     let mut c = zstd::bulk::Compressor::new(19)?;
     c.include_contentsize(true)?;
     c.include_checksum(false)?;
     c.compress(dict)
+}
+
+/// Longest piece of one body that goes into a dictionary.
+const DICT_PIECE: usize = 64 << 10;
+
+/// A raw-content dictionary (§5) of at most `size` bytes: bodies of the sample (`sizes` are
+/// their lengths, back to back in `sample`), each up to [`DICT_PIECE`], picked evenly over
+/// the sample. On news text such a dictionary needs about twice the bytes of one trained by
+/// zstd for the same gain on articles it has not seen, but it takes no training (~1 s per
+/// MiB on one core, which kept packing from scaling with threads), and on the articles it
+/// holds it works like solid compression (`BENCHMARKS.md`).
+fn sample_dictionary(sample: &[u8], sizes: &[usize], size: usize) -> Vec<u8> {
+    let total = sample.len() as u128;
+    let mut dict = Vec::with_capacity(size.min(sample.len()));
+    let mut start = 0usize;
+    for &len in sizes {
+        let body = sample.get(start..start + len).unwrap_or_default();
+        start += len;
+        if dict.len() >= size {
+            break;
+        }
+        // Take a body when the dictionary has fallen behind the share of the sample passed.
+        if (start - len) as u128 * size as u128 >= dict.len() as u128 * total {
+            let take = len.min(DICT_PIECE).min(size - dict.len());
+            dict.extend_from_slice(&body[..take]);
+        }
+    }
+    // zstd reads a dictionary that starts with its magic as a trained one.
+    if dict.starts_with(&format::ZSTD_DICT_MAGIC) {
+        dict.remove(0);
+    }
+    dict
 }
 
 /// About how many bytes of the sample [`ArchiveWriter`]'s Auto dictionary check compresses.
@@ -614,7 +646,7 @@ impl Drop for Compressors {
 /// Where the writer is: still sampling for the dictionary, or streaming blocks out.
 enum Phase {
     Sampling {
-        /// Full blocks held back until the dictionary is trained.
+        /// Full blocks held back until the dictionary is picked.
         blocks: Vec<Vec<u8>>,
         /// Sizes of the sample pieces, in stream order (bodies cut at 128 KiB).
         sizes: Vec<usize>,
@@ -966,14 +998,14 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             }
         }
         if sampled_enough {
-            self.train_and_stream()?;
+            self.pick_and_stream()?;
         }
         Ok(())
     }
 
-    /// Trains the dictionary on the held-back sample, writes it, and compresses the held
+    /// Picks the dictionary from the held-back sample, writes it, and compresses the held
     /// blocks.
-    fn train_and_stream(&mut self) -> Result<(), WriteError> {
+    fn pick_and_stream(&mut self) -> Result<(), WriteError> {
         let Phase::Sampling {
             blocks,
             sizes,
@@ -1006,9 +1038,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             })
             .filter(|s| *s > 0)
             .collect();
-        let trained = self.train(&sample, &sizes);
+        let picked = self.pick_dictionary(&sample, &sizes);
         drop(sample);
-        let dict = match trained {
+        let dict = match picked {
             Some(d) if self.dictionary_pays_off(&d, &blocks)? => Some(d),
             _ => None,
         };
@@ -1045,7 +1077,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         Ok(())
     }
 
-    fn train(&self, sample: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {
+    /// The dictionary for this sample, or `None` when the mode or the sample's size says no.
+    fn pick_dictionary(&self, sample: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {
         let total: usize = sizes.iter().sum();
         if total != sample.len() || sizes.len() < 8 {
             return None;
@@ -1053,15 +1086,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let size = match self.opts.dictionary {
             DictionaryMode::Off => return None,
             DictionaryMode::Auto if total < 64 << 10 => return None,
-            DictionaryMode::Auto => self.opts.dict_size.min(total / 8),
+            DictionaryMode::Auto => self.opts.dict_size.min(total / 4),
             DictionaryMode::On => self.opts.dict_size.min(total / 2).max(256),
         };
-        zstd::dict::from_continuous(sample, sizes, size)
-            .ok()
-            .filter(|d| d.len() >= 8)
+        Some(sample_dictionary(sample, sizes, size)).filter(|d| d.len() >= 8)
     }
 
-    /// Whether to use the trained dictionary: always in [`DictionaryMode::On`]; in
+    /// Whether to use the picked dictionary: always in [`DictionaryMode::On`]; in
     /// [`DictionaryMode::Auto`] when the estimate says it pays for itself. The dictionary's
     /// stored size is estimated by a quick compression (it comes out larger than the final
     /// level-19 frame, so the estimate errs towards no dictionary).
@@ -1149,8 +1180,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// Writes the remaining blocks, the indexes and the header; returns the output.
     pub fn finish_into_inner(mut self) -> Result<(W, Summary), WriteError> {
         if matches!(self.phase, Phase::Sampling { .. }) {
-            // Train on everything seen, including the partial block.
-            self.train_and_stream()?;
+            // Pick from everything seen, including the partial block.
+            self.pick_and_stream()?;
         }
         self.cut_block(self.entries.len() as u32)?;
         if let Phase::Streaming(c) = &mut self.phase {
@@ -1227,7 +1258,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             minor: format::VERSION_MINOR,
             section_count: self.sections.len() as u16,
             required_flags: if self.dict_len > 0 {
-                format::REQUIRED_DICT
+                format::REQUIRED_DICT | format::REQUIRED_RAW_DICT
             } else {
                 0
             },
@@ -1468,5 +1499,27 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn sample_dictionary_picks_evenly_and_never_starts_with_the_magic() {
+        // 100 bodies of 100 bytes, body i filled with byte i; the first starts with the
+        // trained-dictionary magic.
+        let mut sample: Vec<u8> = (0..100u8).flat_map(|i| [i; 100]).collect();
+        sample[..4].copy_from_slice(&format::ZSTD_DICT_MAGIC);
+        let sizes = vec![100; 100];
+        let dict = sample_dictionary(&sample, &sizes, 1000);
+        assert!(!dict.starts_with(&format::ZSTD_DICT_MAGIC));
+        assert_eq!(
+            dict.len(),
+            999,
+            "ten whole bodies, less the magic's first byte"
+        );
+        // Bodies 0, 10, 20, ..., 90: one in ten, spread over the whole sample.
+        let mut picked: Vec<u8> = dict[99..].chunks(100).map(|c| c[0]).collect();
+        picked.insert(0, 0);
+        assert_eq!(picked, (0..10).map(|i| i * 10).collect::<Vec<u8>>());
+        // Never more than asked for, cutting the last body short.
+        assert_eq!(sample_dictionary(&sample, &sizes, 250).len(), 249);
     }
 }

@@ -611,6 +611,35 @@ fn dictionary_frames_that_lie() {
     assert_small(&o, 4 * MIB);
 }
 
+#[test]
+fn dictionary_kind_must_agree_with_the_raw_flag() {
+    let _g = serial();
+    // RAW_DICT without a dictionary.
+    let o = crafted(|p| p.header.required_flags |= format::REQUIRED_RAW_DICT);
+    assert_corrupt_at_open(&o, "RAW_DICT flag set");
+    // A raw dictionary whose first bytes are the trained-dictionary magic: zstd would parse
+    // it as a trained one, so the reader refuses it.
+    let mut content = format::ZSTD_DICT_MAGIC.to_vec();
+    content.extend_from_slice(&Rng::new(8).bytes(2000));
+    let (bytes, ks) = with_dict_section(zstd::bulk::compress(&content, 1).expect("compress"));
+    let o = exercise(bytes, ks);
+    assert!(o.open_error.is_none(), "{o:#?}");
+    assert!(o.any_error_contains("marked raw but starts with"), "{o:#?}");
+    // The writer's raw dictionary with the flag cleared: a 1.0-style archive whose
+    // dictionary is not a trained one.
+    let items = sample_items(30, 11);
+    let mut parts = Parts::parse(&pack(&items, options(3, 256, DictionaryMode::On, 1)));
+    assert_ne!(parts.header.required_flags & format::REQUIRED_RAW_DICT, 0);
+    parts.header.required_flags &= !format::REQUIRED_RAW_DICT;
+    let o = exercise(parts.to_bytes(), keys(&items));
+    assert!(o.open_error.is_none(), "{o:#?}");
+    assert!(
+        o.any_error_contains("does not start with the zstd dictionary magic"),
+        "{o:#?}"
+    );
+    assert!(!o.verify.as_ref().expect("verified").is_ok());
+}
+
 // ---------------------------------------------------------------------------------------
 // Lying records.
 
