@@ -320,7 +320,7 @@ fn quire_verify(corpus: &[Article], archive: &Archive<memmap2::Mmap>) -> Res<()>
         check(e.body()? == a.body, || {
             format!("quire: body of {:?} differs", a.key)
         })?;
-        check(e.title() == a.title.as_deref(), || {
+        check(e.title()? == a.title, || {
             format!("quire: title of {:?} differs", a.key)
         })?;
         check(e.date() == a.date, || {

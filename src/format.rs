@@ -10,9 +10,9 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 /// The magic number every archive starts with (§2): `\x89QUIRE\r\n\x1a\n`.
 pub const MAGIC: [u8; 10] = *b"\x89QUIRE\r\n\x1a\n";
 /// The format major version this crate reads and writes.
-pub const VERSION_MAJOR: u16 = 1;
+pub const VERSION_MAJOR: u16 = 2;
 /// The format minor version this crate writes.
-pub const VERSION_MINOR: u16 = 1;
+pub const VERSION_MINOR: u16 = 0;
 
 /// Size of the fixed part of the header, before the section table (§2).
 pub const HEADER_FIXED_LEN: usize = 96;
@@ -23,7 +23,7 @@ pub const MAX_SECTIONS: u16 = 64;
 
 /// Required flag: blocks may use the archive dictionary (§2.2).
 pub const REQUIRED_DICT: u64 = 1;
-/// Required flag (since 1.1): the dictionary is raw content, not a trained zstd dictionary
+/// Required flag: the dictionary is raw content, not a trained zstd dictionary
 /// (§2.2, §5).
 pub const REQUIRED_RAW_DICT: u64 = 2;
 /// Every required flag this reader understands.
@@ -47,11 +47,14 @@ pub const MAX_SMALL_SECTION: u64 = 1 << 20;
 pub const MAX_DICT_LEN: u64 = 16 << 20;
 /// Largest key in bytes (§6).
 pub const MAX_KEY_LEN: usize = 4096;
-/// Largest per-entry strings blob (§6).
+/// Largest per-entry strings blob, and largest lead (§6).
 pub const MAX_STRINGS_LEN: u32 = 16 << 20;
+/// Largest value of a 48-bit field: a body's length, an offset into STRINGS, a block's
+/// offset in the body stream (§5.1, §6).
+pub const MAX_U48: u64 = (1 << 48) - 1;
 
 /// Size of a block record (§5.1).
-pub const BLOCK_RECORD_LEN: usize = 48;
+pub const BLOCK_RECORD_LEN: usize = 40;
 /// Size of an entry record (§6).
 pub const ENTRY_RECORD_LEN: usize = 40;
 /// Size of a hash bucket (§7).
@@ -302,36 +305,37 @@ pub struct BlockRecord {
 }
 
 impl BlockRecord {
-    /// Encodes the record, record CRC included.
+    /// Encodes the record, record CRC included. `stream_offset` must be below 2^48 (the
+    /// writer checks).
     pub fn encode(&self) -> [u8; BLOCK_RECORD_LEN] {
         let mut b = [0u8; BLOCK_RECORD_LEN];
         LE::write_u64(&mut b[0..], self.offset);
         LE::write_u32(&mut b[8..], self.stored_len);
         LE::write_u32(&mut b[12..], self.raw_len);
-        LE::write_u64(&mut b[16..], self.stream_offset);
+        LE::write_u48(&mut b[16..], self.stream_offset & MAX_U48);
+        b[22] = self.codec;
         LE::write_u32(&mut b[24..], self.first_entry);
         LE::write_u32(&mut b[28..], self.entry_count);
-        b[32] = self.codec;
-        LE::write_u32(&mut b[40..], self.data_crc);
-        let crc = crc32(&b[..44]);
-        LE::write_u32(&mut b[44..], crc);
+        LE::write_u32(&mut b[32..], self.data_crc);
+        let crc = crc32(&b[..36]);
+        LE::write_u32(&mut b[36..], crc);
         b
     }
 
     /// Decodes the record if its record CRC matches.
     pub fn decode(b: &[u8; BLOCK_RECORD_LEN]) -> Option<BlockRecord> {
-        if crc32(&b[..44]) != LE::read_u32(&b[44..]) {
+        if crc32(&b[..36]) != LE::read_u32(&b[36..]) {
             return None;
         }
         Some(BlockRecord {
             offset: LE::read_u64(&b[0..]),
             stored_len: LE::read_u32(&b[8..]),
             raw_len: LE::read_u32(&b[12..]),
-            stream_offset: LE::read_u64(&b[16..]),
+            stream_offset: LE::read_u48(&b[16..]),
+            codec: b[22],
             first_entry: LE::read_u32(&b[24..]),
             entry_count: LE::read_u32(&b[28..]),
-            codec: b[32],
-            data_crc: LE::read_u32(&b[40..]),
+            data_crc: LE::read_u32(&b[32..]),
         })
     }
 }
@@ -339,35 +343,39 @@ impl BlockRecord {
 /// One entry record (§6), without its CRC (which also covers the strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EntryRecord {
-    /// Body length.
+    /// Body length, below 2^48.
     pub body_len: u64,
-    /// Offset of the strings inside STRINGS.
+    /// Index into the content-type table.
+    pub content_type: u16,
+    /// Offset of the strings inside STRINGS, below 2^48.
     pub strings_offset: u64,
+    /// Length of the key (the first bytes of the strings).
+    pub key_len: u16,
     /// Block in which the body starts.
     pub block: u32,
     /// Offset of the body in that block.
     pub offset: u32,
     /// Length of the strings.
     pub strings_len: u32,
-    /// Length of the key (the first bytes of the strings).
-    pub key_len: u16,
-    /// Index into the content-type table.
-    pub content_type: u16,
+    /// Length of the lead: string fields stored in the block just before the body.
+    pub lead_len: u32,
     /// `YYYYMMDD` or 0.
     pub date: u32,
 }
 
 impl EntryRecord {
-    /// Encodes the record; the CRC covers the record and `strings`.
+    /// Encodes the record; the CRC covers the record and `strings`. `body_len` and
+    /// `strings_offset` must be below 2^48 (the writer checks).
     pub fn encode(&self, strings: &[u8]) -> [u8; ENTRY_RECORD_LEN] {
         let mut b = [0u8; ENTRY_RECORD_LEN];
-        LE::write_u64(&mut b[0..], self.body_len);
-        LE::write_u64(&mut b[8..], self.strings_offset);
+        LE::write_u48(&mut b[0..], self.body_len & MAX_U48);
+        LE::write_u16(&mut b[6..], self.content_type);
+        LE::write_u48(&mut b[8..], self.strings_offset & MAX_U48);
+        LE::write_u16(&mut b[14..], self.key_len);
         LE::write_u32(&mut b[16..], self.block);
         LE::write_u32(&mut b[20..], self.offset);
         LE::write_u32(&mut b[24..], self.strings_len);
-        LE::write_u16(&mut b[28..], self.key_len);
-        LE::write_u16(&mut b[30..], self.content_type);
+        LE::write_u32(&mut b[28..], self.lead_len);
         LE::write_u32(&mut b[32..], self.date);
         let crc = Self::crc(&b, strings);
         LE::write_u32(&mut b[36..], crc);
@@ -390,13 +398,14 @@ impl EntryRecord {
     /// Decodes the fields; the CRC is checked separately, once the strings are located.
     pub fn decode(b: &[u8; ENTRY_RECORD_LEN]) -> EntryRecord {
         EntryRecord {
-            body_len: LE::read_u64(&b[0..]),
-            strings_offset: LE::read_u64(&b[8..]),
+            body_len: LE::read_u48(&b[0..]),
+            content_type: LE::read_u16(&b[6..]),
+            strings_offset: LE::read_u48(&b[8..]),
+            key_len: LE::read_u16(&b[14..]),
             block: LE::read_u32(&b[16..]),
             offset: LE::read_u32(&b[20..]),
             strings_len: LE::read_u32(&b[24..]),
-            key_len: LE::read_u16(&b[28..]),
-            content_type: LE::read_u16(&b[30..]),
+            lead_len: LE::read_u32(&b[28..]),
             date: LE::read_u32(&b[32..]),
         }
     }
@@ -551,6 +560,29 @@ mod tests {
         let mut bad = b.encode();
         bad[5] ^= 1;
         assert_eq!(BlockRecord::decode(&bad), None);
+
+        let e = EntryRecord {
+            body_len: MAX_U48,
+            content_type: 3,
+            strings_offset: (1 << 40) + 5,
+            key_len: 4096,
+            block: 7,
+            offset: 99,
+            strings_len: 4100,
+            lead_len: 60,
+            date: 20020314,
+        };
+        let strings = [7u8; 4100];
+        let enc = e.encode(&strings);
+        assert_eq!(EntryRecord::decode(&enc), e);
+        assert_eq!(
+            EntryRecord::stored_crc(&enc),
+            EntryRecord::crc(&enc, &strings)
+        );
+        assert_ne!(
+            EntryRecord::stored_crc(&enc),
+            EntryRecord::crc(&enc, &strings[1..])
+        );
 
         let h = Header {
             major: 1,

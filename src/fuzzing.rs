@@ -115,7 +115,12 @@ fn read_everything(data: &[u8]) {
                 continue;
             }
         };
-        let _ = entry.metadata().count();
+        let info = entry.info();
+        assert!(
+            !clean || info.is_ok(),
+            "verify passed but the lead of {:?} fails: {info:?}",
+            entry.key()
+        );
         let body = entry.write_body_to(&mut io::sink());
         assert!(
             !clean || body.is_ok(),
@@ -339,7 +344,11 @@ pub fn roundtrip(data: &[u8]) {
             other => panic!("get({:?}) = {other:?}", m.key),
         };
         assert_eq!(e.index(), i as u64);
-        assert_eq!(e.title(), m.title.as_deref());
+        let info = match e.info() {
+            Ok(i) => i,
+            Err(err) => panic!("info of {:?}: {err}", m.key),
+        };
+        assert_eq!(info.title.as_deref(), m.title.as_deref());
         assert_eq!(e.date(), m.date);
         assert_eq!(
             e.content_type(),
@@ -347,11 +356,7 @@ pub fn roundtrip(data: &[u8]) {
                 .as_deref()
                 .unwrap_or(crate::DEFAULT_CONTENT_TYPE)
         );
-        let meta: Vec<(String, String)> = e
-            .metadata()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        assert_eq!(meta, m.metadata);
+        assert_eq!(info.metadata, m.metadata);
         match e.body() {
             Ok(b) => assert_eq!(b, m.body, "body of {:?}", m.key),
             Err(err) => panic!("body of {:?}: {err}", m.key),

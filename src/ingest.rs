@@ -270,12 +270,13 @@ fn string_pairs(
         .collect()
 }
 
-/// Writes one entry as a JSONL line that [`parse_jsonl_line`] reads back to the same entry.
-pub fn entry_to_jsonl(e: &crate::Entry<'_>, body: &[u8]) -> String {
+/// Writes one entry (with its [`Entry::info`](crate::Entry::info) and body) as a JSONL line
+/// that [`parse_jsonl_line`] reads back to the same entry.
+pub fn entry_to_jsonl(e: &crate::Entry<'_>, info: &crate::EntryInfo, body: &[u8]) -> String {
     let mut obj = Map::new();
     obj.insert("key".into(), Value::String(e.key().to_string()));
-    if let Some(t) = e.title() {
-        obj.insert("title".into(), Value::String(t.to_string()));
+    if let Some(t) = &info.title {
+        obj.insert("title".into(), Value::String(t.clone()));
     }
     if let Some(d) = e.date() {
         obj.insert("date".into(), Value::String(d.to_string()));
@@ -286,9 +287,10 @@ pub fn entry_to_jsonl(e: &crate::Entry<'_>, body: &[u8]) -> String {
             Value::String(e.content_type().to_string()),
         );
     }
-    let meta: Map<String, Value> = e
-        .metadata()
-        .map(|(n, v)| (n.to_string(), Value::String(v.to_string())))
+    let meta: Map<String, Value> = info
+        .metadata
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
         .collect();
     if !meta.is_empty() {
         obj.insert("meta".into(), Value::Object(meta));

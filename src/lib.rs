@@ -57,7 +57,7 @@ mod writer;
 
 pub use error::{Error, ReadError, ReadResult, WriteError};
 pub use format::Date;
-pub use reader::{Archive, Entries, Entry, PrefixIter};
+pub use reader::{Archive, Entries, Entry, EntryInfo, PrefixIter};
 pub use verify::{Problem, Report};
 pub use writer::{
     ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Summary, WriterOptions,

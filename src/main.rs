@@ -225,11 +225,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens an archive with a small block cache: `ls -l` and `unpack --jsonl` read each entry's
+/// lead (title, metadata) and then its body from the same block.
 fn open(path: &PathBuf) -> Result<Archive<memmap2::Mmap>, Fail> {
-    Archive::open(path).map_err(|e| match e {
-        quire::ReadError::Io(io) => Fail(4, format!("{}: {io}", path.display())),
-        e => Fail(1, format!("{}: {e}", path.display())),
-    })
+    Archive::open(path)
+        .map(|a| a.with_block_cache(2))
+        .map_err(|e| match e {
+            quire::ReadError::Io(io) => Fail(4, format!("{}: {io}", path.display())),
+            e => Fail(1, format!("{}: {e}", path.display())),
+        })
 }
 
 fn progress_bar(quiet: bool, total: Option<u64>, what: &str) -> indicatif::ProgressBar {
@@ -446,7 +450,7 @@ fn ls(path: &PathBuf, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
                 e.date().map_or_else(|| "-".to_string(), |d| d.to_string()),
                 e.content_type(),
                 e.key(),
-                e.title().map_or_else(String::new, |t| format!("  \t{t}"))
+                e.title()?.map_or_else(String::new, |t| format!("  \t{t}"))
             )
         } else {
             writeln!(out, "{}", e.key())

@@ -704,22 +704,16 @@ impl<'a> View<'a> {
         })?;
         let key = utf8(key, &|| format!("entry {index}'s key"))?;
         let fields = c.rest();
-        let mut title = None;
-        for field in Fields::new(fields) {
-            let (tag, value) = field.ok_or_else(|| {
-                ReadError::corrupt(format!("entry {index} ({key:?}): malformed string field"))
-            })?;
-            match tag {
-                FIELD_TITLE => title = Some(utf8(value, &|| format!("title of {key:?}"))?),
-                FIELD_META => {
-                    let (n, v) = split_meta(value).ok_or_else(|| {
-                        ReadError::corrupt(format!("entry {key:?}: malformed metadata field"))
-                    })?;
-                    utf8(n, &|| format!("metadata name of {key:?}"))?;
-                    utf8(v, &|| format!("metadata value of {key:?}"))?;
-                }
-                _ => {}
-            }
+        // The fields in the strings are checked here; those of the lead when they are read.
+        parse_fields(fields, key, &mut EntryInfo::default())?;
+        if rec.lead_len > format::MAX_STRINGS_LEN
+            || (rec.lead_len > 0 && (rec.body_len == 0 || rec.offset < rec.lead_len))
+        {
+            return Err(ReadError::corrupt(format!(
+                "entry {key:?}: a lead of {} bytes cannot stand before a body of {} bytes at \
+                 offset {}",
+                rec.lead_len, rec.body_len, rec.offset
+            )));
         }
         let content_type = self
             .shared
@@ -744,7 +738,6 @@ impl<'a> View<'a> {
             view: *self,
             index,
             key,
-            title,
             date,
             content_type,
             fields,
@@ -1048,13 +1041,48 @@ fn split_meta(v: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((name, c.rest()))
 }
 
+/// Parses a string-field area (§6.1) into `info`, checking every field: well-formed, UTF-8,
+/// at most one title (counting those already in `info`).
+fn parse_fields(area: &[u8], key: &str, info: &mut EntryInfo) -> ReadResult<()> {
+    for field in Fields::new(area) {
+        let (tag, value) = field
+            .ok_or_else(|| ReadError::corrupt(format!("entry {key:?}: malformed string field")))?;
+        match tag {
+            FIELD_TITLE => {
+                let t = utf8(value, &|| format!("title of {key:?}"))?;
+                if info.title.replace(t.to_string()).is_some() {
+                    return Err(ReadError::corrupt(format!("entry {key:?} has two titles")));
+                }
+            }
+            FIELD_META => {
+                let (n, v) = split_meta(value).ok_or_else(|| {
+                    ReadError::corrupt(format!("entry {key:?}: malformed metadata field"))
+                })?;
+                let n = utf8(n, &|| format!("metadata name of {key:?}"))?;
+                let v = utf8(v, &|| format!("metadata value of {key:?}"))?;
+                info.metadata.push((n.to_string(), v.to_string()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// An entry's descriptive strings, from [`Entry::info`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// The title, if any.
+    pub title: Option<String>,
+    /// Metadata pairs, in the order they were added.
+    pub metadata: Vec<(String, String)>,
+}
+
 /// One entry: its strings borrowed from the archive, its body read on demand.
 #[derive(Clone, Copy)]
 pub struct Entry<'a> {
     view: View<'a>,
     index: u64,
     key: &'a str,
-    title: Option<&'a str>,
     date: Option<Date>,
     content_type: &'a str,
     fields: &'a [u8],
@@ -1066,7 +1094,7 @@ impl std::fmt::Debug for Entry<'_> {
         f.debug_struct("Entry")
             .field("index", &self.index)
             .field("key", &self.key)
-            .field("title", &self.title)
+            .field("lead_len", &self.rec.lead_len)
             .field("date", &self.date)
             .field("content_type", &self.content_type)
             .field("body_len", &self.rec.body_len)
@@ -1083,9 +1111,47 @@ impl<'a> Entry<'a> {
     pub fn key(&self) -> &'a str {
         self.key
     }
-    /// The title, if any.
-    pub fn title(&self) -> Option<&'a str> {
-        self.title
+    /// The title and metadata. Most are stored compressed just before the body (the
+    /// entry's lead, §6), so this decompresses the block the body starts in, as reading the
+    /// body does; with [`Archive::with_block_cache`] the two share one decompression.
+    pub fn info(&self) -> ReadResult<EntryInfo> {
+        if self.rec.lead_len == 0 {
+            return self.info_in_block(&[]);
+        }
+        self.view
+            .with_block(self.rec.block, |raw| self.info_in_block(raw))?
+    }
+
+    /// [`Entry::info`] given the uncompressed bytes of the block the body starts in (not
+    /// looked at when the entry has no lead).
+    pub(crate) fn info_in_block(&self, raw: &[u8]) -> ReadResult<EntryInfo> {
+        let mut info = EntryInfo::default();
+        parse_fields(self.fields, self.key, &mut info)?;
+        let (lead_len, block, offset) = (self.rec.lead_len, self.rec.block, self.rec.offset);
+        if lead_len == 0 {
+            return Ok(info);
+        }
+        let lead = offset
+            .checked_sub(lead_len)
+            .and_then(|start| slice_at(raw, u64::from(start), u64::from(lead_len)))
+            .ok_or_else(|| {
+                ReadError::corrupt(format!(
+                    "entry {:?}: lead of {lead_len} bytes before offset {offset} is not inside \
+                     block {block}",
+                    self.key
+                ))
+            })?;
+        parse_fields(lead, self.key, &mut info)?;
+        Ok(info)
+    }
+
+    /// Length of the entry's lead (its fields stored in the block before the body).
+    pub(crate) fn lead_len(&self) -> u32 {
+        self.rec.lead_len
+    }
+    /// The title, if any (see [`Entry::info`]).
+    pub fn title(&self) -> ReadResult<Option<String>> {
+        Ok(self.info()?.title)
     }
     /// The date, if any.
     pub fn date(&self) -> Option<Date> {
@@ -1095,16 +1161,9 @@ impl<'a> Entry<'a> {
     pub fn content_type(&self) -> &'a str {
         self.content_type
     }
-    /// Extra metadata pairs, in the order they were added.
-    pub fn metadata(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        Fields::new(self.fields).filter_map(|f| {
-            let (tag, v) = f?;
-            if tag != FIELD_META {
-                return None;
-            }
-            let (n, v) = split_meta(v)?;
-            Some((std::str::from_utf8(n).ok()?, std::str::from_utf8(v).ok()?))
-        })
+    /// Extra metadata pairs, in the order they were added (see [`Entry::info`]).
+    pub fn metadata(&self) -> ReadResult<Vec<(String, String)>> {
+        Ok(self.info()?.metadata)
     }
     /// Body length in bytes.
     pub fn body_len(&self) -> u64 {

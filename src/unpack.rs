@@ -257,8 +257,13 @@ pub fn unpack_jsonl<D: AsRef<[u8]>>(
     let mut body = Vec::new();
     for entry in archive.iter() {
         let entry = entry?;
+        let info = entry.info()?;
         entry.read_body_into(&mut body)?;
-        writeln!(out, "{}", crate::ingest::entry_to_jsonl(&entry, &body))?;
+        writeln!(
+            out,
+            "{}",
+            crate::ingest::entry_to_jsonl(&entry, &info, &body)
+        )?;
         summary.files += 1;
         summary.bytes += body.len() as u64;
         progress(summary.bytes);

@@ -120,7 +120,9 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
         ));
     }
 
-    // Entries: record and strings, the blocks their bodies span, and the key index.
+    // Entries: record and strings, the blocks their bodies span, the lead, and the key index.
+    // Leads are read from the last decompressed block: entries mostly come in block order.
+    let mut last_block: Option<(u32, Vec<u8>)> = None;
     for i in 0..h.entry_count {
         let e = match view.entry(i) {
             Ok(e) => e,
@@ -154,6 +156,20 @@ pub(crate) fn verify(view: &View<'_>) -> Report {
                     for (_, p) in damaged.range(block..=last.max(block)) {
                         block_problems[*p].keys.push(e.key().to_string());
                     }
+                }
+            }
+        }
+        if let Some((block, _)) = e.location().filter(|_| e.lead_len() > 0) {
+            if last_block.as_ref().is_none_or(|(b, _)| *b != block) {
+                last_block = view
+                    .with_block_from(block, false, |raw| raw.to_vec())
+                    .ok()
+                    .map(|raw| (block, raw));
+            }
+            // A damaged block is reported with the blocks.
+            if let Some((_, raw)) = last_block.as_ref().filter(|(b, _)| *b == block) {
+                if let Err(err) = e.info_in_block(raw) {
+                    note(format!("entry {i}: {err}"));
                 }
             }
         }

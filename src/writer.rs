@@ -853,39 +853,61 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             None => 0,
             Some(ct) => self.content_type_id(ct, e.key)?,
         };
-        let strings_offset = self.strings.len() as u64;
-        self.strings.extend_from_slice(e.key.as_bytes());
+        // Title and metadata: the lead, stored in the block just before the body (§6), or
+        // in STRINGS after the key for entries with no body of their own.
+        let mut fields = Vec::new();
         if let Some(t) = e.title {
-            push_field(&mut self.strings, FIELD_TITLE, &[t.as_bytes()]);
+            push_field(&mut fields, FIELD_TITLE, &[t.as_bytes()]);
         }
         for (n, v) in &e.metadata {
             let n_len = (n.len() as u16).to_le_bytes();
             push_field(
-                &mut self.strings,
+                &mut fields,
                 FIELD_META,
                 &[&n_len, n.as_bytes(), v.as_bytes()],
             );
         }
-        let strings_len = self.strings.len() as u64 - strings_offset;
-        if strings_len > u64::from(format::MAX_STRINGS_LEN) {
-            self.strings.truncate(strings_offset as usize);
+        if e.key.len() + fields.len() > format::MAX_STRINGS_LEN as usize {
             return Err(WriteError::InvalidEntry {
                 key: e.key.to_string(),
                 reason: "key, title and metadata together exceed 16 MiB".into(),
             });
         }
+        if e.body.len() as u64 > format::MAX_U48 {
+            return Err(WriteError::InvalidEntry {
+                key: e.key.to_string(),
+                reason: "the body is 2^48 bytes or longer".into(),
+            });
+        }
+        let strings_offset = self.strings.len() as u64;
+        if strings_offset > format::MAX_U48 {
+            return Err(WriteError::TooLarge(
+                "2^48 bytes of keys and strings".into(),
+            ));
+        }
+        self.strings.extend_from_slice(e.key.as_bytes());
         let index = existing.unwrap_or(self.entries.len() as u32);
         // Identical bodies (by XXH3-128 and length) are stored once when dedup is on.
         let dedup_key = (self.opts.dedup && e.body.len() >= 64)
             .then(|| (xxhash_rust::xxh3::xxh3_128(e.body), e.body.len() as u64));
-        let (block, offset) = match dedup_key.and_then(|k| self.bodies.get(&k).copied()) {
+        let shared = dedup_key.and_then(|k| self.bodies.get(&k).copied());
+        let lead_fits =
+            fields.len() as u64 <= u64::from(format::MAX_BLOCK_LEN - self.opts.block_size);
+        let lead: &[u8] = if shared.is_none() && !e.body.is_empty() && lead_fits {
+            &fields
+        } else {
+            self.strings.extend_from_slice(&fields);
+            &[]
+        };
+        let strings_len = self.strings.len() as u64 - strings_offset;
+        let (block, offset) = match shared {
             Some(at) => {
                 self.shared_bodies += 1;
                 self.raw_bytes += e.body.len() as u64;
                 at
             }
             None => {
-                let at = self.append_body(e.body, index)?;
+                let at = self.append_body(lead, e.body, index)?;
                 if let Some(k) = dedup_key {
                     self.bodies.insert(k, at);
                 }
@@ -894,12 +916,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         };
         let rec = EntryRecord {
             body_len: e.body.len() as u64,
+            content_type,
             strings_offset,
+            key_len: e.key.len() as u16,
             block,
             offset,
             strings_len: strings_len as u32,
-            key_len: e.key.len() as u16,
-            content_type,
+            lead_len: lead.len() as u32,
             date: e.date.map_or(0, Date::to_u32),
         };
         match existing {
@@ -931,14 +954,20 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         Ok(id)
     }
 
-    /// Appends a body to the stream; returns where it starts.
-    fn append_body(&mut self, body: &[u8], index: u32) -> Result<(u32, u32), WriteError> {
+    /// Appends an entry's lead and body to the stream, the lead whole in the block the body
+    /// starts in; returns where the body starts.
+    fn append_body(
+        &mut self,
+        lead: &[u8],
+        body: &[u8],
+        index: u32,
+    ) -> Result<(u32, u32), WriteError> {
         self.raw_bytes += body.len() as u64;
         if body.is_empty() {
             return Ok((0, 0));
         }
         let target = self.opts.block_size as usize;
-        if !self.cur.is_empty() && self.cur.len() + body.len() > target {
+        if !self.cur.is_empty() && self.cur.len() + lead.len() + body.len() > target {
             self.cut_block(self.entries.len() as u32)?;
         }
         if self.cur.is_empty() {
@@ -946,11 +975,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         let block = u32::try_from(self.blocks_cut)
             .map_err(|_| WriteError::TooLarge("more than 2^32 - 1 blocks".into()))?;
+        if !lead.is_empty() {
+            self.note_sample(lead);
+            self.cur.extend_from_slice(lead);
+        }
         let start = (block, self.cur.len() as u32);
         self.note_sample(body);
         let mut rest = body;
         while !rest.is_empty() {
-            let room = target - self.cur.len();
+            // At least one body byte joins the lead, however long the lead.
+            let room = target.saturating_sub(self.cur.len()).max(1);
             let (now, later) = rest.split_at(room.min(rest.len()));
             self.cur.extend_from_slice(now);
             rest = later;
@@ -1158,6 +1192,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 .get(d.seq as usize)
                 .copied()
                 .unwrap_or_default();
+            if self.stream_len + u64::from(d.raw_len) > format::MAX_U48 {
+                return Err(WriteError::TooLarge("2^48 bytes of bodies".into()));
+            }
             let rec = BlockRecord {
                 offset: self.out.pos,
                 stream_offset: self.stream_len,

@@ -56,7 +56,7 @@ fn random_reads<D: AsRef<[u8]>>(
             0..=3 => {
                 let e = a.get(&it.key).expect("get").expect("present");
                 assert_eq!(e.index(), i as u64);
-                assert_eq!(e.title(), it.title.as_deref());
+                assert_eq!(e.title().expect("title"), it.title);
                 e.read_body_into(&mut buf).expect("body");
                 assert_eq!(buf, it.body, "{:?}", it.key);
             }

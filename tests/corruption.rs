@@ -296,14 +296,14 @@ fn newer_major_version_is_refused_with_its_number() {
     let (_, bytes) = small();
     let mut b = bytes.clone();
     patch_header(&mut b, |h| {
-        h.major = 2;
+        h.major = 3;
         h.minor = 0;
     });
     match Archive::new(&b[..]) {
-        Err(e @ ReadError::UnsupportedVersion { major: 2, minor: 0 }) => {
+        Err(e @ ReadError::UnsupportedVersion { major: 3, minor: 0 }) => {
             let msg = e.to_string();
-            assert!(msg.contains("unsupported format version 2.0"), "{msg}");
-            assert!(msg.contains("1.x"), "{msg}");
+            assert!(msg.contains("unsupported format version 3.0"), "{msg}");
+            assert!(msg.contains("2.x"), "{msg}");
         }
         other => panic!("expected UnsupportedVersion, got {other:?}"),
     }

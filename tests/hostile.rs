@@ -144,8 +144,10 @@ fn exercise(bytes: Vec<u8>, keys: Vec<String>) -> Outcome {
                         Err(e) => note(e),
                         Ok(None) => {}
                         Ok(Some(e)) => {
-                            let _ = (e.key(), e.title(), e.date(), e.content_type(), e.location());
-                            let _ = e.metadata().count();
+                            let _ = (e.key(), e.date(), e.content_type(), e.location());
+                            if let Err(e) = e.info() {
+                                note(e);
+                            }
                             if let Err(e) = e.body() {
                                 note(e);
                             }
@@ -437,7 +439,7 @@ fn section_lengths_and_offsets_that_lie() {
         "{o:#?}"
     );
     // A middle section longer than it is: the next one overlaps it.
-    let o = patched(|b| patch_section(b, data, |r| r.length += 4096));
+    let o = patched(|b| patch_section(b, data, |r| r.length += 64));
     assert_corrupt_at_open(&o, "must not overlap");
     // Overlapping sections.
     let o = patched(|b| patch_section(b, SectionId::Entries as u32, |r| r.offset -= 8));
@@ -644,9 +646,49 @@ fn dictionary_kind_must_agree_with_the_raw_flag() {
 // Lying records.
 
 #[test]
+fn entry_leads_that_lie() {
+    let _g = serial();
+    // Longer than the body's offset in its block, past the 16 MiB limit, or on an empty body:
+    // refused from the record alone.
+    for (what, f) in [
+        (
+            "past the block start",
+            (|r| r.lead_len = r.offset + 1) as fn(&mut format::EntryRecord),
+        ),
+        ("over 16 MiB", |r| r.lead_len = format::MAX_STRINGS_LEN + 1),
+        ("on an empty body", |r| {
+            r.body_len = 0;
+            r.lead_len = 1;
+        }),
+    ] {
+        let o = crafted(|p| f(&mut p.entries[1]));
+        assert!(o.open_error.is_none(), "{what}");
+        assert!(
+            o.any_error_contains("cannot stand before"),
+            "{what}: {o:#?}"
+        );
+        assert!(!o.verify.as_ref().expect("verified").is_ok(), "{what}");
+        assert_small(&o, 4 * MIB);
+    }
+    // A lead over the bytes of the previous body: inside the block, but not fields. Found
+    // when the title is read, and by verify; the body still reads.
+    let o = crafted(|p| {
+        let r = p
+            .entries
+            .iter_mut()
+            .find(|r| r.offset >= 16 && r.lead_len == 0)
+            .expect("an entry well inside its block");
+        r.lead_len = r.offset;
+    });
+    assert!(o.any_error_contains("malformed string field"), "{o:#?}");
+    assert!(!o.verify.as_ref().expect("verified").is_ok());
+    assert_small(&o, 4 * MIB);
+}
+
+#[test]
 fn entry_body_lengths_that_lie() {
     let _g = serial();
-    for len in [1u64 << 62, u64::MAX, 1 << 32] {
+    for len in [format::MAX_U48, 1 << 47, 1 << 32] {
         let o = crafted(|p| p.entries[1].body_len = len);
         assert!(o.open_error.is_none());
         assert!(

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
 use quire::{
     Archive, ArchiveWriter, Date, DictionaryMode, DuplicatePolicy, NewEntry, WriteError,
     WriterOptions,
@@ -165,13 +167,16 @@ fn entry_fields_round_trip() {
     let bytes = w.finish_into_inner().unwrap().0.into_inner();
     let a = Archive::new(bytes).unwrap();
     let e = a.get("k").unwrap().unwrap();
-    assert_eq!(e.title(), Some("A title"));
+    assert_eq!(e.title().unwrap().as_deref(), Some("A title"));
     assert_eq!(e.date().unwrap().to_string(), "1999-12-31");
     assert_eq!(e.content_type(), "text/html; charset=utf-8");
-    let meta: Vec<_> = e.metadata().collect();
-    assert_eq!(meta, [("author", "A. N. Other"), ("lang", "en")]);
+    let meta = e.metadata().unwrap();
+    assert_eq!(
+        meta,
+        [("author", "A. N. Other"), ("lang", "en")].map(|(n, v)| (n.to_string(), v.to_string()))
+    );
     let p = a.get("plain").unwrap().unwrap();
-    assert_eq!(p.title(), None);
+    assert_eq!(p.title().unwrap(), None);
     assert_eq!(p.date(), None);
     assert_eq!(p.content_type(), quire::DEFAULT_CONTENT_TYPE);
     assert_eq!(a.metadata_value("title"), Some("My corpus"));
@@ -443,4 +448,81 @@ fn dictionary_archives_are_identical_whatever_the_thread_count() {
         );
     }
     check(&one, &model);
+}
+
+/// Titles and metadata go in the entry's lead, before the body in its block (§6.2), except
+/// for entries with no body of their own, whose fields stay in STRINGS; every kind reads back.
+#[test]
+fn titles_and_metadata_read_back_from_leads_and_strings() {
+    let body_a = "shared body, long enough to be deduplicated. ".repeat(3);
+    let big_meta = "m".repeat(1000);
+    // (key, body, title, metadata)
+    type Fields<'a> = Vec<(&'a str, &'a str)>;
+    let entries: Vec<(&str, Vec<u8>, Option<&str>, Fields)> = vec![
+        (
+            "a",
+            body_a.clone().into_bytes(),
+            Some("Title A"),
+            vec![("lang", "en")],
+        ),
+        (
+            "b",
+            body_a.into_bytes(),
+            Some("Title B"),
+            vec![("lang", "de")],
+        ),
+        ("c", Vec::new(), Some("Title C"), vec![]),
+        (
+            "d",
+            b"ten bytes!".to_vec(),
+            None,
+            vec![("big", big_meta.as_str())],
+        ),
+        ("e", vec![b'e'; 600], Some("Title E spans blocks"), vec![]),
+        ("f", b"no fields".to_vec(), None, vec![]),
+    ];
+    let opts = WriterOptions {
+        block_size: 256,
+        dictionary: DictionaryMode::Off,
+        ..opts()
+    };
+    let mut w = ArchiveWriter::in_memory(opts).unwrap();
+    for (k, b, t, m) in &entries {
+        let mut e = NewEntry::new(k, b);
+        if let Some(t) = t {
+            e = e.title(t);
+        }
+        for (n, v) in m {
+            e = e.meta(n, v);
+        }
+        w.add(&e).unwrap();
+    }
+    let bytes = w.finish_into_inner().unwrap().0.into_inner();
+    for cached in [false, true] {
+        let mut a = Archive::new(&bytes[..]).unwrap();
+        if cached {
+            a = a.with_block_cache(2);
+        }
+        assert!(a.verify().is_ok(), "{}", a.verify());
+        for (k, b, t, m) in &entries {
+            let e = a.get(k).unwrap().unwrap();
+            let info = e.info().unwrap();
+            assert_eq!(info.title.as_deref(), *t, "title of {k}");
+            let want: Vec<(String, String)> = m
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(info.metadata, want, "metadata of {k}");
+            assert_eq!(&e.body().unwrap(), b, "body of {k}");
+        }
+    }
+    // Where the writer put them: leads for a, d, e; STRINGS for the deduplicated b and the
+    // empty c; f has none.
+    let a = Archive::new(&bytes[..]).unwrap();
+    let parts = common::Parts::parse(&bytes);
+    let lead = |k: &str| parts.entries[a.index_of(k).unwrap().unwrap() as usize].lead_len;
+    assert!(lead("a") > 0 && lead("d") > 1000 && lead("e") > 0);
+    assert_eq!((lead("b"), lead("c"), lead("f")), (0, 0, 0));
+    // The 1 KB lead is not split: its block runs past the 256-byte target.
+    assert!(a.header().max_block_len > 1000);
 }
