@@ -25,6 +25,9 @@
 //! let entry = archive.get("news/embassy")?.expect("present");
 //! assert_eq!(entry.date().unwrap().to_string(), "2002-03-14");
 //! assert!(entry.body()?.starts_with(b"China says"));
+//! // The title is stored compressed, just before the body in its block.
+//! let title = entry.title()?;
+//! assert_eq!(title.as_deref(), Some("N. Korean Asylum Seekers Break Into Embassy in China"));
 //! assert!(archive.get("news/sports")?.is_none());
 //! let keys: Vec<&str> = archive
 //!     .keys_with_prefix("news/")
