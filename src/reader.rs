@@ -705,7 +705,7 @@ impl<'a> View<'a> {
         let key = utf8(key, &|| format!("entry {index}'s key"))?;
         let fields = c.rest();
         // The fields in the strings are checked here; those of the lead when they are read.
-        parse_fields(fields, key, &mut EntryInfo::default())?;
+        parse_fields(fields, key, None)?;
         if rec.lead_len > format::MAX_STRINGS_LEN
             || (rec.lead_len > 0 && (rec.body_len == 0 || rec.offset < rec.lead_len))
         {
@@ -1041,17 +1041,22 @@ fn split_meta(v: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((name, c.rest()))
 }
 
-/// Parses a string-field area (§6.1) into `info`, checking every field: well-formed, UTF-8,
-/// at most one title (counting those already in `info`).
-fn parse_fields(area: &[u8], key: &str, info: &mut EntryInfo) -> ReadResult<()> {
+/// Checks a string-field area (§6.1) — every field well-formed and UTF-8, at most one title
+/// (counting one already in `info`) — and, given `info`, collects the fields into it. Without
+/// `info` nothing is allocated: that is the check of every lookup.
+fn parse_fields(area: &[u8], key: &str, mut info: Option<&mut EntryInfo>) -> ReadResult<()> {
+    let mut has_title = info.as_ref().is_some_and(|i| i.title.is_some());
     for field in Fields::new(area) {
         let (tag, value) = field
             .ok_or_else(|| ReadError::corrupt(format!("entry {key:?}: malformed string field")))?;
         match tag {
             FIELD_TITLE => {
                 let t = utf8(value, &|| format!("title of {key:?}"))?;
-                if info.title.replace(t.to_string()).is_some() {
+                if std::mem::replace(&mut has_title, true) {
                     return Err(ReadError::corrupt(format!("entry {key:?} has two titles")));
+                }
+                if let Some(info) = info.as_deref_mut() {
+                    info.title = Some(t.to_string());
                 }
             }
             FIELD_META => {
@@ -1060,7 +1065,9 @@ fn parse_fields(area: &[u8], key: &str, info: &mut EntryInfo) -> ReadResult<()> 
                 })?;
                 let n = utf8(n, &|| format!("metadata name of {key:?}"))?;
                 let v = utf8(v, &|| format!("metadata value of {key:?}"))?;
-                info.metadata.push((n.to_string(), v.to_string()));
+                if let Some(info) = info.as_deref_mut() {
+                    info.metadata.push((n.to_string(), v.to_string()));
+                }
             }
             _ => {}
         }
@@ -1126,7 +1133,7 @@ impl<'a> Entry<'a> {
     /// looked at when the entry has no lead).
     pub(crate) fn info_in_block(&self, raw: &[u8]) -> ReadResult<EntryInfo> {
         let mut info = EntryInfo::default();
-        parse_fields(self.fields, self.key, &mut info)?;
+        parse_fields(self.fields, self.key, Some(&mut info))?;
         let (lead_len, block, offset) = (self.rec.lead_len, self.rec.block, self.rec.offset);
         if lead_len == 0 {
             return Ok(info);
@@ -1141,7 +1148,7 @@ impl<'a> Entry<'a> {
                     self.key
                 ))
             })?;
-        parse_fields(lead, self.key, &mut info)?;
+        parse_fields(lead, self.key, Some(&mut info))?;
         Ok(info)
     }
 

@@ -1,7 +1,7 @@
 //! The writer: [`ArchiveWriter`] streams entries into blocks, compresses full blocks (on a
 //! pool of threads when asked), and writes the indexes and the header at [`finish`].
 //!
-//! Memory holds the entry records, keys, titles and metadata (needed to build the indexes),
+//! Memory holds the entry records and keys (needed to build the indexes),
 //! a bounded sample to pick the dictionary from, and a bounded number of blocks in flight; bodies
 //! are written out as blocks fill. Output is byte-identical whatever the thread count.
 //!
@@ -1131,8 +1131,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
 
     /// Whether to use the picked dictionary: always in [`DictionaryMode::On`]; in
     /// [`DictionaryMode::Auto`] when the estimate says it pays for itself. The dictionary's
-    /// stored size is estimated by a quick compression (it comes out larger than the final
-    /// level-19 frame, so the estimate errs towards no dictionary).
+    /// stored size is estimated by a level-3 compression (no smaller than the final frame,
+    /// so the estimate errs towards no dictionary).
     fn dictionary_pays_off(&self, dict: &[u8], blocks: &[Vec<u8>]) -> io::Result<bool> {
         if self.opts.dictionary != DictionaryMode::Auto {
             return Ok(true);
