@@ -50,16 +50,13 @@
 
 pub mod error;
 pub mod format;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod ingest;
 mod reader;
-pub mod unpack;
 mod verify;
 mod writer;
 
-pub use error::{Error, ReadError, ReadResult, WriteError};
+pub use error::{ReadError, ReadResult, WriteError};
 pub use format::Date;
+pub use memmap2::Mmap;
 pub use reader::{Archive, Entries, Entry, EntryInfo, PrefixIter};
 pub use verify::{Problem, Report};
 pub use writer::{

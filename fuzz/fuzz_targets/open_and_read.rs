@@ -1,5 +1,5 @@
 #![no_main]
-//! Fuzz target `open_and_read`: the body is `quire::fuzzing::open_and_read`, which `cargo test` also runs
-//! over the committed corpus and regressions (tests/fuzz_corpus.rs).
+//! Fuzz target `open_and_read`: the body is `quire_fuzz_harness::open_and_read`, which `cargo test` also runs
+//! over the committed corpus and regressions (fuzz/harness/tests/corpus.rs).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| quire::fuzzing::open_and_read(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| quire_fuzz_harness::open_and_read(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! Fuzz target `roundtrip`: the body is `quire::fuzzing::roundtrip`, which `cargo test` also runs
-//! over the committed corpus and regressions (tests/fuzz_corpus.rs).
+//! Fuzz target `roundtrip`: the body is `quire_fuzz_harness::roundtrip`, which `cargo test` also runs
+//! over the committed corpus and regressions (fuzz/harness/tests/corpus.rs).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| quire::fuzzing::roundtrip(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| quire_fuzz_harness::roundtrip(data));

@@ -1,5 +1,5 @@
 #![no_main]
-//! Fuzz target `unpack`: the body is `quire::fuzzing::unpack`, which `cargo test` also runs
-//! over the committed corpus and regressions (tests/fuzz_corpus.rs).
+//! Fuzz target `unpack`: the body is `quire_fuzz_harness::unpack`, which `cargo test` also runs
+//! over the committed corpus and regressions (fuzz/harness/tests/corpus.rs).
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| quire::fuzzing::unpack(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| quire_fuzz_harness::unpack(data));

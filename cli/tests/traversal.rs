@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use quire::unpack::{unpack_to_dir, UnpackOptions};
+use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
 
 fn archive(keys: &[&str]) -> Archive<Vec<u8>> {

@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use quire::ingest::{Input, Packer};
-use quire::unpack::{self, UnpackOptions};
-use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, Error, WriterOptions};
+use quire_cli::ingest::{Input, Packer};
+use quire_cli::unpack::{self, UnpackOptions};
+use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
+use quire_cli::Error;
 
 #[derive(Parser)]
 #[command(
@@ -227,7 +228,7 @@ fn main() -> ExitCode {
 
 /// Opens an archive with a small block cache: `ls -l` and `unpack --jsonl` read each entry's
 /// lead (title, metadata) and then its body from the same block.
-fn open(path: &PathBuf) -> Result<Archive<memmap2::Mmap>, Fail> {
+fn open(path: &PathBuf) -> Result<Archive<quire::Mmap>, Fail> {
     Archive::open(path)
         .map(|a| a.with_block_cache(2))
         .map_err(|e| match e {
@@ -378,8 +379,8 @@ fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>>
     let f = std::fs::File::open(p).ok()?;
     let mut line = String::new();
     io::BufReader::new(f).read_line(&mut line).ok()?;
-    match quire::ingest::parse_jsonl_line(&line, "") {
-        Ok(quire::ingest::Line::Archive(m)) => Some(m),
+    match quire_cli::ingest::parse_jsonl_line(&line, "") {
+        Ok(quire_cli::ingest::Line::Archive(m)) => Some(m),
         _ => None,
     }
 }

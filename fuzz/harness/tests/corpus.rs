@@ -1,12 +1,12 @@
 //! Replays every committed fuzz corpus and regression file through the fuzz harness bodies
-//! (`quire::fuzzing`), so plain `cargo test` on stable catches any regression the fuzzers
+//! (`quire_fuzz_harness`), so plain `cargo test` on stable catches any regression the fuzzers
 //! once found, without a fuzzer installed.
 
 use std::fs;
 use std::path::Path;
 
 fn replay(target: &str, harness: fn(&[u8])) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut n = 0;
     for dir in ["corpus", "regressions"] {
         let Ok(rd) = fs::read_dir(root.join(dir).join(target)) else {
@@ -27,20 +27,20 @@ fn replay(target: &str, harness: fn(&[u8])) {
 
 #[test]
 fn open_and_read() {
-    replay("open_and_read", quire::fuzzing::open_and_read);
+    replay("open_and_read", quire_fuzz_harness::open_and_read);
 }
 
 #[test]
 fn roundtrip() {
-    replay("roundtrip", quire::fuzzing::roundtrip);
+    replay("roundtrip", quire_fuzz_harness::roundtrip);
 }
 
 #[test]
 fn unpack() {
-    replay("unpack", quire::fuzzing::unpack);
+    replay("unpack", quire_fuzz_harness::unpack);
 }
 
 #[test]
 fn jsonl_pack() {
-    replay("jsonl_pack", quire::fuzzing::jsonl_pack);
+    replay("jsonl_pack", quire_fuzz_harness::jsonl_pack);
 }

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::reader::Archive;
+use quire::Archive;
 
 /// Longest path component accepted (most file systems allow 255 bytes).
 pub const MAX_COMPONENT: usize = 255;
@@ -79,7 +79,7 @@ pub fn sanitize_key(key: &str) -> String {
             continue;
         }
         if p.len() > MAX_COMPONENT {
-            let h = crate::format::key_hash(p.as_bytes(), 0);
+            let h = quire::format::key_hash(p.as_bytes(), 0);
             let mut cut = MAX_COMPONENT - 17;
             while !p.is_char_boundary(cut) {
                 cut -= 1;

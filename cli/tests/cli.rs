@@ -51,7 +51,7 @@ fn s(p: &Path) -> &str {
 }
 
 fn seed_article() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/articles/seed-article.txt")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/articles/seed-article.txt")
 }
 
 /// A directory with the seed article, a binary file, an empty file and a unicode name.
@@ -506,7 +506,7 @@ fn existing_output_is_replaced_only_with_force() {
 #[test]
 fn shipped_samples_pack_and_read_back() {
     let t = tempfile::tempdir().unwrap();
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
     let arc = t.path().join("samples.quire");
     ok(&run(&[
         "pack",

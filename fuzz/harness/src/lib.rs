@@ -11,10 +11,11 @@ use std::path::Path;
 
 use arbitrary::{Result as AResult, Unstructured};
 
-use crate::ingest::{Line, Packer};
-use crate::unpack::{unpack_to_dir, UnpackOptions};
-use crate::writer::{DictionaryMode, DuplicatePolicy, NewEntry, WriterOptions};
-use crate::{Archive, ArchiveWriter, Date, Error, WriteError};
+use quire_cli::ingest::{Line, Packer};
+use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
+use quire::{DictionaryMode, DuplicatePolicy, NewEntry, WriterOptions};
+use quire::{Archive, ArchiveWriter, Date, WriteError};
+use quire_cli::Error;
 
 /// Arbitrary bytes as an archive, as they are and again with every checksum recomputed
 /// (so that mutations reach the logic behind the CRC checks).
@@ -28,7 +29,7 @@ pub fn open_and_read(data: &[u8]) {
 /// Recomputes, as far as the bytes allow, every CRC the format has: records in BLOCKS,
 /// ENTRIES (with their strings), KEYHASH and SORTED, then every section, then the header.
 pub fn fix_checksums(b: &mut [u8]) {
-    use crate::format::{self as f, SectionId};
+    use quire::format::{self as f, SectionId};
     use byteorder::{ByteOrder, LittleEndian as LE};
     let Some(fixed) = b.get(..f::HEADER_FIXED_LEN) else {
         return;
@@ -76,7 +77,7 @@ pub fn fix_checksums(b: &mut [u8]) {
             let mut rec = [0u8; f::ENTRY_RECORD_LEN];
             rec.copy_from_slice(&b[at..at + f::ENTRY_RECORD_LEN]);
             let r = f::EntryRecord::decode(&rec);
-            let s = crate::reader::slice_at(
+            let s = slice_at(
                 &b[strings.clone()],
                 r.strings_offset,
                 u64::from(r.strings_len),
@@ -354,7 +355,7 @@ pub fn roundtrip(data: &[u8]) {
             e.content_type(),
             m.content_type
                 .as_deref()
-                .unwrap_or(crate::DEFAULT_CONTENT_TYPE)
+                .unwrap_or(quire::DEFAULT_CONTENT_TYPE)
         );
         assert_eq!(info.metadata, m.metadata);
         match e.body() {
@@ -471,7 +472,7 @@ pub fn jsonl_pack(data: &[u8]) {
         if line.trim().is_empty() {
             continue;
         }
-        if let Ok(Line::Entry(r)) = crate::ingest::parse_jsonl_line(line, &n.to_string()) {
+        if let Ok(Line::Entry(r)) = quire_cli::ingest::parse_jsonl_line(line, &n.to_string()) {
             match policy {
                 DuplicatePolicy::First => {
                     model.entry(r.key).or_insert(r.body);
@@ -498,4 +499,11 @@ pub fn jsonl_pack(data: &[u8]) {
             other => panic!("get({k:?}) = {other:?}"),
         }
     }
+}
+
+/// `bytes[offset .. offset + len]`, or `None` when any part of it is out of range.
+fn slice_at(bytes: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
+    let start = usize::try_from(offset).ok()?;
+    let len = usize::try_from(len).ok()?;
+    bytes.get(start..)?.get(..len)
 }

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, WriteError};
-use crate::format::Date;
-use crate::writer::{ArchiveWriter, NewEntry};
+use quire::WriteError;
+
+use crate::error::Error;
+use quire::Date;
+use quire::{ArchiveWriter, NewEntry};
 
 /// One entry read from an input, with where it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -270,9 +272,9 @@ fn string_pairs(
         .collect()
 }
 
-/// Writes one entry (with its [`Entry::info`](crate::Entry::info) and body) as a JSONL line
+/// Writes one entry (with its [`Entry::info`](quire::Entry::info) and body) as a JSONL line
 /// that [`parse_jsonl_line`] reads back to the same entry.
-pub fn entry_to_jsonl(e: &crate::Entry<'_>, info: &crate::EntryInfo, body: &[u8]) -> String {
+pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]) -> String {
     let mut obj = Map::new();
     obj.insert("key".into(), Value::String(e.key().to_string()));
     if let Some(t) = &info.title {
@@ -281,7 +283,7 @@ pub fn entry_to_jsonl(e: &crate::Entry<'_>, info: &crate::EntryInfo, body: &[u8]
     if let Some(d) = e.date() {
         obj.insert("date".into(), Value::String(d.to_string()));
     }
-    if e.content_type() != crate::DEFAULT_CONTENT_TYPE {
+    if e.content_type() != quire::DEFAULT_CONTENT_TYPE {
         obj.insert(
             "content_type".into(),
             Value::String(e.content_type().to_string()),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use quire::{Archive, ArchiveWriter, Date, DictionaryMode, NewEntry, WriterOptions};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vectors")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors")
 }
 
 fn bless() -> bool {
@@ -110,7 +110,7 @@ fn build(name: &str) -> Vec<u8> {
 fn expected_jsonl(bytes: &[u8]) -> String {
     let archive = Archive::new(bytes).unwrap();
     let mut out = Vec::new();
-    quire::unpack::unpack_jsonl(&archive, &mut out, &mut |_| {}).unwrap();
+    quire_cli::unpack::unpack_jsonl(&archive, &mut out, &mut |_| {}).unwrap();
     String::from_utf8(out).unwrap()
 }
 
