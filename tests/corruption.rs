@@ -14,7 +14,7 @@ use common::{
     fix_header_crc, model, options, pack, patch_header, sample_items, section_range, Item, Parts,
 };
 use quire::format::{Codec, SectionId};
-use quire::{Archive, DictionaryMode, ReadError};
+use quire::{Archive, DamageKind, DictionaryMode, Location, ReadError};
 
 /// The archive every test here damages: ~4 KB, a dozen 256-byte blocks, a trained dictionary.
 fn small() -> (Vec<Item>, Vec<u8>) {
@@ -168,12 +168,12 @@ fn every_truncation_is_rejected() {
     }
     // Too short for a header, say so; cut inside the archive, say truncated.
     assert!(matches!(
-        Archive::new(&bytes[..50]),
-        Err(ReadError::Truncated { .. })
+        Archive::new(&bytes[..50]).map_err(|e| e.damage()),
+        Err(Some(DamageKind::Truncated { .. }))
     ));
     assert!(matches!(
-        Archive::new(&bytes[..bytes.len() - 1]),
-        Err(ReadError::Truncated { .. })
+        Archive::new(&bytes[..bytes.len() - 1]).map_err(|e| e.damage()),
+        Err(Some(DamageKind::Truncated { .. }))
     ));
     let mut extended = 0;
     for extra in [1usize, 7, 100] {
@@ -216,24 +216,20 @@ fn damaged_block_is_reported_with_its_keys_and_other_entries_read() {
     let p = report
         .problems
         .iter()
-        .find(|p| p.what.contains(&format!("block {victim}")))
+        .find(|p| p.at == Location::Block(victim))
         .unwrap_or_else(|| panic!("block {victim} not reported: {report}"));
     let keys: BTreeSet<String> = p.keys.iter().cloned().collect();
     assert_eq!(keys, in_victim, "{report}");
-    let shown = report.to_string();
-    assert!(shown.contains(&format!("block {victim}")), "{shown}");
 
     for it in &items {
         let e = a.get(&it.key).expect("index intact").expect("present");
         if in_victim.contains(&it.key) {
             match e.body() {
-                Err(ReadError::BlockDamaged { block, entries }) => {
-                    assert_eq!(block, victim);
-                    assert!(!entries.is_empty());
-                    let msg = ReadError::BlockDamaged { block, entries }.to_string();
-                    assert!(msg.contains(&format!("block {victim}")), "{msg}");
-                }
-                other => panic!("{:?}: expected BlockDamaged, got {other:?}", it.key),
+                Err(ReadError::Damaged {
+                    at: Location::Block(block),
+                    kind: DamageKind::ChecksumMismatch,
+                }) => assert_eq!(block, victim),
+                other => panic!("{:?}: expected a damaged block, got {other:?}", it.key),
             }
         } else {
             assert_eq!(
@@ -287,8 +283,6 @@ fn wrong_magic_is_bad_magic() {
         Archive::new(&b"not an archive at all"[..]),
         Err(ReadError::BadMagic)
     ));
-    let msg = ReadError::BadMagic.to_string();
-    assert!(msg.contains("not a quire archive"), "{msg}");
 }
 
 #[test]
@@ -299,14 +293,10 @@ fn newer_major_version_is_refused_with_its_number() {
         h.major = 3;
         h.minor = 0;
     });
-    match Archive::new(&b[..]) {
-        Err(e @ ReadError::UnsupportedVersion { major: 3, minor: 0 }) => {
-            let msg = e.to_string();
-            assert!(msg.contains("unsupported format version 3.0"), "{msg}");
-            assert!(msg.contains("2.x"), "{msg}");
-        }
-        other => panic!("expected UnsupportedVersion, got {other:?}"),
-    }
+    assert!(matches!(
+        Archive::new(&b[..]),
+        Err(ReadError::UnsupportedVersion { major: 3, minor: 0 })
+    ));
     // Version 0 is not readable either.
     let mut b = bytes.clone();
     patch_header(&mut b, |h| h.major = 0);
@@ -331,13 +321,10 @@ fn unknown_required_flag_is_refused() {
     let (_, bytes) = small();
     let mut b = bytes.clone();
     patch_header(&mut b, |h| h.required_flags |= 1 << 9);
-    match Archive::new(&b[..]) {
-        Err(e @ ReadError::UnsupportedFeatures { flags }) => {
-            assert_eq!(flags, 1 << 9);
-            assert!(e.to_string().contains("0x200"), "{e}");
-        }
-        other => panic!("expected UnsupportedFeatures, got {other:?}"),
-    }
+    assert!(matches!(
+        Archive::new(&b[..]),
+        Err(ReadError::UnsupportedFeatures { flags: 0x200 })
+    ));
 }
 
 #[test]
@@ -369,7 +356,13 @@ fn unknown_section_is_ignored_but_verified() {
     let a = Archive::new(&damaged[..]).expect("open does not read unknown sections");
     let report = a.verify();
     assert!(!report.is_ok());
-    assert!(report.to_string().contains("#77"), "{report}");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.at == Location::UnknownSection(77) && p.kind == DamageKind::ChecksumMismatch),
+        "{report}"
+    );
 }
 
 #[test]
@@ -380,12 +373,18 @@ fn header_crc_is_checked_before_anything_it_covers() {
     b[40] ^= 1; // entry_count
     assert!(matches!(
         Archive::new(&b[..]),
-        Err(ReadError::ChecksumMismatch { .. })
+        Err(ReadError::Damaged {
+            at: Location::Header,
+            kind: DamageKind::ChecksumMismatch
+        })
     ));
     // With the CRC fixed it reaches the consistency checks.
     fix_header_crc(&mut b);
     assert!(matches!(
         Archive::new(&b[..]),
-        Err(ReadError::Corrupt { .. })
+        Err(ReadError::Damaged {
+            kind: DamageKind::Violates(_),
+            ..
+        })
     ));
 }

@@ -264,7 +264,7 @@ fn check_roundtrip(
             .map_err(|e| TestCaseError::fail(format!("entry {i}: {e}")))?;
         prop_assert_eq!(e.index(), i as u64);
         prop_assert_eq!(e.key(), it.key.as_str());
-        prop_assert_eq!(e.title().expect("title"), it.title.clone());
+        prop_assert_eq!(e.title().expect("title"), it.title.as_deref());
         prop_assert_eq!(e.date(), it.date);
         prop_assert_eq!(e.content_type(), DEFAULT_CONTENT_TYPE);
         prop_assert_eq!(e.body_len(), it.body.len() as u64);
@@ -348,7 +348,7 @@ fn check_roundtrip(
     ps.extend(probes.iter().flat_map(|p| prefixes(p, 2)));
     for p in ps {
         let got: Vec<&str> = a
-            .keys_with_prefix(p)
+            .prefix(p)
             .map(|e| e.map(|e| e.key()))
             .collect::<Result<_, _>>()
             .map_err(|e| TestCaseError::fail(format!("prefix {p:?}: {e}")))?;
@@ -667,7 +667,7 @@ fn check_damaged_reads(
     prop_assert_eq!(n, a.len());
     for p in ["", "a", "b/", "k"] {
         let mut n = 0u64;
-        for e in a.keys_with_prefix(p) {
+        for e in a.prefix(p) {
             n += 1;
             if let Ok(e) = e {
                 let _ = e.body();
@@ -704,7 +704,7 @@ fn damage_sweep_on_a_fixed_archive() {
                 Fields {
                     body: Body::Bytes(it.body),
                     title: it.title,
-                    date: it.date.map(|d| (d.year, d.month, d.day)),
+                    date: it.date.map(|d| (d.year(), d.month(), d.day())),
                     meta: it.meta,
                 },
             )

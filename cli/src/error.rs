@@ -24,18 +24,20 @@ impl fmt::Display for Error {
         match self {
             Error::Read(e) => e.fmt(f),
             Error::Write(e) => e.fmt(f),
-            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Io(e) => e.fmt(f),
             Error::Input(s) => f.write_str(s),
         }
     }
 }
 
 impl std::error::Error for Error {
+    // Transparent: Display shows the wrapped error itself, so its source is the wrapped
+    // error's source (never the wrapped error again).
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Read(e) => Some(e),
-            Error::Write(e) => Some(e),
-            Error::Io(e) => Some(e),
+            Error::Read(e) => e.source(),
+            Error::Write(e) => e.source(),
+            Error::Io(e) => e.source(),
             Error::Input(_) => None,
         }
     }
@@ -58,4 +60,3 @@ impl From<io::Error> for Error {
         Error::Io(e)
     }
 }
-

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
 use quire_cli::ingest::{Input, Packer};
 use quire_cli::unpack::{self, UnpackOptions};
-use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
 use quire_cli::Error;
 
 #[derive(Parser)]
@@ -184,28 +184,45 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 /// A failure with its exit code.
 struct Fail(u8, String);
 
+/// An error and its sources, on one line: `cannot read x.quire: No such file or directory`.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        cur = inner.source();
+    }
+    s
+}
+
+/// Exit code 1 for a damaged or unreadable archive, 4 for I/O.
+fn read_code(e: &quire::ReadError) -> u8 {
+    match e {
+        quire::ReadError::Io { .. } => 4,
+        _ => 1,
+    }
+}
+
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        let code = match e {
-            Error::Read(_) => 1,
+        let code = match &e {
+            Error::Read(r) => read_code(r),
             _ => 4,
         };
-        Fail(code, e.to_string())
+        Fail(code, chain(&e))
     }
 }
 
 impl From<quire::ReadError> for Fail {
     fn from(e: quire::ReadError) -> Self {
-        match e {
-            quire::ReadError::Io(io) => Fail(4, io.to_string()),
-            e => Fail(1, e.to_string()),
-        }
+        Fail(read_code(&e), chain(&e))
     }
 }
 
 impl From<quire::WriteError> for Fail {
     fn from(e: quire::WriteError) -> Self {
-        Fail(4, e.to_string())
+        Fail(4, chain(&e))
     }
 }
 
@@ -229,12 +246,17 @@ fn main() -> ExitCode {
 /// Opens an archive with a small block cache: `ls -l` and `unpack --jsonl` read each entry's
 /// lead (title, metadata) and then its body from the same block.
 fn open(path: &PathBuf) -> Result<Archive<quire::Mmap>, Fail> {
-    Archive::open(path)
-        .map(|a| a.with_block_cache(2))
-        .map_err(|e| match e {
-            quire::ReadError::Io(io) => Fail(4, format!("{}: {io}", path.display())),
-            e => Fail(1, format!("{}: {e}", path.display())),
-        })
+    // SAFETY: `Archive::open` needs the file not to be modified or truncated while it is
+    // mapped. This process never writes to an archive it reads, and archives are replaced
+    // by rename (quire pack and ArchiveWriter write a new file and rename it over the old
+    // one), which leaves this mapping on the old file. Modifying an archive in place while a
+    // command reads it is outside what the CLI supports (README, "Robustness").
+    #[allow(unsafe_code)]
+    let archive = unsafe { Archive::open(path) };
+    archive.map(|a| a.with_block_cache(2)).map_err(|e| match e {
+        quire::ReadError::Io { .. } => Fail(4, chain(&e)),
+        e => Fail(1, format!("{}: {}", path.display(), chain(&e))),
+    })
 }
 
 fn progress_bar(quiet: bool, total: Option<u64>, what: &str) -> indicatif::ProgressBar {
@@ -438,7 +460,7 @@ fn ls(path: &PathBuf, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let entries: Box<dyn Iterator<Item = quire::ReadResult<quire::Entry<'_>>>> = match prefix {
-        Some(p) => Box::new(archive.keys_with_prefix(p)),
+        Some(p) => Box::new(archive.prefix(p)),
         None => Box::new(archive.iter()),
     };
     for e in entries {
@@ -484,7 +506,7 @@ fn get(path: &PathBuf, keys: &[String]) -> Result<u8, Fail> {
         match archive.get(k)? {
             Some(e) => match e.write_body_to(&mut out) {
                 Ok(()) => {}
-                Err(quire::ReadError::Io(err)) => return broken_pipe_ok(err),
+                Err(quire::ReadError::Io { source, .. }) => return broken_pipe_ok(source),
                 Err(err) => return Err(err.into()),
             },
             None => {

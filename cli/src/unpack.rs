@@ -262,7 +262,7 @@ pub fn unpack_jsonl<D: AsRef<[u8]>>(
         writeln!(
             out,
             "{}",
-            crate::ingest::entry_to_jsonl(&entry, &info, &body)
+            crate::ingest::entry_to_jsonl(&entry, info, &body)
         )?;
         summary.files += 1;
         summary.bytes += body.len() as u64;

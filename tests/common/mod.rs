@@ -192,7 +192,7 @@ pub fn assert_matches<D: AsRef<[u8]>>(a: &Archive<D>, items: &[Item]) {
         assert_eq!(e.index(), i as u64);
         assert_eq!(e.key(), it.key);
         assert_eq!(e.body().expect("body"), it.body, "body of {:?}", it.key);
-        assert_eq!(e.title().expect("title"), it.title);
+        assert_eq!(e.title().expect("title"), it.title.as_deref());
         assert_eq!(e.date(), it.date);
         assert_eq!(e.metadata().expect("metadata"), it.meta);
     }

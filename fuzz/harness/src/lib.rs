@@ -11,10 +11,10 @@ use std::path::Path;
 
 use arbitrary::{Result as AResult, Unstructured};
 
+use quire::{Archive, ArchiveWriter, Date, WriteError};
+use quire::{DictionaryMode, DuplicatePolicy, NewEntry, WriterOptions};
 use quire_cli::ingest::{Line, Packer};
 use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
-use quire::{DictionaryMode, DuplicatePolicy, NewEntry, WriterOptions};
-use quire::{Archive, ArchiveWriter, Date, WriteError};
 use quire_cli::Error;
 
 /// Arbitrary bytes as an archive, as they are and again with every checksum recomputed
@@ -29,8 +29,8 @@ pub fn open_and_read(data: &[u8]) {
 /// Recomputes, as far as the bytes allow, every CRC the format has: records in BLOCKS,
 /// ENTRIES (with their strings), KEYHASH and SORTED, then every section, then the header.
 pub fn fix_checksums(b: &mut [u8]) {
-    use quire::format::{self as f, SectionId};
     use byteorder::{ByteOrder, LittleEndian as LE};
+    use quire::format::{self as f, SectionId};
     let Some(fixed) = b.get(..f::HEADER_FIXED_LEN) else {
         return;
     };
@@ -149,7 +149,7 @@ fn read_everything(data: &[u8]) {
     }
     for prefix in ["", "a", "n", "article/", "\u{10FFFF}"] {
         let mut prev: Option<String> = None;
-        for e in archive.keys_with_prefix(prefix) {
+        for e in archive.prefix(prefix) {
             match e {
                 Ok(e) => {
                     assert!(e.key().starts_with(prefix));
