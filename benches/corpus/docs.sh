@@ -37,7 +37,6 @@ mkdir -p "$(dirname "$out")"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-
 echo "docs.sh: downloading $pkg=$version from Debian into $tmp"
 if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$version" >/dev/null); then
     echo "docs.sh: could not download $pkg=$version. Run 'apt-get update' first; if the version" >&2
