@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""libzim as a peer for quire's benchmarks: build a ZIM from quire JSONL and time reads from it.
+
+    python3 benches/zim/zim.py build CORPUS.jsonl -o OUT.zim [--force] [--language eng]
+    python3 benches/zim/zim.py read OUT.zim CORPUS.jsonl [--lookups 20000] [--seed 42]
+
+Each prints one JSON object on stdout (progress, if any, goes to stderr), so a Rust bench
+harness can run it and parse the result. Needs the PyPI package pinned in requirements.txt
+beside this file (`python3 -m pip install -r benches/zim/requirements.txt`); libzim 3.13.1
+bundles the C++ libzim 9.8.2 with zstd 1.5.7, so nothing else is needed.
+
+build: one ZIM item per JSONL record, path = key, title = title (libzim falls back to the
+path when it is empty), mimetype = content_type (text/plain when absent), content = body
+(or the decoded body_base64), hints {FRONT_ARTICLE: True} as scrapers give articles (the
+COMPRESS hint is left to libzim, which compresses text/* mimetypes). Creator
+configuration, as Kiwix's scrapers leave it unless they say otherwise:
+  - cluster size 2 MiB, set explicitly (`config_clustersize(2 * 1024 * 1024)`; it is also
+    libzim's DEFAULT_CLUSTER_SIZE);
+  - compression zstd, set explicitly (`config_compression(Compression.zstd)`); the level is not
+    configurable in libzim 9: src/compression.cpp calls ZSTD_initCStream(stream, 19);
+  - no full-text (Xapian) index (`config_indexing(False, ...)`, libzim's default; Kiwix ZIMs
+    usually have one; `--fulltext LANG` turns it on);
+  - the title indexes libzim always builds for front articles: X/listing/titleOrdered/v1 (4 B
+    an article) and X/title/xapian, a Xapian database for title suggestions, stored
+    uncompressed (~1.3 MB for the 3,788 news articles: a third of the file). Both are in
+    file_bytes; title_xapian_bytes and file_bytes_without_title_xapian give the size without
+    the Xapian one (the ZIM size quoted in the quire issue, 3.97 MB for news, matches that).
+    `--no-front-articles` leaves the hint off, so neither is built;
+  - worker threads: libzim's default 4 (`--workers N` changes it);
+  - metadata: Name, Title, Language, Creator, Publisher, Date (fixed), Description, a few
+    hundred bytes in all; no Illustration.
+Pack time is wall time from opening the JSONL to the finished file (JSON parsing included,
+as in `quire pack`). Throughput = body bytes / pack seconds.
+
+read: keys are taken from the JSONL; `--lookups` random keys (random.Random(seed), with
+replacement) after `--warmup` gets. Each get is timed alone with perf_counter_ns:
+`archive.get_entry_by_path(key).get_item().content` copied into a fresh `bytes` (the body in
+a new buffer, as quire's harness does with a Vec<u8>). Reported:
+  - warm_default: one open Archive, libzim's default caches (cluster cache 16 MiB, process
+    wide; dirent cache as libzim sets it), OS page cache warm;
+  - warm_nocache: cluster cache 0 (`libzim.set_cluster_cache_max_size(0)`) and dirent cache 0
+    (`archive.dirent_cache_max_size = 0`), so every get reads and decompresses its cluster up to
+    the blob (`--nocache-lookups`, default the same N);
+  - open: `Archive(path)` alone; first_after_open: a fresh Archive + its first get (default
+    caches, OS cache warm), `--open-runs` runs, a different key each run;
+  - cold_first: the file evicted from the page cache with
+    os.posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) (after os.fsync), then open + first get,
+    `--cold-runs` runs; `cold_resident_pages_after_evict` is what `fincore` (util-linux) saw
+    after the last eviction, when it is installed (0 means the eviction worked).
+All times are in microseconds and include the Python binding's call overhead (roughly 1-2
+µs a get; `timer_overhead_ns` is the cost of the timing itself).
+"""
+
+import argparse
+import base64
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")
+
+try:
+    import libzim
+    from libzim.reader import Archive
+    from libzim.writer import Compression, Creator, Hint, Item, StringProvider
+except ImportError as e:  # pragma: no cover - message for the bench harness / the user
+    sys.stderr.write(
+        f"zim.py: cannot import libzim ({e}).\n"
+        f"Install the pinned version with:\n    {sys.executable} -m pip install -r {REQUIREMENTS}\n"
+        "(PyPI package libzim 3.13.1, a wheel that bundles the C++ libzim 9.8.2).\n"
+    )
+    sys.exit(3)
+
+CLUSTER_SIZE = 2 * 1024 * 1024
+ZSTD_LEVEL = 19  # fixed inside libzim 9 (src/compression.cpp), not configurable
+
+
+def load_records(path, with_bodies=True):
+    """(key, title, mimetype, body bytes or None, body length) for each JSONL record."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            key = r.get("key", r.get("id"))
+            if not isinstance(key, str):
+                raise SystemExit(f"zim.py: {path}:{n}: no string key")
+            if "body_base64" in r:
+                body = base64.b64decode(r["body_base64"])
+            else:
+                body = (r.get("body") or "").encode("utf-8")
+            yield key, r.get("title") or "", r.get("content_type") or "text/plain", body
+
+
+class Article(Item):
+    __slots__ = ("_path", "_title", "_mime", "_body", "_front")
+
+    def __init__(self, path, title, mime, body, front):
+        super().__init__()
+        self._path, self._title, self._mime, self._body, self._front = path, title, mime, body, front
+
+    def get_path(self):
+        return self._path
+
+    def get_title(self):
+        return self._title
+
+    def get_mimetype(self):
+        return self._mime
+
+    def get_contentprovider(self):
+        return StringProvider(self._body)
+
+    def get_hints(self):
+        return {Hint.FRONT_ARTICLE: self._front}
+
+
+def cmd_build(a):
+    if os.path.exists(a.output):
+        if not a.force:
+            raise SystemExit(f"zim.py: {a.output} exists (--force overwrites)")
+        os.remove(a.output)
+    name = os.path.splitext(os.path.basename(a.corpus))[0]
+    t0 = time.perf_counter()
+    creator = Creator(a.output).config_clustersize(a.cluster_size).config_compression(Compression.zstd)
+    creator.config_indexing(bool(a.fulltext), a.fulltext or a.language)
+    if a.workers:
+        creator.config_nbworkers(a.workers)
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)  # libzim prints its progress ("Index titles", ...) on stdout: keep stdout JSON
+    try:
+        with creator as c:
+            entries, body_bytes = add_all(c, a, name)
+    finally:
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    secs = time.perf_counter() - t0
+    size = os.path.getsize(a.output)
+    check = Archive(a.output)
+    special = {}
+    for i in range(check.entry_count, check.all_entry_count):  # M/ metadata and X/ indexes
+        e = check._get_entry_by_id(i)
+        if not e.is_redirect:
+            special[e.path] = e.get_item().size
+    xapian_title = special.get("title/xapian", 0)
+    out = {
+        "tool": "libzim",
+        "versions": libzim.get_versions(),
+        "corpus": a.corpus,
+        "output": a.output,
+        "entries": entries,
+        "archive_entry_count": check.entry_count,
+        "archive_article_count": check.article_count,
+        "body_bytes": body_bytes,
+        "file_bytes": size,
+        "ratio": round(body_bytes / size, 4),
+        "title_xapian_bytes": xapian_title,
+        "file_bytes_without_title_xapian": size - xapian_title,
+        "special_entries": special,
+        "pack_seconds": round(secs, 3),
+        "pack_mb_per_s": round(body_bytes / 1e6 / secs, 3),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "config": {
+            "cluster_size": a.cluster_size,
+            "compression": "zstd",
+            "zstd_level": ZSTD_LEVEL,
+            "workers": a.workers or 4,
+            "fulltext_index": bool(a.fulltext),
+            "front_articles": a.front_articles,
+        },
+    }
+    if check.entry_count < entries:
+        raise SystemExit(f"zim.py: archive has {check.entry_count} entries for {entries} records")
+    print(json.dumps(out, indent=1))
+
+
+def add_all(c, a, name):
+    """Adds every record and the metadata; returns (entries, body bytes)."""
+    entries = body_bytes = 0
+    for key, title, mime, body in load_records(a.corpus):
+        c.add_item(Article(key, title, mime, body, a.front_articles))
+        entries += 1
+        body_bytes += len(body)
+    for k, v in (
+        ("Name", f"quire-bench_{name}"),
+        ("Title", f"quire benchmark corpus {name}"),
+        ("Language", a.language),
+        ("Creator", "quire benches"),
+        ("Publisher", "quire benches"),
+        ("Date", "2023-11-14"),
+        ("Description", f"{name}.jsonl packed by benches/zim/zim.py"),
+    ):
+        c.add_metadata(k, v)
+    return entries, body_bytes
+
+
+def stats_us(ns):
+    s = sorted(ns)
+
+    def q(p):
+        return s[min(len(s) - 1, int(round(p * (len(s) - 1))))] / 1000
+
+    return {
+        "n": len(s),
+        "p50_us": round(statistics.median(s) / 1000, 2),
+        "p90_us": round(q(0.90), 2),
+        "p99_us": round(q(0.99), 2),
+        "mean_us": round(statistics.fmean(s) / 1000, 2),
+    }
+
+
+def get_body(archive, key):
+    return bytes(archive.get_entry_by_path(key).get_item().content)
+
+
+def timed_gets(archive, keys, sizes):
+    out = []
+    pc = time.perf_counter_ns
+    for k in keys:
+        t0 = pc()
+        b = get_body(archive, k)
+        t1 = pc()
+        out.append(t1 - t0)
+        if len(b) != sizes[k]:
+            raise SystemExit(f"zim.py: {k!r}: got {len(b)} bytes, the corpus has {sizes[k]}")
+    return out
+
+
+def evict(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def resident_pages(path):
+    if not shutil.which("fincore"):
+        return None
+    try:
+        r = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--output", "PAGES", path],
+            capture_output=True, text=True, check=True,
+        )
+        return int(r.stdout.split()[0])
+    except (subprocess.CalledProcessError, ValueError, IndexError):
+        return None
+
+
+def cmd_read(a):
+    sizes = {}
+    for key, _, _, body in load_records(a.corpus):
+        sizes[key] = len(body)
+    keys = sorted(sizes)
+    rng = random.Random(a.seed)
+    warm_keys = [rng.choice(keys) for _ in range(a.warmup)]
+    sample = [rng.choice(keys) for _ in range(a.lookups)]
+    open_keys = [rng.choice(keys) for _ in range(a.open_runs)]
+    cold_keys = [rng.choice(keys) for _ in range(a.cold_runs)]
+    pc = time.perf_counter_ns
+    overhead = statistics.median([-(pc() - pc()) for _ in range(10001)])
+
+    default_cluster_cache = libzim.get_cluster_cache_max_size()
+    arch = Archive(a.zim)
+    default_dirent_cache = arch.dirent_cache_max_size
+    for k in warm_keys:
+        get_body(arch, k)
+    warm_default = stats_us(timed_gets(arch, sample, sizes))
+
+    libzim.set_cluster_cache_max_size(0)
+    arch.dirent_cache_max_size = 0
+    n_nocache = a.nocache_lookups if a.nocache_lookups is not None else a.lookups
+    for k in warm_keys[: min(200, len(warm_keys))]:
+        get_body(arch, k)
+    warm_nocache = stats_us(timed_gets(arch, sample[:n_nocache], sizes))
+    libzim.set_cluster_cache_max_size(default_cluster_cache)
+    del arch
+
+    opens, firsts = [], []
+    for k in open_keys:
+        t0 = pc()
+        ar = Archive(a.zim)
+        t1 = pc()
+        b = get_body(ar, k)
+        t2 = pc()
+        del ar
+        assert len(b) == sizes[k]
+        opens.append(t1 - t0)
+        firsts.append(t2 - t0)
+
+    colds, resident = [], None
+    for k in cold_keys:
+        evict(a.zim)
+        resident = resident_pages(a.zim)
+        t0 = pc()
+        ar = Archive(a.zim)
+        b = get_body(ar, k)
+        t1 = pc()
+        del ar
+        assert len(b) == sizes[k]
+        colds.append(t1 - t0)
+
+    out = {
+        "tool": "libzim",
+        "versions": libzim.get_versions(),
+        "zim": a.zim,
+        "corpus": a.corpus,
+        "file_bytes": os.path.getsize(a.zim),
+        "entries": len(keys),
+        "seed": a.seed,
+        "warmup": a.warmup,
+        "timer_overhead_ns": overhead,
+        "default_cluster_cache_bytes": default_cluster_cache,
+        "default_dirent_cache_entries": default_dirent_cache,
+        "warm_default": warm_default,
+        "warm_nocache": warm_nocache,
+        "open": stats_us(opens),
+        "first_after_open": stats_us(firsts),
+        "cold_first": stats_us(colds),
+        "cold_resident_pages_after_evict": resident,
+    }
+    print(json.dumps(out, indent=1))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="build a ZIM from quire JSONL")
+    b.add_argument("corpus")
+    b.add_argument("-o", "--output", required=True)
+    b.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT")
+    b.add_argument("--cluster-size", type=int, default=CLUSTER_SIZE, help="bytes (default 2 MiB)")
+    b.add_argument("--workers", type=int, default=0, help="libzim worker threads (default: libzim's 4)")
+    b.add_argument("--language", default="eng", help="ISO 639-3 for the Language metadata (default eng)")
+    b.add_argument("--fulltext", metavar="LANG", default="", help="build the Xapian full-text index for LANG")
+    b.add_argument(
+        "--no-front-articles", dest="front_articles", action="store_false",
+        help="items without the FRONT_ARTICLE hint: no Xapian title index, no title listing",
+    )
+    r = sub.add_parser("read", help="time reads from a ZIM built from CORPUS")
+    r.add_argument("zim")
+    r.add_argument("corpus")
+    r.add_argument("--lookups", type=int, default=20000)
+    r.add_argument("--nocache-lookups", type=int, default=None, help="default: --lookups")
+    r.add_argument("--warmup", type=int, default=2000)
+    r.add_argument("--open-runs", type=int, default=21)
+    r.add_argument("--cold-runs", type=int, default=7)
+    r.add_argument("--seed", type=int, default=42)
+    a = p.parse_args()
+    {"build": cmd_build, "read": cmd_read}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
