@@ -451,10 +451,7 @@ fn absurd_counts_in_the_header() {
     }
     // 64 sections: the header would run past the sections actually there; the CRC is
     // computed over the bigger header, so the tiling check sees it.
-    let o = patched(|b| {
-        b[14..16].copy_from_slice(&64u16.to_le_bytes());
-        common::fix_header_crc(b);
-    });
+    let o = patched(|b| patch_header(b, |h| h.section_count = 64));
     assert!(o.open_error.is_some(), "{o:#?}");
     assert_small(&o, MIB);
 }
@@ -898,9 +895,8 @@ fn meta_and_ctypes_that_lie() {
     let o = crafted(|p| p.meta.extend_from_slice(&[1, 0, 0xC0, 0, 0, 0, 0]));
     assert_damaged_at_open(&o, |_, k| k == DamageKind::NotUtf8);
     let o = crafted(|p| {
-        p.meta.extend_from_slice(&[1, 0, b'x']);
-        p.meta.extend_from_slice(&(2 * MIB as u32).to_le_bytes());
-        p.meta.resize(p.meta.len() + 2 * MIB, b'a');
+        let big = vec![("x".to_string(), "a".repeat(2 * MIB))];
+        p.meta.extend_from_slice(&format::meta::encode(&big));
     });
     assert_damaged_at_open(&o, |_, k| matches!(k, DamageKind::OverLimit { .. }));
     // CTYPES: 70,000 empty content types fit in 140 KB but exceed the u16 index space.
@@ -948,7 +944,8 @@ fn hash_buckets_all_pointing_at_entry_0_terminate() {
     let (items, bytes) = base();
     let mut parts = Parts::parse(&bytes);
     let key0 = parts.key(0);
-    let tag0 = (format::key_hash(key0.as_bytes(), parts.header.hash_seed) >> 32) as u32;
+    let n = parts.buckets.len() as u64;
+    let tag0 = format::keyhash::Probe::new(key0.as_bytes(), parts.header.hash_seed, n).tag;
     for (i, b) in parts.buckets.iter_mut().enumerate() {
         // Half the buckets with entry 0's tag (so every probe compares keys), half random.
         let tag = if i % 2 == 0 { tag0 } else { i as u32 };
@@ -1060,27 +1057,19 @@ fn every_field_of_a_record_set_to_extremes_is_handled() {
     ];
     let mut cases = 0;
     let mut rejected = 0;
-    // Header fields at 10..96 (2-, 4- and 8-byte), header CRC fixed afterwards.
-    // (offset, width, whether any change must be noticed). A newer minor version, unknown
-    // optional flags, the informational block target, a larger max_block_len or max_probe
-    // are legitimately harmless.
-    let fields: &[(usize, usize, bool)] = &[
-        (10, 2, true),
-        (12, 2, false),
-        (14, 2, true),
-        (16, 8, true),
-        (24, 8, false),
-        (32, 8, true),
-        (40, 8, true),
-        (48, 8, true),
-        (56, 8, true),
-        (64, 8, true),
-        (72, 4, false),
-        (76, 4, false),
-        (80, 4, false),
+    // Every numeric header field, header CRC fixed afterwards; whether any change must be
+    // noticed: a newer minor version, unknown optional flags, the informational block
+    // target, a larger max_block_len or max_probe are legitimately harmless.
+    let harmless = [
+        "minor",
+        "optional_flags",
+        "max_probe",
+        "max_block_len",
+        "block_target",
     ];
     let mut variants: Vec<(Vec<u8>, bool)> = Vec::new();
-    for &(at, width, must) in fields {
+    for f in format::header::HEADER_FIELDS {
+        let (at, width, must) = (f.offset, f.width, !harmless.contains(&f.name));
         for v in extremes {
             let mut b = bytes.clone();
             b[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
@@ -1090,7 +1079,8 @@ fn every_field_of_a_record_set_to_extremes_is_handled() {
     }
     // Section table fields: id, offset, length.
     for i in 0..9 {
-        for (off, width) in [(0usize, 4usize), (8, 8), (16, 8)] {
+        for f in &format::header::SECTION_FIELDS[..3] {
+            let (off, width) = (f.offset, f.width);
             for v in extremes {
                 let mut b = bytes.clone();
                 let at = common::section_table_offset(i) + off;

@@ -58,6 +58,52 @@ const MAX_BLOCK_LEN_AT: usize = 76;
 const BLOCK_TARGET: usize = 80;
 const STREAM_LEN: usize = 84;
 
+/// A field of a fixed record: its name in the spec, offset and width in bytes. For tools
+/// and tests that set one field to a hostile value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// The field's name in the spec's table.
+    pub name: &'static str,
+    /// Offset from the start of the record.
+    pub offset: usize,
+    /// Width in bytes (little-endian).
+    pub width: usize,
+}
+
+const fn field(name: &'static str, offset: usize, width: usize) -> FieldSpec {
+    FieldSpec {
+        name,
+        offset,
+        width,
+    }
+}
+
+/// The numeric fields of the fixed header (§2), in order.
+pub const HEADER_FIELDS: [FieldSpec; 14] = [
+    field("major", MAJOR, 2),
+    field("minor", MINOR, 2),
+    field("section_count", SECTION_COUNT, 2),
+    field("required_flags", REQUIRED_FLAGS, 8),
+    field("optional_flags", OPTIONAL_FLAGS, 8),
+    field("file_len", FILE_LEN, 8),
+    field("entry_count", ENTRY_COUNT, 8),
+    field("block_count", BLOCK_COUNT, 8),
+    field("hash_seed", HASH_SEED, 8),
+    field("bucket_count", BUCKET_COUNT, 8),
+    field("max_probe", MAX_PROBE_AT, 4),
+    field("max_block_len", MAX_BLOCK_LEN_AT, 4),
+    field("block_target", BLOCK_TARGET, 4),
+    field("stream_len", STREAM_LEN, 8),
+];
+
+/// The fields of a section record (§2.1).
+pub const SECTION_FIELDS: [FieldSpec; 4] = [
+    field("id", SECTION_ID, 4),
+    field("offset", SECTION_OFFSET, 8),
+    field("length", SECTION_LENGTH, 8),
+    field("crc", SECTION_CRC, 4),
+];
+
 // Field offsets in a section record (§2.1).
 const SECTION_ID: usize = 0;
 const SECTION_OFFSET: usize = 8;
@@ -290,6 +336,26 @@ pub fn read_prelude(bytes: &[u8]) -> Option<(Header, Vec<SectionRecord>)> {
         .map(|i| array_at(bytes, section_record_offset(i)).map(SectionRecord::decode))
         .collect::<Option<Vec<_>>>()?;
     Some((header, sections))
+}
+
+/// Recomputes the header CRC in place, for the section count `bytes` holds; `false` when
+/// `bytes` is too short to hold that header.
+pub fn seal(bytes: &mut [u8]) -> bool {
+    let Some(fixed) = array_at::<HEADER_FIXED_LEN>(bytes, 0) else {
+        return false;
+    };
+    let end = header_len(Header::decode(fixed).section_count) as usize - 4;
+    let crc = match bytes.get(..end) {
+        Some(covered) => crc32(covered),
+        None => return false,
+    };
+    match bytes.get_mut(end..end + 4) {
+        Some(dst) => {
+            dst.copy_from_slice(&crc.to_le_bytes());
+            true
+        }
+        None => false,
+    }
 }
 
 /// Rewrites the header and the section table at the start of `bytes` (which must already

@@ -220,7 +220,7 @@ pub fn header(bytes: &[u8]) -> Header {
 
 /// Section table record `i`.
 pub fn section_record(bytes: &[u8], i: usize) -> SectionRecord {
-    let at = HEADER_FIXED_LEN + i * SECTION_RECORD_LEN;
+    let at = section_table_offset(i);
     SectionRecord::decode(
         bytes[at..at + SECTION_RECORD_LEN]
             .try_into()
@@ -231,12 +231,7 @@ pub fn section_record(bytes: &[u8], i: usize) -> SectionRecord {
 /// Recomputes the header CRC (which sits right after the section table); does nothing
 /// when the section count puts it past the end of `bytes`.
 pub fn fix_header_crc(bytes: &mut [u8]) {
-    let n = u16::from_le_bytes([bytes[14], bytes[15]]);
-    let end = HEADER_FIXED_LEN + SECTION_RECORD_LEN * usize::from(n);
-    if end + 4 <= bytes.len() {
-        let crc = format::crc32(&bytes[..end]);
-        bytes[end..end + 4].copy_from_slice(&crc.to_le_bytes());
-    }
+    format::header::seal(bytes);
 }
 
 /// Changes fixed-header fields and recomputes the header CRC.
@@ -245,9 +240,9 @@ pub fn patch_header(bytes: &mut [u8], f: impl FnOnce(&mut Header)) {
     f(&mut h);
     // Header::encode writes the magic and zero reserved bytes; keep the original magic so
     // that magic tests can be combined with this.
-    let magic: [u8; 10] = bytes[..10].try_into().expect("magic");
+    let magic: [u8; format::MAGIC.len()] = bytes[..format::MAGIC.len()].try_into().expect("magic");
     bytes[..HEADER_FIXED_LEN].copy_from_slice(&h.encode());
-    bytes[..10].copy_from_slice(&magic);
+    bytes[..format::MAGIC.len()].copy_from_slice(&magic);
     fix_header_crc(bytes);
 }
 
@@ -259,7 +254,7 @@ pub fn patch_section(bytes: &mut [u8], id: u32, f: impl FnOnce(&mut SectionRecor
         .expect("section present");
     let mut r = section_record(bytes, i);
     f(&mut r);
-    let at = HEADER_FIXED_LEN + i * SECTION_RECORD_LEN;
+    let at = section_table_offset(i);
     bytes[at..at + SECTION_RECORD_LEN].copy_from_slice(&r.encode());
     fix_header_crc(bytes);
 }
@@ -444,12 +439,7 @@ impl Parts {
         let mut h = self.header;
         h.section_count = self.order.len() as u16;
         h.file_len = header_len + body.len() as u64;
-        let mut out = h.encode().to_vec();
-        for r in &recs {
-            out.extend_from_slice(&r.encode());
-        }
-        let crc = format::crc32(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
+        let mut out = format::header::encode_prelude(&h, &recs);
         out.extend_from_slice(&body);
         out
     }
@@ -461,15 +451,14 @@ impl Parts {
     pub fn key_deps(&self, bytes: &[u8], i: usize) -> Vec<Range<usize>> {
         let mut deps = self.index_deps(bytes, i);
         let key = self.key(i);
-        let hash = format::key_hash(key.as_bytes(), self.header.hash_seed);
         let n = self.buckets.len() as u64;
-        let home = hash % n;
-        let tag = (hash >> 32) as u32;
+        let probe = format::keyhash::Probe::new(key.as_bytes(), self.header.hash_seed, n);
+        let tag = probe.tag;
         let keyhash = section_range(bytes, SectionId::KeyHash as u32);
         let entries = section_range(bytes, SectionId::Entries as u32);
         let strings = section_range(bytes, SectionId::Strings as u32);
         'probe: for p in 0..n {
-            let b = ((home + p) % n) as usize;
+            let b = probe.bucket(p) as usize;
             deps.push(keyhash.start + b * BUCKET_LEN..keyhash.start + (b + 1) * BUCKET_LEN);
             for s in &self.buckets[b] {
                 if s.tag == tag && s.entry != format::NO_ENTRY {
@@ -568,5 +557,5 @@ pub fn cases(default: u32) -> u32 {
 
 /// Section table record encoding helper for tests that add sections by hand.
 pub fn section_table_offset(i: usize) -> usize {
-    HEADER_FIXED_LEN + i * SECTION_RECORD_LEN
+    format::header::section_record_offset(i as u16) as usize
 }
