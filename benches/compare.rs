@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use quire::format::SectionId;
-use quire::{Archive, ArchiveWriter, Date, DictionaryMode, NewEntry, WriterOptions};
+use quire::{Archive, ArchiveWriter, Date, DictionaryMode, NewEntry, Overwrite, WriterOptions};
 use zstd::bulk::{Compressor, Decompressor};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
@@ -290,7 +290,7 @@ fn quire_pack(
     opts: WriterOptions,
 ) -> Res<(quire::Summary, Duration)> {
     let t = Instant::now();
-    let mut w = ArchiveWriter::create(path, opts, true)?;
+    let mut w = ArchiveWriter::create(path, opts.overwrite(Overwrite::Replace))?;
     for a in corpus {
         let mut e = NewEntry::new(&a.key, &a.body);
         if let Some(t) = &a.title {
@@ -806,10 +806,7 @@ fn run() -> Res<()> {
 
     // quire, defaults.
     eprintln!("compare: quire default");
-    let def_opts = WriterOptions {
-        created: Some(0),
-        ..WriterOptions::default()
-    };
+    let def_opts = WriterOptions::new().created(0);
     let q_def = quire_measure(
         &corpus,
         &dir.path().join("default.quire"),
@@ -823,9 +820,9 @@ fn run() -> Res<()> {
         nproc,
         format!(
             "level {}, {} KiB blocks, dict {:?} ({} B), {} blocks",
-            def_opts.level,
-            def_opts.block_size >> 10,
-            def_opts.dictionary,
+            def_opts.get_level(),
+            def_opts.get_block_size() >> 10,
+            def_opts.get_dictionary(),
             q_def.summary.dict_len,
             q_def.summary.blocks
         ),
@@ -835,14 +832,12 @@ fn run() -> Res<()> {
     let mut smallest = Vec::new();
     for dictionary in [DictionaryMode::On, DictionaryMode::Off] {
         eprintln!("compare: quire smallest, dictionary {dictionary:?}");
-        let opts = WriterOptions {
-            level: 22,
-            block_size: args.smallest_block,
-            dictionary,
-            dict_size: 110 << 10,
-            created: Some(0),
-            ..WriterOptions::default()
-        };
+        let opts = WriterOptions::new()
+            .level(22)
+            .block_size(args.smallest_block)
+            .dictionary(dictionary)
+            .dict_size(110 << 10)
+            .created(0);
         let name = format!("smallest-{dictionary:?}.quire");
         let r = quire_measure(&corpus, &dir.path().join(name), opts, &keys, &cold_keys)?;
         rows.push(quire_row(
@@ -869,10 +864,7 @@ fn run() -> Res<()> {
     }
     // The writer's own preset, as it stands.
     eprintln!("compare: quire WriterOptions::smallest()");
-    let preset = WriterOptions {
-        created: Some(0),
-        ..WriterOptions::smallest()
-    };
+    let preset = WriterOptions::smallest().created(0);
     let r = quire_measure(
         &corpus,
         &dir.path().join("preset.quire"),
@@ -886,9 +878,9 @@ fn run() -> Res<()> {
         nproc,
         format!(
             "level {}, {} KiB blocks, dict {:?} ({} B), {} blocks",
-            preset.level,
-            preset.block_size >> 10,
-            preset.dictionary,
+            preset.get_level(),
+            preset.get_block_size() >> 10,
+            preset.get_dictionary(),
             r.summary.dict_len,
             r.summary.blocks
         ),
@@ -993,20 +985,8 @@ fn run() -> Res<()> {
     let mut tn = Vec::new();
     let mut same = true;
     for _ in 0..args.pack_reps {
-        let (a, d1) = pack_in_memory(
-            &corpus,
-            &WriterOptions {
-                threads: 1,
-                ..def_opts.clone()
-            },
-        )?;
-        let (b, dn) = pack_in_memory(
-            &corpus,
-            &WriterOptions {
-                threads: nproc,
-                ..def_opts.clone()
-            },
-        )?;
+        let (a, d1) = pack_in_memory(&corpus, &def_opts.clone().threads(1))?;
+        let (b, dn) = pack_in_memory(&corpus, &def_opts.clone().threads(nproc))?;
         same &= a == b;
         t1.push(d1);
         tn.push(dn);
@@ -1164,18 +1144,16 @@ fn sweep(
     for &level in &args.levels {
         for &block in &args.blocks {
             for &dict in &args.dicts {
-                let opts = WriterOptions {
-                    level,
-                    block_size: block,
-                    dictionary: if dict.is_some() {
+                let opts = WriterOptions::new()
+                    .level(level)
+                    .block_size(block)
+                    .dictionary(if dict.is_some() {
                         DictionaryMode::On
                     } else {
                         DictionaryMode::Off
-                    },
-                    dict_size: dict.unwrap_or(110 << 10),
-                    created: Some(0),
-                    ..WriterOptions::default()
-                };
+                    })
+                    .dict_size(dict.unwrap_or(110 << 10))
+                    .created(0);
                 let r = quire_measure(corpus, &path, opts, keys, cold_keys)?;
                 println!(
                     "| {level} | {} | {} | {} | {:.3} | {} | {} | {:.2} | {} | {} |",

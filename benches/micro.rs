@@ -26,7 +26,7 @@ use std::time::Duration;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use quire::{Archive, ArchiveWriter, Date, NewEntry, WriterOptions};
+use quire::{Archive, ArchiveWriter, Date, NewEntry, Overwrite, WriterOptions};
 
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
@@ -275,12 +275,9 @@ fn fixture() -> &'static Fixture {
                 let t = std::time::Instant::now();
                 let path = dir.path().join(format!("synth-{n}.quire"));
                 let corpus = small_corpus(n, n as u64);
-                let opts = WriterOptions {
-                    level: 3,
-                    created: Some(0),
-                    ..WriterOptions::default()
-                };
-                let mut w = ArchiveWriter::create(&path, opts, true).expect("create");
+                let opts = WriterOptions::new().level(3).created(0);
+                let mut w = ArchiveWriter::create(&path, opts.overwrite(Overwrite::Replace))
+                    .expect("create");
                 let date = Date::new(2020, 1, 1).expect("date");
                 for (k, t, b) in &corpus {
                     w.add(&NewEntry::new(k, b.as_bytes()).title(t).date(date))
@@ -442,12 +439,10 @@ fn bench_pack(c: &mut Criterion) {
         .collect();
     let raw: u64 = corpus.iter().map(|(_, b)| b.len() as u64).sum();
     let pack = |level: i32, threads: usize| -> Vec<u8> {
-        let opts = WriterOptions {
-            level,
-            threads,
-            created: Some(0),
-            ..WriterOptions::default()
-        };
+        let opts = WriterOptions::new()
+            .level(level)
+            .threads(threads)
+            .created(0);
         let mut w = ArchiveWriter::in_memory(opts).expect("writer");
         for (k, b) in &corpus {
             w.add(&NewEntry::new(k, b.as_bytes())).expect("add");

@@ -368,6 +368,9 @@ pub enum WriteError {
     InvalidOptions(String),
     /// The target exists and overwriting was not allowed.
     TargetExists(std::path::PathBuf),
+    /// An earlier error left an entry half written; the writer refuses to go on, so that no
+    /// archive with a partial entry is finished.
+    Poisoned,
     /// The archive would exceed a format limit (entries, blocks, ...).
     TooLarge(String),
     /// zstd failed.
@@ -385,6 +388,10 @@ impl fmt::Display for WriteError {
             WriteError::InvalidEntry { key, reason } => write!(f, "entry {key:?}: {reason}"),
             WriteError::InvalidOptions(s) => write!(f, "invalid options: {s}"),
             WriteError::TargetExists(p) => write!(f, "{} already exists", p.display()),
+            WriteError::Poisoned => write!(
+                f,
+                "the writer cannot go on: an earlier error left an entry half written"
+            ),
             WriteError::TooLarge(s) => write!(f, "archive too large: {s}"),
             WriteError::Compression(s) => write!(f, "compression failed: {s}"),
         }

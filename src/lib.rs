@@ -61,6 +61,6 @@ pub use reader::{
     Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, Report,
 };
 pub use writer::{
-    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Summary, WriterOptions,
-    DEFAULT_CONTENT_TYPE,
+    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Overwrite, Summary,
+    WriterOptions, DEFAULT_CONTENT_TYPE,
 };

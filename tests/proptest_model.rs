@@ -166,15 +166,13 @@ struct Opts {
 
 impl Opts {
     fn writer(&self, threads: usize) -> WriterOptions {
-        WriterOptions {
-            level: self.level,
-            block_size: self.block_size,
-            dictionary: self.dictionary,
-            dict_size: self.dict_size,
-            threads,
-            created: Some(0),
-            ..WriterOptions::default()
-        }
+        WriterOptions::new()
+            .level(self.level)
+            .block_size(self.block_size)
+            .dictionary(self.dictionary)
+            .dict_size(self.dict_size)
+            .threads(threads)
+            .created(0)
     }
 }
 
@@ -403,15 +401,16 @@ proptest! {
         policy in prop::sample::select(vec![DuplicatePolicy::First, DuplicatePolicy::Last, DuplicatePolicy::Error]),
         block_size in 64u32..1024,
     ) {
-        let mut w = ArchiveWriter::in_memory(WriterOptions {
-            level: 1,
-            block_size,
-            dictionary: DictionaryMode::Off,
-            threads: 1,
-            duplicates: policy,
-            created: Some(0),
-            ..WriterOptions::default()
-        }).expect("writer");
+        let mut w = ArchiveWriter::in_memory(
+            WriterOptions::new()
+                .level(1)
+                .block_size(block_size)
+                .dictionary(DictionaryMode::Off)
+                .threads(1)
+                .duplicates(policy)
+                .created(0),
+        )
+        .expect("writer");
         // The model: key → (entry number, body), and the order of first appearance.
         let mut model: BTreeMap<String, (u64, Vec<u8>)> = BTreeMap::new();
         let mut dups = 0u64;

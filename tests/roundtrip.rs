@@ -10,12 +10,7 @@ use quire::{
 };
 
 fn opts() -> WriterOptions {
-    WriterOptions {
-        level: 3,
-        threads: 1,
-        created: Some(0),
-        ..WriterOptions::default()
-    }
+    WriterOptions::new().level(3).threads(1).created(0)
 }
 
 fn pack(opts: WriterOptions, entries: &[(String, Vec<u8>)]) -> Vec<u8> {
@@ -66,14 +61,7 @@ fn many_thousands_of_entries_with_and_without_dictionary() {
         })
         .collect();
     for dictionary in [DictionaryMode::Off, DictionaryMode::On] {
-        let bytes = pack(
-            WriterOptions {
-                dictionary,
-                block_size: 16 << 10,
-                ..opts()
-            },
-            &model,
-        );
+        let bytes = pack(opts().dictionary(dictionary).block_size(16 << 10), &model);
         let a = Archive::new(&bytes[..]).unwrap();
         assert_eq!(a.dictionary_len() > 0, dictionary == DictionaryMode::On);
         check(&bytes, &model);
@@ -128,13 +116,7 @@ fn bodies_larger_than_a_block_span_blocks() {
         ("big".to_string(), big),
         ("small-after".to_string(), b"also tiny".to_vec()),
     ];
-    let bytes = pack(
-        WriterOptions {
-            block_size: 4096,
-            ..opts()
-        },
-        &model,
-    );
+    let bytes = pack(opts().block_size(4096), &model);
     let a = Archive::new(&bytes[..]).unwrap();
     assert!(a.block_count() > 70);
     check(&bytes, &model);
@@ -149,11 +131,7 @@ fn bodies_larger_than_a_block_span_blocks() {
 
 #[test]
 fn entry_fields_round_trip() {
-    let mut w = ArchiveWriter::in_memory(WriterOptions {
-        metadata: vec![("title".into(), "My corpus".into())],
-        ..opts()
-    })
-    .unwrap();
+    let mut w = ArchiveWriter::in_memory(opts().metadata("title", "My corpus")).unwrap();
     w.add(
         &NewEntry::new("k", b"body")
             .title("A title")
@@ -196,23 +174,9 @@ fn output_is_identical_whatever_the_thread_count() {
             )
         })
         .collect();
-    let one = pack(
-        WriterOptions {
-            threads: 1,
-            block_size: 8192,
-            ..opts()
-        },
-        &model,
-    );
+    let one = pack(opts().threads(1).block_size(8192), &model);
     for threads in [2, 3, 8] {
-        let n = pack(
-            WriterOptions {
-                threads,
-                block_size: 8192,
-                ..opts()
-            },
-            &model,
-        );
+        let n = pack(opts().threads(threads).block_size(8192), &model);
         assert!(one == n, "{threads} threads wrote different bytes");
     }
     check(&one, &model);
@@ -232,11 +196,7 @@ fn duplicate_keys_follow_the_policy() {
         (DuplicatePolicy::First, b"1"),
         (DuplicatePolicy::Last, b"3"),
     ] {
-        let mut w = ArchiveWriter::in_memory(WriterOptions {
-            duplicates: policy,
-            ..opts()
-        })
-        .unwrap();
+        let mut w = ArchiveWriter::in_memory(opts().duplicates(policy)).unwrap();
         w.add(&NewEntry::new("a", b"1").title("first")).unwrap();
         w.add(&NewEntry::new("b", b"2")).unwrap();
         w.add(&NewEntry::new("a", b"3")).unwrap();
@@ -265,13 +225,7 @@ fn invalid_keys_and_options_are_refused() {
     ));
     let max = "k".repeat(4096);
     w.add(&NewEntry::new(&max, b"x")).unwrap();
-    for bad in [
-        WriterOptions { level: 0, ..opts() },
-        WriterOptions {
-            block_size: 10,
-            ..opts()
-        },
-    ] {
+    for bad in [opts().level(0), opts().block_size(10)] {
         assert!(matches!(
             ArchiveWriter::in_memory(bad),
             Err(WriteError::InvalidOptions(_))
@@ -283,7 +237,7 @@ fn invalid_keys_and_options_are_refused() {
 fn open_maps_a_file_and_writer_is_atomic() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.quire");
-    let mut w = ArchiveWriter::create(&path, opts(), false).unwrap();
+    let mut w = ArchiveWriter::create(&path, opts()).unwrap();
     w.add(&NewEntry::new("k", b"v")).unwrap();
     // Nothing under the target name until finish.
     assert!(!path.exists());
@@ -293,12 +247,12 @@ fn open_maps_a_file_and_writer_is_atomic() {
     assert_eq!(a.get("k").unwrap().unwrap().body().unwrap(), b"v");
     // An existing target is refused without overwrite...
     assert!(matches!(
-        ArchiveWriter::create(&path, opts(), false),
+        ArchiveWriter::create(&path, opts()),
         Err(WriteError::TargetExists(_))
     ));
     // ...and a writer dropped without finish leaves nothing behind.
     let other = dir.path().join("b.quire");
-    let mut w = ArchiveWriter::create(&other, opts(), false).unwrap();
+    let mut w = ArchiveWriter::create(&other, opts()).unwrap();
     w.add(&NewEntry::new("k", b"v")).unwrap();
     drop(w);
     let names: Vec<_> = std::fs::read_dir(dir.path())
@@ -318,13 +272,7 @@ fn block_cache_gives_the_same_bodies() {
             )
         })
         .collect();
-    let bytes = pack(
-        WriterOptions {
-            block_size: 1024,
-            ..opts()
-        },
-        &model,
-    );
+    let bytes = pack(opts().block_size(1024), &model);
     let cached = Archive::new(&bytes[..]).unwrap().with_block_cache(4);
     for _ in 0..2 {
         for (e, (k, b)) in cached.iter().zip(&model) {
@@ -352,19 +300,9 @@ fn identical_bodies_are_stored_once() {
             (format!("k{i}"), body)
         })
         .collect();
-    let small = WriterOptions {
-        block_size: 4096,
-        dictionary: DictionaryMode::Off,
-        ..opts()
-    };
+    let small = opts().block_size(4096).dictionary(DictionaryMode::Off);
     let shared = pack(small.clone(), &model);
-    let separate = pack(
-        WriterOptions {
-            dedup: false,
-            ..small
-        },
-        &model,
-    );
+    let separate = pack(small.dedup(false), &model);
     check(&shared, &model);
     check(&separate, &model);
     let a = Archive::new(&shared[..]).unwrap();
@@ -429,14 +367,12 @@ fn dictionary_archives_are_identical_whatever_the_thread_count() {
         .collect();
     let pack_with = |threads| {
         pack(
-            WriterOptions {
-                threads,
-                level: 19,
-                block_size: 4096,
-                dictionary: DictionaryMode::Auto,
-                dict_size: 8192,
-                ..opts()
-            },
+            opts()
+                .threads(threads)
+                .level(19)
+                .block_size(4096)
+                .dictionary(DictionaryMode::Auto)
+                .dict_size(8192),
             &model,
         )
     };
@@ -482,11 +418,7 @@ fn titles_and_metadata_read_back_from_leads_and_strings() {
         ("e", vec![b'e'; 600], Some("Title E spans blocks"), vec![]),
         ("f", b"no fields".to_vec(), None, vec![]),
     ];
-    let opts = WriterOptions {
-        block_size: 256,
-        dictionary: DictionaryMode::Off,
-        ..opts()
-    };
+    let opts = opts().block_size(256).dictionary(DictionaryMode::Off);
     let mut w = ArchiveWriter::in_memory(opts).unwrap();
     for (k, b, t, m) in &entries {
         let mut e = NewEntry::new(k, b);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
+use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
 use quire_cli::ingest::{Input, Packer};
 use quire_cli::unpack::{self, UnpackOptions};
 use quire_cli::Error;
@@ -206,8 +206,9 @@ fn read_code(e: &quire::ReadError) -> u8 {
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        let code = match &e {
-            Error::Read(r) => read_code(r),
+        let code = match e {
+            Error::Read(ref r) => read_code(r),
+            Error::Write(w) => return Fail::from(w),
             _ => 4,
         };
         Fail(code, chain(&e))
@@ -222,6 +223,12 @@ impl From<quire::ReadError> for Fail {
 
 impl From<quire::WriteError> for Fail {
     fn from(e: quire::WriteError) -> Self {
+        if let quire::WriteError::TargetExists(p) = &e {
+            return Fail(
+                4,
+                format!("{} already exists (use --force to replace it)", p.display()),
+            );
+        }
         Fail(4, chain(&e))
     }
 }
@@ -311,6 +318,9 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         Preset::Default => WriterOptions::default(),
         Preset::Smallest => WriterOptions::smallest(),
     };
+    let (defaults_level, defaults_block_size) = (defaults.get_level(), defaults.get_block_size());
+    let (defaults_dict_size, defaults_dict_sample) =
+        (defaults.get_dict_size(), defaults.get_dict_sample());
     let inputs: Vec<Input> = a.inputs.iter().map(|s| Input::from_arg(s)).collect();
     // Archive metadata from `unpack --jsonl` output is honoured where the command line is silent.
     for input in &inputs {
@@ -324,31 +334,36 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
             }
         }
     }
-    let opts = WriterOptions {
-        level: a.level.unwrap_or(defaults.level),
-        block_size: a.block_size.unwrap_or(defaults.block_size),
-        dictionary: if a.no_dict {
+    let mut opts = defaults
+        .level(a.level.unwrap_or(defaults_level))
+        .block_size(a.block_size.unwrap_or(defaults_block_size))
+        .dictionary(if a.no_dict {
             DictionaryMode::Off
         } else {
             DictionaryMode::Auto
-        },
-        dict_size: a.dict_size.map_or(defaults.dict_size, |d| d as usize),
-        dict_sample: a.dict_sample.map_or(defaults.dict_sample, |d| d as usize),
-        threads: a.threads,
-        duplicates: match a.duplicates {
+        })
+        .dict_size(a.dict_size.map_or(defaults_dict_size, |d| d as usize))
+        .dict_sample(a.dict_sample.map_or(defaults_dict_sample, |d| d as usize))
+        .threads(a.threads)
+        .duplicates(match a.duplicates {
             Dups::Error => DuplicatePolicy::Error,
             Dups::First => DuplicatePolicy::First,
             Dups::Last => DuplicatePolicy::Last,
-        },
-        dedup: !a.no_dedup,
-        created: None,
-        metadata,
-    };
+        })
+        .dedup(!a.no_dedup)
+        .overwrite(if a.force {
+            Overwrite::Replace
+        } else {
+            Overwrite::Never
+        });
+    for (name, value) in metadata {
+        opts = opts.metadata(name, value);
+    }
     let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
         Input::Jsonl(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
         _ => None,
     });
-    let writer = ArchiveWriter::create(&a.output, opts, a.force)?;
+    let writer = ArchiveWriter::create(&a.output, opts)?;
     let mut packer = Packer::new(writer);
     let bar = progress_bar(a.quiet, total, "packing");
     let mut base = 0u64;
@@ -424,7 +439,12 @@ fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
                     format!("{} already exists (use --force to replace it)", j.display()),
                 ));
             }
-            let mut f = quire::AtomicFile::create(j, a.force)?;
+            let overwrite = if a.force {
+                Overwrite::Replace
+            } else {
+                Overwrite::Never
+            };
+            let mut f = quire::AtomicFile::create(j, overwrite)?;
             let s = unpack::unpack_jsonl(&archive, &mut f, &mut progress)?;
             f.commit()?;
             s

@@ -103,14 +103,15 @@ fn sigkill_during_pack_never_damages_the_target() {
 fn a_live_writers_temp_file_is_not_removed() {
     let t = tempfile::tempdir().unwrap();
     let target = t.path().join("x.quire");
-    let opts = || quire::WriterOptions {
-        level: 1,
-        created: Some(0),
-        ..quire::WriterOptions::default()
+    let opts = || {
+        quire::WriterOptions::new()
+            .level(1)
+            .created(0)
+            .overwrite(quire::Overwrite::Replace)
     };
-    let mut slow = quire::ArchiveWriter::create(&target, opts(), true).unwrap();
+    let mut slow = quire::ArchiveWriter::create(&target, opts()).unwrap();
     slow.add(&quire::NewEntry::new("a", b"1")).unwrap();
-    let mut fast = quire::ArchiveWriter::create(&target, opts(), true).unwrap();
+    let mut fast = quire::ArchiveWriter::create(&target, opts()).unwrap();
     fast.add(&quire::NewEntry::new("b", b"2")).unwrap();
     fast.finish().unwrap();
     // The slow writer's temp file survived the fast one's clean-up, and it can finish.

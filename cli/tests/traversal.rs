@@ -8,13 +8,8 @@ use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
 use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 
 fn archive(keys: &[&str]) -> Archive<Vec<u8>> {
-    let mut w = ArchiveWriter::in_memory(WriterOptions {
-        level: 1,
-        threads: 1,
-        created: Some(0),
-        ..WriterOptions::default()
-    })
-    .unwrap();
+    let mut w =
+        ArchiveWriter::in_memory(WriterOptions::new().level(1).threads(1).created(0)).unwrap();
     for k in keys {
         w.add(&NewEntry::new(k, b"pwned")).unwrap();
     }

@@ -21,20 +21,16 @@ fn bless() -> bool {
 }
 
 fn opts(block_size: u32, dictionary: DictionaryMode) -> WriterOptions {
-    WriterOptions {
-        level: 3,
-        block_size,
-        dictionary,
-        dict_size: 1024,
-        threads: 1,
-        created: Some(1_000_000_000),
-        metadata: vec![
-            ("title".into(), "quire test vector".into()),
-            ("source".into(), "spec/vectors".into()),
-            ("tool".into(), "quire test vectors".into()),
-        ],
-        ..WriterOptions::default()
-    }
+    WriterOptions::new()
+        .level(3)
+        .block_size(block_size)
+        .dictionary(dictionary)
+        .dict_size(1024)
+        .threads(1)
+        .created(1_000_000_000)
+        .metadata("title", "quire test vector")
+        .metadata("source", "spec/vectors")
+        .metadata("tool", "quire test vectors")
 }
 
 /// Deterministic article-like text.

@@ -43,15 +43,13 @@ pub fn options(
     dictionary: DictionaryMode,
     threads: usize,
 ) -> WriterOptions {
-    WriterOptions {
-        level,
-        block_size,
-        dictionary,
-        dict_size: 256,
-        threads,
-        created: Some(0),
-        ..WriterOptions::default()
-    }
+    WriterOptions::new()
+        .level(level)
+        .block_size(block_size)
+        .dictionary(dictionary)
+        .dict_size(256)
+        .threads(threads)
+        .created(0)
 }
 
 /// Packs `items` in order, in memory.

@@ -203,26 +203,24 @@ fn arbitrary_body(u: &mut Unstructured<'_>) -> AResult<Vec<u8>> {
 }
 
 fn arbitrary_options(u: &mut Unstructured<'_>) -> AResult<WriterOptions> {
-    Ok(WriterOptions {
+    Ok(WriterOptions::new()
         // Fast levels, and the binary-tree levels where the writer sizes zstd's tables to
         // the dictionary.
-        level: *u.choose(&[1, 2, 3, 13, 19])?,
-        block_size: u.int_in_range(64..=70_000)?,
-        dictionary: *u.choose(&[
+        .level(*u.choose(&[1, 2, 3, 13, 19])?)
+        .block_size(u.int_in_range(64..=70_000)?)
+        .dictionary(*u.choose(&[
             DictionaryMode::Off,
             DictionaryMode::Auto,
             DictionaryMode::On,
-        ])?,
-        dict_size: u.int_in_range(256..=4096)?,
-        threads: u.int_in_range(1..=3)?,
-        duplicates: *u.choose(&[
+        ])?)
+        .dict_size(u.int_in_range(256..=4096)?)
+        .threads(u.int_in_range(1..=3)?)
+        .duplicates(*u.choose(&[
             DuplicatePolicy::Error,
             DuplicatePolicy::First,
             DuplicatePolicy::Last,
-        ])?,
-        created: Some(0),
-        ..WriterOptions::default()
-    })
+        ])?)
+        .created(0))
 }
 
 /// Arbitrary entries and writer options: pack in memory, read back, compare with a model;
@@ -306,10 +304,12 @@ pub fn roundtrip(data: &[u8]) {
                     Some(i) => model[i] = e.clone(),
                     None => model.push(e.clone()),
                 },
-                Ok(false) => assert!(pos.is_some() && opts.duplicates == DuplicatePolicy::First),
+                Ok(false) => {
+                    assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::First)
+                }
                 Err(WriteError::InvalidKey { .. }) => assert!(e.key.is_empty()),
                 Err(WriteError::DuplicateKey { .. }) => {
-                    assert!(pos.is_some() && opts.duplicates == DuplicatePolicy::Error)
+                    assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::Error)
                 }
                 Err(other) => panic!("unexpected error adding {:?}: {other}", e.key),
             }
@@ -358,7 +358,7 @@ pub fn roundtrip(data: &[u8]) {
     assert_eq!(listed, sorted);
     assert!(archive.get("\u{0}missing\u{0}").ok().flatten().is_none());
     assert!(archive.verify().is_ok());
-    let single = pack(WriterOptions { threads: 1, ..opts }, None);
+    let single = pack(opts.threads(1), None);
     assert!(single == bytes, "thread count changed the output");
 }
 
@@ -428,14 +428,12 @@ pub fn jsonl_pack(data: &[u8]) {
         ),
         None => (DuplicatePolicy::Error, data),
     };
-    let opts = WriterOptions {
-        level: 1,
-        threads: 1,
-        block_size: 4096,
-        duplicates: policy,
-        created: Some(0),
-        ..WriterOptions::default()
-    };
+    let opts = WriterOptions::new()
+        .level(1)
+        .threads(1)
+        .block_size(4096)
+        .duplicates(policy)
+        .created(0);
     let Ok(w) = ArchiveWriter::in_memory(opts) else {
         return;
     };

@@ -1,0 +1,314 @@
+//! Writer settings: [`WriterOptions`], a builder, and the choices it takes.
+
+use std::thread;
+
+use crate::error::WriteError;
+use crate::format;
+
+/// What to do when a key is added a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DuplicatePolicy {
+    /// Fail with [`WriteError::DuplicateKey`].
+    #[default]
+    Error,
+    /// Keep the first entry, ignore later ones.
+    First,
+    /// The last entry wins (it takes the first one's entry number; the first one's body
+    /// bytes stay in the data, unreferenced).
+    Last,
+}
+
+/// Whether blocks are compressed with a dictionary sampled from the bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DictionaryMode {
+    /// Never.
+    Off,
+    /// When the sample is large enough to make one worthwhile (at least 64 KiB) and a quick
+    /// estimate (level 3, on up to 2 MiB of the sample) says the dictionary saves more than
+    /// it costs to store.
+    #[default]
+    Auto,
+    /// Whenever the sample has at least eight bodies, however small they are.
+    On,
+}
+
+/// What [`ArchiveWriter::create`](crate::ArchiveWriter::create) does when its target exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Overwrite {
+    /// Refuse: fail with [`WriteError::TargetExists`], at `create` if the target is there
+    /// already, or at `finish` if it appeared meanwhile (the new archive is then discarded).
+    #[default]
+    Never,
+    /// Replace it when the new archive is complete; until then the old one stays intact.
+    Replace,
+}
+
+/// Writer settings, built by chaining setters on [`WriterOptions::new`] (the defaults, the
+/// balance measured in `BENCHMARKS.md`) or [`WriterOptions::smallest`].
+///
+/// Setters take any value; [`ArchiveWriter::new`](crate::ArchiveWriter::new) and
+/// [`create`](crate::ArchiveWriter::create) check them and fail with
+/// [`WriteError::InvalidOptions`]. Each setter has a getter named `get_` and the setter's
+/// name (as on [`std::process::Command`]).
+///
+/// ```
+/// use quire::{DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
+/// let opts = WriterOptions::new()
+///     .level(9)
+///     .block_size(64 << 10)
+///     .dictionary(DictionaryMode::Off)
+///     .duplicates(DuplicatePolicy::Last)
+///     .metadata("title", "Evening news")
+///     .overwrite(Overwrite::Replace);
+/// assert_eq!(opts.get_level(), 9);
+/// assert_eq!(opts.get_metadata(), [("title".to_string(), "Evening news".to_string())]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    level: i32,
+    block_size: u32,
+    dictionary: DictionaryMode,
+    dict_size: usize,
+    dict_sample: usize,
+    threads: usize,
+    duplicates: DuplicatePolicy,
+    dedup: bool,
+    created: Option<u64>,
+    metadata: Vec<(String, String)>,
+    overwrite: Overwrite,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            level: 19,
+            block_size: 16 << 10,
+            dictionary: DictionaryMode::Auto,
+            dict_size: 2 << 20,
+            dict_sample: 16 << 20,
+            threads: 0,
+            duplicates: DuplicatePolicy::Error,
+            dedup: true,
+            created: None,
+            metadata: Vec::new(),
+            overwrite: Overwrite::Never,
+        }
+    }
+}
+
+impl WriterOptions {
+    /// The defaults: zstd level 19, 16 KiB blocks, an automatic dictionary of up to 2 MiB
+    /// picked from the first 16 MiB of bodies, all cores, duplicate keys refused, identical
+    /// bodies stored once, [`Overwrite::Never`].
+    pub fn new() -> Self {
+        WriterOptions::default()
+    }
+
+    /// The smallest archives, at the cost of lookup speed: zstd level 22 and 16 MiB blocks
+    /// (close to solid compression; a lookup decompresses up to a whole block).
+    pub fn smallest() -> Self {
+        WriterOptions::new().level(22).block_size(16 << 20)
+    }
+
+    /// zstd level, 1..=22.
+    pub fn level(mut self, level: i32) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Target uncompressed block size in bytes (64 ..= 256 MiB). A block may run past it by
+    /// one entry's title and metadata.
+    pub fn block_size(mut self, bytes: u32) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// Dictionary use.
+    pub fn dictionary(mut self, mode: DictionaryMode) -> Self {
+        self.dictionary = mode;
+        self
+    }
+
+    /// Largest dictionary, in bytes (256 ..= 16 MiB).
+    pub fn dict_size(mut self, bytes: usize) -> Self {
+        self.dict_size = bytes;
+        self
+    }
+
+    /// How many bytes of bodies (from the start of the input) to pick the dictionary from.
+    /// The writer holds that much in memory until it has picked.
+    pub fn dict_sample(mut self, bytes: usize) -> Self {
+        self.dict_sample = bytes;
+        self
+    }
+
+    /// Compression threads; 0 means all available cores. The output is the same whatever
+    /// the count.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// What a repeated key does.
+    pub fn duplicates(mut self, policy: DuplicatePolicy) -> Self {
+        self.duplicates = policy;
+        self
+    }
+
+    /// Store identical bodies (of 64 bytes or more) once: later entries point at the first
+    /// copy (XXH3-128 of the body identifies copies). Sets the SHARED_BODIES flag when used.
+    pub fn dedup(mut self, on: bool) -> Self {
+        self.dedup = on;
+        self
+    }
+
+    /// Creation time in seconds since the Unix epoch. Without it the writer takes
+    /// `SOURCE_DATE_EPOCH` when set, else the current time.
+    pub fn created(mut self, unix_seconds: u64) -> Self {
+        self.created = Some(unix_seconds);
+        self
+    }
+
+    /// Appends an archive metadata pair: `title`, `description`, `creator`, `source`, or any
+    /// other name. The first pair of a name wins; `created` and `tool` are filled in by the
+    /// writer unless given.
+    pub fn metadata(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.push((name.into(), value.into()));
+        self
+    }
+
+    /// What [`ArchiveWriter::create`](crate::ArchiveWriter::create) does when the target
+    /// exists (other writers ignore it).
+    pub fn overwrite(mut self, overwrite: Overwrite) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// The zstd level.
+    pub fn get_level(&self) -> i32 {
+        self.level
+    }
+
+    /// The target block size.
+    pub fn get_block_size(&self) -> u32 {
+        self.block_size
+    }
+
+    /// The dictionary mode.
+    pub fn get_dictionary(&self) -> DictionaryMode {
+        self.dictionary
+    }
+
+    /// The largest dictionary.
+    pub fn get_dict_size(&self) -> usize {
+        self.dict_size
+    }
+
+    /// The sample the dictionary is picked from.
+    pub fn get_dict_sample(&self) -> usize {
+        self.dict_sample
+    }
+
+    /// The thread count as set (0: all cores).
+    pub fn get_threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The duplicate-key policy.
+    pub fn get_duplicates(&self) -> DuplicatePolicy {
+        self.duplicates
+    }
+
+    /// Whether identical bodies are stored once.
+    pub fn get_dedup(&self) -> bool {
+        self.dedup
+    }
+
+    /// The creation time, if set.
+    pub fn get_created(&self) -> Option<u64> {
+        self.created
+    }
+
+    /// The archive metadata pairs, in the order given.
+    pub fn get_metadata(&self) -> &[(String, String)] {
+        &self.metadata
+    }
+
+    /// The overwrite policy.
+    pub fn get_overwrite(&self) -> Overwrite {
+        self.overwrite
+    }
+
+    /// Checks every setting against the format's limits.
+    pub(crate) fn check(&self) -> Result<(), WriteError> {
+        let bad = |s: String| Err(WriteError::InvalidOptions(s));
+        if !(1..=22).contains(&self.level) {
+            return bad(format!("level {} is not in 1..=22", self.level));
+        }
+        if !(64..=format::MAX_BLOCK_LEN).contains(&self.block_size) {
+            return bad(format!(
+                "block size {} is not in 64..={}",
+                self.block_size,
+                format::MAX_BLOCK_LEN
+            ));
+        }
+        if self.dict_size > (format::MAX_DICT_LEN as usize) || self.dict_size < 256 {
+            return bad(format!(
+                "dictionary size {} is not in 256..={}",
+                self.dict_size,
+                format::MAX_DICT_LEN
+            ));
+        }
+        for (name, value) in &self.metadata {
+            if name.len() > usize::from(u16::MAX) || value.len() > u32::MAX as usize {
+                return bad(format!("metadata {name:?} is too long"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Compression threads to start.
+    pub(crate) fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// Archive metadata as written: the user's pairs (first occurrence wins), then `created`
+    /// and `tool` unless given.
+    pub(crate) fn archive_metadata(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (n, v) in &self.metadata {
+            if !out.iter().any(|(m, _)| m == n) {
+                out.push((n.clone(), v.clone()));
+            }
+        }
+        if !out.iter().any(|(n, _)| n == "created") {
+            let secs = self.created.unwrap_or_else(creation_time);
+            out.push(("created".into(), super::rfc3339(secs)));
+        }
+        if !out.iter().any(|(n, _)| n == "tool") {
+            out.push((
+                "tool".into(),
+                format!("quire {}", env!("CARGO_PKG_VERSION")),
+            ));
+        }
+        out
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn creation_time() -> u64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        })
+}
