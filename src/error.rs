@@ -368,6 +368,14 @@ pub enum WriteError {
     InvalidOptions(String),
     /// The target exists and overwriting was not allowed.
     TargetExists(std::path::PathBuf),
+    /// Reading a body given to [`ArchiveWriter::add_reader`](crate::ArchiveWriter::add_reader)
+    /// failed (the I/O error is the [`source`](std::error::Error::source)).
+    BodyRead {
+        /// The key of the entry.
+        key: String,
+        /// What the reader returned.
+        source: io::Error,
+    },
     /// An earlier error left an entry half written; the writer refuses to go on, so that no
     /// archive with a partial entry is finished.
     Poisoned,
@@ -388,6 +396,7 @@ impl fmt::Display for WriteError {
             WriteError::InvalidEntry { key, reason } => write!(f, "entry {key:?}: {reason}"),
             WriteError::InvalidOptions(s) => write!(f, "invalid options: {s}"),
             WriteError::TargetExists(p) => write!(f, "{} already exists", p.display()),
+            WriteError::BodyRead { key, .. } => write!(f, "reading the body of {key:?} failed"),
             WriteError::Poisoned => write!(
                 f,
                 "the writer cannot go on: an earlier error left an entry half written"
@@ -401,7 +410,7 @@ impl fmt::Display for WriteError {
 impl std::error::Error for WriteError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            WriteError::Io(e) => Some(e),
+            WriteError::Io(e) | WriteError::BodyRead { source: e, .. } => Some(e),
             _ => None,
         }
     }

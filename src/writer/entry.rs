@@ -20,7 +20,8 @@ pub struct NewEntry<'a> {
     pub content_type: Option<&'a str>,
     /// Extra metadata pairs.
     pub metadata: Vec<(&'a str, &'a str)>,
-    /// The body.
+    /// The body (empty for [`ArchiveWriter::add_reader`](crate::ArchiveWriter::add_reader),
+    /// which takes it from a reader).
     pub body: &'a [u8],
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Memory holds the entry records and keys (needed to build the indexes), a bounded sample
 //! to pick the dictionary from, and a bounded number of blocks in flight; bodies are written
-//! out as blocks fill. Output is byte-identical whatever the thread count.
+//! out as blocks fill, and a body given as a reader ([`ArchiveWriter::add_reader`]) is never
+//! held whole. Output is byte-identical whatever the thread count.
 //!
 //! The parts: [`options`] (settings), [`entry`] (what an entry is and how its title and
 //! metadata are encoded), [`dictionary`] (picking and storing the dictionary), [`compress`]
@@ -24,7 +25,7 @@ pub use entry::{NewEntry, DEFAULT_CONTENT_TYPE};
 pub use options::{DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
 
 use std::collections::HashMap;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::error::WriteError;
@@ -165,6 +166,13 @@ impl Blocks {
         }
     }
 
+    /// While sampling, notes the current block's bytes from `from` on.
+    fn note_cur(&mut self, offset: u64, from: usize) {
+        if let Phase::Sampling(s) = &mut self.phase {
+            s.note(offset, &self.cur[from..]);
+        }
+    }
+
     /// The block the next byte goes into.
     fn cur_block(&self) -> Result<u32, WriteError> {
         u32::try_from(self.cut)
@@ -267,14 +275,27 @@ struct Plan {
     fields: Vec<u8>,
 }
 
+/// A body on its way into the stream.
+enum Body<'a> {
+    /// All of it.
+    Slice(&'a [u8]),
+    /// Longer than a block: what has been read, then the rest.
+    Stream {
+        head: Vec<u8>,
+        rest: &'a mut dyn Read,
+    },
+}
+
 /// Streams entries into a quire archive.
 ///
 /// [`create`](ArchiveWriter::create) writes a file atomically, [`new`](ArchiveWriter::new)
 /// any seekable output, [`in_memory`](ArchiveWriter::in_memory) a `Vec<u8>`. Entries are
-/// added with [`add`](ArchiveWriter::add), then
+/// added with [`add`](ArchiveWriter::add) (a body in memory) or
+/// [`add_reader`](ArchiveWriter::add_reader) (a body streamed from any [`Read`]), then
 /// [`finish`](ArchiveWriter::finish) writes the indexes and the header.
 ///
-/// An error that leaves an entry half written (an I/O error of the output) poisons the writer: every later call fails with
+/// An error that leaves an entry half written (an I/O error of the output, a body reader
+/// failing part way) poisons the writer: every later call fails with
 /// [`WriteError::Poisoned`], so that no archive with a partial entry can be finished. Errors
 /// found before anything is written (an invalid key, a duplicate key) leave it usable.
 ///
@@ -415,7 +436,69 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             return Ok(false);
         };
         entry::check_body_len(entry.key, entry.body.len() as u64)?;
-        self.poison_on_error(|w| w.store(entry, plan, entry.body))
+        self.poison_on_error(|w| w.store(entry, plan, Body::Slice(entry.body)))
+    }
+
+    /// Adds an entry whose body is read from `body` to its end; `entry.body` must be empty
+    /// ([`WriteError::InvalidEntry`] otherwise). Returns `Ok(false)`, without reading, when
+    /// the entry was dropped as a duplicate under [`DuplicatePolicy::First`].
+    ///
+    /// The body is read into the block being filled and the blocks are cut, compressed and
+    /// written as they fill, so memory is bounded by the block size and the blocks in
+    /// flight whatever the body's length (and, while the writer is still sampling bodies
+    /// for the dictionary, by [`WriterOptions::dict_sample`], as with [`add`]). A body that
+    /// ends within the first block's worth of bytes (up to [`WriterOptions::block_size`])
+    /// takes the path of [`add`], deduplication included; longer bodies are never
+    /// deduplicated. The archive is the same as [`add`] makes of the same bytes, but for
+    /// that. Bodies of 2^48 bytes or more are refused.
+    ///
+    /// When reading fails the error is returned as [`WriteError::BodyRead`]. Within the
+    /// first block's worth of bytes nothing has been added yet and the writer stays usable;
+    /// after that the entry is half written and the writer is poisoned (every later call
+    /// fails, and a writer from [`create`](ArchiveWriter::create) leaves no file).
+    ///
+    /// ```
+    /// use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
+    /// use std::io::Read;
+    /// let mut w = ArchiveWriter::in_memory(WriterOptions::new().block_size(4096))?;
+    /// // Any reader: a file, a socket, a decoder. This one makes 1 MiB of text.
+    /// let body = std::io::repeat(b'a').take(1 << 20);
+    /// w.add_reader(&NewEntry::new("big", b"").title("Big"), body)?;
+    /// let (out, _) = w.finish_into_inner()?;
+    /// let archive = Archive::new(out.into_inner())?;
+    /// assert_eq!(archive.get("big")?.unwrap().body()?.len(), 1 << 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// [`add`]: ArchiveWriter::add
+    pub fn add_reader(
+        &mut self,
+        entry: &NewEntry<'_>,
+        mut body: impl Read,
+    ) -> Result<bool, WriteError> {
+        self.add_from(entry, &mut body)
+    }
+
+    fn add_from(&mut self, e: &NewEntry<'_>, body: &mut dyn Read) -> Result<bool, WriteError> {
+        self.check_usable()?;
+        if !e.body.is_empty() {
+            return Err(WriteError::InvalidEntry {
+                key: e.key.to_string(),
+                reason: "add_reader takes the body from its reader: the entry's own body \
+                         must be empty"
+                    .into(),
+            });
+        }
+        let Some(plan) = self.plan(e)? else {
+            return Ok(false);
+        };
+        let block = self.opts.get_block_size() as usize;
+        let mut head = Vec::new();
+        read_more(body, &mut head, block + 1).map_err(|err| body_read(e.key, err))?;
+        if head.len() <= block {
+            return self.poison_on_error(|w| w.store(e, plan, Body::Slice(&head)));
+        }
+        self.poison_on_error(|w| w.store(e, plan, Body::Stream { head, rest: body }))
     }
 
     fn check_usable(&self) -> Result<(), WriteError> {
@@ -474,7 +557,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
 
     /// Adds a checked entry: its strings, its lead and body (or a reference to an identical
     /// body stored before), its record.
-    fn store(&mut self, e: &NewEntry<'_>, plan: Plan, body: &[u8]) -> Result<bool, WriteError> {
+    fn store(&mut self, e: &NewEntry<'_>, plan: Plan, body: Body<'_>) -> Result<bool, WriteError> {
         let index = plan.replaces.unwrap_or(self.table.entries.len() as u32);
         if plan.replaces.is_some() {
             self.table.duplicates += 1;
@@ -486,12 +569,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let strings_offset = self.table.strings.len() as u64;
         self.table.strings.extend_from_slice(e.key.as_bytes());
         // Identical bodies (by XXH3-128 and length) are stored once when dedup is on.
-        let dedup_key = (self.opts.get_dedup() && body.len() >= 64)
-            .then(|| (xxhash_rust::xxh3::xxh3_128(body), body.len() as u64));
+        let dedup_key = match body {
+            Body::Slice(b) if self.opts.get_dedup() && b.len() >= 64 => {
+                Some((xxhash_rust::xxh3::xxh3_128(b), b.len() as u64))
+            }
+            _ => None,
+        };
         let shared = dedup_key.and_then(|k| self.dedup.bodies.get(&k).copied());
         // Title and metadata: the lead, stored in the block just before the body (§6.2), or
         // in STRINGS after the key for entries with no body of their own.
-        let has_body = !body.is_empty();
+        let has_body = !matches!(body, Body::Slice(b) if b.is_empty());
         let room = format::MAX_BLOCK_LEN - self.opts.get_block_size();
         let lead: &[u8] =
             if shared.is_none() && has_body && plan.fields.len() as u64 <= u64::from(room) {
@@ -501,22 +588,25 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 &[]
             };
         let strings_len = self.table.strings.len() as u64 - strings_offset;
-        let (block, offset) = match shared {
-            Some(at) => {
+        let ((block, offset), body_len) = match (body, shared) {
+            (Body::Slice(b), Some(at)) => {
                 self.dedup.shared += 1;
-                self.table.raw_bytes += body.len() as u64;
-                at
+                self.table.raw_bytes += b.len() as u64;
+                (at, b.len() as u64)
             }
-            None => {
-                let at = self.append_body(lead, body, index)?;
+            (Body::Slice(b), None) => {
+                let at = self.append_body(lead, b, index)?;
                 if let Some(k) = dedup_key {
                     self.dedup.bodies.insert(k, at);
                 }
-                at
+                (at, b.len() as u64)
+            }
+            (Body::Stream { head, rest }, _) => {
+                self.append_stream(e.key, lead, head, rest, index)?
             }
         };
         let rec = EntryRecord {
-            body_len: body.len() as u64,
+            body_len,
             content_type,
             strings_offset,
             key_len: e.key.len() as u16,
@@ -552,6 +642,53 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         self.blocks.note(0, body);
         self.fill(body, index)?;
         Ok(start)
+    }
+
+    /// Appends an entry's lead and a body longer than a block: `head`, then the rest of
+    /// `rest`, read block by block. Returns where the body starts and its length.
+    fn append_stream(
+        &mut self,
+        key: &str,
+        lead: &[u8],
+        mut head: Vec<u8>,
+        rest: &mut dyn Read,
+        index: u32,
+    ) -> Result<((u32, u32), u64), WriteError> {
+        let start = self.begin_body(lead, head.len(), index)?;
+        // `add` knows the whole body's length when it decides where the dictionary is
+        // picked (when the sample reaches `dict_sample`). Reading ahead that far, while
+        // sampling, makes the same decision here: either the body ends within it, or the
+        // sample will be full at the next cut. The sample holds that much anyway.
+        if let Phase::Sampling(s) = &self.blocks.phase {
+            let want = self.opts.get_dict_sample().saturating_sub(s.bytes);
+            read_more(rest, &mut head, want).map_err(|err| body_read(key, err))?;
+        }
+        let mut len = head.len() as u64;
+        entry::check_body_len(key, len)?;
+        self.blocks.note(0, &head);
+        self.fill(&head, index)?;
+        drop(head);
+        let target = self.opts.get_block_size() as usize;
+        loop {
+            let room = target.saturating_sub(self.blocks.cur.len()).max(1);
+            let from = self.blocks.cur.len();
+            self.blocks.cur.reserve_exact(room);
+            let got = Read::take(&mut *rest, room as u64).read_to_end(&mut self.blocks.cur);
+            let n = self.blocks.cur.len() - from;
+            self.blocks.note_cur(len, from);
+            len += n as u64;
+            got.map_err(|err| body_read(key, err))?;
+            entry::check_body_len(key, len)?;
+            if self.blocks.cur.len() >= target {
+                self.cut_block(self.table.entries.len() as u32 + 1)?;
+                self.blocks.cur_first_entry = index;
+            }
+            if n < room {
+                break;
+            }
+        }
+        self.table.raw_bytes += len;
+        Ok((start, len))
     }
 
     /// Starts an entry's bytes: cuts the block first unless its lead and a body of
@@ -880,6 +1017,28 @@ fn write_meta<W: Write + Seek>(out: &mut Out<W>, opts: &WriterOptions) -> Result
         ));
     }
     Ok(())
+}
+
+/// Reads from `r` until `buf` holds `limit` bytes or the input ends, growing `buf` by
+/// doubling (never past `limit`, so a short input costs little).
+fn read_more(r: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    while buf.len() < limit {
+        let room = buf.len().max(8 << 10).min(limit - buf.len());
+        buf.reserve_exact(room);
+        // Reading at most the reserved room never grows `buf` further.
+        let n = Read::take(&mut *r, room as u64).read_to_end(buf)?;
+        if n < room {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn body_read(key: &str, source: io::Error) -> WriteError {
+    WriteError::BodyRead {
+        key: key.to_string(),
+        source,
+    }
 }
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.

@@ -160,6 +160,8 @@ impl WriterOptions {
 
     /// Store identical bodies (of 64 bytes or more) once: later entries point at the first
     /// copy (XXH3-128 of the body identifies copies). Sets the SHARED_BODIES flag when used.
+    /// Bodies streamed by [`add_reader`](crate::ArchiveWriter::add_reader) take part only
+    /// when they are no longer than one block.
     pub fn dedup(mut self, on: bool) -> Self {
         self.dedup = on;
         self
