@@ -2,10 +2,11 @@
 //!
 //! Each input yields [`Record`]s, owned entries with a `source` (a path, or `file:line`) so
 //! that errors and duplicate keys can say where they came from. [`Packer`] feeds records to an
-//! [`ArchiveWriter`] one at a time, so memory stays bounded by the largest single body.
+//! [`ArchiveWriter`] one at a time, so memory stays bounded by the largest JSONL line; files
+//! of a directory are streamed ([`ArchiveWriter::add_reader`]), never held whole.
 
 use std::fs;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -54,11 +55,14 @@ impl Record {
     }
 }
 
+/// How much of a body [`detect_headline`] looks at.
+const HEADLINE_SCAN: usize = 8 << 10;
+
 /// Finds a headline line `Title - YYYY-MM-DD` near the top of a scraped article (after page
 /// chrome such as "Accessibility links" or "Breaking News"): looks at the first 20 non-empty
 /// lines of the first 8 KiB.
 pub fn detect_headline(body: &[u8]) -> Option<(String, Date)> {
-    let head = &body[..body.len().min(8 << 10)];
+    let head = &body[..body.len().min(HEADLINE_SCAN)];
     let text = match std::str::from_utf8(head) {
         Ok(t) => t,
         // The 8 KiB cut may split a character: use the valid prefix.
@@ -85,28 +89,35 @@ pub fn detect_headline(body: &[u8]) -> Option<(String, Date)> {
 
 /// A content type guessed from a file name, refined by whether the bytes are UTF-8.
 pub fn guess_content_type(path: &Path, body: &[u8]) -> Option<&'static str> {
+    type_by_extension(path).or_else(|| binary_type(std::str::from_utf8(body).is_ok()))
+}
+
+/// The content type a file's extension names, if it names one.
+fn type_by_extension(path: &Path) -> Option<&'static str> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let text = std::str::from_utf8(body).is_ok();
-    let t = match ext.as_deref() {
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("md" | "markdown") => "text/markdown; charset=utf-8",
-        Some("json") => "application/json",
-        Some("xml") => "application/xml",
-        Some("css") => "text/css",
-        Some("js") => "text/javascript",
-        Some("csv") => "text/csv; charset=utf-8",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("svg") => "image/svg+xml",
-        Some("pdf") => "application/pdf",
-        _ if text => return None,
-        _ => "application/octet-stream",
-    };
-    Some(t)
+    Some(match ext.as_deref()? {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "md" | "markdown" => "text/markdown; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "css" => "text/css",
+        "js" => "text/javascript",
+        "csv" => "text/csv; charset=utf-8",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        _ => return None,
+    })
+}
+
+/// Without a telling extension: the default (text) type for UTF-8, else binary.
+fn binary_type(text: bool) -> Option<&'static str> {
+    (!text).then_some("application/octet-stream")
 }
 
 /// What [`walk_dir`] found.
@@ -171,6 +182,68 @@ pub fn read_file_record(key: String, path: &Path) -> Result<Record, Error> {
         body,
         source: path.display().to_string(),
     })
+}
+
+/// Opens one file of a directory input for [`ArchiveWriter::add_reader`]: the record
+/// [`read_file_record`] would give, with an empty body, and a reader of the body. Only the
+/// first 8 KiB are read to find the headline; a file whose extension does not name its type
+/// is read through once more to see whether it is UTF-8.
+pub fn open_file_record(key: String, path: &Path) -> Result<(Record, impl Read), Error> {
+    let cannot = |e: io::Error| Error::Input(format!("cannot read {}: {e}", path.display()));
+    let mut file = fs::File::open(path).map_err(cannot)?;
+    let mut head = Vec::new();
+    (&mut file)
+        .take(HEADLINE_SCAN as u64)
+        .read_to_end(&mut head)
+        .map_err(cannot)?;
+    let content_type = match type_by_extension(path) {
+        Some(t) => Some(t),
+        None => {
+            let text = is_utf8(&head, &mut file).map_err(cannot)?;
+            file.seek(io::SeekFrom::Start(head.len() as u64))
+                .map_err(cannot)?;
+            binary_type(text)
+        }
+    };
+    let (title, date) = match detect_headline(&head) {
+        Some((t, d)) if content_type.is_none() => (Some(t), Some(d)),
+        _ => (None, None),
+    };
+    let record = Record {
+        key,
+        title,
+        date,
+        content_type: content_type.map(str::to_string),
+        metadata: Vec::new(),
+        body: Vec::new(),
+        source: path.display().to_string(),
+    };
+    Ok((record, io::Cursor::new(head).chain(file)))
+}
+
+/// Whether `head` followed by the rest of `r` is UTF-8, read in 64 KiB pieces.
+fn is_utf8(head: &[u8], mut r: impl Read) -> io::Result<bool> {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut pending = head.to_vec();
+    loop {
+        match std::str::from_utf8(&pending) {
+            Ok(_) => pending.clear(),
+            Err(e) if e.error_len().is_some() => return Ok(false),
+            // A character cut at the end of the piece: keep its start for the next one.
+            Err(e) => {
+                pending.drain(..e.valid_up_to());
+            }
+        }
+        let n = match r.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(pending.is_empty());
+        }
+        pending.extend_from_slice(&buf[..n]);
+    }
 }
 
 /// What a JSONL line held: an entry, or the archive metadata line that `unpack --jsonl`
@@ -371,10 +444,30 @@ impl<W: io::Write + io::Seek> Packer<W> {
     /// Adds one record.
     pub fn add(&mut self, r: &Record) -> Result<(), Error> {
         let before = self.writer.len();
-        match self.writer.add(&r.as_entry()) {
+        let result = self.writer.add(&r.as_entry());
+        self.added(result, before, &r.source)
+    }
+
+    /// Adds one file of a directory input, streaming its body; returns its length.
+    pub fn add_file(&mut self, key: String, path: &Path) -> Result<u64, Error> {
+        let (r, body) = open_file_record(key, path)?;
+        let before = self.writer.len();
+        let result = self.writer.add_reader(&r.as_entry(), body);
+        self.added(result, before, &r.source)?;
+        Ok(fs::metadata(path).map_or(0, |m| m.len()))
+    }
+
+    /// Remembers where a new entry came from, or says where a refused one did.
+    fn added(
+        &mut self,
+        result: Result<bool, WriteError>,
+        before: u64,
+        source: &str,
+    ) -> Result<(), Error> {
+        match result {
             Ok(_) => {
                 if self.writer.len() > before {
-                    self.sources.push(r.source.clone());
+                    self.sources.push(source.to_string());
                 }
                 Ok(())
             }
@@ -384,12 +477,19 @@ impl<W: io::Write + io::Seek> Packer<W> {
                     .get(first as usize)
                     .map_or("an earlier entry", String::as_str);
                 Err(Error::Input(format!(
-                    "duplicate key {key:?}: in {first_src} and in {} \
-                     (use --duplicates first|last to keep one)",
-                    r.source
+                    "duplicate key {key:?}: in {first_src} and in {source} \
+                     (use --duplicates first|last to keep one)"
                 )))
             }
-            Err(e) => Err(Error::Input(format!("{}: {e}", r.source))),
+            Err(e) => {
+                let mut msg = format!("{source}: {e}");
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    msg.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                Err(Error::Input(msg))
+            }
         }
     }
 
@@ -400,9 +500,7 @@ impl<W: io::Write + io::Seek> Packer<W> {
                 let listing = walk_dir(root)?;
                 let mut done = 0u64;
                 for (key, path) in listing.files {
-                    let r = read_file_record(key, &path)?;
-                    done += r.body.len() as u64;
-                    self.add(&r)?;
+                    done += self.add_file(key, &path)?;
                     progress(done);
                 }
                 Ok(())
@@ -470,6 +568,43 @@ mod tests {
         assert_eq!(d.to_string(), "2002-03-14");
         assert_eq!(detect_headline(b"no headline here\nat all"), None);
         assert_eq!(detect_headline(b"Bad date - 2002-13-40"), None);
+    }
+
+    #[test]
+    fn opened_files_match_read_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut long_text = "é".repeat(20_000).into_bytes(); // 2-byte chars across 8 KiB
+        long_text.splice(0..0, b"Chrome\nA Headline - 2002-03-14\n".iter().copied());
+        let mut late_binary = b"x".repeat(100_000);
+        late_binary[70_000] = 0xFF;
+        let cases: [(&str, &[u8]); 6] = [
+            (
+                "news.txt",
+                b"Breaking News\n\nSome Title - 2002-03-14\n\nBody.",
+            ),
+            ("empty", b""),
+            ("blob", &[0, 159, 146, 150, 255, 0]),
+            ("page.html", b"<p>Title - 2002-03-14</p>"),
+            ("long", &long_text),
+            ("late-binary", &late_binary),
+        ];
+        for (name, bytes) in cases {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            let want = read_file_record(name.into(), &path).unwrap();
+            let (got, mut body) = open_file_record(name.into(), &path).unwrap();
+            let mut read = Vec::new();
+            body.read_to_end(&mut read).unwrap();
+            assert_eq!(read, want.body, "{name}");
+            assert_eq!(
+                got,
+                Record {
+                    body: Vec::new(),
+                    ..want
+                },
+                "{name}"
+            );
+        }
     }
 
     #[test]
