@@ -1,8 +1,9 @@
-//! [`NewEntry`], what the writer checks of it, and the encoding of its title and metadata as
-//! string fields (§6.1), which the writer stores as the entry's lead (§6.2).
+//! [`NewEntry`] and what the writer checks of it; its title and metadata become string
+//! fields (§6.1, encoded by `format::strings`), which the writer stores as the entry's lead
+//! (§6.2).
 
 use crate::error::WriteError;
-use crate::format::{self, Date, FIELD_META, FIELD_TITLE, MAX_KEY_LEN};
+use crate::format::{self, strings, Date, MAX_KEY_LEN};
 
 /// The content type entries get when none is given.
 pub const DEFAULT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
@@ -86,18 +87,7 @@ pub(super) fn validate(e: &NewEntry<'_>) -> Result<(), WriteError> {
 /// The entry's title and metadata as string fields (§6.1): its lead, or the part of its
 /// strings after the key. Fails when key and fields together exceed 16 MiB.
 pub(super) fn encode_fields(e: &NewEntry<'_>) -> Result<Vec<u8>, WriteError> {
-    let mut fields = Vec::new();
-    if let Some(t) = e.title {
-        push_field(&mut fields, FIELD_TITLE, &[t.as_bytes()]);
-    }
-    for (n, v) in &e.metadata {
-        let n_len = (n.len() as u16).to_le_bytes();
-        push_field(
-            &mut fields,
-            FIELD_META,
-            &[&n_len, n.as_bytes(), v.as_bytes()],
-        );
-    }
+    let fields = strings::encode_fields(e.title, e.metadata.iter().copied());
     if e.key.len() + fields.len() > format::MAX_STRINGS_LEN as usize {
         return Err(invalid(e, "key, title and metadata together exceed 16 MiB"));
     }
@@ -119,15 +109,5 @@ fn invalid(e: &NewEntry<'_>, reason: &str) -> WriteError {
     WriteError::InvalidEntry {
         key: e.key.to_string(),
         reason: reason.into(),
-    }
-}
-
-/// One field: `u8 tag`, `u32 len`, then `parts` back to back.
-fn push_field(strings: &mut Vec<u8>, tag: u8, parts: &[&[u8]]) {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    strings.push(tag);
-    strings.extend_from_slice(&(len as u32).to_le_bytes());
-    for p in parts {
-        strings.extend_from_slice(p);
     }
 }

@@ -6,10 +6,11 @@
 //! out as blocks fill, and a body given as a reader ([`ArchiveWriter::add_reader`]) is never
 //! held whole. Output is byte-identical whatever the thread count.
 //!
-//! The parts: [`options`] (settings), [`entry`] (what an entry is and how its title and
-//! metadata are encoded), [`dictionary`] (picking and storing the dictionary), [`compress`]
-//! (the compressor pool), [`hash`] (the hash index), [`atomic`] (the file that appears whole
-//! or not at all); this module cuts the body stream into blocks and writes the sections.
+//! The parts: [`options`] (settings), [`entry`] (what an entry is and what is checked of
+//! it), [`dictionary`] (picking and storing the dictionary), [`compress`]
+//! (the compressor pool), [`atomic`] (the file that appears whole or not at all); this module
+//! cuts the body stream into blocks and writes the sections, whose bytes `crate::format`
+//! encodes.
 //!
 //! [`finish`]: ArchiveWriter::finish
 
@@ -17,7 +18,6 @@ mod atomic;
 mod compress;
 mod dictionary;
 mod entry;
-mod hash;
 mod options;
 
 pub use atomic::AtomicFile;
@@ -29,13 +29,12 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::error::WriteError;
+use crate::format::keyhash::{self, HashIndex};
 use crate::format::{
-    self, BlockRecord, Date, EntryRecord, Header, SectionId, SectionRecord, ENTRIES_PER_GROUP,
-    NO_ENTRY,
+    self, ctypes, meta, sorted, BlockRecord, Date, EntryRecord, Header, SectionId, SectionRecord,
 };
 use compress::{Compressors, Done, Job};
 use dictionary::{Sample, StoredDict};
-use hash::{build_hash_index, HashIndex};
 
 /// What [`ArchiveWriter::finish`] reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -97,12 +96,7 @@ impl<W: Write + Seek> Out<W> {
     /// Writes the header and the section table over the placeholder at offset 0, leaves the
     /// position at the end and flushes.
     fn finish(self, header: &Header) -> io::Result<W> {
-        let mut head = header.encode().to_vec();
-        for s in &self.sections {
-            head.extend_from_slice(&s.encode());
-        }
-        let crc = format::crc32(&head);
-        head.extend_from_slice(&crc.to_le_bytes());
+        let head = format::header::encode_prelude(header, &self.sections);
         let mut inner = self.inner;
         inner.seek(SeekFrom::Start(0))?;
         inner.write_all(&head)?;
@@ -210,9 +204,9 @@ impl Table {
     /// Fails if `ct` is new and the table has no room for it.
     fn check_content_type(&self, ct: &str, key: &str) -> Result<(), WriteError> {
         let fits = || {
-            self.ctypes.len() < usize::from(u16::MAX) + 1
-                && self.ctypes.iter().map(|c| c.len() + 2).sum::<usize>() + ct.len() + 2
-                    <= format::MAX_SMALL_SECTION as usize
+            let len: usize = self.ctypes.iter().map(|c| ctypes::encoded_len(c)).sum();
+            self.ctypes.len() < ctypes::MAX_CTYPES
+                && len + ctypes::encoded_len(ct) <= format::MAX_SMALL_SECTION as usize
         };
         if self.ctype_ids.contains_key(ct) || fits() {
             return Ok(());
@@ -232,16 +226,6 @@ impl Table {
         self.ctypes.push(ct.to_string());
         self.ctype_ids.insert(ct.to_string(), id);
         id
-    }
-
-    /// The CTYPES section (§4).
-    fn encode_ctypes(&self) -> Vec<u8> {
-        let mut b = Vec::new();
-        for ct in &self.ctypes {
-            b.extend_from_slice(&(ct.len() as u16).to_le_bytes());
-            b.extend_from_slice(ct.as_bytes());
-        }
-        b
     }
 
     /// Drops the strings of replaced duplicates, so STRINGS holds only live entries.
@@ -890,7 +874,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             self.table.compact_strings();
         }
         self.out
-            .section(SectionId::Ctypes, &self.table.encode_ctypes())?;
+            .section(SectionId::Ctypes, &ctypes::encode(&self.table.ctypes))?;
         self.write_tables()?;
         let index = self.write_indexes()?;
         let header = self.header(&index);
@@ -953,7 +937,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .iter()
             .map(|r| self.table.key(r))
             .collect();
-        let index = build_hash_index(&keys);
+        let index = keyhash::build(&keys);
         let start = self.out.pos;
         for bucket in &index.buckets {
             self.out.write(&format::encode_bucket(bucket))?;
@@ -962,13 +946,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
 
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.sort_by(|a, b| keys[*a as usize].cmp(keys[*b as usize]));
-        let start = self.out.pos;
-        for chunk in order.chunks(ENTRIES_PER_GROUP) {
-            let mut g = [NO_ENTRY; ENTRIES_PER_GROUP];
-            g[..chunk.len()].copy_from_slice(chunk);
-            self.out.write(&format::encode_group(&g))?;
-        }
-        self.out.end_section(SectionId::Sorted, start);
+        self.out
+            .section(SectionId::Sorted, &sorted::encode(&order))?;
         Ok(index)
     }
 
@@ -1003,19 +982,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
 
 /// Writes the META section (§3).
 fn write_meta<W: Write + Seek>(out: &mut Out<W>, opts: &WriterOptions) -> Result<(), WriteError> {
-    let start = out.pos;
-    for (name, value) in opts.archive_metadata() {
-        out.write(&(name.len() as u16).to_le_bytes())?;
-        out.write(name.as_bytes())?;
-        out.write(&(value.len() as u32).to_le_bytes())?;
-        out.write(value.as_bytes())?;
-    }
-    let meta = out.end_section(SectionId::Meta, start);
-    if meta.length > format::MAX_SMALL_SECTION {
+    let bytes = meta::encode(&opts.archive_metadata());
+    if bytes.len() as u64 > format::MAX_SMALL_SECTION {
         return Err(WriteError::InvalidOptions(
             "archive metadata is over 1 MiB".into(),
         ));
     }
+    out.section(SectionId::Meta, &bytes)?;
     Ok(())
 }
 
