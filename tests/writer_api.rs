@@ -475,9 +475,13 @@ fn archives_get_the_usual_file_mode() {
         .arg(std::env::current_exe().unwrap())
         .args(["archives_get_the_usual_file_mode", "--exact", "--quiet"])
         .env(CHILD, dir.path())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
+    );
     let meta = fs::metadata(dir.path().join("mode.quire")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o644);
 }

@@ -39,10 +39,8 @@ pub use header::{
     MAX_BLOCKS, MAX_ENTRIES, MAX_PROBE, MAX_SECTIONS, MAX_SMALL_SECTION, OPTIONAL_SHARED_BODIES,
     REQUIRED_DICT, REQUIRED_RAW_DICT, SECTION_RECORD_LEN, VERSION_MAJOR, VERSION_MINOR,
 };
-pub use keyhash::{
-    decode_bucket, encode_bucket, key_hash, Slot, BUCKET_LEN, NO_ENTRY, SLOTS_PER_BUCKET,
-};
-pub use sorted::{decode_group, encode_group, ENTRIES_PER_GROUP, SORTED_GROUP_LEN};
+pub use keyhash::{key_hash, Slot, BUCKET_LEN, NO_ENTRY, SLOTS_PER_BUCKET};
+pub use sorted::{ENTRIES_PER_GROUP, SORTED_GROUP_LEN};
 pub use strings::{FIELD_META, FIELD_TITLE};
 
 /// CRC32 (zlib/PNG flavour) of a byte slice: the checksum of every record, block and

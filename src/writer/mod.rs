@@ -938,11 +938,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .map(|r| self.table.key(r))
             .collect();
         let index = keyhash::build(&keys);
-        let start = self.out.pos;
-        for bucket in &index.buckets {
-            self.out.write(&format::encode_bucket(bucket))?;
-        }
-        self.out.end_section(SectionId::KeyHash, start);
+        self.out.section(SectionId::KeyHash, &index.encode())?;
 
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
         order.sort_by(|a, b| keys[*a as usize].cmp(keys[*b as usize]));

@@ -311,11 +311,13 @@ impl Parts {
             .collect();
         let buckets = sec(SectionId::KeyHash)
             .chunks_exact(BUCKET_LEN)
-            .map(|c| format::decode_bucket(c.try_into().expect("len")).expect("bucket crc"))
+            .map(|c| {
+                format::keyhash::decode_bucket(c.try_into().expect("len")).expect("bucket crc")
+            })
             .collect();
         let groups = sec(SectionId::Sorted)
             .chunks_exact(SORTED_GROUP_LEN)
-            .map(|c| format::decode_group(c.try_into().expect("len")).expect("group crc"))
+            .map(|c| format::sorted::decode_group(c.try_into().expect("len")).expect("group crc"))
             .collect();
         let unknown = recs
             .iter()
@@ -380,9 +382,13 @@ impl Parts {
             Some(SectionId::KeyHash) => self
                 .buckets
                 .iter()
-                .flat_map(format::encode_bucket)
+                .flat_map(format::keyhash::encode_bucket)
                 .collect(),
-            Some(SectionId::Sorted) => self.groups.iter().flat_map(format::encode_group).collect(),
+            Some(SectionId::Sorted) => self
+                .groups
+                .iter()
+                .flat_map(format::sorted::encode_group)
+                .collect(),
             None => self
                 .unknown
                 .iter()
