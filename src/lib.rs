@@ -54,6 +54,11 @@ pub mod format;
 mod reader;
 mod writer;
 
+/// The README's code, compiled and run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{DamageKind, Location, ReadError, ReadResult, Rule, WriteError};
 pub use format::Date;
 pub use memmap2::Mmap;
