@@ -388,3 +388,35 @@ fn header_crc_is_checked_before_anything_it_covers() {
         })
     ));
 }
+
+#[test]
+fn a_flipped_bit_in_the_version_or_flags_is_damage_not_a_newer_version() {
+    // Issue 13, item 10: the header CRC is checked before the version and the flags are
+    // interpreted, so a damaged header never reads as "upgrade quire".
+    let (_, bytes) = small();
+    let fields = quire::format::header::HEADER_FIELDS;
+    let mut flips = 0;
+    for f in fields
+        .iter()
+        .filter(|f| ["major", "minor", "required_flags", "optional_flags"].contains(&f.name))
+    {
+        for bit in 0..f.width * 8 {
+            let mut b = bytes.clone();
+            b[f.offset + bit / 8] ^= 1 << (bit % 8);
+            let e = Archive::new(&b[..]).expect_err("a flipped header bit is noticed");
+            assert!(
+                matches!(
+                    e,
+                    ReadError::Damaged {
+                        at: Location::Header,
+                        kind: DamageKind::ChecksumMismatch
+                    }
+                ),
+                "{} bit {bit}: {e:?}",
+                f.name
+            );
+            flips += 1;
+        }
+    }
+    assert_eq!(flips, (2 + 2 + 8 + 8) * 8);
+}

@@ -1111,3 +1111,40 @@ fn every_field_of_a_record_set_to_extremes_is_handled() {
 fn is_decode_failure(k: DamageKind) -> bool {
     matches!(k, DamageKind::Undecodable | DamageKind::WrongLength { .. })
 }
+
+#[test]
+fn prefix_listing_of_an_out_of_order_index_is_an_error_not_a_wrong_list() {
+    // Issue 13, item 3: two sorted positions swapped (CRCs recomputed) — a listing that
+    // passes them fails instead of listing a key twice or leaving one out.
+    let _g = serial();
+    let (_, bytes) = base();
+    let mut parts = Parts::parse(&bytes);
+    let g = &mut parts.groups[1];
+    g.swap(3, 4);
+    let a = Archive::new(parts.to_bytes()).expect("open");
+    let listed: Vec<_> = a.prefix("").collect();
+    let err = listed
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("the swap is noticed");
+    assert!(
+        matches!(
+            err,
+            ReadError::Damaged {
+                at: Location::SortedPosition(_),
+                kind: DamageKind::Violates(Rule::SortedOrder)
+            }
+        ),
+        "{err:?}"
+    );
+    // Keys listed before the error are strictly increasing.
+    let keys: Vec<&str> = listed
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|e| e.key())
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    // On the intact archive the same listing is every key, in order.
+    let a = Archive::new(bytes).expect("open");
+    assert_eq!(a.prefix("").filter(|r| r.is_ok()).count() as u64, a.len());
+}

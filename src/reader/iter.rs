@@ -5,7 +5,7 @@ use std::iter::FusedIterator;
 
 use super::entry::Entry;
 use super::view::View;
-use crate::error::ReadResult;
+use crate::error::{Location, ReadError, ReadResult, Rule};
 
 /// Entries in entry order, from [`Archive::iter`](crate::Archive::iter). A damaged entry is
 /// an `Err` item; iteration goes on past it.
@@ -59,22 +59,42 @@ impl ExactSizeIterator for Entries<'_> {}
 impl FusedIterator for Entries<'_> {}
 
 /// Entries with a key prefix, in sorted key order, from
-/// [`Archive::prefix`](crate::Archive::prefix). After an error the iterator ends.
+/// [`Archive::prefix`](crate::Archive::prefix). Keys come out strictly increasing: a sorted
+/// index that is out of order (or repeats an entry) where the listing passes is an error,
+/// never a wrong listing. After an error the iterator ends.
 pub struct PrefixIter<'a> {
     view: View<'a>,
     prefix: &'a [u8],
     pos: u64,
+    /// The key at `pos - 1`: every key listed must be greater.
+    prev: Option<&'a str>,
+    /// Whether the key before the first one listed sorts before the prefix.
+    before_start_ok: bool,
     done: bool,
 }
 
 impl<'a> PrefixIter<'a> {
     pub(crate) fn new(view: View<'a>, prefix: &'a [u8]) -> Self {
+        let pos = view.lower_bound(prefix);
+        // The key before the first one listed must sort before the prefix; it is the lower
+        // bound's own evidence, checked again as the listing starts.
+        let prev = pos
+            .checked_sub(1)
+            .and_then(|p| view.sorted_at(p).and_then(|e| view.entry(e)).ok())
+            .map(|e| e.key());
         PrefixIter {
             view,
             prefix,
-            pos: view.lower_bound(prefix),
+            pos,
+            prev,
+            // A key at or past the prefix just before the lower bound: out of order.
+            before_start_ok: prev.is_none_or(|p| p.as_bytes() < prefix),
             done: false,
         }
+    }
+
+    fn out_of_order(&self, key: &str) -> bool {
+        !self.before_start_ok || self.prev.is_some_and(|p| p >= key)
     }
 }
 
@@ -88,9 +108,17 @@ impl<'a> Iterator for PrefixIter<'a> {
             .view
             .sorted_at(self.pos)
             .and_then(|e| self.view.entry(e));
+        let at = Location::SortedPosition(self.pos);
         self.pos += 1;
         match r {
-            Ok(e) if e.key().as_bytes().starts_with(self.prefix) => Some(Ok(e)),
+            Ok(e) if self.out_of_order(e.key()) => {
+                self.done = true;
+                Some(Err(ReadError::violates(at, Rule::SortedOrder)))
+            }
+            Ok(e) if e.key().as_bytes().starts_with(self.prefix) => {
+                self.prev = Some(e.key());
+                Some(Ok(e))
+            }
             Ok(_) => {
                 self.done = true;
                 None

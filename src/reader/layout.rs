@@ -91,7 +91,11 @@ fn over_limit(at: Location, value: u64, limit: u64) -> ReadError {
     ReadError::damaged(at, DamageKind::OverLimit { value, limit })
 }
 
-/// The magic, the version, the flags, the header CRC and the file length.
+/// The magic, the header CRC, the version, the flags and the file length — the CRC first,
+/// so that a damaged header is reported as damage, never as a newer version or an unknown
+/// feature. Every version keeps the magic, the version and `section_count` where 2.0 has
+/// them and the CRC right after the section table (§2.2), so the CRC is found whatever the
+/// version.
 fn parse_header(bytes: &[u8]) -> ReadResult<Header> {
     if !header::has_magic(bytes) {
         return Err(ReadError::BadMagic);
@@ -99,16 +103,6 @@ fn parse_header(bytes: &[u8]) -> ReadResult<Header> {
     let fixed: &[u8; HEADER_FIXED_LEN] = array_at(bytes, 0)
         .ok_or_else(|| truncated(Location::Header, header::header_len(1), bytes.len()))?;
     let h = Header::decode(fixed);
-    if h.major != format::VERSION_MAJOR {
-        return Err(ReadError::UnsupportedVersion {
-            major: h.major,
-            minor: h.minor,
-        });
-    }
-    let unknown = h.required_flags & !format::KNOWN_REQUIRED_FLAGS;
-    if unknown != 0 {
-        return Err(ReadError::UnsupportedFeatures { flags: unknown });
-    }
     if h.section_count == 0 || h.section_count > format::MAX_SECTIONS {
         return Err(over_limit(
             Location::SectionTable,
@@ -121,6 +115,16 @@ fn parse_header(bytes: &[u8]) -> ReadResult<Header> {
         .ok_or_else(|| truncated(Location::SectionTable, header_len, bytes.len()))?;
     if stored != actual {
         return Err(ReadError::checksum(Location::Header));
+    }
+    if h.major != format::VERSION_MAJOR {
+        return Err(ReadError::UnsupportedVersion {
+            major: h.major,
+            minor: h.minor,
+        });
+    }
+    let unknown = h.required_flags & !format::KNOWN_REQUIRED_FLAGS;
+    if unknown != 0 {
+        return Err(ReadError::UnsupportedFeatures { flags: unknown });
     }
     let file_len = bytes.len() as u64;
     if h.file_len > file_len {
