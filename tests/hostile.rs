@@ -9,9 +9,7 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -19,54 +17,8 @@ use common::{options, pack, patch_header, patch_section, sample_items, Item, Par
 use quire::format::{self, Codec, SectionId, Slot, NO_ENTRY, SLOTS_PER_BUCKET};
 use quire::{Archive, DamageKind, DictionaryMode, Location, ReadError, Rule};
 
-// ---------------------------------------------------------------------------------------
-// A global allocator that tracks the bytes currently allocated and their peak.
-
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = CURRENT.fetch_add(n, SeqCst) + n;
-    PEAK.fetch_max(now, SeqCst);
-}
-
-// SAFETY: every method forwards to `System` unchanged and only updates counters.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
-        CURRENT.fetch_sub(l.size(), SeqCst);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
-        if !q.is_null() {
-            if new >= l.size() {
-                grew(new - l.size());
-            } else {
-                CURRENT.fetch_sub(l.size() - new, SeqCst);
-            }
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: common::alloc::Counting = common::alloc::Counting;
 
 /// Tests here run one at a time so that the peak of one is not another's.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -130,8 +82,7 @@ impl Outcome {
 fn exercise(bytes: Vec<u8>, keys: Vec<String>) -> Outcome {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let base = CURRENT.load(SeqCst);
-        PEAK.store(base, SeqCst);
+        let base = common::alloc::start();
         let mut out = Outcome {
             open_error: None,
             read_errors: Vec::with_capacity(1024),
@@ -195,7 +146,7 @@ fn exercise(bytes: Vec<u8>, keys: Vec<String>) -> Outcome {
                 out.verify = Some(report);
             }
         }
-        out.peak = PEAK.load(SeqCst).saturating_sub(base);
+        out.peak = common::alloc::peak_since(base);
         let _ = tx.send(out);
     });
     rx.recv_timeout(Duration::from_secs(60))

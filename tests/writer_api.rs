@@ -2,65 +2,19 @@
 //! leaves behind, overwrite policies, file modes, and the memory a streamed body costs
 //! (measured by a counting global allocator).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod common;
+
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
 
 use quire::{
     Archive, ArchiveWriter, DictionaryMode, NewEntry, Overwrite, WriteError, WriterOptions,
 };
 
-// ---------------------------------------------------------------------------------------
-// A global allocator that tracks the bytes currently allocated and their peak.
-
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(n: usize) {
-    let now = CURRENT.fetch_add(n, SeqCst) + n;
-    PEAK.fetch_max(now, SeqCst);
-}
-
-// SAFETY: every method forwards to `System` unchanged and only updates counters.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(l);
-        if !p.is_null() {
-            grew(l.size());
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
-        CURRENT.fetch_sub(l.size(), SeqCst);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
-        if !q.is_null() {
-            if new >= l.size() {
-                grew(new - l.size());
-            } else {
-                CURRENT.fetch_sub(l.size() - new, SeqCst);
-            }
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: common::alloc::Counting = common::alloc::Counting;
 
 /// Tests here run one at a time, so that the peak measured by one is not another's.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -493,8 +447,7 @@ fn archives_get_the_usual_file_mode() {
 fn a_256_mib_body_streams_in_bounded_memory() {
     let _g = serial();
     let len = 256 * MIB as u64;
-    let base = CURRENT.load(SeqCst);
-    PEAK.store(base, SeqCst);
+    let base = common::alloc::start();
     // Default options (a dictionary sampled from the first 16 MiB, all cores) but a fast
     // level.
     let mut w = ArchiveWriter::new(Discard::default(), WriterOptions::new().level(3)).unwrap();
@@ -504,7 +457,7 @@ fn a_256_mib_body_streams_in_bounded_memory() {
     w.add_reader(&NewEntry::new("zeros", b"").title("Nothing"), zeros)
         .unwrap();
     let (out, summary) = w.finish_into_inner().unwrap();
-    let peak = PEAK.load(SeqCst).saturating_sub(base);
+    let peak = common::alloc::peak_since(base);
     assert_eq!(summary.raw_bytes, len + 18);
     assert!(summary.blocks >= len / (16 << 10));
     assert_eq!(out.len, summary.file_len);

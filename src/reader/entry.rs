@@ -78,14 +78,16 @@ fn collect_fields(area: &[u8], index: u64, mut info: Option<&mut EntryInfo>) -> 
 /// body read on demand.
 #[derive(Clone)]
 pub struct Entry<'a> {
-    view: View<'a>,
-    index: u64,
-    key: &'a str,
-    date: Option<Date>,
-    content_type: &'a str,
-    fields: &'a [u8],
-    rec: EntryRecord,
-    info: OnceLock<EntryInfo>,
+    pub(super) view: View<'a>,
+    pub(super) index: u64,
+    pub(super) key: &'a str,
+    pub(super) date: Option<Date>,
+    pub(super) content_type: &'a str,
+    /// The string fields after the key in STRINGS.
+    pub(super) fields: &'a [u8],
+    pub(super) rec: EntryRecord,
+    /// Title and metadata, decoded on first use.
+    pub(super) info: OnceLock<EntryInfo>,
 }
 
 impl std::fmt::Debug for Entry<'_> {
@@ -102,27 +104,6 @@ impl std::fmt::Debug for Entry<'_> {
 }
 
 impl<'a> Entry<'a> {
-    pub(crate) fn new(
-        view: View<'a>,
-        index: u64,
-        key: &'a str,
-        date: Option<Date>,
-        content_type: &'a str,
-        fields: &'a [u8],
-        rec: EntryRecord,
-    ) -> Self {
-        Entry {
-            view,
-            index,
-            key,
-            date,
-            content_type,
-            fields,
-            rec,
-            info: OnceLock::new(),
-        }
-    }
-
     /// Entry number (position in entry order).
     pub fn index(&self) -> u64 {
         self.index

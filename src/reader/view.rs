@@ -1,6 +1,8 @@
 //! The storage-independent part of a reader: the bytes and what was parsed at open. Finding
 //! an entry by number (§6), by key (§7) and by sorted position (§8).
 
+use std::sync::OnceLock;
+
 use super::entry::{check_fields, Entry};
 use super::layout::Layout;
 use super::Shared;
@@ -94,15 +96,16 @@ impl<'a> View<'a> {
             let block = u64::from(rec.block);
             return Err(ReadError::damaged(at, DamageKind::NoSuchBlock(block)));
         }
-        Ok(Entry::new(
-            *self,
+        Ok(Entry {
+            view: *self,
             index,
             key,
             date,
             content_type,
             fields,
             rec,
-        ))
+            info: OnceLock::new(),
+        })
     }
 
     /// Entry number at sorted position `pos`.

@@ -4,6 +4,8 @@
 //! the checksum checks).
 #![allow(dead_code)]
 
+pub mod alloc;
+
 use std::collections::BTreeMap;
 use std::ops::Range;
 

@@ -1,0 +1,62 @@
+//! A global allocator that tracks the bytes currently allocated and their peak, for tests
+//! that assert bounded memory. A test binary installs it with
+//! `#[global_allocator] static ALLOC: common::alloc::Counting = common::alloc::Counting;`.
+#![allow(dead_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+pub struct Counting;
+
+pub static CURRENT: AtomicUsize = AtomicUsize::new(0);
+pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(n: usize) {
+    let now = CURRENT.fetch_add(n, SeqCst) + n;
+    PEAK.fetch_max(now, SeqCst);
+}
+
+// SAFETY: every method forwards to `System` unchanged and only updates counters.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc(l);
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(l);
+        if !p.is_null() {
+            grew(l.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l);
+        CURRENT.fetch_sub(l.size(), SeqCst);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = System.realloc(p, l, new);
+        if !q.is_null() {
+            if new >= l.size() {
+                grew(new - l.size());
+            } else {
+                CURRENT.fetch_sub(l.size() - new, SeqCst);
+            }
+        }
+        q
+    }
+}
+
+/// Starts measuring: the peak is reset to what is allocated now, which is returned.
+pub fn start() -> usize {
+    let base = CURRENT.load(SeqCst);
+    PEAK.store(base, SeqCst);
+    base
+}
+
+/// The peak allocation since [`start`] returned `base`, above `base`.
+pub fn peak_since(base: usize) -> usize {
+    PEAK.load(SeqCst).saturating_sub(base)
+}
