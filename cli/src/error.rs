@@ -58,4 +58,3 @@ impl From<io::Error> for Error {
         Error::Io(e)
     }
 }
-

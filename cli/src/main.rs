@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
 use quire_cli::ingest::{Input, Packer};
 use quire_cli::unpack::{self, UnpackOptions};
-use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
 use quire_cli::Error;
 
 #[derive(Parser)]

@@ -4,8 +4,8 @@
 use std::fs;
 use std::path::Path;
 
-use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
+use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 
 fn archive(keys: &[&str]) -> Archive<Vec<u8>> {
     let mut w = ArchiveWriter::in_memory(WriterOptions {
