@@ -272,9 +272,8 @@ fn string_pairs(
         .collect()
 }
 
-/// Writes one entry (with its [`Entry::info`](quire::Entry::info) and body) as a JSONL line
-/// that [`parse_jsonl_line`] reads back to the same entry.
-pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]) -> String {
+/// The fields of an entry's JSONL line before its body, in their order.
+fn entry_head(e: &quire::Entry<'_>, info: &quire::EntryInfo) -> Map<String, Value> {
     let mut obj = Map::new();
     obj.insert("key".into(), Value::String(e.key().to_string()));
     if let Some(t) = &info.title {
@@ -297,6 +296,14 @@ pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]
     if !meta.is_empty() {
         obj.insert("meta".into(), Value::Object(meta));
     }
+    obj
+}
+
+/// Writes one entry (with its [`Entry::info`](quire::Entry::info) and body) as a JSONL line
+/// that [`parse_jsonl_line`] reads back to the same entry. Holds the whole body; `unpack
+/// --jsonl` uses [`write_entry_jsonl`], which streams it and writes the same bytes.
+pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]) -> String {
+    let mut obj = entry_head(e, info);
     match std::str::from_utf8(body) {
         Ok(s) => obj.insert("body".into(), Value::String(s.to_string())),
         Err(_) => obj.insert(
@@ -305,6 +312,35 @@ pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]
         ),
     };
     Value::Object(obj).to_string()
+}
+
+/// Writes one entry as its JSONL line (with the newline), streaming the body block by block:
+/// memory is bounded by the block size, not the body. The bytes are those of
+/// [`entry_to_jsonl`].
+pub fn write_entry_jsonl(
+    e: &quire::Entry<'_>,
+    info: &quire::EntryInfo,
+    out: &mut dyn io::Write,
+) -> Result<(), Error> {
+    let head = Value::Object(entry_head(e, info)).to_string();
+    // `head` is `{...}` with at least the key: drop the `}` and add the body field.
+    let open = head.strip_suffix('}').unwrap_or(&head);
+    let text = crate::stream::is_utf8(|w| e.write_body_to(w)).map_err(Error::Read)?;
+    out.write_all(open.as_bytes())?;
+    // A failed write into `out` comes back from the body reader as `ReadError::Io`.
+    let body_err = |err| match err {
+        quire::ReadError::Io(io) => Error::Io(io),
+        other => Error::Read(other),
+    };
+    if text {
+        out.write_all(b",\"body\":\"")?;
+        crate::stream::write_json_str_body(out, |w| e.write_body_to(w)).map_err(body_err)?;
+    } else {
+        out.write_all(b",\"body_base64\":\"")?;
+        crate::stream::write_base64_body(out, |w| e.write_body_to(w)).map_err(body_err)?;
+    }
+    out.write_all(b"\"}\n")?;
+    Ok(())
 }
 
 /// The archive metadata line written first by `unpack --jsonl`.

@@ -254,18 +254,12 @@ pub fn unpack_jsonl<D: AsRef<[u8]>>(
         crate::ingest::archive_to_jsonl(archive.metadata())
     )?;
     let mut summary = UnpackSummary::default();
-    let mut body = Vec::new();
     for entry in archive.iter() {
         let entry = entry?;
         let info = entry.info()?;
-        entry.read_body_into(&mut body)?;
-        writeln!(
-            out,
-            "{}",
-            crate::ingest::entry_to_jsonl(&entry, &info, &body)
-        )?;
+        crate::ingest::write_entry_jsonl(&entry, &info, out)?;
         summary.files += 1;
-        summary.bytes += body.len() as u64;
+        summary.bytes += entry.body_len();
         progress(summary.bytes);
     }
     out.flush()?;
