@@ -314,23 +314,43 @@ pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]
     Value::Object(obj).to_string()
 }
 
+/// Why [`write_entry_jsonl`] failed.
+#[derive(Debug)]
+pub enum EntryLineError {
+    /// The entry cannot be read (the archive is damaged where it is stored); nothing of its
+    /// line was written.
+    Unreadable(quire::ReadError),
+    /// Writing the output failed, or the body could not be read after its line was begun.
+    Failed(Error),
+}
+
+impl From<io::Error> for EntryLineError {
+    fn from(e: io::Error) -> Self {
+        EntryLineError::Failed(Error::Io(e))
+    }
+}
+
 /// Writes one entry as its JSONL line (with the newline), streaming the body block by block:
 /// memory is bounded by the block size, not the body. The bytes are those of
-/// [`entry_to_jsonl`].
+/// [`entry_to_jsonl`]. The title, metadata and the whole body are read once before anything
+/// is written, so an unreadable entry writes nothing.
 pub fn write_entry_jsonl(
     e: &quire::Entry<'_>,
-    info: &quire::EntryInfo,
     out: &mut dyn io::Write,
-) -> Result<(), Error> {
-    let head = Value::Object(entry_head(e, info)).to_string();
+) -> Result<(), EntryLineError> {
+    let info = e.info().map_err(EntryLineError::Unreadable)?;
+    let text =
+        crate::stream::is_utf8(|w| e.write_body_to(w)).map_err(EntryLineError::Unreadable)?;
+    let head = Value::Object(entry_head(e, &info)).to_string();
     // `head` is `{...}` with at least the key: drop the `}` and add the body field.
     let open = head.strip_suffix('}').unwrap_or(&head);
-    let text = crate::stream::is_utf8(|w| e.write_body_to(w)).map_err(Error::Read)?;
     out.write_all(open.as_bytes())?;
     // A failed write into `out` comes back from the body reader as `ReadError::Io`.
-    let body_err = |err| match err {
-        quire::ReadError::Io(io) => Error::Io(io),
-        other => Error::Read(other),
+    let body_err = |err| {
+        EntryLineError::Failed(match err {
+            quire::ReadError::Io(io) => Error::Io(io),
+            other => Error::Read(other),
+        })
     };
     if text {
         out.write_all(b",\"body\":\"")?;

@@ -5,7 +5,7 @@
 //! JSONL, refused keys, existing targets).
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -181,38 +181,55 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
 }
 
-/// A failure with its exit code.
-struct Fail(u8, String);
+/// A failure with its exit code and its one-line message (`None`: end quietly, as on a
+/// closed output pipe).
+struct Fail(u8, Option<String>);
+
+impl Fail {
+    fn new(code: u8, msg: impl Into<String>) -> Fail {
+        Fail(code, Some(msg.into()))
+    }
+}
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        let code = match e {
-            Error::Read(_) => 1,
-            _ => 4,
-        };
-        Fail(code, e.to_string())
+        match e {
+            Error::Read(quire::ReadError::Io(io)) | Error::Io(io) => io.into(),
+            Error::Read(e) => Fail::new(1, e.to_string()),
+            e => Fail::new(4, e.to_string()),
+        }
     }
 }
 
 impl From<quire::ReadError> for Fail {
     fn from(e: quire::ReadError) -> Self {
         match e {
-            quire::ReadError::Io(io) => Fail(4, io.to_string()),
-            e => Fail(1, e.to_string()),
+            quire::ReadError::Io(io) => io.into(),
+            e => Fail::new(1, e.to_string()),
         }
     }
 }
 
 impl From<quire::WriteError> for Fail {
     fn from(e: quire::WriteError) -> Self {
-        Fail(4, e.to_string())
+        Fail::new(4, e.to_string())
     }
 }
 
 impl From<io::Error> for Fail {
+    /// A closed output pipe (`quire ... | head`) ends the command quietly with success.
     fn from(e: io::Error) -> Self {
-        Fail(4, format!("I/O error: {e}"))
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Fail(0, None)
+        } else {
+            Fail::new(4, format!("I/O error: {e}"))
+        }
     }
+}
+
+/// Prints a message on stderr; a closed stderr is not worth failing over.
+fn say(msg: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "quire: {msg}");
 }
 
 fn main() -> ExitCode {
@@ -220,7 +237,9 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(Fail(code, msg)) => {
-            eprintln!("quire: {msg}");
+            if let Some(msg) = msg {
+                say(format_args!("{msg}"));
+            }
             ExitCode::from(code)
         }
     }
@@ -228,12 +247,12 @@ fn main() -> ExitCode {
 
 /// Opens an archive with a small block cache: `ls -l` and `unpack --jsonl` read each entry's
 /// lead (title, metadata) and then its body from the same block.
-fn open(path: &PathBuf) -> Result<Archive<quire::Mmap>, Fail> {
+fn open(path: &Path) -> Result<Archive<quire::Mmap>, Fail> {
     Archive::open(path)
         .map(|a| a.with_block_cache(2))
         .map_err(|e| match e {
-            quire::ReadError::Io(io) => Fail(4, format!("{}: {io}", path.display())),
-            e => Fail(1, format!("{}: {e}", path.display())),
+            quire::ReadError::Io(io) => Fail::new(4, format!("{}: {io}", path.display())),
+            e => Fail::new(1, format!("{}: {e}", path.display())),
         })
 }
 
@@ -397,7 +416,7 @@ fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
         }
         (_, Some(j)) => {
             if j.exists() && !a.force {
-                return Err(Fail(
+                return Err(Fail::new(
                     4,
                     format!("{} already exists (use --force to replace it)", j.display()),
                 ));
@@ -416,13 +435,38 @@ fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
             },
             &mut progress,
         )?,
-        (None, None) => return Err(Fail(2, "give -o DIR or --jsonl FILE".into())),
+        (None, None) => return Err(Fail::new(2, "give -o DIR or --jsonl FILE")),
     };
     bar.finish_and_clear();
+    report_lost(&a.archive, &s.lost, archive.len());
     if !a.quiet {
-        eprintln!("unpacked {} entries ({} bytes)", s.files, s.bytes);
+        let _ = writeln!(
+            io::stderr(),
+            "unpacked {} entries ({} bytes){}",
+            s.files,
+            s.bytes,
+            match s.lost.len() {
+                0 => String::new(),
+                n => format!(", {n} lost to damage"),
+            }
+        );
     }
-    Ok(0)
+    Ok(if s.lost.is_empty() { 0 } else { 1 })
+}
+
+/// One line per entry lost to damage, then how many: each names the archive and the key.
+fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64) {
+    for l in lost {
+        say(format_args!("{}: {l}", archive.display()));
+    }
+    if !lost.is_empty() {
+        say(format_args!(
+            "{}: {} of {total} entries could not be read (the archive is damaged); every other \
+             entry was written",
+            archive.display(),
+            lost.len()
+        ));
+    }
 }
 
 fn raw_total<D: AsRef<[u8]>>(archive: &Archive<D>) -> u64 {
@@ -433,7 +477,7 @@ fn raw_total<D: AsRef<[u8]>>(archive: &Archive<D>) -> u64 {
         .sum()
 }
 
-fn ls(path: &PathBuf, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
+fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     let archive = open(path)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -441,65 +485,163 @@ fn ls(path: &PathBuf, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
         Some(p) => Box::new(archive.keys_with_prefix(p)),
         None => Box::new(archive.iter()),
     };
-    for e in entries {
-        let e = e?;
-        let written = if long {
-            writeln!(
-                out,
-                "{:>10}  {:<10}  {:<26}  {}{}",
-                e.body_len(),
-                e.date().map_or_else(|| "-".to_string(), |d| d.to_string()),
-                e.content_type(),
-                e.key(),
-                e.title()?.map_or_else(String::new, |t| format!("  \t{t}"))
-            )
-        } else {
-            writeln!(out, "{}", e.key())
+    let mut damaged = 0u64;
+    for (n, e) in entries.enumerate() {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                damaged += 1;
+                let at = if prefix.is_some() {
+                    format!("sorted entry {n}")
+                } else {
+                    format!("entry {n}")
+                };
+                say(format_args!("{}: {at}: {err}", path.display()));
+                if long {
+                    writeln!(
+                        out,
+                        "{:>10}  {:<10}  {:<26}  ?  [unreadable {at}]",
+                        "?", "?", "?"
+                    )?;
+                }
+                continue;
+            }
         };
-        if let Err(err) = written {
-            return broken_pipe_ok(err);
+        if !long {
+            writeln!(out, "{}", e.key())?;
+            continue;
+        }
+        let title = match readable_title(&e) {
+            Ok(t) => t.map_or_else(String::new, |t| format!("  \t{t}")),
+            Err(err) => {
+                damaged += 1;
+                say(format_args!("{}: key {:?}: {err}", path.display(), e.key()));
+                "  \t[unreadable: the archive is damaged here]".to_string()
+            }
+        };
+        writeln!(
+            out,
+            "{:>10}  {:<10}  {:<26}  {}{}",
+            e.body_len(),
+            e.date().map_or_else(|| "-".to_string(), |d| d.to_string()),
+            e.content_type(),
+            e.key(),
+            title
+        )?;
+    }
+    out.flush()?;
+    if damaged > 0 {
+        say(format_args!(
+            "{}: {damaged} entries could not be read (the archive is damaged)",
+            path.display()
+        ));
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// The title of an entry, after checking that the block its body starts in can be read:
+/// `ls --long` marks entries whose block is damaged, not only those with a title in it.
+fn readable_title(e: &quire::Entry<'_>) -> quire::ReadResult<Option<String>> {
+    let title = e.title()?;
+    struct FirstChunk(bool);
+    impl Write for FirstChunk {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            self.0 = true;
+            Err(io::Error::other("first chunk read"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
         }
     }
-    match out.flush() {
-        Ok(()) => Ok(0),
-        Err(e) => broken_pipe_ok(e),
+    let mut probe = FirstChunk(false);
+    match e.write_body_to(&mut probe) {
+        Err(quire::ReadError::Io(_)) if probe.0 => Ok(title),
+        Err(err) => Err(err),
+        Ok(()) => Ok(title),
     }
 }
 
-/// A closed stdout (e.g. piped into `head`) ends the listing quietly.
-fn broken_pipe_ok(e: io::Error) -> Result<u8, Fail> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(0)
-    } else {
-        Err(e.into())
-    }
-}
+/// Bodies up to this size are read whole before they are written, so a damaged one prints
+/// nothing; longer ones are streamed block by block.
+const GET_BUFFERED: u64 = 1 << 20;
 
-fn get(path: &PathBuf, keys: &[String]) -> Result<u8, Fail> {
+fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
     let archive = open(path)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut missing = 0;
+    let (mut missing, mut damaged) = (0, 0);
+    let mut buf = Vec::new();
     for k in keys {
-        match archive.get(k)? {
-            Some(e) => match e.write_body_to(&mut out) {
-                Ok(()) => {}
-                Err(quire::ReadError::Io(err)) => return broken_pipe_ok(err),
-                Err(err) => return Err(err.into()),
-            },
-            None => {
-                eprintln!("quire: key not found: {k:?}");
+        let damage = |e: quire::ReadError, extra: &str| {
+            say(format_args!("{}: key {k:?}: {e}{extra}", path.display()));
+        };
+        let e = match archive.get(k) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                say(format_args!("{}: key not found: {k:?}", path.display()));
                 missing += 1;
+                continue;
+            }
+            Err(quire::ReadError::Io(err)) => return Err(err.into()),
+            Err(err) => {
+                damage(err, "");
+                damaged += 1;
+                continue;
+            }
+        };
+        if e.body_len() <= GET_BUFFERED {
+            match e.read_body_into(&mut buf) {
+                Ok(()) => out.write_all(&buf)?,
+                Err(err) => {
+                    damage(err, "");
+                    damaged += 1;
+                }
+            }
+            continue;
+        }
+        let mut counted = Counted(&mut out, 0);
+        match e.write_body_to(&mut counted) {
+            Ok(()) => {}
+            Err(quire::ReadError::Io(err)) => return Err(err.into()),
+            Err(err) => {
+                let written = counted.1;
+                damage(
+                    err,
+                    &format!(
+                        " (its output is cut short: {written} of {} bytes written)",
+                        e.body_len()
+                    ),
+                );
+                damaged += 1;
             }
         }
     }
-    if let Err(e) = out.flush() {
-        return broken_pipe_ok(e);
-    }
-    Ok(if missing > 0 { 3 } else { 0 })
+    out.flush()?;
+    Ok(if damaged > 0 {
+        1
+    } else if missing > 0 {
+        3
+    } else {
+        0
+    })
 }
 
-fn info(path: &PathBuf) -> Result<u8, Fail> {
+/// Counts the bytes written through it.
+struct Counted<'a>(&'a mut dyn Write, u64);
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn info(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let h = archive.header();
     let file_len = h.file_len;
@@ -558,20 +700,23 @@ fn info(path: &PathBuf) -> Result<u8, Fail> {
         let _ = writeln!(o, "  {n}: {v}");
     }
     let _ = writeln!(o, "content types:  {}", archive.content_types().join(", "));
-    io::stdout()
-        .write_all(o.as_bytes())
-        .or_else(|e| broken_pipe_ok(e).map(|_| ()))?;
+    let mut out = io::stdout().lock();
+    out.write_all(o.as_bytes())?;
+    out.flush()?;
     Ok(0)
 }
 
-fn verify(path: &PathBuf) -> Result<u8, Fail> {
+fn verify(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let report = archive.verify();
+    // Success and damage alike go to stdout: the report is the command's output; the exit
+    // code says which it is.
+    let mut out = io::stdout().lock();
     if report.is_ok() {
-        println!("{}: {report}", path.display());
-        Ok(0)
+        writeln!(out, "{}: {report}", path.display())?;
     } else {
-        eprint!("{}: {report}", path.display());
-        Ok(1)
+        write!(out, "{}: {report}", path.display())?;
     }
+    out.flush()?;
+    Ok(if report.is_ok() { 0 } else { 1 })
 }
