@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod ingest;
+pub mod show;
 pub mod stream;
 pub mod unpack;
 

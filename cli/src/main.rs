@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, WriterOptions};
 use quire_cli::ingest::{Input, Packer};
+use quire_cli::show::shown;
 use quire_cli::unpack::{self, UnpackOptions};
 use quire_cli::Error;
 
@@ -508,11 +509,11 @@ fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
             }
         };
         if !long {
-            writeln!(out, "{}", e.key())?;
+            writeln!(out, "{}", shown(e.key()))?;
             continue;
         }
         let title = match readable_title(&e) {
-            Ok(t) => t.map_or_else(String::new, |t| format!("  \t{t}")),
+            Ok(t) => t.map_or_else(String::new, |t| format!("  \t{}", shown(&t))),
             Err(err) => {
                 damaged += 1;
                 say(format_args!("{}: key {:?}: {err}", path.display(), e.key()));
@@ -524,8 +525,8 @@ fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
             "{:>10}  {:<10}  {:<26}  {}{}",
             e.body_len(),
             e.date().map_or_else(|| "-".to_string(), |d| d.to_string()),
-            e.content_type(),
-            e.key(),
+            shown(e.content_type()),
+            shown(e.key()),
             title
         )?;
     }
@@ -697,9 +698,10 @@ fn info(path: &Path) -> Result<u8, Fail> {
     }
     let _ = writeln!(o, "metadata:");
     for (n, v) in archive.metadata() {
-        let _ = writeln!(o, "  {n}: {v}");
+        let _ = writeln!(o, "  {}: {}", shown(n), shown(v));
     }
-    let _ = writeln!(o, "content types:  {}", archive.content_types().join(", "));
+    let types: Vec<_> = archive.content_types().iter().map(|t| shown(t)).collect();
+    let _ = writeln!(o, "content types:  {}", types.join(", "));
     let mut out = io::stdout().lock();
     out.write_all(o.as_bytes())?;
     out.flush()?;
