@@ -114,43 +114,110 @@ pub fn guess_content_type(path: &Path, body: &[u8]) -> Option<&'static str> {
 pub struct DirListing {
     /// Regular files as `(key, path)`, sorted by key.
     pub files: Vec<(String, PathBuf)>,
-    /// Symbolic links and other non-regular files, not followed and not packed.
-    pub skipped: Vec<PathBuf>,
+    /// Symbolic links: not followed and not packed.
+    pub symlinks: Vec<PathBuf>,
+    /// FIFOs, sockets and devices: not packed.
+    pub special: Vec<PathBuf>,
+    /// Files and directories whose name is not UTF-8, so cannot be part of a key: skipped.
+    pub bad_names: Vec<PathBuf>,
+    /// The archive being written and its temporary files, when they are inside the input.
+    pub excluded: Vec<PathBuf>,
+}
+
+impl DirListing {
+    /// How many paths were left out (not counting the excluded output).
+    pub fn skipped(&self) -> usize {
+        self.symlinks.len() + self.special.len() + self.bad_names.len()
+    }
+}
+
+/// A file that directory input must leave out: the archive being written (with its
+/// temporary files `.NAME.quire-tmp-*.partial` beside it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclude {
+    /// The output's directory, canonical.
+    dir: PathBuf,
+    /// The output's file name.
+    name: std::ffi::OsString,
+}
+
+impl Exclude {
+    /// Excludes `output` (which need not exist yet; its directory must).
+    pub fn output(output: &Path) -> Option<Exclude> {
+        let name = output.file_name()?.to_os_string();
+        let dir = match output.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(Exclude {
+            dir: dir.canonicalize().ok()?,
+            name,
+        })
+    }
+
+    fn matches(&self, name: &std::ffi::OsStr) -> bool {
+        if name == self.name {
+            return true;
+        }
+        let (Some(name), Some(out)) = (name.to_str(), self.name.to_str()) else {
+            return false;
+        };
+        name.strip_prefix(&format!(".{out}.quire-tmp-"))
+            .is_some_and(|rest| rest.ends_with(".partial"))
+    }
 }
 
 /// The regular files under `root`. Keys are the paths relative to `root` joined with `/`.
-/// Symbolic links are not followed (and are skipped); so are other non-regular files.
+/// Symbolic links are not followed (and are skipped); so are other non-regular files, and
+/// names that are not UTF-8.
 pub fn walk_dir(root: &Path) -> Result<DirListing, Error> {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
+    walk_dir_excluding(root, None)
+}
+
+/// [`walk_dir`], leaving out the archive being written (`exclude`).
+pub fn walk_dir_excluding(root: &Path, exclude: Option<&Exclude>) -> Result<DirListing, Error> {
+    let mut l = DirListing::default();
     let mut stack = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = stack.pop() {
         let rd = fs::read_dir(&dir)
             .map_err(|e| Error::Input(format!("cannot read directory {}: {e}", dir.display())))?;
+        let here = exclude.filter(|x| dir.canonicalize().is_ok_and(|d| d == x.dir));
         for item in rd {
-            let item = item?;
+            let item = item.map_err(|e| {
+                Error::Input(format!("cannot read directory {}: {e}", dir.display()))
+            })?;
             let path = item.path();
             let name = item.file_name();
+            let ft = item
+                .file_type()
+                .map_err(|e| Error::Input(format!("cannot read {}: {e}", path.display())))?;
+            if ft.is_symlink() {
+                l.symlinks.push(path);
+                continue;
+            }
+            if here.is_some_and(|x| x.matches(&name)) && ft.is_file() {
+                l.excluded.push(path);
+                continue;
+            }
             let Some(name) = name.to_str() else {
-                return Err(Error::Input(format!(
-                    "{}: file name is not UTF-8, cannot be a key",
-                    path.display()
-                )));
+                l.bad_names.push(path);
+                continue;
             };
             let key = format!("{prefix}{name}");
-            let ft = item.file_type()?;
             if ft.is_dir() {
                 stack.push((path, format!("{key}/")));
             } else if ft.is_file() {
-                files.push((key, path));
+                l.files.push((key, path));
             } else {
-                skipped.push(path);
+                l.special.push(path);
             }
         }
     }
-    files.sort();
-    skipped.sort();
-    Ok(DirListing { files, skipped })
+    l.files.sort();
+    l.symlinks.sort();
+    l.special.sort();
+    l.bad_names.sort();
+    Ok(l)
 }
 
 /// Reads one file of a directory input as a record.
@@ -188,7 +255,19 @@ pub enum Line {
 /// are, other values as JSON text).
 pub fn parse_jsonl_line(line: &str, source: &str) -> Result<Line, Error> {
     let bad = |msg: String| Error::Input(format!("{source}: {msg}"));
-    let value: Value = serde_json::from_str(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
+    if line.starts_with('\u{feff}') {
+        return Err(bad(
+            "the line starts with a UTF-8 byte order mark (BOM, U+FEFF), which JSONL does not \
+             allow: save the file without it"
+                .into(),
+        ));
+    }
+    let value: Value = serde_json::from_str(line).map_err(|e| {
+        // serde_json adds "at line 1 column N": the line number is the caller's, in `source`.
+        let msg = e.to_string();
+        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+        bad(format!("invalid JSON: {msg} (column {})", e.column()))
+    })?;
     let Value::Object(mut obj) = value else {
         return Err(bad("each line must be a JSON object".into()));
     };
@@ -381,19 +460,32 @@ pub enum Input {
     Dir(PathBuf),
     /// A JSONL file.
     Jsonl(PathBuf),
+    /// One regular file that is not JSONL: one entry, keyed by its file name.
+    File(PathBuf),
     /// JSONL on standard input.
     Stdin,
 }
 
+/// Whether a file name says JSONL (`.jsonl` or `.ndjson`, any case).
+pub fn is_jsonl_name(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"))
+}
+
 impl Input {
-    /// Classifies a command-line argument: `-` is stdin, a directory is a directory, anything
-    /// else is read as JSONL.
+    /// Classifies a command-line argument: `-` is JSONL on stdin, a directory is a directory,
+    /// a regular file named `*.jsonl` (or `*.ndjson`) is JSONL, any other regular file is one
+    /// entry; anything else (a FIFO such as `<(zcat x.jsonl.gz)`, a missing path) is read as
+    /// JSONL.
     pub fn from_arg(arg: &str) -> Input {
         let p = Path::new(arg);
         if arg == "-" {
             Input::Stdin
         } else if p.is_dir() {
             Input::Dir(p.to_path_buf())
+        } else if p.is_file() && !is_jsonl_name(p) {
+            Input::File(p.to_path_buf())
         } else {
             Input::Jsonl(p.to_path_buf())
         }
@@ -407,6 +499,12 @@ pub struct Packer<W: io::Write + io::Seek> {
     sources: Vec<String>,
     /// Archive metadata lines met in JSONL input (`{"archive": ...}`).
     pub archive_lines: Vec<Vec<(String, String)>>,
+    /// Left out of directory input: the archive being written.
+    exclude: Option<Exclude>,
+    /// Names that are not UTF-8 are errors instead of being skipped.
+    strict_names: bool,
+    /// What directory inputs left out so far.
+    pub skipped: DirListing,
 }
 
 impl<W: io::Write + io::Seek> Packer<W> {
@@ -416,7 +514,20 @@ impl<W: io::Write + io::Seek> Packer<W> {
             writer,
             sources: Vec::new(),
             archive_lines: Vec::new(),
+            exclude: None,
+            strict_names: false,
+            skipped: DirListing::default(),
         }
+    }
+
+    /// Leaves the archive being written (and its temporary files) out of directory input.
+    pub fn exclude_output(&mut self, output: &Path) {
+        self.exclude = Exclude::output(output);
+    }
+
+    /// Makes a file name that is not UTF-8 an error instead of a skipped path.
+    pub fn strict_names(&mut self, strict: bool) {
+        self.strict_names = strict;
     }
 
     /// The writer (for progress figures).
@@ -453,14 +564,41 @@ impl<W: io::Write + io::Seek> Packer<W> {
     pub fn add_input(&mut self, input: &Input, progress: &mut dyn FnMut(u64)) -> Result<(), Error> {
         match input {
             Input::Dir(root) => {
-                let listing = walk_dir(root)?;
+                let mut listing = walk_dir_excluding(root, self.exclude.as_ref())?;
+                if let (true, Some(bad)) = (self.strict_names, listing.bad_names.first()) {
+                    return Err(Error::Input(format!(
+                        "{}: file name is not UTF-8, so it cannot be a key",
+                        bad.display()
+                    )));
+                }
+                let files = std::mem::take(&mut listing.files);
+                self.skipped.symlinks.append(&mut listing.symlinks);
+                self.skipped.special.append(&mut listing.special);
+                self.skipped.bad_names.append(&mut listing.bad_names);
+                self.skipped.excluded.append(&mut listing.excluded);
                 let mut done = 0u64;
-                for (key, path) in listing.files {
+                for (key, path) in files {
                     let r = read_file_record(key, &path)?;
                     done += r.body.len() as u64;
                     self.add(&r)?;
                     progress(done);
                 }
+                Ok(())
+            }
+            Input::File(path) => {
+                let key = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .ok_or_else(|| {
+                        Error::Input(format!(
+                            "{}: file name is not UTF-8, so it cannot be a key",
+                            path.display()
+                        ))
+                    })?
+                    .to_string();
+                let r = read_file_record(key, path)?;
+                self.add(&r)?;
+                progress(r.body.len() as u64);
                 Ok(())
             }
             Input::Jsonl(path) => {

@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod ingest;
+pub mod output;
+pub mod progress;
 pub mod show;
 pub mod stream;
 pub mod unpack;
