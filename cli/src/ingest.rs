@@ -250,9 +250,68 @@ pub enum Line {
     Archive(Vec<(String, String)>),
 }
 
+/// The entry metadata field that lists (as a JSON array of names) the metadata whose values
+/// are JSON text rather than plain strings: JSONL numbers, booleans, null, arrays and objects
+/// are stored as their JSON text, and `unpack --jsonl` gives them back as the same values.
+pub const JSON_FIELDS: &str = "quire:json";
+
+/// The metadata field that keeps an RFC 3339 date-time given as `"date"`: the entry's date
+/// is its date part, and `unpack --jsonl` writes the full value back as `"date"`.
+pub const DATE_TIME_FIELD: &str = "date";
+
+/// The content type of `body_base64` entries that give none.
+pub const BINARY_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// The date part of an RFC 3339 date-time (`2002-03-14T10:00:00Z`,
+/// `2002-03-14t10:00:00.5+01:00`, or with a space for the `T`), when `s` is one.
+pub fn rfc3339_date_part(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(r)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    let date = Date::parse(s.get(..10)?)?;
+    if !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
+        return None;
+    }
+    let (h, m, sec) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    match b.get(i..)? {
+        [b'Z' | b'z'] => Some(date),
+        [b'+' | b'-', _, _, b':', _, _] => {
+            let (oh, om) = (digits(i + 1..i + 3)?, digits(i + 4..i + 6)?);
+            (oh <= 23 && om <= 59).then_some(date)
+        }
+        _ => None,
+    }
+}
+
 /// Parses one JSONL line: `{"key" or "id", "title"?, "date"?, "content_type"?, "body" or
-/// "body_base64", "meta"?: {...}}`; any other field becomes entry metadata (strings as they
-/// are, other values as JSON text).
+/// "body_base64", "meta"?: {...}}`; any other field becomes entry metadata, in the order of
+/// the line (a `meta` object's fields where it stands). String values are stored as they
+/// are; other JSON values as their JSON text, named in [`JSON_FIELDS`]. `date` may be an
+/// RFC 3339 date-time (its date part is the entry's date; the full value is kept in the
+/// metadata field [`DATE_TIME_FIELD`]). A `body_base64` entry without a content type gets
+/// [`BINARY_CONTENT_TYPE`].
 pub fn parse_jsonl_line(line: &str, source: &str) -> Result<Line, Error> {
     let bad = |msg: String| Error::Input(format!("{source}: {msg}"));
     if line.starts_with('\u{feff}') {
@@ -272,71 +331,115 @@ pub fn parse_jsonl_line(line: &str, source: &str) -> Result<Line, Error> {
         return Err(bad("each line must be a JSON object".into()));
     };
     if !obj.contains_key("key") && !obj.contains_key("id") {
-        if let Some(Value::Object(a)) = obj.remove("archive") {
+        if let Some(Value::Object(a)) = obj.shift_remove("archive") {
             if obj.is_empty() {
                 return Ok(Line::Archive(string_pairs(a, &bad)?));
             }
         }
         return Err(bad("a record needs a \"key\" (or \"id\") field".into()));
     }
-    let key = match obj.remove("key").or_else(|| obj.remove("id")) {
+    // shift_remove keeps the order of the fields left, which become metadata in that order.
+    let key = match obj.shift_remove("key").or_else(|| obj.shift_remove("id")) {
         Some(Value::String(s)) => s,
         Some(Value::Number(n)) => n.to_string(),
         _ => return Err(bad("\"key\" must be a string or a number".into())),
     };
     let mut text = |name: &str| -> Result<Option<String>, Error> {
-        match obj.remove(name) {
+        match obj.shift_remove(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
             Some(_) => Err(bad(format!("\"{name}\" of {key:?} must be a string"))),
         }
     };
     let title = text("title")?;
+    let mut metadata: Vec<(String, Value)> = Vec::new();
     let date = match text("date")? {
         None => None,
         Some(d) if d.is_empty() => None,
-        Some(d) => Some(Date::parse(&d).ok_or_else(|| {
-            bad(format!(
-                "date {d:?} of {key:?} is not a valid YYYY-MM-DD date"
-            ))
-        })?),
+        Some(d) => match Date::parse(&d) {
+            Some(date) => Some(date),
+            None => {
+                let date = rfc3339_date_part(&d).ok_or_else(|| {
+                    bad(format!(
+                        "date {d:?} of {key:?} is not a valid YYYY-MM-DD date or RFC 3339 \
+                         date-time"
+                    ))
+                })?;
+                metadata.push((DATE_TIME_FIELD.to_string(), Value::String(d)));
+                Some(date)
+            }
+        },
     };
     let content_type = text("content_type")?;
     let body = text("body")?;
     let body64 = text("body_base64")?;
-    let body = match (body, body64) {
-        (Some(b), None) => b.into_bytes(),
-        (None, Some(b)) => base64::engine::general_purpose::STANDARD
-            .decode(b.as_bytes())
-            .map_err(|e| bad(format!("body_base64 of {key:?} is not base64: {e}")))?,
-        (None, None) => Vec::new(),
+    let (body, content_type) = match (body, body64) {
+        (Some(b), None) => (b.into_bytes(), content_type),
+        (None, Some(b)) => (
+            base64::engine::general_purpose::STANDARD
+                .decode(b.as_bytes())
+                .map_err(|e| bad(format!("body_base64 of {key:?} is not base64: {e}")))?,
+            content_type.or_else(|| Some(BINARY_CONTENT_TYPE.to_string())),
+        ),
+        (None, None) => (Vec::new(), content_type),
         (Some(_), Some(_)) => {
             return Err(bad(format!(
                 "{key:?} has both \"body\" and \"body_base64\""
             )))
         }
     };
-    let mut metadata = match obj.remove("meta") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Object(m)) => string_pairs(m, &bad)?,
-        Some(_) => return Err(bad(format!("\"meta\" of {key:?} must be an object"))),
-    };
     for (name, v) in obj {
-        let v = match v {
-            Value::String(s) => s,
-            other => other.to_string(),
-        };
-        metadata.push((name, v));
+        if name == "meta" {
+            match v {
+                Value::Null => {}
+                Value::Object(m) => metadata.extend(m),
+                _ => return Err(bad(format!("\"meta\" of {key:?} must be an object"))),
+            }
+        } else {
+            metadata.push((name, v));
+        }
     }
     Ok(Line::Entry(Record {
         key,
         title,
         date,
         content_type,
-        metadata,
+        metadata: stored_metadata(metadata).map_err(bad)?,
         body,
         source: source.to_string(),
     }))
+}
+
+/// Metadata as stored: strings as they are; for a name with any other JSON value, every
+/// value of that name as JSON text, and the name listed in [`JSON_FIELDS`].
+fn stored_metadata(fields: Vec<(String, Value)>) -> Result<Vec<(String, String)>, String> {
+    let mut json_names: Vec<String> = Vec::new();
+    for (name, v) in &fields {
+        if name == JSON_FIELDS {
+            return Err(format!("the field name {JSON_FIELDS:?} is reserved"));
+        }
+        if !v.is_string() && !json_names.contains(name) {
+            json_names.push(name.clone());
+        }
+    }
+    let marker = (!json_names.is_empty()).then(|| {
+        (
+            JSON_FIELDS.to_string(),
+            Value::from(json_names.clone()).to_string(),
+        )
+    });
+    let mut out: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(name, v)| {
+            let v = match v {
+                Value::String(s) if !json_names.contains(&name) => s,
+                other => other.to_string(),
+            };
+            (name, v)
+        })
+        .collect();
+    out.extend(marker);
+    Ok(out)
 }
 
 fn string_pairs(
@@ -351,27 +454,52 @@ fn string_pairs(
         .collect()
 }
 
-/// The fields of an entry's JSONL line before its body, in their order.
-fn entry_head(e: &quire::Entry<'_>, info: &quire::EntryInfo) -> Map<String, Value> {
+/// The fields of an entry's JSONL line before its body, in their order; `text` says whether
+/// the body will be written as `"body"` (else `"body_base64"`).
+fn entry_head(e: &quire::Entry<'_>, info: &quire::EntryInfo, text: bool) -> Map<String, Value> {
     let mut obj = Map::new();
     obj.insert("key".into(), Value::String(e.key().to_string()));
     if let Some(t) = &info.title {
         obj.insert("title".into(), Value::String(t.clone()));
     }
-    if let Some(d) = e.date() {
-        obj.insert("date".into(), Value::String(d.to_string()));
-    }
-    if e.content_type() != quire::DEFAULT_CONTENT_TYPE {
+    let json_names: Vec<String> = info
+        .metadata
+        .iter()
+        .find(|(n, _)| n == JSON_FIELDS)
+        .and_then(|(_, v)| serde_json::from_str(v).ok())
+        .unwrap_or_default();
+    // An RFC 3339 date-time kept by `pack`: written back as the date.
+    let date_time = info.metadata.iter().position(|(n, v)| {
+        n == DATE_TIME_FIELD
+            && !json_names.contains(n)
+            && e.date().is_some()
+            && rfc3339_date_part(v) == e.date()
+    });
+    match (date_time, e.date()) {
+        (Some(i), _) => obj.insert("date".into(), Value::String(info.metadata[i].1.clone())),
+        (None, Some(d)) => obj.insert("date".into(), Value::String(d.to_string())),
+        (None, None) => None,
+    };
+    // A binary body with the default (text) content type says so, since pack would
+    // otherwise give it application/octet-stream.
+    if e.content_type() != quire::DEFAULT_CONTENT_TYPE || !text {
         obj.insert(
             "content_type".into(),
             Value::String(e.content_type().to_string()),
         );
     }
-    let meta: Map<String, Value> = info
-        .metadata
-        .iter()
-        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
-        .collect();
+    let mut meta = Map::new();
+    for (i, (n, v)) in info.metadata.iter().enumerate() {
+        if Some(i) == date_time || n == JSON_FIELDS {
+            continue;
+        }
+        let value = if json_names.contains(n) {
+            serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.clone()))
+        } else {
+            Value::String(v.clone())
+        };
+        meta.insert(n.clone(), value);
+    }
     if !meta.is_empty() {
         obj.insert("meta".into(), Value::Object(meta));
     }
@@ -382,7 +510,8 @@ fn entry_head(e: &quire::Entry<'_>, info: &quire::EntryInfo) -> Map<String, Valu
 /// that [`parse_jsonl_line`] reads back to the same entry. Holds the whole body; `unpack
 /// --jsonl` uses [`write_entry_jsonl`], which streams it and writes the same bytes.
 pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]) -> String {
-    let mut obj = entry_head(e, info);
+    let text = std::str::from_utf8(body).is_ok();
+    let mut obj = entry_head(e, info, text);
     match std::str::from_utf8(body) {
         Ok(s) => obj.insert("body".into(), Value::String(s.to_string())),
         Err(_) => obj.insert(
@@ -420,7 +549,7 @@ pub fn write_entry_jsonl(
     let info = e.info().map_err(EntryLineError::Unreadable)?;
     let text =
         crate::stream::is_utf8(|w| e.write_body_to(w)).map_err(EntryLineError::Unreadable)?;
-    let head = Value::Object(entry_head(e, &info)).to_string();
+    let head = Value::Object(entry_head(e, &info, text)).to_string();
     // `head` is `{...}` with at least the key: drop the `}` and add the body field.
     let open = head.strip_suffix('}').unwrap_or(&head);
     out.write_all(open.as_bytes())?;
@@ -677,7 +806,11 @@ mod tests {
         assert_eq!(r.title.as_deref(), Some("T"));
         assert_eq!(
             r.metadata,
-            vec![("lang".into(), "en".into()), ("n".into(), "3".into())]
+            vec![
+                ("lang".into(), "en".into()),
+                ("n".into(), "3".into()),
+                (JSON_FIELDS.into(), "[\"n\"]".into())
+            ]
         );
         assert_eq!(r.body, b"x");
         let err = parse_jsonl_line(r#"{"body": "x"}"#, "f:2").unwrap_err();
@@ -689,5 +822,34 @@ mod tests {
             panic!("not an entry")
         };
         assert_eq!(r.body, [0, 1, 255]);
+        assert_eq!(r.content_type.as_deref(), Some(BINARY_CONTENT_TYPE));
+    }
+
+    #[test]
+    fn rfc3339_date_times() {
+        for ok in [
+            "2002-03-14T10:00:00Z",
+            "2002-03-14t10:00:00z",
+            "2002-03-14 23:59:60.123+01:00",
+            "2002-03-14T00:00:00-23:59",
+        ] {
+            assert_eq!(
+                rfc3339_date_part(ok).map(|d| d.to_string()).as_deref(),
+                Some("2002-03-14"),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "2002-03-14",
+            "2002-03-14T10:00:00",
+            "2002-03-14T24:00:00Z",
+            "2002-03-14T10:00Z",
+            "2002-03-14T10:00:00.Z",
+            "2002-03-14T10:00:00+0100",
+            "2002-03-14T10:00:00ZZ",
+            "2002-03-14T10:00:00+01:00:00",
+        ] {
+            assert_eq!(rfc3339_date_part(bad), None, "{bad}");
+        }
     }
 }

@@ -507,3 +507,69 @@ fn time_left_waits_for_the_dictionary_sample_and_then_is_steady() {
         "the estimate jumps up"
     );
 }
+
+/// Item 16: JSONL date-times, non-string extra fields, metadata order and binary content
+/// types survive pack → unpack --jsonl → pack, byte for byte.
+#[test]
+fn jsonl_values_dates_order_and_binary_types_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let input = concat!(
+        "{\"key\": \"dt\", \"date\": \"2002-03-14T10:00:00+01:00\", \"body\": \"x\"}\n",
+        "{\"key\": \"vals\", \"z\": \"1\", \"n\": 3, \"f\": 2.5, \"ok\": true, \"nil\": null, ",
+        "\"tags\": [\"a\", 1], \"obj\": {\"x\": {\"y\": false}}, \"s\": \"3\", ",
+        "\"meta\": {\"m\": \"in meta\", \"k\": 7}, \"a\": \"last\", \"body\": \"y\"}\n",
+        "{\"key\": \"bin\", \"body_base64\": \"AP8=\"}\n",
+        "{\"key\": \"png\", \"content_type\": \"image/png\", \"body_base64\": \"iVBO\"}\n",
+        "{\"key\": \"bintext\", \"content_type\": \"text/plain; charset=utf-8\", \"body_base64\": \"/w==\"}\n",
+    );
+    let a1 = t.path().join("a1.quire");
+    pack_jsonl(&a1, input);
+    let long = ok(&run(&["ls", "--long", s(&a1)]));
+    let line = |k: &str| {
+        long.lines()
+            .find(|l| l.split_whitespace().last() == Some(k))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("dt").contains("2002-03-14"), "{long}");
+    assert!(line("bin").contains("application/octet-stream"), "{long}");
+    assert!(line("png").contains("image/png"), "{long}");
+
+    let back = ok(&run(&["unpack", s(&a1), "--jsonl", "-"]));
+    let lines: Vec<serde_json::Value> = back
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["date"], "2002-03-14T10:00:00+01:00");
+    assert!(lines[0].get("meta").is_none(), "{back}");
+    let meta = lines[1]["meta"].as_object().unwrap();
+    let names: Vec<&str> = meta.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["z", "n", "f", "ok", "nil", "tags", "obj", "s", "m", "k", "a"]
+    );
+    assert_eq!(
+        serde_json::Value::Object(meta.clone()),
+        serde_json::json!({"z": "1", "n": 3, "f": 2.5, "ok": true, "nil": null,
+            "tags": ["a", 1], "obj": {"x": {"y": false}}, "s": "3", "m": "in meta", "k": 7,
+            "a": "last"})
+    );
+    assert_eq!(lines[2]["content_type"], "application/octet-stream");
+    assert_eq!(lines[4]["content_type"], "text/plain; charset=utf-8");
+
+    let a2 = t.path().join("a2.quire");
+    pack_jsonl(&a2, &back);
+    assert!(
+        fs::read(&a1).unwrap() == fs::read(&a2).unwrap(),
+        "the JSONL round trip changed the archive"
+    );
+    assert_eq!(ok(&run(&["unpack", s(&a2), "--jsonl", "-"])), back);
+
+    // A date that is neither form is refused, naming both.
+    let o = run_stdin(
+        &["pack", "-", "-o", s(&t.path().join("x.quire"))],
+        b"{\"key\": \"k\", \"date\": \"2002-03-14T25:00:00Z\"}\n",
+    );
+    assert!(fails(&o, 4).contains("RFC 3339"));
+}
