@@ -128,35 +128,40 @@ struct PackArgs {
     #[arg(required = true)]
     inputs: Vec<String>,
     /// The archive to write: a regular file (standard output cannot take an archive).
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
     /// Starting settings: `default` (fast lookups: 16 KiB blocks, 2 MiB dictionary, level 19)
     /// or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
     /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
-    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=22))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
     /// Target uncompressed block size, 64..=256M, e.g. 64K or 1M (default 16K; 16M with
     /// --preset smallest).
-    #[arg(long, value_parser = parse_block_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
     block_size: Option<u32>,
     /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
     /// Largest dictionary, 256..=16M (default 2M, at most a quarter of the sample).
-    #[arg(long, value_parser = parse_dict_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
     /// How much of the input (from the start) to pick the dictionary from, e.g. 16M
     /// (default 16M).
-    #[arg(long, value_parser = parse_dict_sample)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_sample)]
     dict_sample: Option<u32>,
     /// Store every body separately, even identical ones.
     #[arg(long)]
     no_dedup: bool,
     /// Compression threads, 0..=1024; 0 = one per core. The archive is byte-identical
     /// whatever the count.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u16).range(0..=1024)
+    )]
     threads: u16,
     /// What a repeated key does: error, keep the first, or keep the last.
     #[arg(long, value_enum, default_value_t = Dups::Error)]
