@@ -10,6 +10,7 @@ pub mod output;
 pub mod progress;
 pub mod show;
 pub mod stream;
+pub mod threads;
 pub mod unpack;
 
 pub use error::Error;
