@@ -6,6 +6,11 @@
 
 pub mod error;
 pub mod ingest;
+pub mod output;
+pub mod progress;
+pub mod show;
+pub mod stream;
+pub mod threads;
 pub mod unpack;
 
 pub use error::Error;

@@ -1,24 +1,78 @@
 //! `quire`: the command-line shell over the quire library.
 //!
 //! Exit codes: 0 success; 1 the archive is damaged or unreadable (for `verify`: damage
-//! found); 2 usage error; 3 `get` did not find some key; 4 input or output error (files,
-//! JSONL, refused keys, existing targets).
+//! found; for `unpack`, `ls`, `get`: some entries could not be read, every other one was
+//! written); 2 usage error; 3 `get` did not find some key; 4 input or output error (files,
+//! JSONL, refused keys, existing targets). A closed output pipe ends any command quietly
+//! with 0.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
 use quire_cli::ingest::{Input, Packer};
+use quire_cli::output;
+use quire_cli::show::shown;
 use quire_cli::unpack::{self, UnpackOptions};
 use quire_cli::Error;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (also when the output pipe is closed early, as by `| head`)
+  1  the archive is damaged or unreadable (verify: damage found; unpack, ls --long, get:
+     some entries could not be read, every other one was written)
+  2  usage error (unknown option, invalid value, --meta conflict, bad SOURCE_DATE_EPOCH)
+  3  get: a key was not found
+  4  input/output error (missing or unreadable files, bad JSONL, refused keys, existing
+     targets without --force)";
+
+const PACK_HELP: &str = "\
+Inputs:
+  DIR            every regular file under DIR is an entry; key = path relative to DIR with
+                 `/`; symbolic links (not followed), FIFOs, devices and file names that are
+                 not UTF-8 are skipped and counted (--strict-names: a non-UTF-8 name is an
+                 error); the archive being written and its temporary files are left out
+  FILE.jsonl     JSONL, one entry per line (also *.ndjson)
+  FILE           any other regular file: one entry, keyed by its file name
+  -              JSONL on standard input (a FIFO or other non-regular path is read as JSONL)
+A text file with a headline line `Title - YYYY-MM-DD` near its top gets that title and date.
+
+JSONL fields (one object per line):
+  key or id      string or number (required)
+  title          string
+  date           YYYY-MM-DD, or an RFC 3339 date-time (2002-03-14T10:00:00Z): the entry's
+                 date is the date part, the full value is kept and comes back from
+                 unpack --jsonl
+  content_type   string; default text/plain; charset=utf-8, or application/octet-stream
+                 for body_base64
+  body           the body as a JSON string (UTF-8 text)
+  body_base64    the body in standard base64 (binary bodies)
+  meta           an object of entry metadata
+  anything else  entry metadata, in the order given; numbers, booleans, null, arrays and
+                 objects are kept as JSON and come back from unpack --jsonl as the same values
+A first line {\"archive\": {...}} (as unpack --jsonl writes) gives archive metadata the
+command line does not.";
+
+const UNPACK_HELP: &str = "\
+With -o DIR each entry becomes the file DIR/KEY. Every key is checked before anything is
+written: keys with `..`, absolute paths, drive letters, backslashes or NUL are refused (or
+rewritten with --sanitize); symbolic links are never followed; existing files are replaced
+only with --force. Entries in damaged blocks are skipped and listed (exit 1).
+
+With --jsonl the first line is {\"archive\": {...metadata}}, then one line per entry with the
+fields `quire pack` reads (key, title, date, content_type, meta, body or body_base64), so
+packing it again gives the same archive. A FIFO, a device or /dev/stdout is written into; a
+regular file is replaced atomically, only with --force (through a symbolic link, the file it
+points to).";
 
 #[derive(Parser)]
 #[command(
     name = "quire",
     version,
-    about = "Compact, versioned, read-optimised archives of articles"
+    about = "Compact, versioned, read-optimised archives of articles",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,22 +81,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Pack directories and JSONL files (or `-` for JSONL on stdin) into an archive.
+    /// Pack directories, JSONL files, single files (or `-` for JSONL on stdin) into an archive.
+    #[command(after_help = format!("{PACK_HELP}\n\n{EXIT_CODES}"))]
     Pack(PackArgs),
     /// Write every entry back out, as files under a directory or as JSONL.
+    #[command(after_help = format!("{UNPACK_HELP}\n\n{EXIT_CODES}"))]
     Unpack(UnpackArgs),
     /// List keys (entry order, or sorted with --prefix).
+    #[command(after_help = EXIT_CODES)]
     Ls {
         /// The archive.
         archive: PathBuf,
         /// Only keys starting with this prefix, in sorted order.
         #[arg(long)]
         prefix: Option<String>,
-        /// Also show size, date, content type and title.
+        /// Also show size, date, content type and title; mark entries that cannot be read.
         #[arg(short, long)]
         long: bool,
     },
     /// Write the bodies of the given keys to stdout.
+    #[command(after_help = EXIT_CODES)]
     Get {
         /// The archive.
         archive: PathBuf,
@@ -51,11 +109,13 @@ enum Command {
         keys: Vec<String>,
     },
     /// Show the version, flags, sections, sizes and compression ratio of an archive.
+    #[command(after_help = EXIT_CODES)]
     Info {
         /// The archive.
         archive: PathBuf,
     },
-    /// Check every checksum; exit 1 and list damaged blocks and their keys on damage.
+    /// Check every checksum; print the result (damaged blocks and their keys) on stdout.
+    #[command(after_help = EXIT_CODES)]
     Verify {
         /// The archive.
         archive: PathBuf,
@@ -64,43 +124,57 @@ enum Command {
 
 #[derive(clap::Args)]
 struct PackArgs {
-    /// Directories, JSONL files, or `-` for JSONL on stdin.
+    /// Directories, JSONL files, other files, or `-` for JSONL on stdin (see below).
     #[arg(required = true)]
     inputs: Vec<String>,
-    /// The archive to write.
-    #[arg(short, long)]
+    /// The archive to write: a regular file (standard output cannot take an archive).
+    #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 16 KiB blocks, 2 MiB dictionary, level 19) or `smallest`
-    /// (16 MiB blocks, level 22: close to solid compression, slower lookups).
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks, 2 MiB dictionary, level 19)
+    /// or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
-    /// zstd level (1..=22); overrides the preset.
-    #[arg(long)]
+    /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
-    /// Target uncompressed block size (e.g. 64K, 1M).
-    #[arg(long, value_parser = parse_size)]
+    /// Target uncompressed block size, 64..=256M, e.g. 64K or 1M (default 16K; 16M with
+    /// --preset smallest).
+    #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
     block_size: Option<u32>,
     /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary (e.g. 1M; default 2M, at most a quarter of the sample).
-    #[arg(long, value_parser = parse_size)]
+    /// Largest dictionary, 256..=16M (default 2M, at most a quarter of the sample).
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
-    /// How much of the input (from the start) to pick the dictionary from (e.g. 16M).
-    #[arg(long, value_parser = parse_size)]
+    /// How much of the input (from the start) to pick the dictionary from, e.g. 16M
+    /// (default 16M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_sample)]
     dict_sample: Option<u32>,
     /// Store every body separately, even identical ones.
     #[arg(long)]
     no_dedup: bool,
-    /// Compression threads (default: all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// What a repeated key does: error (default), keep the first, or keep the last.
+    /// Compression threads, 0..=1024; 0 = one per idle core (measured for 0.1 s at the start;
+    /// an extra thread costs CPU time, so it only pays on a free core). The archive is
+    /// byte-identical whatever the count.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u16).range(0..=1024)
+    )]
+    threads: u16,
+    /// What a repeated key does: error, keep the first, or keep the last.
     #[arg(long, value_enum, default_value_t = Dups::Error)]
     duplicates: Dups,
-    /// Replace OUTPUT if it exists (atomically: the old archive stays until the new is done).
+    /// Replace OUTPUT if it exists (atomically: the old archive stays until the new is done;
+    /// through a symbolic link, the file it points to).
     #[arg(short, long)]
     force: bool,
+    /// Make a file name that is not UTF-8 (in a directory input) an error instead of a
+    /// skipped path.
+    #[arg(long)]
+    strict_names: bool,
     /// Archive title.
     #[arg(long)]
     title: Option<String>,
@@ -113,8 +187,9 @@ struct PackArgs {
     /// Where the articles came from.
     #[arg(long)]
     source: Option<String>,
-    /// Other archive metadata, NAME=VALUE (repeatable).
-    #[arg(long = "meta", value_parser = parse_pair)]
+    /// Other archive metadata, NAME=VALUE (repeatable; each NAME once; `created` and `tool`
+    /// are written by quire).
+    #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_pair)]
     meta: Vec<(String, String)>,
     /// No progress bar and no summary.
     #[arg(short, long)]
@@ -129,12 +204,13 @@ struct UnpackArgs {
     #[arg(
         short,
         long,
+        value_name = "DIR",
         required_unless_present = "jsonl",
         conflicts_with = "jsonl"
     )]
     output: Option<PathBuf>,
-    /// Write JSONL to this file (`-` for stdout) instead of files.
-    #[arg(long)]
+    /// Write JSONL to this file (`-` for stdout; a FIFO or device is written into).
+    #[arg(long, value_name = "FILE")]
     jsonl: Option<PathBuf>,
     /// Replace existing files.
     #[arg(short, long)]
@@ -160,29 +236,67 @@ enum Dups {
     Last,
 }
 
-fn parse_size(s: &str) -> Result<u32, String> {
+fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
         Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
         Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
         _ => (s, 1),
     };
     let n: u64 = num
         .parse()
         .map_err(|_| format!("{s:?} is not a size like 65536, 64K or 1M"))?;
     n.checked_mul(mult)
-        .and_then(|v| u32::try_from(v).ok())
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
-fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
+fn size_in(s: &str, lo: u64, hi: u64) -> Result<u32, String> {
+    let n = parse_size(s)?;
+    if n < lo || n > hi {
+        return Err(format!("{s} is not in {}..={}", human(lo), human(hi)));
+    }
+    u32::try_from(n).map_err(|_| format!("{s:?} is too large"))
 }
 
-/// A failure with its exit code.
-struct Fail(u8, String);
+/// `16K`, `256M`, or the number of bytes.
+fn human(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        n => n.to_string(),
+    }
+}
+
+fn parse_block_size(s: &str) -> Result<u32, String> {
+    size_in(s, 64, u64::from(quire::format::MAX_BLOCK_LEN))
+}
+
+fn parse_dict_size(s: &str) -> Result<u32, String> {
+    size_in(s, 256, quire::format::MAX_DICT_LEN)
+}
+
+fn parse_dict_sample(s: &str) -> Result<u32, String> {
+    size_in(s, 1, u64::from(u32::MAX))
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some(("", _)) => Err(format!("{s:?} has an empty NAME")),
+        Some((a, b)) => Ok((a.to_string(), b.to_string())),
+        None => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
+/// A failure with its exit code and its one-line message (`None`: end quietly, as on a
+/// closed output pipe).
+struct Fail(u8, Option<String>);
+
+impl Fail {
+    fn new(code: u8, msg: impl Into<String>) -> Fail {
+        Fail(code, Some(msg.into()))
+    }
+}
 
 /// An error and its sources, on one line: `cannot read x.quire: No such file or directory`.
 fn chain(e: &dyn std::error::Error) -> String {
@@ -206,37 +320,51 @@ fn read_code(e: &quire::ReadError) -> u8 {
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Self {
-        let code = match e {
-            Error::Read(ref r) => read_code(r),
-            Error::Write(w) => return Fail::from(w),
-            _ => 4,
-        };
-        Fail(code, chain(&e))
+        match e {
+            Error::Io(io) => io.into(),
+            Error::Read(r) => r.into(),
+            Error::Write(w) => w.into(),
+            e => Fail::new(4, chain(&e)),
+        }
     }
 }
 
 impl From<quire::ReadError> for Fail {
     fn from(e: quire::ReadError) -> Self {
-        Fail(read_code(&e), chain(&e))
+        match e {
+            // Writing a body to the output failed: a closed pipe ends quietly.
+            quire::ReadError::Io { path: None, source } => source.into(),
+            e => Fail::new(read_code(&e), chain(&e)),
+        }
     }
 }
 
 impl From<quire::WriteError> for Fail {
     fn from(e: quire::WriteError) -> Self {
         if let quire::WriteError::TargetExists(p) = &e {
-            return Fail(
+            return Fail::new(
                 4,
                 format!("{} already exists (use --force to replace it)", p.display()),
             );
         }
-        Fail(4, chain(&e))
+        Fail::new(4, chain(&e))
     }
 }
 
 impl From<io::Error> for Fail {
+    /// A closed output pipe (`quire ... | head`) ends the command quietly with success.
     fn from(e: io::Error) -> Self {
-        Fail(4, format!("I/O error: {e}"))
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Fail(0, None)
+        } else {
+            Fail::new(4, format!("I/O error: {e}"))
+        }
     }
+}
+
+/// Prints a message on stderr; a closed stderr is not worth failing over.
+fn say(msg: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "quire: {msg}");
 }
 
 fn main() -> ExitCode {
@@ -244,7 +372,9 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(Fail(code, msg)) => {
-            eprintln!("quire: {msg}");
+            if let Some(msg) = msg {
+                say(format_args!("{msg}"));
+            }
             ExitCode::from(code)
         }
     }
@@ -252,7 +382,13 @@ fn main() -> ExitCode {
 
 /// Opens an archive with a small block cache: `ls -l` and `unpack --jsonl` read each entry's
 /// lead (title, metadata) and then its body from the same block.
-fn open(path: &PathBuf) -> Result<Archive<quire::Mmap>, Fail> {
+fn open(path: &Path) -> Result<Archive<quire::Mmap>, Fail> {
+    if path.is_dir() {
+        return Err(Fail::new(
+            4,
+            format!("{} is a directory, not a quire archive", path.display()),
+        ));
+    }
     // SAFETY: `Archive::open` needs the file not to be modified or truncated while it is
     // mapped. This process never writes to an archive it reads, and archives are replaced
     // by rename (quire pack and ArchiveWriter write a new file and rename it over the old
@@ -261,12 +397,40 @@ fn open(path: &PathBuf) -> Result<Archive<quire::Mmap>, Fail> {
     #[allow(unsafe_code)]
     let archive = unsafe { Archive::open(path) };
     archive.map(|a| a.with_block_cache(2)).map_err(|e| match e {
-        quire::ReadError::Io { .. } => Fail(4, chain(&e)),
-        e => Fail(1, format!("{}: {}", path.display(), chain(&e))),
+        quire::ReadError::Io { .. } => Fail::new(4, chain(&e)),
+        e => Fail::new(1, format!("{}: {}", path.display(), chain(&e))),
     })
 }
 
-fn progress_bar(quiet: bool, total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+/// The progress bar's `{left}`: the time left, from [`quire_cli::progress::Eta`].
+#[derive(Clone)]
+struct TimeLeft(quire_cli::progress::Eta);
+
+impl indicatif::style::ProgressTracker for TimeLeft {
+    fn clone_box(&self) -> Box<dyn indicatif::style::ProgressTracker> {
+        Box::new(self.clone())
+    }
+    fn tick(&mut self, state: &indicatif::ProgressState, _: std::time::Instant) {
+        self.0.observe(state.elapsed(), state.pos());
+    }
+    fn reset(&mut self, _: &indicatif::ProgressState, _: std::time::Instant) {}
+    fn write(&self, state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
+        let len = state.len().unwrap_or(0);
+        let _ = match self.0.estimate(state.elapsed(), state.pos(), len) {
+            Some(d) => write!(w, "{:#}", indicatif::HumanDuration(d)),
+            None => write!(w, "?"),
+        };
+    }
+}
+
+/// A progress bar on stderr when it is a terminal; `warmup` is how many bytes the writer
+/// takes in before it starts compressing (no time left is estimated before then).
+fn progress_bar(
+    quiet: bool,
+    total: Option<u64>,
+    what: &str,
+    warmup: u64,
+) -> indicatif::ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -275,11 +439,12 @@ fn progress_bar(quiet: bool, total: Option<u64>, what: &str) -> indicatif::Progr
         None => indicatif::ProgressBar::new_spinner(),
     };
     let style = if total.is_some() {
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} left {left}"
     } else {
         "{msg} {spinner} {bytes} {bytes_per_sec}"
     };
     if let Ok(s) = indicatif::ProgressStyle::with_template(style) {
+        let s = s.with_key("left", TimeLeft(quire_cli::progress::Eta::new(warmup)));
         bar.set_style(s.progress_chars("=> "));
     }
     bar.set_message(what.to_string());
@@ -301,19 +466,81 @@ fn run(cmd: Command) -> Result<u8, Fail> {
     }
 }
 
-fn pack(a: PackArgs) -> Result<u8, Fail> {
-    let mut metadata = Vec::new();
-    for (name, v) in [
+/// Archive metadata from the command line: each name once, none that the writer sets.
+fn command_line_metadata(a: &PackArgs) -> Result<Vec<(String, String)>, Fail> {
+    let mut metadata: Vec<(String, String)> = Vec::new();
+    let named = [
         ("title", &a.title),
         ("description", &a.description),
         ("creator", &a.creator),
         ("source", &a.source),
-    ] {
-        if let Some(v) = v {
-            metadata.push((name.to_string(), v.clone()));
+    ];
+    let given = named
+        .iter()
+        .filter_map(|(n, v)| v.as_ref().map(|v| (n.to_string(), v.clone())))
+        .chain(a.meta.iter().cloned());
+    for (name, value) in given {
+        if name == "created" || name == "tool" {
+            return Err(Fail::new(
+                2,
+                format!("--meta {name}=...: quire writes the {name:?} field itself"),
+            ));
+        }
+        if metadata.iter().any(|(n, _)| *n == name) {
+            return Err(Fail::new(
+                2,
+                format!("archive metadata field {name:?} is given twice"),
+            ));
+        }
+        metadata.push((name, value));
+    }
+    Ok(metadata)
+}
+
+/// The creation time from `SOURCE_DATE_EPOCH` (seconds since 1970), when it is set.
+fn source_date_epoch() -> Result<Option<u64>, Fail> {
+    match std::env::var_os("SOURCE_DATE_EPOCH") {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .to_str()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Fail::new(
+                    2,
+                    format!(
+                        "SOURCE_DATE_EPOCH={:?} is not a whole number of seconds since 1970",
+                        v.to_string_lossy()
+                    ),
+                )
+            }),
+    }
+}
+
+fn pack(a: PackArgs) -> Result<u8, Fail> {
+    let mut metadata = command_line_metadata(&a)?;
+    let created = source_date_epoch()?;
+    if output::is_stdout_path(&a.output) {
+        return Err(Fail::new(
+            2,
+            "-o -: an archive cannot be written to standard output (it is finished by seeking \
+             back to its header); give a file name (./- for a file named -)",
+        ));
+    }
+    let target = output::check_file_target(&a.output, a.force)?;
+    if let Ok(m) = std::fs::metadata(&target) {
+        if !m.is_file() {
+            return Err(Fail::new(
+                4,
+                format!(
+                    "{} is not a regular file (an archive is written to a temporary file and \
+                     renamed into place)",
+                    a.output.display()
+                ),
+            ));
         }
     }
-    metadata.extend(a.meta.iter().cloned());
     let defaults = match a.preset {
         Preset::Default => WriterOptions::default(),
         Preset::Smallest => WriterOptions::smallest(),
@@ -334,6 +561,10 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
             }
         }
     }
+    let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
+        Input::Jsonl(p) | Input::File(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
+        _ => None,
+    });
     let mut opts = defaults
         .level(a.level.unwrap_or(defaults_level))
         .block_size(a.block_size.unwrap_or(defaults_block_size))
@@ -344,7 +575,10 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         })
         .dict_size(a.dict_size.map_or(defaults_dict_size, |d| d as usize))
         .dict_sample(a.dict_sample.map_or(defaults_dict_sample, |d| d as usize))
-        .threads(a.threads)
+        .threads(match a.threads {
+            0 => quire_cli::threads::default_threads(total),
+            n => usize::from(n),
+        })
         .duplicates(match a.duplicates {
             Dups::Error => DuplicatePolicy::Error,
             Dups::First => DuplicatePolicy::First,
@@ -356,31 +590,59 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         } else {
             Overwrite::Never
         });
+    if let Some(c) = created {
+        opts = opts.created(c);
+    }
     for (name, value) in metadata {
         opts = opts.metadata(name, value);
     }
-    let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
-        Input::Jsonl(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
-        _ => None,
-    });
-    let writer = ArchiveWriter::create(&a.output, opts)?;
+    let warmup = if a.no_dict {
+        0
+    } else {
+        opts.get_dict_sample() as u64
+    };
+    let writer = ArchiveWriter::create(&target, opts).map_err(|e| match e {
+        quire::WriteError::InvalidOptions(m) => Fail::new(2, m),
+        e => Fail::new(
+            4,
+            format!("cannot create {}: {}", a.output.display(), chain(&e)),
+        ),
+    })?;
     let mut packer = Packer::new(writer);
-    let bar = progress_bar(a.quiet, total, "packing");
-    let mut base = 0u64;
+    packer.exclude_output(&target);
+    packer.strict_names(a.strict_names);
+    let bar = progress_bar(a.quiet, total, "packing", warmup);
+    let (mut base, mut warned) = (0u64, 0);
     for input in &inputs {
         let mut last = 0u64;
-        packer.add_input(input, &mut |done| {
+        let added = packer.add_input(input, &mut |done| {
             last = done;
             bar.set_position(base + done);
-        })?;
+        });
+        for bad in &packer.skipped.bad_names[warned..] {
+            bar.suspend(|| {
+                say(format_args!(
+                    "warning: skipping {}: its name is not UTF-8, so it cannot be a key \
+                     (--strict-names makes this an error)",
+                    bad.display()
+                ))
+            });
+        }
+        warned = packer.skipped.bad_names.len();
+        added?;
         base += last;
     }
-    // Training the dictionary and compressing what is still held happen in finish().
+    // Choosing the dictionary and compressing what is still held happen in finish().
     if !bar.is_hidden() {
         bar.set_style(indicatif::ProgressStyle::default_spinner());
         bar.set_message("compressing and writing the indexes");
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
     }
+    let skipped = (
+        packer.skipped.symlinks.len(),
+        packer.skipped.special.len(),
+        packer.skipped.bad_names.len(),
+    );
     let s = packer.into_writer().finish();
     bar.finish_and_clear();
     let s = s?;
@@ -390,21 +652,46 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         } else {
             0.0
         };
-        eprintln!(
-            "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes, ratio {:.2}){}",
+        // The summary's dictionary size is the uncompressed one; the file holds it compressed.
+        let stored_dict = s.stored_dict_len;
+        let mut extra = String::new();
+        if s.duplicates > 0 {
+            extra.push_str(&format!(", {} duplicate keys resolved", s.duplicates));
+        }
+        if s.shared_bodies > 0 {
+            extra.push_str(&format!(
+                ", {} identical bodies stored once",
+                s.shared_bodies
+            ));
+        }
+        let (links, special, bad) = skipped;
+        if links + special + bad > 0 {
+            let parts: Vec<String> = [
+                (links, "symbolic link"),
+                (special, "special file"),
+                (bad, "non-UTF-8 name"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+            extra.push_str(&format!(
+                ", skipped {} paths ({})",
+                links + special + bad,
+                parts.join(", ")
+            ));
+        }
+        let _ = writeln!(
+            io::stderr(),
+            "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes \
+             stored, ratio {:.2}){extra}",
             s.entries,
             s.raw_bytes,
             a.output.display(),
             s.file_len,
             s.blocks,
-            s.dict_len,
+            stored_dict,
             ratio,
-            match (s.duplicates, s.shared_bodies) {
-                (0, 0) => String::new(),
-                (d, 0) => format!(", {d} duplicate keys resolved"),
-                (0, b) => format!(", {b} identical bodies stored once"),
-                (d, b) => format!(", {d} duplicate keys resolved, {b} identical bodies stored once"),
-            }
         );
     }
     Ok(0)
@@ -424,31 +711,33 @@ fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>>
 
 fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
     let archive = open(&a.archive)?;
-    let bar = progress_bar(a.quiet, Some(raw_total(&archive)), "unpacking");
+    let bar = progress_bar(a.quiet, Some(raw_total(&archive)), "unpacking", 0);
     let mut progress = |b: u64| bar.set_position(b);
     let s = match (&a.output, &a.jsonl) {
-        (_, Some(j)) if j.as_os_str() == "-" => {
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
-            unpack::unpack_jsonl(&archive, &mut out, &mut progress)?
-        }
-        (_, Some(j)) => {
-            if j.exists() && !a.force {
-                return Err(Fail(
-                    4,
-                    format!("{} already exists (use --force to replace it)", j.display()),
-                ));
+        (_, Some(j)) => match output::jsonl_target(j, a.force)? {
+            output::JsonlTarget::Stdout => {
+                let stdout = io::stdout();
+                let mut out = io::BufWriter::new(stdout.lock());
+                unpack::unpack_jsonl(&archive, &mut out, &mut progress)?
             }
-            let overwrite = if a.force {
-                Overwrite::Replace
-            } else {
-                Overwrite::Never
-            };
-            let mut f = quire::AtomicFile::create(j, overwrite)?;
-            let s = unpack::unpack_jsonl(&archive, &mut f, &mut progress)?;
-            f.commit()?;
-            s
-        }
+            output::JsonlTarget::Special(f) => {
+                let mut out = io::BufWriter::new(f);
+                unpack::unpack_jsonl(&archive, &mut out, &mut progress)?
+            }
+            output::JsonlTarget::File(target) => {
+                let overwrite = if a.force {
+                    Overwrite::Replace
+                } else {
+                    Overwrite::Never
+                };
+                let mut f = quire::AtomicFile::create(&target, overwrite).map_err(|e| {
+                    Fail::new(4, format!("cannot create {}: {}", j.display(), chain(&e)))
+                })?;
+                let s = unpack::unpack_jsonl(&archive, &mut f, &mut progress)?;
+                f.commit()?;
+                s
+            }
+        },
         (Some(dir), None) => unpack::unpack_to_dir(
             &archive,
             dir,
@@ -458,13 +747,38 @@ fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
             },
             &mut progress,
         )?,
-        (None, None) => return Err(Fail(2, "give -o DIR or --jsonl FILE".into())),
+        (None, None) => return Err(Fail::new(2, "give -o DIR or --jsonl FILE")),
     };
     bar.finish_and_clear();
+    report_lost(&a.archive, &s.lost, archive.len());
     if !a.quiet {
-        eprintln!("unpacked {} entries ({} bytes)", s.files, s.bytes);
+        let _ = writeln!(
+            io::stderr(),
+            "unpacked {} entries ({} bytes){}",
+            s.files,
+            s.bytes,
+            match s.lost.len() {
+                0 => String::new(),
+                n => format!(", {n} lost to damage"),
+            }
+        );
     }
-    Ok(0)
+    Ok(if s.lost.is_empty() { 0 } else { 1 })
+}
+
+/// One line per entry lost to damage, then how many: each names the archive and the key.
+fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64) {
+    for l in lost {
+        say(format_args!("{}: {l}", archive.display()));
+    }
+    if !lost.is_empty() {
+        say(format_args!(
+            "{}: {} of {total} entries could not be read (the archive is damaged); every other \
+             entry was written",
+            archive.display(),
+            lost.len()
+        ));
+    }
 }
 
 fn raw_total<D: AsRef<[u8]>>(archive: &Archive<D>) -> u64 {
@@ -475,7 +789,7 @@ fn raw_total<D: AsRef<[u8]>>(archive: &Archive<D>) -> u64 {
         .sum()
 }
 
-fn ls(path: &PathBuf, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
+fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     let archive = open(path)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -483,65 +797,174 @@ fn ls(path: &PathBuf, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
         Some(p) => Box::new(archive.prefix(p)),
         None => Box::new(archive.iter()),
     };
-    for e in entries {
-        let e = e?;
-        let written = if long {
-            writeln!(
-                out,
-                "{:>10}  {:<10}  {:<26}  {}{}",
-                e.body_len(),
-                e.date().map_or_else(|| "-".to_string(), |d| d.to_string()),
-                e.content_type(),
-                e.key(),
-                e.title()?.map_or_else(String::new, |t| format!("  \t{t}"))
-            )
-        } else {
-            writeln!(out, "{}", e.key())
-        };
-        if let Err(err) = written {
-            return broken_pipe_ok(err);
-        }
-    }
-    match out.flush() {
-        Ok(()) => Ok(0),
-        Err(e) => broken_pipe_ok(e),
-    }
-}
-
-/// A closed stdout (e.g. piped into `head`) ends the listing quietly.
-fn broken_pipe_ok(e: io::Error) -> Result<u8, Fail> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(0)
+    // Column widths: the longest content type (from the archive's table of them) and the
+    // longest size.
+    let (size_w, type_w) = if long {
+        let largest = archive
+            .iter()
+            .filter_map(Result::ok)
+            .map(|e| e.body_len())
+            .max()
+            .unwrap_or(0);
+        let types = archive.content_types().iter();
+        let type_w = types.map(|t| shown(t).chars().count()).max().unwrap_or(0);
+        (largest.to_string().len().max(10), type_w.max(12))
     } else {
-        Err(e.into())
+        (0, 0)
+    };
+    let mut damaged = 0u64;
+    for (n, e) in entries.enumerate() {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => {
+                damaged += 1;
+                let at = if prefix.is_some() {
+                    format!("sorted entry {n}")
+                } else {
+                    format!("entry {n}")
+                };
+                say(format_args!("{}: {at}: {err}", path.display()));
+                if long {
+                    writeln!(
+                        out,
+                        "{:>size_w$}  {:<10}  {:<type_w$}  ?  [unreadable {at}]",
+                        "?", "?", "?"
+                    )?;
+                }
+                continue;
+            }
+        };
+        if !long {
+            writeln!(out, "{}", shown(e.key()))?;
+            continue;
+        }
+        let title = match readable_title(&e) {
+            Ok(t) => t.map_or_else(String::new, |t| format!("  \t{}", shown(&t))),
+            Err(err) => {
+                damaged += 1;
+                say(format_args!("{}: key {:?}: {err}", path.display(), e.key()));
+                "  \t[unreadable: the archive is damaged here]".to_string()
+            }
+        };
+        writeln!(
+            out,
+            "{:>size_w$}  {:<10}  {:<type_w$}  {}{}",
+            e.body_len(),
+            e.date().map_or_else(|| "-".to_string(), |d| d.to_string()),
+            shown(e.content_type()),
+            shown(e.key()),
+            title
+        )?;
+    }
+    out.flush()?;
+    if damaged > 0 {
+        say(format_args!(
+            "{}: {damaged} entries could not be read (the archive is damaged)",
+            path.display()
+        ));
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// The title of an entry, after checking that the block its body starts in can be read:
+/// `ls --long` marks entries whose block is damaged, not only those with a title in it.
+fn readable_title(e: &quire::Entry<'_>) -> quire::ReadResult<Option<String>> {
+    let title = e.title()?.map(str::to_string);
+    // Reading one byte decompresses (and so checks) the block the body starts in.
+    let mut first = [0u8; 1];
+    match std::io::Read::read(&mut e.reader()?, &mut first) {
+        Ok(_) => Ok(title),
+        Err(err) => Err(
+            match err.into_inner().map(|b| b.downcast::<quire::ReadError>()) {
+                Some(Ok(read)) => *read,
+                Some(Err(other)) => io::Error::other(other).into(),
+                None => io::Error::other("the body could not be read").into(),
+            },
+        ),
     }
 }
 
-fn get(path: &PathBuf, keys: &[String]) -> Result<u8, Fail> {
+/// Bodies up to this size are read whole before they are written, so a damaged one prints
+/// nothing; longer ones are streamed block by block.
+const GET_BUFFERED: u64 = 1 << 20;
+
+fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
     let archive = open(path)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut missing = 0;
+    let (mut missing, mut damaged) = (0, 0);
+    let mut buf = Vec::new();
     for k in keys {
-        match archive.get(k)? {
-            Some(e) => match e.write_body_to(&mut out) {
-                Ok(()) => {}
-                Err(quire::ReadError::Io { source, .. }) => return broken_pipe_ok(source),
-                Err(err) => return Err(err.into()),
-            },
-            None => {
-                eprintln!("quire: key not found: {k:?}");
+        let damage = |e: quire::ReadError, extra: &str| {
+            say(format_args!("{}: key {k:?}: {e}{extra}", path.display()));
+        };
+        let e = match archive.get(k) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                say(format_args!("{}: key not found: {k:?}", path.display()));
                 missing += 1;
+                continue;
+            }
+            Err(quire::ReadError::Io { source: err, .. }) => return Err(err.into()),
+            Err(err) => {
+                damage(err, "");
+                damaged += 1;
+                continue;
+            }
+        };
+        if e.body_len() <= GET_BUFFERED {
+            match e.read_body_into(&mut buf) {
+                Ok(()) => out.write_all(&buf)?,
+                Err(err) => {
+                    damage(err, "");
+                    damaged += 1;
+                }
+            }
+            continue;
+        }
+        let mut counted = Counted(&mut out, 0);
+        match e.write_body_to(&mut counted) {
+            Ok(()) => {}
+            Err(quire::ReadError::Io { source: err, .. }) => return Err(err.into()),
+            Err(err) => {
+                let written = counted.1;
+                damage(
+                    err,
+                    &format!(
+                        " (its output is cut short: {written} of {} bytes written)",
+                        e.body_len()
+                    ),
+                );
+                damaged += 1;
             }
         }
     }
-    if let Err(e) = out.flush() {
-        return broken_pipe_ok(e);
-    }
-    Ok(if missing > 0 { 3 } else { 0 })
+    out.flush()?;
+    Ok(if damaged > 0 {
+        1
+    } else if missing > 0 {
+        3
+    } else {
+        0
+    })
 }
 
-fn info(path: &PathBuf) -> Result<u8, Fail> {
+/// Counts the bytes written through it.
+struct Counted<'a>(&'a mut dyn Write, u64);
+
+impl Write for Counted<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn info(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let h = archive.header();
     let file_len = h.file_len;
@@ -597,23 +1020,27 @@ fn info(path: &PathBuf) -> Result<u8, Fail> {
     }
     let _ = writeln!(o, "metadata:");
     for (n, v) in archive.metadata() {
-        let _ = writeln!(o, "  {n}: {v}");
+        let _ = writeln!(o, "  {}: {}", shown(n), shown(v));
     }
-    let _ = writeln!(o, "content types:  {}", archive.content_types().join(", "));
-    io::stdout()
-        .write_all(o.as_bytes())
-        .or_else(|e| broken_pipe_ok(e).map(|_| ()))?;
+    let types: Vec<_> = archive.content_types().iter().map(|t| shown(t)).collect();
+    let _ = writeln!(o, "content types:  {}", types.join(", "));
+    let mut out = io::stdout().lock();
+    out.write_all(o.as_bytes())?;
+    out.flush()?;
     Ok(0)
 }
 
-fn verify(path: &PathBuf) -> Result<u8, Fail> {
+fn verify(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let report = archive.verify();
+    // Success and damage alike go to stdout: the report is the command's output; the exit
+    // code says which it is.
+    let mut out = io::stdout().lock();
     if report.is_ok() {
-        println!("{}: {report}", path.display());
-        Ok(0)
+        writeln!(out, "{}: {report}", path.display())?;
     } else {
-        eprint!("{}: {report}", path.display());
-        Ok(1)
+        write!(out, "{}: {report}", path.display())?;
     }
+    out.flush()?;
+    Ok(if report.is_ok() { 0 } else { 1 })
 }

@@ -7,7 +7,7 @@
 //! `create_new`, directories one component at a time, and an existing symbolic link anywhere
 //! on the way is refused rather than followed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -103,17 +103,159 @@ pub struct UnpackOptions {
     pub sanitize: bool,
 }
 
-/// What [`unpack_to_dir`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// An entry that could not be read because the archive is damaged where it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lost {
+    /// Entry number.
+    pub index: u64,
+    /// The key, when the entry's record could be read.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub why: String,
+}
+
+impl std::fmt::Display for Lost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "key {k:?}: {}", self.why),
+            None => write!(f, "entry {}: {}", self.index, self.why),
+        }
+    }
+}
+
+/// What [`unpack_to_dir`] and [`unpack_jsonl`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnpackSummary {
-    /// Files written.
+    /// Files (or JSONL lines) written.
     pub files: u64,
     /// Body bytes written.
     pub bytes: u64,
+    /// Entries skipped because the archive is damaged where they are stored: damage costs
+    /// only the entries of the damaged blocks, every other entry is written.
+    pub lost: Vec<Lost>,
+}
+
+/// The path under the target for `key`: the key itself when it is a safe relative path,
+/// its sanitized form with `sanitize`, else an error naming the key.
+fn target_rel(key: &str, sanitize: bool) -> Result<String, Error> {
+    match check_key_path(key) {
+        Ok(_) => Ok(key.to_string()),
+        Err(_) if sanitize => Ok(sanitize_key(key)),
+        Err(why) => Err(Error::Input(format!(
+            "refusing to unpack key {key:?}: {why} (use --sanitize to rewrite such keys)"
+        ))),
+    }
+}
+
+/// 128 bits identifying a path, so that the checks over every key hold no key strings.
+fn path_id(p: &str) -> (u64, u64) {
+    (
+        quire::format::key_hash(p.as_bytes(), 0),
+        quire::format::key_hash(p.as_bytes(), 0x9E37_79B9_7F4A_7C15),
+    )
+}
+
+/// Checks every key before anything is written: each must be a safe relative path (or be
+/// sanitized), no two may land on the same path, no key may need another key's file as a
+/// directory, nothing on the way may be a symbolic link or a non-directory, and without
+/// `force` no target may exist. Entries whose record cannot be read are returned as lost.
+fn check_all_keys<D: AsRef<[u8]>>(
+    archive: &Archive<D>,
+    root: &Path,
+    opts: UnpackOptions,
+) -> Result<Vec<Lost>, Error> {
+    let mut lost = Vec::new();
+    // path id -> the entry that writes a file there; directory ids seen so far.
+    let mut files: HashMap<(u64, u64), u64> = HashMap::new();
+    let mut dirs: HashMap<(u64, u64), u64> = HashMap::new();
+    for index in 0..archive.len() {
+        let entry = match archive.get_by_index(index) {
+            Ok(e) => e,
+            Err(e) => {
+                lost.push(Lost {
+                    index,
+                    key: None,
+                    why: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let key = entry.key();
+        let rel = target_rel(key, opts.sanitize)?;
+        let other_key = |i: u64| {
+            archive
+                .get_by_index(i)
+                .map_or_else(|_| format!("entry {i}"), |e| format!("{:?}", e.key()))
+        };
+        if let Some(&first) = files.get(&path_id(&rel)) {
+            return Err(Error::Input(format!(
+                "keys {} and {key:?} would both be unpacked to {rel:?}",
+                other_key(first)
+            )));
+        }
+        if let Some(&other) = dirs.get(&path_id(&rel)) {
+            return Err(Error::Input(format!(
+                "cannot unpack key {key:?}: {rel:?} is also a directory (of key {})",
+                other_key(other)
+            )));
+        }
+        let mut cur = root.to_path_buf();
+        let parts: Vec<&str> = rel.split('/').collect();
+        for n in 1..parts.len() {
+            let dir = parts[..n].join("/");
+            cur.push(parts[n - 1]);
+            if let Some(&other) = files.get(&path_id(&dir)) {
+                return Err(Error::Input(format!(
+                    "cannot unpack key {key:?}: {dir:?} is also the file of key {}",
+                    other_key(other)
+                )));
+            }
+            if dirs.insert(path_id(&dir), index).is_some() {
+                continue;
+            }
+            match cur.symlink_metadata() {
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Error::Input(format!(
+                        "refusing to unpack key {key:?}: {} is a symbolic link",
+                        cur.display()
+                    )))
+                }
+                Ok(m) if !m.is_dir() => {
+                    return Err(Error::Input(format!(
+                        "cannot unpack key {key:?}: {} exists and is not a directory",
+                        cur.display()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        files.insert(path_id(&rel), index);
+        let path = root.join(&rel);
+        if let Ok(m) = path.symlink_metadata() {
+            if !opts.force {
+                return Err(Error::Input(format!(
+                    "cannot unpack key {key:?}: {} already exists (use --force to replace it)",
+                    path.display()
+                )));
+            }
+            if m.is_dir() {
+                return Err(Error::Input(format!(
+                    "cannot unpack key {key:?}: {} is a directory",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(lost)
 }
 
 /// Writes every entry of `archive` as a file under `dir` (created if missing).
 /// `progress` is called after each file with the bytes written so far.
+///
+/// Every key is checked first (see the module documentation); a refused key fails the
+/// whole unpack before any file is written. An entry that cannot be read because the
+/// archive is damaged where it is stored is skipped (no partial file is left) and listed
+/// in [`UnpackSummary::lost`]; every other entry is written.
 pub fn unpack_to_dir<D: AsRef<[u8]>>(
     archive: &Archive<D>,
     dir: &Path,
@@ -125,52 +267,55 @@ pub fn unpack_to_dir<D: AsRef<[u8]>>(
     let root = dir
         .canonicalize()
         .map_err(|e| Error::Input(format!("cannot resolve {}: {e}", dir.display())))?;
-    let mut written: HashSet<String> = HashSet::new();
-    let mut summary = UnpackSummary::default();
-    for entry in archive.iter() {
-        let entry = entry?;
-        let key = entry.key();
-        let rel = match check_key_path(key) {
-            Ok(_) => key.to_string(),
-            Err(why) if opts.sanitize => {
-                let s = sanitize_key(key);
-                let _ = why;
-                s
-            }
-            Err(why) => {
-                return Err(Error::Input(format!(
-                    "refusing to unpack key {key:?}: {why} (use --sanitize to rewrite such keys)"
-                )))
-            }
+    let mut summary = UnpackSummary {
+        lost: check_all_keys(archive, &root, opts)?,
+        ..UnpackSummary::default()
+    };
+    let mut written: HashSet<(u64, u64)> = HashSet::new();
+    for index in 0..archive.len() {
+        // Entries whose record is unreadable were listed by the check.
+        let Ok(entry) = archive.get_by_index(index) else {
+            continue;
         };
-        let folded = rel.to_lowercase();
-        let collides = !written.insert(folded);
+        let key = entry.key();
+        let rel = target_rel(key, opts.sanitize)?;
+        let collides = !written.insert(path_id(&rel.to_lowercase()));
         let path = prepare_path(&root, &rel, key)?;
         if collides && path.symlink_metadata().is_ok() {
             return Err(Error::Input(format!(
                 "key {key:?} collides with another key written as {rel:?} \
-                 (the same name on a case-insensitive file system, or after --sanitize)"
+                 (the same name on a case-insensitive file system)"
             )));
         }
         let f = create_file(&path, opts.force, key)?;
         let mut w = io::BufWriter::new(f);
-        let written = entry
-            .write_body_to(&mut w)
-            .map_err(Error::from)
-            .and_then(|()| {
-                w.flush()
-                    .map_err(|e| Error::Input(format!("writing {}: {e}", path.display())))
-            });
-        if let Err(e) = written {
+        let result = entry.write_body_to(&mut w);
+        let result = match result {
+            Ok(()) => w.flush().map_err(|e| (true, e.to_string())),
+            // The file could not be written.
+            Err(quire::ReadError::Io { source: e, .. }) => Err((true, e.to_string())),
+            // The archive could not be read.
+            Err(e) => Err((false, e.to_string())),
+        };
+        if let Err((output, why)) = result {
             // Leave no partial file behind.
             drop(w);
             let _ = fs::remove_file(&path);
-            return Err(e);
+            if output {
+                return Err(Error::Input(format!("writing {}: {why}", path.display())));
+            }
+            summary.lost.push(Lost {
+                index,
+                key: Some(key.to_string()),
+                why,
+            });
+            continue;
         }
         summary.files += 1;
         summary.bytes += entry.body_len();
         progress(summary.bytes);
     }
+    summary.lost.sort_by_key(|l| l.index);
     Ok(summary)
 }
 
@@ -242,7 +387,10 @@ fn create_file(path: &Path, force: bool, key: &str) -> Result<fs::File, Error> {
 }
 
 /// Writes the archive as JSONL that `quire pack` reads back to the same archive: first the
-/// archive metadata line, then one line per entry in entry order.
+/// archive metadata line, then one line per entry in entry order, each body streamed block by
+/// block. An entry that cannot be read because the archive is damaged is left out and listed
+/// in [`UnpackSummary::lost`] (damage found only after its line was begun fails the whole
+/// unpack, as the line cannot be taken back).
 pub fn unpack_jsonl<D: AsRef<[u8]>>(
     archive: &Archive<D>,
     out: &mut dyn Write,
@@ -254,18 +402,29 @@ pub fn unpack_jsonl<D: AsRef<[u8]>>(
         crate::ingest::archive_to_jsonl(archive.metadata())
     )?;
     let mut summary = UnpackSummary::default();
-    let mut body = Vec::new();
-    for entry in archive.iter() {
-        let entry = entry?;
-        let info = entry.info()?;
-        entry.read_body_into(&mut body)?;
-        writeln!(
-            out,
-            "{}",
-            crate::ingest::entry_to_jsonl(&entry, info, &body)
-        )?;
+    for index in 0..archive.len() {
+        let lose = |key: Option<&str>, e: quire::ReadError| Lost {
+            index,
+            key: key.map(str::to_string),
+            why: e.to_string(),
+        };
+        let entry = match archive.get_by_index(index) {
+            Ok(e) => e,
+            Err(e) => {
+                summary.lost.push(lose(None, e));
+                continue;
+            }
+        };
+        match crate::ingest::write_entry_jsonl(&entry, out) {
+            Ok(()) => {}
+            Err(crate::ingest::EntryLineError::Unreadable(e)) => {
+                summary.lost.push(lose(Some(entry.key()), e));
+                continue;
+            }
+            Err(crate::ingest::EntryLineError::Failed(e)) => return Err(e),
+        }
         summary.files += 1;
-        summary.bytes += body.len() as u64;
+        summary.bytes += entry.body_len();
         progress(summary.bytes);
     }
     out.flush()?;

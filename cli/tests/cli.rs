@@ -331,7 +331,8 @@ fn corrupted_block_is_reported_and_other_entries_still_read() {
 
     let o = run(&["verify", s(&arc)]);
     assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
+    // The damage report is verify's output, on stdout like its success line.
+    let err = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
         err.contains(&format!("block {block}: checksum mismatch")),
         "{err}"

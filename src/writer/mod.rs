@@ -49,6 +49,8 @@ pub struct Summary {
     pub file_len: u64,
     /// Size of the dictionary (0 when none was used).
     pub dict_len: u64,
+    /// Size of the dictionary as stored in the file (compressed; 0 when none was used).
+    pub stored_dict_len: u64,
     /// Entries dropped by [`DuplicatePolicy::First`] or replaced by [`DuplicatePolicy::Last`].
     pub duplicates: u64,
     /// Entries whose body was stored once for several of them ([`WriterOptions::dedup`]).
@@ -133,6 +135,8 @@ struct Blocks {
     /// Start of the data section, known once the dictionary is written.
     data_start: u64,
     dict_len: u64,
+    /// The dictionary's stored (compressed) size.
+    stored_dict_len: u64,
 }
 
 impl Blocks {
@@ -150,6 +154,7 @@ impl Blocks {
             stream_len: 0,
             data_start: 0,
             dict_len: 0,
+            stored_dict_len: 0,
         }
     }
 
@@ -804,6 +809,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         if let Some(d) = stored {
             self.out.write(d)?;
             self.blocks.dict_len = dict_len as u64;
+            self.blocks.stored_dict_len = d.len() as u64;
         }
         self.out.end_section(SectionId::Dict, start);
         self.blocks.data_start = self.out.pos;
@@ -884,6 +890,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             raw_bytes: self.table.raw_bytes,
             file_len: header.file_len,
             dict_len: self.blocks.dict_len,
+            stored_dict_len: self.blocks.stored_dict_len,
             duplicates: self.table.duplicates,
             shared_bodies: self.dedup.shared,
         };
