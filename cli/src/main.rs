@@ -98,6 +98,10 @@ enum Command {
         /// Also show size, date, content type and title; mark entries that cannot be read.
         #[arg(short, long)]
         long: bool,
+        /// One JSON object per line instead: index, key, size, date, content_type (and title
+        /// with --long); an unreadable entry has "error" instead.
+        #[arg(long)]
+        json: bool,
     },
     /// Write the bodies of the given keys to stdout.
     #[command(after_help = EXIT_CODES)]
@@ -113,6 +117,9 @@ enum Command {
     Info {
         /// The archive.
         archive: PathBuf,
+        /// One JSON object instead: version, flags, counts, sizes, sections, metadata.
+        #[arg(long)]
+        json: bool,
     },
     /// Check every checksum; print the result (damaged blocks and their keys) on stdout.
     #[command(after_help = EXIT_CODES)]
@@ -459,9 +466,16 @@ fn run(cmd: Command) -> Result<u8, Fail> {
             archive,
             prefix,
             long,
-        } => ls(&archive, prefix.as_deref(), long),
+            json,
+        } => match json {
+            true => ls_json(&archive, prefix.as_deref(), long),
+            false => ls(&archive, prefix.as_deref(), long),
+        },
         Command::Get { archive, keys } => get(&archive, &keys),
-        Command::Info { archive } => info(&archive),
+        Command::Info { archive, json } => match json {
+            true => info_json(&archive),
+            false => info(&archive),
+        },
         Command::Verify { archive } => verify(&archive),
     }
 }
@@ -1027,6 +1041,116 @@ fn info(path: &Path) -> Result<u8, Fail> {
     let mut out = io::stdout().lock();
     out.write_all(o.as_bytes())?;
     out.flush()?;
+    Ok(0)
+}
+
+/// `quire info --json`: the same facts as `info`, as one JSON object.
+fn info_json(path: &Path) -> Result<u8, Fail> {
+    use serde_json::{json, Map, Value};
+    let archive = open(path)?;
+    let h = archive.header();
+    let flags =
+        h.required_flags & (quire::format::REQUIRED_DICT | quire::format::REQUIRED_RAW_DICT);
+    let sections: Vec<Value> = archive
+        .sections()
+        .iter()
+        .map(|s| {
+            let name = quire::format::SectionId::from_u32(s.id).map(|i| i.name());
+            json!({"id": s.id, "name": name, "offset": s.offset, "length": s.length, "crc": s.crc})
+        })
+        .collect();
+    let metadata: Map<String, Value> = archive
+        .metadata()
+        .iter()
+        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+        .collect();
+    let raw = raw_total(&archive);
+    let o = json!({
+        "file": path.display().to_string(),
+        "version": format!("{}.{}", h.major, h.minor),
+        "major": h.major,
+        "minor": h.minor,
+        "required_flags": h.required_flags,
+        "optional_flags": h.optional_flags,
+        "dictionary_kind": match flags {
+            0 => Value::Null,
+            quire::format::REQUIRED_DICT => "trained".into(),
+            _ => "raw".into(),
+        },
+        "entries": h.entry_count,
+        "blocks": h.block_count,
+        "block_target": h.block_target,
+        "max_block_len": h.max_block_len,
+        "dictionary_bytes": archive.dictionary()?.map_or(0, <[u8]>::len),
+        "dictionary_stored_bytes": archive.dictionary_len(),
+        "buckets": h.bucket_count,
+        "hash_seed": h.hash_seed,
+        "max_probe": h.max_probe,
+        "raw_bytes": raw,
+        "file_bytes": h.file_len,
+        "sections": sections,
+        "metadata": metadata,
+        "content_types": archive.content_types(),
+    });
+    let mut out = io::stdout().lock();
+    writeln!(out, "{o}")?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// `quire ls --json`: one object per entry, in entry order or sorted under a prefix. An
+/// entry that cannot be read is an object with its position and "error".
+fn ls_json(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
+    use serde_json::{json, Value};
+    let archive = open(path)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let entries: Box<dyn Iterator<Item = quire::ReadResult<quire::Entry<'_>>>> = match prefix {
+        Some(p) => Box::new(archive.prefix(p)),
+        None => Box::new(archive.iter()),
+    };
+    let mut damaged = 0u64;
+    for (n, e) in entries.enumerate() {
+        let line = match e {
+            Err(err) => {
+                damaged += 1;
+                let at = if prefix.is_some() {
+                    "sorted_position"
+                } else {
+                    "index"
+                };
+                json!({ at: n, "error": err.to_string() })
+            }
+            Ok(e) => {
+                let mut o = json!({
+                    "index": e.index(),
+                    "key": e.key(),
+                    "size": e.body_len(),
+                    "date": e.date().map(|d| d.to_string()),
+                    "content_type": e.content_type(),
+                });
+                if long {
+                    match readable_title(&e) {
+                        Ok(t) => o["title"] = t.map_or(Value::Null, Value::String),
+                        Err(err) => {
+                            damaged += 1;
+                            o["error"] = err.to_string().into();
+                        }
+                    }
+                }
+                o
+            }
+        };
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    if damaged > 0 {
+        say(format_args!(
+            "{}: {damaged} entries could not be read (the archive is damaged)",
+            path.display()
+        ));
+        return Ok(1);
+    }
     Ok(0)
 }
 
