@@ -533,8 +533,54 @@ fn source_date_epoch() -> Result<Option<u64>, Fail> {
 }
 
 fn pack(a: PackArgs) -> Result<u8, Fail> {
-    let mut metadata = command_line_metadata(&a)?;
     let created = source_date_epoch()?;
+    let target = pack_target(&a)?;
+    let inputs: Vec<Input> = a.inputs.iter().map(|s| Input::from_arg(s)).collect();
+    let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
+        Input::Jsonl(p) | Input::File(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
+        _ => None,
+    });
+    let opts = pack_options(&a, &inputs, created, total)?;
+    let warmup = if a.no_dict {
+        0
+    } else {
+        opts.get_dict_sample() as u64
+    };
+    let writer = ArchiveWriter::create(&target, opts).map_err(|e| match e {
+        quire::WriteError::InvalidOptions(m) => Fail::new(2, m),
+        e => Fail::new(
+            4,
+            format!("cannot create {}: {}", a.output.display(), chain(&e)),
+        ),
+    })?;
+    let mut packer = Packer::new(writer);
+    packer.exclude_output(&target);
+    packer.strict_names(a.strict_names);
+    let bar = progress_bar(a.quiet, total, "packing", warmup);
+    add_inputs(&mut packer, &inputs, &bar)?;
+    // Choosing the dictionary and compressing what is still held happen in finish().
+    if !bar.is_hidden() {
+        bar.set_style(indicatif::ProgressStyle::default_spinner());
+        bar.set_message("compressing and writing the indexes");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+    let skipped = [
+        (packer.skipped.symlinks.len(), "symbolic link"),
+        (packer.skipped.special.len(), "special file"),
+        (packer.skipped.bad_names.len(), "non-UTF-8 name"),
+    ];
+    let s = packer.into_writer().finish();
+    bar.finish_and_clear();
+    let s = s?;
+    if !a.quiet {
+        say_packed(&s, &a.output, &skipped);
+    }
+    Ok(0)
+}
+
+/// The archive's path, after refusing standard output and targets that are not regular
+/// files (or that exist, without --force).
+fn pack_target(a: &PackArgs) -> Result<PathBuf, Fail> {
     if output::is_stdout_path(&a.output) {
         return Err(Fail::new(
             2,
@@ -543,52 +589,57 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         ));
     }
     let target = output::check_file_target(&a.output, a.force)?;
-    if let Ok(m) = std::fs::metadata(&target) {
-        if !m.is_file() {
-            return Err(Fail::new(
-                4,
-                format!(
-                    "{} is not a regular file (an archive is written to a temporary file and \
-                     renamed into place)",
-                    a.output.display()
-                ),
-            ));
+    if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+        return Err(Fail::new(
+            4,
+            format!(
+                "{} is not a regular file (an archive is written to a temporary file and \
+                 renamed into place)",
+                a.output.display()
+            ),
+        ));
+    }
+    Ok(target)
+}
+
+/// The writer's options from the preset, the flags, and archive metadata from the command
+/// line (or, where it is silent, from the first line of `unpack --jsonl` input).
+fn pack_options(
+    a: &PackArgs,
+    inputs: &[Input],
+    created: Option<u64>,
+    total: Option<u64>,
+) -> Result<WriterOptions, Fail> {
+    let mut metadata = command_line_metadata(a)?;
+    for input in inputs {
+        if let Input::Jsonl(p) = input {
+            for (n, v) in first_line_archive_meta(p).unwrap_or_default() {
+                if !metadata.iter().any(|(m, _)| *m == n) {
+                    metadata.push((n, v));
+                }
+            }
         }
     }
     let defaults = match a.preset {
         Preset::Default => WriterOptions::default(),
         Preset::Smallest => WriterOptions::smallest(),
     };
-    let (defaults_level, defaults_block_size) = (defaults.get_level(), defaults.get_block_size());
-    let (defaults_dict_size, defaults_dict_sample) =
-        (defaults.get_dict_size(), defaults.get_dict_sample());
-    let inputs: Vec<Input> = a.inputs.iter().map(|s| Input::from_arg(s)).collect();
-    // Archive metadata from `unpack --jsonl` output is honoured where the command line is silent.
-    for input in &inputs {
-        if let Input::Jsonl(p) = input {
-            if let Some(meta) = first_line_archive_meta(p) {
-                for (n, v) in meta {
-                    if !metadata.iter().any(|(m, _)| *m == n) {
-                        metadata.push((n, v));
-                    }
-                }
-            }
-        }
-    }
-    let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
-        Input::Jsonl(p) | Input::File(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
-        _ => None,
-    });
+    let level = a.level.unwrap_or(defaults.get_level());
+    let block_size = a.block_size.unwrap_or(defaults.get_block_size());
+    let dict_size = a.dict_size.map_or(defaults.get_dict_size(), |d| d as usize);
+    let dict_sample = a
+        .dict_sample
+        .map_or(defaults.get_dict_sample(), |d| d as usize);
     let mut opts = defaults
-        .level(a.level.unwrap_or(defaults_level))
-        .block_size(a.block_size.unwrap_or(defaults_block_size))
+        .level(level)
+        .block_size(block_size)
         .dictionary(if a.no_dict {
             DictionaryMode::Off
         } else {
             DictionaryMode::Auto
         })
-        .dict_size(a.dict_size.map_or(defaults_dict_size, |d| d as usize))
-        .dict_sample(a.dict_sample.map_or(defaults_dict_sample, |d| d as usize))
+        .dict_size(dict_size)
+        .dict_sample(dict_sample)
         .threads(match a.threads {
             0 => quire_cli::threads::default_threads(total),
             n => usize::from(n),
@@ -610,24 +661,17 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
     for (name, value) in metadata {
         opts = opts.metadata(name, value);
     }
-    let warmup = if a.no_dict {
-        0
-    } else {
-        opts.get_dict_sample() as u64
-    };
-    let writer = ArchiveWriter::create(&target, opts).map_err(|e| match e {
-        quire::WriteError::InvalidOptions(m) => Fail::new(2, m),
-        e => Fail::new(
-            4,
-            format!("cannot create {}: {}", a.output.display(), chain(&e)),
-        ),
-    })?;
-    let mut packer = Packer::new(writer);
-    packer.exclude_output(&target);
-    packer.strict_names(a.strict_names);
-    let bar = progress_bar(a.quiet, total, "packing", warmup);
+    Ok(opts)
+}
+
+/// Adds every input, moving the progress bar and warning about skipped names as they come.
+fn add_inputs(
+    packer: &mut Packer<quire::AtomicFile>,
+    inputs: &[Input],
+    bar: &indicatif::ProgressBar,
+) -> Result<(), Fail> {
     let (mut base, mut warned) = (0u64, 0);
-    for input in &inputs {
+    for input in inputs {
         let mut last = 0u64;
         let added = packer.add_input(input, &mut |done| {
             last = done;
@@ -646,69 +690,48 @@ fn pack(a: PackArgs) -> Result<u8, Fail> {
         added?;
         base += last;
     }
-    // Choosing the dictionary and compressing what is still held happen in finish().
-    if !bar.is_hidden() {
-        bar.set_style(indicatif::ProgressStyle::default_spinner());
-        bar.set_message("compressing and writing the indexes");
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Ok(())
+}
+
+/// The one-line summary of a pack: counts, sizes (the dictionary as stored), ratio, and
+/// what was deduplicated, resolved or skipped.
+fn say_packed(s: &quire::Summary, output: &Path, skipped: &[(usize, &str)]) {
+    let ratio = if s.file_len > 0 {
+        s.raw_bytes as f64 / s.file_len as f64
+    } else {
+        0.0
+    };
+    let mut extra = String::new();
+    if s.duplicates > 0 {
+        extra.push_str(&format!(", {} duplicate keys resolved", s.duplicates));
     }
-    let skipped = (
-        packer.skipped.symlinks.len(),
-        packer.skipped.special.len(),
-        packer.skipped.bad_names.len(),
-    );
-    let s = packer.into_writer().finish();
-    bar.finish_and_clear();
-    let s = s?;
-    if !a.quiet {
-        let ratio = if s.file_len > 0 {
-            s.raw_bytes as f64 / s.file_len as f64
-        } else {
-            0.0
-        };
-        // The summary's dictionary size is the uncompressed one; the file holds it compressed.
-        let stored_dict = s.stored_dict_len;
-        let mut extra = String::new();
-        if s.duplicates > 0 {
-            extra.push_str(&format!(", {} duplicate keys resolved", s.duplicates));
-        }
-        if s.shared_bodies > 0 {
-            extra.push_str(&format!(
-                ", {} identical bodies stored once",
-                s.shared_bodies
-            ));
-        }
-        let (links, special, bad) = skipped;
-        if links + special + bad > 0 {
-            let parts: Vec<String> = [
-                (links, "symbolic link"),
-                (special, "special file"),
-                (bad, "non-UTF-8 name"),
-            ]
+    if s.shared_bodies > 0 {
+        extra.push_str(&format!(
+            ", {} identical bodies stored once",
+            s.shared_bodies
+        ));
+    }
+    let total: usize = skipped.iter().map(|(n, _)| n).sum();
+    if total > 0 {
+        let parts: Vec<String> = skipped
             .iter()
             .filter(|(n, _)| *n > 0)
             .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
             .collect();
-            extra.push_str(&format!(
-                ", skipped {} paths ({})",
-                links + special + bad,
-                parts.join(", ")
-            ));
-        }
-        let _ = writeln!(
-            io::stderr(),
-            "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes \
-             stored, ratio {:.2}){extra}",
-            s.entries,
-            s.raw_bytes,
-            a.output.display(),
-            s.file_len,
-            s.blocks,
-            stored_dict,
-            ratio,
-        );
+        extra.push_str(&format!(", skipped {total} paths ({})", parts.join(", ")));
     }
-    Ok(0)
+    let _ = writeln!(
+        io::stderr(),
+        "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes \
+         stored, ratio {:.2}){extra}",
+        s.entries,
+        s.raw_bytes,
+        output.display(),
+        s.file_len,
+        s.blocks,
+        s.stored_dict_len,
+        ratio,
+    );
 }
 
 /// The `{"archive": ...}` line at the top of a JSONL file written by `unpack --jsonl`.
