@@ -35,10 +35,6 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// ZIM (libzim 9.8, default 2 MiB zstd-19 clusters) on the news corpus, from the issue.
-const ZIM_RATIO: f64 = 3.16;
-const ZIM_BYTES: u64 = 3_970_000;
-
 const USAGE: &str = "\
 usage: cargo bench --bench compare -- [options]
 
@@ -632,6 +628,73 @@ fn sqlite_measure(
 
 // ---------------------------------------------------------------- machine
 
+/// What libzim did with the same corpus, in this run.
+struct ZimResult {
+    version: String,
+    size: u64,
+    pack: Duration,
+    warm_default: Lat,
+    warm_nocache: Lat,
+    first_after_open: Lat,
+    cold_first: Lat,
+}
+
+/// Builds the ZIM of the corpus with libzim (benches/zim/zim.py, without the title-search
+/// index that front articles would add) and times reads from it; `None` when Python or the
+/// libzim package is missing (the table then says so).
+fn zim_measure(corpus: &Path, out: &Path, lookups: usize) -> Res<Option<ZimResult>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("zim/zim.py");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = std::process::Command::new(&python)
+        .args(["-c", "import libzim"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("compare: libzim not installed ({python} -m pip install -r benches/zim/requirements.txt); no ZIM row");
+        return Ok(None);
+    }
+    let run = |args: &[&str]| -> Res<serde_json::Value> {
+        let o = std::process::Command::new(&python)
+            .arg(&script)
+            .args(args)
+            .stderr(std::process::Stdio::inherit())
+            .output()?;
+        if !o.status.success() {
+            return Err(format!("zim.py {} failed", args.join(" ")).into());
+        }
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let (corpus, out) = (corpus.to_string_lossy(), out.to_string_lossy());
+    let built = run(&[
+        "build",
+        &corpus,
+        "-o",
+        &out,
+        "--force",
+        "--no-front-articles",
+    ])?;
+    let n = lookups.to_string();
+    let read = run(&["read", &out, &corpus, "--lookups", &n])?;
+    let us = |v: &serde_json::Value| Duration::from_nanos((v.as_f64().unwrap_or(0.0) * 1e3) as u64);
+    let lat = |name: &str| Lat {
+        median: us(&read[name]["p50_us"]),
+        p99: us(&read[name]["p99_us"]),
+    };
+    Ok(Some(ZimResult {
+        version: built["versions"]["libzim"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string(),
+        size: built["file_bytes"]
+            .as_u64()
+            .ok_or("zim.py build: no file_bytes")?,
+        pack: Duration::from_secs_f64(built["pack_seconds"].as_f64().unwrap_or(0.0)),
+        warm_default: lat("warm_default"),
+        warm_nocache: lat("warm_nocache"),
+        first_after_open: lat("first_after_open"),
+        cold_first: lat("cold_first"),
+    }))
+}
+
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
@@ -979,6 +1042,26 @@ fn run() -> Res<()> {
         &cold_keys,
     )?);
 
+    eprintln!("compare: libzim (benches/zim/zim.py)");
+    let zim = zim_measure(&args.corpus, &dir.path().join("corpus.zim"), args.lookups)?;
+    if let Some(z) = &zim {
+        rows.push(Row {
+            name: format!("ZIM (libzim {}, 2 MiB zstd-19 clusters)", z.version),
+            size: z.size,
+            body_size: None,
+            pack: Some(z.pack),
+            threads: 4,
+            warm: Some(z.warm_default),
+            cold: Some(z.first_after_open),
+            note: format!(
+                "libzim's default caches (16 MiB of clusters); with none: {} median; \
+                 page-cache-cold first get {}; times include the Python binding (~1–2 µs)",
+                dur(z.warm_nocache.median),
+                dur(z.cold_first.median)
+            ),
+        });
+    }
+
     // quire pack, 1 vs all threads, in memory; output must be identical.
     eprintln!("compare: quire pack 1 vs {nproc} threads");
     let mut t1 = Vec::new();
@@ -1046,7 +1129,6 @@ fn run() -> Res<()> {
     println!("{out}");
 
     // Targets, as ratios from this run.
-    let zim = raw as f64 / ZIM_RATIO;
     let def_size = q_def.summary.file_len as f64;
     let get_x = q_def.warm.median.as_secs_f64() / baseline.decompress.median.as_secs_f64();
     let cold_x = q_def.cold.median.as_secs_f64() / baseline.decompress.median.as_secs_f64();
@@ -1055,19 +1137,23 @@ fn run() -> Res<()> {
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("### Targets\n");
     println!("| target | measured | verdict |\n|---|---|---|");
-    println!(
-        "| default size ≤ ZIM (ratio {ZIM_RATIO}, ≈{} B for {} B; issue measured {} B) | {} B, ratio {:.2}: {:.3}× the ZIM size (dict+data alone: {} B, {:.3}×; the other {} B are tables, keys, titles, indexes) | {} |",
-        thousands(zim as u64),
-        thousands(raw),
-        thousands(ZIM_BYTES),
-        thousands(def_size as u64),
-        raw as f64 / def_size,
-        def_size / zim,
-        thousands(q_def.body_bytes),
-        q_def.body_bytes as f64 / zim,
-        thousands(q_def.other_bytes),
-        verdict(def_size <= zim)
-    );
+    match &zim {
+        Some(z) => println!(
+            "| default size ≤ the ZIM libzim writes in this run ({} B) | {} B, ratio {:.2}: {:.3}× the ZIM (dict+data alone: {} B, {:.3}×; the other {} B are tables, keys, titles, indexes) | {} |",
+            thousands(z.size),
+            thousands(def_size as u64),
+            raw as f64 / def_size,
+            def_size / z.size as f64,
+            thousands(q_def.body_bytes),
+            q_def.body_bytes as f64 / z.size as f64,
+            thousands(q_def.other_bytes),
+            verdict(def_size <= z.size as f64)
+        ),
+        None => println!(
+            "| default size ≤ the ZIM libzim writes | {} B; ZIM not measured (install libzim: `python3 -m pip install -r benches/zim/requirements.txt`) | — |",
+            thousands(def_size as u64)
+        ),
+    }
     println!(
         "| default get with no block cache ≤ 5× one dict-frame decompress ({}) | warm get {} = {:.2}×; open+get {} = {:.2}× | {} (warm) / {} (open+get) |",
         dur(baseline.decompress.median),
