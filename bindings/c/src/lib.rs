@@ -70,6 +70,13 @@ pub struct quire_iter {
     state: Mutex<IterState>,
 }
 
+// Handles and iterators are shared between C threads: the compiler checks that they may be.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<quire_archive>();
+    shareable::<quire_iter>();
+};
+
 // ---------------------------------------------------------------------------------------
 // Storage.
 

@@ -665,14 +665,14 @@ impl BodyStream {
 
     /// Drops the block held and the archive reference. Closing twice is allowed.
     fn close(&self, py: Python<'_>) {
-        let taken = lock(&self.cell).take();
-        py.detach(move || drop(taken));
+        // The lock may be held by a read in another thread: wait for it without the GIL.
+        py.detach(|| drop(lock(&self.cell).take()));
     }
 
     /// Whether :meth:`close` was called.
     #[getter]
-    fn closed(&self) -> bool {
-        lock(&self.cell).is_none()
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| lock(&self.cell).is_none())
     }
 
     /// The body's length in bytes.
@@ -683,10 +683,12 @@ impl BodyStream {
 
     /// Bytes not read yet (0 once closed).
     #[getter]
-    fn remaining(&self) -> u64 {
-        lock(&self.cell)
-            .as_ref()
-            .map_or(0, |c| c.borrow_dependent().remaining())
+    fn remaining(&self, py: Python<'_>) -> u64 {
+        py.detach(|| {
+            lock(&self.cell)
+                .as_ref()
+                .map_or(0, |c| c.borrow_dependent().remaining())
+        })
     }
 
     /// The key of the entry.
