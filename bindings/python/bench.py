@@ -122,6 +122,29 @@ def python_threads(a: quire.Archive, keys: list[str], threads: int, n: int) -> f
     return threads * n / (time.perf_counter() - start)
 
 
+def _spin(n: int) -> int:
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+
+def machine_scaling(n: int = 5_000_000) -> float:
+    """What 2 processes spinning get over 1 on this machine right now: the ceiling for any
+    2-thread figure (below 2 when other load or the hypervisor takes a core)."""
+    import multiprocessing
+
+    start = time.perf_counter()
+    _spin(n)
+    one = time.perf_counter() - start
+    with multiprocessing.Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])  # start the workers first
+        start = time.perf_counter()
+        pool.map(_spin, [n, n])
+        two = time.perf_counter() - start
+    return 2 * one / two
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--archive", type=Path, help="an existing archive (default: pack a corpus)")
@@ -153,8 +176,9 @@ def main() -> int:
 
         # Rust and Python alternate, so that a burst of load on the machine hits both; the
         # best of the repeats is each one's cost without interference.
-        rust_runs, py_runs, one_runs, two_runs = [], [], [], []
+        rust_runs, py_runs, one_runs, two_runs, machine = [], [], [], [], []
         for _ in range(args.repeat):
+            machine.append(machine_scaling())
             rust_runs.append(rust_get(archive, keys_file, args.rounds, args.gets))
             py_runs.append(python_get(a, keys, args.rounds))
             one_runs.append(python_threads(a, keys, 1, args.gets))
@@ -183,6 +207,7 @@ def main() -> int:
             "2": rust["threads2_per_s"],
             "ratio": round(rust["threads2_per_s"] / rust["threads1_per_s"], 2),
         },
+        "machine_2_process_ratio": round(max(machine), 2),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
     }

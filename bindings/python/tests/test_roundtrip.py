@@ -215,3 +215,17 @@ def test_docstrings_and_module() -> None:
     assert quire.CorruptArchive.__module__ == "quire"
     stub = Path(quire.__file__).with_name("__init__.pyi")
     assert stub.exists() and stub.with_name("py.typed").exists()
+
+
+def test_stubs_match_the_module() -> None:
+    """__init__.pyi agrees with what the module really has (mypy's stubtest)."""
+    pytest.importorskip("mypy")
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "quire"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert out.returncode == 0, out.stdout.decode()

@@ -4,7 +4,26 @@ import datetime
 import io
 import os
 from types import TracebackType
-from typing import Any, BinaryIO, Iterable, Iterator, Literal, Mapping, TypeVar, overload
+from typing import Any, BinaryIO, Iterable, Iterator, Literal, Mapping, TypeVar, final, overload
+
+__all__ = [
+    "Archive",
+    "BodyReader",
+    "CorruptArchive",
+    "DuplicateKey",
+    "Entry",
+    "EntryIterator",
+    "Error",
+    "KeyIterator",
+    "NotAnArchive",
+    "Problem",
+    "UnsupportedVersion",
+    "VerifyReport",
+    "Writer",
+    "__version__",
+    "open",
+    "pack",
+]
 
 __version__: str
 
@@ -42,16 +61,17 @@ def open(source: _StrPath | _Bytes, *, mmap: bool = True) -> Archive:
     """Opens an archive from a path (memory-mapped unless ``mmap=False``; the file must not
     be modified or truncated while it is open) or from bytes."""
 
+@final
 class Archive:
     """An open archive: a read-only, thread-safe mapping of ``str`` keys to ``bytes``."""
 
     def __len__(self) -> int: ...
-    def __getitem__(self, key: str) -> bytes: ...
+    def __getitem__(self, key: str, /) -> bytes: ...
     @overload
     def get(self, key: str) -> bytes | None: ...
     @overload
     def get(self, key: str, default: _T) -> bytes | _T: ...
-    def __contains__(self, key: object) -> bool: ...
+    def __contains__(self, key: object, /) -> bool: ...
     def __iter__(self) -> KeyIterator: ...
     def keys(self) -> KeyIterator: ...
     def entries(self) -> EntryIterator: ...
@@ -74,6 +94,7 @@ class Archive:
         tb: TracebackType | None,
     ) -> Literal[False]: ...
 
+@final
 class Entry:
     """One entry: fields from its record, title/metadata/body read on demand."""
 
@@ -95,10 +116,12 @@ class Entry:
     def body(self) -> bytes: ...
     def open_body(self) -> BodyReader: ...
 
+@final
 class KeyIterator(Iterator[str]):
     def __iter__(self) -> KeyIterator: ...
     def __next__(self) -> str: ...
 
+@final
 class EntryIterator(Iterator[Entry]):
     def __iter__(self) -> EntryIterator: ...
     def __next__(self) -> Entry: ...
@@ -106,6 +129,7 @@ class EntryIterator(Iterator[Entry]):
 class BodyReader(io.RawIOBase):
     """A binary file object over one body, holding one block at a time."""
 
+    def __init__(self, stream: Any) -> None: ...
     @property
     def key(self) -> str: ...
     @property
@@ -116,6 +140,7 @@ class BodyReader(io.RawIOBase):
     def readall(self) -> bytes: ...
     def readinto(self, buffer: Any) -> int: ...
 
+@final
 class Problem:
     """One problem found by :meth:`Archive.verify`."""
 
@@ -126,6 +151,7 @@ class Problem:
     @property
     def keys(self) -> list[str]: ...
 
+@final
 class VerifyReport:
     """What :meth:`Archive.verify` found."""
 
@@ -140,11 +166,12 @@ class VerifyReport:
     @property
     def problems(self) -> list[Problem]: ...
 
+@final
 class Writer:
     """Writes an archive atomically (temporary file, fsync, rename)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: _StrPath,
         *,
         level: int | None = None,
@@ -157,7 +184,7 @@ class Writer:
         duplicates: Literal["error", "first", "last"] | None = None,
         metadata: Mapping[str, str] | None = None,
         created: int | None = None,
-    ) -> None: ...
+    ) -> Writer: ...
     def add(
         self,
         key: str,
@@ -178,9 +205,9 @@ class Writer:
     def __enter__(self) -> Writer: ...
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        exc_type: type[BaseException] | None = None,
+        _exc: BaseException | None = None,
+        _tb: TracebackType | None = None,
     ) -> Literal[False]: ...
 
 def pack(records: Iterable[Mapping[str, Any]], path: _StrPath, **options: Any) -> dict[str, int]:
