@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 
 use pyo3::exceptions::{PyKeyError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -27,6 +27,11 @@ const BATCH: usize = 256;
 /// critical section is a take, a put or a clone), so poisoning is ignored.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Read-locks an archive's slot (see [`lock`] on poisoning).
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn closed_archive() -> PyErr {
@@ -153,21 +158,35 @@ pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<A
 /// too.
 #[pyclass(frozen, module = "quire", name = "Archive")]
 pub struct Archive {
-    inner: Mutex<Option<Shared>>,
+    /// `None` once closed. Lookups hold the read lock while they run (without the GIL);
+    /// `close` takes the write lock, so it waits for them.
+    inner: RwLock<Option<Shared>>,
     name: String,
 }
 
 impl Archive {
     fn new(inner: Inner, name: String) -> Self {
         Archive {
-            inner: Mutex::new(Some(Arc::new(inner))),
+            inner: RwLock::new(Some(Arc::new(inner))),
             name,
         }
     }
 
     /// The shared archive, or `ValueError` once closed.
     fn shared(&self) -> PyResult<Shared> {
-        lock(&self.inner).clone().ok_or_else(closed_archive)
+        read(&self.inner).clone().ok_or_else(closed_archive)
+    }
+
+    /// Runs `f` on the archive with the GIL released, or raises `ValueError` once closed.
+    /// Everything that touches the lock (shared with the other threads' lookups) happens
+    /// without the GIL too, so the GIL is held only to convert arguments and results.
+    fn with_archive<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Shared) -> T + Send,
+    ) -> PyResult<T> {
+        py.detach(|| read(&self.inner).as_ref().map(f))
+            .ok_or_else(closed_archive)
     }
 }
 
@@ -180,7 +199,8 @@ fn body_of(a: &Inner, key: &str) -> ReadResult<Option<Vec<u8>>> {
 impl Archive {
     /// The number of entries.
     fn __len__(&self) -> PyResult<usize> {
-        to_usize(self.shared()?.len())
+        let len = read(&self.inner).as_ref().map(|a| a.len());
+        to_usize(len.ok_or_else(closed_archive)?)
     }
 
     /// The body of ``key`` as ``bytes``; ``KeyError`` when the archive has no such key.
@@ -189,11 +209,11 @@ impl Archive {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let a = self.shared()?;
         let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared()?;
             return Err(PyKeyError::new_err(key.clone().unbind()));
         };
-        match py.detach(|| body_of(&a, &k)) {
+        match self.with_archive(py, |a| body_of(a, &k))? {
             Ok(Some(body)) => Ok(PyBytes::new(py, &body)),
             Ok(None) => Err(PyKeyError::new_err(key.clone().unbind())),
             Err(e) => Err(read_error(py, e)),
@@ -208,12 +228,12 @@ impl Archive {
         key: &Bound<'py, PyAny>,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let a = self.shared()?;
         let default = || default.unwrap_or_else(|| py.None().into_bound(py));
         let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared()?;
             return Ok(default());
         };
-        match py.detach(|| body_of(&a, &k)) {
+        match self.with_archive(py, |a| body_of(a, &k))? {
             Ok(Some(body)) => Ok(PyBytes::new(py, &body).into_any()),
             Ok(None) => Ok(default()),
             Err(e) => Err(read_error(py, e)),
@@ -222,11 +242,11 @@ impl Archive {
 
     /// Whether the archive has an entry with this key (one hash lookup, no decompression).
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let a = self.shared()?;
         let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared()?;
             return Ok(false);
         };
-        py.detach(|| a.get(&k).map(|e| e.is_some()))
+        self.with_archive(py, |a| a.get(&k).map(|e| e.is_some()))?
             .map_err(|e| read_error(py, e))
     }
 
@@ -251,22 +271,21 @@ impl Archive {
     /// UTF-8): O(log n + k) through the archive's sorted index. ``prefix("")`` lists every
     /// key in sorted order.
     fn prefix(&self, py: Python<'_>, prefix: PyBackedStr) -> PyResult<Vec<String>> {
-        let a = self.shared()?;
-        py.detach(|| {
+        self.with_archive(py, |a| {
             a.prefix(&prefix)
                 .map(|e| e.map(|e| e.key().to_string()))
                 .collect::<ReadResult<Vec<_>>>()
-        })
+        })?
         .map_err(|e| read_error(py, e))
     }
 
     /// The :class:`Entry` for ``key``; ``KeyError`` when there is none.
     fn entry(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Entry> {
-        let a = self.shared()?;
         let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared()?;
             return Err(PyKeyError::new_err(key.clone().unbind()));
         };
-        match py.detach(|| a.get(&k).map(|e| e.map(|e| Entry::of(&a, &e)))) {
+        match self.with_archive(py, |a| a.get(&k).map(|e| e.map(|e| Entry::of(a, &e))))? {
             Ok(Some(e)) => Ok(e),
             Ok(None) => Err(PyKeyError::new_err(key.clone().unbind())),
             Err(e) => Err(read_error(py, e)),
@@ -288,7 +307,7 @@ impl Archive {
                 "entry {index} out of range (archive has {len} entries)"
             )));
         };
-        py.detach(|| a.get_by_index(i).map(|e| Entry::of(&a, &e)))
+        self.with_archive(py, |a| a.get_by_index(i).map(|e| Entry::of(a, &e)))?
             .map_err(|e| read_error(py, e))
     }
 
@@ -308,8 +327,7 @@ impl Archive {
     /// a :class:`VerifyReport` of all the damage found (``report.ok`` when there is none).
     /// Reads the whole archive, without the GIL.
     fn verify(&self, py: Python<'_>) -> PyResult<VerifyReport> {
-        let a = self.shared()?;
-        let report = py.detach(|| a.verify());
+        let report = self.with_archive(py, |a| a.verify())?;
         Ok(VerifyReport::from(&report))
     }
 
@@ -322,17 +340,24 @@ impl Archive {
 
     /// Whether :meth:`close` was called.
     #[getter]
-    fn closed(&self) -> bool {
-        lock(&self.inner).is_none()
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| read(&self.inner).is_none())
     }
 
     /// Closes the archive: later calls raise ``ValueError``. The memory map (or the bytes)
     /// is released once entries, iterators and body readers taken from the archive are
     /// gone too. Closing twice is allowed.
     fn close(&self, py: Python<'_>) {
-        let taken = lock(&self.inner).take();
-        // Unmapping can take a while for a large map: do it without the GIL.
-        py.detach(move || drop(taken));
+        // Waits for lookups in other threads to end, and unmaps (which can take a while
+        // for a large map), without the GIL.
+        py.detach(|| {
+            let taken = self
+                .inner
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            drop(taken);
+        });
     }
 
     /// Returns the archive itself.
@@ -348,7 +373,7 @@ impl Archive {
     }
 
     fn __repr__(&self) -> String {
-        match lock(&self.inner).as_ref() {
+        match read(&self.inner).as_ref() {
             Some(a) => format!("<quire.Archive {:?}, {} entries>", self.name, a.len()),
             None => format!("<quire.Archive {:?}, closed>", self.name),
         }
