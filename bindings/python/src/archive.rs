@@ -158,8 +158,9 @@ pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<A
 /// too.
 #[pyclass(frozen, module = "quire", name = "Archive")]
 pub struct Archive {
-    /// `None` once closed. Lookups hold the read lock while they run (without the GIL);
-    /// `close` takes the write lock, so it waits for them.
+    /// `None` once closed. Lookups hold the read lock while they run; `close` takes the
+    /// write lock, so it waits for them. The lock is only ever taken with the GIL released,
+    /// so a thread waiting for it never holds the GIL that another needs to go on.
     inner: RwLock<Option<Shared>>,
     name: String,
 }
@@ -173,8 +174,8 @@ impl Archive {
     }
 
     /// The shared archive, or `ValueError` once closed.
-    fn shared(&self) -> PyResult<Shared> {
-        read(&self.inner).clone().ok_or_else(closed_archive)
+    fn shared(&self, py: Python<'_>) -> PyResult<Shared> {
+        self.with_archive(py, Arc::clone)
     }
 
     /// Runs `f` on the archive with the GIL released, or raises `ValueError` once closed.
@@ -198,9 +199,8 @@ fn body_of(a: &Inner, key: &str) -> ReadResult<Option<Vec<u8>>> {
 #[pymethods]
 impl Archive {
     /// The number of entries.
-    fn __len__(&self) -> PyResult<usize> {
-        let len = read(&self.inner).as_ref().map(|a| a.len());
-        to_usize(len.ok_or_else(closed_archive)?)
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        to_usize(self.with_archive(py, |a| a.len())?)
     }
 
     /// The body of ``key`` as ``bytes``; ``KeyError`` when the archive has no such key.
@@ -210,7 +210,7 @@ impl Archive {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let Ok(k) = key.extract::<PyBackedStr>() else {
-            self.shared()?;
+            self.shared(py)?;
             return Err(PyKeyError::new_err(key.clone().unbind()));
         };
         match self.with_archive(py, |a| body_of(a, &k))? {
@@ -230,7 +230,7 @@ impl Archive {
     ) -> PyResult<Bound<'py, PyAny>> {
         let default = || default.unwrap_or_else(|| py.None().into_bound(py));
         let Ok(k) = key.extract::<PyBackedStr>() else {
-            self.shared()?;
+            self.shared(py)?;
             return Ok(default());
         };
         match self.with_archive(py, |a| body_of(a, &k))? {
@@ -243,7 +243,7 @@ impl Archive {
     /// Whether the archive has an entry with this key (one hash lookup, no decompression).
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let Ok(k) = key.extract::<PyBackedStr>() else {
-            self.shared()?;
+            self.shared(py)?;
             return Ok(false);
         };
         self.with_archive(py, |a| a.get(&k).map(|e| e.is_some()))?
@@ -251,19 +251,19 @@ impl Archive {
     }
 
     /// Iterates over the keys in entry order (the order they were added).
-    fn __iter__(&self) -> PyResult<KeyIterator> {
-        self.keys()
+    fn __iter__(&self, py: Python<'_>) -> PyResult<KeyIterator> {
+        self.keys(py)
     }
 
     /// The keys in entry order, as an iterator.
-    fn keys(&self) -> PyResult<KeyIterator> {
-        let a = self.shared()?;
+    fn keys(&self, py: Python<'_>) -> PyResult<KeyIterator> {
+        let a = self.shared(py)?;
         Ok(KeyIterator(Cursor::new(a)))
     }
 
     /// The entries in entry order, as an iterator of :class:`Entry`.
-    fn entries(&self) -> PyResult<EntryIterator> {
-        let a = self.shared()?;
+    fn entries(&self, py: Python<'_>) -> PyResult<EntryIterator> {
+        let a = self.shared(py)?;
         Ok(EntryIterator(Cursor::new(a)))
     }
 
@@ -282,7 +282,7 @@ impl Archive {
     /// The :class:`Entry` for ``key``; ``KeyError`` when there is none.
     fn entry(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Entry> {
         let Ok(k) = key.extract::<PyBackedStr>() else {
-            self.shared()?;
+            self.shared(py)?;
             return Err(PyKeyError::new_err(key.clone().unbind()));
         };
         match self.with_archive(py, |a| a.get(&k).map(|e| e.map(|e| Entry::of(a, &e))))? {
@@ -295,7 +295,7 @@ impl Archive {
     /// The :class:`Entry` numbered ``index`` (entries are numbered from 0 in the order they
     /// were added); ``IndexError`` past the end. Negative numbers count from the end.
     fn entry_at(&self, py: Python<'_>, index: i64) -> PyResult<Entry> {
-        let a = self.shared()?;
+        let a = self.shared(py)?;
         let len = a.len();
         let i = if index < 0 {
             len.checked_sub(index.unsigned_abs())
@@ -335,7 +335,7 @@ impl Archive {
     /// ``tool``, ...) as a ``dict``.
     #[getter]
     fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        py_dict(py, self.shared()?.metadata())
+        py_dict(py, self.shared(py)?.metadata())
     }
 
     /// Whether :meth:`close` was called.
@@ -372,10 +372,10 @@ impl Archive {
         false
     }
 
-    fn __repr__(&self) -> String {
-        match read(&self.inner).as_ref() {
-            Some(a) => format!("<quire.Archive {:?}, {} entries>", self.name, a.len()),
-            None => format!("<quire.Archive {:?}, closed>", self.name),
+    fn __repr__(&self, py: Python<'_>) -> String {
+        match self.with_archive(py, |a| a.len()) {
+            Ok(n) => format!("<quire.Archive {:?}, {n} entries>", self.name),
+            Err(_) => format!("<quire.Archive {:?}, closed>", self.name),
         }
     }
 }

@@ -103,3 +103,35 @@ def test_gil_is_released_during_long_calls(tmp_path: Path) -> None:
     with quire.open(path) as a:
         ran, elapsed = ticks_during(lambda: [a.verify() for _ in range(3)])
         assert ran > 10_000, (ran, elapsed)
+
+
+def test_close_while_other_threads_read(multiblock) -> None:
+    """close() waits for lookups in flight; later calls raise ValueError; nothing hangs."""
+    path, bodies = multiblock
+    keys = list(bodies)
+    a = quire.open(path)
+    outcome: list[str] = []
+
+    def reader(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            while True:
+                k = rng.choice(keys)
+                assert a[k] == bodies[k]
+                if rng.random() < 0.01:
+                    list(a.keys())
+                    a.verify()
+        except ValueError:
+            outcome.append("closed")
+        except BaseException as e:  # noqa: BLE001 - reported below
+            outcome.append(repr(e))
+
+    threads = [threading.Thread(target=reader, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    a.close()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert outcome == ["closed"] * 3, outcome
