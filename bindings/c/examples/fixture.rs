@@ -1,0 +1,186 @@
+//! Makes the files the C test (`bindings/c/tests/test.c`) reads, in `DIR`:
+//!
+//! - `test.quire`: 3,000 entries of varied sizes (empty, small, many blocks, binary,
+//!   duplicates), titles, dates, content types and non-ASCII keys;
+//! - `expected.bin`: every entry as the Rust reader (`quire::Archive`) reads it back, in
+//!   entry order (format below);
+//! - `keys.txt`: the keys, one a line, in entry order;
+//! - `truncated.quire`: the first 60% of `test.quire`;
+//! - `flipped.quire`: one bit flipped in the middle of the data section (opens; some gets
+//!   fail); `flipped-header.quire`: one bit flipped in the header (does not open).
+//!
+//! ```sh
+//! cargo run -p quire-c --example fixture -- DIR
+//! ```
+//!
+//! `expected.bin`, all integers little-endian: `u64 count`, then per entry `u32 key_len,
+//! key, u64 body_len, body, u32 title_len_plus_1 (0: no title), title, u32 date (YYYYMMDD,
+//! 0: none), u32 content_type_len, content_type`.
+
+use std::path::Path;
+
+use quire::{Archive, ArchiveWriter, Date, NewEntry, Overwrite, WriterOptions};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// A small deterministic generator (xorshift64*), so the fixture is the same every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn text(rng: &mut Rng, len: usize, words: &[String]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 16);
+    while out.len() < len {
+        out.extend_from_slice(words[rng.below(words.len() as u64) as usize].as_bytes());
+        out.push(if rng.below(12) == 0 { b'\n' } else { b' ' });
+    }
+    out.truncate(len);
+    out
+}
+
+fn write_archive(path: &Path) -> Result<()> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let words: Vec<String> = (0..3000)
+        .map(|_| {
+            let n = 2 + rng.below(9) as usize;
+            (0..n)
+                .map(|_| (b'a' + rng.below(26) as u8) as char)
+                .collect()
+        })
+        .collect();
+    let sections = ["world", "science", "sport", "local", "caf\u{e9}/\u{fc}ber"];
+    let opts = WriterOptions::new()
+        .level(3)
+        .overwrite(Overwrite::Replace)
+        .created(1_000_000_000);
+    let mut w = ArchiveWriter::create(path, opts)?;
+    let mut previous: Vec<Vec<u8>> = Vec::new();
+    for i in 0..3000u32 {
+        let key = format!("{}/{i:05}", sections[rng.below(5) as usize]);
+        let body = match rng.below(100) {
+            0..=4 => Vec::new(),
+            5..=39 => {
+                let n = 1 + rng.below(400) as usize;
+                text(&mut rng, n, &words)
+            }
+            40..=84 => {
+                let n = 400 + rng.below(6000) as usize;
+                text(&mut rng, n, &words)
+            }
+            85..=94 => {
+                let n = 6000 + rng.below(60_000) as usize;
+                text(&mut rng, n, &words)
+            }
+            95..=96 => (0..(1000 + rng.below(50_000)))
+                .map(|_| rng.next() as u8)
+                .collect(),
+            97 => {
+                let n = 100_000 + rng.below(200_000) as usize;
+                text(&mut rng, n, &words)
+            }
+            _ => match previous.len() {
+                0 => b"first".to_vec(),
+                n => previous[rng.below(n as u64) as usize].clone(),
+            },
+        };
+        let title = format!("Title {i}: {}", words[i as usize % words.len()]);
+        let date = Date::new(
+            1990 + (i % 35) as u16,
+            1 + (i % 12) as u8,
+            1 + (i % 28) as u8,
+        );
+        let mut e = NewEntry::new(&key, &body);
+        if rng.below(5) != 0 {
+            e = e.title(&title);
+        }
+        if let (Some(d), true) = (date, rng.below(10) < 7) {
+            e = e.date(d);
+        }
+        if body.first().is_some_and(|b| !b.is_ascii()) {
+            e = e.content_type("application/octet-stream");
+        } else if rng.below(4) == 0 {
+            e = e.content_type("text/html; charset=utf-8");
+        }
+        if rng.below(3) == 0 {
+            e = e.meta("section", sections[i as usize % sections.len()]);
+        }
+        w.add(&e)?;
+        if previous.len() < 50 && body.len() > 64 {
+            previous.push(body);
+        }
+    }
+    w.finish()?;
+    Ok(())
+}
+
+fn write_expected(archive: &Path, out: &Path) -> Result<()> {
+    // Read back through the Rust reader: these are the bytes the C test must get.
+    let a = Archive::new(std::fs::read(archive)?)?;
+    let mut v = Vec::new();
+    let mut keys = String::new();
+    v.extend_from_slice(&a.len().to_le_bytes());
+    for e in &a {
+        let e = e?;
+        let doc = e.document()?;
+        keys.push_str(&doc.key);
+        keys.push('\n');
+        v.extend_from_slice(&(doc.key.len() as u32).to_le_bytes());
+        v.extend_from_slice(doc.key.as_bytes());
+        v.extend_from_slice(&(doc.body.len() as u64).to_le_bytes());
+        v.extend_from_slice(&doc.body);
+        match &doc.title {
+            Some(t) => {
+                v.extend_from_slice(&(t.len() as u32 + 1).to_le_bytes());
+                v.extend_from_slice(t.as_bytes());
+            }
+            None => v.extend_from_slice(&0u32.to_le_bytes()),
+        }
+        v.extend_from_slice(&doc.date.map_or(0, |d| d.to_u32()).to_le_bytes());
+        v.extend_from_slice(&(doc.content_type.len() as u32).to_le_bytes());
+        v.extend_from_slice(doc.content_type.as_bytes());
+    }
+    std::fs::write(out.join("expected.bin"), v)?;
+    std::fs::write(out.join("keys.txt"), keys)?;
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let Some(dir) = std::env::args().nth(1) else {
+        eprintln!("usage: fixture DIR");
+        std::process::exit(2);
+    };
+    let dir = Path::new(&dir);
+    std::fs::create_dir_all(dir)?;
+    let archive = dir.join("test.quire");
+    write_archive(&archive)?;
+    write_expected(&archive, dir)?;
+
+    let bytes = std::fs::read(&archive)?;
+    std::fs::write(dir.join("truncated.quire"), &bytes[..bytes.len() * 6 / 10])?;
+    let a = Archive::new(bytes.clone())?;
+    let data = a
+        .sections()
+        .iter()
+        .find(|s| s.id == quire::format::SectionId::Data as u32)
+        .ok_or("no data section")?;
+    let mut flipped = bytes.clone();
+    let at = usize::try_from(data.offset + data.length / 2)?;
+    flipped[at] ^= 0x04;
+    std::fs::write(dir.join("flipped.quire"), flipped)?;
+    let mut header = bytes;
+    header[20] ^= 0x01;
+    std::fs::write(dir.join("flipped-header.quire"), header)?;
+    println!("{}", dir.display());
+    Ok(())
+}

@@ -1,0 +1,1036 @@
+//! libquire: the C API of quire (`include/quire.h`, generated from this file by cbindgen).
+//!
+//! In the style of sqlite and the regex C API: an opaque `quire_archive*` handle; every
+//! function that can fail returns an `int` status (`quire_status`), with the details in a
+//! thread-local message (`quire_last_error`); bodies are copied into the caller's buffer
+//! (with the size needed reported when it is too small) or into a buffer the library
+//! allocates and `quire_free` releases. No panic crosses the boundary: every entry point
+//! runs under `catch_unwind`. A handle may be used from several threads at once.
+
+#![deny(missing_docs)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::ptr::{self, NonNull};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use quire::{DamageKind, Location, PrefixIter, ReadError};
+
+/// Status codes. Every function that can fail returns one of these as an `int`:
+/// `QUIRE_OK` (0) on success, a positive value for an expected outcome that is not a
+/// success (not found, buffer too small, iteration done), a negative value for an error
+/// (whose message `quire_last_error` gives).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum quire_status {
+    /// Success.
+    QUIRE_OK = 0,
+    /// No entry has this key (or the entry has no title, no date).
+    QUIRE_NOT_FOUND = 1,
+    /// The caller's buffer is too small; `*needed` holds the size required.
+    QUIRE_BUFFER_TOO_SMALL = 2,
+    /// The iterator has no more entries.
+    QUIRE_DONE = 3,
+    /// An argument is invalid: a NULL pointer, a length that does not fit.
+    QUIRE_ERR_ARGUMENT = -1,
+    /// The operating system failed to open, map or read the file.
+    QUIRE_ERR_IO = -2,
+    /// The bytes are not a quire archive (bad magic number).
+    QUIRE_ERR_NOT_ARCHIVE = -3,
+    /// The archive's format version or a required feature is newer than this library.
+    QUIRE_ERR_UNSUPPORTED = -4,
+    /// The archive is damaged where this call looked (the message says where and what);
+    /// other entries may still be readable.
+    QUIRE_ERR_DAMAGED = -5,
+    /// An entry number past the end of the archive.
+    QUIRE_ERR_RANGE = -6,
+    /// Memory could not be allocated.
+    QUIRE_ERR_NOMEM = -7,
+    /// A bug in libquire, caught before it could cross into the caller (please report it).
+    QUIRE_ERR_INTERNAL = -8,
+}
+
+use quire_status::*;
+
+/// An open archive. Opaque; from `quire_open`, `quire_open_memory` or
+/// `quire_open_memory_borrowed`, released by `quire_close`.
+#[allow(non_camel_case_types)]
+pub struct quire_archive {
+    archive: Arc<Inner>,
+}
+
+/// An iterator over entry numbers. Opaque; from `quire_iter_new` or `quire_iter_prefix`,
+/// released by `quire_iter_free`.
+#[allow(non_camel_case_types)]
+pub struct quire_iter {
+    state: Mutex<IterState>,
+}
+
+// Handles and iterators are shared between C threads: the compiler checks that they may be.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<quire_archive>();
+    shareable::<quire_iter>();
+};
+
+// ---------------------------------------------------------------------------------------
+// Storage.
+
+/// Caller memory that `quire_open_memory_borrowed` reads in place.
+struct Borrowed {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the bytes are only read, never written, and the caller of
+// `quire_open_memory_borrowed` promised they stay valid and unchanged until the last handle
+// using them is released, from whichever thread that happens on.
+unsafe impl Send for Borrowed {}
+// SAFETY: as above; shared reads of unchanging memory are safe from any thread.
+unsafe impl Sync for Borrowed {}
+
+/// Where an archive's bytes live.
+enum Storage {
+    Mapped(quire::Mmap),
+    Owned(Vec<u8>),
+    Borrowed(Borrowed),
+}
+
+impl AsRef<[u8]> for Storage {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Storage::Mapped(m) => m,
+            Storage::Owned(v) => v,
+            // SAFETY: `ptr` is non-null and points to `len` readable bytes that stay valid
+            // and unchanged while this storage lives (the contract of
+            // `quire_open_memory_borrowed`, the only place a `Borrowed` is made); for an
+            // empty slice it is a dangling but aligned pointer, which `from_raw_parts`
+            // allows.
+            Storage::Borrowed(b) => unsafe { std::slice::from_raw_parts(b.ptr.as_ptr(), b.len) },
+        }
+    }
+}
+
+type Inner = quire::Archive<Storage>;
+
+// ---------------------------------------------------------------------------------------
+// Errors and the boundary.
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Stores `msg` as this thread's last error (a NUL inside becomes `\0`).
+fn set_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    // Fails only while the thread is being torn down; the message is then dropped.
+    let _ = LAST_ERROR.try_with(|e| e.replace(c));
+}
+
+/// A status that is not `QUIRE_OK`, with its message.
+struct Failure {
+    status: quire_status,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: quire_status, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn argument(what: &str) -> Failure {
+        Failure::new(QUIRE_ERR_ARGUMENT, format!("invalid argument: {what}"))
+    }
+}
+
+impl From<ReadError> for Failure {
+    fn from(e: ReadError) -> Failure {
+        let status = match &e {
+            ReadError::Io { .. } => QUIRE_ERR_IO,
+            ReadError::BadMagic => QUIRE_ERR_NOT_ARCHIVE,
+            ReadError::UnsupportedVersion { .. } | ReadError::UnsupportedFeatures { .. } => {
+                QUIRE_ERR_UNSUPPORTED
+            }
+            ReadError::EntryOutOfRange { .. } => QUIRE_ERR_RANGE,
+            _ => QUIRE_ERR_DAMAGED,
+        };
+        let mut message = e.to_string();
+        if let Some(source) = std::error::Error::source(&e) {
+            message = format!("{message}: {source}");
+        }
+        Failure::new(status, message)
+    }
+}
+
+type Outcome = Result<quire_status, Failure>;
+
+/// Runs one entry point: its status, with the message stored for anything but success and
+/// the end of an iteration; a panic becomes `QUIRE_ERR_INTERNAL`.
+fn boundary(f: impl FnOnce() -> Outcome) -> c_int {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(status)) => status as c_int,
+        Ok(Err(failure)) => {
+            // Formatting and storing the message cannot panic but for a failed allocation
+            // (which aborts); catch anyway so that nothing can unwind into C.
+            let _ = catch_unwind(AssertUnwindSafe(|| set_error(&failure.message)));
+            failure.status as c_int
+        }
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                set_error(&format!(
+                    "internal error in libquire (please report it): {what}"
+                ))
+            }));
+            QUIRE_ERR_INTERNAL as c_int
+        }
+    }
+}
+
+/// `ptr` as a reference, or an argument error naming `what`.
+///
+/// # Safety
+/// A non-null `ptr` must point to a live `T`, not mutated for `'a`.
+unsafe fn arg<'a, T>(ptr: *const T, what: &str) -> Result<&'a T, Failure> {
+    // SAFETY: the caller's contract: non-null means a valid, live `T`.
+    unsafe { ptr.as_ref() }.ok_or_else(|| Failure::argument(&format!("{what} is NULL")))
+}
+
+/// `ptr` as a mutable reference for an out-parameter, or an argument error naming `what`.
+///
+/// # Safety
+/// A non-null `ptr` must point to a writable `T` that nothing else uses for `'a`.
+unsafe fn out<'a, T>(ptr: *mut T, what: &str) -> Result<&'a mut T, Failure> {
+    // SAFETY: the caller's contract: non-null means a valid, exclusive `T`.
+    unsafe { ptr.as_mut() }.ok_or_else(|| Failure::argument(&format!("{what} is NULL")))
+}
+
+/// `len` bytes at `ptr` (NULL is allowed when `len` is 0).
+///
+/// # Safety
+/// A non-null `ptr` must point to `len` readable bytes that stay unchanged for `'a`.
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a [u8], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(Failure::argument(&format!("{what} is NULL")));
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::argument(&format!("{what}'s length is too large")));
+    }
+    // SAFETY: non-null, at most isize::MAX bytes, and the caller promises `len` readable
+    // bytes that do not change during the call.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+/// `len` writable bytes at `ptr` (NULL is allowed when `len` is 0).
+///
+/// # Safety
+/// A non-null `ptr` must point to `len` writable bytes that nothing else uses for `'a`.
+unsafe fn buffer<'a>(ptr: *mut u8, len: usize) -> Result<&'a mut [u8], Failure> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(Failure::argument("buf is NULL but buf_len is not 0"));
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::argument("buf_len is too large"));
+    }
+    // SAFETY: non-null, at most isize::MAX bytes, and the caller promises `len` writable
+    // bytes used by nothing else during the call.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// A key argument as `&str`; `Ok(None)` when the bytes are not UTF-8 (no archive holds
+/// such a key).
+///
+/// # Safety
+/// As [`bytes`].
+unsafe fn key_arg<'a>(key: *const c_char, key_len: usize) -> Result<Option<&'a str>, Failure> {
+    // SAFETY: passed on to the caller's contract.
+    let b = unsafe { bytes(key, key_len, "key") }?;
+    Ok(std::str::from_utf8(b).ok())
+}
+
+fn not_found(key: &str) -> Failure {
+    Failure::new(QUIRE_NOT_FOUND, format!("no entry with key {key:?}"))
+}
+
+fn to_size(n: u64) -> Result<usize, Failure> {
+    usize::try_from(n).map_err(|_| Failure::new(QUIRE_ERR_NOMEM, "the body is larger than memory"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory the library hands out.
+
+extern "C" {
+    fn malloc(size: usize) -> *mut c_void;
+    fn free(ptr: *mut c_void);
+}
+
+/// A copy of `data` in memory from the C allocator (at least one byte, so that an empty
+/// body is a valid pointer too).
+fn c_copy(data: &[u8]) -> Result<*mut u8, Failure> {
+    // SAFETY: malloc may be called with any size; the result is checked for NULL.
+    let p = unsafe { malloc(data.len().max(1)) }.cast::<u8>();
+    if p.is_null() {
+        return Err(Failure::new(
+            QUIRE_ERR_NOMEM,
+            format!("cannot allocate {} bytes", data.len()),
+        ));
+    }
+    // SAFETY: `p` is a fresh allocation of at least `data.len()` bytes, which cannot
+    // overlap `data`.
+    unsafe { ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
+    Ok(p)
+}
+
+/// A `std::io::Write` into a fixed slice.
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl io::Write for SliceWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let dst = self
+            .buf
+            .get_mut(self.pos..)
+            .and_then(|rest| rest.get_mut(..data.len()))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::WriteZero, "body longer than recorded"))?;
+        dst.copy_from_slice(data);
+        self.pos += data.len();
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Copies `e`'s body into `buf`, or reports the size needed.
+fn body_into(e: &quire::Entry<'_>, buf: &mut [u8], needed: &mut usize) -> Outcome {
+    let len = to_size(e.body_len())?;
+    *needed = len;
+    if buf.len() < len {
+        return Err(Failure::new(
+            QUIRE_BUFFER_TOO_SMALL,
+            format!(
+                "the body of {:?} needs {len} bytes, the buffer has {}",
+                e.key(),
+                buf.len()
+            ),
+        ));
+    }
+    let mut w = SliceWriter {
+        buf: &mut buf[..len],
+        pos: 0,
+    };
+    e.write_body_to(&mut w)?;
+    if w.pos != len {
+        return Err(ReadError::Damaged {
+            at: Location::Entry(e.index()),
+            kind: DamageKind::WrongLength {
+                expected: len as u64,
+                actual: w.pos as u64,
+            },
+        }
+        .into());
+    }
+    Ok(QUIRE_OK)
+}
+
+/// Reads `e`'s body into memory from `malloc`.
+fn body_alloc(e: &quire::Entry<'_>, body: &mut *mut u8, len: &mut usize) -> Outcome {
+    // The body grows with what decompresses, not with the length the record claims.
+    let data = e.body()?;
+    *body = c_copy(&data)?;
+    *len = data.len();
+    Ok(QUIRE_OK)
+}
+
+// ---------------------------------------------------------------------------------------
+// The API.
+
+/// The library's version, e.g. `"0.1.0"` (a static string).
+#[no_mangle]
+pub extern "C" fn quire_version() -> *const c_char {
+    // Cannot fail or panic: a static string.
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// A human-readable message about the most recent call on this thread that did not return
+/// `QUIRE_OK` (or `QUIRE_DONE`), e.g. `"damaged archive: block 17: checksum mismatch"`;
+/// `""` if there was none. The string belongs to the library and stays valid until the
+/// next such call on the same thread. Never NULL.
+#[no_mangle]
+pub extern "C" fn quire_last_error() -> *const c_char {
+    catch_unwind(|| LAST_ERROR.try_with(|e| e.borrow().as_ptr()).ok())
+        .ok()
+        .flatten()
+        .unwrap_or(c"".as_ptr())
+}
+
+/// Opens the archive file at `path` (a NUL-terminated path in the platform's encoding) by
+/// memory-mapping it, and stores the handle in `*out` (NULL on failure). Constant time:
+/// only the header and the section table are read.
+///
+/// The file must not be modified or truncated, by this process or another, while the
+/// handle (or an iterator from it) is open: a mapped file that changes gives wrong bytes,
+/// and a truncated one kills the process with SIGBUS. Archives written by quire are
+/// replaced by a rename, never rewritten in place, which keeps this rule. When it cannot be
+/// kept, read the file yourself and use `quire_open_memory`.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out` is NULL or points to writable
+/// storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn quire_open(path: *const c_char, out: *mut *mut quire_archive) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract for `out`.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        if path.is_null() {
+            return Err(Failure::argument("path is NULL"));
+        }
+        // SAFETY: non-null, and the caller promises a NUL-terminated string.
+        let path = unsafe { CStr::from_ptr(path) };
+        let path = path_of(path);
+        // SAFETY: `Archive::open` maps the file and requires that it is not modified or
+        // truncated while mapped. That cannot be checked here; it is this function's
+        // documented contract (in quire.h), passed on to the C caller word for word.
+        let mapped = unsafe { quire::Archive::open(&path) }?;
+        let archive = Inner::new(Storage::Mapped(mapped.into_inner()))?;
+        *out = handle(archive);
+        Ok(QUIRE_OK)
+    })
+}
+
+#[cfg(unix)]
+fn path_of(p: &CStr) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(p.to_bytes()))
+}
+
+#[cfg(not(unix))]
+fn path_of(p: &CStr) -> PathBuf {
+    PathBuf::from(p.to_string_lossy().into_owned())
+}
+
+fn handle(archive: Inner) -> *mut quire_archive {
+    Box::into_raw(Box::new(quire_archive {
+        archive: Arc::new(archive),
+    }))
+}
+
+/// Opens an archive from `len` bytes at `data`, which are **copied**: the caller may free
+/// or change them as soon as this returns. Stores the handle in `*out` (NULL on failure).
+///
+/// # Safety
+/// `data` is NULL (only with `len` 0) or points to `len` readable bytes; `out` is NULL or
+/// points to writable storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn quire_open_memory(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut quire_archive,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract for `out`.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        // SAFETY: the caller's contract for `data` and `len`.
+        let bytes = unsafe { bytes(data.cast(), len, "data") }?;
+        let archive = Inner::new(Storage::Owned(bytes.to_vec()))?;
+        *out = handle(archive);
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Opens an archive from `len` bytes at `data` **without copying** them (for an archive
+/// compiled into the program, or memory the caller mapped). Stores the handle in `*out`
+/// (NULL on failure).
+///
+/// The bytes must stay valid and unchanged until `quire_close` of this handle **and**
+/// `quire_iter_free` of every iterator made from it have returned.
+///
+/// # Safety
+/// As stated above; `data` is NULL only with `len` 0; `out` is NULL or points to writable
+/// storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn quire_open_memory_borrowed(
+    data: *const u8,
+    len: usize,
+    out: *mut *mut quire_archive,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract for `out`.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        // Checks NULL and the length; the slice itself is rebuilt by `Storage::as_ref`.
+        // SAFETY: the caller's contract for `data` and `len`.
+        let checked = unsafe { bytes(data.cast(), len, "data") }?;
+        let ptr = NonNull::new(checked.as_ptr().cast_mut()).unwrap_or(NonNull::dangling());
+        let archive = Inner::new(Storage::Borrowed(Borrowed { ptr, len }))?;
+        *out = handle(archive);
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Releases a handle (NULL is allowed and does nothing). Pointers the handle gave out
+/// (keys, content types) become invalid; iterators made from it stay usable until freed.
+/// No other call may be using the handle at the same time.
+///
+/// # Safety
+/// `a` is NULL or a handle from one of the `quire_open` functions, not yet closed.
+#[no_mangle]
+pub unsafe extern "C" fn quire_close(a: *mut quire_archive) -> c_int {
+    boundary(|| {
+        if !a.is_null() {
+            // SAFETY: a live handle made by `Box::into_raw` in `handle`, released once.
+            drop(unsafe { Box::from_raw(a) });
+        }
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores the number of entries in `*count`.
+///
+/// # Safety
+/// `a` is a live handle (or NULL: an argument error); `count` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_len(a: *const quire_archive, count: *mut u64) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, count) = unsafe { (arg(a, "archive")?, out(count, "count")?) };
+        *count = a.archive.len();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Looks up the entry with the `key_len` bytes of `key` (UTF-8, not NUL-terminated) and
+/// stores its number in `*index`. `QUIRE_NOT_FOUND` when there is none.
+///
+/// # Safety
+/// `a` is a live handle; `key` points to `key_len` readable bytes (NULL only with
+/// `key_len` 0); `index` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_index_of(
+    a: *const quire_archive,
+    key: *const c_char,
+    key_len: usize,
+    index: *mut u64,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, index, key) = unsafe {
+            (
+                arg(a, "archive")?,
+                out(index, "index")?,
+                key_arg(key, key_len)?,
+            )
+        };
+        let Some(key) = key else {
+            return Err(not_found("(not UTF-8)"));
+        };
+        match a.archive.get(key)? {
+            Some(e) => {
+                *index = e.index();
+                Ok(QUIRE_OK)
+            }
+            None => Err(not_found(key)),
+        }
+    })
+}
+
+/// Copies the body of the entry with key `key` (`key_len` bytes of UTF-8) into `buf`
+/// (`buf_len` bytes) and stores its length in `*needed`. When the buffer is too small,
+/// nothing is decompressed, `*needed` holds the size required and the result is
+/// `QUIRE_BUFFER_TOO_SMALL`: call again with a large enough buffer. `QUIRE_NOT_FOUND` when
+/// there is no such key.
+///
+/// # Safety
+/// `a` is a live handle; `key` points to `key_len` readable bytes; `buf` points to
+/// `buf_len` writable bytes (NULL only with `buf_len` 0); `needed` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_get(
+    a: *const quire_archive,
+    key: *const c_char,
+    key_len: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    needed: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, key, buf, needed) = unsafe {
+            (
+                arg(a, "archive")?,
+                key_arg(key, key_len)?,
+                buffer(buf, buf_len)?,
+                out(needed, "needed")?,
+            )
+        };
+        *needed = 0;
+        let Some(key) = key else {
+            return Err(not_found("(not UTF-8)"));
+        };
+        let e = a.archive.get(key)?.ok_or_else(|| not_found(key))?;
+        body_into(&e, buf, needed)
+    })
+}
+
+/// Reads the body of the entry with key `key` into memory the library allocates: on
+/// success `*body` points to `*len` bytes, to be released with `quire_free`. On failure
+/// `*body` is NULL and `*len` 0.
+///
+/// # Safety
+/// `a` is a live handle; `key` points to `key_len` readable bytes; `body` and `len` are
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_get_alloc(
+    a: *const quire_archive,
+    key: *const c_char,
+    key_len: usize,
+    body: *mut *mut u8,
+    len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, key, body, len) = unsafe {
+            (
+                arg(a, "archive")?,
+                key_arg(key, key_len)?,
+                out(body, "body")?,
+                out(len, "len")?,
+            )
+        };
+        (*body, *len) = (ptr::null_mut(), 0);
+        let Some(key) = key else {
+            return Err(not_found("(not UTF-8)"));
+        };
+        let e = a.archive.get(key)?.ok_or_else(|| not_found(key))?;
+        body_alloc(&e, body, len)
+    })
+}
+
+/// Like `quire_get`, for entry number `index` (0 ≤ index < `quire_len`);
+/// `QUIRE_ERR_RANGE` past the end.
+///
+/// # Safety
+/// As `quire_get`.
+#[no_mangle]
+pub unsafe extern "C" fn quire_get_by_index(
+    a: *const quire_archive,
+    index: u64,
+    buf: *mut u8,
+    buf_len: usize,
+    needed: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, buf, needed) = unsafe {
+            (
+                arg(a, "archive")?,
+                buffer(buf, buf_len)?,
+                out(needed, "needed")?,
+            )
+        };
+        *needed = 0;
+        let e = a.archive.get_by_index(index)?;
+        body_into(&e, buf, needed)
+    })
+}
+
+/// Like `quire_get_alloc`, for entry number `index`.
+///
+/// # Safety
+/// As `quire_get_alloc`.
+#[no_mangle]
+pub unsafe extern "C" fn quire_get_by_index_alloc(
+    a: *const quire_archive,
+    index: u64,
+    body: *mut *mut u8,
+    len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, body, len) = unsafe { (arg(a, "archive")?, out(body, "body")?, out(len, "len")?) };
+        (*body, *len) = (ptr::null_mut(), 0);
+        let e = a.archive.get_by_index(index)?;
+        body_alloc(&e, body, len)
+    })
+}
+
+/// Releases memory from `quire_get_alloc` or `quire_get_by_index_alloc` (NULL is
+/// allowed).
+///
+/// # Safety
+/// `ptr` is NULL or a pointer those functions returned, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn quire_free(ptr: *mut c_void) {
+    // Cannot panic: no catch_unwind needed.
+    // SAFETY: the caller's contract: NULL or an allocation from `malloc` in `c_copy`.
+    unsafe { free(ptr) }
+}
+
+/// Stores a pointer to entry `index`'s key in `*key` and its length in `*key_len`. The key
+/// is UTF-8, **not** NUL-terminated (print it with `"%.*s"`), and points into the archive:
+/// valid until `quire_close`.
+///
+/// # Safety
+/// `a` is a live handle; `key` and `key_len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_key(
+    a: *const quire_archive,
+    index: u64,
+    key: *mut *const c_char,
+    key_len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, key, key_len) = unsafe {
+            (
+                arg(a, "archive")?,
+                out(key, "key")?,
+                out(key_len, "key_len")?,
+            )
+        };
+        (*key, *key_len) = (ptr::null(), 0);
+        let e = a.archive.get_by_index(index)?;
+        // The key borrows from the archive's bytes, which the handle keeps alive.
+        *key = e.key().as_ptr().cast();
+        *key_len = e.key().len();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores entry `index`'s body length (in bytes) in `*len`, without reading the body.
+///
+/// # Safety
+/// `a` is a live handle; `len` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_body_len(
+    a: *const quire_archive,
+    index: u64,
+    len: *mut u64,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, len) = unsafe { (arg(a, "archive")?, out(len, "len")?) };
+        *len = a.archive.get_by_index(index)?.body_len();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Copies entry `index`'s title, NUL-terminated, into `buf` (`buf_len` bytes) and stores
+/// the size it needs, terminator included, in `*needed` (the title's length is
+/// `*needed - 1`). `QUIRE_NOT_FOUND` when the entry has no title, `QUIRE_BUFFER_TOO_SMALL`
+/// when it does not fit. The title is stored with the body: this decompresses the block the
+/// body starts in.
+///
+/// # Safety
+/// `a` is a live handle; `buf` points to `buf_len` writable bytes (NULL only with
+/// `buf_len` 0); `needed` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_title(
+    a: *const quire_archive,
+    index: u64,
+    buf: *mut c_char,
+    buf_len: usize,
+    needed: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, buf, needed) = unsafe {
+            (
+                arg(a, "archive")?,
+                buffer(buf.cast(), buf_len)?,
+                out(needed, "needed")?,
+            )
+        };
+        *needed = 0;
+        let e = a.archive.get_by_index(index)?;
+        let Some(title) = e.title()? else {
+            return Err(Failure::new(
+                QUIRE_NOT_FOUND,
+                format!("{:?} has no title", e.key()),
+            ));
+        };
+        let t = title.as_bytes();
+        *needed = t.len() + 1;
+        match buf.get_mut(..=t.len()) {
+            Some(dst) => {
+                dst[..t.len()].copy_from_slice(t);
+                dst[t.len()] = 0;
+                Ok(QUIRE_OK)
+            }
+            None => Err(Failure::new(
+                QUIRE_BUFFER_TOO_SMALL,
+                format!(
+                    "the title needs {} bytes, the buffer has {}",
+                    t.len() + 1,
+                    buf.len()
+                ),
+            )),
+        }
+    })
+}
+
+/// Stores entry `index`'s date in `*year`, `*month` (1–12) and `*day` (1–31);
+/// `QUIRE_NOT_FOUND` when it has none.
+///
+/// # Safety
+/// `a` is a live handle; `year`, `month` and `day` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_date(
+    a: *const quire_archive,
+    index: u64,
+    year: *mut c_int,
+    month: *mut c_int,
+    day: *mut c_int,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, year, month, day) = unsafe {
+            (
+                arg(a, "archive")?,
+                out(year, "year")?,
+                out(month, "month")?,
+                out(day, "day")?,
+            )
+        };
+        let e = a.archive.get_by_index(index)?;
+        let Some(d) = e.date() else {
+            return Err(Failure::new(
+                QUIRE_NOT_FOUND,
+                format!("{:?} has no date", e.key()),
+            ));
+        };
+        (*year, *month, *day) = (d.year().into(), d.month().into(), d.day().into());
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores a pointer to entry `index`'s content type (e.g. `text/plain; charset=utf-8`) in
+/// `*content_type` and its length in `*len`: UTF-8, **not** NUL-terminated, valid until
+/// `quire_close`.
+///
+/// # Safety
+/// `a` is a live handle; `content_type` and `len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_content_type(
+    a: *const quire_archive,
+    index: u64,
+    content_type: *mut *const c_char,
+    len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, ct, len) = unsafe {
+            (
+                arg(a, "archive")?,
+                out(content_type, "content_type")?,
+                out(len, "len")?,
+            )
+        };
+        (*ct, *len) = (ptr::null(), 0);
+        let e = a.archive.get_by_index(index)?;
+        // Borrowed from the archive's content-type table, which the handle keeps alive.
+        *ct = e.content_type().as_ptr().cast();
+        *len = e.content_type().len();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Checks every checksum and record and decompresses every block. `QUIRE_OK` when the
+/// archive is intact; `QUIRE_ERR_DAMAGED` otherwise, with the number of problems in
+/// `*problems` (which may be NULL) and the full report, damaged keys included, as the
+/// message of `quire_last_error`.
+///
+/// # Safety
+/// `a` is a live handle; `problems` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_verify(a: *const quire_archive, problems: *mut usize) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let a = unsafe { arg(a, "archive") }?;
+        // SAFETY: the caller's contract: NULL or writable.
+        let problems = unsafe { problems.as_mut() };
+        let report = a.archive.verify();
+        if let Some(p) = problems {
+            *p = report.problems.len();
+        }
+        if report.is_ok() {
+            Ok(QUIRE_OK)
+        } else {
+            Err(Failure::new(QUIRE_ERR_DAMAGED, report.to_string()))
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Iterators.
+
+/// What a prefix iterator owns: the archive and the prefix its walk borrows.
+struct PrefixOwner {
+    archive: Arc<Inner>,
+    prefix: String,
+}
+
+type Walk<'a> = PrefixIter<'a>;
+
+self_cell::self_cell!(
+    /// A prefix walk beside the archive and prefix it borrows.
+    struct PrefixCell {
+        owner: PrefixOwner,
+        #[covariant]
+        dependent: Walk,
+    }
+);
+
+enum IterState {
+    /// Entry order: the next entry number and the end.
+    Order {
+        archive: Arc<Inner>,
+        next: u64,
+        end: u64,
+    },
+    /// Sorted key order under a prefix.
+    Prefix(PrefixCell),
+}
+
+fn new_iter(state: IterState) -> *mut quire_iter {
+    Box::into_raw(Box::new(quire_iter {
+        state: Mutex::new(state),
+    }))
+}
+
+/// Makes an iterator over every entry in entry order (the order they were added) and
+/// stores it in `*it`. The iterator keeps the archive's data alive: it may outlive
+/// `quire_close` of `a`, and is released by `quire_iter_free`.
+///
+/// # Safety
+/// `a` is a live handle; `it` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_iter_new(
+    a: *const quire_archive,
+    it: *mut *mut quire_iter,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, it) = unsafe { (arg(a, "archive")?, out(it, "it")?) };
+        *it = new_iter(IterState::Order {
+            archive: Arc::clone(&a.archive),
+            next: 0,
+            end: a.archive.len(),
+        });
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Makes an iterator over the entries whose keys start with the `prefix_len` bytes of
+/// `prefix` (UTF-8), in byte-wise sorted key order, and stores it in `*it` (O(log n) to
+/// start, O(1) a step). A prefix of length 0 walks every entry in key order.
+///
+/// # Safety
+/// `a` is a live handle; `prefix` points to `prefix_len` readable bytes (NULL only with
+/// `prefix_len` 0); `it` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_iter_prefix(
+    a: *const quire_archive,
+    prefix: *const c_char,
+    prefix_len: usize,
+    it: *mut *mut quire_iter,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, it, prefix) = unsafe {
+            (
+                arg(a, "archive")?,
+                out(it, "it")?,
+                bytes(prefix, prefix_len, "prefix")?,
+            )
+        };
+        *it = ptr::null_mut();
+        let prefix = std::str::from_utf8(prefix)
+            .map_err(|_| Failure::argument("prefix is not UTF-8"))?
+            .to_string();
+        let owner = PrefixOwner {
+            archive: Arc::clone(&a.archive),
+            prefix,
+        };
+        let cell = PrefixCell::new(owner, |o| o.archive.prefix(&o.prefix));
+        *it = new_iter(IterState::Prefix(cell));
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Advances the iterator: stores the next entry's number in `*index` and returns
+/// `QUIRE_OK`, or returns `QUIRE_DONE` at the end. A damaged entry returns
+/// `QUIRE_ERR_DAMAGED`; an entry-order iterator can be advanced past it, a prefix iterator
+/// then ends. Use the number with `quire_key`, `quire_get_by_index`, ... on the archive's
+/// handle.
+///
+/// # Safety
+/// `it` is a live iterator; `index` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_iter_next(it: *mut quire_iter, index: *mut u64) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (it, index) = unsafe { (arg(it.cast_const(), "it")?, out(index, "index")?) };
+        let mut state = it.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *state {
+            IterState::Order { archive, next, end } => {
+                if *next >= *end {
+                    return Ok(QUIRE_DONE);
+                }
+                let i = *next;
+                *next += 1;
+                // Checks the entry's record, so damage shows here as in a prefix walk.
+                archive.get_by_index(i)?;
+                *index = i;
+                Ok(QUIRE_OK)
+            }
+            IterState::Prefix(cell) => {
+                match cell.with_dependent_mut(|_, walk| walk.next().map(|r| r.map(|e| e.index()))) {
+                    None => Ok(QUIRE_DONE),
+                    Some(Ok(i)) => {
+                        *index = i;
+                        Ok(QUIRE_OK)
+                    }
+                    Some(Err(e)) => Err(e.into()),
+                }
+            }
+        }
+    })
+}
+
+/// Releases an iterator (NULL is allowed).
+///
+/// # Safety
+/// `it` is NULL or an iterator from `quire_iter_new` or `quire_iter_prefix`, not yet
+/// freed and not in use by another thread.
+#[no_mangle]
+pub unsafe extern "C" fn quire_iter_free(it: *mut quire_iter) -> c_int {
+    boundary(|| {
+        if !it.is_null() {
+            // SAFETY: a live iterator made by `Box::into_raw` in `new_iter`, released once.
+            drop(unsafe { Box::from_raw(it) });
+        }
+        Ok(QUIRE_OK)
+    })
+}

@@ -1,0 +1,396 @@
+/*
+ * The C test of libquire: 10,000 random gets compared with the Rust reader's bytes, every
+ * accessor, both iterators, the three ways of opening, four threads on one handle, and
+ * errors (missing keys, bad arguments, a truncated, a bit-flipped and a foreign archive).
+ *
+ *   cargo run -p quire-c --example fixture -- DIR     # test.quire, expected.bin, ...
+ *   cc -std=c11 -Wall -Wextra -Werror -Ibindings/c/include bindings/c/tests/test.c \
+ *      -Ltarget/release -lquire -Wl,-rpath,target/release -lpthread -o quire-test
+ *   valgrind --leak-check=full --error-exitcode=1 ./quire-test DIR
+ *
+ * Prints "N passed, 0 failed" and exits 0 when every check passes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quire.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                    \
+    do {                                                                                    \
+        if (cond) {                                                                         \
+            passed++;                                                                       \
+        } else {                                                                            \
+            failed++;                                                                       \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);        \
+            fprintf(stderr, __VA_ARGS__);                                                   \
+            fprintf(stderr, " (last error: %s)\n", quire_last_error());                     \
+        }                                                                                   \
+    } while (0)
+
+/* One entry as the Rust reader read it (expected.bin, see examples/fixture.rs). */
+typedef struct {
+    const char *key;
+    uint32_t key_len;
+    const uint8_t *body;
+    uint64_t body_len;
+    const char *title; /* NULL: none */
+    uint32_t title_len;
+    uint32_t date; /* YYYYMMDD, 0: none */
+    const char *ctype;
+    uint32_t ctype_len;
+} expected_entry;
+
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 20, n = 0;
+    uint8_t *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            uint8_t *bigger = realloc(buf, cap *= 2);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static uint32_t u32le(const uint8_t **p) {
+    const uint8_t *b = *p;
+    *p += 4;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t u64le(const uint8_t **p) {
+    uint64_t lo = u32le(p);
+    return lo | (uint64_t)u32le(p) << 32;
+}
+
+static expected_entry *parse_expected(const uint8_t *p, uint64_t *count) {
+    *count = u64le(&p);
+    expected_entry *e = calloc(*count, sizeof *e);
+    for (uint64_t i = 0; e && i < *count; i++) {
+        e[i].key_len = u32le(&p);
+        e[i].key = (const char *)p;
+        p += e[i].key_len;
+        e[i].body_len = u64le(&p);
+        e[i].body = p;
+        p += e[i].body_len;
+        uint32_t t = u32le(&p);
+        if (t) {
+            e[i].title = (const char *)p;
+            e[i].title_len = t - 1;
+            p += t - 1;
+        }
+        e[i].date = u32le(&p);
+        e[i].ctype_len = u32le(&p);
+        e[i].ctype = (const char *)p;
+        p += e[i].ctype_len;
+    }
+    return e;
+}
+
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+static uint64_t next_random(uint64_t *s) {
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/* Every accessor of entry i against the expected values. */
+static void check_fields(quire_archive *a, const expected_entry *e, uint64_t i) {
+    const char *key;
+    size_t key_len;
+    CHECK(quire_key(a, i, &key, &key_len) == QUIRE_OK, "key %llu", (unsigned long long)i);
+    CHECK(key_len == e->key_len && memcmp(key, e->key, key_len) == 0, "key of %llu",
+          (unsigned long long)i);
+    uint64_t index = 0;
+    CHECK(quire_index_of(a, e->key, e->key_len, &index) == QUIRE_OK && index == i, "index_of");
+    uint64_t blen;
+    CHECK(quire_body_len(a, i, &blen) == QUIRE_OK && blen == e->body_len, "body_len");
+
+    char title[512];
+    size_t needed = 0;
+    int rc = quire_title(a, i, title, sizeof title, &needed);
+    if (e->title) {
+        CHECK(rc == QUIRE_OK && needed == e->title_len + 1u &&
+                  memcmp(title, e->title, e->title_len) == 0 && title[e->title_len] == 0,
+              "title of %.*s", (int)e->key_len, e->key);
+        CHECK(quire_title(a, i, title, e->title_len, &needed) == QUIRE_BUFFER_TOO_SMALL &&
+                  needed == e->title_len + 1u,
+              "title too small");
+    } else {
+        CHECK(rc == QUIRE_NOT_FOUND, "no title: %d", rc);
+    }
+
+    int y, m, d;
+    rc = quire_date(a, i, &y, &m, &d);
+    if (e->date) {
+        CHECK(rc == QUIRE_OK && (uint32_t)(y * 10000 + m * 100 + d) == e->date, "date %d", rc);
+    } else {
+        CHECK(rc == QUIRE_NOT_FOUND, "no date: %d", rc);
+    }
+
+    const char *ct;
+    size_t ct_len;
+    CHECK(quire_content_type(a, i, &ct, &ct_len) == QUIRE_OK && ct_len == e->ctype_len &&
+              memcmp(ct, e->ctype, ct_len) == 0,
+          "content type");
+}
+
+/* The body of entry i by key into a caller buffer (sized from QUIRE_BUFFER_TOO_SMALL),
+ * by index, and allocated by the library: all equal to the expected bytes. */
+static int get_all_ways(quire_archive *a, const expected_entry *e, uint64_t i) {
+    int ok = 1;
+    size_t needed = 123;
+    int rc = quire_get(a, e->key, e->key_len, NULL, 0, &needed);
+    if (e->body_len == 0) {
+        ok &= rc == QUIRE_OK && needed == 0;
+    } else {
+        ok &= rc == QUIRE_BUFFER_TOO_SMALL && needed == e->body_len;
+    }
+    uint8_t *buf = malloc(needed + 1);
+    ok &= quire_get(a, e->key, e->key_len, buf, needed + 1, &needed) == QUIRE_OK;
+    ok &= needed == e->body_len && memcmp(buf, e->body, e->body_len) == 0;
+    ok &= quire_get_by_index(a, i, buf, needed + 1, &needed) == QUIRE_OK;
+    ok &= needed == e->body_len && memcmp(buf, e->body, e->body_len) == 0;
+    free(buf);
+
+    uint8_t *body = NULL;
+    size_t len = 0;
+    ok &= quire_get_alloc(a, e->key, e->key_len, &body, &len) == QUIRE_OK;
+    ok &= body != NULL && len == e->body_len && memcmp(body, e->body, len) == 0;
+    quire_free(body);
+    ok &= quire_get_by_index_alloc(a, i, &body, &len) == QUIRE_OK;
+    ok &= body != NULL && len == e->body_len && memcmp(body, e->body, len) == 0;
+    quire_free(body);
+    return ok;
+}
+
+typedef struct {
+    quire_archive *a;
+    const expected_entry *e;
+    uint64_t count;
+    uint64_t seed;
+    int bad;
+} thread_arg;
+
+static void *thread_main(void *p) {
+    thread_arg *t = p;
+    for (int n = 0; n < 300; n++) {
+        uint64_t i = next_random(&t->seed) % t->count;
+        uint8_t *body = NULL;
+        size_t len = 0;
+        if (quire_get_alloc(t->a, t->e[i].key, t->e[i].key_len, &body, &len) != QUIRE_OK ||
+            len != t->e[i].body_len || memcmp(body, t->e[i].body, len) != 0) {
+            t->bad++;
+        }
+        quire_free(body);
+    }
+    return NULL;
+}
+
+static char path_buf[4096];
+static const char *in_dir(const char *dir, const char *name) {
+    snprintf(path_buf, sizeof path_buf, "%s/%s", dir, name);
+    return path_buf;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s DIR (made by: cargo run -p quire-c --example fixture -- DIR)\n",
+                argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    size_t exp_len;
+    uint8_t *exp_bytes = read_file(in_dir(dir, "expected.bin"), &exp_len);
+    if (!exp_bytes) {
+        fprintf(stderr, "cannot read %s\n", path_buf);
+        return 2;
+    }
+    uint64_t count;
+    expected_entry *exp = parse_expected(exp_bytes, &count);
+    CHECK(exp != NULL && count == 3000, "expected.bin holds %llu entries", (unsigned long long)count);
+    CHECK(strlen(quire_version()) > 0, "version");
+
+    /* Open by path (memory map). */
+    quire_archive *a = NULL;
+    CHECK(quire_open(in_dir(dir, "test.quire"), &a) == QUIRE_OK && a, "open");
+    uint64_t n = 0;
+    CHECK(quire_len(a, &n) == QUIRE_OK && n == count, "len %llu", (unsigned long long)n);
+
+    /* 10,000 random gets, every way, against the Rust reader's bytes. */
+    int mismatches = 0;
+    for (int k = 0; k < 10000; k++) {
+        uint64_t i = next_random(&rng_state) % count;
+        if (!get_all_ways(a, &exp[i], i)) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "get %d: entry %llu differs (%s)\n", k, (unsigned long long)i,
+                        quire_last_error());
+        }
+        if (k % 10 == 0) check_fields(a, &exp[i], i);
+    }
+    CHECK(mismatches == 0, "%d of 10000 random gets differ", mismatches);
+
+    /* Iteration in entry order visits every entry once, in order. */
+    quire_iter *it = NULL;
+    CHECK(quire_iter_new(a, &it) == QUIRE_OK, "iter_new");
+    uint64_t index, seen = 0;
+    int in_order = 1;
+    while (quire_iter_next(it, &index) == QUIRE_OK) in_order &= index == seen++;
+    CHECK(in_order && seen == count, "entry order: %llu", (unsigned long long)seen);
+    CHECK(quire_iter_next(it, &index) == QUIRE_DONE, "done stays done");
+    CHECK(quire_iter_free(it) == QUIRE_OK, "iter_free");
+
+    /* Prefix iteration: the keys under "world/", sorted, and no other. */
+    const char *prefix = "world/";
+    size_t plen = strlen(prefix);
+    uint64_t under = 0;
+    for (uint64_t i = 0; i < count; i++)
+        under += exp[i].key_len >= plen && memcmp(exp[i].key, prefix, plen) == 0;
+    CHECK(quire_iter_prefix(a, prefix, plen, &it) == QUIRE_OK, "iter_prefix");
+    seen = 0;
+    int sorted = 1, matches = 1;
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    while (quire_iter_next(it, &index) == QUIRE_OK) {
+        const char *key;
+        size_t key_len;
+        quire_key(a, index, &key, &key_len);
+        matches &= key_len >= plen && memcmp(key, prefix, plen) == 0;
+        if (prev) {
+            int c = memcmp(prev, key, prev_len < key_len ? prev_len : key_len);
+            sorted &= c < 0 || (c == 0 && prev_len < key_len);
+        }
+        prev = key;
+        prev_len = key_len;
+        seen++;
+    }
+    CHECK(sorted && matches && seen == under && under > 0, "prefix: %llu of %llu",
+          (unsigned long long)seen, (unsigned long long)under);
+    CHECK(quire_iter_next(it, &index) == QUIRE_DONE, "prefix done");
+    CHECK(quire_iter_free(it) == QUIRE_OK, "iter_free");
+    /* An iterator keeps the data alive after its handle is closed. */
+    quire_iter *late = NULL;
+    CHECK(quire_iter_new(a, &late) == QUIRE_OK, "iter_new");
+
+    /* Four threads on one handle. */
+    pthread_t threads[4];
+    thread_arg args[4];
+    for (int t = 0; t < 4; t++) {
+        args[t] = (thread_arg){a, exp, count, 1000 + (uint64_t)t, 0};
+        pthread_create(&threads[t], NULL, thread_main, &args[t]);
+    }
+    int bad = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        bad += args[t].bad;
+    }
+    CHECK(bad == 0, "%d of 1200 threaded gets differ", bad);
+
+    /* Verify, and the expected non-successes. */
+    size_t problems = 99;
+    CHECK(quire_verify(a, &problems) == QUIRE_OK && problems == 0, "verify");
+    size_t needed = 7;
+    CHECK(quire_get(a, "no/such/key", 11, NULL, 0, &needed) == QUIRE_NOT_FOUND && needed == 0,
+          "missing key");
+    CHECK(strstr(quire_last_error(), "no/such/key") != NULL, "message names the key");
+    uint8_t *body = (uint8_t *)1;
+    size_t len = 5;
+    CHECK(quire_get_alloc(a, "\xff\xfe", 2, &body, &len) == QUIRE_NOT_FOUND && body == NULL &&
+              len == 0,
+          "non-UTF-8 key");
+    CHECK(quire_get_by_index(a, count, NULL, 0, &needed) == QUIRE_ERR_RANGE, "range");
+    CHECK(quire_len(NULL, &n) == QUIRE_ERR_ARGUMENT, "NULL handle");
+    CHECK(quire_len(a, NULL) == QUIRE_ERR_ARGUMENT, "NULL out");
+    CHECK(quire_get(a, NULL, 3, NULL, 0, &needed) == QUIRE_ERR_ARGUMENT, "NULL key");
+    CHECK(quire_get(a, "x", 1, NULL, 10, &needed) == QUIRE_ERR_ARGUMENT, "NULL buf");
+    CHECK(quire_iter_prefix(a, "\xff", 1, &it) == QUIRE_ERR_ARGUMENT && it == NULL,
+          "non-UTF-8 prefix");
+    CHECK(quire_close(a) == QUIRE_OK, "close");
+    CHECK(quire_close(NULL) == QUIRE_OK, "close NULL");
+
+    /* The iterator made before close still works. */
+    seen = 0;
+    while (quire_iter_next(late, &index) == QUIRE_OK) seen++;
+    CHECK(seen == count, "iterator after close: %llu", (unsigned long long)seen);
+    CHECK(quire_iter_free(late) == QUIRE_OK && quire_iter_free(NULL) == QUIRE_OK, "iter_free");
+
+    /* From memory: copied, then borrowed. */
+    size_t file_len;
+    uint8_t *file = read_file(in_dir(dir, "test.quire"), &file_len);
+    CHECK(file != NULL, "read test.quire");
+    CHECK(quire_open_memory(file, file_len, &a) == QUIRE_OK, "open_memory");
+    memset(file, 0, 64); /* a copy: the caller's bytes no longer matter */
+    for (int k = 0; k < 200; k++) {
+        uint64_t i = next_random(&rng_state) % count;
+        CHECK(get_all_ways(a, &exp[i], i), "memory get %llu", (unsigned long long)i);
+    }
+    quire_close(a);
+    free(file);
+    file = read_file(in_dir(dir, "test.quire"), &file_len);
+    CHECK(quire_open_memory_borrowed(file, file_len, &a) == QUIRE_OK, "open_memory_borrowed");
+    for (int k = 0; k < 200; k++) {
+        uint64_t i = next_random(&rng_state) % count;
+        CHECK(get_all_ways(a, &exp[i], i), "borrowed get %llu", (unsigned long long)i);
+    }
+    quire_close(a);
+    free(file);
+
+    /* Errors: a missing file, a foreign file, a truncated archive, flipped bits. */
+    a = (quire_archive *)1;
+    CHECK(quire_open(in_dir(dir, "no-such-file.quire"), &a) == QUIRE_ERR_IO && a == NULL,
+          "missing file");
+    CHECK(strstr(quire_last_error(), "no-such-file") != NULL, "message names the file");
+    CHECK(quire_open(in_dir(dir, "expected.bin"), &a) == QUIRE_ERR_NOT_ARCHIVE && !a, "foreign");
+    CHECK(quire_open(in_dir(dir, "truncated.quire"), &a) == QUIRE_ERR_DAMAGED && !a,
+          "truncated");
+    CHECK(strstr(quire_last_error(), "truncated") != NULL, "message says truncated");
+    CHECK(quire_open(in_dir(dir, "flipped-header.quire"), &a) < 0 && !a, "flipped header");
+    CHECK(quire_open(NULL, &a) == QUIRE_ERR_ARGUMENT, "NULL path");
+    CHECK(quire_open_memory(NULL, 0, &a) == QUIRE_ERR_DAMAGED ||
+              quire_open_memory(NULL, 0, &a) == QUIRE_ERR_NOT_ARCHIVE,
+          "empty memory");
+
+    /* A flipped bit in the data: the archive opens, the entries in the damaged block fail
+     * with QUIRE_ERR_DAMAGED and a message naming the block, every other entry reads back
+     * right, and verify reports it. */
+    CHECK(quire_open(in_dir(dir, "flipped.quire"), &a) == QUIRE_OK, "open flipped");
+    int damaged = 0, wrong = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        int rc = quire_get_by_index_alloc(a, i, &body, &len);
+        if (rc == QUIRE_ERR_DAMAGED) {
+            damaged++;
+            if (!strstr(quire_last_error(), "block")) wrong++;
+        } else if (rc != QUIRE_OK || len != exp[i].body_len ||
+                   memcmp(body, exp[i].body, len) != 0) {
+            wrong++;
+        }
+        quire_free(body);
+    }
+    CHECK(damaged > 0 && wrong == 0, "flipped: %d damaged, %d wrong", damaged, wrong);
+    problems = 0;
+    CHECK(quire_verify(a, &problems) == QUIRE_ERR_DAMAGED && problems > 0, "verify flipped");
+    CHECK(strstr(quire_last_error(), "checksum") != NULL, "verify message");
+    quire_close(a);
+
+    free(exp);
+    free(exp_bytes);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

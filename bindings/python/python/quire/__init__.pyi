@@ -1,0 +1,214 @@
+"""Type stubs for quire: read and write quire archives."""
+
+import datetime
+import io
+import os
+from types import TracebackType
+from typing import Any, BinaryIO, Iterable, Iterator, Literal, Mapping, TypeVar, final, overload
+
+__all__ = [
+    "Archive",
+    "BodyReader",
+    "CorruptArchive",
+    "DuplicateKey",
+    "Entry",
+    "EntryIterator",
+    "Error",
+    "KeyIterator",
+    "NotAnArchive",
+    "Problem",
+    "UnsupportedVersion",
+    "VerifyReport",
+    "Writer",
+    "__version__",
+    "open",
+    "pack",
+]
+
+__version__: str
+
+_T = TypeVar("_T")
+_StrPath = str | os.PathLike[str]
+_Bytes = bytes | bytearray | memoryview
+_Body = bytes | bytearray | memoryview | str | BinaryIO
+_Date = datetime.date | str
+
+class Error(Exception):
+    """Base class of quire's own exceptions."""
+
+class CorruptArchive(Error):
+    """The archive is damaged: ``location`` says where, ``kind`` what."""
+
+    location: str
+    kind: str
+
+class NotAnArchive(Error):
+    """The file is not a quire archive (bad magic number)."""
+
+class UnsupportedVersion(Error):
+    """The archive's format version or a required feature is newer than this reader."""
+
+    major: int | None
+    minor: int | None
+
+class DuplicateKey(Error):
+    """A key was added twice (``duplicates='error'``)."""
+
+    key: str
+    first: int
+
+def open(source: _StrPath | _Bytes, *, mmap: bool = True) -> Archive:
+    """Opens an archive from a path (memory-mapped unless ``mmap=False``; the file must not
+    be modified or truncated while it is open) or from bytes."""
+
+@final
+class Archive:
+    """An open archive: a read-only, thread-safe mapping of ``str`` keys to ``bytes``."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: str, /) -> bytes: ...
+    @overload
+    def get(self, key: str) -> bytes | None: ...
+    @overload
+    def get(self, key: str, default: _T) -> bytes | _T: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __iter__(self) -> KeyIterator: ...
+    def keys(self) -> KeyIterator: ...
+    def entries(self) -> EntryIterator: ...
+    def prefix(self, prefix: str) -> list[str]:
+        """Keys starting with ``prefix``, sorted."""
+    def entry(self, key: str) -> Entry: ...
+    def entry_at(self, index: int) -> Entry: ...
+    def open_body(self, key: str) -> BodyReader: ...
+    def verify(self) -> VerifyReport: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def closed(self) -> bool: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Archive: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]: ...
+
+@final
+class Entry:
+    """One entry: fields from its record, title/metadata/body read on demand."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def date(self) -> datetime.date | None: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    def open_body(self) -> BodyReader: ...
+
+@final
+class KeyIterator(Iterator[str]):
+    def __iter__(self) -> KeyIterator: ...
+    def __next__(self) -> str: ...
+
+@final
+class EntryIterator(Iterator[Entry]):
+    def __iter__(self) -> EntryIterator: ...
+    def __next__(self) -> Entry: ...
+
+class BodyReader(io.RawIOBase):
+    """A binary file object over one body, holding one block at a time."""
+
+    def __init__(self, stream: Any) -> None: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+    def read(self, size: int | None = -1) -> bytes: ...
+    def readall(self) -> bytes: ...
+    def readinto(self, buffer: Any) -> int: ...
+
+@final
+class Problem:
+    """One problem found by :meth:`Archive.verify`."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def keys(self) -> list[str]: ...
+
+@final
+class VerifyReport:
+    """What :meth:`Archive.verify` found."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def sections(self) -> int: ...
+    @property
+    def blocks(self) -> int: ...
+    @property
+    def entries(self) -> int: ...
+    @property
+    def problems(self) -> list[Problem]: ...
+
+@final
+class Writer:
+    """Writes an archive atomically (temporary file, fsync, rename)."""
+
+    def __new__(
+        cls,
+        path: _StrPath,
+        *,
+        level: int | None = None,
+        block_size: int | None = None,
+        threads: int | None = None,
+        overwrite: bool = False,
+        dictionary: Literal["auto", "on", "off"] | bool | None = None,
+        dict_size: int | None = None,
+        dedup: bool | None = None,
+        duplicates: Literal["error", "first", "last"] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        created: int | None = None,
+    ) -> Writer: ...
+    def add(
+        self,
+        key: str,
+        body: _Body,
+        *,
+        title: str | None = None,
+        date: _Date | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> bool: ...
+    def finish(self) -> dict[str, int]: ...
+    def abort(self) -> None: ...
+    @property
+    def summary(self) -> dict[str, int] | None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __len__(self) -> int: ...
+    def __enter__(self) -> Writer: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        _exc: BaseException | None = None,
+        _tb: TracebackType | None = None,
+    ) -> Literal[False]: ...
+
+def pack(records: Iterable[Mapping[str, Any]], path: _StrPath, **options: Any) -> dict[str, int]:
+    """Writes an archive from dicts shaped like ``quire pack``'s JSONL records."""

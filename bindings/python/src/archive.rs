@@ -1,0 +1,815 @@
+//! Reading: `quire.open`, `Archive`, `Entry`, the iterators, the body stream and the
+//! verification report.
+//!
+//! Every Python object here holds an `Arc` of the Rust archive (never a borrow with a Rust
+//! lifetime), so they can be passed between threads and outlive each other in any order.
+//! Every lookup, decompression and check runs with the GIL released (`Python::detach`).
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
+
+use pyo3::exceptions::{PyKeyError, PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyByteArray, PyBytes, PyDate, PyDict, PyMemoryView, PyString};
+use quire::{BodyReader, Date, EntryInfo, ReadError, ReadResult};
+
+use crate::errors::read_error;
+use crate::storage::{Inner, Shared, Storage};
+
+/// How many keys or entries an iterator reads each time it releases the GIL.
+const BATCH: usize = 256;
+
+/// Locks a mutex; a panic while it was held cannot leave our data half changed (every
+/// critical section is a take, a put or a clone), so poisoning is ignored.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Read-locks an archive's slot (see [`lock`] on poisoning).
+fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn closed_archive() -> PyErr {
+    PyValueError::new_err("I/O operation on a closed archive")
+}
+
+fn to_usize(n: u64) -> PyResult<usize> {
+    usize::try_from(n).map_err(|_| PyOverflowError::new_err(format!("{n} does not fit in a size")))
+}
+
+/// A `datetime.date` for a quire date.
+fn py_date(py: Python<'_>, d: Option<Date>) -> PyResult<Option<Bound<'_, PyDate>>> {
+    d.map(|d| PyDate::new(py, i32::from(d.year()), d.month(), d.day()))
+        .transpose()
+}
+
+/// A `dict` of string pairs (the first of a name wins, as everywhere in quire).
+fn py_dict<'py>(py: Python<'py>, pairs: &[(String, String)]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (n, v) in pairs {
+        if !d.contains(n)? {
+            d.set_item(n, v)?;
+        }
+    }
+    Ok(d)
+}
+
+/// Whether `s` looks like a URL rather than a path.
+fn is_url(s: &str) -> bool {
+    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Opens a quire archive and returns an :class:`Archive`.
+///
+/// ``source`` is a path (``str`` or ``os.PathLike``) or the archive's bytes (``bytes``,
+/// ``bytearray``, ``memoryview``; copied, so the object may change afterwards). Opening
+/// checks the header and the section table: constant work whatever the archive's size.
+/// (Opening URLs is planned: ``open`` will stay the one entry point.)
+///
+/// A path is memory-mapped (``mmap=True``, the default): pages are read from disk as
+/// lookups touch them, and many processes share them. **The contract of a memory map**,
+/// the same as the Rust ``Archive::open``'s: the file must not be modified or truncated,
+/// by this process or another, while the archive (or an entry, iterator or body reader
+/// from it) is alive. A mapped file that changes underneath gives wrong bytes, and a
+/// truncated one kills the process with ``SIGBUS`` when a missing page is touched -- not
+/// an exception. Archives written by :class:`Writer`, :func:`pack` or ``quire pack`` are
+/// replaced by a rename, never rewritten in place, which keeps the contract: the map keeps
+/// the old file. When it cannot be kept, pass ``mmap=False``: the file is read into memory
+/// once and nothing can change it.
+///
+/// Raises ``OSError`` (``FileNotFoundError``, ...) when the file cannot be read,
+/// :class:`NotAnArchive`, :class:`UnsupportedVersion` or :class:`CorruptArchive`.
+#[pyfunction]
+#[pyo3(signature = (source, *, mmap = true))]
+pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<Archive> {
+    let owned = if let Ok(b) = source.cast::<PyBytes>() {
+        Some(b.as_bytes().to_vec())
+    } else if source.is_instance_of::<PyByteArray>() || source.is_instance_of::<PyMemoryView>() {
+        let b = py.get_type::<PyBytes>().call1((source,))?;
+        Some(b.cast::<PyBytes>()?.as_bytes().to_vec())
+    } else {
+        None
+    };
+    if let Some(bytes) = owned {
+        let name = format!("<{} bytes>", bytes.len());
+        let inner = py
+            .detach(|| Inner::new(Storage::Owned(bytes)))
+            .map_err(|e| read_error(py, e))?;
+        return Ok(Archive::new(inner, name));
+    }
+    if let Ok(s) = source.cast::<PyString>() {
+        if is_url(&s.to_cow()?) {
+            return Err(PyValueError::new_err(
+                "quire.open: URLs are not supported yet; pass a path or the archive's bytes",
+            ));
+        }
+    }
+    let path: PathBuf = source.extract().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "quire.open() takes a path (str or os.PathLike) or bytes, not {}",
+            source
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "this".into())
+        ))
+    })?;
+    let name = path.display().to_string();
+    let inner = py
+        .detach(|| -> ReadResult<Inner> {
+            if mmap {
+                // SAFETY: `Archive::open` memory-maps the file; its contract is that the file
+                // is not modified or truncated while the map (here: the returned archive and
+                // every object sharing it) is alive. Nothing in this process can check that,
+                // so the contract is passed on to the Python caller: `quire.open`'s docstring
+                // states it word for word and offers `mmap=False` (read into memory) for
+                // files that may change.
+                #[allow(unsafe_code)]
+                let mapped = unsafe { quire::Archive::open(&path)? };
+                Inner::new(Storage::Mapped(mapped.into_inner()))
+            } else {
+                let bytes = std::fs::read(&path).map_err(|source| ReadError::Io {
+                    path: Some(path.clone()),
+                    source,
+                })?;
+                Inner::new(Storage::Owned(bytes))
+            }
+        })
+        .map_err(|e| read_error(py, e))?;
+    Ok(Archive::new(inner, name))
+}
+
+/// An open quire archive, from :func:`open`.
+///
+/// A read-only mapping from keys (``str``) to bodies (``bytes``): ``len(a)``, ``a[key]``,
+/// ``a.get(key)``, ``key in a``, ``for key in a`` (entry order), plus :meth:`entry` for
+/// titles, dates and metadata, :meth:`prefix` for sorted listing, :meth:`open_body` to
+/// stream a large body and :meth:`verify` to check every byte.
+///
+/// Thread-safe: any number of threads may read one ``Archive`` at once, and every lookup
+/// and decompression runs without the GIL. As a context manager it closes on exit;
+/// entries, iterators and body readers taken from it keep the bytes alive until they go
+/// too.
+#[pyclass(frozen, module = "quire", name = "Archive")]
+pub struct Archive {
+    /// `None` once closed. Lookups hold the read lock while they run; `close` takes the
+    /// write lock, so it waits for them. The lock is only ever taken with the GIL released,
+    /// so a thread waiting for it never holds the GIL that another needs to go on.
+    inner: RwLock<Option<Shared>>,
+    name: String,
+}
+
+impl Archive {
+    fn new(inner: Inner, name: String) -> Self {
+        Archive {
+            inner: RwLock::new(Some(Arc::new(inner))),
+            name,
+        }
+    }
+
+    /// The shared archive, or `ValueError` once closed.
+    fn shared(&self, py: Python<'_>) -> PyResult<Shared> {
+        self.with_archive(py, Arc::clone)
+    }
+
+    /// Runs `f` on the archive with the GIL released, or raises `ValueError` once closed.
+    /// Everything that touches the lock (shared with the other threads' lookups) happens
+    /// without the GIL too, so the GIL is held only to convert arguments and results.
+    fn with_archive<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Shared) -> T + Send,
+    ) -> PyResult<T> {
+        py.detach(|| read(&self.inner).as_ref().map(f))
+            .ok_or_else(closed_archive)
+    }
+}
+
+/// Looks `key` up and reads its body.
+fn body_of(a: &Inner, key: &str) -> ReadResult<Option<Vec<u8>>> {
+    a.get(key)?.map(|e| e.body()).transpose()
+}
+
+#[pymethods]
+impl Archive {
+    /// The number of entries.
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        to_usize(self.with_archive(py, |a| a.len())?)
+    }
+
+    /// The body of ``key`` as ``bytes``; ``KeyError`` when the archive has no such key.
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared(py)?;
+            return Err(PyKeyError::new_err(key.clone().unbind()));
+        };
+        match self.with_archive(py, |a| body_of(a, &k))? {
+            Ok(Some(body)) => Ok(PyBytes::new(py, &body)),
+            Ok(None) => Err(PyKeyError::new_err(key.clone().unbind())),
+            Err(e) => Err(read_error(py, e)),
+        }
+    }
+
+    /// The body of ``key`` as ``bytes``, or ``default`` when there is no such key.
+    #[pyo3(signature = (key, default = None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let default = || default.unwrap_or_else(|| py.None().into_bound(py));
+        let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared(py)?;
+            return Ok(default());
+        };
+        match self.with_archive(py, |a| body_of(a, &k))? {
+            Ok(Some(body)) => Ok(PyBytes::new(py, &body).into_any()),
+            Ok(None) => Ok(default()),
+            Err(e) => Err(read_error(py, e)),
+        }
+    }
+
+    /// Whether the archive has an entry with this key (one hash lookup, no decompression).
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared(py)?;
+            return Ok(false);
+        };
+        self.with_archive(py, |a| a.get(&k).map(|e| e.is_some()))?
+            .map_err(|e| read_error(py, e))
+    }
+
+    /// Iterates over the keys in entry order (the order they were added).
+    fn __iter__(&self, py: Python<'_>) -> PyResult<KeyIterator> {
+        self.keys(py)
+    }
+
+    /// The keys in entry order, as an iterator.
+    fn keys(&self, py: Python<'_>) -> PyResult<KeyIterator> {
+        let a = self.shared(py)?;
+        Ok(KeyIterator(Cursor::new(a)))
+    }
+
+    /// The entries in entry order, as an iterator of :class:`Entry`.
+    fn entries(&self, py: Python<'_>) -> PyResult<EntryIterator> {
+        let a = self.shared(py)?;
+        Ok(EntryIterator(Cursor::new(a)))
+    }
+
+    /// The keys that start with ``prefix``, as a sorted list (byte-wise order of their
+    /// UTF-8): O(log n + k) through the archive's sorted index. ``prefix("")`` lists every
+    /// key in sorted order.
+    fn prefix(&self, py: Python<'_>, prefix: PyBackedStr) -> PyResult<Vec<String>> {
+        self.with_archive(py, |a| {
+            a.prefix(&prefix)
+                .map(|e| e.map(|e| e.key().to_string()))
+                .collect::<ReadResult<Vec<_>>>()
+        })?
+        .map_err(|e| read_error(py, e))
+    }
+
+    /// The :class:`Entry` for ``key``; ``KeyError`` when there is none.
+    fn entry(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Entry> {
+        let Ok(k) = key.extract::<PyBackedStr>() else {
+            self.shared(py)?;
+            return Err(PyKeyError::new_err(key.clone().unbind()));
+        };
+        match self.with_archive(py, |a| a.get(&k).map(|e| e.map(|e| Entry::of(a, &e))))? {
+            Ok(Some(e)) => Ok(e),
+            Ok(None) => Err(PyKeyError::new_err(key.clone().unbind())),
+            Err(e) => Err(read_error(py, e)),
+        }
+    }
+
+    /// The :class:`Entry` numbered ``index`` (entries are numbered from 0 in the order they
+    /// were added); ``IndexError`` past the end. Negative numbers count from the end.
+    fn entry_at(&self, py: Python<'_>, index: i64) -> PyResult<Entry> {
+        let a = self.shared(py)?;
+        let len = a.len();
+        let i = if index < 0 {
+            len.checked_sub(index.unsigned_abs())
+        } else {
+            Some(index.unsigned_abs())
+        };
+        let Some(i) = i.filter(|i| *i < len) else {
+            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                "entry {index} out of range (archive has {len} entries)"
+            )));
+        };
+        self.with_archive(py, |a| a.get_by_index(i).map(|e| Entry::of(a, &e)))?
+            .map_err(|e| read_error(py, e))
+    }
+
+    /// A binary file-like reader over the body of ``key`` (an ``io.RawIOBase``): it holds
+    /// one block of the body in memory at a time, whatever the body's size. ``KeyError``
+    /// when there is no such key.
+    fn open_body<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let entry = self.entry(py, key)?;
+        entry.open_body(py)
+    }
+
+    /// Checks every checksum and every record and decompresses every block, and returns
+    /// a :class:`VerifyReport` of all the damage found (``report.ok`` when there is none).
+    /// Reads the whole archive, without the GIL.
+    fn verify(&self, py: Python<'_>) -> PyResult<VerifyReport> {
+        let report = self.with_archive(py, |a| a.verify())?;
+        Ok(VerifyReport::from(&report))
+    }
+
+    /// Archive metadata (``title``, ``description``, ``creator``, ``source``, ``created``,
+    /// ``tool``, ...) as a ``dict``.
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        py_dict(py, self.shared(py)?.metadata())
+    }
+
+    /// Whether :meth:`close` was called.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| read(&self.inner).is_none())
+    }
+
+    /// Closes the archive: later calls raise ``ValueError``. The memory map (or the bytes)
+    /// is released once entries, iterators and body readers taken from the archive are
+    /// gone too. Closing twice is allowed.
+    fn close(&self, py: Python<'_>) {
+        // Waits for lookups in other threads to end, and unmaps (which can take a while
+        // for a large map), without the GIL.
+        py.detach(|| {
+            let taken = self
+                .inner
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            drop(taken);
+        });
+    }
+
+    /// Returns the archive itself.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// Closes the archive; exceptions propagate.
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        match self.with_archive(py, |a| a.len()) {
+            Ok(n) => format!("<quire.Archive {:?}, {n} entries>", self.name),
+            Err(_) => format!("<quire.Archive {:?}, closed>", self.name),
+        }
+    }
+}
+
+/// One entry of an archive, from :meth:`Archive.entry`, :meth:`Archive.entry_at` or
+/// :meth:`Archive.entries`.
+///
+/// ``key``, ``index``, ``date``, ``content_type`` and ``size`` come from the entry's
+/// record. ``title`` and ``metadata`` are stored with the body, compressed: the first
+/// access to either decompresses the block the body starts in, and both are kept. ``body``
+/// reads the body each time it is accessed (and keeps the title and metadata on the way).
+#[pyclass(frozen, module = "quire", name = "Entry")]
+pub struct Entry {
+    archive: Shared,
+    index: u64,
+    key: String,
+    date: Option<Date>,
+    content_type: String,
+    size: u64,
+    info: OnceLock<EntryInfo>,
+}
+
+impl Entry {
+    fn of(archive: &Shared, e: &quire::Entry<'_>) -> Entry {
+        Entry {
+            archive: Arc::clone(archive),
+            index: e.index(),
+            key: e.key().to_string(),
+            date: e.date(),
+            content_type: e.content_type().to_string(),
+            size: e.body_len(),
+            info: OnceLock::new(),
+        }
+    }
+
+    /// The title and metadata, read once.
+    fn info(&self, py: Python<'_>) -> PyResult<&EntryInfo> {
+        if let Some(info) = self.info.get() {
+            return Ok(info);
+        }
+        let info = py
+            .detach(|| -> ReadResult<EntryInfo> {
+                Ok(self.archive.get_by_index(self.index)?.info()?.clone())
+            })
+            .map_err(|e| read_error(py, e))?;
+        Ok(self.info.get_or_init(|| info))
+    }
+}
+
+#[pymethods]
+impl Entry {
+    /// The key (``str``).
+    #[getter]
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The entry number (``int``): its position in entry order.
+    #[getter]
+    fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The title (``str``), or ``None``.
+    #[getter]
+    fn title(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.info(py)?.title.clone())
+    }
+
+    /// The date (``datetime.date``), or ``None``.
+    #[getter]
+    fn date<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDate>>> {
+        py_date(py, self.date)
+    }
+
+    /// The content type (``str``), e.g. ``'text/plain; charset=utf-8'``.
+    #[getter]
+    fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The entry's metadata as a ``dict`` of ``str`` to ``str``.
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let info = self.info(py)?;
+        py_dict(py, &info.metadata)
+    }
+
+    /// The body's length in bytes, without reading it.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The body (``bytes``), read and checked on each access.
+    #[getter]
+    fn body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let doc = py
+            .detach(|| self.archive.get_by_index(self.index)?.document())
+            .map_err(|e| read_error(py, e))?;
+        let body = PyBytes::new(py, &doc.body);
+        let _ = self.info.set(EntryInfo {
+            title: doc.title,
+            metadata: doc.metadata,
+        });
+        Ok(body)
+    }
+
+    /// A binary file-like reader over the body (see :meth:`Archive.open_body`).
+    fn open_body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let index = self.index;
+        let cell = py
+            .detach(|| {
+                ReaderCell::try_new(Arc::clone(&self.archive), |a| {
+                    a.get_by_index(index)?.reader()
+                })
+            })
+            .map_err(|e| read_error(py, e))?;
+        let stream = BodyStream {
+            cell: Mutex::new(Some(cell)),
+            key: self.key.clone(),
+            size: self.size,
+        };
+        static BODY_READER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let class = BODY_READER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py.import("quire._io")?.getattr("BodyReader")?.unbind())
+        })?;
+        class.bind(py).call1((Bound::new(py, stream)?,))
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<quire.Entry {:?}, index {}, {} bytes>",
+            self.key, self.index, self.size
+        )
+    }
+}
+
+/// A walk over entry numbers that reads a batch of entries each time it releases the GIL,
+/// and reports a damaged entry in its place (iteration can go on past it).
+struct Cursor<T> {
+    archive: Shared,
+    next: u64,
+    end: u64,
+    buf: VecDeque<T>,
+    pending: Option<ReadError>,
+}
+
+impl<T: Send> Cursor<T> {
+    fn new(archive: Shared) -> Self {
+        let end = archive.len();
+        Cursor {
+            archive,
+            next: 0,
+            end,
+            buf: VecDeque::new(),
+            pending: None,
+        }
+    }
+
+    /// The next item, made by `f` from the next entry; `None` at the end. A damaged entry
+    /// ends a batch and is raised once the items before it have been taken.
+    fn next(
+        &mut self,
+        py: Python<'_>,
+        f: impl Fn(&Shared, &quire::Entry<'_>) -> T + Send + Sync,
+    ) -> PyResult<Option<T>> {
+        if let Some(item) = self.buf.pop_front() {
+            return Ok(Some(item));
+        }
+        if let Some(e) = self.pending.take() {
+            return Err(read_error(py, e));
+        }
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        let (archive, start, end) = (&self.archive, self.next, self.end);
+        let (items, next, err) = py.detach(|| {
+            let mut items = VecDeque::new();
+            let mut i = start;
+            while i < end && items.len() < BATCH {
+                let r = archive.get_by_index(i);
+                i += 1;
+                match r {
+                    Ok(e) => items.push_back(f(archive, &e)),
+                    Err(e) => return (items, i, Some(e)),
+                }
+            }
+            (items, i, None)
+        });
+        self.next = next;
+        self.buf = items;
+        self.pending = err;
+        match self.buf.pop_front() {
+            Some(item) => Ok(Some(item)),
+            None => match self.pending.take() {
+                Some(e) => Err(read_error(py, e)),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+/// An iterator over an archive's keys in entry order, from ``iter(archive)`` or
+/// :meth:`Archive.keys`. It reads keys in batches without the GIL; a damaged entry raises
+/// :class:`CorruptArchive` in its place, and iteration may go on after it.
+#[pyclass(module = "quire", name = "KeyIterator")]
+pub struct KeyIterator(Cursor<String>);
+
+#[pymethods]
+impl KeyIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.0.next(py, |_, e| e.key().to_string())
+    }
+}
+
+/// An iterator over an archive's entries (:class:`Entry`) in entry order, from
+/// :meth:`Archive.entries`; batched and resumable after damage like :class:`KeyIterator`.
+#[pyclass(module = "quire", name = "EntryIterator")]
+pub struct EntryIterator(Cursor<Entry>);
+
+#[pymethods]
+impl EntryIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Entry>> {
+        self.0.next(py, Entry::of)
+    }
+}
+
+/// The body reader a stream holds beside the archive it borrows from.
+type Reader<'a> = BodyReader<'a>;
+
+self_cell::self_cell!(
+    /// An `Arc` of the archive and a body reader borrowing from it.
+    struct ReaderCell {
+        owner: Shared,
+        #[covariant]
+        dependent: Reader,
+    }
+);
+
+/// The ReadError inside an io::Error from a [`BodyReader`], or the io::Error itself.
+fn unwrap_io(e: io::Error) -> ReadError {
+    if e.get_ref().is_some_and(|inner| inner.is::<ReadError>()) {
+        if let Some(Ok(inner)) = e.into_inner().map(|b| b.downcast::<ReadError>()) {
+            return *inner;
+        }
+        return ReadError::Io {
+            path: None,
+            source: io::Error::other("body reader failed"),
+        };
+    }
+    ReadError::Io {
+        path: None,
+        source: e,
+    }
+}
+
+/// Reads up to `size` bytes (all that is left when `None`), growing the buffer with what
+/// actually arrives rather than with what the entry claims.
+fn read_up_to(r: &mut Reader<'_>, size: Option<u64>) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match size {
+        None => {
+            r.read_to_end(&mut out)?;
+        }
+        Some(n) => {
+            let hint = n.min(r.remaining()).min(1 << 20);
+            out.reserve(usize::try_from(hint).unwrap_or(0));
+            r.take(n).read_to_end(&mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The native half of :class:`BodyReader` (``quire._io``), which wraps it in an
+/// ``io.RawIOBase``: reads with the GIL released, one block of the body held at a time.
+#[pyclass(frozen, module = "quire", name = "_BodyStream")]
+pub struct BodyStream {
+    cell: Mutex<Option<ReaderCell>>,
+    key: String,
+    size: u64,
+}
+
+#[pymethods]
+impl BodyStream {
+    /// Reads up to ``size`` bytes (to the end when ``size`` is negative or ``None``);
+    /// returns fewer only at the end of the body, ``b""`` after it.
+    #[pyo3(signature = (size = -1))]
+    fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> PyResult<Bound<'py, PyBytes>> {
+        let size = size.filter(|n| *n >= 0).map(i64::unsigned_abs);
+        let r = py.detach(|| {
+            let mut guard = lock(&self.cell);
+            let cell = guard.as_mut()?;
+            Some(cell.with_dependent_mut(|_, reader| read_up_to(reader, size)))
+        });
+        match r {
+            None => Err(PyValueError::new_err(
+                "I/O operation on a closed body reader",
+            )),
+            Some(Ok(bytes)) => Ok(PyBytes::new(py, &bytes)),
+            Some(Err(e)) => Err(read_error(py, unwrap_io(e))),
+        }
+    }
+
+    /// Drops the block held and the archive reference. Closing twice is allowed.
+    fn close(&self, py: Python<'_>) {
+        // The lock may be held by a read in another thread: wait for it without the GIL.
+        py.detach(|| drop(lock(&self.cell).take()));
+    }
+
+    /// Whether :meth:`close` was called.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| lock(&self.cell).is_none())
+    }
+
+    /// The body's length in bytes.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes not read yet (0 once closed).
+    #[getter]
+    fn remaining(&self, py: Python<'_>) -> u64 {
+        py.detach(|| {
+            lock(&self.cell)
+                .as_ref()
+                .map_or(0, |c| c.borrow_dependent().remaining())
+        })
+    }
+
+    /// The key of the entry.
+    #[getter]
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// One problem :meth:`Archive.verify` found.
+#[pyclass(frozen, module = "quire", name = "Problem")]
+#[derive(Clone)]
+pub struct Problem {
+    /// Where (``str``), e.g. ``'block 17'``, ``'entry 3'``, ``"section 'KEYS'"``.
+    #[pyo3(get)]
+    location: String,
+    /// What (``str``), e.g. ``'checksum mismatch'``.
+    #[pyo3(get)]
+    kind: String,
+    /// The keys of the entries affected (for a damaged block: those whose bodies lie in
+    /// it), as a list.
+    #[pyo3(get)]
+    keys: Vec<String>,
+}
+
+#[pymethods]
+impl Problem {
+    fn __str__(&self) -> String {
+        format!("{}: {}", self.location, self.kind)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<quire.Problem {:?}: {:?}, {} key(s)>",
+            self.location,
+            self.kind,
+            self.keys.len()
+        )
+    }
+}
+
+/// What :meth:`Archive.verify` found: ``ok`` is true when nothing is wrong; ``problems``
+/// lists the damage with the keys it affects; ``str(report)`` is the text ``quire verify``
+/// prints.
+#[pyclass(frozen, module = "quire", name = "VerifyReport")]
+pub struct VerifyReport {
+    /// Whether no problem was found.
+    #[pyo3(get)]
+    ok: bool,
+    /// Sections checked.
+    #[pyo3(get)]
+    sections: usize,
+    /// Blocks checked.
+    #[pyo3(get)]
+    blocks: u64,
+    /// Entries checked.
+    #[pyo3(get)]
+    entries: u64,
+    /// The problems found (a list of :class:`Problem`).
+    #[pyo3(get)]
+    problems: Vec<Problem>,
+    text: String,
+}
+
+impl From<&quire::Report> for VerifyReport {
+    fn from(r: &quire::Report) -> Self {
+        VerifyReport {
+            ok: r.is_ok(),
+            sections: r.sections,
+            blocks: r.blocks,
+            entries: r.entries,
+            problems: r
+                .problems
+                .iter()
+                .map(|p| Problem {
+                    location: p.at.to_string(),
+                    kind: p.kind.to_string(),
+                    keys: p.keys.clone(),
+                })
+                .collect(),
+            text: r.to_string(),
+        }
+    }
+}
+
+#[pymethods]
+impl VerifyReport {
+    fn __str__(&self) -> String {
+        self.text.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<quire.VerifyReport ok={}, {} problem(s)>",
+            if self.ok { "True" } else { "False" },
+            self.problems.len()
+        )
+    }
+}

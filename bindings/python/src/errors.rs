@@ -1,0 +1,166 @@
+//! The exception hierarchy and the mapping from quire's Rust errors to Python exceptions.
+//!
+//! `quire.Error` is the base of every exception that is quire's own; where Python has an
+//! exception that says the same thing, that one is raised instead: `KeyError` for a missing
+//! key, `OSError` (and its subclasses, chosen by errno) for the operating system's errors,
+//! `ValueError` for arguments the format cannot hold, `IndexError` for entry numbers.
+
+use std::io;
+use std::path::Path;
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyFileExistsError, PyIndexError, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use quire::{ReadError, WriteError};
+
+create_exception!(
+    quire,
+    Error,
+    PyException,
+    "Base class of quire's own exceptions.\n\n\
+     Missing keys raise KeyError, the operating system's errors OSError, bad arguments\n\
+     ValueError or TypeError, as Python code expects."
+);
+create_exception!(
+    quire,
+    CorruptArchive,
+    Error,
+    "The archive is damaged (or was made to lie).\n\n\
+     Attributes:\n    location: where, e.g. 'block 17', 'entry 3', 'header', 'file'.\n    \
+     kind: what, e.g. 'checksum mismatch'.\n\n\
+     Damage to one block costs only the entries inside it: other lookups still work."
+);
+create_exception!(
+    quire,
+    NotAnArchive,
+    Error,
+    "The file does not start with quire's magic number: it is not a quire archive."
+);
+create_exception!(
+    quire,
+    UnsupportedVersion,
+    Error,
+    "The archive's format version (or a required feature) is newer than this reader.\n\n\
+     Attributes:\n    major, minor: the version found (None for an unknown feature)."
+);
+create_exception!(
+    quire,
+    DuplicateKey,
+    Error,
+    "Writer.add was given a key that is already in the archive (duplicates='error').\n\n\
+     Attributes:\n    key: the key.\n    first: the entry number of its first occurrence."
+);
+
+/// An `OSError` for `e`, with errno and file name when known, so that Python picks the
+/// subclass (`FileNotFoundError`, `PermissionError`, `IsADirectoryError`, ...).
+pub fn os_error(py: Python<'_>, e: &io::Error, path: Option<&Path>) -> PyErr {
+    // The file name as a str (as Python's own OSErrors give it), not a PosixPath.
+    let name = |p: &Path| {
+        p.as_os_str()
+            .into_pyobject(py)
+            .map(|s| s.into_any().unbind())
+    };
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => {
+            // io::Error's Display ends with " (os error N)": Python shows errno itself.
+            let strerror = text
+                .strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&text)
+                .to_string();
+            match path.map(name) {
+                Some(Ok(p)) => PyOSError::new_err((code, strerror, p)),
+                _ => PyOSError::new_err((code, strerror)),
+            }
+        }
+        None => match path {
+            Some(p) => PyOSError::new_err(format!("{}: {text}", p.display())),
+            None => PyOSError::new_err(text),
+        },
+    }
+}
+
+/// errno's EEXIST, the same number on Linux, macOS and Windows.
+const EEXIST: i32 = 17;
+
+/// A Python int.
+fn int(py: Python<'_>, v: u64) -> Bound<'_, PyAny> {
+    let Ok(v) = v.into_pyobject(py);
+    v.into_any()
+}
+
+/// Sets attributes on a freshly made exception; a failure to set them (which would mean
+/// Python is out of memory) is ignored, the exception is still raised.
+fn with_attrs<'py>(py: Python<'py>, err: PyErr, attrs: &[(&str, Bound<'py, PyAny>)]) -> PyErr {
+    let value = err.value(py);
+    for (name, v) in attrs {
+        let _ = value.setattr(*name, v);
+    }
+    err
+}
+
+/// The Python exception for a [`ReadError`].
+pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
+    let message = e.to_string();
+    match e {
+        ReadError::Io { path, source } => os_error(py, &source, path.as_deref()),
+        ReadError::BadMagic => NotAnArchive::new_err(message),
+        ReadError::UnsupportedVersion { major, minor } => with_attrs(
+            py,
+            UnsupportedVersion::new_err(message),
+            &[
+                ("major", int(py, u64::from(major))),
+                ("minor", int(py, u64::from(minor))),
+            ],
+        ),
+        ReadError::UnsupportedFeatures { .. } => with_attrs(
+            py,
+            UnsupportedVersion::new_err(message),
+            &[
+                ("major", py.None().into_bound(py)),
+                ("minor", py.None().into_bound(py)),
+            ],
+        ),
+        ReadError::Damaged { at, kind } => corrupt(py, message, &at.to_string(), &kind.to_string()),
+        ReadError::EntryOutOfRange { .. } => PyIndexError::new_err(message),
+        _ => Error::new_err(message),
+    }
+}
+
+/// A `CorruptArchive` with its `location` and `kind`.
+pub fn corrupt(py: Python<'_>, message: String, location: &str, kind: &str) -> PyErr {
+    let location = pyo3::types::PyString::new(py, location).into_any();
+    let kind = pyo3::types::PyString::new(py, kind).into_any();
+    with_attrs(
+        py,
+        CorruptArchive::new_err(message),
+        &[("location", location), ("kind", kind)],
+    )
+}
+
+/// The Python exception for a [`WriteError`] (a body reader's own Python exception is
+/// raised by the caller instead, see `writer.rs`).
+pub fn write_error(py: Python<'_>, e: WriteError, path: Option<&Path>) -> PyErr {
+    let message = e.to_string();
+    match e {
+        WriteError::Io(source) => os_error(py, &source, path),
+        WriteError::BodyRead { source, .. } => os_error(py, &source, None),
+        WriteError::TargetExists(p) => match p.as_os_str().into_pyobject(py) {
+            Ok(name) => PyFileExistsError::new_err((EEXIST, "File exists", name.unbind())),
+            Err(_) => PyFileExistsError::new_err(message),
+        },
+        WriteError::DuplicateKey { key, first } => {
+            let k = pyo3::types::PyString::new(py, &key).into_any();
+            let f = int(py, first);
+            with_attrs(
+                py,
+                DuplicateKey::new_err(message),
+                &[("key", k), ("first", f)],
+            )
+        }
+        WriteError::InvalidKey { .. }
+        | WriteError::InvalidEntry { .. }
+        | WriteError::InvalidOptions(_) => PyValueError::new_err(message),
+        _ => Error::new_err(message),
+    }
+}

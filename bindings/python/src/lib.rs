@@ -1,0 +1,43 @@
+//! `quire._quire`: the native half of the `quire` Python package (PyO3, stable ABI 3.9+).
+//!
+//! The Python package (`python/quire/`) re-exports everything here and adds `pack` and the
+//! `io.RawIOBase` body reader. See `bindings/python/README.md` for the Python API.
+//!
+//! Design: every Python object that reads holds an `Arc` of one `quire::Archive` (never a
+//! Rust borrow), so objects may cross threads and outlive each other; every lookup,
+//! decompression and compression runs with the GIL released.
+
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod archive;
+mod errors;
+mod storage;
+mod writer;
+
+use pyo3::prelude::*;
+
+/// Read and write quire archives (native module; use the ``quire`` package).
+#[pymodule]
+fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_function(wrap_pyfunction!(archive::open, m)?)?;
+    m.add_class::<archive::Archive>()?;
+    m.add_class::<archive::Entry>()?;
+    m.add_class::<archive::KeyIterator>()?;
+    m.add_class::<archive::EntryIterator>()?;
+    m.add_class::<archive::BodyStream>()?;
+    m.add_class::<archive::VerifyReport>()?;
+    m.add_class::<archive::Problem>()?;
+    m.add_class::<writer::Writer>()?;
+    m.add("Error", py.get_type::<errors::Error>())?;
+    m.add("CorruptArchive", py.get_type::<errors::CorruptArchive>())?;
+    m.add("NotAnArchive", py.get_type::<errors::NotAnArchive>())?;
+    m.add(
+        "UnsupportedVersion",
+        py.get_type::<errors::UnsupportedVersion>(),
+    )?;
+    m.add("DuplicateKey", py.get_type::<errors::DuplicateKey>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
