@@ -230,97 +230,114 @@ pub fn roundtrip(data: &[u8]) {
     let Ok(opts) = arbitrary_options(&mut u) else {
         return;
     };
-    let mut model: Vec<ModelEntry> = Vec::new();
     let mut inputs: Vec<ModelEntry> = Vec::new();
     while let Ok(true) = u.arbitrary::<bool>() {
         if inputs.len() >= 64 {
             break;
         }
-        let Ok(e) = (|| -> AResult<ModelEntry> {
-            let key = arbitrary_string(&mut u, 24)?;
-            let title = if u.arbitrary()? {
-                Some(arbitrary_string(&mut u, 40)?)
-            } else {
-                None
-            };
-            let date = if u.arbitrary()? {
-                Date::new(
-                    u.int_in_range(0..=9999)?,
-                    u.int_in_range(1..=12)?,
-                    u.int_in_range(1..=31)?,
-                )
-            } else {
-                None
-            };
-            let content_type = if u.arbitrary()? {
-                Some(arbitrary_string(&mut u, 30)?)
-            } else {
-                None
-            };
-            let mut metadata = Vec::new();
-            for _ in 0..u.int_in_range(0..=2)? {
-                metadata.push((arbitrary_string(&mut u, 8)?, arbitrary_string(&mut u, 16)?));
-            }
-            Ok(ModelEntry {
-                key,
-                title,
-                date,
-                content_type,
-                metadata,
-                body: arbitrary_body(&mut u)?,
-            })
-        })() else {
-            break;
-        };
-        inputs.push(e);
+        match arbitrary_entry(&mut u) {
+            Ok(e) => inputs.push(e),
+            Err(_) => break,
+        }
     }
+    let mut model: Vec<ModelEntry> = Vec::new();
+    let bytes = pack_model(&inputs, opts.clone(), Some(&mut model));
+    check_against_model(&bytes, &model);
+    let single = pack_model(&inputs, opts.threads(1), None);
+    assert!(single == bytes, "thread count changed the output");
+}
 
-    let pack = |opts: WriterOptions, model: Option<&mut Vec<ModelEntry>>| -> Vec<u8> {
-        let mut w = match ArchiveWriter::in_memory(opts.clone()) {
-            Ok(w) => w,
-            Err(e) => panic!("valid options refused: {e}"),
-        };
-        let mut model = model;
-        for e in &inputs {
-            let new = NewEntry {
-                key: &e.key,
-                title: e.title.as_deref(),
-                date: e.date,
-                content_type: e.content_type.as_deref(),
-                metadata: e
-                    .metadata
-                    .iter()
-                    .map(|(a, b)| (a.as_str(), b.as_str()))
-                    .collect(),
-                body: &e.body,
-            };
-            let r = w.add(&new);
-            let Some(model) = model.as_deref_mut() else {
-                continue;
-            };
-            let pos = model.iter().position(|m| m.key == e.key);
-            match r {
-                Ok(true) => match pos {
-                    Some(i) => model[i] = e.clone(),
-                    None => model.push(e.clone()),
-                },
-                Ok(false) => {
-                    assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::First)
-                }
-                Err(WriteError::InvalidKey { .. }) => assert!(e.key.is_empty()),
-                Err(WriteError::DuplicateKey { .. }) => {
-                    assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::Error)
-                }
-                Err(other) => panic!("unexpected error adding {:?}: {other}", e.key),
-            }
-        }
-        match w.finish_into_inner() {
-            Ok((out, _)) => out.into_inner(),
-            Err(e) => panic!("finish failed: {e}"),
-        }
+/// One arbitrary entry: key, optional title, date, content type, up to two metadata pairs,
+/// a body.
+fn arbitrary_entry(u: &mut Unstructured<'_>) -> AResult<ModelEntry> {
+    let key = arbitrary_string(u, 24)?;
+    let title = if u.arbitrary()? {
+        Some(arbitrary_string(u, 40)?)
+    } else {
+        None
     };
-    let bytes = pack(opts.clone(), Some(&mut model));
-    let archive = match Archive::new(&bytes[..]) {
+    let date = if u.arbitrary()? {
+        Date::new(
+            u.int_in_range(0..=9999)?,
+            u.int_in_range(1..=12)?,
+            u.int_in_range(1..=31)?,
+        )
+    } else {
+        None
+    };
+    let content_type = if u.arbitrary()? {
+        Some(arbitrary_string(u, 30)?)
+    } else {
+        None
+    };
+    let mut metadata = Vec::new();
+    for _ in 0..u.int_in_range(0..=2)? {
+        metadata.push((arbitrary_string(u, 8)?, arbitrary_string(u, 16)?));
+    }
+    Ok(ModelEntry {
+        key,
+        title,
+        date,
+        content_type,
+        metadata,
+        body: arbitrary_body(u)?,
+    })
+}
+
+/// Packs `inputs` in memory; with `model`, records what the archive must then hold (the
+/// duplicate policy applied), checking each add's result against the policy.
+fn pack_model(
+    inputs: &[ModelEntry],
+    opts: WriterOptions,
+    mut model: Option<&mut Vec<ModelEntry>>,
+) -> Vec<u8> {
+    let mut w = match ArchiveWriter::in_memory(opts.clone()) {
+        Ok(w) => w,
+        Err(e) => panic!("valid options refused: {e}"),
+    };
+    for e in inputs {
+        let new = NewEntry {
+            key: &e.key,
+            title: e.title.as_deref(),
+            date: e.date,
+            content_type: e.content_type.as_deref(),
+            metadata: e
+                .metadata
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect(),
+            body: &e.body,
+        };
+        let r = w.add(&new);
+        let Some(model) = model.as_deref_mut() else {
+            continue;
+        };
+        let pos = model.iter().position(|m| m.key == e.key);
+        match r {
+            Ok(true) => match pos {
+                Some(i) => model[i] = e.clone(),
+                None => model.push(e.clone()),
+            },
+            Ok(false) => {
+                assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::First)
+            }
+            Err(WriteError::InvalidKey { .. }) => assert!(e.key.is_empty()),
+            Err(WriteError::DuplicateKey { .. }) => {
+                assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::Error)
+            }
+            Err(other) => panic!("unexpected error adding {:?}: {other}", e.key),
+        }
+    }
+    match w.finish_into_inner() {
+        Ok((out, _)) => out.into_inner(),
+        Err(e) => panic!("finish failed: {e}"),
+    }
+}
+
+/// Every access path of a fresh archive agrees with the model: by key, in sorted order,
+/// a missing key, and full verification.
+fn check_against_model(bytes: &[u8], model: &[ModelEntry]) {
+    let archive = match Archive::new(bytes) {
         Ok(a) => a,
         Err(e) => panic!("fresh archive does not open: {e}"),
     };
@@ -358,8 +375,6 @@ pub fn roundtrip(data: &[u8]) {
     assert_eq!(listed, sorted);
     assert!(archive.get("\u{0}missing\u{0}").ok().flatten().is_none());
     assert!(archive.verify().is_ok());
-    let single = pack(opts.threads(1), None);
-    assert!(single == bytes, "thread count changed the output");
 }
 
 /// Arbitrary bytes as an archive, unpacked (strictly, then with `--sanitize`) into a
