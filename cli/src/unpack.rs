@@ -231,20 +231,7 @@ fn check_all_keys<D: AsRef<[u8]>>(
         }
         files.insert(path_id(&rel), index);
         let path = root.join(&rel);
-        if let Ok(m) = path.symlink_metadata() {
-            if !opts.force {
-                return Err(Error::Input(format!(
-                    "cannot unpack key {key:?}: {} already exists (use --force to replace it)",
-                    path.display()
-                )));
-            }
-            if m.is_dir() {
-                return Err(Error::Input(format!(
-                    "cannot unpack key {key:?}: {} is a directory",
-                    path.display()
-                )));
-            }
-        }
+        check_target(&path, opts.force, key)?;
     }
     Ok(lost)
 }
@@ -355,22 +342,31 @@ fn prepare_path(root: &Path, rel: &str, key: &str) -> Result<PathBuf, Error> {
     Ok(cur)
 }
 
+/// Whether something (a file or a link, never followed) is at `path`; an error when it is
+/// there and `force` is not given, or when it is a directory.
+fn check_target(path: &Path, force: bool, key: &str) -> Result<bool, Error> {
+    let Ok(m) = path.symlink_metadata() else {
+        return Ok(false);
+    };
+    if !force {
+        return Err(Error::Input(format!(
+            "cannot unpack key {key:?}: {} already exists (use --force to replace it)",
+            path.display()
+        )));
+    }
+    if m.is_dir() {
+        return Err(Error::Input(format!(
+            "cannot unpack key {key:?}: {} is a directory",
+            path.display()
+        )));
+    }
+    Ok(true)
+}
+
 /// Creates a new file, never following a symbolic link: an existing file (or link) is an
 /// error, or with `force` is removed first.
 fn create_file(path: &Path, force: bool, key: &str) -> Result<fs::File, Error> {
-    if let Ok(m) = path.symlink_metadata() {
-        if !force {
-            return Err(Error::Input(format!(
-                "cannot unpack key {key:?}: {} already exists (use --force to replace it)",
-                path.display()
-            )));
-        }
-        if m.is_dir() {
-            return Err(Error::Input(format!(
-                "cannot unpack key {key:?}: {} is a directory",
-                path.display()
-            )));
-        }
+    if check_target(path, force, key)? {
         fs::remove_file(path)
             .map_err(|e| Error::Input(format!("cannot replace {}: {e}", path.display())))?;
     }
