@@ -1,54 +1,11 @@
 //! The `quire` command line, run as a user would.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
-fn quire() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_quire"));
-    c.env("SOURCE_DATE_EPOCH", "1700000000");
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    quire().args(args).output().unwrap()
-}
-
-fn run_stdin(args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = quire()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The child may exit before reading (e.g. refusing an existing output): a broken pipe
-    // here is its business, judged by its exit status.
-    if let Err(e) = child.stdin.take().unwrap().write_all(input) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{err as stderr, ok, run, run_stdin, s};
 
 fn seed_article() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/articles/seed-article.txt")

@@ -6,12 +6,8 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{ok, run};
+use common::{ok, run, s};
 use serde_json::Value;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn packed_samples(dir: &Path) -> std::path::PathBuf {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
