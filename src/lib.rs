@@ -52,6 +52,7 @@ pub mod error;
 pub mod format;
 #[allow(unsafe_code)] // Archive::open maps the file: the crate's one `unsafe` block.
 mod reader;
+pub mod source;
 mod writer;
 
 /// The README's code, compiled and run as a doctest so that it stays true.
