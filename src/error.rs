@@ -16,39 +16,42 @@ use crate::format::SectionId;
 pub enum Location {
     /// The archive as a whole (its length).
     File,
-    /// The fixed header or its checksum (§2).
-    Header,
-    /// The section table (§2.1).
-    SectionTable,
+    /// The prelude: header, section table, or its checksum (§2).
+    Prelude,
+    /// META (§3).
+    Meta,
+    /// CTYPES (§4).
+    ContentTypes,
     /// A section known to this reader, as a whole.
     Section(SectionId),
     /// A section with an id this reader does not know (checked by `verify` only).
     UnknownSection(u32),
     /// The dictionary (§5).
     Dictionary,
-    /// Block `n`: its record, its stored bytes or its decompressed bytes (§5).
+    /// The root node of the index, in the prelude (§6).
+    Root,
+    /// The index node at this file offset (§6).
+    Node(u64),
+    /// Block `n`: its stored or its decompressed bytes (§5).
     Block(u32),
-    /// Entry `n`: its record, its strings or its lead (§6).
+    /// Entry `n`: its record or its lead (§7).
     Entry(u64),
-    /// Hash bucket `n` (§7).
-    Bucket(u64),
-    /// Sorted-index position `n` (§8).
-    SortedPosition(u64),
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::File => f.write_str("file"),
-            Location::Header => f.write_str("header"),
-            Location::SectionTable => f.write_str("section table"),
+            Location::Prelude => f.write_str("prelude"),
+            Location::Meta => f.write_str("metadata (META)"),
+            Location::ContentTypes => f.write_str("content types (CTYPES)"),
             Location::Section(id) => write!(f, "section '{}'", id.name()),
             Location::UnknownSection(id) => write!(f, "section #{id}"),
             Location::Dictionary => f.write_str("dictionary"),
+            Location::Root => f.write_str("index root"),
+            Location::Node(at) => write!(f, "index node at offset {at}"),
             Location::Block(n) => write!(f, "block {n}"),
             Location::Entry(n) => write!(f, "entry {n}"),
-            Location::Bucket(n) => write!(f, "hash bucket {n}"),
-            Location::SortedPosition(n) => write!(f, "sorted position {n}"),
         }
     }
 }
@@ -57,49 +60,63 @@ impl fmt::Display for Location {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rule {
-    /// The DICT flag is set exactly when the DICT section is non-empty (§2.2).
+    /// The DICT flag is set exactly when the DICT section is non-empty (§2.4).
     DictFlag,
     /// RAW_DICT only with a dictionary, and the dictionary's first bytes agree with it (§5).
     DictKind,
-    /// `bucket_count` is 0 exactly when `entry_count` is 0 (§2).
-    BucketCount,
-    /// `max_probe` < `bucket_count` (§2).
-    MaxProbe,
-    /// `block_count ≤ stream_len ≤ block_count · max_block_len` (§2).
+    /// The prelude's parts add up to `prelude_len`, the root is not empty (§2.1).
+    PreludeLength,
+    /// Reserved bytes are zero (§2.1, §2.2).
+    Reserved,
+    /// Block and stream counts agree: `block_count ≤ stream_len ≤ block_count ·
+    /// max_block_len`, DATA empty iff there are no blocks (§2.1, §11).
     StreamLength,
-    /// Sections tile the file from the end of the header to `file_len` (§2.1).
+    /// Sections tile the file from the end of the prelude to `file_len`, in table order
+    /// (§2.2).
     Tiling,
-    /// Each known section appears once (§2.1).
+    /// Each known section appears once (§2.2).
     UniqueSection,
-    /// Every section of this version is present (§2.1).
+    /// Every section of this version is present (§2.2).
     RequiredSection,
-    /// A section's length is its record count times the record size (§5.1–§8).
-    SectionLength,
-    /// A block's stored bytes lie inside DATA (§5.1).
+    /// Names in META and content types in CTYPES are unique (§3, §4).
+    Unique,
+    /// A block's stored bytes lie inside DATA and its stream range inside the stream (§5).
     BlockInData,
-    /// A block's `raw_len` is in `1..=max_block_len` (§5.1).
+    /// A block's lengths are non-zero and `raw_len ≤ max_block_len` (§5).
     BlockLength,
-    /// A raw (stored) block's stored and raw lengths are equal (§5.1).
+    /// A raw (codec 0) block's stored and raw lengths are equal (§5).
     RawBlockLength,
-    /// Each block's `stream_offset` is where the block before it ends (§5.1).
-    StreamOffset,
-    /// A key is 1..=4096 bytes and lies in its strings (§6).
+    /// Runs of blocks follow each other and agree between pages; foreign blocks lie outside
+    /// the run in increasing order (§6.2).
+    BlockRun,
+    /// A node's kind matches its level (§6.1).
+    NodeKind,
+    /// A node is 1..=16384 bytes (§6.1).
+    NodeLength,
+    /// Entry counts of a branch's children add up, none is zero (§6.3).
+    EntryCount,
+    /// Separators: the first empty, then increasing, each between its neighbours' keys
+    /// (§6.3).
+    Separator,
+    /// Restart entries: whole keys, explicit positions, offsets inside the entries (§6.2,
+    /// §7.1).
+    Restart,
+    /// Entry flags: only known bits (§7.1).
+    EntryFlags,
+    /// A key is 1..=4096 bytes (§7.1).
     KeyLength,
-    /// A lead stands just before a non-empty body, inside the body's first block (§6.2).
+    /// Keys increase strictly through the archive (§7.1).
+    KeyOrder,
+    /// A lead is at most 16 MiB and its fields fill it (§7.1, §7.3).
     Lead,
-    /// A body lies inside its blocks and inside the body stream (§6).
+    /// A lead or body lies inside its page's blocks and inside the stream (§7.1).
     BodyRange,
-    /// An entry has at most one title (§6.1).
+    /// A shared body is non-empty (§7.2).
+    SharedBody,
+    /// An entry has at most one title (§7.3).
     OneTitle,
-    /// A field's record does not run past the end of its area (§3, §4, §6.1).
+    /// A record does not run past the end of its area (§3, §4, §6, §7).
     RecordBounds,
-    /// Keys in the sorted index are in byte order and each entry appears once (§8).
-    SortedOrder,
-    /// Every entry is reachable through the hash index at its home bucket's probe (§7).
-    HashReachable,
-    /// A bucket's slots fill in order, each with its key's tag, within `max_probe` of the
-    /// key's home, and the table holds each entry once (§7).
-    BucketSlots,
 }
 
 impl fmt::Display for Rule {
@@ -107,25 +124,30 @@ impl fmt::Display for Rule {
         f.write_str(match self {
             Rule::DictFlag => "the DICT flag does not agree with the dictionary section",
             Rule::DictKind => "the dictionary's kind does not agree with the RAW_DICT flag",
-            Rule::BucketCount => "the bucket count does not agree with the entry count",
-            Rule::MaxProbe => "max_probe is not below the bucket count",
+            Rule::PreludeLength => "the prelude's parts do not add up to its length",
+            Rule::Reserved => "a reserved field is not zero",
             Rule::StreamLength => "the stream length does not fit the blocks",
             Rule::Tiling => "the sections overlap, leave a gap or run past the end",
             Rule::UniqueSection => "a section appears twice",
             Rule::RequiredSection => "a required section is missing",
-            Rule::SectionLength => "the section's length does not match its record count",
-            Rule::BlockInData => "the stored bytes lie outside the data section",
-            Rule::BlockLength => "the raw length is not in 1..=max_block_len",
+            Rule::Unique => "a name appears twice",
+            Rule::BlockInData => "a block lies outside the data section or the stream",
+            Rule::BlockLength => "a block's length is zero or over max_block_len",
             Rule::RawBlockLength => "a stored (raw) block's lengths differ",
-            Rule::StreamOffset => "the stream offset is not where the block before it ends",
-            Rule::KeyLength => "the key length is not in 1..=4096 or runs past the strings",
-            Rule::Lead => "the lead does not stand just before the body in its block",
-            Rule::BodyRange => "the body runs past its blocks or the end of the data",
+            Rule::BlockRun => "block records do not follow each other or disagree",
+            Rule::NodeKind => "the node's kind does not match its level",
+            Rule::NodeLength => "a node's length is not in 1..=16384",
+            Rule::EntryCount => "entry counts do not add up",
+            Rule::Separator => "separators are out of order",
+            Rule::Restart => "a restart entry or offset is malformed",
+            Rule::EntryFlags => "unknown entry flags",
+            Rule::KeyLength => "the key length is not in 1..=4096",
+            Rule::KeyOrder => "keys are out of order",
+            Rule::Lead => "the lead is too long or its fields do not fill it",
+            Rule::BodyRange => "the lead or body runs outside its page's blocks",
+            Rule::SharedBody => "a shared body is empty",
             Rule::OneTitle => "more than one title",
             Rule::RecordBounds => "a record runs past the end of its area",
-            Rule::SortedOrder => "the sorted index is out of order or repeats an entry",
-            Rule::HashReachable => "the entry is not found through the hash index",
-            Rule::BucketSlots => "the hash slots break the table's rules",
         })
     }
 }
@@ -134,8 +156,13 @@ impl fmt::Display for Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DamageKind {
-    /// A CRC32 does not match.
+    /// A CRC32 does not match (of stored bytes, a node, the prelude or a section).
     ChecksumMismatch,
+    /// A block's decompressed bytes do not match the CRC32 its page gives: the block decodes
+    /// to other bytes than the ones written (another dictionary, another archive).
+    DecodedChecksumMismatch,
+    /// A stored block breaks the rules for its zstd frame (§5).
+    Frame(crate::format::blocks::FrameProblem),
     /// The file ends at `file_len` before this part, which ends at `end`.
     Truncated {
         /// Where the part ends.
@@ -162,15 +189,13 @@ pub enum DamageKind {
     /// A string is not valid UTF-8.
     NotUtf8,
     /// An entry names a content type past the end of the table.
-    UnknownContentType(u16),
+    UnknownContentType(u32),
     /// An entry's date is not a valid `YYYYMMDD` (§6).
     ImpossibleDate(u32),
     /// A block record has a codec this reader does not know.
     UnknownCodec(u8),
     /// A record names a block that does not exist.
     NoSuchBlock(u64),
-    /// A record names an entry that does not exist.
-    NoSuchEntry(u64),
     /// zstd could not decompress the bytes.
     Undecodable,
     /// The bytes decompressed to another length than the one recorded.
@@ -188,6 +213,10 @@ impl fmt::Display for DamageKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DamageKind::ChecksumMismatch => f.write_str("checksum mismatch"),
+            DamageKind::DecodedChecksumMismatch => {
+                f.write_str("decompressed bytes do not match their checksum")
+            }
+            DamageKind::Frame(p) => write!(f, "stored frame: {p}"),
             DamageKind::Truncated { end, file_len } => {
                 write!(f, "truncated: ends at {end}, file is {file_len} bytes")
             }
@@ -206,7 +235,6 @@ impl fmt::Display for DamageKind {
             DamageKind::ImpossibleDate(d) => write!(f, "impossible date {d}"),
             DamageKind::UnknownCodec(c) => write!(f, "unknown codec {c}"),
             DamageKind::NoSuchBlock(n) => write!(f, "names block {n}, which does not exist"),
-            DamageKind::NoSuchEntry(n) => write!(f, "names entry {n}, which does not exist"),
             DamageKind::Undecodable => f.write_str("does not decompress"),
             DamageKind::WrongLength { expected, actual } => {
                 write!(f, "decompresses to {actual} bytes instead of {expected}")
@@ -229,6 +257,14 @@ pub enum ReadError {
     },
     /// The file does not start with the quire magic number.
     BadMagic,
+    /// The file is too short to hold its prelude, or the prelude's length is out of range
+    /// (§2.3).
+    TruncatedPrelude {
+        /// The prelude length the file gives, when it is long enough to give one.
+        prelude_len: Option<u64>,
+        /// How long the file is.
+        file_len: u64,
+    },
     /// The major version is not one this reader knows.
     UnsupportedVersion {
         /// Major version found.
@@ -305,6 +341,17 @@ impl fmt::Display for ReadError {
             ReadError::BadMagic => f.write_str(
                 "not a quire archive (bad magic number; was it transferred in text mode?)",
             ),
+            ReadError::TruncatedPrelude {
+                prelude_len: Some(p),
+                file_len,
+            } => write!(
+                f,
+                "truncated or damaged prelude: it says {p} bytes (22..=16384), file is {file_len} bytes"
+            ),
+            ReadError::TruncatedPrelude {
+                prelude_len: None,
+                file_len,
+            } => write!(f, "truncated prelude: file is only {file_len} bytes"),
             ReadError::UnsupportedVersion { major, minor } => write!(
                 f,
                 "unsupported format version {major}.{minor} (this reader knows {}.x)",

@@ -1,33 +1,18 @@
-//! §5 DICT and DATA, §5.1 BLOCKS: the dictionary, the stored blocks and the block table.
+//! §5 Blocks and the dictionary: codecs, block records, and the rules a stored zstd frame
+//! must follow.
 //!
-//! DATA holds the blocks' stored bytes back to back; each block record (40 bytes, with its
-//! own CRC) says where a block's stored bytes lie, how it is stored and the CRC of those
-//! bytes.
+//! DATA holds the blocks' stored bytes back to back. A block is described by a
+//! [`BlockRecord`] in the page(s) that use it (§6.2): where its stored bytes lie, how they are
+//! stored, and the CRC32 of both its stored and its decompressed bytes.
 
-use byteorder::{ByteOrder, LittleEndian as LE};
-
-use super::crc32;
-use super::entries::MAX_U48;
-
-/// Largest uncompressed block (§2, `max_block_len`).
+/// Largest uncompressed block (§2.1, `max_block_len`).
 pub const MAX_BLOCK_LEN: u32 = 1 << 28;
 /// Largest dictionary (§5).
 pub const MAX_DICT_LEN: u64 = 16 << 20;
 /// The first four bytes of a trained zstd dictionary (§5); raw content never starts so.
 pub const ZSTD_DICT_MAGIC: [u8; 4] = [0x37, 0xA4, 0x30, 0xEC];
-/// Size of a block record (§5.1).
-pub const BLOCK_RECORD_LEN: usize = 40;
-
-// Field offsets in a block record (§5.1).
-const OFFSET: usize = 0;
-const STORED_LEN: usize = 8;
-const RAW_LEN: usize = 12;
-const STREAM_OFFSET: usize = 16;
-const CODEC: usize = 22;
-const FIRST_ENTRY: usize = 24;
-const ENTRY_COUNT: usize = 28;
-const DATA_CRC: usize = 32;
-const RECORD_CRC: usize = 36;
+/// The magic number of a zstd frame (RFC 8878 §3.1.1), little-endian.
+const ZSTD_FRAME_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 
 /// How a block's bytes are stored (§5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,72 +37,87 @@ impl Codec {
     }
 }
 
-/// One block record (§5.1). `codec` is kept as the raw byte so that a reader can report an
-/// unknown value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One block record (§5, encoded in pages by §6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BlockRecord {
+    /// The block's number.
+    pub number: u32,
     /// Absolute file offset of the stored bytes.
     pub offset: u64,
     /// Length of the stored bytes.
     pub stored_len: u32,
     /// Uncompressed length.
     pub raw_len: u32,
-    /// Offset of the block's first byte in the body stream (the sum of the `raw_len` of all
-    /// blocks before it).
-    pub stream_offset: u64,
-    /// First entry added while this block was filled (informational).
-    pub first_entry: u32,
-    /// Number of entries added while this block was filled (informational).
-    pub entry_count: u32,
-    /// Codec byte.
+    /// Where the block starts in the stream.
+    pub stream_start: u64,
+    /// Codec byte (kept raw so that a reader can report an unknown value).
     pub codec: u8,
     /// CRC32 of the stored bytes.
-    pub data_crc: u32,
+    pub stored_crc: u32,
+    /// CRC32 of the decompressed bytes.
+    pub raw_crc: u32,
 }
 
 impl BlockRecord {
-    /// Encodes the record, record CRC included. `stream_offset` must be below 2^48 (the
-    /// writer checks).
-    pub fn encode(&self) -> [u8; BLOCK_RECORD_LEN] {
-        let mut b = [0u8; BLOCK_RECORD_LEN];
-        LE::write_u64(&mut b[OFFSET..], self.offset);
-        LE::write_u32(&mut b[STORED_LEN..], self.stored_len);
-        LE::write_u32(&mut b[RAW_LEN..], self.raw_len);
-        LE::write_u48(&mut b[STREAM_OFFSET..], self.stream_offset & MAX_U48);
-        b[CODEC] = self.codec;
-        LE::write_u32(&mut b[FIRST_ENTRY..], self.first_entry);
-        LE::write_u32(&mut b[ENTRY_COUNT..], self.entry_count);
-        LE::write_u32(&mut b[DATA_CRC..], self.data_crc);
-        let crc = crc32(&b[..RECORD_CRC]);
-        LE::write_u32(&mut b[RECORD_CRC..], crc);
-        b
+    /// Where the block ends in the stream (`None` on overflow).
+    pub fn stream_end(&self) -> Option<u64> {
+        self.stream_start.checked_add(self.raw_len.into())
     }
 
-    /// Decodes the record if its record CRC matches.
-    pub fn decode(b: &[u8; BLOCK_RECORD_LEN]) -> Option<BlockRecord> {
-        if crc32(&b[..RECORD_CRC]) != LE::read_u32(&b[RECORD_CRC..]) {
-            return None;
-        }
-        Some(BlockRecord {
-            offset: LE::read_u64(&b[OFFSET..]),
-            stored_len: LE::read_u32(&b[STORED_LEN..]),
-            raw_len: LE::read_u32(&b[RAW_LEN..]),
-            stream_offset: LE::read_u48(&b[STREAM_OFFSET..]),
-            codec: b[CODEC],
-            first_entry: LE::read_u32(&b[FIRST_ENTRY..]),
-            entry_count: LE::read_u32(&b[ENTRY_COUNT..]),
-            data_crc: LE::read_u32(&b[DATA_CRC..]),
+    /// Where its stored bytes end in the file (`None` on overflow).
+    pub fn end(&self) -> Option<u64> {
+        self.offset.checked_add(self.stored_len.into())
+    }
+
+    /// Whether stream offset `s` lies in this block.
+    pub fn holds(&self, s: u64) -> bool {
+        s >= self.stream_start && self.stream_end().is_some_and(|e| s < e)
+    }
+}
+
+/// What is wrong with a stored zstd frame (§5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameProblem {
+    /// Not a zstd frame (a skippable frame or other bytes).
+    NotAFrame,
+    /// The frame does not fill the stored bytes exactly (more frames or bytes after it).
+    NotOneFrame,
+    /// No `Frame_Content_Size`, or one other than `raw_len`.
+    ContentSize,
+    /// The `Content_Checksum_Flag` is set.
+    ChecksumFlag,
+}
+
+impl std::fmt::Display for FrameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FrameProblem::NotAFrame => "not a zstd frame",
+            FrameProblem::NotOneFrame => "not exactly one zstd frame",
+            FrameProblem::ContentSize => "content size missing or not the block's length",
+            FrameProblem::ChecksumFlag => "has a zstd checksum (not allowed)",
         })
     }
+}
 
-    /// Sets `data_crc` in an encoded record and recomputes the record CRC (for tools that
-    /// rewrite a block's bytes).
-    pub fn reseal(b: &mut [u8; BLOCK_RECORD_LEN], data_crc: Option<u32>) {
-        if let Some(c) = data_crc {
-            LE::write_u32(&mut b[DATA_CRC..], c);
-        }
-        let crc = crc32(&b[..RECORD_CRC]);
-        LE::write_u32(&mut b[RECORD_CRC..], crc);
+/// Checks the rules of §5 for a block of codec 1 or 2 whose stored bytes are `stored`:
+/// exactly one zstd frame, no skippable frame, content size present and equal to `raw_len`,
+/// no content checksum.
+pub fn check_frame(stored: &[u8], raw_len: u32) -> Result<(), FrameProblem> {
+    if !stored.starts_with(&ZSTD_FRAME_MAGIC) {
+        return Err(FrameProblem::NotAFrame);
+    }
+    let descriptor = *stored.get(4).ok_or(FrameProblem::NotAFrame)?;
+    if descriptor & 0x04 != 0 {
+        return Err(FrameProblem::ChecksumFlag);
+    }
+    match zstd::zstd_safe::find_frame_compressed_size(stored) {
+        Ok(n) if n == stored.len() => {}
+        Ok(_) => return Err(FrameProblem::NotOneFrame),
+        Err(_) => return Err(FrameProblem::NotAFrame),
+    }
+    match zstd::zstd_safe::get_frame_content_size(stored) {
+        Ok(Some(n)) if n == u64::from(raw_len) => Ok(()),
+        _ => Err(FrameProblem::ContentSize),
     }
 }
 
@@ -125,23 +125,43 @@ impl BlockRecord {
 mod tests {
     use super::*;
 
+    fn frame(data: &[u8], checksum: bool) -> Vec<u8> {
+        let mut c = zstd::bulk::Compressor::new(3).unwrap();
+        c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(checksum))
+            .unwrap();
+        c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))
+            .unwrap();
+        c.compress(data).unwrap()
+    }
+
     #[test]
-    fn record_round_trips_and_checks_its_crc() {
+    fn one_frame_with_its_size_and_no_checksum_passes() {
+        let f = frame(b"hello hello hello", false);
+        assert_eq!(check_frame(&f, 17), Ok(()));
+        assert_eq!(check_frame(&f, 16), Err(FrameProblem::ContentSize));
+        let mut two = f.clone();
+        two.extend_from_slice(&f);
+        assert_eq!(check_frame(&two, 17), Err(FrameProblem::NotOneFrame));
+        let mut tail = f.clone();
+        tail.push(0);
+        assert_eq!(check_frame(&tail, 17), Err(FrameProblem::NotOneFrame));
+        assert_eq!(
+            check_frame(&frame(b"hello", true), 5),
+            Err(FrameProblem::ChecksumFlag)
+        );
+        let mut skippable = vec![0x50, 0x2A, 0x4D, 0x18, 0, 0, 0, 0];
+        skippable.extend_from_slice(&f);
+        assert_eq!(check_frame(&skippable, 17), Err(FrameProblem::NotAFrame));
+    }
+
+    #[test]
+    fn records_know_their_stream_range() {
         let b = BlockRecord {
-            offset: 1 << 40,
-            stored_len: 7,
-            raw_len: 9,
-            stream_offset: 1 << 35,
-            first_entry: 3,
-            entry_count: 2,
-            codec: 2,
-            data_crc: 0xDEAD_BEEF,
+            stream_start: 10,
+            raw_len: 5,
+            ..Default::default()
         };
-        assert_eq!(BlockRecord::decode(&b.encode()), Some(b));
-        let mut bad = b.encode();
-        bad[5] ^= 1;
-        assert_eq!(BlockRecord::decode(&bad), None);
-        BlockRecord::reseal(&mut bad, None);
-        assert!(BlockRecord::decode(&bad).is_some());
+        assert!(b.holds(10) && b.holds(14) && !b.holds(15) && !b.holds(9));
+        assert_eq!(b.stream_end(), Some(15));
     }
 }

@@ -1,111 +1,328 @@
-//! §6 ENTRIES: the entry table.
+//! §7.1 Entries: how one entry is encoded inside a page.
 //!
-//! One 40-byte record per entry, in entry order, so entry *i* is at `40 · i`. Its CRC covers
-//! the record and the entry's strings (§6.1), so one check covers both.
+//! Keys are front-coded against the previous key of the page; an entry's lead position is
+//! implicit (right after the previous entry) except at restart entries; dates are stored as
+//! zigzag differences within a restart group. [`EntryEncoder`] writes a page's entries,
+//! [`EntryDecoder`] reads them back from any restart entry.
 
-use byteorder::{ByteOrder, LittleEndian as LE};
+use super::bytes::{put_varint, unzigzag, varint_len, zigzag, Cursor};
+use super::date::Date;
+use crate::error::{DamageKind, Rule};
 
-/// Size of an entry record (§6).
-pub const ENTRY_RECORD_LEN: usize = 40;
-/// Largest key in bytes (§6).
+/// Largest key in bytes (§7.1).
 pub const MAX_KEY_LEN: usize = 4096;
-/// Largest per-entry strings blob, and largest lead (§6).
-pub const MAX_STRINGS_LEN: u32 = 16 << 20;
-/// Largest value of a 48-bit field: a body's length, an offset into STRINGS, a block's
-/// offset in the body stream (§5.1, §6).
-pub const MAX_U48: u64 = (1 << 48) - 1;
+/// Largest lead in bytes (§7.1).
+pub const MAX_LEAD_LEN: u32 = 16 << 20;
+/// Largest body length plus one (§7.1): bodies are below 2^48 bytes.
+pub const BODY_LEN_LIMIT: u64 = 1 << 48;
+/// Entries per restart group (§6.2).
+pub const RESTART_INTERVAL: usize = 16;
 
-// Field offsets in an entry record (§6).
-const BODY_LEN: usize = 0;
-const CONTENT_TYPE: usize = 6;
-const STRINGS_OFFSET: usize = 8;
-const KEY_LEN: usize = 14;
-const BLOCK: usize = 16;
-const BODY_OFFSET: usize = 20;
-const STRINGS_LEN: usize = 24;
-const LEAD_LEN: usize = 28;
-const DATE: usize = 32;
-const CRC: usize = 36;
+/// Entry flag: a date follows (§7.1).
+pub const FLAG_DATE: u8 = 1;
+/// Entry flag: the lead's stream offset follows (§7.1).
+pub const FLAG_AT: u8 = 2;
+/// Entry flag: the body lies elsewhere; its stream offset follows (§7.1, §7.2).
+pub const FLAG_SHARED: u8 = 4;
+const KNOWN_FLAGS: u8 = FLAG_DATE | FLAG_AT | FLAG_SHARED;
 
-/// One entry record (§6), without its CRC (which also covers the strings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// One entry as a page holds it, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EntryRecord {
-    /// Body length, below 2^48.
-    pub body_len: u64,
-    /// Index into the content-type table.
-    pub content_type: u16,
-    /// Offset of the strings inside STRINGS, below 2^48.
-    pub strings_offset: u64,
-    /// Length of the key (the first bytes of the strings).
-    pub key_len: u16,
-    /// Block in which the body starts.
-    pub block: u32,
-    /// Offset of the body in that block.
-    pub offset: u32,
-    /// Length of the strings.
-    pub strings_len: u32,
-    /// Length of the lead: string fields stored in the block just before the body.
+    /// The key.
+    pub key: String,
+    /// Stream offset of the lead.
+    pub lead_at: u64,
+    /// Length of the lead.
     pub lead_len: u32,
-    /// `YYYYMMDD` or 0.
+    /// Length of the body.
+    pub body_len: u64,
+    /// Stream offset of the body, when it is shared with an earlier entry (§7.2).
+    pub shared_body_at: Option<u64>,
+    /// Index into CTYPES.
+    pub content_type: u32,
+    /// The date as `YYYYMMDD`, or 0 for none.
     pub date: u32,
 }
 
 impl EntryRecord {
-    /// Encodes the record; the CRC covers the record and `strings`. `body_len` and
-    /// `strings_offset` must be below 2^48 (the writer checks).
-    pub fn encode(&self, strings: &[u8]) -> [u8; ENTRY_RECORD_LEN] {
-        let mut b = [0u8; ENTRY_RECORD_LEN];
-        LE::write_u48(&mut b[BODY_LEN..], self.body_len & MAX_U48);
-        LE::write_u16(&mut b[CONTENT_TYPE..], self.content_type);
-        LE::write_u48(&mut b[STRINGS_OFFSET..], self.strings_offset & MAX_U48);
-        LE::write_u16(&mut b[KEY_LEN..], self.key_len);
-        LE::write_u32(&mut b[BLOCK..], self.block);
-        LE::write_u32(&mut b[BODY_OFFSET..], self.offset);
-        LE::write_u32(&mut b[STRINGS_LEN..], self.strings_len);
-        LE::write_u32(&mut b[LEAD_LEN..], self.lead_len);
-        LE::write_u32(&mut b[DATE..], self.date);
-        let crc = Self::crc(&b, strings);
-        LE::write_u32(&mut b[CRC..], crc);
+    /// Stream offset of the body.
+    pub fn body_at(&self) -> u64 {
+        self.shared_body_at
+            .unwrap_or(self.lead_at.saturating_add(self.lead_len.into()))
+    }
+
+    /// Where the next entry's lead goes when it is implicit: after this lead, and after
+    /// this body unless it is shared. `None` on overflow.
+    pub fn next_at(&self) -> Option<u64> {
+        let own_body = if self.shared_body_at.is_some() {
+            0
+        } else {
+            self.body_len
+        };
+        self.lead_at
+            .checked_add(self.lead_len.into())?
+            .checked_add(own_body)
+    }
+}
+
+fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Encodes a page's entries one at a time (§7.1).
+#[derive(Debug, Default)]
+pub struct EntryEncoder {
+    out: Vec<u8>,
+    restarts: Vec<u16>,
+    count: usize,
+    prev_key: Vec<u8>,
+    next_at: Option<u64>,
+    prev_date: u32,
+}
+
+impl EntryEncoder {
+    /// An empty encoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many entries were pushed.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no entry was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes of the encoded entries plus their restart array.
+    pub fn encoded_len(&self) -> usize {
+        self.out.len() + 2 * self.restarts.len()
+    }
+
+    /// The bytes [`push`](Self::push)ing `e` would add, restart offset included.
+    pub fn cost(&self, e: &EntryRecord) -> usize {
+        let restart = self.count % RESTART_INTERVAL == 0;
+        let key = e.key.as_bytes();
+        let shared = if restart {
+            0
+        } else {
+            shared_prefix(&self.prev_key, key)
+        };
+        let at = restart || self.next_at != Some(e.lead_at);
+        let prev_date = if restart { 0 } else { self.prev_date };
+        varint_len(shared as u64)
+            + varint_len((key.len() - shared) as u64)
+            + key.len()
+            - shared
+            + 1
+            + varint_len(e.lead_len.into())
+            + varint_len(e.body_len)
+            + if at { varint_len(e.lead_at) } else { 0 }
+            + e.shared_body_at.map_or(0, varint_len)
+            + varint_len(e.content_type.into())
+            + if e.date != 0 {
+                varint_len(zigzag(i64::from(e.date) - i64::from(prev_date)))
+            } else {
+                0
+            }
+            + if restart { 2 } else { 0 }
+    }
+
+    /// Appends `e`. The caller keeps keys increasing and fields within the format's limits.
+    pub fn push(&mut self, e: &EntryRecord) {
+        let restart = self.count % RESTART_INTERVAL == 0;
+        let key = e.key.as_bytes();
+        let shared = if restart {
+            self.restarts.push(self.out.len() as u16);
+            self.prev_date = 0;
+            0
+        } else {
+            shared_prefix(&self.prev_key, key)
+        };
+        let at = restart || self.next_at != Some(e.lead_at);
+        let mut flags = 0;
+        if e.date != 0 {
+            flags |= FLAG_DATE;
+        }
+        if at {
+            flags |= FLAG_AT;
+        }
+        if e.shared_body_at.is_some() {
+            flags |= FLAG_SHARED;
+        }
+        put_varint(&mut self.out, shared as u64);
+        put_varint(&mut self.out, (key.len() - shared) as u64);
+        self.out.extend_from_slice(&key[shared..]);
+        self.out.push(flags);
+        put_varint(&mut self.out, e.lead_len.into());
+        put_varint(&mut self.out, e.body_len);
+        if at {
+            put_varint(&mut self.out, e.lead_at);
+        }
+        if let Some(b) = e.shared_body_at {
+            put_varint(&mut self.out, b);
+        }
+        put_varint(&mut self.out, e.content_type.into());
+        if e.date != 0 {
+            put_varint(
+                &mut self.out,
+                zigzag(i64::from(e.date) - i64::from(self.prev_date)),
+            );
+            self.prev_date = e.date;
+        }
+        self.prev_key.clear();
+        self.prev_key.extend_from_slice(key);
+        self.next_at = e.next_at();
+        self.count += 1;
+    }
+
+    /// The encoded entries followed by the restart array, for a page whose entries start at
+    /// byte `base`.
+    pub fn finish(self, base: usize) -> Vec<u8> {
+        let mut b = self.out;
+        for r in self.restarts {
+            b.extend_from_slice(&((base + usize::from(r)) as u16).to_le_bytes());
+        }
         b
     }
+}
 
-    /// The CRC an entry record with these bytes and strings must carry.
-    pub fn crc(record: &[u8; ENTRY_RECORD_LEN], strings: &[u8]) -> u32 {
-        let mut h = crc32fast::Hasher::new();
-        h.update(&record[..CRC]);
-        h.update(strings);
-        h.finalize()
-    }
+/// Reads entries forward from a restart entry (§7.1).
+#[derive(Debug, Clone)]
+pub struct EntryDecoder<'b> {
+    cursor: Cursor<'b>,
+    end: usize,
+    index: usize,
+    key: Vec<u8>,
+    next_at: Option<u64>,
+    prev_date: u32,
+}
 
-    /// The CRC stored in a record.
-    pub fn stored_crc(record: &[u8; ENTRY_RECORD_LEN]) -> u32 {
-        LE::read_u32(&record[CRC..])
-    }
-
-    /// Whether the record's CRC matches it and `strings`.
-    pub fn crc_matches(record: &[u8; ENTRY_RECORD_LEN], strings: &[u8]) -> bool {
-        Self::crc(record, strings) == Self::stored_crc(record)
-    }
-
-    /// Recomputes the CRC of an encoded record for `strings` (for tools that rewrite one).
-    pub fn reseal(record: &mut [u8; ENTRY_RECORD_LEN], strings: &[u8]) {
-        let crc = Self::crc(record, strings);
-        LE::write_u32(&mut record[CRC..], crc);
-    }
-
-    /// Decodes the fields; the CRC is checked separately, once the strings are located.
-    pub fn decode(b: &[u8; ENTRY_RECORD_LEN]) -> EntryRecord {
-        EntryRecord {
-            body_len: LE::read_u48(&b[BODY_LEN..]),
-            content_type: LE::read_u16(&b[CONTENT_TYPE..]),
-            strings_offset: LE::read_u48(&b[STRINGS_OFFSET..]),
-            key_len: LE::read_u16(&b[KEY_LEN..]),
-            block: LE::read_u32(&b[BLOCK..]),
-            offset: LE::read_u32(&b[BODY_OFFSET..]),
-            strings_len: LE::read_u32(&b[STRINGS_LEN..]),
-            lead_len: LE::read_u32(&b[LEAD_LEN..]),
-            date: LE::read_u32(&b[DATE..]),
+impl<'b> EntryDecoder<'b> {
+    /// A decoder over `page`, whose entry number `index` (a restart entry: a multiple of
+    /// [`RESTART_INTERVAL`]) starts at byte `offset`; entries end at byte `end`.
+    pub fn new(page: &'b [u8], offset: usize, end: usize, index: usize) -> Self {
+        EntryDecoder {
+            cursor: Cursor::at(page, offset),
+            end,
+            index,
+            key: Vec::new(),
+            next_at: None,
+            prev_date: 0,
         }
+    }
+
+    /// The number (within the page) of the entry [`next`](Self::next) reads.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The key bytes of the entry at the cursor without decoding the rest; only at a restart
+    /// entry (where the key is whole). Leaves the cursor where it was.
+    pub fn peek_restart_key(&self) -> Result<&'b [u8], DamageKind> {
+        let mut c = self.cursor.clone();
+        let bounds = DamageKind::Violates(Rule::RecordBounds);
+        if c.varint().ok_or(bounds)? != 0 {
+            return Err(DamageKind::Violates(Rule::Restart));
+        }
+        let n = c.len_at_most(MAX_KEY_LEN).ok_or(bounds)?;
+        let key = c.take(n).ok_or(bounds)?;
+        if c.pos() > self.end {
+            return Err(bounds);
+        }
+        Ok(key)
+    }
+
+    /// Decodes the next entry; the caller stops after the page's `n` entries.
+    pub fn next(&mut self) -> Result<EntryRecord, DamageKind> {
+        let bounds = DamageKind::Violates(Rule::RecordBounds);
+        let c = &mut self.cursor;
+        let restart = self.index % RESTART_INTERVAL == 0;
+        if restart {
+            self.prev_date = 0;
+        }
+        let shared = c.len_at_most(MAX_KEY_LEN).ok_or(bounds)?;
+        let suffix_len = c.len_at_most(MAX_KEY_LEN).ok_or(bounds)?;
+        if (restart && shared != 0) || shared > self.key.len() {
+            return Err(DamageKind::Violates(Rule::Restart));
+        }
+        if shared + suffix_len == 0 || shared + suffix_len > MAX_KEY_LEN {
+            return Err(DamageKind::Violates(Rule::KeyLength));
+        }
+        let suffix = c.take(suffix_len).ok_or(bounds)?;
+        self.key.truncate(shared);
+        self.key.extend_from_slice(suffix);
+        let flags = c.u8().ok_or(bounds)?;
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(DamageKind::Violates(Rule::EntryFlags));
+        }
+        let lead_len = c
+            .varint()
+            .filter(|&n| n <= u64::from(MAX_LEAD_LEN))
+            .ok_or(DamageKind::Violates(Rule::Lead))? as u32;
+        let body_len = c
+            .varint()
+            .filter(|&n| n < BODY_LEN_LIMIT)
+            .ok_or(DamageKind::Violates(Rule::BodyRange))?;
+        let lead_at = if flags & FLAG_AT != 0 {
+            c.varint().ok_or(bounds)?
+        } else if restart {
+            return Err(DamageKind::Violates(Rule::Restart));
+        } else {
+            self.next_at.ok_or(DamageKind::Violates(Rule::BodyRange))?
+        };
+        let shared_body_at = if flags & FLAG_SHARED != 0 {
+            if body_len == 0 {
+                return Err(DamageKind::Violates(Rule::SharedBody));
+            }
+            Some(c.varint().ok_or(bounds)?)
+        } else {
+            None
+        };
+        let content_type = c
+            .varint()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or(bounds)?;
+        let date = if flags & FLAG_DATE != 0 {
+            let d = i64::from(self.prev_date) + unzigzag(c.varint().ok_or(bounds)?);
+            let d = u32::try_from(d)
+                .ok()
+                .filter(|&d| d != 0)
+                .ok_or(DamageKind::ImpossibleDate(0))?;
+            if !matches!(Date::from_u32(d), Ok(Some(_))) {
+                return Err(DamageKind::ImpossibleDate(d));
+            }
+            self.prev_date = d;
+            d
+        } else {
+            0
+        };
+        if c.pos() > self.end {
+            return Err(bounds);
+        }
+        let key = std::str::from_utf8(&self.key)
+            .map_err(|_| DamageKind::NotUtf8)?
+            .to_owned();
+        let e = EntryRecord {
+            key,
+            lead_at,
+            lead_len,
+            body_len,
+            shared_body_at,
+            content_type,
+            date,
+        };
+        self.next_at = e.next_at();
+        self.index += 1;
+        Ok(e)
+    }
+
+    /// Where the cursor is (after the last entry read).
+    pub fn pos(&self) -> usize {
+        self.cursor.pos()
     }
 }
 
@@ -113,23 +330,60 @@ impl EntryRecord {
 mod tests {
     use super::*;
 
+    fn rec(key: &str, at: u64, lead: u32, body: u64, date: u32) -> EntryRecord {
+        EntryRecord {
+            key: key.into(),
+            lead_at: at,
+            lead_len: lead,
+            body_len: body,
+            shared_body_at: None,
+            content_type: 0,
+            date,
+        }
+    }
+
     #[test]
-    fn record_round_trips_with_u48_fields() {
-        let e = EntryRecord {
-            body_len: MAX_U48,
-            content_type: 3,
-            strings_offset: (1 << 40) + 5,
-            key_len: 4096,
-            block: 7,
-            offset: 99,
-            strings_len: 4100,
-            lead_len: 60,
-            date: 20020314,
-        };
-        let strings = [7u8; 4100];
-        let enc = e.encode(&strings);
-        assert_eq!(EntryRecord::decode(&enc), e);
-        assert!(EntryRecord::crc_matches(&enc, &strings));
-        assert!(!EntryRecord::crc_matches(&enc, &strings[1..]));
+    fn entries_round_trip_with_implicit_positions_and_restarts() {
+        let mut all = Vec::new();
+        let mut at = 0;
+        for i in 0..40u32 {
+            let e = rec(&format!("k/{i:03}"), at, 3, 10 + u64::from(i), 20240101 + i % 20);
+            at = e.next_at().unwrap();
+            all.push(e);
+        }
+        all[5].shared_body_at = Some(3);
+        let mut enc = EntryEncoder::new();
+        for e in &all {
+            let before = enc.encoded_len();
+            let cost = enc.cost(e);
+            enc.push(e);
+            assert_eq!(enc.encoded_len() - before, cost);
+        }
+        let len = enc.encoded_len();
+        let bytes = enc.finish(7);
+        assert_eq!(bytes.len(), len);
+        let mut page = vec![0u8; 7];
+        page.extend_from_slice(&bytes);
+        let end = page.len() - 2 * 3;
+        let mut d = EntryDecoder::new(&page, 7, end, 0);
+        for e in &all {
+            assert_eq!(&d.next().unwrap(), e);
+        }
+        assert_eq!(d.pos(), end);
+        // Start at the second restart.
+        let r1 = u16::from_le_bytes([page[end + 2], page[end + 3]]) as usize;
+        let mut d = EntryDecoder::new(&page, r1, end, 16);
+        assert_eq!(d.peek_restart_key().unwrap(), b"k/016");
+        assert_eq!(d.next().unwrap(), all[16]);
+    }
+
+    #[test]
+    fn implicit_entries_cost_a_few_bytes() {
+        let mut enc = EntryEncoder::new();
+        enc.push(&rec("news/0001", 0, 60, 3000, 20020314));
+        let first = enc.encoded_len();
+        enc.push(&rec("news/0002", 3060, 60, 3000, 20020314));
+        // shared 1, suffix len 1, suffix 1, flags 1, lead 1, body 2, ctype 1, date 1.
+        assert_eq!(enc.encoded_len() - first, 9);
     }
 }

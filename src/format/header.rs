@@ -1,62 +1,79 @@
-//! §2 Header, §2.1 section table record, §2.2 versions and flags.
+//! §2 The prelude: §2.1 header, §2.2 section table, §2.3 what every version keeps, §2.4 flags.
 //!
-//! The header is 96 fixed bytes, then `section_count` section records of 32 bytes, then a
-//! CRC32 of everything before it. [`encode_prelude`] writes all three; [`Header::decode`] and
-//! [`SectionRecord::decode`] read them back.
+//! The prelude is the 96-byte header, the section table, META, CTYPES, the root node of the
+//! index and a CRC32 of all of it, within the first 16 KiB. [`encode_prelude`] writes it;
+//! [`Prelude::decode`] checks and splits it (§2.3's order: magic, length, CRC, then version).
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use super::bytes::array_at;
+use super::bytes::{array_at, slice_at};
 use super::crc32;
+use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 
-/// The magic number every archive starts with (§2): `\x89QUIRE\r\n\x1a\n`.
+/// The magic number every archive starts with (§2.1): `\x89QUIRE\r\n\x1a\n`.
 pub const MAGIC: [u8; 10] = *b"\x89QUIRE\r\n\x1a\n";
 /// The format major version this crate reads and writes.
-pub const VERSION_MAJOR: u16 = 2;
+pub const VERSION_MAJOR: u16 = 3;
 /// The format minor version this crate writes.
 pub const VERSION_MINOR: u16 = 0;
 
-/// Size of the fixed part of the header, before the section table (§2).
-pub const HEADER_FIXED_LEN: usize = 96;
-/// Size of one section table record (§2.1).
+/// Size of the fixed header (§2.1).
+pub const HEADER_LEN: usize = 96;
+/// Size of one section table record (§2.2).
 pub const SECTION_RECORD_LEN: usize = 32;
-/// Most sections a header may list.
-pub const MAX_SECTIONS: u16 = 64;
+/// Most sections a table may list (§2.1).
+pub const MAX_SECTIONS: u16 = 16;
+/// Largest prelude, in every major version (§2.3): a reader's first read.
+pub const MAX_PRELUDE_LEN: usize = 16384;
+/// Smallest prelude any major version may have (§2.3): magic, versions, length, CRC.
+pub const MIN_PRELUDE_LEN: usize = 22;
+/// Largest META (§2.1).
+pub const MAX_META_LEN: u32 = 8192;
+/// Largest CTYPES (§2.1).
+pub const MAX_CTYPES_LEN: u32 = 4096;
+/// Largest `index_depth` (§2.1).
+pub const MAX_INDEX_DEPTH: u8 = 4;
 
-/// Required flag: blocks may use the archive dictionary (§2.2).
+/// Required flag DICT: blocks may use the archive dictionary (§2.4).
 pub const REQUIRED_DICT: u64 = 1;
-/// Required flag: the dictionary is raw content, not a trained zstd dictionary
-/// (§2.2, §5).
+/// Required flag RAW_DICT: the dictionary is raw content, not a trained zstd dictionary
+/// (§2.4, §5).
 pub const REQUIRED_RAW_DICT: u64 = 2;
 /// Every required flag this reader understands.
 pub const KNOWN_REQUIRED_FLAGS: u64 = REQUIRED_DICT | REQUIRED_RAW_DICT;
-/// Optional flag: several entries may share body bytes (§2.2).
+/// Optional flag SHARED_BODIES: some entries share an earlier entry's body (§2.4, §7.2).
 pub const OPTIONAL_SHARED_BODIES: u64 = 1;
 
-/// Largest number of entries (§2): entry numbers are u32 and `0xFFFFFFFF` marks empty slots.
-pub const MAX_ENTRIES: u64 = u32::MAX as u64 - 1;
-/// Largest number of blocks (§2).
+/// Largest number of entries (§2.1).
+pub const MAX_ENTRIES: u64 = u32::MAX as u64;
+/// Largest number of blocks (§2.1).
 pub const MAX_BLOCKS: u64 = u32::MAX as u64;
-/// Largest `max_probe` a reader accepts (§2, §7): bounds the work of a lookup.
-pub const MAX_PROBE: u32 = 1024;
-/// Largest META or CTYPES section (§3, §4).
-pub const MAX_SMALL_SECTION: u64 = 1 << 20;
 
-// Field offsets in the fixed header (§2).
+// Field offsets in the header (§2.1).
 const MAJOR: usize = 10;
 const MINOR: usize = 12;
-const SECTION_COUNT: usize = 14;
-const REQUIRED_FLAGS: usize = 16;
-const OPTIONAL_FLAGS: usize = 24;
-const FILE_LEN: usize = 32;
-const ENTRY_COUNT: usize = 40;
-const BLOCK_COUNT: usize = 48;
-const HASH_SEED: usize = 56;
-const BUCKET_COUNT: usize = 64;
-const MAX_PROBE_AT: usize = 72;
-const MAX_BLOCK_LEN_AT: usize = 76;
-const BLOCK_TARGET: usize = 80;
-const STREAM_LEN: usize = 84;
+const PRELUDE_LEN: usize = 14;
+const SECTION_COUNT: usize = 18;
+const INDEX_DEPTH: usize = 20;
+const RESERVED_A: usize = 21;
+const REQUIRED_FLAGS: usize = 24;
+const OPTIONAL_FLAGS: usize = 32;
+const FILE_LEN: usize = 40;
+const ENTRY_COUNT: usize = 48;
+const BLOCK_COUNT: usize = 56;
+const STREAM_LEN: usize = 64;
+const MAX_BLOCK_LEN_AT: usize = 72;
+const BLOCK_TARGET: usize = 76;
+const META_LEN: usize = 80;
+const CTYPES_LEN: usize = 84;
+const ROOT_LEN: usize = 88;
+const RESERVED_B: usize = 92;
+
+// Field offsets in a section record (§2.2).
+const SECTION_ID: usize = 0;
+const SECTION_OFFSET: usize = 8;
+const SECTION_LENGTH: usize = 16;
+const SECTION_CRC: usize = 24;
 
 /// A field of a fixed record: its name in the spec, offset and width in bytes. For tools
 /// and tests that set one field to a hostile value.
@@ -78,25 +95,27 @@ const fn field(name: &'static str, offset: usize, width: usize) -> FieldSpec {
     }
 }
 
-/// The numeric fields of the fixed header (§2), in order.
-pub const HEADER_FIELDS: [FieldSpec; 14] = [
+/// The numeric fields of the header (§2.1), in order.
+pub const HEADER_FIELDS: [FieldSpec; 16] = [
     field("major", MAJOR, 2),
     field("minor", MINOR, 2),
+    field("prelude_len", PRELUDE_LEN, 4),
     field("section_count", SECTION_COUNT, 2),
+    field("index_depth", INDEX_DEPTH, 1),
     field("required_flags", REQUIRED_FLAGS, 8),
     field("optional_flags", OPTIONAL_FLAGS, 8),
     field("file_len", FILE_LEN, 8),
     field("entry_count", ENTRY_COUNT, 8),
     field("block_count", BLOCK_COUNT, 8),
-    field("hash_seed", HASH_SEED, 8),
-    field("bucket_count", BUCKET_COUNT, 8),
-    field("max_probe", MAX_PROBE_AT, 4),
+    field("stream_len", STREAM_LEN, 8),
     field("max_block_len", MAX_BLOCK_LEN_AT, 4),
     field("block_target", BLOCK_TARGET, 4),
-    field("stream_len", STREAM_LEN, 8),
+    field("meta_len", META_LEN, 4),
+    field("ctypes_len", CTYPES_LEN, 4),
+    field("root_len", ROOT_LEN, 4),
 ];
 
-/// The fields of a section record (§2.1).
+/// The fields of a section record (§2.2).
 pub const SECTION_FIELDS: [FieldSpec; 4] = [
     field("id", SECTION_ID, 4),
     field("offset", SECTION_OFFSET, 8),
@@ -104,175 +123,125 @@ pub const SECTION_FIELDS: [FieldSpec; 4] = [
     field("crc", SECTION_CRC, 4),
 ];
 
-// Field offsets in a section record (§2.1).
-const SECTION_ID: usize = 0;
-const SECTION_OFFSET: usize = 8;
-const SECTION_LENGTH: usize = 16;
-const SECTION_CRC: usize = 24;
-
-/// Length of the whole header for a given number of sections: `100 + 32 · n`.
-pub fn header_len(section_count: u16) -> u64 {
-    HEADER_FIXED_LEN as u64 + SECTION_RECORD_LEN as u64 * u64::from(section_count) + 4
-}
-
-/// File offset of section record `i`.
-pub fn section_record_offset(i: u16) -> u64 {
-    HEADER_FIXED_LEN as u64 + SECTION_RECORD_LEN as u64 * u64::from(i)
-}
-
-/// Section ids (§2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u32)]
+/// Known section ids (§2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SectionId {
-    /// Archive metadata.
-    Meta = 1,
-    /// zstd dictionary (may be empty).
-    Dict = 2,
-    /// Stored blocks.
+    /// The dictionary (§5).
+    Dict = 1,
+    /// Index nodes other than the root (§6).
+    Index = 2,
+    /// Stored blocks (§5).
     Data = 3,
-    /// Content-type table.
-    Ctypes = 4,
-    /// Block table.
-    Blocks = 5,
-    /// Entry table.
-    Entries = 6,
-    /// Per-entry strings.
-    Strings = 7,
-    /// Hash index.
-    KeyHash = 8,
-    /// Sorted index.
-    Sorted = 9,
 }
 
 impl SectionId {
-    /// Every section a 2.0 archive must have, in the order the writer emits them.
-    pub const ALL: [SectionId; 9] = [
-        SectionId::Meta,
-        SectionId::Dict,
-        SectionId::Data,
-        SectionId::Ctypes,
-        SectionId::Blocks,
-        SectionId::Entries,
-        SectionId::Strings,
-        SectionId::KeyHash,
-        SectionId::Sorted,
-    ];
+    /// Every known id, in the order the quire writer lays them out.
+    pub const ALL: [SectionId; 3] = [SectionId::Dict, SectionId::Index, SectionId::Data];
 
-    /// The id for a number, if this version knows it.
+    /// The id for a number, if known.
     pub fn from_u32(id: u32) -> Option<SectionId> {
         SectionId::ALL.into_iter().find(|s| *s as u32 == id)
     }
 
-    /// The lower-case name used in messages (`section 'keyhash' ...`).
+    /// The spec's name of the section.
     pub fn name(self) -> &'static str {
         match self {
-            SectionId::Meta => "meta",
-            SectionId::Ctypes => "ctypes",
-            SectionId::Dict => "dict",
-            SectionId::Data => "data",
-            SectionId::Blocks => "blocks",
-            SectionId::Entries => "entries",
-            SectionId::Strings => "strings",
-            SectionId::KeyHash => "keyhash",
-            SectionId::Sorted => "sorted",
+            SectionId::Dict => "DICT",
+            SectionId::Index => "INDEX",
+            SectionId::Data => "DATA",
         }
-    }
-
-    /// Position in [`SectionId::ALL`].
-    pub fn index(self) -> usize {
-        self as usize - 1
     }
 }
 
-/// The fixed part of the header (§2), without the section table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The fixed header (§2.1), decoded. Lengths of the prelude's parts are filled in by
+/// [`encode_prelude`] when writing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Header {
     /// Format major version.
     pub major: u16,
     /// Format minor version.
     pub minor: u16,
-    /// Number of section table records.
+    /// Length of the prelude, CRC included.
+    pub prelude_len: u32,
+    /// Number of section records.
     pub section_count: u16,
-    /// Features a reader must understand.
+    /// Branch levels above the pages (0: the root is a page).
+    pub index_depth: u8,
+    /// Required feature flags.
     pub required_flags: u64,
-    /// Features a reader may ignore.
+    /// Optional feature flags.
     pub optional_flags: u64,
-    /// Total file length.
+    /// Length of the whole file.
     pub file_len: u64,
     /// Number of entries.
     pub entry_count: u64,
     /// Number of blocks.
     pub block_count: u64,
-    /// Seed of the key hash.
-    pub hash_seed: u64,
-    /// Number of hash buckets.
-    pub bucket_count: u64,
-    /// Largest probe distance of any key.
-    pub max_probe: u32,
-    /// Largest uncompressed block.
-    pub max_block_len: u32,
-    /// The writer's target block size.
-    pub block_target: u32,
-    /// Total uncompressed length of all blocks: the length of the body stream.
+    /// Length of the stream (sum of the blocks' `raw_len`).
     pub stream_len: u64,
+    /// Largest `raw_len` of any block.
+    pub max_block_len: u32,
+    /// The writer's target block size (informational).
+    pub block_target: u32,
+    /// Length of META.
+    pub meta_len: u32,
+    /// Length of CTYPES.
+    pub ctypes_len: u32,
+    /// Length of the root node.
+    pub root_len: u32,
 }
 
 impl Header {
-    /// Encodes the fixed part (magic included).
-    pub fn encode(&self) -> [u8; HEADER_FIXED_LEN] {
-        let mut b = [0u8; HEADER_FIXED_LEN];
+    fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
         b[..MAGIC.len()].copy_from_slice(&MAGIC);
         LE::write_u16(&mut b[MAJOR..], self.major);
         LE::write_u16(&mut b[MINOR..], self.minor);
+        LE::write_u32(&mut b[PRELUDE_LEN..], self.prelude_len);
         LE::write_u16(&mut b[SECTION_COUNT..], self.section_count);
+        b[INDEX_DEPTH] = self.index_depth;
         LE::write_u64(&mut b[REQUIRED_FLAGS..], self.required_flags);
         LE::write_u64(&mut b[OPTIONAL_FLAGS..], self.optional_flags);
         LE::write_u64(&mut b[FILE_LEN..], self.file_len);
         LE::write_u64(&mut b[ENTRY_COUNT..], self.entry_count);
         LE::write_u64(&mut b[BLOCK_COUNT..], self.block_count);
-        LE::write_u64(&mut b[HASH_SEED..], self.hash_seed);
-        LE::write_u64(&mut b[BUCKET_COUNT..], self.bucket_count);
-        LE::write_u32(&mut b[MAX_PROBE_AT..], self.max_probe);
+        LE::write_u64(&mut b[STREAM_LEN..], self.stream_len);
         LE::write_u32(&mut b[MAX_BLOCK_LEN_AT..], self.max_block_len);
         LE::write_u32(&mut b[BLOCK_TARGET..], self.block_target);
-        LE::write_u64(&mut b[STREAM_LEN..], self.stream_len);
+        LE::write_u32(&mut b[META_LEN..], self.meta_len);
+        LE::write_u32(&mut b[CTYPES_LEN..], self.ctypes_len);
+        LE::write_u32(&mut b[ROOT_LEN..], self.root_len);
         b
     }
 
-    /// Decodes the fixed part; the caller checks the magic ([`has_magic`]).
-    pub fn decode(b: &[u8; HEADER_FIXED_LEN]) -> Header {
+    fn decode(b: &[u8; HEADER_LEN]) -> Header {
         Header {
             major: LE::read_u16(&b[MAJOR..]),
             minor: LE::read_u16(&b[MINOR..]),
+            prelude_len: LE::read_u32(&b[PRELUDE_LEN..]),
             section_count: LE::read_u16(&b[SECTION_COUNT..]),
+            index_depth: b[INDEX_DEPTH],
             required_flags: LE::read_u64(&b[REQUIRED_FLAGS..]),
             optional_flags: LE::read_u64(&b[OPTIONAL_FLAGS..]),
             file_len: LE::read_u64(&b[FILE_LEN..]),
             entry_count: LE::read_u64(&b[ENTRY_COUNT..]),
             block_count: LE::read_u64(&b[BLOCK_COUNT..]),
-            hash_seed: LE::read_u64(&b[HASH_SEED..]),
-            bucket_count: LE::read_u64(&b[BUCKET_COUNT..]),
-            max_probe: LE::read_u32(&b[MAX_PROBE_AT..]),
+            stream_len: LE::read_u64(&b[STREAM_LEN..]),
             max_block_len: LE::read_u32(&b[MAX_BLOCK_LEN_AT..]),
             block_target: LE::read_u32(&b[BLOCK_TARGET..]),
-            stream_len: LE::read_u64(&b[STREAM_LEN..]),
+            meta_len: LE::read_u32(&b[META_LEN..]),
+            ctypes_len: LE::read_u32(&b[CTYPES_LEN..]),
+            root_len: LE::read_u32(&b[ROOT_LEN..]),
         }
     }
 }
 
-/// Whether `bytes` starts with [`MAGIC`] (as far as it is long enough to tell: a prefix of
-/// the magic also counts, so that a truncated file is told apart from a foreign one).
-pub fn has_magic(bytes: &[u8]) -> bool {
-    let n = bytes.len().min(MAGIC.len());
-    bytes[..n] == MAGIC[..n]
-}
-
-/// One section table record (§2.1).
+/// One section table record (§2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SectionRecord {
     /// Section id (known or not).
     pub id: u32,
-    /// Absolute file offset.
+    /// Absolute offset.
     pub offset: u64,
     /// Length in bytes.
     pub length: u64,
@@ -281,8 +250,7 @@ pub struct SectionRecord {
 }
 
 impl SectionRecord {
-    /// Encodes the record.
-    pub fn encode(&self) -> [u8; SECTION_RECORD_LEN] {
+    fn encode(&self) -> [u8; SECTION_RECORD_LEN] {
         let mut b = [0u8; SECTION_RECORD_LEN];
         LE::write_u32(&mut b[SECTION_ID..], self.id);
         LE::write_u64(&mut b[SECTION_OFFSET..], self.offset);
@@ -291,8 +259,7 @@ impl SectionRecord {
         b
     }
 
-    /// Decodes the record.
-    pub fn decode(b: &[u8; SECTION_RECORD_LEN]) -> SectionRecord {
+    fn decode(b: &[u8; SECTION_RECORD_LEN]) -> SectionRecord {
         SectionRecord {
             id: LE::read_u32(&b[SECTION_ID..]),
             offset: LE::read_u64(&b[SECTION_OFFSET..]),
@@ -301,73 +268,175 @@ impl SectionRecord {
         }
     }
 
-    /// The section's byte range, `None` when `offset + length` overflows.
+    /// The section's byte range, or `None` when `offset + length` overflows.
     pub fn range(&self) -> Option<std::ops::Range<u64>> {
         Some(self.offset..self.offset.checked_add(self.length)?)
     }
 }
 
-/// The whole header: the fixed part, the section table and the CRC of both.
-/// `header.section_count` must equal `sections.len()`.
-pub fn encode_prelude(header: &Header, sections: &[SectionRecord]) -> Vec<u8> {
-    let mut b = header.encode().to_vec();
+/// Whether `bytes` start with the magic.
+pub fn has_magic(bytes: &[u8]) -> bool {
+    bytes.starts_with(&MAGIC)
+}
+
+/// The prelude of §2 as parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prelude<'b> {
+    /// The header.
+    pub header: Header,
+    /// The section table, in file order.
+    pub sections: Vec<SectionRecord>,
+    /// META's bytes (§3).
+    pub meta: &'b [u8],
+    /// CTYPES' bytes (§4).
+    pub ctypes: &'b [u8],
+    /// The root node's bytes (§6).
+    pub root: &'b [u8],
+}
+
+/// The length of a prelude with these parts.
+pub fn prelude_len(sections: usize, meta: usize, ctypes: usize, root: usize) -> usize {
+    HEADER_LEN + SECTION_RECORD_LEN * sections + meta + ctypes + root + 4
+}
+
+/// Encodes a prelude: `header`'s `prelude_len`, `section_count`, `meta_len`, `ctypes_len` and
+/// `root_len` are set from the parts given; the CRC is computed last.
+pub fn encode_prelude(
+    header: &Header,
+    sections: &[SectionRecord],
+    meta: &[u8],
+    ctypes: &[u8],
+    root: &[u8],
+) -> Vec<u8> {
+    let mut h = header.clone();
+    h.section_count = sections.len() as u16;
+    h.meta_len = meta.len() as u32;
+    h.ctypes_len = ctypes.len() as u32;
+    h.root_len = root.len() as u32;
+    h.prelude_len = prelude_len(sections.len(), meta.len(), ctypes.len(), root.len()) as u32;
+    let mut b = Vec::with_capacity(h.prelude_len as usize);
+    b.extend_from_slice(&h.encode());
     for s in sections {
         b.extend_from_slice(&s.encode());
     }
+    b.extend_from_slice(meta);
+    b.extend_from_slice(ctypes);
+    b.extend_from_slice(root);
     let crc = crc32(&b);
     b.extend_from_slice(&crc.to_le_bytes());
     b
 }
 
-/// The header CRC stored in `bytes` and the CRC of the bytes it covers, for a header of
-/// `section_count` records; `None` when `bytes` is too short to hold them.
-pub fn header_crcs(bytes: &[u8], section_count: u16) -> Option<(u32, u32)> {
-    let covered = super::bytes::slice_at(bytes, 0, header_len(section_count) - 4)?;
-    let stored = array_at::<4>(bytes, header_len(section_count) - 4)?;
-    Some((LE::read_u32(stored), crc32(covered)))
-}
-
-/// The fixed header and the section records as they are in `bytes`, unchecked (no CRC, no
-/// bound); `None` when `bytes` is too short to hold them. For tools that take an archive
-/// apart: the reader checks everything (`src/reader/layout.rs`).
-pub fn read_prelude(bytes: &[u8]) -> Option<(Header, Vec<SectionRecord>)> {
-    let header = Header::decode(array_at(bytes, 0)?);
-    let sections = (0..header.section_count.min(MAX_SECTIONS))
-        .map(|i| array_at(bytes, section_record_offset(i)).map(SectionRecord::decode))
-        .collect::<Option<Vec<_>>>()?;
-    Some((header, sections))
-}
-
-/// Recomputes the header CRC in place, for the section count `bytes` holds; `false` when
-/// `bytes` is too short to hold that header.
-pub fn seal(bytes: &mut [u8]) -> bool {
-    let Some(fixed) = array_at::<HEADER_FIXED_LEN>(bytes, 0) else {
+/// Recomputes the CRC of the prelude at the start of `bytes` (for tools and tests that edit a
+/// field): false when `bytes` holds no whole prelude.
+pub fn reseal(bytes: &mut [u8]) -> bool {
+    let Some(len) = array_at::<4>(bytes, PRELUDE_LEN as u64).map(|b| LE::read_u32(b) as usize)
+    else {
         return false;
     };
-    let end = header_len(Header::decode(fixed).section_count) as usize - 4;
-    let crc = match bytes.get(..end) {
-        Some(covered) => crc32(covered),
-        None => return false,
-    };
-    match bytes.get_mut(end..end + 4) {
-        Some(dst) => {
-            dst.copy_from_slice(&crc.to_le_bytes());
-            true
-        }
-        None => false,
+    if !(MIN_PRELUDE_LEN..=bytes.len()).contains(&len) {
+        return false;
     }
+    let crc = crc32(&bytes[..len - 4]);
+    bytes[len - 4..len].copy_from_slice(&crc.to_le_bytes());
+    true
 }
 
-/// Rewrites the header and the section table at the start of `bytes` (which must already
-/// have room for them) with a fresh CRC.
-pub fn write_prelude(bytes: &mut [u8], header: &Header, sections: &[SectionRecord]) -> bool {
-    let p = encode_prelude(header, sections);
-    match bytes.get_mut(..p.len()) {
-        Some(dst) => {
-            dst.copy_from_slice(&p);
-            true
+fn damaged(kind: DamageKind) -> ReadError {
+    ReadError::damaged(Location::Prelude, kind)
+}
+
+impl<'b> Prelude<'b> {
+    /// Checks and splits the prelude at the start of `bytes` (the first `min(16 KiB, file
+    /// length)` bytes of a file of `file_len` bytes), in §2.3's order: the magic, the
+    /// prelude's length, its CRC, then the version and required flags, then that the parts'
+    /// lengths add up and the reserved bytes are zero.
+    pub fn decode(bytes: &'b [u8], file_len: u64) -> ReadResult<Prelude<'b>> {
+        if !has_magic(bytes) {
+            return Err(ReadError::BadMagic);
         }
-        None => false,
+        let len = array_at::<4>(bytes, PRELUDE_LEN as u64)
+            .map(|b| LE::read_u32(b) as usize)
+            .ok_or_else(|| ReadError::TruncatedPrelude {
+                prelude_len: None,
+                file_len,
+            })?;
+        if !(MIN_PRELUDE_LEN..=MAX_PRELUDE_LEN).contains(&len) || len > bytes.len() {
+            return Err(ReadError::TruncatedPrelude {
+                prelude_len: Some(len as u64),
+                file_len,
+            });
+        }
+        let body = &bytes[..len - 4];
+        let stored = LE::read_u32(&bytes[len - 4..len]);
+        if crc32(body) != stored {
+            return Err(ReadError::checksum(Location::Prelude));
+        }
+        let major = LE::read_u16(&bytes[MAJOR..]);
+        let minor = LE::read_u16(&bytes[MINOR..]);
+        if major != VERSION_MAJOR {
+            return Err(ReadError::UnsupportedVersion { major, minor });
+        }
+        let fixed = array_at::<HEADER_LEN>(body, 0).ok_or_else(|| {
+            damaged(DamageKind::OverLimit {
+                value: len as u64,
+                limit: HEADER_LEN as u64,
+            })
+        })?;
+        let header = Header::decode(fixed);
+        let unknown = header.required_flags & !KNOWN_REQUIRED_FLAGS;
+        if unknown != 0 {
+            return Err(ReadError::UnsupportedFeatures { flags: unknown });
+        }
+        if fixed[RESERVED_A..RESERVED_A + 3] != [0; 3] || fixed[RESERVED_B..] != [0; 4] {
+            return Err(ReadError::violates(Location::Prelude, Rule::Reserved));
+        }
+        let over = |value: u64, limit: u64| {
+            if value > limit {
+                Err(damaged(DamageKind::OverLimit { value, limit }))
+            } else {
+                Ok(())
+            }
+        };
+        over(header.section_count.into(), MAX_SECTIONS.into())?;
+        over(header.meta_len.into(), MAX_META_LEN.into())?;
+        over(header.ctypes_len.into(), MAX_CTYPES_LEN.into())?;
+        over(header.index_depth.into(), MAX_INDEX_DEPTH.into())?;
+        let expect = prelude_len(
+            header.section_count.into(),
+            header.meta_len as usize,
+            header.ctypes_len as usize,
+            header.root_len as usize,
+        );
+        if expect != len || header.root_len == 0 {
+            return Err(ReadError::violates(Location::Prelude, Rule::PreludeLength));
+        }
+        let mut at = HEADER_LEN as u64;
+        let mut sections = Vec::with_capacity(header.section_count.into());
+        for _ in 0..header.section_count {
+            let r = array_at::<SECTION_RECORD_LEN>(body, at)
+                .ok_or_else(|| ReadError::violates(Location::Prelude, Rule::PreludeLength))?;
+            if r[4..8] != [0; 4] || r[28..32] != [0; 4] {
+                return Err(ReadError::violates(Location::Prelude, Rule::Reserved));
+            }
+            sections.push(SectionRecord::decode(r));
+            at += SECTION_RECORD_LEN as u64;
+        }
+        let mut part = |n: u32| {
+            let s = slice_at(body, at, n.into());
+            at += u64::from(n);
+            s.ok_or_else(|| ReadError::violates(Location::Prelude, Rule::PreludeLength))
+        };
+        let meta = part(header.meta_len)?;
+        let ctypes = part(header.ctypes_len)?;
+        let root = part(header.root_len)?;
+        Ok(Prelude {
+            header,
+            sections,
+            meta,
+            ctypes,
+            root,
+        })
     }
 }
 
@@ -375,33 +444,63 @@ pub fn write_prelude(bytes: &mut [u8], header: &Header, sections: &[SectionRecor
 mod tests {
     use super::*;
 
-    #[test]
-    fn header_round_trips() {
+    fn sample() -> Vec<u8> {
         let h = Header {
-            major: 2,
-            section_count: 9,
-            file_len: 5 << 33,
-            stream_len: 77,
+            major: VERSION_MAJOR,
+            minor: VERSION_MINOR,
+            file_len: 200,
             ..Header::default()
         };
-        assert_eq!(Header::decode(&h.encode()), h);
-        let s = SectionRecord {
-            id: 7,
-            offset: 1 << 40,
-            length: 3,
-            crc: 0xDEAD_BEEF,
-        };
-        assert_eq!(SectionRecord::decode(&s.encode()), s);
-        let p = encode_prelude(
-            &Header {
-                section_count: 1,
-                ..h
-            },
-            &[s],
-        );
-        assert_eq!(p.len() as u64, header_len(1));
-        let (stored, actual) = header_crcs(&p, 1).unwrap();
-        assert_eq!(stored, actual);
-        assert_eq!(read_prelude(&p).unwrap().1, vec![s]);
+        let s = [SectionRecord {
+            id: 1,
+            offset: 150,
+            length: 50,
+            crc: 7,
+        }];
+        encode_prelude(&h, &s, b"m", b"c", b"\x00\x00\x00\x00")
+    }
+
+    #[test]
+    fn round_trip() {
+        let b = sample();
+        let p = Prelude::decode(&b, 200).unwrap();
+        assert_eq!(p.header.prelude_len as usize, b.len());
+        assert_eq!(p.sections.len(), 1);
+        assert_eq!((p.meta, p.ctypes), (&b"m"[..], &b"c"[..]));
+        assert_eq!(p.root, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn checks_in_order_magic_length_crc_version() {
+        let b = sample();
+        let mut bad = b.clone();
+        bad[0] ^= 1;
+        assert!(matches!(Prelude::decode(&bad, 200), Err(ReadError::BadMagic)));
+        assert!(matches!(
+            Prelude::decode(&b[..b.len() - 1], 200),
+            Err(ReadError::TruncatedPrelude { .. })
+        ));
+        // A future major version with a broken CRC is damage, not a version.
+        let mut future = b.clone();
+        future[MAJOR] = 9;
+        assert!(matches!(
+            Prelude::decode(&future, 200),
+            Err(ReadError::Damaged {
+                at: Location::Prelude,
+                kind: DamageKind::ChecksumMismatch
+            })
+        ));
+        assert!(reseal(&mut future));
+        assert!(matches!(
+            Prelude::decode(&future, 200),
+            Err(ReadError::UnsupportedVersion { major: 9, .. })
+        ));
+        let mut flag = b.clone();
+        flag[REQUIRED_FLAGS] = 0x80;
+        reseal(&mut flag);
+        assert!(matches!(
+            Prelude::decode(&flag, 200),
+            Err(ReadError::UnsupportedFeatures { flags: 0x80 })
+        ));
     }
 }

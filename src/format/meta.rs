@@ -4,7 +4,6 @@
 //! the end of the section.
 
 use super::bytes::Cursor;
-use super::header::SectionId;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 
 /// Encodes the pairs, in order. Names longer than 65535 bytes or values of 4 GiB and more
@@ -22,7 +21,7 @@ pub fn encode(pairs: &[(String, String)]) -> Vec<u8> {
 
 /// Decodes the section.
 pub fn decode(data: &[u8]) -> ReadResult<Vec<(String, String)>> {
-    let at = Location::Section(SectionId::Meta);
+    let at = Location::Meta;
     let bad = || ReadError::violates(at, Rule::RecordBounds);
     let text = |b: &[u8]| {
         std::str::from_utf8(b)
@@ -36,7 +35,11 @@ pub fn decode(data: &[u8]) -> ReadResult<Vec<(String, String)>> {
         let name = c.take(usize::from(n)).ok_or_else(bad)?;
         let v = c.u32().ok_or_else(bad)?;
         let value = c.take(v as usize).ok_or_else(bad)?;
-        out.push((text(name)?, text(value)?));
+        let name = text(name)?;
+        if out.iter().any(|(n, _): &(String, String)| *n == name) {
+            return Err(ReadError::violates(at, Rule::Unique));
+        }
+        out.push((name, text(value)?));
     }
     Ok(out)
 }
@@ -52,5 +55,7 @@ mod tests {
         let b = super::encode(&pairs);
         assert_eq!(super::decode(&b).unwrap(), pairs);
         assert!(super::decode(&b[..b.len() - 1]).is_err());
+        let twice = super::encode(&[("a".into(), "1".into()), ("a".into(), "2".into())]);
+        assert!(super::decode(&twice).is_err());
     }
 }

@@ -1,15 +1,14 @@
-//! §6.1 STRINGS and §6.2 leads: an entry's string fields.
+//! §7.3 The lead: an entry's title and metadata fields.
 //!
-//! An entry's strings are its key followed by string fields; its lead (fields stored in the
-//! body stream just before the body) is string fields alone. A field is `u8 tag, u32 len,
+//! An entry's lead, stored in the stream just before its body, is a sequence of fields. A field is `u8 tag, u32 len,
 //! value`; a title is tag 1 (UTF-8), a metadata pair tag 2 (`u16 name_len, name, value`,
 //! both UTF-8). Readers skip tags they do not know.
 
 use super::bytes::Cursor;
 
-/// String-field tag: title (§6.1).
+/// String-field tag: title (§7.3).
 pub const FIELD_TITLE: u8 = 1;
-/// String-field tag: one metadata pair (§6.1).
+/// String-field tag: one metadata pair (§7.3).
 pub const FIELD_META: u8 = 2;
 
 /// Appends one field made of `parts` (written back to back as its value).

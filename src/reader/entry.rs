@@ -1,12 +1,15 @@
-//! One entry (§6): its key and fixed fields, its title and metadata (in STRINGS or in the
-//! lead, §6.1–§6.2), and its body, read whole or streamed block by block.
+//! One entry (§7): its key and fields from its page, its title and metadata (its lead,
+//! §7.3), and its body, read whole or streamed block by block. Finding entries by key and by
+//! number in a page.
 
 use std::io;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use super::view::View;
+use super::blocks::BlockBytes;
+use super::nodes::{find_in_page, PageNode};
+use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
-use crate::format::bytes::slice_at;
+use crate::format::entries::RESTART_INTERVAL;
 use crate::format::strings::{self, Field, FieldError};
 use crate::format::{Date, EntryRecord};
 
@@ -44,15 +47,12 @@ fn field_error(index: u64, e: FieldError) -> ReadError {
     }
 }
 
-/// Checks a string-field area of entry `index` (§6.1) — every field well-formed and UTF-8,
-/// at most one title — and, given `info`, collects the fields into it (a title already in
-/// `info` counts). Without `info` nothing is allocated: that is the check of every lookup.
-pub(crate) fn check_fields(area: &[u8], index: u64) -> ReadResult<()> {
-    collect_fields(area, index, None)
-}
-
-fn collect_fields(area: &[u8], index: u64, mut info: Option<&mut EntryInfo>) -> ReadResult<()> {
-    let mut has_title = info.as_ref().is_some_and(|i| i.title.is_some());
+/// Checks a lead of entry `index` (§7.3) — every field well-formed and UTF-8, at most one
+/// title — and collects its fields.
+pub(crate) fn collect_fields(area: &[u8], index: u64) -> ReadResult<EntryInfo> {
+    let mut out = EntryInfo::default();
+    let mut info = Some(&mut out);
+    let mut has_title = false;
     for field in strings::fields(area) {
         match field.map_err(|e| field_error(index, e))? {
             Field::Title(t) => {
@@ -71,20 +71,16 @@ fn collect_fields(area: &[u8], index: u64, mut info: Option<&mut EntryInfo>) -> 
             Field::Unknown(_) => {}
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-/// One entry: its key and fixed fields borrowed from the archive, its title, metadata and
-/// body read on demand.
+/// One entry: its key and fields, decoded from its page; its title, metadata and body read
+/// on demand.
 #[derive(Clone)]
 pub struct Entry<'a> {
-    pub(super) view: View<'a>,
+    pub(super) ctx: Ctx<'a>,
+    pub(super) page: Arc<PageNode>,
     pub(super) index: u64,
-    pub(super) key: &'a str,
-    pub(super) date: Option<Date>,
-    pub(super) content_type: &'a str,
-    /// The string fields after the key in STRINGS.
-    pub(super) fields: &'a [u8],
     pub(super) rec: EntryRecord,
     /// Title and metadata, decoded on first use.
     pub(super) info: OnceLock<EntryInfo>,
@@ -94,63 +90,252 @@ impl std::fmt::Debug for Entry<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
             .field("index", &self.index)
-            .field("key", &self.key)
+            .field("key", &self.rec.key)
             .field("lead_len", &self.rec.lead_len)
-            .field("date", &self.date)
-            .field("content_type", &self.content_type)
+            .field("date", &self.date())
+            .field("content_type", &self.content_type())
             .field("body_len", &self.rec.body_len)
             .finish()
     }
 }
 
+/// Checks that stream bytes `start .. start + len` lie in consecutive blocks of `page` and
+/// inside the stream.
+fn check_range(ctx: &Ctx<'_>, page: &PageNode, start: u64, len: u64) -> bool {
+    let Some(end) = start.checked_add(len) else {
+        return false;
+    };
+    if len == 0 {
+        return end <= ctx.header().stream_len;
+    }
+    if end > ctx.header().stream_len {
+        return false;
+    }
+    let Some(mut b) = page.head.block_holding(start) else {
+        return false;
+    };
+    loop {
+        match b.stream_end() {
+            Some(e) if e >= end => return true,
+            Some(e) => {
+                let next = b.number.checked_add(1).and_then(|n| page.head.block(n));
+                match next {
+                    Some(n) if n.stream_start == e => b = n,
+                    _ => return false,
+                }
+            }
+            None => return false,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// An entry from its page record: its content type, lead and body ranges checked.
+    pub(crate) fn make_entry(&self, page: &Arc<PageNode>, i: usize, rec: EntryRecord) -> ReadResult<Entry<'a>> {
+        let index = page.first_entry + i as u64;
+        let at = Location::Entry(index);
+        if rec.content_type as usize >= self.st.layout.ctypes.len() {
+            return Err(ReadError::damaged(
+                at,
+                DamageKind::UnknownContentType(rec.content_type),
+            ));
+        }
+        if !check_range(self, page, rec.lead_at, rec.lead_len.into())
+            || !check_range(self, page, rec.body_at(), rec.body_len)
+        {
+            return Err(ReadError::violates(at, Rule::BodyRange));
+        }
+        Ok(Entry {
+            ctx: *self,
+            page: Arc::clone(page),
+            index,
+            rec,
+            info: OnceLock::new(),
+        })
+    }
+
+    /// The entry with key `key`, if present.
+    pub(crate) fn get_key(&self, key: &[u8]) -> ReadResult<Option<Entry<'a>>> {
+        let Some(page) = self.page_for_key(key)? else {
+            return Ok(None);
+        };
+        match find_in_page(&page.bytes, &page.head, key) {
+            Ok(Some((i, rec))) => self.make_entry(&page, i, rec).map(Some),
+            Ok(None) => Ok(None),
+            Err(kind) => Err(ReadError::damaged(page.at, kind)),
+        }
+    }
+
+    /// Entries `index ..` up to the end of `index`'s restart group (at most 16), decoded
+    /// from the group's restart entry.
+    pub(crate) fn group_from(&self, index: u64) -> ReadResult<Vec<Entry<'a>>> {
+        let h = self.header();
+        if index >= h.entry_count {
+            return Err(ReadError::EntryOutOfRange {
+                index,
+                len: h.entry_count,
+            });
+        }
+        let page = self.page_for_entry(index)?;
+        let i = (index - page.first_entry) as usize;
+        let r = i / RESTART_INTERVAL;
+        let damaged = |kind| ReadError::damaged(page.at, kind);
+        let mut d = page.head.decoder_at(&page.bytes, r).map_err(damaged)?;
+        let end = ((r + 1) * RESTART_INTERVAL).min(page.head.n);
+        let mut out = Vec::with_capacity(end - i);
+        while d.index() < end {
+            let j = d.index();
+            let rec = d.next().map_err(damaged)?;
+            if j >= i {
+                out.push(self.make_entry(&page, j, rec)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Entry number `index`.
+    pub(crate) fn entry(&self, index: u64) -> ReadResult<Entry<'a>> {
+        self.group_from(index)?
+            .into_iter()
+            .next()
+            .ok_or(ReadError::violates(Location::Entry(index), Rule::EntryCount))
+    }
+
+    /// The number of the first entry whose key is ≥ `key` (the entry count when none is).
+    pub(crate) fn lower_bound(&self, key: &[u8]) -> ReadResult<u64> {
+        let Some(page) = self.page_for_key(key)? else {
+            return Ok(0);
+        };
+        let damaged = |kind| ReadError::damaged(page.at, kind);
+        let groups = page.head.n.div_ceil(RESTART_INTERVAL);
+        let (mut lo, mut hi) = (0usize, groups);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let k = page
+                .head
+                .decoder_at(&page.bytes, mid)
+                .and_then(|d| d.peek_restart_key())
+                .map_err(damaged)?;
+            if k < key {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        // Every restart before `lo` is < key; the answer is in group lo − 1, or is entry
+        // `16 lo` (possibly the first of the next page).
+        if lo > 0 {
+            let mut d = page.head.decoder_at(&page.bytes, lo - 1).map_err(damaged)?;
+            let end = (lo * RESTART_INTERVAL).min(page.head.n);
+            while d.index() < end {
+                let j = d.index();
+                if d.next().map_err(damaged)?.key.as_bytes() >= key {
+                    return Ok(page.first_entry + j as u64);
+                }
+            }
+        }
+        Ok(page.first_entry + (lo * RESTART_INTERVAL).min(page.head.n) as u64)
+    }
+}
+
+/// Walks a range of the stream through a page's blocks, one piece per block, keeping the
+/// last block it decompressed.
+pub(crate) struct Walk<'a> {
+    ctx: Ctx<'a>,
+    page: Arc<PageNode>,
+    index: u64,
+    pos: u64,
+    remaining: u64,
+    last: Option<(u32, BlockBytes)>,
+    use_cache: bool,
+}
+
+impl<'a> Walk<'a> {
+    fn new(e: &Entry<'a>, pos: u64, len: u64) -> Self {
+        Walk {
+            ctx: e.ctx,
+            page: Arc::clone(&e.page),
+            index: e.index,
+            pos,
+            remaining: len,
+            last: None,
+            use_cache: true,
+        }
+    }
+
+    /// Moves to another range, keeping the last block.
+    fn seek(&mut self, pos: u64, len: u64) {
+        self.pos = pos;
+        self.remaining = len;
+    }
+
+    /// Calls `f` on the next piece; `None` at the end of the range.
+    fn next<T>(&mut self, f: impl FnOnce(&[u8]) -> T) -> ReadResult<Option<T>> {
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        let bad = || ReadError::violates(Location::Entry(self.index), Rule::BodyRange);
+        let rec = *self.page.head.block_holding(self.pos).ok_or_else(bad)?;
+        let data = match &self.last {
+            Some((n, d)) if *n == rec.number => Arc::clone(d),
+            _ => {
+                let d = self.ctx.block(&rec, self.use_cache)?;
+                self.last = Some((rec.number, Arc::clone(&d)));
+                d
+            }
+        };
+        let off = (self.pos - rec.stream_start) as usize;
+        let take = (data.len().saturating_sub(off) as u64).min(self.remaining);
+        let piece = data.get(off..off + take as usize).filter(|p| !p.is_empty());
+        let piece = piece.ok_or_else(bad)?;
+        self.pos += take;
+        self.remaining -= take;
+        Ok(Some(f(piece)))
+    }
+
+    /// The rest of the range, gathered (for leads: at most 16 MiB).
+    fn gather(&mut self) -> ReadResult<Vec<u8>> {
+        let mut out = Vec::new();
+        while self.next(|p| out.extend_from_slice(p))?.is_some() {}
+        Ok(out)
+    }
+}
+
 impl<'a> Entry<'a> {
-    /// Entry number (position in entry order).
+    /// Entry number (position in key order).
     pub fn index(&self) -> u64 {
         self.index
     }
 
     /// The key.
-    pub fn key(&self) -> &'a str {
-        self.key
+    pub fn key(&self) -> &str {
+        &self.rec.key
     }
 
-    /// The title and metadata. Most are stored compressed just before the body (the
-    /// entry's lead, §6.2), so the first call decompresses the block the body starts in;
-    /// the result is kept, so later calls (and [`title`](Self::title),
+    /// The title and metadata. They are stored compressed just before the body (the entry's
+    /// lead, §7.3), so the first call decompresses the block they are in (which reading the
+    /// body needs too); the result is kept, so later calls (and [`title`](Self::title),
     /// [`metadata`](Self::metadata)) cost nothing. [`document`](Self::document) reads them
-    /// together with the body in one decompression.
+    /// together with the body.
     pub fn info(&self) -> ReadResult<&EntryInfo> {
         if let Some(info) = self.info.get() {
             return Ok(info);
         }
-        let info = if self.rec.lead_len == 0 {
-            self.info_in_block(&[])?
-        } else {
-            self.view
-                .with_block(self.rec.block, |raw| self.info_in_block(raw))??
-        };
+        let mut w = Walk::new(self, self.rec.lead_at, self.rec.lead_len.into());
+        let info = self.lead_from(&mut w)?;
         Ok(self.info.get_or_init(|| info))
     }
 
-    /// [`Entry::info`] given the uncompressed bytes of the block the body starts in (not
-    /// looked at when the entry has no lead).
-    pub(crate) fn info_in_block(&self, raw: &[u8]) -> ReadResult<EntryInfo> {
-        let mut info = EntryInfo::default();
-        collect_fields(self.fields, self.index, Some(&mut info))?;
-        let (lead_len, offset) = (self.rec.lead_len, self.rec.offset);
-        if lead_len == 0 {
-            return Ok(info);
+    fn lead_from(&self, w: &mut Walk<'a>) -> ReadResult<EntryInfo> {
+        if self.rec.lead_len == 0 {
+            return Ok(EntryInfo::default());
         }
-        let lead = offset
-            .checked_sub(lead_len)
-            .and_then(|start| slice_at(raw, u64::from(start), u64::from(lead_len)))
-            .ok_or(ReadError::violates(Location::Entry(self.index), Rule::Lead))?;
-        collect_fields(lead, self.index, Some(&mut info))?;
-        Ok(info)
+        w.seek(self.rec.lead_at, self.rec.lead_len.into());
+        collect_fields(&w.gather()?, self.index)
     }
 
-    /// Length of the entry's lead (its fields stored in the block before the body).
-    pub(crate) fn lead_len(&self) -> u32 {
+    /// Length of the entry's lead (its fields stored in the stream before the body).
+    pub fn lead_len(&self) -> u32 {
         self.rec.lead_len
     }
 
@@ -161,12 +346,16 @@ impl<'a> Entry<'a> {
 
     /// The date, if any.
     pub fn date(&self) -> Option<Date> {
-        self.date
+        Date::from_u32(self.rec.date).ok().flatten()
     }
 
     /// The content type (e.g. `text/plain; charset=utf-8`).
     pub fn content_type(&self) -> &'a str {
-        self.content_type
+        let st = self.ctx.st;
+        st.layout
+            .ctypes
+            .get(self.rec.content_type as usize)
+            .map_or("", String::as_str)
     }
 
     /// Extra metadata pairs, in the order they were added (see [`Entry::info`]).
@@ -179,9 +368,16 @@ impl<'a> Entry<'a> {
         self.rec.body_len
     }
 
+    /// Whether the body is shared with an earlier entry (§7.2).
+    pub fn is_shared(&self) -> bool {
+        self.rec.shared_body_at.is_some()
+    }
+
     /// The block the body starts in, and the offset in it (`None` for an empty body).
     pub fn location(&self) -> Option<(u32, u32)> {
-        (self.rec.body_len > 0).then_some((self.rec.block, self.rec.offset))
+        let at = self.rec.body_at();
+        let b = self.page.head.block_holding(at).filter(|_| self.rec.body_len > 0)?;
+        Some((b.number, (at - b.stream_start) as u32))
     }
 
     /// Reads the body into a fresh `Vec`. For a body of unknown size, prefer
@@ -192,22 +388,23 @@ impl<'a> Entry<'a> {
         Ok(v)
     }
 
+    fn body_walk(&self) -> Walk<'a> {
+        Walk::new(self, self.rec.body_at(), self.rec.body_len)
+    }
+
     /// Reads the body into `out`, replacing its contents (its allocation is reused).
     pub fn read_body_into(&self, out: &mut Vec<u8>) -> ReadResult<()> {
         out.clear();
-        let mut chunks = self.chunks()?;
-        while chunks
-            .next(|_, piece| out.extend_from_slice(piece))?
-            .is_some()
-        {}
+        let mut w = self.body_walk();
+        while w.next(|piece| out.extend_from_slice(piece))?.is_some() {}
         Ok(())
     }
 
     /// Writes the body to `w` block by block, without holding it whole in memory. An error
     /// of `w` is a [`ReadError::Io`].
     pub fn write_body_to(&self, w: &mut dyn io::Write) -> ReadResult<()> {
-        let mut chunks = self.chunks()?;
-        while let Some(r) = chunks.next(|_, piece| w.write_all(piece))? {
+        let mut walk = self.body_walk();
+        while let Some(r) = walk.next(|piece| w.write_all(piece))? {
             r?;
         }
         Ok(())
@@ -238,14 +435,14 @@ impl<'a> Entry<'a> {
     /// ```
     pub fn reader(&self) -> ReadResult<BodyReader<'a>> {
         Ok(BodyReader {
-            chunks: self.chunks()?,
+            walk: self.body_walk(),
             buf: Vec::new(),
             pos: 0,
         })
     }
 
-    /// Key, title, date, content type, metadata and body together, decompressing the
-    /// block the body starts in once.
+    /// Key, title, date, content type, metadata and body together: the lead and the body are
+    /// read in one walk, decompressing a block they share once.
     ///
     /// ```
     /// # use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
@@ -259,124 +456,29 @@ impl<'a> Entry<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn document(&self) -> ReadResult<Document> {
-        let mut body = Vec::new();
-        let mut info = self.info.get().cloned();
-        if self.rec.lead_len == 0 && info.is_none() {
-            info = Some(self.info_in_block(&[])?);
-        }
-        let mut chunks = self.chunks()?;
-        let mut first = true;
-        while let Some(lead) = chunks.next(|block, piece| {
-            body.extend_from_slice(piece);
-            let lead = (first && info.is_none()).then(|| self.info_in_block(block));
-            first = false;
-            lead
-        })? {
-            if let Some(i) = lead {
-                info = Some(i?);
-            }
-        }
-        let info = match info {
-            Some(i) => i,
-            None => self.info()?.clone(),
+        let mut w = self.body_walk();
+        let info = match self.info.get() {
+            Some(i) => i.clone(),
+            None => self.lead_from(&mut w)?,
         };
+        w.seek(self.rec.body_at(), self.rec.body_len);
+        let mut body = Vec::new();
+        while w.next(|piece| body.extend_from_slice(piece))?.is_some() {}
         Ok(Document {
-            key: self.key.to_string(),
+            key: self.rec.key.clone(),
             title: info.title,
-            date: self.date,
-            content_type: self.content_type.to_string(),
+            date: self.date(),
+            content_type: self.content_type().to_string(),
             metadata: info.metadata,
             body,
         })
-    }
-
-    /// A walk over the body's pieces, one block at a time, with every check done up front
-    /// that can be.
-    fn chunks(&self) -> ReadResult<Chunks<'a>> {
-        let mut c = Chunks {
-            view: self.view,
-            index: self.index,
-            remaining: self.rec.body_len,
-            block: self.rec.block,
-            offset: u64::from(self.rec.offset),
-            expected_start: 0,
-        };
-        if c.remaining == 0 {
-            return Ok(c);
-        }
-        // The whole body must lie inside the stream, so that a lying length fails before any
-        // block is decompressed.
-        let first = self.view.block(c.block)?;
-        let end = first
-            .stream_offset
-            .checked_add(c.offset)
-            .and_then(|s| s.checked_add(c.remaining));
-        if end.is_none_or(|e| e > self.view.header().stream_len) {
-            return Err(ReadError::violates(
-                Location::Entry(self.index),
-                Rule::BodyRange,
-            ));
-        }
-        c.expected_start = first.stream_offset;
-        Ok(c)
-    }
-}
-
-/// The body's pieces, block by block: where the next piece starts and how much is left.
-struct Chunks<'a> {
-    view: View<'a>,
-    index: u64,
-    remaining: u64,
-    block: u32,
-    offset: u64,
-    /// The stream offset the next block must start at.
-    expected_start: u64,
-}
-
-impl Chunks<'_> {
-    /// Calls `f(whole block, piece of the body in it)` for the next piece; `None` at the
-    /// end of the body.
-    fn next<T>(&mut self, f: impl FnOnce(&[u8], &[u8]) -> T) -> ReadResult<Option<T>> {
-        if self.remaining == 0 {
-            return Ok(None);
-        }
-        let at = Location::Entry(self.index);
-        let (block, offset, remaining) = (self.block, self.offset, self.remaining);
-        let rec = self.view.block(block)?;
-        if rec.stream_offset != self.expected_start {
-            return Err(ReadError::violates(
-                Location::Block(block),
-                Rule::StreamOffset,
-            ));
-        }
-        let (taken, out) = self.view.with_block(block, |raw| {
-            let take = (raw.len() as u64)
-                .checked_sub(offset)
-                .filter(|a| *a > 0)
-                .map(|avail| avail.min(remaining));
-            let piece = take.and_then(|t| slice_at(raw, offset, t));
-            match (take, piece) {
-                (Some(t), Some(p)) => Ok((t, f(raw, p))),
-                _ => Err(ReadError::violates(at, Rule::BodyRange)),
-            }
-        })??;
-        self.remaining -= taken;
-        self.offset = 0;
-        self.expected_start = rec.stream_offset.saturating_add(u64::from(rec.raw_len));
-        if self.remaining > 0 {
-            self.block = block
-                .checked_add(1)
-                .filter(|b| u64::from(*b) < self.view.header().block_count)
-                .ok_or(ReadError::violates(at, Rule::BodyRange))?;
-        }
-        Ok(Some(out))
     }
 }
 
 /// An entry's body as a [`std::io::Read`], from [`Entry::reader`]: holds one block's worth
 /// of the body at a time.
 pub struct BodyReader<'a> {
-    chunks: Chunks<'a>,
+    walk: Walk<'a>,
     buf: Vec<u8>,
     pos: usize,
 }
@@ -384,14 +486,14 @@ pub struct BodyReader<'a> {
 impl BodyReader<'_> {
     /// Bytes of the body not read yet.
     pub fn remaining(&self) -> u64 {
-        self.chunks.remaining + (self.buf.len() - self.pos) as u64
+        self.walk.remaining + (self.buf.len() - self.pos) as u64
     }
 }
 
 impl std::fmt::Debug for BodyReader<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BodyReader")
-            .field("entry", &self.chunks.index)
+            .field("entry", &self.walk.index)
             .field("remaining", &self.remaining())
             .finish()
     }
@@ -404,8 +506,8 @@ impl io::Read for BodyReader<'_> {
             self.pos = 0;
             let buf = &mut self.buf;
             let got = self
-                .chunks
-                .next(|_, piece| buf.extend_from_slice(piece))
+                .walk
+                .next(|piece| buf.extend_from_slice(piece))
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             if got.is_none() {
                 return Ok(0);

@@ -1,27 +1,40 @@
-//! Iterators over entries: in entry order ([`Entries`]) and in key order under a prefix
-//! ([`PrefixIter`], through the sorted index of §8).
+//! Iterators over entries, in key order: all of them ([`Entries`]) or those under a prefix
+//! ([`PrefixIter`]). Both decode a restart group of a page at a time.
 
+use std::collections::VecDeque;
 use std::iter::FusedIterator;
 
 use super::entry::Entry;
-use super::view::View;
+use super::Ctx;
 use crate::error::{Location, ReadError, ReadResult, Rule};
 
-/// Entries in entry order, from [`Archive::iter`](crate::Archive::iter). A damaged entry is
+/// Entries in key order, from [`Archive::iter`](crate::Archive::iter). A damaged entry is
 /// an `Err` item; iteration goes on past it.
 pub struct Entries<'a> {
-    view: View<'a>,
+    ctx: Ctx<'a>,
     next: u64,
     end: u64,
+    ahead: VecDeque<Entry<'a>>,
 }
 
 impl<'a> Entries<'a> {
-    pub(crate) fn new(view: View<'a>) -> Self {
+    pub(crate) fn new(ctx: Ctx<'a>) -> Self {
         Entries {
-            view,
+            ctx,
             next: 0,
-            end: view.header().entry_count,
+            end: ctx.header().entry_count,
+            ahead: VecDeque::new(),
         }
+    }
+
+    /// Entry `self.next`, from the entries decoded ahead or a fresh group.
+    fn take(&mut self) -> ReadResult<Entry<'a>> {
+        if self.ahead.is_empty() {
+            self.ahead = self.ctx.group_from(self.next)?.into();
+        }
+        self.ahead
+            .pop_front()
+            .ok_or(ReadError::violates(Location::Entry(self.next), Rule::EntryCount))
     }
 }
 
@@ -31,16 +44,25 @@ impl<'a> Iterator for Entries<'a> {
         if self.next >= self.end {
             return None;
         }
-        let i = self.next;
+        let r = self.take();
         self.next += 1;
-        Some(self.view.entry(i))
+        if r.is_err() {
+            self.ahead.clear();
+        }
+        Some(r)
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = usize::try_from(self.end - self.next).unwrap_or(usize::MAX);
         (n, Some(n))
     }
     fn nth(&mut self, n: usize) -> Option<Self::Item> {
-        self.next = self.next.saturating_add(n as u64).min(self.end);
+        let skip = (n as u64).min(self.end - self.next);
+        if skip as usize >= self.ahead.len() {
+            self.ahead.clear();
+        } else {
+            self.ahead.drain(..skip as usize);
+        }
+        self.next += skip;
         self.next()
     }
 }
@@ -51,80 +73,80 @@ impl DoubleEndedIterator for Entries<'_> {
             return None;
         }
         self.end -= 1;
-        Some(self.view.entry(self.end))
+        let in_ahead = (self.end - self.next) as usize;
+        if in_ahead < self.ahead.len() {
+            self.ahead.truncate(in_ahead + 1);
+            return self.ahead.pop_back().map(Ok);
+        }
+        Some(self.ctx.entry(self.end))
     }
 }
 
 impl ExactSizeIterator for Entries<'_> {}
 impl FusedIterator for Entries<'_> {}
 
-/// Entries with a key prefix, in sorted key order, from
-/// [`Archive::prefix`](crate::Archive::prefix). Keys come out strictly increasing: a sorted
-/// index that is out of order (or repeats an entry) where the listing passes is an error,
-/// never a wrong listing. After an error the iterator ends.
+/// Entries with a key prefix, in key order, from [`Archive::prefix`](crate::Archive::prefix).
+/// Keys come out strictly increasing: keys out of order where the listing passes are an
+/// error, never a wrong listing. After an error the iterator ends.
 pub struct PrefixIter<'a> {
-    view: View<'a>,
+    inner: Option<Entries<'a>>,
     prefix: &'a [u8],
-    pos: u64,
-    /// The key at `pos - 1`: every key listed must be greater.
-    prev: Option<&'a str>,
-    /// Whether the key before the first one listed sorts before the prefix.
-    before_start_ok: bool,
-    done: bool,
+    prev: Option<String>,
+    first_error: Option<ReadError>,
 }
 
 impl<'a> PrefixIter<'a> {
-    pub(crate) fn new(view: View<'a>, prefix: &'a [u8]) -> Self {
-        let pos = view.lower_bound(prefix);
-        // The key before the first one listed must sort before the prefix; it is the lower
-        // bound's own evidence, checked again as the listing starts.
-        let prev = pos
-            .checked_sub(1)
-            .and_then(|p| view.sorted_at(p).and_then(|e| view.entry(e)).ok())
-            .map(|e| e.key());
-        PrefixIter {
-            view,
-            prefix,
-            pos,
-            prev,
-            // A key at or past the prefix just before the lower bound: out of order.
-            before_start_ok: prev.is_none_or(|p| p.as_bytes() < prefix),
-            done: false,
+    pub(crate) fn new(ctx: Ctx<'a>, prefix: &'a [u8]) -> Self {
+        match ctx.lower_bound(prefix) {
+            Ok(start) => {
+                let mut inner = Entries::new(ctx);
+                inner.next = start;
+                PrefixIter {
+                    inner: Some(inner),
+                    prefix,
+                    prev: None,
+                    first_error: None,
+                }
+            }
+            Err(e) => PrefixIter {
+                inner: None,
+                prefix,
+                prev: None,
+                first_error: Some(e),
+            },
         }
-    }
-
-    fn out_of_order(&self, key: &str) -> bool {
-        !self.before_start_ok || self.prev.is_some_and(|p| p >= key)
     }
 }
 
 impl<'a> Iterator for PrefixIter<'a> {
     type Item = ReadResult<Entry<'a>>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.pos >= self.view.header().entry_count {
-            return None;
+        if let Some(e) = self.first_error.take() {
+            return Some(Err(e));
         }
-        let r = self
-            .view
-            .sorted_at(self.pos)
-            .and_then(|e| self.view.entry(e));
-        let at = Location::SortedPosition(self.pos);
-        self.pos += 1;
+        let inner = self.inner.as_mut()?;
+        let r = inner.next()?;
         match r {
-            Ok(e) if self.out_of_order(e.key()) => {
-                self.done = true;
-                Some(Err(ReadError::violates(at, Rule::SortedOrder)))
-            }
-            Ok(e) if e.key().as_bytes().starts_with(self.prefix) => {
-                self.prev = Some(e.key());
+            Ok(e) => {
+                let key = e.key().as_bytes();
+                let ordered = key >= self.prefix
+                    && self.prev.as_ref().is_none_or(|p| p.as_bytes() < key);
+                if !ordered {
+                    self.inner = None;
+                    return Some(Err(ReadError::violates(
+                        Location::Entry(e.index()),
+                        Rule::KeyOrder,
+                    )));
+                }
+                if !key.starts_with(self.prefix) {
+                    self.inner = None;
+                    return None;
+                }
+                self.prev = Some(e.key().to_owned());
                 Some(Ok(e))
             }
-            Ok(_) => {
-                self.done = true;
-                None
-            }
             Err(e) => {
-                self.done = true;
+                self.inner = None;
                 Some(Err(e))
             }
         }

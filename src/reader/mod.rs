@@ -1,17 +1,20 @@
-//! The reader: [`Archive`] over any byte storage, with a memory-mapped [`Archive::open`].
+//! The reader: [`Archive`] over any [`ByteSource`] — bytes in memory, a memory map
+//! ([`Archive::open`]), positioned reads of a file ([`Archive::open_file`]), or any other
+//! source of byte ranges ([`Archive::from_source`]).
 //!
-//! Opening checks the header, the section table and the two small sections (META and CTYPES):
-//! constant work whatever the number of entries. Every later read checks the CRC of each record
-//! it uses and the bounds of everything that record points at, because nothing in the file is
-//! trusted.
+//! Opening reads the prelude (the first ≤ 16 KiB) and checks it: constant work whatever the
+//! number of entries. A lookup then reads one index node per level of the tree and the block
+//! it needs, each checked against the checksum its parent gives (the checksum chain, spec §1),
+//! because nothing in the file is trusted.
 
 mod blocks;
 mod entry;
 mod iter;
 mod layout;
+mod nodes;
 mod verify;
-mod view;
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
@@ -21,36 +24,67 @@ pub use verify::{Problem, Report};
 
 use self::blocks::{BlockCache, ScratchPool};
 use self::layout::Layout;
-use self::view::View;
+use self::nodes::NodeCache;
 use crate::error::{DamageKind, ReadError, ReadResult};
-use crate::format::{ctypes, meta, Header, SectionId, SectionRecord};
+use crate::format::{Header, SectionId, SectionRecord};
+use crate::source::{ByteSource, FileSource};
 
-/// State shared by every read, independent of the byte storage.
-pub(crate) struct Shared {
+/// Blocks the default block cache keeps.
+pub const DEFAULT_BLOCK_CACHE: usize = 256;
+/// Bytes the default block cache may hold.
+const DEFAULT_CACHE_BUDGET: usize = 16 << 20;
+/// Index nodes kept decoded (16 KiB each at most).
+const NODE_CACHE: usize = 256;
+
+/// State parsed at open and kept for every read, independent of the byte source.
+pub(crate) struct State {
     layout: Layout,
-    meta: Vec<(String, String)>,
-    ctypes: Vec<String>,
     /// Decompression contexts with the dictionary loaded, kept for the archive's life.
     pool: ScratchPool,
     /// The dictionary, checked and decompressed on first use.
-    dict: OnceLock<Result<Vec<u8>, Option<DamageKind>>>,
-    /// Recently decompressed blocks, most recent last (off unless asked for).
-    cache: Option<Mutex<BlockCache>>,
+    dict: OnceLock<Result<Vec<u8>, DamageKind>>,
+    /// Recently decompressed blocks (on by default).
+    blocks: Option<Mutex<BlockCache>>,
+    /// Recently used index nodes.
+    nodes: Mutex<NodeCache>,
 }
 
-/// A quire archive, read from any byte storage: a `Vec<u8>`, a `&'static [u8]` from
-/// `include_bytes!`, or a memory map ([`Archive::open`]).
+/// A source and the state read from it: what every read works through.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    src: &'a dyn ByteSource,
+    st: &'a State,
+}
+
+impl<'a> Ctx<'a> {
+    /// `len` bytes at `offset` from the source; a failed read is a [`ReadError::Io`] naming
+    /// the source.
+    pub(crate) fn read(&self, offset: u64, len: usize) -> ReadResult<Cow<'a, [u8]>> {
+        self.src.read_at(offset, len).map_err(|source| ReadError::Io {
+            path: Some(self.src.describe().into()),
+            source,
+        })
+    }
+
+    pub(crate) fn header(&self) -> &'a Header {
+        &self.st.layout.header
+    }
+}
+
+/// A quire archive, read from any [`ByteSource`]: a `Vec<u8>`, a `&'static [u8]` from
+/// `include_bytes!`, a memory map ([`Archive::open`]), a file read with positioned reads
+/// ([`Archive::open_file`]), or a remote object (the `remote` feature).
 ///
 /// `Archive` is `Send + Sync`: many threads may read one archive at once.
-pub struct Archive<D: AsRef<[u8]>> {
-    data: D,
-    shared: Shared,
+pub struct Archive<S> {
+    src: S,
+    st: State,
 }
 
-impl<D: AsRef<[u8]>> std::fmt::Debug for Archive<D> {
+impl<S> std::fmt::Debug for Archive<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Archive")
-            .field("header", &self.shared.layout.header)
+            .field("header", &self.st.layout.header)
             .finish_non_exhaustive()
     }
 }
@@ -75,7 +109,7 @@ impl Archive<memmap2::Mmap> {
     /// truncated mapping raises `SIGBUS` when a missing page is touched. Files that are
     /// written once and then replaced by a rename, as [`ArchiveWriter`](crate::ArchiveWriter)
     /// and `quire pack` do, meet this: the mapping keeps the old file. When that cannot be
-    /// promised, read the file into memory and use [`Archive::new`].
+    /// promised, use [`Archive::open_file`], which reads without mapping.
     pub unsafe fn open(path: impl AsRef<Path>) -> ReadResult<Self> {
         let path = path.as_ref();
         let with_path = |source| ReadError::Io {
@@ -88,17 +122,38 @@ impl Archive<memmap2::Mmap> {
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(with_path)?;
         #[cfg(unix)]
         {
-            // Lookups touch an index record and one block: tell the kernel not to read
+            // Lookups touch an index page and one block: tell the kernel not to read
             // ahead. Failure only costs speed, so it is ignored.
             let _ = map.advise(memmap2::Advice::Random);
         }
-        Archive::new(map)
+        Archive::from_source(map)
     }
 }
 
-impl<D: AsRef<[u8]>> Archive<D> {
-    /// Reads an archive from bytes. Checks the header, the section table and the small
-    /// META and CTYPES sections; constant work, independent of the number of entries.
+impl Archive<FileSource> {
+    /// Opens an archive file for reading with positioned reads, without mapping it: safe
+    /// whatever happens to the file (a file truncated under the reader gives an error, not a
+    /// signal), at the cost of a system call and a copy per range read.
+    ///
+    /// ```
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire");
+    /// let archive = quire::Archive::open_file(path)?;
+    /// assert_eq!(archive.get("empty")?.expect("present").body()?, b"");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_file(path: impl AsRef<Path>) -> ReadResult<Self> {
+        let path = path.as_ref();
+        let src = FileSource::open(path).map_err(|source| ReadError::Io {
+            path: Some(path.to_path_buf()),
+            source,
+        })?;
+        Archive::from_source(src)
+    }
+}
+
+impl<S: ByteSource> Archive<S> {
+    /// Reads an archive from bytes in memory (anything that is `AsRef<[u8]>`). Checks the
+    /// prelude; constant work, independent of the number of entries.
     ///
     /// ```
     /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire"))?;
@@ -106,44 +161,63 @@ impl<D: AsRef<[u8]>> Archive<D> {
     /// assert_eq!(archive.len(), 5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(data: D) -> ReadResult<Self> {
-        let bytes = data.as_ref();
-        let layout = Layout::parse(bytes)?;
-        let meta = meta::decode(layout.section(bytes, SectionId::Meta)?)?;
-        let ctypes = ctypes::decode(layout.section(bytes, SectionId::Ctypes)?)?;
+    pub fn new(data: S) -> ReadResult<Self> {
+        Archive::from_source(data)
+    }
+
+    /// Reads an archive through any byte source: reads the prelude (one range of at most
+    /// 16 KiB) and checks it, and hints the source to fetch the dictionary, which the first
+    /// lookup needs.
+    pub fn from_source(src: S) -> ReadResult<Self> {
+        let layout = Layout::open(&src)?;
+        let dict = layout.range(SectionId::Dict);
+        if !dict.is_empty() {
+            src.prefetch(&[dict]);
+        }
         Ok(Archive {
-            data,
-            shared: Shared {
+            src,
+            st: State {
                 layout,
-                meta,
-                ctypes,
                 pool: ScratchPool::default(),
                 dict: OnceLock::new(),
-                cache: None,
+                blocks: Some(Mutex::new(BlockCache::new(
+                    DEFAULT_BLOCK_CACHE,
+                    DEFAULT_CACHE_BUDGET,
+                ))),
+                nodes: Mutex::new(NodeCache::new(NODE_CACHE)),
             },
         })
     }
 
-    /// Keeps the last `blocks` decompressed blocks in memory, so that readers that walk
-    /// entries in order (or come back to the same block) decompress each block once.
-    /// Off by default. `0` turns it off.
+    /// Keeps up to `blocks` decompressed blocks in memory (and at most 16 MiB, or `blocks`
+    /// × 64 KiB when that is more), so that reads that come back to a block decompress it
+    /// once. On by default with [`DEFAULT_BLOCK_CACHE`] blocks; `0` turns it off.
     pub fn with_block_cache(mut self, blocks: usize) -> Self {
-        self.shared.cache = (blocks > 0).then(|| Mutex::new(BlockCache::new(blocks)));
+        let budget = DEFAULT_CACHE_BUDGET.max(blocks.saturating_mul(64 << 10));
+        self.st.blocks = (blocks > 0).then(|| Mutex::new(BlockCache::new(blocks, budget)));
         self
     }
 
-    /// Gives the byte storage back.
-    pub fn into_inner(self) -> D {
-        self.data
+    /// Gives the byte source back.
+    pub fn into_inner(self) -> S {
+        self.src
     }
 
-    fn view(&self) -> View<'_> {
-        View::new(self.data.as_ref(), &self.shared)
+    /// The byte source.
+    pub fn source(&self) -> &S {
+        &self.src
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            src: &self.src,
+            st: &self.st,
+        }
     }
 
     /// Number of entries.
     pub fn len(&self) -> u64 {
-        self.shared.layout.header.entry_count
+        self.st.layout.header.entry_count
     }
 
     /// Whether the archive has no entries.
@@ -153,22 +227,23 @@ impl<D: AsRef<[u8]>> Archive<D> {
 
     /// Number of blocks.
     pub fn block_count(&self) -> u64 {
-        self.shared.layout.header.block_count
+        self.st.layout.header.block_count
     }
 
-    /// The parsed fixed header.
+    /// The parsed header.
     pub fn header(&self) -> &Header {
-        &self.shared.layout.header
+        &self.st.layout.header
     }
 
     /// Archive metadata (`title`, `description`, `creator`, `source`, `created`, `tool`, ...).
     pub fn metadata(&self) -> &[(String, String)] {
-        &self.shared.meta
+        &self.st.layout.meta
     }
 
     /// One archive metadata value by name.
     pub fn metadata_value(&self, name: &str) -> Option<&str> {
-        self.shared
+        self.st
+            .layout
             .meta
             .iter()
             .find(|(n, _)| n == name)
@@ -177,27 +252,34 @@ impl<D: AsRef<[u8]>> Archive<D> {
 
     /// The content types used by entries.
     pub fn content_types(&self) -> &[String] {
-        &self.shared.ctypes
+        &self.st.layout.ctypes
     }
 
-    /// Every section record: id, offset, length, CRC.
+    /// Every section record: id, offset, length, CRC, in file order.
     pub fn sections(&self) -> &[SectionRecord] {
-        &self.shared.layout.records
+        &self.st.layout.records
     }
 
-    /// Stored (compressed) size of the dictionary section in bytes (0 when there is none).
+    /// Stored (compressed) size of the dictionary in bytes (0 when there is none).
     pub fn dictionary_len(&self) -> u64 {
-        let r = self.shared.layout.range(SectionId::Dict);
+        let r = self.st.layout.range(SectionId::Dict);
+        r.end - r.start
+    }
+
+    /// Stored size of all blocks (the DATA section) in bytes.
+    pub fn data_len(&self) -> u64 {
+        let r = self.st.layout.range(SectionId::Data);
         r.end - r.start
     }
 
     /// The zstd dictionary the blocks were compressed with, checked and decompressed on
     /// first use (`None` when the archive has none).
     pub fn dictionary(&self) -> ReadResult<Option<&[u8]>> {
-        self.view().dictionary()
+        self.ctx().dictionary()
     }
 
-    /// Looks an entry up by key: O(1) expected, at most `max_probe + 1` buckets.
+    /// Looks an entry up by key: one index node per level of the tree (one page for most
+    /// archives), each at most 16 KiB, searched by bisection.
     ///
     /// ```
     /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire"))?;
@@ -209,12 +291,12 @@ impl<D: AsRef<[u8]>> Archive<D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self, key: &str) -> ReadResult<Option<Entry<'_>>> {
-        self.view().get_key(key.as_bytes())
+        self.ctx().get_key(key.as_bytes())
     }
 
-    /// Entry number `index` (entries are numbered in the order they were added).
+    /// Entry number `index`: entries are numbered in key order.
     pub fn get_by_index(&self, index: u64) -> ReadResult<Entry<'_>> {
-        self.view().entry(index)
+        self.ctx().entry(index)
     }
 
     /// The entry number of a key, if present.
@@ -222,7 +304,7 @@ impl<D: AsRef<[u8]>> Archive<D> {
         Ok(self.get(key)?.map(|e| e.index()))
     }
 
-    /// All entries in entry order.
+    /// All entries, in key order.
     ///
     /// ```
     /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire"))?;
@@ -235,11 +317,11 @@ impl<D: AsRef<[u8]>> Archive<D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn iter(&self) -> Entries<'_> {
-        Entries::new(self.view())
+        Entries::new(self.ctx())
     }
 
-    /// Entries whose keys start with `prefix`, in byte-wise sorted key order:
-    /// O(log n + k).
+    /// Entries whose keys start with `prefix`, in key order: one descent of the tree, then a
+    /// walk forward.
     ///
     /// ```
     /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/dict.quire"))?;
@@ -253,22 +335,23 @@ impl<D: AsRef<[u8]>> Archive<D> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> PrefixIter<'a> {
-        PrefixIter::new(self.view(), prefix.as_bytes())
+        PrefixIter::new(self.ctx(), prefix.as_bytes())
     }
 
-    /// All entries in sorted key order.
+    /// All entries in key order, as a [`PrefixIter`] (which refuses keys out of order).
     pub fn iter_sorted(&self) -> PrefixIter<'_> {
         self.prefix("")
     }
 
-    /// Checks every checksum and every record, decompresses every block, and reports all
-    /// damage found. Reading continues past damage; the report lists what is affected.
+    /// Checks every checksum, every node, record and entry, decompresses every block, and
+    /// reports all damage found. Reading continues past damage; the report lists what is
+    /// affected.
     pub fn verify(&self) -> Report {
-        verify::verify(&self.view())
+        verify::verify(self.ctx())
     }
 }
 
-impl<'a, D: AsRef<[u8]>> IntoIterator for &'a Archive<D> {
+impl<'a, S: ByteSource> IntoIterator for &'a Archive<S> {
     type Item = ReadResult<Entry<'a>>;
     type IntoIter = Entries<'a>;
     fn into_iter(self) -> Entries<'a> {

@@ -1,15 +1,16 @@
-//! Full verification (§9): every checksum, every record, every block, both indexes.
+//! Full verification (§11): every section's checksum, every node down the tree, every block
+//! (stored and decompressed checksums), every entry and its lead, and the rules that tie
+//! pages together (keys in order, runs of blocks covering DATA and the stream once).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::view::View;
+use super::nodes::{Node, PageNode};
+use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, Rule};
-use crate::format::bytes::slice_at;
-use crate::format::keyhash::{self, Probe};
-use crate::format::{
-    self, sorted, SectionId, BUCKET_LEN, ENTRIES_PER_GROUP, NO_ENTRY, SORTED_GROUP_LEN,
-};
+use crate::format::entries::{EntryDecoder, RESTART_INTERVAL};
+use crate::format::nodes::Child;
+use crate::format::{self, BlockRecord, SectionId};
 
 /// One thing found wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,266 +91,242 @@ impl fmt::Display for Report {
     }
 }
 
-pub(crate) fn verify(view: &View<'_>) -> Report {
-    let h = *view.header();
+pub(crate) fn verify(ctx: Ctx<'_>) -> Report {
+    let h = ctx.header();
+    let data = ctx.st.layout.range(SectionId::Data);
     let mut v = Verifier {
-        view,
+        ctx,
         problems: Vec::new(),
+        next_block: 0,
+        next_offset: 0,
+        next_stream: 0,
+        last_run: None,
+        seen: Vec::new(),
+        foreign: Vec::new(),
+        bad: BTreeMap::new(),
+        prev_key: None,
+        entries: 0,
     };
     v.sections();
-    let mut blocks = v.blocks();
-    v.entries(&mut blocks);
-    v.buckets();
-    v.sorted();
-    let mut problems = v.problems;
-    problems.extend(blocks.problems);
+    if let Err(e) = ctx.dictionary() {
+        v.problem_from(&e, Location::Dictionary);
+    }
+    let root = ctx.st.layout.root.clone();
+    v.node(&root, None);
+    v.finish(h.block_count, data.end - data.start, h.stream_len);
     Report {
-        sections: view.section_records().len(),
+        sections: ctx.st.layout.records.len(),
         blocks: h.block_count,
-        entries: h.entry_count,
-        problems,
+        entries: v.entries,
+        problems: v.problems,
     }
 }
 
-/// What the pass over the blocks learnt: where each block starts in the stream, its raw
-/// length, and the damaged ones (whose problems collect the keys they cost).
-struct Blocks {
-    raw_lens: Vec<Option<u32>>,
-    starts: Vec<u64>,
-    /// Damaged block → its index in `problems`.
-    damaged: BTreeMap<u32, usize>,
+struct Verifier<'a> {
+    ctx: Ctx<'a>,
     problems: Vec<Problem>,
+    /// The block the next run must start with (or repeat the last of).
+    next_block: u64,
+    next_offset: u64,
+    next_stream: u64,
+    last_run: Option<BlockRecord>,
+    /// Every run block seen, by number (to check foreign records against).
+    seen: Vec<BlockRecord>,
+    foreign: Vec<(Location, BlockRecord)>,
+    /// Damaged blocks: the index of their problem.
+    bad: BTreeMap<u32, usize>,
+    prev_key: Option<String>,
+    entries: u64,
 }
 
-struct Verifier<'v, 'a> {
-    view: &'v View<'a>,
-    problems: Vec<Problem>,
-}
-
-impl Verifier<'_, '_> {
-    fn note(&mut self, at: Location, kind: DamageKind) {
+impl Verifier<'_> {
+    fn problem(&mut self, at: Location, kind: DamageKind) -> usize {
         self.problems.push(Problem::new(at, kind));
+        self.problems.len() - 1
     }
 
-    fn violates(&mut self, at: Location, rule: Rule) {
-        self.note(at, DamageKind::Violates(rule));
+    fn problem_from(&mut self, e: &ReadError, at: Location) -> usize {
+        self.problems.push(Problem::from_error(e, at));
+        self.problems.len() - 1
     }
 
-    /// Every section's CRC, known ids or not.
+    /// Every section's CRC, read in pieces of 1 MiB.
     fn sections(&mut self) {
-        for r in self.view.section_records() {
-            let at =
-                SectionId::from_u32(r.id).map_or(Location::UnknownSection(r.id), Location::Section);
-            match slice_at(self.view.bytes, r.offset, r.length) {
-                Some(b) if format::crc32(b) == r.crc => {}
-                Some(_) => self.note(at, DamageKind::ChecksumMismatch),
-                None => self.violates(at, Rule::Tiling),
+        for r in &self.ctx.st.layout.records {
+            let at = match SectionId::from_u32(r.id) {
+                Some(id) => Location::Section(id),
+                None => Location::UnknownSection(r.id),
+            };
+            let mut h = crc32fast::Hasher::new();
+            let mut pos = r.offset;
+            let end = r.offset.saturating_add(r.length);
+            let mut failed = false;
+            while pos < end {
+                let n = (end - pos).min(1 << 20) as usize;
+                match self.ctx.read(pos, n) {
+                    Ok(b) => h.update(&b),
+                    Err(e) => {
+                        self.problem_from(&e, at);
+                        failed = true;
+                        break;
+                    }
+                }
+                pos += n as u64;
+            }
+            if !failed && h.finalize() != r.crc {
+                self.problem(at, DamageKind::ChecksumMismatch);
             }
         }
     }
 
-    /// Each block's record, data CRC and decompression, and the chain of stream offsets.
-    fn blocks(&mut self) -> Blocks {
-        let h = *self.view.header();
-        let mut out = Blocks {
-            raw_lens: Vec::new(),
-            starts: Vec::new(),
-            damaged: BTreeMap::new(),
-            problems: Vec::new(),
-        };
-        let mut stream_pos = 0u64;
-        for b in 0..h.block_count {
-            let b = b as u32;
-            let rec = self.view.block(b).ok();
-            if rec.is_some_and(|r| r.stream_offset != stream_pos) {
-                self.violates(Location::Block(b), Rule::StreamOffset);
-            }
-            out.starts.push(stream_pos);
-            stream_pos = stream_pos.saturating_add(rec.map_or(0, |r| u64::from(r.raw_len)));
-            match self.view.with_block_from(b, false, |raw| raw.len() as u32) {
-                Ok(n) => out.raw_lens.push(Some(n)),
-                Err(e) => {
-                    out.raw_lens.push(rec.map(|r| r.raw_len));
-                    out.damaged.insert(b, out.problems.len());
-                    out.problems
-                        .push(Problem::from_error(&e, Location::Block(b)));
+    /// A node and everything under it. `sep`: the separator its parent gives it.
+    fn node(&mut self, node: &Node, sep: Option<&[u8]>) {
+        match node {
+            Node::Page(p) => self.page(p, sep),
+            Node::Branch(b) => {
+                for (i, c) in b.children.iter().enumerate() {
+                    let sep = if i == 0 { sep } else { Some(c.sep.as_slice()) };
+                    match self.ctx.child(c, b.level) {
+                        Ok(n) => self.node(&n, sep),
+                        Err(e) => self.missing(c, &e),
+                    }
                 }
             }
         }
-        if stream_pos != h.stream_len {
-            self.violates(Location::Header, Rule::StreamLength);
-        }
-        out
     }
 
-    /// Each entry: record and strings, the blocks its body spans, its lead, its key's
-    /// lookup. Leads are read from the last decompressed block: entries mostly come in
-    /// block order.
-    fn entries(&mut self, blocks: &mut Blocks) {
-        let view = self.view;
-        let h = *view.header();
-        let mut last_block: Option<(u32, Vec<u8>)> = None;
-        for i in 0..h.entry_count {
-            let at = Location::Entry(i);
-            let e = match view.entry(i) {
-                Ok(e) => e,
-                Err(err) => {
-                    self.problems.push(Problem::from_error(&err, at));
-                    continue;
+    /// A child that cannot be read: its entries are lost, which the problem says.
+    fn missing(&mut self, c: &Child, e: &ReadError) {
+        let index = self.ctx.st.layout.range(SectionId::Index);
+        self.problem_from(e, Location::Node(index.start.saturating_add(c.offset)));
+        self.entries += c.entries;
+    }
+
+    fn page(&mut self, p: &PageNode, sep: Option<&[u8]>) {
+        self.runs(p);
+        for f in &p.head.foreign {
+            self.foreign.push((p.at, *f));
+        }
+        let mut d = EntryDecoder::new(&p.bytes, p.head.entries_at, p.head.restarts_at, 0);
+        for i in 0..p.head.n {
+            self.entries += 1;
+            if i % RESTART_INTERVAL == 0 {
+                let at = p.head.restart(&p.bytes, i / RESTART_INTERVAL);
+                if at != Ok(d.pos()) {
+                    self.problem(p.at, DamageKind::Violates(Rule::Restart));
+                    return;
+                }
+            }
+            let rec = match d.next() {
+                Ok(r) => r,
+                Err(kind) => {
+                    self.problem(p.at, kind);
+                    return;
                 }
             };
-            if let Some((block, offset)) = e.location() {
-                match body_blocks(blocks, &h, block, offset, e.body_len()) {
-                    Some(range) => {
-                        for (_, p) in blocks.damaged.range(range) {
-                            if let Some(problem) = blocks.problems.get_mut(*p) {
-                                problem.keys.push(e.key().to_string());
-                            }
-                        }
-                    }
-                    None => self.violates(at, Rule::BodyRange),
-                }
-            }
-            if let Some((block, _)) = e.location().filter(|_| e.lead_len() > 0) {
-                if last_block.as_ref().is_none_or(|(b, _)| *b != block) {
-                    last_block = view
-                        .with_block_from(block, false, |raw| raw.to_vec())
-                        .ok()
-                        .map(|raw| (block, raw));
-                }
-                // A damaged block is reported with the blocks.
-                if let Some((_, raw)) = last_block.as_ref().filter(|(b, _)| *b == block) {
-                    if let Err(err) = e.info_in_block(raw) {
-                        self.problems.push(Problem::from_error(&err, at));
+            let key = rec.key.clone();
+            if i == 0 {
+                if let Some(s) = sep {
+                    let below = self.prev_key.as_ref().is_none_or(|k| k.as_bytes() < s);
+                    if !(below && s <= key.as_bytes()) {
+                        self.problem(p.at, DamageKind::Violates(Rule::Separator));
                     }
                 }
             }
-            match view
-                .get_key(e.key().as_bytes())
-                .map(|f| f.map(|f| f.index()))
+            if self.prev_key.as_ref().is_some_and(|k| *k >= key) {
+                self.problem(
+                    Location::Entry(p.first_entry + i as u64),
+                    DamageKind::Violates(Rule::KeyOrder),
+                );
+            }
+            self.prev_key = Some(key);
+            self.entry(p, i, rec);
+        }
+        if d.pos() != p.head.restarts_at {
+            self.problem(p.at, DamageKind::Violates(Rule::RecordBounds));
+        }
+    }
+
+    /// The page's run: continuing the runs before it, each new block checked.
+    fn runs(&mut self, p: &PageNode) {
+        for (i, b) in p.head.run.iter().enumerate() {
+            if i == 0 {
+                if let Some(last) = self.last_run.filter(|l| l.number == b.number) {
+                    if last != *b {
+                        self.problem(p.at, DamageKind::Violates(Rule::BlockRun));
+                    }
+                    continue;
+                }
+            }
+            if u64::from(b.number) != self.next_block
+                || b.offset != self.next_offset
+                || b.stream_start != self.next_stream
             {
-                Ok(Some(j)) if j == i => {}
-                Ok(_) => self.violates(at, Rule::HashReachable),
-                Err(_) => {} // the damaged bucket is reported with the buckets
+                self.problem(p.at, DamageKind::Violates(Rule::BlockRun));
+                return;
             }
+            if let Err(e) = self.ctx.block(b, false) {
+                let i = self.problem_from(&e, Location::Block(b.number));
+                self.bad.insert(b.number, i);
+            }
+            self.next_block += 1;
+            self.next_offset = b.end().unwrap_or(u64::MAX);
+            self.next_stream = b.stream_end().unwrap_or(u64::MAX);
+            self.seen.push(*b);
+            self.last_run = Some(*b);
         }
     }
 
-    /// Every bucket's CRC, and every occupied slot: a real entry, the tag of that entry's
-    /// key, within `max_probe` of its home bucket, occupied slots before empty ones; as many
-    /// occupied slots as entries.
-    fn buckets(&mut self) {
-        let view = self.view;
-        let h = *view.header();
-        let Ok(table) = view.section(SectionId::KeyHash) else {
-            return;
+    fn entry(&mut self, p: &PageNode, i: usize, rec: format::EntryRecord) {
+        let index = p.first_entry + i as u64;
+        let touched = |s: u64, len: u64| {
+            let end = s.saturating_add(len);
+            p.head
+                .run
+                .iter()
+                .chain(&p.head.foreign)
+                .filter(move |b| len > 0 && b.stream_start < end && b.stream_end().is_some_and(|e| e > s))
+                .map(|b| b.number)
         };
-        let mut occupied = 0u64;
-        for (b, raw) in table.chunks_exact(BUCKET_LEN).enumerate() {
-            let at = Location::Bucket(b as u64);
-            let Some(slots) = raw.try_into().ok().and_then(keyhash::decode_bucket) else {
-                self.note(at, DamageKind::ChecksumMismatch);
-                continue;
-            };
-            let mut seen_empty = false;
-            for slot in slots {
-                if slot.entry == NO_ENTRY {
-                    seen_empty = true;
-                    continue;
-                }
-                occupied += 1;
-                if seen_empty {
-                    self.violates(at, Rule::BucketSlots);
-                }
-                let Ok(e) = view.entry(u64::from(slot.entry)) else {
-                    if u64::from(slot.entry) >= h.entry_count {
-                        self.note(at, DamageKind::NoSuchEntry(u64::from(slot.entry)));
-                    }
-                    continue; // a damaged entry is reported with the entry
-                };
-                let probe = Probe::new(e.key().as_bytes(), h.hash_seed, h.bucket_count);
-                if probe.tag != slot.tag || probe.distance(b as u64) > u64::from(h.max_probe) {
-                    self.violates(at, Rule::BucketSlots);
-                }
-            }
-        }
-        if occupied != h.entry_count {
-            self.violates(Location::Section(SectionId::KeyHash), Rule::BucketSlots);
-        }
-    }
-
-    /// Every sorted group's CRC and unused places; then every entry listed once, in
-    /// strictly increasing key order.
-    fn sorted(&mut self) {
-        let view = self.view;
-        let n = view.header().entry_count;
-        let Ok(table) = view.section(SectionId::Sorted) else {
+        let blocks: Vec<u32> = touched(rec.lead_at, rec.lead_len.into())
+            .chain(touched(rec.body_at(), rec.body_len))
+            .collect();
+        let key = rec.key.clone();
+        let page = std::sync::Arc::new(PageNode {
+            first_entry: p.first_entry,
+            at: p.at,
+            bytes: Vec::new(),
+            head: p.head.clone(),
+        });
+        let damaged_block = blocks.iter().find_map(|b| self.bad.get(b).copied());
+        if let Some(pi) = damaged_block {
+            self.problems[pi].keys.push(key);
             return;
-        };
-        for (g, raw) in table.chunks_exact(SORTED_GROUP_LEN).enumerate() {
-            let at = Location::SortedPosition((g * ENTRIES_PER_GROUP) as u64);
-            let Some(group) = raw.try_into().ok().and_then(sorted::decode_group) else {
-                self.note(at, DamageKind::ChecksumMismatch);
-                continue;
-            };
-            let first_unused = (n as usize).saturating_sub(g * ENTRIES_PER_GROUP);
-            if group.iter().skip(first_unused).any(|e| *e != NO_ENTRY) {
-                self.violates(at, Rule::SortedOrder);
-            }
         }
-        let mut seen = vec![false; usize::try_from(n).unwrap_or(0)];
-        let mut prev: Option<&str> = None;
-        for pos in 0..n {
-            let at = Location::SortedPosition(pos);
-            let index = match view.sorted_at(pos) {
-                Ok(i) => i,
-                Err(e) => {
-                    // A checksum mismatch is reported with its group.
-                    if e.damage() != Some(DamageKind::ChecksumMismatch) {
-                        self.problems.push(Problem::from_error(&e, at));
-                    }
-                    prev = None;
-                    continue;
+        match self.ctx.make_entry(&page, i, rec) {
+            Ok(e) => {
+                if let Err(err) = e.info() {
+                    self.problem_from(&err, Location::Entry(index));
                 }
-            };
-            let Ok(e) = view.entry(index) else {
-                prev = None;
-                continue; // reported with the entry
-            };
-            let twice = seen
-                .get_mut(e.index() as usize)
-                .is_some_and(|s| std::mem::replace(s, true));
-            let out_of_order = prev.is_some_and(|p| p.as_bytes() >= e.key().as_bytes());
-            if twice || out_of_order {
-                self.violates(at, Rule::SortedOrder);
             }
-            prev = Some(e.key());
+            Err(err) => {
+                self.problem_from(&err, Location::Entry(index));
+            }
         }
     }
-}
 
-/// The blocks a body at `block`+`offset` of `len` bytes spans, or `None` when it runs past
-/// its first block's end or the end of the stream.
-fn body_blocks(
-    blocks: &Blocks,
-    h: &format::Header,
-    block: u32,
-    offset: u32,
-    len: u64,
-) -> Option<std::ops::RangeInclusive<u32>> {
-    let first_len = blocks.raw_lens.get(block as usize).copied().flatten();
-    if first_len.is_some_and(|l| offset >= l) {
-        return None;
+    /// The runs ended where DATA and the stream end; foreign records agree with the runs.
+    fn finish(&mut self, block_count: u64, data_end: u64, stream_len: u64) {
+        if self.next_block != block_count
+            || self.next_offset != data_end
+            || self.next_stream != stream_len
+        {
+            self.problem(Location::Section(SectionId::Data), DamageKind::Violates(Rule::BlockRun));
+        }
+        for (at, f) in std::mem::take(&mut self.foreign) {
+            if self.seen.get(f.number as usize) != Some(&f) {
+                self.problem(at, DamageKind::Violates(Rule::BlockRun));
+            }
+        }
     }
-    let start = blocks.starts.get(block as usize).copied()?;
-    let end = start
-        .checked_add(u64::from(offset))?
-        .checked_add(len)
-        .filter(|end| *end <= h.stream_len)?;
-    // The last block holding the body is the one `end` falls in.
-    let last = blocks
-        .starts
-        .partition_point(|s| *s < end)
-        .saturating_sub(1) as u32;
-    Some(block..=last.max(block))
 }

@@ -28,6 +28,8 @@ pub(super) struct Done {
     pub(super) codec: Codec,
     /// The stored bytes.
     pub(super) bytes: Vec<u8>,
+    /// CRC32 of the uncompressed bytes.
+    pub(super) raw_crc: u32,
 }
 
 fn compress_block(
@@ -36,6 +38,7 @@ fn compress_block(
     job: Job,
 ) -> io::Result<Done> {
     let raw_len = job.raw.len() as u32;
+    let raw_crc = crate::format::crc32(&job.raw);
     let packed = c.compress(&job.raw)?;
     Ok(if packed.len() < job.raw.len() {
         Done {
@@ -47,6 +50,7 @@ fn compress_block(
                 Codec::Zstd
             },
             bytes: packed,
+            raw_crc,
         }
     } else {
         Done {
@@ -54,6 +58,7 @@ fn compress_block(
             raw_len,
             codec: Codec::Raw,
             bytes: job.raw,
+            raw_crc,
         }
     })
 }

@@ -1,4 +1,4 @@
-//! The dictionary (§5): a raw-content dictionary sampled from the first bodies, the
+//! The dictionary (§5): a raw-content dictionary sampled from entries spread over the archive, the
 //! [`DictionaryMode::Auto`] check of whether it pays for itself, and its stored frame.
 
 use std::io;
@@ -7,63 +7,6 @@ use std::thread;
 use super::compress::new_compressor;
 use super::options::{DictionaryMode, WriterOptions};
 use crate::format;
-
-/// Bodies are noted in the sample in pieces of at most this many bytes.
-const SAMPLE_PIECE: u64 = 128 << 10;
-
-/// The start of the body stream, held back until the dictionary is picked.
-#[derive(Default)]
-pub(super) struct Sample {
-    /// Full blocks held back.
-    pub(super) blocks: Vec<Vec<u8>>,
-    /// Sizes of the sample pieces, in stream order (leads, and bodies cut at 128 KiB).
-    pub(super) sizes: Vec<usize>,
-    /// Bytes noted so far.
-    pub(super) bytes: usize,
-}
-
-impl Sample {
-    /// Notes `data`, found at `offset` in a body (or a lead): the pieces continue across
-    /// calls for the same body.
-    pub(super) fn note(&mut self, offset: u64, data: &[u8]) {
-        self.bytes += data.len();
-        let mut at = offset;
-        let mut rest = data.len() as u64;
-        while rest > 0 {
-            let in_piece = at % SAMPLE_PIECE;
-            let take = (SAMPLE_PIECE - in_piece).min(rest);
-            match self.sizes.last_mut() {
-                Some(last) if in_piece > 0 => *last += take as usize,
-                _ => self.sizes.push(take as usize),
-            }
-            at += take;
-            rest -= take;
-        }
-    }
-
-    /// The sampled bytes (the held blocks, then `cur`) with the piece sizes cut to fit: the
-    /// current body may be only partly in the sample.
-    pub(super) fn bytes_and_sizes(&self, cur: &[u8]) -> (Vec<u8>, Vec<usize>) {
-        let held: usize = self.blocks.iter().map(Vec::len).sum();
-        let mut sample: Vec<u8> = Vec::with_capacity(held + cur.len());
-        for b in &self.blocks {
-            sample.extend_from_slice(b);
-        }
-        sample.extend_from_slice(cur);
-        let mut left = sample.len();
-        let sizes: Vec<usize> = self
-            .sizes
-            .iter()
-            .map(|&s| {
-                let t = s.min(left);
-                left -= t;
-                t
-            })
-            .filter(|s| *s > 0)
-            .collect();
-        (sample, sizes)
-    }
-}
 
 /// The dictionary for this sample, or `None` when the mode or the sample's size says no.
 pub(super) fn pick(opts: &WriterOptions, sample: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {

@@ -3,6 +3,7 @@
 //! (§6.2).
 
 use crate::error::WriteError;
+use crate::format::ctypes::MAX_CTYPE_LEN;
 use crate::format::{self, strings, Date, MAX_KEY_LEN};
 
 /// The content type entries get when none is given.
@@ -73,8 +74,8 @@ pub(super) fn validate(e: &NewEntry<'_>) -> Result<(), WriteError> {
             reason: "keys are at most 4096 bytes",
         });
     }
-    if e.content_type.is_some_and(|c| c.len() > 1024) {
-        return Err(invalid(e, "content type is too long"));
+    if e.content_type.is_some_and(|c| c.is_empty() || c.len() > MAX_CTYPE_LEN) {
+        return Err(invalid(e, "content type must be 1..=255 bytes"));
     }
     for (n, _) in &e.metadata {
         if n.len() > usize::from(u16::MAX) {
@@ -84,19 +85,18 @@ pub(super) fn validate(e: &NewEntry<'_>) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// The entry's title and metadata as string fields (§6.1): its lead, or the part of its
-/// strings after the key. Fails when key and fields together exceed 16 MiB.
+/// The entry's title and metadata as lead fields (§7.3). Fails when they exceed 16 MiB.
 pub(super) fn encode_fields(e: &NewEntry<'_>) -> Result<Vec<u8>, WriteError> {
     let fields = strings::encode_fields(e.title, e.metadata.iter().copied());
-    if e.key.len() + fields.len() > format::MAX_STRINGS_LEN as usize {
-        return Err(invalid(e, "key, title and metadata together exceed 16 MiB"));
+    if fields.len() > format::MAX_LEAD_LEN as usize {
+        return Err(invalid(e, "title and metadata together exceed 16 MiB"));
     }
     Ok(fields)
 }
 
-/// Refuses a body of 2^48 bytes or more (§6: `body_len` is 48 bits).
+/// Refuses a body of 2^48 bytes or more (§7.1: bodies are below 2^48 bytes).
 pub(super) fn check_body_len(key: &str, len: u64) -> Result<(), WriteError> {
-    if len > format::MAX_U48 {
+    if len >= format::entries::BODY_LEN_LIMIT {
         return Err(WriteError::InvalidEntry {
             key: key.to_string(),
             reason: "the body is 2^48 bytes or longer".into(),

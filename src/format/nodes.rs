@@ -1,0 +1,461 @@
+//! §6 The index: pages (§6.2) and branches (§6.3).
+//!
+//! A page is a run of entries in key order with the records of the blocks they are stored in;
+//! a branch lists its children's entry counts, lengths, CRCs and separators. Both are at most
+//! 16 KiB (the root, inside the prelude, is bounded by it).
+
+use super::blocks::{BlockRecord, MAX_BLOCK_LEN};
+use super::bytes::{put_varint, varint_len, Cursor};
+use super::entries::{EntryDecoder, EntryEncoder, EntryRecord, MAX_KEY_LEN, RESTART_INTERVAL};
+use crate::error::{DamageKind, Rule};
+
+/// Largest node outside the prelude (§6.1).
+pub const MAX_NODE_LEN: usize = 16384;
+/// Most entries in a page, or children in a branch (§6.1).
+pub const MAX_NODE_ITEMS: usize = 65535;
+/// Node kind byte: page (§6.2).
+pub const KIND_PAGE: u8 = 0;
+/// Node kind byte: branch (§6.3).
+pub const KIND_BRANCH: u8 = 1;
+
+fn bounds() -> DamageKind {
+    DamageKind::Violates(Rule::RecordBounds)
+}
+
+fn put_block_fields(out: &mut Vec<u8>, b: &BlockRecord) {
+    put_varint(out, b.stored_len.into());
+    put_varint(out, b.raw_len.into());
+    out.push(b.codec);
+    out.extend_from_slice(&b.stored_crc.to_le_bytes());
+    out.extend_from_slice(&b.raw_crc.to_le_bytes());
+}
+
+/// Bytes a run block record takes in a page.
+pub fn run_record_len(b: &BlockRecord) -> usize {
+    varint_len(b.stored_len.into()) + varint_len(b.raw_len.into()) + 9
+}
+
+/// Bytes a foreign block record takes in a page.
+pub fn foreign_record_len(b: &BlockRecord) -> usize {
+    varint_len(b.number.into())
+        + varint_len(b.offset)
+        + varint_len(b.stream_start)
+        + run_record_len(b)
+}
+
+/// Encodes a page: its run blocks (consecutive, back to back), its foreign blocks (in
+/// increasing number) and its entries, encoded by an [`EntryEncoder`].
+pub fn encode_page(run: &[BlockRecord], foreign: &[BlockRecord], entries: EntryEncoder) -> Vec<u8> {
+    let n = entries.len();
+    let mut b = page_head(n, run, foreign);
+    let base = b.len();
+    b.extend_from_slice(&entries.finish(base));
+    b
+}
+
+fn page_head(n: usize, run: &[BlockRecord], foreign: &[BlockRecord]) -> Vec<u8> {
+    let mut b = vec![KIND_PAGE];
+    put_varint(&mut b, n as u64);
+    put_varint(&mut b, run.len() as u64);
+    if let Some(first) = run.first() {
+        put_varint(&mut b, first.number.into());
+        put_varint(&mut b, first.offset);
+        put_varint(&mut b, first.stream_start);
+    }
+    for r in run {
+        put_block_fields(&mut b, r);
+    }
+    put_varint(&mut b, foreign.len() as u64);
+    for f in foreign {
+        put_varint(&mut b, f.number.into());
+        put_varint(&mut b, f.offset);
+        put_varint(&mut b, f.stream_start);
+        put_block_fields(&mut b, f);
+    }
+    b
+}
+
+/// Where the entries of a page with these blocks and `n` entries start: the length of its
+/// head.
+pub fn page_entries_offset(n: usize, run: &[BlockRecord], foreign: &[BlockRecord]) -> usize {
+    let first = run.first().map_or(0, |f| {
+        varint_len(f.number.into()) + varint_len(f.offset) + varint_len(f.stream_start)
+    });
+    1 + varint_len(n as u64)
+        + varint_len(run.len() as u64)
+        + first
+        + run.iter().map(run_record_len).sum::<usize>()
+        + varint_len(foreign.len() as u64)
+        + foreign.iter().map(foreign_record_len).sum::<usize>()
+}
+
+/// A page's head, decoded: its blocks and where its entries and restarts lie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageHead {
+    /// Number of entries.
+    pub n: usize,
+    /// The run blocks, in order.
+    pub run: Vec<BlockRecord>,
+    /// The foreign blocks, in increasing number.
+    pub foreign: Vec<BlockRecord>,
+    /// Byte offset of the first entry.
+    pub entries_at: usize,
+    /// Byte offset of the restart array (where the entries end).
+    pub restarts_at: usize,
+}
+
+fn block_fields(c: &mut Cursor<'_>, number: u32, offset: u64, stream: u64) -> Option<BlockRecord> {
+    let stored_len = u32::try_from(c.varint()?).ok()?;
+    let raw_len = u32::try_from(c.varint()?).ok()?;
+    let codec = c.u8()?;
+    let stored_crc = c.u32()?;
+    let raw_crc = c.u32()?;
+    Some(BlockRecord {
+        number,
+        offset,
+        stored_len,
+        raw_len,
+        stream_start: stream,
+        codec,
+        stored_crc,
+        raw_crc,
+    })
+}
+
+fn check_block(b: &BlockRecord) -> Result<(), DamageKind> {
+    if b.stored_len == 0 || b.raw_len == 0 || b.raw_len > MAX_BLOCK_LEN {
+        return Err(DamageKind::Violates(Rule::BlockLength));
+    }
+    if b.end().is_none() || b.stream_end().is_none() {
+        return Err(DamageKind::Violates(Rule::BlockInData));
+    }
+    Ok(())
+}
+
+impl PageHead {
+    /// Decodes the head of `page` (whose kind byte was checked by the caller or is checked
+    /// here). Checks what the page alone tells: lengths, counts, block records' own fields,
+    /// run blocks back to back, foreign blocks in increasing order outside the run.
+    pub fn decode(page: &[u8]) -> Result<PageHead, DamageKind> {
+        let mut c = Cursor::new(page);
+        if c.u8().ok_or_else(bounds)? != KIND_PAGE {
+            return Err(DamageKind::Violates(Rule::NodeKind));
+        }
+        let n = c.len_at_most(MAX_NODE_ITEMS).ok_or_else(bounds)?;
+        let m = c.len_at_most(page.len()).ok_or_else(bounds)?;
+        let mut run = Vec::with_capacity(m);
+        if m > 0 {
+            let first = u32::try_from(c.varint().ok_or_else(bounds)?).map_err(|_| bounds())?;
+            let mut offset = c.varint().ok_or_else(bounds)?;
+            let mut stream = c.varint().ok_or_else(bounds)?;
+            for i in 0..m {
+                let number = u32::try_from(u64::from(first) + i as u64)
+                    .map_err(|_| DamageKind::Violates(Rule::BlockRun))?;
+                let b = block_fields(&mut c, number, offset, stream).ok_or_else(bounds)?;
+                check_block(&b)?;
+                offset = b.end().ok_or(DamageKind::Violates(Rule::BlockInData))?;
+                stream = b.stream_end().ok_or(DamageKind::Violates(Rule::BlockInData))?;
+                run.push(b);
+            }
+        }
+        let f = c.len_at_most(page.len()).ok_or_else(bounds)?;
+        let mut foreign: Vec<BlockRecord> = Vec::with_capacity(f);
+        for _ in 0..f {
+            let number = u32::try_from(c.varint().ok_or_else(bounds)?).map_err(|_| bounds())?;
+            let offset = c.varint().ok_or_else(bounds)?;
+            let stream = c.varint().ok_or_else(bounds)?;
+            let b = block_fields(&mut c, number, offset, stream).ok_or_else(bounds)?;
+            check_block(&b)?;
+            let in_run = run
+                .first()
+                .is_some_and(|r| number >= r.number && u64::from(number - r.number) < m as u64);
+            if in_run || foreign.last().is_some_and(|p| p.number >= number) {
+                return Err(DamageKind::Violates(Rule::BlockRun));
+            }
+            foreign.push(b);
+        }
+        let entries_at = c.pos();
+        let restarts = n.div_ceil(RESTART_INTERVAL);
+        let restarts_at = page
+            .len()
+            .checked_sub(2 * restarts)
+            .filter(|&r| r >= entries_at)
+            .ok_or_else(bounds)?;
+        if n == 0 && restarts_at != entries_at {
+            return Err(bounds());
+        }
+        Ok(PageHead {
+            n,
+            run,
+            foreign,
+            entries_at,
+            restarts_at,
+        })
+    }
+
+    /// The byte offset of restart entry `r` (entry `16 r`), checked to lie among the entries.
+    pub fn restart(&self, page: &[u8], r: usize) -> Result<usize, DamageKind> {
+        let at = self.restarts_at + 2 * r;
+        let b = page.get(at..at + 2).ok_or_else(bounds)?;
+        let off = usize::from(u16::from_le_bytes([b[0], b[1]]));
+        if off < self.entries_at || off >= self.restarts_at {
+            return Err(DamageKind::Violates(Rule::Restart));
+        }
+        Ok(off)
+    }
+
+    /// A decoder positioned at restart `r`.
+    pub fn decoder_at<'p>(
+        &self,
+        page: &'p [u8],
+        r: usize,
+    ) -> Result<EntryDecoder<'p>, DamageKind> {
+        let off = self.restart(page, r)?;
+        Ok(EntryDecoder::new(
+            page,
+            off,
+            self.restarts_at,
+            r * RESTART_INTERVAL,
+        ))
+    }
+
+    /// The block holding stream offset `s`, among the page's blocks.
+    pub fn block_holding(&self, s: u64) -> Option<&BlockRecord> {
+        let i = self.run.partition_point(|b| b.stream_end().is_some_and(|e| e <= s));
+        self.run
+            .get(i)
+            .filter(|b| b.holds(s))
+            .or_else(|| self.foreign.iter().find(|b| b.holds(s)))
+    }
+
+    /// The page's block numbered `number`, if it has it.
+    pub fn block(&self, number: u32) -> Option<&BlockRecord> {
+        let first = self.run.first().map_or(0, |b| b.number);
+        number
+            .checked_sub(first)
+            .and_then(|i| self.run.get(i as usize))
+            .or_else(|| self.foreign.iter().find(|b| b.number == number))
+    }
+}
+
+/// Finds the entry with `key` in a page: bisects the restarts, then reads forward.
+/// Returns its number within the page and its record.
+pub fn find_in_page(
+    page: &[u8],
+    head: &PageHead,
+    key: &[u8],
+) -> Result<Option<(usize, EntryRecord)>, DamageKind> {
+    let groups = head.n.div_ceil(RESTART_INTERVAL);
+    // The last restart whose key is ≤ key.
+    let (mut lo, mut hi) = (0usize, groups);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if head.decoder_at(page, mid)?.peek_restart_key()? <= key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if lo == 0 {
+        return Ok(None);
+    }
+    let mut d = head.decoder_at(page, lo - 1)?;
+    let end = (lo * RESTART_INTERVAL).min(head.n);
+    while d.index() < end {
+        let i = d.index();
+        let e = d.next()?;
+        match e.key.as_bytes().cmp(key) {
+            std::cmp::Ordering::Equal => return Ok(Some((i, e))),
+            std::cmp::Ordering::Greater => return Ok(None),
+            std::cmp::Ordering::Less => {}
+        }
+    }
+    Ok(None)
+}
+
+/// One child of a branch (§6.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// First entry number held by the child.
+    pub first_entry: u64,
+    /// Number of entries it holds.
+    pub entries: u64,
+    /// File offset.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u32,
+    /// CRC32 of its bytes.
+    pub crc: u32,
+    /// Separator: empty for the first child.
+    pub sep: Vec<u8>,
+}
+
+/// Bytes one child record takes in a branch.
+pub fn child_record_len(entries: u64, len: u32, sep: &[u8]) -> usize {
+    varint_len(entries) + varint_len(len.into()) + 4 + varint_len(sep.len() as u64) + sep.len()
+}
+
+/// Encodes a branch over `children` (back to back from the first's offset).
+pub fn encode_branch(children: &[Child]) -> Vec<u8> {
+    let mut b = vec![KIND_BRANCH];
+    put_varint(&mut b, children.len() as u64);
+    put_varint(&mut b, children.first().map_or(0, |c| c.offset));
+    for c in children {
+        put_varint(&mut b, c.entries);
+        put_varint(&mut b, c.len.into());
+        b.extend_from_slice(&c.crc.to_le_bytes());
+        put_varint(&mut b, c.sep.len() as u64);
+        b.extend_from_slice(&c.sep);
+    }
+    b
+}
+
+/// Bytes of a branch's head (kind, count and first offset).
+pub fn branch_head_len(children: usize, first_offset: u64) -> usize {
+    1 + varint_len(children as u64) + varint_len(first_offset)
+}
+
+/// Decodes a branch whose first entry is `first_entry`: checks counts, lengths, the first
+/// separator being empty and separators increasing.
+pub fn decode_branch(node: &[u8], first_entry: u64) -> Result<Vec<Child>, DamageKind> {
+    let mut c = Cursor::new(node);
+    if c.u8().ok_or_else(bounds)? != KIND_BRANCH {
+        return Err(DamageKind::Violates(Rule::NodeKind));
+    }
+    let count = c.len_at_most(MAX_NODE_ITEMS).ok_or_else(bounds)?;
+    if count == 0 {
+        return Err(DamageKind::Violates(Rule::EntryCount));
+    }
+    let mut offset = c.varint().ok_or_else(bounds)?;
+    let mut first = first_entry;
+    let mut out: Vec<Child> = Vec::with_capacity(count.min(node.len()));
+    for i in 0..count {
+        let entries = c.varint().ok_or_else(bounds)?;
+        let len = c
+            .len_at_most(MAX_NODE_LEN)
+            .filter(|&l| l > 0)
+            .ok_or(DamageKind::Violates(Rule::NodeLength))? as u32;
+        let crc = c.u32().ok_or_else(bounds)?;
+        let sep_len = c.len_at_most(MAX_KEY_LEN).ok_or_else(bounds)?;
+        let sep = c.take(sep_len).ok_or_else(bounds)?.to_vec();
+        if entries == 0 {
+            return Err(DamageKind::Violates(Rule::EntryCount));
+        }
+        let sep_ok = match out.last() {
+            None => sep.is_empty(),
+            Some(prev) => !sep.is_empty() && (i == 1 || sep > prev.sep),
+        };
+        if !sep_ok {
+            return Err(DamageKind::Violates(Rule::Separator));
+        }
+        out.push(Child {
+            first_entry: first,
+            entries,
+            offset,
+            len,
+            crc,
+            sep,
+        });
+        first = first
+            .checked_add(entries)
+            .ok_or(DamageKind::Violates(Rule::EntryCount))?;
+        offset = offset
+            .checked_add(len.into())
+            .ok_or(DamageKind::Violates(Rule::NodeLength))?;
+    }
+    if !c.is_empty() {
+        return Err(bounds());
+    }
+    Ok(out)
+}
+
+/// The child to descend into for `key`: the last whose separator is ≤ `key`.
+pub fn child_for_key<'c>(children: &'c [Child], key: &[u8]) -> Option<&'c Child> {
+    let i = children.partition_point(|c| c.sep.as_slice() <= key);
+    children.get(i.checked_sub(1)?)
+}
+
+/// The child holding entry number `e`.
+pub fn child_for_entry(children: &[Child], e: u64) -> Option<&Child> {
+    let i = children.partition_point(|c| c.first_entry <= e);
+    children
+        .get(i.checked_sub(1)?)
+        .filter(|c| e - c.first_entry < c.entries)
+}
+
+/// The shortest prefix of `next` that is greater than `prev` (`prev < next`): a separator.
+pub fn separator(prev: &[u8], next: &[u8]) -> Vec<u8> {
+    let common = prev.iter().zip(next).take_while(|(a, b)| a == b).count();
+    next[..(common + 1).min(next.len())].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(number: u32, offset: u64, stream: u64) -> BlockRecord {
+        BlockRecord {
+            number,
+            offset,
+            stored_len: 100,
+            raw_len: 1000,
+            stream_start: stream,
+            codec: 1,
+            stored_crc: 1,
+            raw_crc: 2,
+        }
+    }
+
+    #[test]
+    fn pages_round_trip_and_find_keys() {
+        let run = [block(3, 500, 3000), block(4, 600, 4000)];
+        let foreign = [block(7, 900, 7000)];
+        let n = 40;
+        let mut enc = EntryEncoder::new();
+        let start = page_entries_offset(n, &run, &foreign);
+        let mut at = 3000;
+        let mut all = Vec::new();
+        for i in 0..n {
+            let e = EntryRecord {
+                key: format!("key{i:04}"),
+                lead_at: at,
+                lead_len: 0,
+                body_len: 40,
+                ..Default::default()
+            };
+            at = e.next_at().unwrap();
+            enc.push(&e);
+            all.push(e);
+        }
+        let page = encode_page(&run, &foreign, enc);
+        let head = PageHead::decode(&page).unwrap();
+        assert_eq!(head.entries_at, start);
+        assert_eq!((head.run.as_slice(), head.foreign.as_slice()), (&run[..], &foreign[..]));
+        for (i, e) in all.iter().enumerate() {
+            assert_eq!(find_in_page(&page, &head, e.key.as_bytes()).unwrap(), Some((i, e.clone())));
+        }
+        assert_eq!(find_in_page(&page, &head, b"key").unwrap(), None);
+        assert_eq!(find_in_page(&page, &head, b"key00005").unwrap(), None);
+        assert_eq!(find_in_page(&page, &head, b"zzz").unwrap(), None);
+        assert_eq!(head.block_holding(4500).map(|b| b.number), Some(4));
+        assert_eq!(head.block_holding(7999).map(|b| b.number), Some(7));
+        assert_eq!(head.block_holding(5000), None);
+        assert_eq!(head.block(4).map(|b| b.offset), Some(600));
+    }
+
+    #[test]
+    fn branches_round_trip_and_route() {
+        let kids = vec![
+            Child { first_entry: 0, entries: 10, offset: 100, len: 50, crc: 1, sep: vec![] },
+            Child { first_entry: 10, entries: 5, offset: 150, len: 60, crc: 2, sep: b"m".to_vec() },
+        ];
+        let b = encode_branch(&kids);
+        assert_eq!(decode_branch(&b, 0).unwrap(), kids);
+        assert_eq!(child_for_key(&kids, b"a").unwrap().crc, 1);
+        assert_eq!(child_for_key(&kids, b"m").unwrap().crc, 2);
+        assert_eq!(child_for_entry(&kids, 14).unwrap().crc, 2);
+        assert!(child_for_entry(&kids, 15).is_none());
+        assert_eq!(separator(b"apple", b"apricot"), b"apr");
+        assert_eq!(separator(b"a", b"ab"), b"ab");
+    }
+}
