@@ -748,7 +748,7 @@ fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>>
 
 fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
     let archive = open(&a.archive)?;
-    let bar = progress_bar(a.quiet, Some(raw_total(&archive)), "unpacking", 0);
+    let bar = progress_bar(a.quiet, Some(totals(&archive).0), "unpacking", 0);
     let mut progress = |b: u64| bar.set_position(b);
     let s = match (&a.output, &a.jsonl) {
         (_, Some(j)) => match output::jsonl_target(j, a.force)? {
@@ -818,12 +818,18 @@ fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64) {
     }
 }
 
-fn raw_total<D: AsRef<[u8]>>(archive: &Archive<D>) -> u64 {
+/// Body bytes and key bytes of every readable entry.
+fn totals<D: quire::source::ByteSource>(archive: &Archive<D>) -> (u64, u64) {
     archive
         .iter()
         .filter_map(Result::ok)
-        .map(|e| e.body_len())
-        .sum()
+        .fold((0, 0), |(b, k), e| (b + e.body_len(), k + e.key().len() as u64))
+}
+
+/// The bytes of everything but the stored dictionary and blocks: the prelude and INDEX.
+fn index_bytes<D: quire::source::ByteSource>(archive: &Archive<D>) -> u64 {
+    let h = archive.header();
+    h.file_len - archive.dictionary_len() - archive.data_len()
 }
 
 fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
@@ -1005,7 +1011,7 @@ fn info(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let h = archive.header();
     let file_len = h.file_len;
-    let raw = raw_total(&archive);
+    let (raw, keys) = totals(&archive);
     let mut o = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(o, "file:           {}", path.display());
@@ -1033,10 +1039,15 @@ fn info(path: &Path) -> Result<u8, Fail> {
         "dictionary:     {dict} bytes ({} stored)",
         archive.dictionary_len()
     );
+    let index = index_bytes(&archive);
+    let per_entry = |b: u64| b as f64 / h.entry_count.max(1) as f64;
     let _ = writeln!(
         o,
-        "key index:      {} buckets, seed {}, max probe {}",
-        h.bucket_count, h.hash_seed, h.max_probe
+        "index:          {index} bytes ({:.1} per entry, keys {:.1} of them), depth {}, prelude {} bytes",
+        per_entry(index),
+        per_entry(keys),
+        h.index_depth,
+        h.prelude_len
     );
     let _ = writeln!(o, "raw size:       {raw} bytes (bodies)");
     let _ = writeln!(o, "packed size:    {file_len} bytes");
@@ -1087,7 +1098,7 @@ fn info_json(path: &Path) -> Result<u8, Fail> {
         .iter()
         .map(|(n, v)| (n.clone(), Value::String(v.clone())))
         .collect();
-    let raw = raw_total(&archive);
+    let (raw, keys) = totals(&archive);
     let o = json!({
         "file": path.display().to_string(),
         "version": format!("{}.{}", h.major, h.minor),
@@ -1106,9 +1117,11 @@ fn info_json(path: &Path) -> Result<u8, Fail> {
         "max_block_len": h.max_block_len,
         "dictionary_bytes": archive.dictionary()?.map_or(0, <[u8]>::len),
         "dictionary_stored_bytes": archive.dictionary_len(),
-        "buckets": h.bucket_count,
-        "hash_seed": h.hash_seed,
-        "max_probe": h.max_probe,
+        "index_depth": h.index_depth,
+        "prelude_bytes": h.prelude_len,
+        "index_bytes": index_bytes(&archive),
+        "key_bytes": keys,
+        "data_bytes": archive.data_len(),
         "raw_bytes": raw,
         "file_bytes": h.file_len,
         "sections": sections,

@@ -79,7 +79,7 @@ pub fn sanitize_key(key: &str) -> String {
             continue;
         }
         if p.len() > MAX_COMPONENT {
-            let h = quire::format::key_hash(p.as_bytes(), 0);
+            let h = xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), 0);
             let mut cut = MAX_COMPONENT - 17;
             while !p.is_char_boundary(cut) {
                 cut -= 1;
@@ -150,8 +150,8 @@ fn target_rel(key: &str, sanitize: bool) -> Result<String, Error> {
 /// 128 bits identifying a path, so that the checks over every key hold no key strings.
 fn path_id(p: &str) -> (u64, u64) {
     (
-        quire::format::key_hash(p.as_bytes(), 0),
-        quire::format::key_hash(p.as_bytes(), 0x9E37_79B9_7F4A_7C15),
+        xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), 0),
+        xxhash_rust::xxh3::xxh3_64_with_seed(p.as_bytes(), 0x9E37_79B9_7F4A_7C15),
     )
 }
 
@@ -159,7 +159,7 @@ fn path_id(p: &str) -> (u64, u64) {
 /// sanitized), no two may land on the same path, no key may need another key's file as a
 /// directory, nothing on the way may be a symbolic link or a non-directory, and without
 /// `force` no target may exist. Entries whose record cannot be read are returned as lost.
-fn check_all_keys<D: AsRef<[u8]>>(
+fn check_all_keys<D: quire::source::ByteSource>(
     archive: &Archive<D>,
     root: &Path,
     opts: UnpackOptions,
@@ -243,7 +243,7 @@ fn check_all_keys<D: AsRef<[u8]>>(
 /// whole unpack before any file is written. An entry that cannot be read because the
 /// archive is damaged where it is stored is skipped (no partial file is left) and listed
 /// in [`UnpackSummary::lost`]; every other entry is written.
-pub fn unpack_to_dir<D: AsRef<[u8]>>(
+pub fn unpack_to_dir<D: quire::source::ByteSource>(
     archive: &Archive<D>,
     dir: &Path,
     opts: UnpackOptions,
@@ -387,7 +387,7 @@ fn create_file(path: &Path, force: bool, key: &str) -> Result<fs::File, Error> {
 /// block. An entry that cannot be read because the archive is damaged is left out and listed
 /// in [`UnpackSummary::lost`] (damage found only after its line was begun fails the whole
 /// unpack, as the line cannot be taken back).
-pub fn unpack_jsonl<D: AsRef<[u8]>>(
+pub fn unpack_jsonl<D: quire::source::ByteSource>(
     archive: &Archive<D>,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),

@@ -16,9 +16,11 @@
 //! | [`entries`] | §7.1 entries inside a page |
 //! | [`strings`] | §7.3 the lead: title and metadata fields |
 //! | [`date`] | the date of §7.1 |
+//! | [`chain`] | recomputing §1's checksum chain after an edit (tools and tests) |
 
 pub mod blocks;
 pub(crate) mod bytes;
+pub mod chain;
 pub mod ctypes;
 pub mod date;
 pub mod entries;

@@ -53,7 +53,7 @@ pub fn encode_page(run: &[BlockRecord], foreign: &[BlockRecord], entries: EntryE
     b
 }
 
-fn page_head(n: usize, run: &[BlockRecord], foreign: &[BlockRecord]) -> Vec<u8> {
+pub(crate) fn page_head(n: usize, run: &[BlockRecord], foreign: &[BlockRecord]) -> Vec<u8> {
     let mut b = vec![KIND_PAGE];
     put_varint(&mut b, n as u64);
     put_varint(&mut b, run.len() as u64);
