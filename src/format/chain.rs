@@ -74,6 +74,28 @@ pub fn reseal(bytes: &mut [u8], opts: Reseal) -> bool {
     header::reseal(bytes)
 }
 
+/// Recomputes only the sections' CRCs and the prelude's CRC, leaving every node and block
+/// checksum as it is: what makes an edit inside a node or a block reach the reader's check
+/// of that node or block (a broken chain) rather than the prelude's. False when the prelude
+/// cannot be parsed.
+pub fn reseal_sections(bytes: &mut [u8]) -> bool {
+    let Some(sections) = field(bytes, "section_count") else {
+        return false;
+    };
+    for i in 0..sections as usize {
+        let at = HEADER_LEN + SECTION_RECORD_LEN * i;
+        let Some(r) = bytes.get(at..at + SECTION_RECORD_LEN) else {
+            return false;
+        };
+        let (offset, length) = (LE::read_u64(&r[8..]), LE::read_u64(&r[16..]));
+        let crc = slice_at(bytes, offset, length).map(crc32);
+        if let (Some(crc), Some(slot)) = (crc, bytes.get_mut(at + 24..at + 28)) {
+            LE::write_u32(slot, crc);
+        }
+    }
+    header::reseal(bytes)
+}
+
 struct Ctx {
     index: u64,
     data: u64,

@@ -85,6 +85,7 @@ pub(super) fn build(
     entries: &[EntryRecord],
     blocks: &[BlockRecord],
     root_budget: usize,
+    page_size: usize,
 ) -> Result<Tree, WriteError> {
     let mut nodes = Vec::new();
     let mut pages: Vec<(Vec<u8>, u64, Vec<u8>, Vec<u8>)> = Vec::new(); // bytes, entries, first key, last key
@@ -116,7 +117,7 @@ pub(super) fn build(
             let len = fill.head_len(n, run, run_bytes, foreign.len(), fb, blocks)
                 + fill.enc.encoded_len()
                 + fill.enc.cost(e);
-            if (len > MAX_NODE_LEN || n > MAX_NODE_ITEMS) && !fill.enc.is_empty() {
+            if (len > page_size || n > MAX_NODE_ITEMS) && !fill.enc.is_empty() {
                 pages.push(close(std::mem::replace(&mut fill, PageFill::new()), blocks));
                 continue;
             }
@@ -134,7 +135,7 @@ pub(super) fn build(
         }
     }
     // One page that fits in the prelude is the root.
-    if pages.is_empty() && fill.len(blocks) <= root_budget {
+    if pages.is_empty() && fill.len(blocks) <= root_budget.min(page_size) {
         let (root, ..) = close(fill, blocks);
         return Ok(Tree {
             depth: 0,

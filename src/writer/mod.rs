@@ -477,7 +477,12 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let records = self.lay_out(entries, &mut data)?;
         let blocks = data.finish()?;
         let stored = stored.wait()?.unwrap_or_default();
-        let tree = index::build(&records, &blocks.records, self.root_budget())?;
+        let tree = index::build(
+            &records,
+            &blocks.records,
+            self.root_budget(),
+            self.opts.get_page_size() as usize,
+        )?;
         let shared = records.iter().filter(|r| r.shared_body_at.is_some()).count() as u64;
         let h = Header {
             major: format::VERSION_MAJOR,
