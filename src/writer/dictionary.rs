@@ -96,13 +96,15 @@ fn estimate(dict: Option<&[u8]>, blocks: &[&[u8]]) -> io::Result<Estimate> {
 }
 
 /// Whether to use the picked dictionary: always unless the mode is
-/// [`DictionaryMode::Auto`], and then when the estimate says it pays for itself on
-/// `blocks`, the sample. The dictionary's stored size is estimated by a level-3 compression
-/// (no smaller than the final frame, so the estimate errs towards no dictionary).
+/// [`DictionaryMode::Auto`], and then when the estimate says it pays for itself over the
+/// archive's `whole` bytes, measured on `blocks` (the sample). The dictionary's stored size is
+/// estimated by a level-3 compression (no smaller than the final frame, so the estimate errs
+/// towards no dictionary).
 pub(super) fn pays_off(
     mode: DictionaryMode,
     dict: &[u8],
     blocks: &[&[u8]],
+    whole: u64,
     threads: usize,
 ) -> io::Result<bool> {
     if mode != DictionaryMode::Auto {
@@ -126,9 +128,9 @@ pub(super) fn pays_off(
         (estimate(Some(dict), blocks)?, estimate(None, blocks)?)
     };
     let stored = quick_stored()?;
-    // Scale the measured part to the whole sample: stored + with · total/measured <
-    // without · total/measured.
-    let scale = |x: u64| u128::from(x) * u128::from(with.total);
+    // Scale the measured part to the whole archive: stored + with · whole/measured <
+    // without · whole/measured.
+    let scale = |x: u64| u128::from(x) * u128::from(whole.max(with.total));
     Ok(
         u128::from(stored as u64) * u128::from(with.measured) + scale(with.packed)
             < scale(without.packed),

@@ -41,6 +41,10 @@ use spool::Spool;
 /// Most blocks one entry may lie in (spec §8): an entry longer than this many blocks of the
 /// target size gets larger blocks.
 const MAX_ENTRY_BLOCKS: u64 = 512;
+/// Blocks of an entry longer than the target are up to this long (spec §8).
+const LARGE_BLOCK: u64 = 256 << 10;
+/// The block size the writer chooses for long documents (spec §8).
+const LONG_TEXT_BLOCK: u32 = 128 << 10;
 /// Sampled pieces of one entry are at most this long.
 const SAMPLE_PIECE: u64 = 128 << 10;
 
@@ -120,7 +124,8 @@ pub struct ArchiveWriter<W: Write + Seek> {
     ctype_ids: HashMap<String, u32>,
     raw_bytes: u64,
     duplicates: u64,
-    /// Slots freed by [`DuplicatePolicy::Last`] replacing an entry (their spool bytes stay).
+    /// The target block size, chosen at finish unless set.
+    target: u32,
     poisoned: bool,
     /// What [`finish`](ArchiveWriter::finish) does with the finished output: for
     /// [`create`](ArchiveWriter::create), sync it and rename it into place.
@@ -182,7 +187,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         Ok(ArchiveWriter {
             out: inner,
-            opts,
+            opts: opts.clone(),
             meta,
             spool: Spool::new()?,
             entries: Vec::new(),
@@ -191,6 +196,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             ctype_ids: HashMap::from([(DEFAULT_CONTENT_TYPE.to_string(), 0)]),
             raw_bytes: 0,
             duplicates: 0,
+            target: opts.get_block_size(),
             poisoned: false,
             commit: None,
         })
@@ -470,6 +476,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         self.spool.finish_writing()?;
         let threads = self.opts.thread_count();
+        if self.opts.get_block_size_is_auto() {
+            self.target = choose_block_size(&entries, self.opts.get_block_size());
+        }
         let dict = self.pick_dictionary(&entries, threads)?;
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         let stored = StoredDict::start(dict.as_deref(), self.opts.get_level(), threads)?;
@@ -502,7 +511,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             block_count: blocks.records.len() as u64,
             stream_len: blocks.stream_len,
             max_block_len: blocks.max_block_len,
-            block_target: self.opts.get_block_size(),
+            block_target: self.target,
             ..Header::default()
         };
         let summary = self.write_file(h, &stored, &tree, &blocks, dict_len, shared)?;
@@ -548,9 +557,12 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let Some(d) = dictionary::pick(&self.opts, &sample, &sizes) else {
             return Ok(None);
         };
-        let target = self.opts.get_block_size() as usize;
-        let blocks: Vec<&[u8]> = sample.chunks(target).collect();
-        Ok(dictionary::pays_off(mode, &d, &blocks, threads)?.then_some(d))
+        let blocks: Vec<&[u8]> = sample.chunks(self.target as usize).collect();
+        let whole = entries
+            .iter()
+            .map(|e| u64::from(e.lead_len) + e.body_len)
+            .sum();
+        Ok(dictionary::pays_off(mode, &d, &blocks, whole, threads)?.then_some(d))
     }
 
     /// Cuts the stream into blocks (§8) entry by entry in key order, and returns the entry
@@ -560,7 +572,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         entries: Vec<Pending>,
         data: &mut DataWriter,
     ) -> Result<Vec<EntryRecord>, WriteError> {
-        let target = u64::from(self.opts.get_block_size());
+        let target = u64::from(self.target);
         // Bodies stored so far by (hash, length): their stream offset and whether they lie
         // in one block (only those are shared, so a page needs one foreign record).
         let mut bodies: HashMap<(u128, u64), (u64, bool)> = HashMap::new();
@@ -588,8 +600,12 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 data.cut()?;
             }
             rec.lead_at = data.stream_pos();
+            // A long entry is read whole anyway: larger blocks compress it better at no cost
+            // to anyone reading another entry.
             let chunk = if big {
-                target.max(stored_len.div_ceil(MAX_ENTRY_BLOCKS))
+                target
+                    .max(LARGE_BLOCK.min(stored_len))
+                    .max(stored_len.div_ceil(MAX_ENTRY_BLOCKS))
             } else {
                 target
             };
@@ -677,6 +693,19 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             duplicates: self.duplicates,
             shared_bodies: shared,
         })
+    }
+}
+
+/// The block size the writer chooses (spec §8): `default`, or [`LONG_TEXT_BLOCK`] when a
+/// quarter or more of the text lies in entries longer than 16 KiB.
+fn choose_block_size(entries: &[Pending], default: u32) -> u32 {
+    let len = |e: &Pending| u64::from(e.lead_len) + e.body_len;
+    let total: u64 = entries.iter().map(len).sum();
+    let long: u64 = entries.iter().map(len).filter(|&l| l > 16 << 10).sum();
+    if total > 0 && long * 4 >= total {
+        LONG_TEXT_BLOCK.max(default)
+    } else {
+        default
     }
 }
 

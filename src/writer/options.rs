@@ -70,6 +70,8 @@ pub enum Overwrite {
 pub struct WriterOptions {
     level: i32,
     block_size: u32,
+    /// Whether the block size is the writer's choice (no `block_size` call).
+    auto_block: bool,
     page_size: u32,
     dictionary: DictionaryMode,
     dict_size: usize,
@@ -87,6 +89,7 @@ impl Default for WriterOptions {
         WriterOptions {
             level: 19,
             block_size: 16 << 10,
+            auto_block: true,
             page_size: 16 << 10,
             dictionary: DictionaryMode::Auto,
             dict_size: 2 << 20,
@@ -121,10 +124,14 @@ impl WriterOptions {
         self
     }
 
-    /// Target uncompressed block size in bytes (64 ..= 256 MiB). A block may run past it by
-    /// one entry's title and metadata.
+    /// Target uncompressed block size in bytes (64 ..= 256 MiB). Without it the writer
+    /// chooses per archive (spec §8): 16 KiB, or 128 KiB when a quarter or more of the text
+    /// lies in entries longer than 16 KiB (long documents, which small blocks cut into
+    /// pieces that lose each other's context). Entries longer than the target get blocks of
+    /// up to 256 KiB of their own.
     pub fn block_size(mut self, bytes: u32) -> Self {
         self.block_size = bytes;
+        self.auto_block = false;
         self
     }
 
@@ -204,9 +211,15 @@ impl WriterOptions {
         self.level
     }
 
-    /// The target block size.
+    /// The target block size: as set, or 16 KiB when the writer chooses (see
+    /// [`block_size`](Self::block_size)).
     pub fn get_block_size(&self) -> u32 {
         self.block_size
+    }
+
+    /// Whether the writer chooses the block size.
+    pub fn get_block_size_is_auto(&self) -> bool {
+        self.auto_block
     }
 
     /// The largest index page.
