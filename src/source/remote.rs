@@ -1,36 +1,6 @@
 //! [`RemoteSource`]: an archive read with HTTP(S) range requests or from S3-compatible object
-//! storage (the `remote` cargo feature).
-//!
-//! [object_store](https://docs.rs/object_store) does the HTTP, the S3 signing, endpoints and
-//! credentials; a small internal tokio runtime drives it, and the [`ByteSource`] methods block
-//! until their bytes are there. What this module adds on top:
-//!
-//! - **One request to open.** [`RemoteSource::open`] sends a single ranged GET for the first
-//!   `min(16 KiB, size)` bytes (the 3.0 prelude) and learns the object's size and version from
-//!   that answer — there is no separate HEAD.
-//! - **A pinned version.** Every later request carries `If-Match: <ETag>` (or, when the server
-//!   gave no strong ETag, `If-Unmodified-Since: <Last-Modified>`), and every answer's ETag,
-//!   Last-Modified and total size are compared with those seen at open. A replaced object is an
-//!   error of kind [`RemoteErrorKind::Changed`], never bytes of another version.
-//! - **A bounded cache** of fetched ranges ([`RemoteOptions::cache_bytes`], least recently used
-//!   evicted first, by bytes); the first 16 KiB are kept for the life of the source.
-//!   [`read_many`](ByteSource::read_many) fetches the ranges it misses in parallel, one
-//!   request per range; concurrent reads of one range share one request.
-//! - **Faults as kinds.** Every error is an [`io::Error`] carrying a [`RemoteError`]: one line
-//!   that names the URL and says what happened, and a [`RemoteErrorKind`] that
-//!   [`remote_error_kind`] extracts so that a program (the CLI) can map it to an exit code.
-//!
-//! What it cannot see: a server without ETag and Last-Modified gives nothing to pin but the
-//! size, and a file swapped for another of the same size and modification time keeps its ETag
-//! on servers that derive the ETag from those two (nginx, Apache). Such a swap is caught by the
-//! format's checksum chain in the reader, not here.
-//!
-//! # Calling from async code
-//!
-//! The methods block the calling thread while the internal runtime does the I/O. That is safe
-//! from any thread, including a worker of the caller's own tokio runtime (nothing panics, as
-//! `Runtime::block_on` would), but it stalls that worker for the duration: from async code,
-//! call them through `tokio::task::spawn_blocking`.
+//! storage (the `remote` cargo feature). What it guarantees is documented on the type, since
+//! this module is private (its items are re-exported by [`source`](super)).
 
 use super::cache::RangeCache;
 use super::{check_range, ByteSource};
@@ -395,6 +365,7 @@ struct Seen {
     etag: Option<String>,
     last_modified: Option<String>,
     content_range: Option<String>,
+    content_length: Option<String>,
     transport: Option<HttpErrorKind>,
 }
 
@@ -426,6 +397,7 @@ impl Probe {
                 seen.etag = header("etag");
                 seen.last_modified = header("last-modified");
                 seen.content_range = header("content-range");
+                seen.content_length = header("content-length");
             }
             Err(e) => seen.transport = Some(e.kind()),
         }
@@ -554,11 +526,12 @@ struct Version {
 }
 
 impl Version {
+    /// The condition sent, as a header line.
     fn describe(&self) -> String {
         match (&self.etag, &self.last_modified) {
-            (Some(e), _) => format!("ETag {e}"),
-            (None, Some(lm)) => format!("Last-Modified {lm}"),
-            (None, None) => "no version (the server sends no ETag nor Last-Modified)".into(),
+            (Some(e), _) if !e.starts_with("W/") => format!("If-Match: {e}"),
+            (_, Some(lm)) => format!("If-Unmodified-Since: {lm}"),
+            _ => "no condition".into(),
         }
     }
 }
@@ -607,7 +580,7 @@ async fn get_range(
     let probe = Probe::default();
     options.range = Some(GetRange::Bounded(range.clone()));
     options.extensions.insert(probe.clone());
-    let asked = format!("bytes {}-{}", range.start, range.end - 1);
+    let asked = format!("Range: bytes={}-{}", range.start, range.end - 1);
     let work = async {
         let result = store
             .get_opts(path, options)
@@ -630,9 +603,9 @@ async fn get_range(
                         RemoteErrorKind::Timeout,
                         name,
                         format!(
-                            "timed out after {} of {want} bytes of {asked}: {}",
+                            "timed out after {} of the {want} bytes of {asked} ({})",
                             body.len(),
-                            chain(&e)
+                            root(&e)
                         ),
                     ),
                     _ if seen.status == Some(412) => classify(&e, &seen, name, &asked, version),
@@ -642,7 +615,7 @@ async fn get_range(
                         format!(
                             "short read: the answer to {asked} ended after {} of {want} bytes ({})",
                             body.len(),
-                            chain(&e)
+                            root(&e)
                         ),
                     ),
                 }
@@ -714,6 +687,15 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// The innermost cause of `e`: for a transport error, what the socket said.
+fn root(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 /// An object_store error, read with what the probe saw of the last try.
 fn classify(
     e: &object_store::Error,
@@ -745,7 +727,7 @@ fn classify(
         Some(412) => err(
             Changed,
             format!(
-                "the archive changed on the server since it was opened (412 to {asked} pinned to {})",
+                "the archive changed on the server since it was opened (412 Precondition Failed to {asked} with {})",
                 version.map(Version::describe).unwrap_or_default()
             ),
         ),
@@ -784,12 +766,12 @@ fn classify(
             match kind {
                 Some(HttpErrorKind::Timeout) => err(
                     Timeout,
-                    format!("timed out{tries} ({asked}): {}", chain(e)),
+                    format!("timed out{tries}, {asked} ({})", root(e)),
                 ),
                 Some(HttpErrorKind::Connect) => {
-                    err(Connect, format!("cannot connect{tries}: {}", chain(e)))
+                    err(Connect, format!("cannot connect{tries} ({})", root(e)))
                 }
-                Some(_) => err(Network, format!("connection failed{tries}: {}", chain(e))),
+                Some(_) => err(Network, format!("connection failed{tries} ({})", root(e))),
                 None => match e {
                     object_store::Error::NotFound { .. } => err(NotFound, chain(e)),
                     object_store::Error::PermissionDenied { .. }
@@ -921,12 +903,48 @@ impl Inner {
 
 // ------------------------------------------------------------------------------- the source
 
-/// An archive on an HTTP(S) server or in S3-compatible object storage, read by ranges.
+/// An archive on an HTTP(S) server or in S3-compatible object storage, read by ranges
+/// (the `remote` cargo feature).
 ///
-/// See the [module documentation](self) for what it guarantees: one request to open, a
-/// pinned version, a bounded cache, parallel [`read_many`](ByteSource::read_many), and typed
-/// errors ([`RemoteErrorKind`]). It is `Send + Sync`; clones of it are not needed, share it
-/// behind an `Arc`.
+/// [object_store](https://docs.rs/object_store) does the HTTP, the S3 signing, endpoints and
+/// credentials; a small internal tokio runtime drives it, and the [`ByteSource`] methods block
+/// until their bytes are there. What this type adds on top:
+///
+/// - **One request to open.** [`RemoteSource::open`] sends a single ranged GET for the first
+///   `min(16 KiB, size)` bytes (the 3.0 prelude) and learns the object's size and version from
+///   that answer — there is no separate HEAD.
+/// - **A pinned version.** Every later request carries `If-Match: <ETag>` (or, when the server
+///   gave no strong ETag, `If-Unmodified-Since: <Last-Modified>`), and every answer's ETag,
+///   Last-Modified and total size are compared with those seen at open. A replaced object is an
+///   error of kind [`RemoteErrorKind::Changed`], never bytes of another version. Retries carry
+///   the same condition.
+/// - **A bounded cache** of fetched ranges ([`RemoteOptions::cache_bytes`], least recently used
+///   evicted first, by bytes); the first 16 KiB are kept for the life of the source. A read is
+///   served from the cache when its range lies inside one cached range.
+/// - **Parallel reads.** [`read_many`](ByteSource::read_many) fetches the ranges it misses in
+///   parallel, one request per distinct range (distant ranges are never merged);
+///   [`prefetch`](ByteSource::prefetch) starts fetches in the background; concurrent reads of
+///   one range share one request.
+/// - **Faults as kinds.** Every error is an [`io::Error`] carrying a [`RemoteError`]: one line
+///   that names the URL and says what happened, and a [`RemoteErrorKind`] that
+///   [`remote_error_kind`] extracts so that a program (the CLI) can map it to an exit code. No
+///   answer is buffered past the range asked: a server that ignores `Range` is refused at its
+///   headers, one that sends too much is cut off.
+///
+/// What it cannot see: a server without ETag and Last-Modified gives nothing to pin but the
+/// size, and a file swapped for another of the same size and modification time keeps its ETag
+/// on servers that derive the ETag from those two (nginx, Apache; likewise `If-Unmodified-Since`
+/// has a resolution of one second). Such a swap is caught by the format's checksum chain in the
+/// reader, not here.
+///
+/// # Calling from async code
+///
+/// The methods block the calling thread while the internal runtime does the I/O. That is safe
+/// from any thread, including a worker of the caller's own tokio runtime (nothing panics, as a
+/// nested `Runtime::block_on` would), but it stalls that worker for the duration: from async
+/// code, call them through `tokio::task::spawn_blocking`.
+///
+/// A `RemoteSource` is `Send + Sync`: share one behind an `Arc` (its cache with it).
 pub struct RemoteSource {
     inner: Arc<Inner>,
 }
@@ -995,11 +1013,15 @@ impl RemoteSource {
         })?;
         let answer = match answer {
             Ok(a) => a,
-            // `bytes=0-16383` of an empty object is 416 with `Content-Range: bytes */0`: an
+            // `bytes=0-16383` of an empty object is 416 with `Content-Range: bytes */0`
+            // (S3) or 200 with an empty body (nginx: no range of nothing to satisfy): an
             // empty source, with nothing to pin and nothing to read.
             Err(e)
-                if e.kind == RemoteErrorKind::RangeNotSatisfiable
-                    && seen.content_range.as_deref().map(str::trim) == Some("bytes */0") =>
+                if (e.kind == RemoteErrorKind::RangeNotSatisfiable
+                    && seen.content_range.as_deref().map(str::trim) == Some("bytes */0"))
+                    || (e.kind == RemoteErrorKind::IgnoredRange
+                        && seen.status == Some(200)
+                        && seen.content_length.as_deref().map(str::trim) == Some("0")) =>
             {
                 Answer {
                     bytes: Bytes::new(),

@@ -15,6 +15,7 @@
 #   /forbidden/NAME   always 403
 #   /slow/NAME        the same file, sent at 1 KiB/s (limit_rate), for timeout tests
 #   /noetag/NAME      the same file, without ETag nor Last-Modified
+#   /lastmodified/NAME the same file, with Last-Modified but without ETag
 #   /slow-ranges/NAME the same file; a Range starting at byte 0 (an open's first read) at full
 #                     speed, every other request at 1 KiB/s: a fast open, then slow reads
 #   /unavailable/NAME always 503 (a server error a client retries)
@@ -105,6 +106,7 @@ http {
         location /forbidden/ { return 403; }
         location /slow/ { alias $dir/www/; limit_rate 1k; }
         location /noetag/ { alias $dir/www/; etag off; add_header Last-Modified ""; }
+        location /lastmodified/ { alias $dir/www/; etag off; }
         location /slow-ranges/ { alias $dir/www/; limit_rate \$quire_slow_rate; }
         location /unavailable/ { return 503; }
     }
