@@ -440,6 +440,18 @@ impl HttpConnector for ProbingConnector {
 
 // ------------------------------------------------------------------------------ the store
 
+/// `AWS_EC2_METADATA_DISABLED=true` and no credentials from the environment: object_store
+/// does not read that variable and would fall back to the instance-metadata service, so the
+/// requests go unsigned instead (a public bucket reads; a private one answers 403).
+fn metadata_disabled_without_credentials() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+        && !set("AWS_ACCESS_KEY_ID")
+        && !set("AWS_WEB_IDENTITY_TOKEN_FILE")
+        && !set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        && !set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+}
+
 /// A parsed URL: the store that serves it, the object's path there, and a printable name.
 fn build_store(
     url: &str,
@@ -493,7 +505,12 @@ fn build_store(
             let name = format!("s3://{bucket}/{path}");
             let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
             // Endpoint, region, credentials, AWS_ALLOW_HTTP, … from the AWS_* environment.
-            let store = AmazonS3Builder::from_env()
+            let mut builder = AmazonS3Builder::from_env();
+            if metadata_disabled_without_credentials() {
+                // object_store would ask the instance-metadata service for credentials.
+                builder = builder.with_skip_signature(true);
+            }
+            let store = builder
                 .with_bucket_name(bucket)
                 .with_config(
                     AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
@@ -580,7 +597,11 @@ async fn get_range(
     let probe = Probe::default();
     options.range = Some(GetRange::Bounded(range.clone()));
     options.extensions.insert(probe.clone());
-    let asked = format!("Range: bytes={}-{}", range.start, range.end - 1);
+    let asked = format!(
+        "Range: bytes={}-{}",
+        range.start,
+        range.end.saturating_sub(1)
+    );
     let work = async {
         let result = store
             .get_opts(path, options)
@@ -979,8 +1000,10 @@ impl RemoteSource {
     /// every later request then pins. For `s3://` the endpoint, region and credentials come
     /// from the usual environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`
-    /// for a plain-http endpoint, …), so MinIO and other S3-compatible stores work. Errors
-    /// carry a [`RemoteErrorKind`] ([`remote_error_kind`]).
+    /// for a plain-http endpoint, `AWS_SKIP_SIGNATURE=true` for a public bucket, …), so MinIO
+    /// and other S3-compatible stores work; with `AWS_EC2_METADATA_DISABLED=true` and no
+    /// credentials the requests go unsigned rather than to the instance-metadata service.
+    /// Errors carry a [`RemoteErrorKind`] ([`remote_error_kind`]).
     ///
     /// ```no_run
     /// use quire::source::{ByteSource, RemoteOptions, RemoteSource};
@@ -1110,6 +1133,9 @@ impl ByteSource for RemoteSource {
 
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
         let r = check_range(offset, len, self.inner.len)?;
+        if len == 0 {
+            return Ok(Cow::Borrowed(&[]));
+        }
         if r.end <= self.inner.prelude.len() as u64 {
             // Both ends ≤ the prelude's length, a usize.
             return Ok(Cow::Borrowed(
@@ -1170,22 +1196,23 @@ impl ByteSource for RemoteSource {
                 have.insert((r.start, r.end), result.map_err(io::Error::from)?);
             }
         }
-        Ok(checked
-            .iter()
-            .map(|r| {
-                if r.start == r.end {
-                    Cow::Borrowed(&[][..])
-                } else if r.end <= self.inner.prelude.len() as u64 {
-                    Cow::Borrowed(&self.inner.prelude[r.start as usize..r.end as usize])
-                } else {
-                    Cow::Owned(
-                        have.get(&(r.start, r.end))
-                            .map(|b| b.to_vec())
-                            .unwrap_or_default(),
-                    )
-                }
-            })
-            .collect())
+        let prelude = &self.inner.prelude;
+        let mut out = Vec::with_capacity(checked.len());
+        for r in &checked {
+            if r.start == r.end {
+                out.push(Cow::Borrowed(&[][..]));
+            } else if r.end <= prelude.len() as u64 {
+                // Both ends ≤ the prelude's length, a usize.
+                out.push(Cow::Borrowed(&prelude[r.start as usize..r.end as usize]));
+            } else {
+                let bytes = have.get(&(r.start, r.end)).ok_or_else(|| {
+                    self.inner
+                        .err(RemoteErrorKind::Other, "a range went missing".into())
+                })?;
+                out.push(Cow::Owned(bytes.to_vec()));
+            }
+        }
+        Ok(out)
     }
 
     /// Starts fetching the ranges not cached yet, in the background, without waiting; a
