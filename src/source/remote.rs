@@ -35,7 +35,6 @@ pub const PRELUDE_LEN: u64 = 16 * 1024;
 /// How a [`RemoteSource`] fetches and caches: a builder.
 ///
 /// ```
-/// # #[cfg(feature = "remote")] {
 /// use quire::source::RemoteOptions;
 /// use std::time::Duration;
 ///
@@ -44,7 +43,6 @@ pub const PRELUDE_LEN: u64 = 16 * 1024;
 ///     .request_timeout(Duration::from_secs(10))
 ///     .retries(5);
 /// assert_eq!(options.get_cache_bytes(), 256 << 20);
-/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct RemoteOptions {
@@ -293,13 +291,11 @@ impl From<RemoteError> for io::Error {
 /// `UnexpectedEof`).
 ///
 /// ```
-/// # #[cfg(feature = "remote")] {
 /// use quire::source::{remote_error_kind, RemoteErrorKind, RemoteOptions, RemoteSource};
 ///
 /// let err = RemoteSource::open("ftp://example.org/a.quire", RemoteOptions::new()).unwrap_err();
 /// assert_eq!(remote_error_kind(&err), Some(RemoteErrorKind::InvalidUrl));
 /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
-/// # }
 /// ```
 pub fn remote_error_kind(e: &io::Error) -> Option<RemoteErrorKind> {
     e.get_ref()?.downcast_ref::<RemoteError>().map(|r| r.kind)
