@@ -13,6 +13,16 @@
 //! - [`Recording`] wraps any source and records every range asked of it (tests and benchmarks
 //!   use it to prove how many ranges a lookup touches).
 
+#[cfg(feature = "remote")]
+mod cache;
+#[cfg(feature = "remote")]
+mod remote;
+#[cfg(feature = "remote")]
+pub use remote::{
+    remote_error_kind, RemoteError, RemoteErrorKind, RemoteOptions, RemoteSource, RemoteStats,
+    PRELUDE_LEN,
+};
+
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;

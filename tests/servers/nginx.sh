@@ -15,6 +15,10 @@
 #   /forbidden/NAME   always 403
 #   /slow/NAME        the same file, sent at 1 KiB/s (limit_rate), for timeout tests
 #   /noetag/NAME      the same file, without ETag nor Last-Modified
+#   /lastmodified/NAME the same file, with Last-Modified but without ETag
+#   /slow-ranges/NAME the same file; a Range starting at byte 0 (an open's first read) at full
+#                     speed, every other request at 1 KiB/s: a fast open, then slow reads
+#   /unavailable/NAME always 503 (a server error a client retries)
 set -euo pipefail
 
 die() { echo "nginx.sh: $*" >&2; exit 1; }
@@ -88,6 +92,9 @@ http {
         '"content_range":"\$sent_http_content_range","request_time":\$request_time}';
     access_log $dir/access.log quire;
 
+    # /slow-ranges/: full speed for a Range from byte 0, 1 KiB/s for everything else.
+    map \$http_range \$quire_slow_rate { "~^bytes=0-" 0; default 1k; }
+
     server {
         listen 127.0.0.1:$port;
         server_name localhost;
@@ -99,6 +106,9 @@ http {
         location /forbidden/ { return 403; }
         location /slow/ { alias $dir/www/; limit_rate 1k; }
         location /noetag/ { alias $dir/www/; etag off; add_header Last-Modified ""; }
+        location /lastmodified/ { alias $dir/www/; etag off; }
+        location /slow-ranges/ { alias $dir/www/; limit_rate \$quire_slow_rate; }
+        location /unavailable/ { return 503; }
     }
 }
 CONF
