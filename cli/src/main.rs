@@ -87,12 +87,12 @@ enum Command {
     /// Write every entry back out, as files under a directory or as JSONL.
     #[command(after_help = format!("{UNPACK_HELP}\n\n{EXIT_CODES}"))]
     Unpack(UnpackArgs),
-    /// List keys (entry order, or sorted with --prefix).
+    /// List keys, in key order (the order entries are numbered in).
     #[command(after_help = EXIT_CODES)]
     Ls {
         /// The archive.
         archive: PathBuf,
-        /// Only keys starting with this prefix, in sorted order.
+        /// Only keys starting with this prefix.
         #[arg(long)]
         prefix: Option<String>,
         /// Also show size, date, content type and title; mark entries that cannot be read.
@@ -317,12 +317,30 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Exit code 1 for a damaged or unreadable archive, 4 for I/O.
+/// Exit code 1 for a damaged or unreadable archive (a remote one that changed, or whose
+/// server answers wrongly, included), 4 for I/O (a missing file or object, no access, the
+/// network).
 fn read_code(e: &quire::ReadError) -> u8 {
+    use quire::source::{remote_error_kind, RemoteErrorKind as K};
     match e {
-        quire::ReadError::Io { .. } => 4,
+        quire::ReadError::Io { source, .. } => match remote_error_kind(source) {
+            Some(
+                K::Changed | K::ShortRead | K::IgnoredRange | K::BadResponse
+                | K::RangeNotSatisfiable,
+            ) => 1,
+            _ => 4,
+        },
         _ => 1,
     }
+}
+
+/// Whether an archive argument is a URL (`http://`, `https://`, `s3://`) rather than a path.
+fn is_url(arg: &Path) -> bool {
+    arg.to_str().is_some_and(|s| {
+        ["http://", "https://", "s3://"]
+            .iter()
+            .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p))
+    })
 }
 
 impl From<Error> for Fail {
@@ -387,9 +405,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Opens an archive with a small block cache: `ls -l` and `unpack --jsonl` read each entry's
-/// lead (title, metadata) and then its body from the same block.
-fn open(path: &Path) -> Result<Archive<quire::Mmap>, Fail> {
+/// Opens an archive — a file (memory-mapped) or a URL (read by ranges) — with a small block
+/// cache: `ls -l` and `unpack --jsonl` read each entry's lead (title, metadata) and then its
+/// body from the same block.
+fn open(path: &Path) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail> {
+    let opened = |r: quire::ReadResult<Archive<Box<dyn quire::source::ByteSource>>>| {
+        r.map(|a| a.with_block_cache(8)).map_err(|e| match e {
+            quire::ReadError::Io { .. } => Fail::new(read_code(&e), chain(&e)),
+            e => Fail::new(1, format!("{}: {}", path.display(), chain(&e))),
+        })
+    };
+    if is_url(path) {
+        let url = path.to_string_lossy();
+        let src = quire::source::RemoteSource::open(&url, quire::source::RemoteOptions::default())
+            .map_err(|source| quire::ReadError::Io {
+                path: Some(path.to_path_buf()),
+                source,
+            });
+        return opened(src.and_then(|s| {
+            Archive::from_source(Box::new(s) as Box<dyn quire::source::ByteSource>)
+        }));
+    }
     if path.is_dir() {
         return Err(Fail::new(
             4,
@@ -403,10 +439,9 @@ fn open(path: &Path) -> Result<Archive<quire::Mmap>, Fail> {
     // command reads it is outside what the CLI supports (README, "Robustness").
     #[allow(unsafe_code)]
     let archive = unsafe { Archive::open(path) };
-    archive.map(|a| a.with_block_cache(2)).map_err(|e| match e {
-        quire::ReadError::Io { .. } => Fail::new(4, chain(&e)),
-        e => Fail::new(1, format!("{}: {}", path.display(), chain(&e))),
-    })
+    opened(archive.and_then(|a| {
+        Archive::from_source(Box::new(a.into_inner()) as Box<dyn quire::source::ByteSource>)
+    }))
 }
 
 /// The progress bar's `{left}`: the time left, from [`quire_cli::progress::Eta`].
@@ -625,14 +660,17 @@ fn pack_options(
         Preset::Smallest => WriterOptions::smallest(),
     };
     let level = a.level.unwrap_or(defaults.get_level());
-    let block_size = a.block_size.unwrap_or(defaults.get_block_size());
+    let block_size = a.block_size;
     let dict_size = a.dict_size.map_or(defaults.get_dict_size(), |d| d as usize);
     let dict_sample = a
         .dict_sample
         .map_or(defaults.get_dict_sample(), |d| d as usize);
-    let mut opts = defaults
+    let opts = match block_size {
+        Some(b) => defaults.block_size(b),
+        None => defaults,
+    };
+    let mut opts = opts
         .level(level)
-        .block_size(block_size)
         .dictionary(if a.no_dict {
             DictionaryMode::Off
         } else {
@@ -823,7 +861,9 @@ fn totals<D: quire::source::ByteSource>(archive: &Archive<D>) -> (u64, u64) {
     archive
         .iter()
         .filter_map(Result::ok)
-        .fold((0, 0), |(b, k), e| (b + e.body_len(), k + e.key().len() as u64))
+        .fold((0, 0), |(b, k), e| {
+            (b + e.body_len(), k + e.key().len() as u64)
+        })
 }
 
 /// The bytes of everything but the stored dictionary and blocks: the prelude and INDEX.
@@ -1134,8 +1174,9 @@ fn info_json(path: &Path) -> Result<u8, Fail> {
     Ok(0)
 }
 
-/// `quire ls --json`: one object per entry, in entry order or sorted under a prefix. An
-/// entry that cannot be read is an object with its position and "error".
+/// `quire ls --json`: one object per entry, in key order (which is entry order), all of them
+/// or those under a prefix. An entry that cannot be read is an object with its position and
+/// "error".
 fn ls_json(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     use serde_json::{json, Value};
     let archive = open(path)?;

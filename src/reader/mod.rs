@@ -151,6 +151,41 @@ impl Archive<FileSource> {
     }
 }
 
+#[cfg(feature = "remote")]
+impl Archive<crate::source::RemoteSource> {
+    /// Opens an archive where it lies: `https://…`, `http://…` or `s3://bucket/key` (the
+    /// endpoint, region and credentials of S3 come from the usual `AWS_*` environment
+    /// variables, so any S3-compatible store works). Reads the prelude in one request and
+    /// starts fetching the dictionary; a lookup then fetches one index page and one block
+    /// (spec §1). The version of the object seen at open is pinned: should the object change,
+    /// reads fail (an [`io::Error`](std::io::Error) whose
+    /// [`remote_error_kind`](crate::source::remote_error_kind) is `Changed`), and the
+    /// checksum chain catches a replacement that keeps the version tag. Needs the `remote`
+    /// feature.
+    ///
+    /// ```no_run
+    /// let archive = quire::Archive::open_url("https://example.org/news.quire")?;
+    /// let entry = archive.get("2002/embassy")?.expect("present");
+    /// println!("{}", String::from_utf8_lossy(&entry.body()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_url(url: &str) -> ReadResult<Self> {
+        Self::open_url_with(url, crate::source::RemoteOptions::default())
+    }
+
+    /// [`open_url`](Self::open_url) with options: the range cache's budget, timeouts,
+    /// retries.
+    pub fn open_url_with(url: &str, options: crate::source::RemoteOptions) -> ReadResult<Self> {
+        let src = crate::source::RemoteSource::open(url, options).map_err(|source| {
+            ReadError::Io {
+                path: Some(url.into()),
+                source,
+            }
+        })?;
+        Archive::from_source(src)
+    }
+}
+
 impl<S: ByteSource> Archive<S> {
     /// Reads an archive from bytes in memory (anything that is `AsRef<[u8]>`). Checks the
     /// prelude; constant work, independent of the number of entries.

@@ -245,6 +245,10 @@ impl<S: ByteSource> ByteSource for Recording<S> {
         self.inner.read_many(ranges)
     }
 
+    fn prefetch(&self, ranges: &[Range<u64>]) {
+        self.inner.prefetch(ranges)
+    }
+
     fn describe(&self) -> String {
         self.inner.describe()
     }
