@@ -362,9 +362,15 @@ fn run_out(cmd: &str, args: &[&str]) -> Option<String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
-/// The commit, with a note when the library or CLI sources differ from it.
+/// The commit, the last commit that changed the library or the CLI (what is measured), and a
+/// note when their sources have uncommitted changes.
 fn revision() -> String {
     let head = run_out("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "?".into());
+    let code = run_out(
+        "git",
+        &["log", "-1", "--format=%h", "--", "../src", "../cli"],
+    )
+    .unwrap_or_else(|| "?".into());
     let dirty = run_out(
         "git",
         &[
@@ -378,9 +384,9 @@ fn revision() -> String {
     )
     .is_some_and(|s| !s.is_empty());
     format!(
-        "{head}{}",
+        "{head} (src/ and cli/ as of {code}{})",
         if dirty {
-            " + uncommitted changes in src/ or cli/"
+            ", plus uncommitted changes"
         } else {
             ""
         }
@@ -584,6 +590,8 @@ struct Timed {
     /// Each run's figure (rounds, trials or repetitions).
     runs: Vec<f64>,
     load: String,
+    /// The 99th percentile of every sample, when the runs are made of samples.
+    p99: f64,
 }
 
 impl Timed {
@@ -592,7 +600,12 @@ impl Timed {
             value: median(&runs),
             runs,
             load,
+            p99: f64::NAN,
         }
+    }
+    fn with_p99(mut self, samples: &[f64]) -> Timed {
+        self.p99 = quantile(samples, 0.99);
+        self
     }
     fn spread(&self) -> String {
         if self.runs.len() < 2 {
@@ -608,29 +621,29 @@ impl Timed {
 }
 
 /// Times one get per key (each alone): the median of the pass, and every sample.
-fn get_pass(a: &Reader, corpus: &[Article], seq: &[usize]) -> Res<(f64, Vec<f64>)> {
+fn get_pass(a: &Reader, c: &Corpus, seq: &[usize]) -> Res<Vec<f64>> {
     let mut v = Vec::with_capacity(seq.len());
     for &i in seq {
         let t0 = Instant::now();
-        let e = a.get(&corpus[i].key)?.ok_or("key missing")?;
+        let e = a.get(&c.articles[i].key)?.ok_or("key missing")?;
         let n = e.body()?.len();
         v.push(us(t0.elapsed()));
         black_box(n);
     }
-    Ok((median(&v), v))
+    Ok(v)
 }
 
 /// Open + first get + body, with a fresh reader per key.
-fn first_pass(path: &Path, corpus: &[Article], keys: &[usize]) -> Res<Vec<f64>> {
+fn first_pass(path: &Path, c: &Corpus, keys: &[usize]) -> Res<Vec<f64>> {
     let mut v = Vec::with_capacity(keys.len());
     for &i in keys {
         let t0 = Instant::now();
         let a = open_mapped(path)?;
-        let e = a.get(&corpus[i].key)?.ok_or("key missing")?;
+        let e = a.get(&c.articles[i].key)?.ok_or("key missing")?;
         let n = e.body()?.len();
         v.push(us(t0.elapsed()));
-        check(n == corpus[i].body.len(), || {
-            format!("{}: wrong body length", corpus[i].key)
+        check(n == c.articles[i].body.len(), || {
+            format!("{}: wrong body length", c.articles[i].key)
         })?;
     }
     Ok(v)
@@ -663,39 +676,99 @@ fn verdict(p: Option<bool>) -> &'static str {
 
 // ---------------------------------------------------------------- one corpus
 
-fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
-    let plan = Plan::new(a.quick);
-    let start_load = loadavg();
-    let date = now_utc();
-    eprintln!(
-        "targets: {name}: loading {} (load {start_load})",
-        jsonl.display()
-    );
-    let corpus = load_corpus(jsonl)?;
-    check(!corpus.is_empty(), || "empty corpus".into())?;
-    let n = corpus.len();
-    let raw: u64 = corpus.iter().map(|x| x.body.len() as u64).sum();
-    let key_sum: u64 = corpus.iter().map(|x| x.key.len() as u64).sum();
-    let mean_key = key_sum as f64 / n as f64;
-    let mut sizes: Vec<usize> = corpus.iter().map(|x| x.body.len()).collect();
-    sizes.sort_unstable();
-    let median_body = sizes[n / 2];
+struct Corpus {
+    name: String,
+    jsonl: PathBuf,
+    articles: Vec<Article>,
+    raw: u64,
+    mean_key: f64,
+    median_body: usize,
+}
 
-    let qpath = work.join(format!("{name}.quire"));
-    let zpath = work.join(format!("{name}.zim"));
+impl Corpus {
+    fn load(name: &str, jsonl: &Path) -> Res<Corpus> {
+        let articles = load_corpus(jsonl)?;
+        check(!articles.is_empty(), || "empty corpus".into())?;
+        let n = articles.len();
+        let mut sizes: Vec<usize> = articles.iter().map(|x| x.body.len()).collect();
+        sizes.sort_unstable();
+        Ok(Corpus {
+            name: name.into(),
+            jsonl: jsonl.into(),
+            raw: sizes.iter().map(|&s| s as u64).sum(),
+            mean_key: articles.iter().map(|x| x.key.len() as f64).sum::<f64>() / n as f64,
+            median_body: sizes[n / 2],
+            articles,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.articles.len()
+    }
+
+    fn keys(&self, idx: &[usize]) -> Vec<&str> {
+        idx.iter().map(|&i| self.articles[i].key.as_str()).collect()
+    }
+}
+
+/// The key sequences of one run: random warm gets over every key (quire and libzim get the
+/// same); a random subset for the floor (one frame compressed per key) and a sequence over
+/// it, timed for the floor and for quire's get so that their ratio is over the same keys;
+/// fresh-open and cold keys.
+struct Keys {
+    seq: Vec<usize>,
+    subset: Vec<usize>,
+    seq_sub: Vec<usize>,
+    open: Vec<Vec<usize>>,
+    cold: Vec<usize>,
+}
+
+impl Keys {
+    fn new(seed: u64, n: usize, plan: &Plan) -> Keys {
+        let mut rng = Rng::new(seed);
+        let seq = (0..plan.lookups).map(|_| rng.below(n)).collect();
+        let subset = distinct(&mut rng, n, plan.floor_keys);
+        let seq_sub = (0..plan.lookups)
+            .map(|_| subset[rng.below(subset.len())])
+            .collect();
+        let open = (0..plan.open_runs)
+            .map(|_| (0..plan.open_keys).map(|_| rng.below(n)).collect())
+            .collect();
+        let cold = (0..plan.cold_trials).map(|_| rng.below(n)).collect();
+        Keys {
+            seq,
+            subset,
+            seq_sub,
+            open,
+            cold,
+        }
+    }
+}
+
+/// 1 + 6: `quire pack` and libzim's writer, alternating; the last repetition's files stay.
+struct Packs {
+    threads: String,
+    quire_secs: Vec<f64>,
+    zim_secs: Vec<f64>,
+    quire_mbps: Timed,
+    zim_mbps: Timed,
+    quire_rss_kib: Option<u64>,
+    zim_rss_kib: Option<u64>,
+    zim_size: u64,
+    zim_version: String,
+}
+
+fn pack_both(a: &Args, plan: &Plan, c: &Corpus, qpath: &Path, zpath: &Path) -> Res<Packs> {
     let threads = nproc().to_string();
-
-    // 1 + 6: pack both, alternating, and keep the last files.
-    let mut q_walls = Vec::new();
-    let mut q_rss = Vec::new();
-    let mut z_secs = Vec::new();
-    let mut z_rss = Vec::new();
-    let mut q_len = None;
-    let mut zim_build = Value::Null;
-    let pack_load = load1();
+    let (mut quire_secs, mut quire_rss, mut zim_secs, mut zim_rss) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut quire_len = None;
+    let mut build = Value::Null;
+    let load = load1();
     for rep in 0..plan.pack_reps {
         eprintln!(
-            "targets: {name}: pack {}/{} (load {})",
+            "targets: {}: pack {}/{} (load {})",
+            c.name,
             rep + 1,
             plan.pack_reps,
             loadavg()
@@ -704,452 +777,506 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
             Command::new(&a.quire)
                 .env("SOURCE_DATE_EPOCH", "1700000000")
                 .args(["pack", "-q", "-f", "--threads", &threads, "-o"])
-                .arg(&qpath)
-                .arg(jsonl),
+                .arg(qpath)
+                .arg(&c.jsonl),
         )?;
-        let len = std::fs::metadata(&qpath)?.len();
-        check(q_len.is_none_or(|l| l == len), || {
+        let len = std::fs::metadata(qpath)?.len();
+        check(quire_len.is_none_or(|l| l == len), || {
             "quire pack gave different sizes across repetitions".into()
         })?;
-        q_len = Some(len);
-        q_walls.push(wall.as_secs_f64());
-        q_rss.extend(rss);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("zim/zim.py");
+        quire_len = Some(len);
+        quire_secs.push(wall.as_secs_f64());
+        quire_rss.extend(rss);
         let (_, rss, out) = timed_process(
             Command::new(python())
-                .arg(script)
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("zim/zim.py"))
                 .arg("build")
-                .arg(jsonl)
+                .arg(&c.jsonl)
                 .arg("-o")
-                .arg(&zpath)
+                .arg(zpath)
                 .args(["--force", "--no-front-articles"]),
         )?;
-        zim_build = serde_json::from_slice(&out)?;
-        z_secs.push(
-            zim_build["pack_seconds"]
-                .as_f64()
-                .ok_or("no pack_seconds")?,
-        );
-        z_rss.extend(rss);
+        build = serde_json::from_slice(&out)?;
+        zim_secs.push(build["pack_seconds"].as_f64().ok_or("no pack_seconds")?);
+        zim_rss.extend(rss);
     }
-    let pack_load = format!("{pack_load} → {}", load1());
-    let q_mbps = Timed::of(
-        q_walls.iter().map(|s| raw as f64 / 1e6 / s).collect(),
-        pack_load.clone(),
-    );
-    let z_mbps = Timed::of(
-        z_secs.iter().map(|s| raw as f64 / 1e6 / s).collect(),
-        pack_load.clone(),
-    );
-    let zim_size = zim_build["file_bytes"].as_u64().ok_or("no file_bytes")?;
-    let zim_version = zim_build["versions"]["libzim"]
-        .as_str()
-        .unwrap_or("?")
-        .to_string();
+    let load = format!("{load} → {}", load1());
+    let mbps = |secs: &[f64]| secs.iter().map(|s| c.raw as f64 / 1e6 / s).collect();
+    Ok(Packs {
+        quire_mbps: Timed::of(mbps(&quire_secs), load.clone()),
+        zim_mbps: Timed::of(mbps(&zim_secs), load),
+        threads,
+        quire_secs,
+        zim_secs,
+        quire_rss_kib: quire_rss.into_iter().max(),
+        zim_rss_kib: zim_rss.into_iter().max(),
+        zim_size: build["file_bytes"].as_u64().ok_or("no file_bytes")?,
+        zim_version: build["versions"]["libzim"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string(),
+    })
+}
 
-    // 2: where the bytes go.
-    let inf = info(&a.quire, &qpath)?;
-    check(inf.file == q_len.unwrap_or(0), || {
-        "info's file length is not the file's".into()
-    })?;
-    check(inf.entries == n as u64, || {
-        format!("{} entries in the archive, {n} in the corpus", inf.entries)
-    })?;
-    let index = inf.index_bytes();
-    let index_per_entry = index as f64 / n as f64;
-    let key_mean_archive = inf.key_bytes.map(|k| k as f64 / n as f64);
-
-    // Every body comes back (this also warms the page cache).
-    eprintln!("targets: {name}: checking every body");
-    {
-        let r = open_mapped(&qpath)?;
-        check(r.len() == n as u64, || "archive.len() differs".into())?;
-        for x in &corpus {
-            let e = r
-                .get(&x.key)?
-                .ok_or_else(|| format!("{:?} missing", x.key))?;
-            check(e.body()? == x.body, || {
-                format!("body of {:?} differs", x.key)
-            })?;
-        }
+/// Every body comes back from the archive (this also warms the page cache).
+fn check_bodies(c: &Corpus, qpath: &Path) -> Res<()> {
+    let r = open_mapped(qpath)?;
+    check(r.len() == c.len() as u64, || "archive.len() differs".into())?;
+    for x in &c.articles {
+        let e = r
+            .get(&x.key)?
+            .ok_or_else(|| format!("{:?} missing", x.key))?;
+        check(e.body()? == x.body, || {
+            format!("body of {:?} differs", x.key)
+        })?;
     }
+    Ok(())
+}
 
-    // Keys: the warm sequence over every key (quire and libzim get the same one); a random
-    // subset for the floor (one frame compressed per key) and a sequence over it, timed for
-    // the floor and for quire's get, so that ratio is over the same keys.
-    let mut rng = Rng::new(a.seed);
-    let seq: Vec<usize> = (0..plan.lookups).map(|_| rng.below(n)).collect();
-    let subset = distinct(&mut rng, n, plan.floor_keys);
-    let seq_sub: Vec<usize> = (0..plan.lookups)
-        .map(|_| subset[rng.below(subset.len())])
-        .collect();
-    let open_keys: Vec<Vec<usize>> = (0..plan.open_runs)
-        .map(|_| (0..plan.open_keys).map(|_| rng.below(n)).collect())
-        .collect();
-    let cold_keys: Vec<usize> = (0..plan.cold_trials).map(|_| rng.below(n)).collect();
+/// 3 + 4: quire's warm gets, the dictionary-frame floor, the first article after open.
+struct QuireReads {
+    nocache: Timed,
+    default: Timed,
+    /// No block cache, over the floor's key sequence.
+    sub: Timed,
+    floor: Timed,
+    first: Timed,
+    dict_len: Option<usize>,
+}
 
-    // 4: the floor: each article of the subset compressed alone with the archive's dictionary.
+/// The floor's frames (by article; `None` outside the subset) and the archive's dictionary.
+struct Floor {
+    frames: Vec<Option<Vec<u8>>>,
+    dict: Option<Vec<u8>>,
+}
+
+/// Each article of `subset` compressed alone, with the archive's dictionary, at the default
+/// level.
+fn floor_frames(c: &Corpus, qpath: &Path, subset: &[usize]) -> Res<Floor> {
+    let dict = archive_dictionary(&open_mapped(qpath)?)?;
+    let level = default_level();
+    let edict = dict.as_deref().map(|d| EncoderDictionary::copy(d, level));
+    let mut comp = match &edict {
+        Some(d) => Compressor::with_prepared_dictionary(d)?,
+        None => Compressor::new(level)?,
+    };
+    let mut frames = vec![None; c.len()];
+    for &i in subset {
+        frames[i] = Some(comp.compress(&c.articles[i].body)?);
+    }
+    Ok(Floor { frames, dict })
+}
+
+fn quire_reads(plan: &Plan, c: &Corpus, qpath: &Path, keys: &Keys) -> Res<QuireReads> {
     eprintln!(
-        "targets: {name}: dictionary-frame floor ({} articles at level {})",
-        subset.len(),
+        "targets: {}: dictionary-frame floor ({} articles at level {})",
+        c.name,
+        keys.subset.len(),
         default_level()
     );
-    let reader = open_mapped(&qpath)?;
-    let dict = archive_dictionary(&reader)?;
-    drop(reader);
-    let level = default_level();
-    let mut frames: Vec<Option<Vec<u8>>> = vec![None; n];
-    {
-        let edict = dict.as_deref().map(|d| EncoderDictionary::copy(d, level));
-        let mut c = match &edict {
-            Some(d) => Compressor::with_prepared_dictionary(d)?,
-            None => Compressor::new(level)?,
-        };
-        for &i in &subset {
-            frames[i] = Some(c.compress(&corpus[i].body)?);
-        }
-    }
+    let Floor { frames, dict } = floor_frames(c, qpath, &keys.subset)?;
     let ddict = dict.as_deref().map(DecoderDictionary::copy);
     let mut dctx = match &ddict {
         Some(d) => Decompressor::with_prepared_dictionary(d)?,
         None => Decompressor::new()?,
     };
-    for &i in &subset {
-        let f = frames[i].as_deref().ok_or("no frame")?;
-        check(
-            dctx.decompress(f, corpus[i].body.len())? == corpus[i].body,
-            || "floor frame does not round-trip".into(),
-        )?;
-    }
-
-    // 3 + 4: rounds of (no-cache gets, default-reader gets, floor decompressions), interleaved.
-    eprintln!(
-        "targets: {name}: warm gets, {} rounds × {} (load {})",
-        plan.rounds,
-        seq.len(),
-        loadavg()
-    );
-    let warm_load = load1();
-    let nocache = without_block_cache(open_mapped(&qpath)?);
-    let default = open_mapped(&qpath)?;
-    let warmup = &seq[..seq.len().min(2000)];
-    get_pass(&nocache, &corpus, warmup)?;
-    get_pass(&default, &corpus, warmup)?;
-    let (mut r_nocache, mut r_default, mut r_floor) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut all_nocache, mut all_default, mut all_floor) = (Vec::new(), Vec::new(), Vec::new());
-    let mut r_sub = Vec::new();
-    for _ in 0..plan.rounds {
-        let (m, v) = get_pass(&nocache, &corpus, &seq)?;
-        r_nocache.push(m);
-        all_nocache.extend(v);
-        let (m, v) = get_pass(&default, &corpus, &seq)?;
-        r_default.push(m);
-        all_default.extend(v);
-        r_sub.push(get_pass(&nocache, &corpus, &seq_sub)?.0);
-        let mut v = Vec::with_capacity(seq_sub.len());
-        for &i in &seq_sub {
+    let mut floor_pass = |seq: &[usize]| -> Res<Vec<f64>> {
+        let mut v = Vec::with_capacity(seq.len());
+        for &i in seq {
             let f = frames[i].as_deref().ok_or("no frame")?;
             let t0 = Instant::now();
-            let out = dctx.decompress(f, corpus[i].body.len())?;
+            let out = dctx.decompress(f, c.articles[i].body.len())?;
             v.push(us(t0.elapsed()));
-            black_box(out);
+            check(out == c.articles[i].body, || {
+                "a floor frame does not round-trip".into()
+            })?;
         }
-        r_floor.push(median(&v));
-        all_floor.extend(v);
+        Ok(v)
+    };
+    // Rounds of (no-cache gets, default-reader gets, no-cache gets over the floor keys,
+    // floor decompressions), interleaved so that load drifts hit all of them alike.
+    eprintln!(
+        "targets: {}: warm gets, {} rounds × {} (load {})",
+        c.name,
+        plan.rounds,
+        keys.seq.len(),
+        loadavg()
+    );
+    let load = load1();
+    let nocache = without_block_cache(open_mapped(qpath)?);
+    let default = open_mapped(qpath)?;
+    let warmup = &keys.seq[..keys.seq.len().min(2000)];
+    get_pass(&nocache, c, warmup)?;
+    get_pass(&default, c, warmup)?;
+    floor_pass(&keys.seq_sub[..keys.seq_sub.len().min(2000)])?;
+    let mut r = [(); 4].map(|_| (Vec::new(), Vec::new()));
+    for _ in 0..plan.rounds {
+        for (slot, v) in [
+            get_pass(&nocache, c, &keys.seq)?,
+            get_pass(&default, c, &keys.seq)?,
+            get_pass(&nocache, c, &keys.seq_sub)?,
+            floor_pass(&keys.seq_sub)?,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            r[slot].0.push(median(&v));
+            r[slot].1.extend(v);
+        }
     }
     drop((nocache, default));
-    let warm_load = format!("{warm_load} → {}", load1());
-    let get_nocache = Timed::of(r_nocache, warm_load.clone());
-    let get_default = Timed::of(r_default, warm_load.clone());
-    let get_sub = Timed::of(r_sub, warm_load.clone());
-    let floor = Timed::of(r_floor, warm_load.clone());
+    let load = format!("{load} → {}", load1());
+    let [nocache, default, sub, floor] =
+        r.map(|(runs, all)| Timed::of(runs, load.clone()).with_p99(&all));
 
-    // 3: first article after open, page cache warm.
     eprintln!(
-        "targets: {name}: first article after open, {} runs × {} (load {})",
+        "targets: {}: first article after open, {} runs × {} (load {})",
+        c.name,
         plan.open_runs,
         plan.open_keys,
         loadavg()
     );
-    let first_load = load1();
-    let mut r_first = Vec::new();
-    let mut all_first = Vec::new();
-    for keys in &open_keys {
-        let v = first_pass(&qpath, &corpus, keys)?;
-        r_first.push(median(&v));
-        all_first.extend(v);
+    let load = load1();
+    let (mut runs, mut all) = (Vec::new(), Vec::new());
+    for k in &keys.open {
+        let v = first_pass(qpath, c, k)?;
+        runs.push(median(&v));
+        all.extend(v);
     }
-    let first = Timed::of(r_first, format!("{first_load} → {}", load1()));
+    let first = Timed::of(runs, format!("{load} → {}", load1())).with_p99(&all);
+    Ok(QuireReads {
+        nocache,
+        default,
+        sub,
+        floor,
+        first,
+        dict_len: dict.map(|d| d.len()),
+    })
+}
 
-    // libzim's reads on the same keys (warm with default caches: the same sequence).
-    let keys_file = work.join(format!("{name}.keys.json"));
-    let names = |v: &[usize]| v.iter().map(|&i| corpus[i].key.clone()).collect::<Vec<_>>();
+/// libzim's reads on the same keys: warm gets with its default caches over the same
+/// sequence, and (for reference) without caches and the first get after a fresh open.
+struct ZimReads {
+    warm: Timed,
+    first_us: f64,
+    nocache_us: f64,
+}
+
+fn zim_reads(plan: &Plan, c: &Corpus, zpath: &Path, keys: &Keys, work: &Path) -> Res<ZimReads> {
+    eprintln!("targets: {}: libzim reads (load {})", c.name, loadavg());
+    let keys_file = work.join(format!("{}.keys.json", c.name));
     std::fs::write(
         &keys_file,
         serde_json::to_vec(&json!({
-            "warm": names(&seq),
-            "open": names(&open_keys.concat()),
-            "cold": names(&cold_keys),
+            "warm": c.keys(&keys.seq),
+            "open": c.keys(&keys.open.concat()),
         }))?,
     )?;
-    eprintln!("targets: {name}: libzim reads (load {})", loadavg());
-    let zread_load = load1();
-    let zread = zim_py(&[
+    let load = load1();
+    let (rounds, lookups, nocache) = (
+        plan.rounds.to_string(),
+        keys.seq.len().to_string(),
+        plan.zim_nocache.to_string(),
+    );
+    let read = zim_py(&[
         "read".as_ref(),
         zpath.as_os_str(),
-        jsonl.as_os_str(),
+        c.jsonl.as_os_str(),
         "--keys".as_ref(),
         keys_file.as_os_str(),
         "--rounds".as_ref(),
-        plan.rounds.to_string().as_ref(),
+        rounds.as_ref(),
         "--lookups".as_ref(),
-        seq.len().to_string().as_ref(),
+        lookups.as_ref(),
         "--nocache-lookups".as_ref(),
-        plan.zim_nocache.to_string().as_ref(),
+        nocache.as_ref(),
         "--cold-runs".as_ref(),
         "0".as_ref(),
     ])?;
-    let zread_load = format!("{zread_load} → {}", load1());
-    let z_warm = Timed::of(
-        zread["warm_default_rounds_p50_us"]
-            .as_array()
-            .ok_or("no warm_default_rounds_p50_us")?
-            .iter()
-            .filter_map(Value::as_f64)
-            .collect(),
-        zread_load.clone(),
-    );
-    let z_first = zread["first_after_open"]["p50_us"]
-        .as_f64()
-        .unwrap_or(f64::NAN);
-    let z_nocache = zread["warm_nocache"]["p50_us"].as_f64().unwrap_or(f64::NAN);
+    let runs = read["warm_default_rounds_p50_us"]
+        .as_array()
+        .ok_or("no warm_default_rounds_p50_us")?
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    Ok(ZimReads {
+        warm: Timed::of(runs, format!("{load} → {}", load1())),
+        first_us: read["first_after_open"]["p50_us"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        nocache_us: read["warm_nocache"]["p50_us"].as_f64().unwrap_or(f64::NAN),
+    })
+}
 
-    // 5: page-cache-cold first article, quire and libzim in alternating halves.
+/// 5: page-cache-cold first article: evict the file, open, first get, body; quire and
+/// libzim in alternating halves of the trials.
+struct Cold {
+    quire: Timed,
+    zim: Timed,
+    /// The most pages found still cached right after an eviction (0: it worked).
+    quire_resident: usize,
+    zim_resident: u64,
+}
+
+fn cold_both(c: &Corpus, qpath: &Path, zpath: &Path, keys: &Keys, work: &Path) -> Res<Cold> {
     eprintln!(
-        "targets: {name}: page-cache-cold first article, {} trials each (load {})",
-        cold_keys.len(),
+        "targets: {}: page-cache-cold first article, {} trials each (load {})",
+        c.name,
+        keys.cold.len(),
         loadavg()
     );
-    let cold_load = load1();
-    let mut q_cold = Vec::new();
-    let mut z_cold = Vec::new();
-    let mut resident = 0usize;
-    let mut z_resident = 0u64;
-    let half = cold_keys.len().div_ceil(2);
-    for part in cold_keys.chunks(half) {
+    let load = load1();
+    let (mut q, mut z) = (Vec::new(), Vec::new());
+    let (mut quire_resident, mut zim_resident) = (0, 0);
+    for part in keys.cold.chunks(keys.cold.len().div_ceil(2)) {
         for &i in part {
-            cache::evict(&qpath)?;
-            resident = resident.max(cache::resident_pages(&qpath)?);
+            cache::evict(qpath)?;
+            quire_resident = quire_resident.max(cache::resident_pages(qpath)?);
             let t0 = Instant::now();
-            let r = open_mapped(&qpath)?;
-            let e = r.get(&corpus[i].key)?.ok_or("key missing")?;
-            let len = e.body()?.len();
-            q_cold.push(us(t0.elapsed()));
-            check(len == corpus[i].body.len(), || "cold body length".into())?;
+            let r = open_mapped(qpath)?;
+            let len = r
+                .get(&c.articles[i].key)?
+                .ok_or("key missing")?
+                .body()?
+                .len();
+            q.push(us(t0.elapsed()));
+            check(len == c.articles[i].body.len(), || {
+                "cold body length".into()
+            })?;
         }
-        let part_file = work.join(format!("{name}.cold-keys.json"));
+        let part_file = work.join(format!("{}.cold-keys.json", c.name));
         std::fs::write(
             &part_file,
-            serde_json::to_vec(&json!({"cold": names(part)}))?,
+            serde_json::to_vec(&json!({"cold": c.keys(part)}))?,
         )?;
-        let zc = zim_py(&[
+        let out = zim_py(&[
             "cold".as_ref(),
             zpath.as_os_str(),
-            jsonl.as_os_str(),
+            c.jsonl.as_os_str(),
             "--keys".as_ref(),
             part_file.as_os_str(),
         ])?;
-        z_cold.extend(
-            zc["trials_us"]
+        z.extend(
+            out["trials_us"]
                 .as_array()
                 .ok_or("no trials_us")?
                 .iter()
                 .filter_map(Value::as_f64),
         );
-        for r in zc["resident_pages_after_evict"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            z_resident = z_resident.max(r.as_u64().unwrap_or(0));
+        let resident = out["resident_pages_after_evict"].as_array();
+        for r in resident.into_iter().flatten() {
+            zim_resident = zim_resident.max(r.as_u64().unwrap_or(0));
         }
     }
-    let cold_load = format!("{cold_load} → {}", load1());
-    let q_cold = Timed::of(q_cold, cold_load.clone());
-    let z_cold = Timed::of(z_cold, cold_load.clone());
-    // Leave the files cached for whatever runs next.
-    std::fs::read(&qpath)?;
+    // Leave the archive cached for whatever runs next.
+    std::fs::read(qpath)?;
+    let load = format!("{load} → {}", load1());
+    Ok(Cold {
+        quire: Timed::of(q, load.clone()),
+        zim: Timed::of(z, load),
+        quire_resident,
+        zim_resident,
+    })
+}
 
-    // 7: the writer's RSS at 1M entries, from the --synth run of the same script run.
-    let synth: Option<Value> = a
-        .synth_json
-        .as_ref()
-        .and_then(|p| std::fs::read(p).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok());
+/// Everything one corpus run measured.
+struct Measured {
+    inf: Info,
+    packs: Packs,
+    reads: QuireReads,
+    zim: ZimReads,
+    cold: Cold,
+    /// The `--synth` result of the same script run, for the writer-RSS row.
+    synth: Option<Value>,
+}
 
-    // The targets.
-    let zim_ratio = inf.file as f64 / zim_size as f64;
-    let get_floor = get_sub.value / floor.value;
-    let first_warm = first.value / get_nocache.value;
-    let default_vs_zim = get_default.value / z_warm.value;
-    let cold_ratio = q_cold.value / z_cold.value;
-    let pack_ratio = q_mbps.value / z_mbps.value;
-    let mut rows = vec![
+impl Measured {
+    fn index_per_entry(&self) -> f64 {
+        self.inf.index_bytes() as f64 / self.inf.entries as f64
+    }
+}
+
+fn target_rows(plan: &Plan, c: &Corpus, m: &Measured) -> Vec<Target> {
+    let (inf, p, r, z, cold) = (&m.inf, &m.packs, &m.reads, &m.zim, &m.cold);
+    let zim_ratio = inf.file as f64 / p.zim_size as f64;
+    let index_per_entry = m.index_per_entry();
+    let first_warm = r.first.value / r.nocache.value;
+    let get_floor = r.sub.value / r.floor.value;
+    let default_vs_zim = r.default.value / z.warm.value;
+    let cold_ratio = cold.quire.value / cold.zim.value;
+    let pack_ratio = p.quire_mbps.value / p.zim_mbps.value;
+    let rss = m.synth.as_ref().map(|s| {
+        (
+            s["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0,
+            s["load"].as_str().unwrap_or("?").to_string(),
+        )
+    });
+    vec![
         Target {
             what: "1. archive size ≤ 0.95× the ZIM (2 MiB clusters, zstd 19)".into(),
             measured: format!("{} B", thousands(inf.file)),
-            against: format!("ZIM {} B", thousands(zim_size)),
+            against: format!("ZIM {} B", thousands(p.zim_size)),
             ratio: format!("{zim_ratio:.3}×"),
             pass: Some(zim_ratio <= 0.95),
             load: "(sizes are exact)".into(),
         },
         Target {
-            what: format!("2. index bytes per entry ≤ 16 + mean key ({mean_key:.1} B)"),
+            what: format!(
+                "2. index bytes per entry ≤ 16 + mean key ({:.1} B)",
+                c.mean_key
+            ),
             measured: format!(
                 "{index_per_entry:.1} B/entry ({} B = file − dict {} − blocks {})",
-                thousands(index),
+                thousands(inf.index_bytes()),
                 thousands(inf.dict),
                 thousands(inf.data)
             ),
-            against: format!("≤ {:.1} B", 16.0 + mean_key),
-            ratio: format!("{:+.1} B over the key", index_per_entry - mean_key),
-            pass: Some(index_per_entry <= 16.0 + mean_key),
+            against: format!("≤ {:.1} B", 16.0 + c.mean_key),
+            ratio: format!("key + {:.1} B", index_per_entry - c.mean_key),
+            pass: Some(index_per_entry <= 16.0 + c.mean_key),
             load: "(sizes are exact)".into(),
         },
         Target {
             what: "3a. first article after open ≤ 300 µs (median; OS cache warm)".into(),
-            measured: format!("{} (runs {})", t(first.value), first.spread()),
+            measured: format!("{} (runs {})", t(r.first.value), r.first.spread()),
             against: "300 µs".into(),
-            ratio: format!("{:.2}×", first.value / 300.0),
-            pass: Some(first.value <= 300.0),
-            load: first.load.clone(),
+            ratio: format!("{:.2}×", r.first.value / 300.0),
+            pass: Some(r.first.value <= 300.0),
+            load: r.first.load.clone(),
         },
         Target {
             what: "3b. first article after open ≤ 5× a warm get (no block cache)".into(),
-            measured: t(first.value),
-            against: format!("warm get {}", t(get_nocache.value)),
+            measured: t(r.first.value),
+            against: format!("warm get {}", t(r.nocache.value)),
             ratio: format!("{first_warm:.1}×"),
             pass: Some(first_warm <= 5.0),
-            load: first.load.clone(),
+            load: r.first.load.clone(),
         },
         Target {
             what: "4a. warm get p50 (no block cache) ≤ 4× the dictionary-frame floor (same keys)"
                 .into(),
             measured: format!(
                 "{} (rounds {}; over the {} floor keys)",
-                t(get_sub.value),
-                get_sub.spread(),
-                subset.len()
+                t(r.sub.value),
+                r.sub.spread(),
+                plan.floor_keys.min(c.len())
             ),
             against: format!(
-                "floor {} (rounds {}; level {level}, {})",
-                t(floor.value),
-                floor.spread(),
-                match &dict {
-                    Some(d) => format!("{} B dictionary", thousands(d.len() as u64)),
-                    None => "no dictionary".into(),
-                }
+                "floor {} (rounds {}; level {}, {})",
+                t(r.floor.value),
+                r.floor.spread(),
+                default_level(),
+                r.dict_len.map_or("no dictionary".into(), |d| format!(
+                    "{} B dictionary",
+                    thousands(d as u64)
+                ))
             ),
             ratio: format!("{get_floor:.2}×"),
             pass: Some(get_floor <= 4.0),
-            load: get_nocache.load.clone(),
+            load: r.sub.load.clone(),
         },
         Target {
             what: "4b. warm get p50 (no block cache) ≤ 25 µs".into(),
-            measured: t(get_nocache.value),
+            measured: format!("{} (rounds {})", t(r.nocache.value), r.nocache.spread()),
             against: "25 µs".into(),
-            ratio: format!("{:.2}×", get_nocache.value / 25.0),
-            pass: Some(get_nocache.value <= 25.0),
-            load: get_nocache.load.clone(),
+            ratio: format!("{:.2}×", r.nocache.value / 25.0),
+            pass: Some(r.nocache.value <= 25.0),
+            load: r.nocache.load.clone(),
         },
         Target {
             what: "4c. default reader's warm get faster than libzim's defaults".into(),
-            measured: format!("{} (rounds {})", t(get_default.value), get_default.spread()),
+            measured: format!("{} (rounds {})", t(r.default.value), r.default.spread()),
             against: format!(
                 "libzim {} (rounds {}; 16 MiB cluster cache, Python binding included)",
-                t(z_warm.value),
-                z_warm.spread()
+                t(z.warm.value),
+                z.warm.spread()
             ),
             ratio: format!("{default_vs_zim:.2}×"),
             pass: Some(default_vs_zim < 1.0),
-            load: format!("{}; libzim {}", get_default.load, z_warm.load),
+            load: format!("{}; libzim {}", r.default.load, z.warm.load),
         },
         Target {
             what: "5. page-cache-cold first article ≤ 0.5× libzim's".into(),
             measured: format!(
                 "{} ({} trials, {})",
-                t(q_cold.value),
-                q_cold.runs.len(),
-                q_cold.spread()
+                t(cold.quire.value),
+                cold.quire.runs.len(),
+                cold.quire.spread()
             ),
             against: format!(
                 "libzim {} ({} trials, {})",
-                t(z_cold.value),
-                z_cold.runs.len(),
-                z_cold.spread()
+                t(cold.zim.value),
+                cold.zim.runs.len(),
+                cold.zim.spread()
             ),
             ratio: format!("{cold_ratio:.2}×"),
             pass: Some(cold_ratio <= 0.5),
-            load: q_cold.load.clone(),
+            load: cold.quire.load.clone(),
         },
         Target {
             what: format!(
                 "6. pack throughput ≥ libzim's (MB of text/s, wall, median of {})",
                 plan.pack_reps
             ),
-            measured: format!("{:.2} MB/s ({} threads)", q_mbps.value, threads),
-            against: format!("libzim {:.2} MB/s (4 workers)", z_mbps.value),
+            measured: format!("{:.2} MB/s ({} threads)", p.quire_mbps.value, p.threads),
+            against: format!("libzim {:.2} MB/s (4 workers)", p.zim_mbps.value),
             ratio: format!("{pack_ratio:.2}×"),
             pass: Some(pack_ratio >= 1.0),
-            load: pack_load.clone(),
+            load: p.quire_mbps.load.clone(),
         },
-    ];
-    rows.push(match &synth {
-        Some(s) => {
-            let rss = s["peak_rss_kib"].as_f64().unwrap_or(f64::NAN) / 1024.0;
-            Target {
+        match rss {
+            Some((rss, load)) => Target {
                 what: "7. writer peak RSS at 1M synthetic entries ≤ 200 MiB".into(),
                 measured: format!("{rss:.0} MiB"),
                 against: "200 MiB".into(),
                 ratio: format!("{:.2}×", rss / 200.0),
                 pass: Some(rss <= 200.0),
-                load: format!(
-                    "{} (once per run: targets-synth-1m.md)",
-                    s["load"].as_str().unwrap_or("?")
-                ),
-            }
-        }
-        None => Target {
-            what: "7. writer peak RSS at 1M synthetic entries ≤ 200 MiB".into(),
-            measured: "not run (`benches/targets.sh` runs it once)".into(),
-            against: "200 MiB".into(),
-            ratio: "—".into(),
-            pass: None,
-            load: String::new(),
+                load: format!("{load} (once per script run: targets-synth-1m.md)"),
+            },
+            None => Target {
+                what: "7. writer peak RSS at 1M synthetic entries ≤ 200 MiB".into(),
+                measured: "not run (`benches/targets.sh` runs it once)".into(),
+                against: "200 MiB".into(),
+                ratio: "—".into(),
+                pass: None,
+                load: String::new(),
+            },
         },
-    });
+    ]
+}
 
-    // The page.
-    let mut md = String::new();
-    let cmd = a.command.clone().unwrap_or_else(|| {
+fn command_line(a: &Args) -> String {
+    a.command.clone().unwrap_or_else(|| {
         std::env::args()
             .filter(|x| x != "--bench")
             .collect::<Vec<_>>()
             .join(" ")
-    });
-    writeln!(md, "# Issue 10 targets: {name}\n")?;
-    writeln!(md, "- command: `{cmd}`")?;
+    })
+}
+
+fn corpus_page(
+    a: &Args,
+    plan: &Plan,
+    c: &Corpus,
+    m: &Measured,
+    rows: &[Target],
+    (date, start_load): (&str, &str),
+) -> Res<String> {
+    let (inf, p, r, z, cold) = (&m.inf, &m.packs, &m.reads, &m.zim, &m.cold);
+    let mut md = String::new();
+    writeln!(md, "# Issue 10 targets: {}\n", c.name)?;
+    writeln!(md, "- command: `{}`", command_line(a))?;
     writeln!(md, "- date: {date}")?;
     writeln!(
         md,
-        "- quire: {} (format {} as `quire info` reports it), {}",
+        "- quire: {} (format {} as `quire info` reports it)",
         revision(),
         inf.version,
-        a.quire.display()
     )?;
     writeln!(
         md,
-        "- libzim {zim_version} (benches/zim/zim.py, `--no-front-articles`)"
+        "- libzim {} (benches/zim/zim.py, `--no-front-articles`)",
+        p.zim_version
     )?;
     writeln!(md, "- machine: {}", machine())?;
     writeln!(
@@ -1160,13 +1287,16 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
     writeln!(
         md,
         "- corpus: {} — {} entries, {} B of bodies ({:.2} MB), median body {} B, mean key {:.1} B{}",
-        jsonl.file_name().map_or("?".into(), |f| f.to_string_lossy()),
-        thousands(n as u64),
-        thousands(raw),
-        raw as f64 / 1e6,
-        thousands(median_body as u64),
-        mean_key,
-        key_mean_archive.map_or(String::new(), |k| format!(" (archive key_bytes: {k:.1} B)"))
+        c.jsonl.file_name().map_or("?".into(), |f| f.to_string_lossy()),
+        thousands(c.len() as u64),
+        thousands(c.raw),
+        c.raw as f64 / 1e6,
+        thousands(c.median_body as u64),
+        c.mean_key,
+        inf.key_bytes.map_or(String::new(), |k| format!(
+            " (archive key_bytes: {:.1} B)",
+            k as f64 / c.len() as f64
+        ))
     )?;
     writeln!(
         md,
@@ -1175,25 +1305,29 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
         if a.quick { "--quick" } else { "full" },
         plan.pack_reps,
         plan.rounds,
-        seq.len(),
-        seq_sub.len(),
-        subset.len(),
+        plan.lookups,
+        plan.lookups,
+        plan.floor_keys.min(c.len()),
         plan.open_runs,
         plan.open_keys,
-        cold_keys.len()
+        plan.cold_trials
     )?;
-    writeln!(md, "| target (issue 10, \"Done when\") | quire | against (same run) | ratio | verdict | 1-min load avg before → after |")?;
+    writeln!(
+        md,
+        "| target (issue 10, \"Done when\") | quire | against (same run) | ratio | verdict | \
+         1-min load avg before → after |"
+    )?;
     writeln!(md, "|---|---:|---:|---:|---|---|")?;
-    for r in &rows {
+    for row in rows {
         writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} |",
-            r.what,
-            r.measured,
-            r.against,
-            r.ratio,
-            verdict(r.pass),
-            r.load
+            row.what,
+            row.measured,
+            row.against,
+            row.ratio,
+            verdict(row.pass),
+            row.load
         )?;
     }
     writeln!(
@@ -1208,7 +1342,7 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
         thousands(inf.file),
         thousands(inf.dict),
         thousands(inf.data),
-        thousands(index),
+        thousands(inf.index_bytes()),
         inf.blocks.map_or("?".into(), thousands),
         inf.prelude.1,
         thousands(inf.prelude.0)
@@ -1217,88 +1351,89 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
         md,
         "- blocks + dictionary alone: {} B = {:.3}× the ZIM",
         thousands(inf.dict + inf.data),
-        (inf.dict + inf.data) as f64 / zim_size as f64
+        (inf.dict + inf.data) as f64 / p.zim_size as f64
     )?;
+    let secs = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mib = |k: Option<u64>| k.map_or("?".into(), |k| (k / 1024).to_string());
     writeln!(
         md,
-        "- pack wall (quire, s): {:?}; peak RSS {} MiB. libzim writer (s, its own timer from \
-         opening the JSONL): {:?}; peak RSS {} MiB",
-        q_walls
-            .iter()
-            .map(|x| (x * 100.0).round() / 100.0)
-            .collect::<Vec<_>>(),
-        q_rss
-            .iter()
-            .max()
-            .map_or("?".into(), |k| (k / 1024).to_string()),
-        z_secs,
-        z_rss
-            .iter()
-            .max()
-            .map_or("?".into(), |k| (k / 1024).to_string()),
+        "- pack: quire {} s wall (peak RSS {} MiB); libzim's writer {} s by its own timer, \
+         from opening the JSONL (peak RSS {} MiB)",
+        secs(&p.quire_secs),
+        mib(p.quire_rss_kib),
+        secs(&p.zim_secs),
+        mib(p.zim_rss_kib)
     )?;
-    let p99 = |v: &[f64]| t(quantile(v, 0.99));
     writeln!(
         md,
         "- warm get, no block cache: p50 {} (per round {}), p99 {}",
-        t(get_nocache.value),
-        fmt_runs(&get_nocache.runs),
-        p99(&all_nocache)
+        t(r.nocache.value),
+        fmt_runs(&r.nocache.runs),
+        t(r.nocache.p99)
     )?;
     writeln!(
         md,
         "- warm get, default reader: p50 {} (per round {}), p99 {}",
-        t(get_default.value),
-        fmt_runs(&get_default.runs),
-        p99(&all_default)
+        t(r.default.value),
+        fmt_runs(&r.default.runs),
+        t(r.default.p99)
     )?;
     writeln!(
         md,
-        "- dictionary-frame floor (each of {} articles compressed alone at level {level} with \
-         the archive's dictionary; decompression with a prepared context into a new Vec): p50 {} \
+        "- dictionary-frame floor (each of {} articles compressed alone at level {} with the \
+         archive's dictionary; decompressed with a prepared context into a new Vec): p50 {} \
          (per round {}), p99 {}; quire's get over the same key sequence: p50 {} (per round {})",
-        subset.len(),
-        t(floor.value),
-        fmt_runs(&floor.runs),
-        p99(&all_floor),
-        t(get_sub.value),
-        fmt_runs(&get_sub.runs)
+        plan.floor_keys.min(c.len()),
+        default_level(),
+        t(r.floor.value),
+        fmt_runs(&r.floor.runs),
+        t(r.floor.p99),
+        t(r.sub.value),
+        fmt_runs(&r.sub.runs)
     )?;
     writeln!(
         md,
         "- first article after open: median of run medians {} (per run {}), p99 {}",
-        t(first.value),
-        fmt_runs(&first.runs),
-        p99(&all_first)
+        t(r.first.value),
+        fmt_runs(&r.first.runs),
+        t(r.first.p99)
     )?;
     writeln!(
         md,
         "- libzim warm get, default caches: p50 {} (per round {}); no caches: p50 {} \
          ({} gets); first get after a fresh open (cache warm): p50 {}",
-        t(z_warm.value),
-        fmt_runs(&z_warm.runs),
-        t(z_nocache),
+        t(z.warm.value),
+        fmt_runs(&z.warm.runs),
+        t(z.nocache_us),
         plan.zim_nocache,
-        t(z_first)
+        t(z.first_us)
     )?;
     writeln!(
         md,
-        "- page-cache-cold trials, quire: {}; libzim: {}; pages still resident after \
-         eviction (max): quire {resident}, ZIM {z_resident}",
-        fmt_runs(&q_cold.runs),
-        fmt_runs(&z_cold.runs)
+        "- page-cache-cold trials, quire: {}; libzim: {}; pages still cached right after \
+         eviction (max): quire {}, ZIM {}",
+        fmt_runs(&cold.quire.runs),
+        fmt_runs(&cold.zim.runs),
+        cold.quire_resident,
+        cold.zim_resident
     )?;
     writeln!(
         md,
-        "- quire pack used `--threads {threads}` (the CLI's default picks idle cores); \
-         `SOURCE_DATE_EPOCH=1700000000`; every body was read back and compared before timing"
+        "- quire pack ran with `--threads {}` (the CLI's default counts idle cores) and \
+         `SOURCE_DATE_EPOCH=1700000000`; every body was read back and compared before timing",
+        p.threads
     )?;
     writeln!(
         md,
-        "- libzim times are taken in Python (`perf_counter_ns`) and include the binding's \
-         call overhead (~1–2 µs a get)"
+        "- libzim is timed in Python (`perf_counter_ns`), its binding's call overhead \
+         (~1–2 µs a get) included"
     )?;
-    if let Some(s) = &synth {
+    if let Some(s) = &m.synth {
         writeln!(
             md,
             "- 1M synthetic (targets-synth-1m.md): peak RSS {} KiB, {:.1} index bytes/entry, {}: {} B",
@@ -1308,45 +1443,107 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
             s["prelude_bytes"]
         )?;
     }
+    Ok(md)
+}
 
-    std::fs::create_dir_all(&a.out)?;
-    let md_path = a.out.join(format!("targets-{name}.md"));
-    std::fs::write(&md_path, &md)?;
-    let out = json!({
-        "corpus": name,
+fn corpus_json(
+    a: &Args,
+    c: &Corpus,
+    m: &Measured,
+    rows: &[Target],
+    (date, start_load): (&str, &str),
+) -> Value {
+    let (inf, p, r, z, cold) = (&m.inf, &m.packs, &m.reads, &m.zim, &m.cold);
+    json!({
+        "corpus": c.name,
         "date": date,
         "revision": revision(),
         "format": inf.version,
         "quick": a.quick,
-        "entries": n,
-        "raw_bytes": raw,
-        "median_body": median_body,
-        "mean_key": mean_key,
+        "entries": c.len(),
+        "raw_bytes": c.raw,
+        "median_body": c.median_body,
+        "mean_key": c.mean_key,
         "file_bytes": inf.file,
         "dict_bytes": inf.dict,
         "data_bytes": inf.data,
-        "index_bytes": index,
-        "index_per_entry": index_per_entry,
-        "zim_bytes": zim_size,
-        "zim_ratio": zim_ratio,
-        "first_after_open_us": first.json(),
-        "warm_get_nocache_us": get_nocache.json(),
-        "warm_get_default_us": get_default.json(),
-        "floor_us": floor.json(),
-        "libzim_warm_default_us": z_warm.json(),
-        "libzim_first_after_open_us": z_first,
-        "libzim_warm_nocache_us": z_nocache,
-        "cold_first_us": q_cold.json(),
-        "libzim_cold_first_us": z_cold.json(),
-        "pack_mbps": q_mbps.json(),
-        "libzim_pack_mbps": z_mbps.json(),
-        "targets": rows.iter().map(|r| json!({"what": r.what, "ratio": r.ratio, "pass": r.pass})).collect::<Vec<_>>(),
+        "index_bytes": inf.index_bytes(),
+        "index_per_entry": m.index_per_entry(),
+        "zim_bytes": p.zim_size,
+        "zim_ratio": inf.file as f64 / p.zim_size as f64,
+        "first_after_open_us": r.first.json(),
+        "warm_get_nocache_us": r.nocache.json(),
+        "warm_get_default_us": r.default.json(),
+        "warm_get_floor_keys_us": r.sub.json(),
+        "floor_us": r.floor.json(),
+        "libzim_warm_default_us": z.warm.json(),
+        "libzim_first_after_open_us": z.first_us,
+        "libzim_warm_nocache_us": z.nocache_us,
+        "cold_first_us": cold.quire.json(),
+        "libzim_cold_first_us": cold.zim.json(),
+        "pack_mbps": p.quire_mbps.json(),
+        "libzim_pack_mbps": p.zim_mbps.json(),
+        "targets": rows
+            .iter()
+            .map(|r| json!({"what": r.what, "ratio": r.ratio, "pass": r.pass}))
+            .collect::<Vec<_>>(),
         "load_start": start_load,
         "load_end": loadavg(),
-    });
+    })
+}
+
+fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
+    let plan = Plan::new(a.quick);
+    let start_load = loadavg();
+    let date = now_utc();
+    eprintln!(
+        "targets: {name}: loading {} (load {start_load})",
+        jsonl.display()
+    );
+    let c = Corpus::load(name, jsonl)?;
+    let qpath = work.join(format!("{name}.quire"));
+    let zpath = work.join(format!("{name}.zim"));
+
+    let packs = pack_both(a, &plan, &c, &qpath, &zpath)?;
+    let inf = info(&a.quire, &qpath)?;
+    check(inf.file == std::fs::metadata(&qpath)?.len(), || {
+        "info's file length is not the file's".into()
+    })?;
+    check(inf.entries == c.len() as u64, || {
+        format!(
+            "{} entries in the archive, {} in the corpus",
+            inf.entries,
+            c.len()
+        )
+    })?;
+    eprintln!("targets: {name}: checking every body");
+    check_bodies(&c, &qpath)?;
+    let keys = Keys::new(a.seed, c.len(), &plan);
+    let reads = quire_reads(&plan, &c, &qpath, &keys)?;
+    let zim = zim_reads(&plan, &c, &zpath, &keys, work)?;
+    let cold = cold_both(&c, &qpath, &zpath, &keys, work)?;
+    let synth = a
+        .synth_json
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let m = Measured {
+        inf,
+        packs,
+        reads,
+        zim,
+        cold,
+        synth,
+    };
+
+    let rows = target_rows(&plan, &c, &m);
+    let md = corpus_page(a, &plan, &c, &m, &rows, (&date, &start_load))?;
+    std::fs::create_dir_all(&a.out)?;
+    let md_path = a.out.join(format!("targets-{name}.md"));
+    std::fs::write(&md_path, &md)?;
     std::fs::write(
         a.out.join(format!("targets-{name}.json")),
-        serde_json::to_string_pretty(&out)?,
+        serde_json::to_string_pretty(&corpus_json(a, &c, &m, &rows, (&date, &start_load)))?,
     )?;
     print!("{md}");
     eprintln!("targets: {name}: wrote {}", md_path.display());
@@ -1571,7 +1768,7 @@ fn summary_mode(dir: &Path) -> Res<()> {
     )?;
     writeln!(
         md,
-        "| corpus | format | entries | quire / ZIM | index B/entry (mean key) | first article | ×warm get | warm get (no cache) | ÷ floor | default get / libzim | cold first / libzim | pack MB/s / libzim | load at start → end |"
+        "| corpus | format (commit) | entries | quire / ZIM | index B/entry (mean key) | first article | ×warm get | warm get (no cache) | ÷ floor | default get / libzim | cold first / libzim | pack MB/s / libzim | load at start → end |"
     )?;
     writeln!(
         md,
@@ -1608,9 +1805,10 @@ fn summary_mode(dir: &Path) -> Res<()> {
         let get = m("warm_get_nocache_us");
         writeln!(
             md,
-            "| {} | {} | {} | {:.3}{} | {:.1} ({:.1}){} | {}{} | {:.1}×{} | {}{} | {:.2}×{} | {:.2}×{} | {:.2}×{} | {:.2} / {:.2} = {:.2}×{} | {} → {} |",
+            "| {} | {} ({}) | {} | {:.3}{} | {:.1} ({:.1}){} | {}{} | {:.1}×{} | {}{} | {:.2}×{} | {:.2}×{} | {:.2}×{} | {:.2} / {:.2} = {:.2}×{} | {} → {} |",
             j["corpus"].as_str().unwrap_or("?"),
             j["format"].as_str().unwrap_or("?"),
+            j["revision"].as_str().unwrap_or("?"),
             thousands(j["entries"].as_u64().unwrap_or(0)),
             f("zim_ratio"),
             mark(f("zim_ratio") <= 0.95),
