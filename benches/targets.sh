@@ -14,8 +14,8 @@
 # missing; then the `targets` bench (benches/targets.rs) packs it with target/release/quire
 # and with libzim (benches/zim/zim.py), alternating, and measures reads; see that file.
 # Needs: cargo, /usr/bin/time, python3 with benches/zim/requirements.txt installed (PYTHON
-# overrides the interpreter), and a disk-backed TARGET_WORK (default: under target/) so that
-# page-cache eviction means something. About 8 minutes for everything on 2 cores; --quick 4.
+# overrides the interpreter), and a disk-backed TARGET_WORK (default target/; a fresh folder is
+# made in it and removed at the end) so that page-cache eviction means something. About 8 minutes for everything on 2 cores; --quick 4.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,11 +50,20 @@ for name in "${corpora[@]}"; do
 done
 
 echo "targets.sh: building (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-(cd "$root" && cargo build --release -q -p quire-cli && cargo bench -q -p quire-bench --bench targets --no-run)
-targets() { (cd "$root" && cargo bench -q -p quire-bench --bench targets -- "$@"); }
+(cd "$root" && cargo build --release -q -p quire-cli)
+# Built once, then run directly: editing the sources during a run cannot change what is run.
+bench_bin="$(cd "$root" && cargo bench -q -p quire-bench --bench targets --no-run --message-format=json |
+    "$python" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "targets" and m.get("executable"):
+        print(m["executable"])')"
+[[ -x "$bench_bin" ]] || { echo "targets.sh: could not build the targets bench" >&2; exit 3; }
+targets() { (cd "$root/benches" && "$bench_bin" --run "$@"); }
 
-work="${TARGET_WORK:-$root/target/targets-work}"
-mkdir -p "$work" "$here/results"
+base="${TARGET_WORK:-$root/target}"
+mkdir -p "$base" "$here/results"
+work="$(mktemp -d "$base/targets-work.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
 echo "targets.sh: start, load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
