@@ -259,6 +259,7 @@ fn parse_args() -> Res<Args> {
         });
         a.mode = Some(Mode::Corpus { name, jsonl });
     }
+    a.quire = a.quire.canonicalize().unwrap_or(a.quire);
     Ok(a)
 }
 
@@ -388,10 +389,11 @@ fn code_revision() -> String {
 /// The commit checked out, and [`code_revision`].
 fn revision() -> String {
     let head = run_out("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "?".into());
-    format!(
-        "{head} (src/ and cli/ as of {}; `+`: with uncommitted changes)",
-        code_revision()
-    )
+    let code = code_revision();
+    match code.strip_suffix('+') {
+        Some(c) => format!("{head} (src/ and cli/ as of {c}, plus uncommitted changes)"),
+        None => format!("{head} (src/ and cli/ as of {code})"),
+    }
 }
 
 fn now_utc() -> String {
@@ -1691,12 +1693,14 @@ fn synth_mode(a: &Args, jsonl: &Path, work: &Path) -> Res<()> {
         16.0 + mean_key,
         verdict(Some(per_entry <= 16.0 + mean_key))
     )?;
+    let is_prelude = inf.prelude.1 == "prelude";
     writeln!(
         md,
-        "| {} | {} B | ≤ 16 KiB | {} | (exact) |",
+        "| {} | {} B | {} | {} | (exact) |",
         inf.prelude.1,
         thousands(inf.prelude.0),
-        verdict(Some(inf.prelude.0 <= 16384))
+        if is_prelude { "≤ 16 KiB" } else { "—" },
+        verdict(is_prelude.then_some(inf.prelude.0 <= 16384))
     )?;
     writeln!(
         md,
