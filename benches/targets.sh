@@ -37,7 +37,7 @@ for arg in "$@"; do
     esac
 done
 [[ ${#corpora[@]} -gt 0 ]] || corpora=(news docs zh short)
-cmdline="benches/targets.sh $*"
+cmdline="benches/targets.sh${*:+ $*}"
 
 [[ -x /usr/bin/time ]] || { echo "targets.sh: /usr/bin/time is needed (apt-get install time)" >&2; exit 3; }
 "$python" -c "import libzim" 2>/dev/null || {
