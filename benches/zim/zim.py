@@ -2,7 +2,8 @@
 """libzim as a peer for quire's benchmarks: build a ZIM from quire JSONL and time reads from it.
 
     python3 benches/zim/zim.py build CORPUS.jsonl -o OUT.zim [--force] [--language eng]
-    python3 benches/zim/zim.py read OUT.zim CORPUS.jsonl [--lookups 20000] [--seed 42]
+    python3 benches/zim/zim.py read OUT.zim CORPUS.jsonl [--lookups 20000] [--seed 42] [--keys FILE]
+    python3 benches/zim/zim.py cold OUT.zim CORPUS.jsonl [--runs 11] [--seed 42] [--keys FILE]
 
 Each prints one JSON object on stdout (progress, if any, goes to stderr), so a Rust bench
 harness can run it and parse the result. Needs the PyPI package pinned in requirements.txt
@@ -47,6 +48,16 @@ a new buffer, as quire's harness does with a Vec<u8>). Reported:
     os.posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) (after os.fsync), then open + first get,
     `--cold-runs` runs; `cold_resident_pages_after_evict` is what `fincore` (util-linux) saw
     after the last eviction, when it is installed (0 means the eviction worked).
+`--keys FILE` (a JSON object with lists "warm", "open" and "cold" of keys, any of them
+optional) replaces the random choice of that sequence, so that a harness can time quire and
+libzim on the same keys (benches/targets.sh does); `--rounds R` repeats the warm_default pass
+R times over the sequence and adds the median of each pass (`warm_default_rounds_p50_us`).
+
+cold: only the page-cache-cold first get of `read` (evict, open, first get), `--runs` times,
+with each trial's time (`trials_us`) and the pages still resident after each eviction
+(`resident_pages_after_evict`, from fincore when installed); the target of issue 10 compares
+it with quire's, run right after in the same harness.
+
 All times are in microseconds and include the Python binding's call overhead (roughly 1-2
 µs a get; `timer_overhead_ns` is the cost of the timing itself).
 """
@@ -265,6 +276,10 @@ def cmd_read(a):
     sample = [rng.choice(keys) for _ in range(a.lookups)]
     open_keys = [rng.choice(keys) for _ in range(a.open_runs)]
     cold_keys = [rng.choice(keys) for _ in range(a.cold_runs)]
+    given = load_keys(a.keys, sizes)
+    sample = given.get("warm", sample)
+    open_keys = given.get("open", open_keys)
+    cold_keys = given.get("cold", cold_keys)
     pc = time.perf_counter_ns
     overhead = statistics.median([-(pc() - pc()) for _ in range(10001)])
 
@@ -273,7 +288,9 @@ def cmd_read(a):
     default_dirent_cache = arch.dirent_cache_max_size
     for k in warm_keys:
         get_body(arch, k)
-    warm_default = stats_us(timed_gets(arch, sample, sizes))
+    rounds = [timed_gets(arch, sample, sizes) for _ in range(max(1, a.rounds))]
+    warm_default = stats_us([t for r in rounds for t in r])
+    warm_default_rounds = [round(statistics.median(r) / 1000, 3) for r in rounds]
 
     libzim.set_cluster_cache_max_size(0)
     arch.dirent_cache_max_size = 0
@@ -296,17 +313,8 @@ def cmd_read(a):
         opens.append(t1 - t0)
         firsts.append(t2 - t0)
 
-    colds, resident = [], None
-    for k in cold_keys:
-        evict(a.zim)
-        resident = resident_pages(a.zim)
-        t0 = pc()
-        ar = Archive(a.zim)
-        b = get_body(ar, k)
-        t1 = pc()
-        del ar
-        assert len(b) == sizes[k]
-        colds.append(t1 - t0)
+    colds, residents = cold_trials(a.zim, cold_keys, sizes)
+    resident = residents[-1] if residents else None
 
     out = {
         "tool": "libzim",
@@ -321,11 +329,65 @@ def cmd_read(a):
         "default_cluster_cache_bytes": default_cluster_cache,
         "default_dirent_cache_entries": default_dirent_cache,
         "warm_default": warm_default,
+        "warm_default_rounds_p50_us": warm_default_rounds,
         "warm_nocache": warm_nocache,
         "open": stats_us(opens),
         "first_after_open": stats_us(firsts),
-        "cold_first": stats_us(colds),
+        "cold_first": stats_us(colds) if colds else None,
         "cold_resident_pages_after_evict": resident,
+    }
+    print(json.dumps(out, indent=1))
+
+
+def load_keys(path, sizes):
+    """The key sequences of --keys FILE ({"warm": [...], "open": [...], "cold": [...]})."""
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as f:
+        given = json.load(f)
+    for name, seq in given.items():
+        missing = [k for k in seq if k not in sizes]
+        if missing:
+            raise SystemExit(f"zim.py: --keys {name}: {missing[0]!r} is not in the corpus")
+    return given
+
+
+def cold_trials(zim, keys, sizes):
+    """Page-cache-cold first gets: evict the file, then open + first get, timed; returns
+    (times in ns, resident pages after each eviction or None)."""
+    pc = time.perf_counter_ns
+    times, residents = [], []
+    for k in keys:
+        evict(zim)
+        residents.append(resident_pages(zim))
+        t0 = pc()
+        ar = Archive(zim)
+        b = get_body(ar, k)
+        t1 = pc()
+        del ar
+        if len(b) != sizes[k]:
+            raise SystemExit(f"zim.py: {k!r}: got {len(b)} bytes, the corpus has {sizes[k]}")
+        times.append(t1 - t0)
+    return times, residents
+
+
+def cmd_cold(a):
+    sizes = {}
+    for key, _, _, body in load_records(a.corpus):
+        sizes[key] = len(body)
+    keys = sorted(sizes)
+    rng = random.Random(a.seed)
+    cold_keys = [rng.choice(keys) for _ in range(a.runs)]
+    cold_keys = load_keys(a.keys, sizes).get("cold", cold_keys)
+    times, residents = cold_trials(a.zim, cold_keys, sizes)
+    out = {
+        "tool": "libzim",
+        "versions": libzim.get_versions(),
+        "zim": a.zim,
+        "file_bytes": os.path.getsize(a.zim),
+        "cold_first": stats_us(times),
+        "trials_us": [round(t / 1000, 2) for t in times],
+        "resident_pages_after_evict": residents,
     }
     print(json.dumps(out, indent=1))
 
@@ -354,8 +416,16 @@ def main():
     r.add_argument("--open-runs", type=int, default=21)
     r.add_argument("--cold-runs", type=int, default=7)
     r.add_argument("--seed", type=int, default=42)
+    r.add_argument("--keys", metavar="FILE", help='JSON {"warm": [...], "open": [...], "cold": [...]}')
+    r.add_argument("--rounds", type=int, default=1, help="passes over the warm sequence (default 1)")
+    c = sub.add_parser("cold", help="page-cache-cold first get after open, alone")
+    c.add_argument("zim")
+    c.add_argument("corpus")
+    c.add_argument("--runs", type=int, default=11)
+    c.add_argument("--seed", type=int, default=42)
+    c.add_argument("--keys", metavar="FILE", help='JSON {"cold": [...]}')
     a = p.parse_args()
-    {"build": cmd_build, "read": cmd_read}[a.cmd](a)
+    {"build": cmd_build, "read": cmd_read, "cold": cmd_cold}[a.cmd](a)
 
 
 if __name__ == "__main__":

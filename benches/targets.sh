@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Every figure of issue 10's "Done when" list, per corpus, each corpus in one run with libzim
+# measured in the same run; writes benches/results/targets-<corpus>.md (+ .json), the 1M
+# synthetic entries' writer figures (targets-synth-1m.md, once per invocation) and
+# targets-summary.md.
+#
+#   benches/targets.sh [--quick] [--no-1m] [CORPUS...]     # default: news docs zh short
+#
+# --quick    fewer repetitions (1 pack instead of 3, 2,000 instead of 10,000 gets a round,
+#            6 instead of 12 page-cache-cold trials); still 5 rounds/runs where they are cheap
+# --no-1m    skip the 1M synthetic pack (peak RSS), e.g. while iterating on one corpus
+#
+# For each CORPUS: benches/corpus/CORPUS.sh fetches it if benches/corpus/data/CORPUS.jsonl is
+# missing; then the `targets` bench (benches/targets.rs) packs it with target/release/quire
+# and with libzim (benches/zim/zim.py), alternating, and measures reads; see that file.
+# Needs: cargo, /usr/bin/time, python3 with benches/zim/requirements.txt installed (PYTHON
+# overrides the interpreter), and a disk-backed TARGET_WORK (default target/; a fresh folder is
+# made in it and removed at the end) so that page-cache eviction means something. About 8 minutes for everything on 2 cores; --quick 4.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+python="${PYTHON:-python3}"
+quick=()
+synth=1
+corpora=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=(--quick) ;;
+        --no-1m) synth=0 ;;
+        -h | --help)
+            sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        -*) echo "targets.sh: unknown option $arg" >&2; exit 2 ;;
+        *) corpora+=("$arg") ;;
+    esac
+done
+[[ ${#corpora[@]} -gt 0 ]] || corpora=(news docs zh short)
+cmdline="benches/targets.sh${*:+ $*}"
+
+[[ -x /usr/bin/time ]] || { echo "targets.sh: /usr/bin/time is needed (apt-get install time)" >&2; exit 3; }
+"$python" -c "import libzim" 2>/dev/null || {
+    echo "targets.sh: libzim missing: $python -m pip install -r $here/zim/requirements.txt" >&2
+    exit 3
+}
+for name in "${corpora[@]}"; do
+    [[ -x "$here/corpus/$name.sh" ]] || { echo "targets.sh: no benches/corpus/$name.sh" >&2; exit 2; }
+    "$here/corpus/$name.sh" >&2
+done
+
+echo "targets.sh: building (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+(cd "$root" && cargo build --release -q -p quire-cli)
+# Built once, then run directly: editing the sources during a run cannot change what is run.
+bench_bin="$(cd "$root" && cargo bench -q -p quire-bench --bench targets --no-run --message-format=json |
+    "$python" -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "targets" and m.get("executable"):
+        print(m["executable"])')"
+[[ -x "$bench_bin" ]] || { echo "targets.sh: could not build the targets bench" >&2; exit 3; }
+targets() { (cd "$root/benches" && "$bench_bin" --run "$@"); }
+
+base="${TARGET_WORK:-$root/target}"
+mkdir -p "$base" "$here/results"
+work="$(mktemp -d "$base/targets-work.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+start=$(date +%s)
+echo "targets.sh: start, load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
+
+synth_json=()
+if [[ $synth -eq 1 ]]; then
+    data="$here/corpus/data/synth-1m.jsonl"
+    if [[ ! -s "$data" ]]; then
+        echo "targets.sh: generating $data (1,000,000 entries, seed 42)" >&2
+        "$python" "$here/corpus/synth.py" --count 1000000 --seed 42 -o "$data.partial"
+        mv "$data.partial" "$data"
+    fi
+    echo "targets.sh: 1M synthetic pack (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    targets --synth "$data" --work "$work" --command "$cmdline" >/dev/null
+    rm -f "$work"/*
+    synth_json=(--synth-json "$here/results/targets-synth-1m.json")
+fi
+
+for name in "${corpora[@]}"; do
+    echo "targets.sh: $name (load $(cut -d' ' -f1-3 /proc/loadavg), $(( $(date +%s) - start )) s in)" >&2
+    targets --corpus "$name" --jsonl "$here/corpus/data/$name.jsonl" --work "$work" \
+        "${quick[@]}" "${synth_json[@]}" --command "$cmdline" >/dev/null
+    rm -f "$work"/*
+done
+
+targets --summary "$here/results"
+echo "targets.sh: done in $(( $(date +%s) - start )) s, load $(cut -d' ' -f1-3 /proc/loadavg); results in benches/results/targets-*.md" >&2
