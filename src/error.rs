@@ -82,7 +82,8 @@ pub enum Rule {
     Unique,
     /// A block's stored bytes lie inside DATA and its stream range inside the stream (§5).
     BlockInData,
-    /// A block's lengths are non-zero and `raw_len ≤ max_block_len` (§5).
+    /// A block's lengths are non-zero, `stored_len ≤ raw_len` and `raw_len ≤ max_block_len`
+    /// (§5).
     BlockLength,
     /// A raw (codec 0) block's stored and raw lengths are equal (§5).
     RawBlockLength,
@@ -132,7 +133,9 @@ impl fmt::Display for Rule {
             Rule::RequiredSection => "a required section is missing",
             Rule::Unique => "a name appears twice",
             Rule::BlockInData => "a block lies outside the data section or the stream",
-            Rule::BlockLength => "a block's length is zero or over max_block_len",
+            Rule::BlockLength => {
+                "a block's length is zero, its stored bytes longer than its raw ones, or over max_block_len"
+            }
             Rule::RawBlockLength => "a stored (raw) block's lengths differ",
             Rule::BlockRun => "block records do not follow each other or disagree",
             Rule::NodeKind => "the node's kind does not match its level",

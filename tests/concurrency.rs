@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 
 use common::{options, pack, Item, Rng};
-use quire::format::{Codec, SectionId};
+use quire::format::Codec;
+use quire::source::ByteSource;
 use quire::{Archive, DictionaryMode, Entry, ReadError, Report};
 
 const THREADS: usize = 8;
@@ -23,7 +24,8 @@ fn fixture() -> (Vec<Item>, Vec<u8>) {
         it.body = common::text(&mut rng, 5000 + i);
     }
     let bytes = pack(&items, options(3, 1024, DictionaryMode::On, 2));
-    (items, bytes)
+    // Entries are numbered in key order.
+    (common::sorted(&items), bytes)
 }
 
 fn assert_send_sync<T: Send + Sync>() {}
@@ -41,8 +43,8 @@ fn archives_and_entries_are_send_and_sync() {
 
 /// Random lookups by key, by number, misses and prefix listings, each checked against the
 /// model. `seed` makes every thread's sequence different.
-fn random_reads<D: AsRef<[u8]>>(
-    a: &Archive<D>,
+fn random_reads<S: ByteSource>(
+    a: &Archive<S>,
     items: &[Item],
     model: &BTreeMap<String, Vec<u8>>,
     seed: u64,
@@ -78,7 +80,10 @@ fn random_reads<D: AsRef<[u8]>>(
                     cut -= 1;
                 }
                 let prefix = &it.key[..cut];
-                let got: Vec<&str> = a.prefix(prefix).map(|e| e.expect("prefix").key()).collect();
+                let got: Vec<String> = a
+                    .prefix(prefix)
+                    .map(|e| e.expect("prefix").key().to_string())
+                    .collect();
                 let want: Vec<&str> = model
                     .keys()
                     .filter(|k| k.starts_with(prefix))
@@ -202,15 +207,14 @@ fn eight_threads_share_a_memory_mapped_archive() {
 #[test]
 fn threads_agree_on_a_damaged_block() {
     let (items, mut bytes) = fixture();
-    let parts = common::Parts::parse(&bytes);
-    let victim = (1..parts.blocks.len())
-        .find(|b| parts.blocks[*b].codec == Codec::ZstdDict as u8)
+    let an = common::Anatomy::of(&bytes);
+    let victim = (1..an.blocks.len())
+        .find(|b| an.blocks[*b].codec == Codec::ZstdDict as u8)
         .expect("a dictionary block");
-    let data = common::section_range(&bytes, SectionId::Data as u32);
-    let rec = parts.blocks[victim];
-    bytes[data.start + rec.offset as usize + 3] ^= 0x40;
+    bytes[an.block_range(victim as u32).start + 3] ^= 0x40;
+    // Reading a body touches the blocks the body lies in.
     let hit: Vec<bool> = (0..items.len())
-        .map(|i| parts.blocks_of(i).contains(&(victim as u32)))
+        .map(|i| an.body_blocks(i).contains(&(victim as u32)))
         .collect();
     assert!(hit.iter().any(|h| *h));
     for cache in [0, 2] {

@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use common::{cases, touches, Item, Parts, Rng};
+use common::{cases, touches, Anatomy, Item, Rng};
 use proptest::prelude::*;
 use quire::{
     Archive, ArchiveWriter, Date, DictionaryMode, DuplicatePolicy, NewEntry, ReadError,
@@ -235,6 +235,8 @@ fn check_roundtrip(
 ) -> Result<(), TestCaseError> {
     let items = items(entries);
     let bytes = common::pack(&items, o.writer(1));
+    // Entries are numbered in key order.
+    let items = common::sorted(&items);
     if o.threads > 1 {
         let threaded = common::pack(&items, o.writer(o.threads));
         prop_assert!(
@@ -321,7 +323,7 @@ fn check_roundtrip(
         prop_assert_eq!(got.map(|e| e.index()), want, "lookup of {:?}", m);
     }
 
-    // Iteration in entry order and in key order.
+    // Iteration in entry order (which is key order), forwards and backwards.
     let keys: Vec<String> = a
         .iter()
         .map(|e| e.map(|e| e.key().to_string()))
@@ -329,13 +331,21 @@ fn check_roundtrip(
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let want: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
     prop_assert_eq!(keys, want);
-    let sorted: Vec<&str> = a
+    let sorted: Vec<String> = a
         .iter_sorted()
-        .map(|e| e.map(|e| e.key()))
+        .map(|e| e.map(|e| e.key().to_string()))
         .collect::<Result<_, _>>()
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let want: Vec<&str> = model.keys().copied().collect();
-    prop_assert_eq!(sorted, want);
+    let want: Vec<String> = model.keys().map(|k| k.to_string()).collect();
+    prop_assert_eq!(&sorted, &want);
+    let mut backwards: Vec<String> = a
+        .iter()
+        .rev()
+        .map(|e| e.map(|e| e.key().to_string()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    backwards.reverse();
+    prop_assert_eq!(backwards, want);
 
     // Prefix listing: "", prefixes of existing keys, probes.
     let mut ps: Vec<&str> = vec![""];
@@ -345,14 +355,14 @@ fn check_roundtrip(
     ps.extend(probes.iter().map(String::as_str));
     ps.extend(probes.iter().flat_map(|p| prefixes(p, 2)));
     for p in ps {
-        let got: Vec<&str> = a
+        let got: Vec<String> = a
             .prefix(p)
-            .map(|e| e.map(|e| e.key()))
+            .map(|e| e.map(|e| e.key().to_string()))
             .collect::<Result<_, _>>()
             .map_err(|e| TestCaseError::fail(format!("prefix {p:?}: {e}")))?;
-        let want: Vec<&str> = model
+        let want: Vec<String> = model
             .range(p..)
-            .map(|(k, _)| *k)
+            .map(|(k, _)| k.to_string())
             .take_while(|k| k.starts_with(p))
             .collect();
         prop_assert_eq!(got, want, "prefix {:?}", p);
@@ -411,7 +421,8 @@ proptest! {
                 .created(0),
         )
         .expect("writer");
-        // The model: key → (entry number, body), and the order of first appearance.
+        // The model: key → (number of first appearance, body); entries are numbered in key
+        // order in the archive.
         let mut model: BTreeMap<String, (u64, Vec<u8>)> = BTreeMap::new();
         let mut dups = 0u64;
         for (key, seed, len) in &adds {
@@ -443,9 +454,9 @@ proptest! {
         prop_assert_eq!(summary.entries, model.len() as u64);
         let a = Archive::new(out.into_inner()).expect("open");
         prop_assert_eq!(a.len(), model.len() as u64);
-        for (key, (index, body)) in &model {
+        for (index, (key, (_, body))) in model.iter().enumerate() {
             let e = a.get(key).expect("get").expect("present");
-            prop_assert_eq!(e.index(), *index);
+            prop_assert_eq!(e.index(), index as u64);
             prop_assert_eq!(&e.body().expect("body"), body);
         }
         let sorted: Vec<String> = a.iter_sorted().map(|e| e.expect("sorted").key().to_string()).collect();
@@ -579,7 +590,9 @@ fn check_damage(
     );
     let _ = report.to_string();
 
-    let parts = Parts::parse(&original);
+    let anatomy = Anatomy::of(&original);
+    let items = common::sorted(&items);
+    let donor_model = common::model(&self::items(donor_entries));
     let changed = changed_ranges(&original, &bytes);
     let touched = |deps: &[Range<usize>]| changed.iter().any(|c| touches(deps, c));
     // The same reads without and with a block cache: a cached block must never stand in
@@ -587,72 +600,86 @@ fn check_damage(
     let cached = Archive::new(&bytes[..])
         .map_err(|e| TestCaseError::fail(e.to_string()))?
         .with_block_cache(2);
-    check_damaged_reads(&a, &items, &parts, &original, &changed, spliced, &touched)?;
-    check_damaged_reads(
-        &cached, &items, &parts, &original, &changed, spliced, &touched,
-    )?;
+    let ctx = DamageCtx {
+        items: &items,
+        anatomy: &anatomy,
+        donor: &donor_model,
+        changed: &changed,
+        spliced,
+        touched: &touched,
+    };
+    check_damaged_reads(&a, &ctx)?;
+    check_damaged_reads(&cached, &ctx)?;
     Ok(())
 }
 
-/// Per-entry reads of a damaged archive: entries whose dependencies are untouched read
-/// exactly; the others give an error or the right answer (splices of another archive aside,
-/// which can carry whole valid records of that archive).
-fn check_damaged_reads(
-    a: &Archive<&[u8]>,
-    items: &[Item],
-    parts: &Parts,
-    original: &[u8],
-    changed: &[Range<usize>],
+/// What the per-entry checks of a damaged archive need.
+struct DamageCtx<'a> {
+    /// Our entries, in entry (key) order.
+    items: &'a [Item],
+    anatomy: &'a Anatomy,
+    /// The donor archive's bodies by key.
+    donor: &'a BTreeMap<String, Vec<u8>>,
+    changed: &'a [Range<usize>],
     spliced: bool,
-    touched: &dyn Fn(&[Range<usize>]) -> bool,
-) -> Result<(), TestCaseError> {
+    touched: &'a dyn Fn(&[Range<usize>]) -> bool,
+}
+
+/// Per-entry reads of a damaged archive: entries whose dependencies (the prelude, the nodes
+/// down to their page, the blocks of their body) are untouched read exactly; the others
+/// give an error or the right answer. Splices of another archive may carry that archive's
+/// whole prelude and blocks, so there an answer may also be the donor's — but never a mix.
+fn check_damaged_reads(a: &Archive<&[u8]>, c: &DamageCtx<'_>) -> Result<(), TestCaseError> {
+    let (items, changed, spliced) = (c.items, c.changed, c.spliced);
+    let right = |key: &str, i: usize, body: &[u8]| {
+        body == items[i].body || (spliced && c.donor.get(key).is_some_and(|d| d == body))
+    };
     for (i, it) in items.iter().enumerate() {
-        let key_clean = !touched(&parts.key_deps(original, i));
-        let index_clean = !touched(&parts.index_deps(original, i));
+        let clean = !(c.touched)(&c.anatomy.body_deps(i));
         // By key.
         match a.get(&it.key) {
             Ok(Some(e)) => {
-                let body = e.body();
-                if key_clean || !spliced {
+                if !spliced || clean {
                     prop_assert_eq!(e.key(), it.key.as_str());
                     prop_assert_eq!(e.index(), i as u64);
-                    match body {
-                        Ok(b) => prop_assert!(
-                            b == it.body,
-                            "wrong body for {:?} (damage {:?})",
-                            it.key,
-                            changed
-                        ),
-                        Err(e) => prop_assert!(!key_clean, "{:?} untouched but: {}", it.key, e),
-                    }
+                }
+                match e.body() {
+                    Ok(b) => prop_assert!(
+                        right(&it.key, i, &b),
+                        "wrong body for {:?} (damage {:?})",
+                        it.key,
+                        changed
+                    ),
+                    Err(e) => prop_assert!(!clean, "{:?} untouched but: {}", it.key, e),
                 }
             }
             Ok(None) => prop_assert!(
-                spliced && !key_clean,
+                spliced && !clean,
                 "{:?} silently missing (damage {:?})",
                 it.key,
                 changed
             ),
-            Err(e) => prop_assert!(!key_clean, "{:?} untouched but: {}", it.key, e),
+            Err(e) => prop_assert!(!clean, "{:?} untouched but: {}", it.key, e),
         }
         // By number.
         match a.get_by_index(i as u64) {
             Ok(e) => {
-                let body = e.body();
-                if index_clean || !spliced {
+                if !spliced || clean {
                     prop_assert_eq!(e.key(), it.key.as_str());
-                    match body {
-                        Ok(b) => prop_assert!(
-                            b == it.body,
-                            "wrong body for entry {} (damage {:?})",
-                            i,
-                            changed
-                        ),
-                        Err(e) => prop_assert!(!index_clean, "entry {} untouched but: {}", i, e),
-                    }
+                }
+                let key = e.key().to_string();
+                match e.body() {
+                    Ok(b) => prop_assert!(
+                        (key == it.key && right(&key, i, &b))
+                            || (spliced && c.donor.get(&key).is_some_and(|d| *d == b)),
+                        "wrong body for entry {} (damage {:?})",
+                        i,
+                        changed
+                    ),
+                    Err(e) => prop_assert!(!clean, "entry {} untouched but: {}", i, e),
                 }
             }
-            Err(e) => prop_assert!(!index_clean, "entry {} untouched but: {}", i, e),
+            Err(e) => prop_assert!(!clean, "entry {} untouched but: {}", i, e),
         }
     }
     // Everything else terminates without a panic.

@@ -21,27 +21,46 @@ fn pack(opts: WriterOptions, entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     w.finish_into_inner().unwrap().0.into_inner()
 }
 
-/// Every access path agrees with the model.
+/// Every access path agrees with the model (given in any order): entries are numbered in
+/// key order.
 fn check(bytes: &[u8], model: &[(String, Vec<u8>)]) {
     let a = Archive::new(bytes).unwrap();
     assert_eq!(a.len(), model.len() as u64);
-    for (i, (k, b)) in model.iter().enumerate() {
+    let sorted: BTreeMap<&[u8], &[u8]> = model
+        .iter()
+        .map(|(k, b)| (k.as_bytes(), b.as_slice()))
+        .collect();
+    assert_eq!(sorted.len(), model.len(), "keys are unique");
+    for (i, (k, b)) in sorted.iter().enumerate() {
+        let k = std::str::from_utf8(k).unwrap();
         let e = a.get(k).unwrap().unwrap_or_else(|| panic!("{k:?} missing"));
         assert_eq!(e.index(), i as u64);
         assert_eq!(&e.body().unwrap(), b, "body of {k:?}");
         assert_eq!(a.get_by_index(i as u64).unwrap().key(), k);
+        assert_eq!(a.index_of(k).unwrap(), Some(i as u64));
     }
-    let iterated: Vec<String> = a.iter().map(|e| e.unwrap().key().to_string()).collect();
-    let keys: Vec<String> = model.iter().map(|(k, _)| k.clone()).collect();
-    assert_eq!(iterated, keys);
-    let sorted: BTreeMap<&[u8], ()> = model.iter().map(|(k, _)| (k.as_bytes(), ())).collect();
+    let want: Vec<Vec<u8>> = sorted.keys().map(|k| k.to_vec()).collect();
+    let iterated: Vec<Vec<u8>> = a
+        .iter()
+        .map(|e| e.unwrap().key().as_bytes().to_vec())
+        .collect();
+    assert_eq!(iterated, want);
+    let backwards: Vec<Vec<u8>> = a
+        .iter()
+        .rev()
+        .map(|e| e.unwrap().key().as_bytes().to_vec())
+        .collect();
+    assert!(backwards.iter().rev().eq(want.iter()));
     let listed: Vec<Vec<u8>> = a
         .iter_sorted()
         .map(|e| e.unwrap().key().as_bytes().to_vec())
         .collect();
-    let want: Vec<Vec<u8>> = sorted.keys().map(|k| k.to_vec()).collect();
     assert_eq!(listed, want);
     assert!(a.get("no such key").unwrap().is_none());
+    assert!(matches!(
+        a.get_by_index(model.len() as u64),
+        Err(quire::ReadError::EntryOutOfRange { .. })
+    ));
     assert!(a.verify().is_ok(), "{}", a.verify());
 }
 
@@ -118,7 +137,17 @@ fn bodies_larger_than_a_block_span_blocks() {
     ];
     let bytes = pack(opts().block_size(4096), &model);
     let a = Archive::new(&bytes[..]).unwrap();
-    assert!(a.block_count() > 70);
+    let an = common::Anatomy::of(&bytes);
+    let big = a.index_of("big").unwrap().unwrap() as usize;
+    assert!(an.body_blocks(big).len() > 1, "{:?}", an.body_blocks(big));
+    // The small entries lie in blocks of their own, of at most the target size.
+    for k in ["small-before", "small-after"] {
+        let i = a.index_of(k).unwrap().unwrap() as usize;
+        let b = an.blocks_of(i);
+        assert_eq!(b.len(), 1);
+        assert!(an.blocks[b[0] as usize].raw_len <= 4096);
+        assert!(!an.body_blocks(big).contains(&b[0]));
+    }
     check(&bytes, &model);
     let mut streamed = Vec::new();
     a.get("big")
@@ -387,10 +416,11 @@ fn dictionary_archives_are_identical_whatever_the_thread_count() {
     check(&one, &model);
 }
 
-/// Titles and metadata go in the entry's lead, before the body in its block (§6.2), except
-/// for entries with no body of their own, whose fields stay in STRINGS; every kind reads back.
+/// Titles and metadata go in the entry's lead, in the stream just before its body (§7),
+/// for every entry, including those whose body is shared with another (§7.2) and those with
+/// no body; every kind reads back, through a block cache or not.
 #[test]
-fn titles_and_metadata_read_back_from_leads_and_strings() {
+fn titles_and_metadata_read_back_from_leads() {
     let body_a = "shared body, long enough to be deduplicated. ".repeat(3);
     let big_meta = "m".repeat(1000);
     // (key, body, title, metadata)
@@ -431,11 +461,8 @@ fn titles_and_metadata_read_back_from_leads_and_strings() {
         w.add(&e).unwrap();
     }
     let bytes = w.finish_into_inner().unwrap().0.into_inner();
-    for cached in [false, true] {
-        let mut a = Archive::new(&bytes[..]).unwrap();
-        if cached {
-            a = a.with_block_cache(2);
-        }
+    for cache in [0, 2] {
+        let a = Archive::new(&bytes[..]).unwrap().with_block_cache(cache);
         assert!(a.verify().is_ok(), "{}", a.verify());
         for (k, b, t, m) in &entries {
             let e = a.get(k).unwrap().unwrap();
@@ -447,15 +474,17 @@ fn titles_and_metadata_read_back_from_leads_and_strings() {
                 .collect();
             assert_eq!(info.metadata, want, "metadata of {k}");
             assert_eq!(&e.body().unwrap(), b, "body of {k}");
+            let doc = a.get(k).unwrap().unwrap().document().unwrap();
+            assert_eq!((doc.title.as_deref(), &doc.body), (*t, b));
+            assert_eq!(doc.metadata, want);
         }
     }
-    // Where the writer put them: leads for a, d, e; STRINGS for the deduplicated b and the
-    // empty c; f has none.
+    // Every entry with fields has a lead of its own, the deduplicated b too.
     let a = Archive::new(&bytes[..]).unwrap();
-    let parts = common::Parts::parse(&bytes);
-    let lead = |k: &str| parts.entries[a.index_of(k).unwrap().unwrap() as usize].lead_len;
-    assert!(lead("a") > 0 && lead("d") > 1000 && lead("e") > 0);
-    assert_eq!((lead("b"), lead("c"), lead("f")), (0, 0, 0));
-    // The 1 KB lead is not split: its block runs past the 256-byte target.
-    assert!(a.header().max_block_len > 1000);
+    let lead = |k: &str| a.get(k).unwrap().unwrap().lead_len();
+    assert!(lead("a") > 0 && lead("b") > 0 && lead("c") > 0 && lead("e") > 0);
+    assert!(lead("d") > 1000);
+    assert_eq!(lead("f"), 0);
+    assert!(a.get("b").unwrap().unwrap().is_shared());
+    assert!(!a.get("a").unwrap().unwrap().is_shared());
 }

@@ -187,7 +187,7 @@ fn add_reader_round_trips_across_many_blocks() {
             // Without deduplication, streaming changes nothing in the output.
             assert!(bytes == want, "{dictionary:?}, {threads} threads");
             let a = Archive::new(&bytes[..]).unwrap();
-            assert!(a.block_count() > 45, "{}", a.block_count());
+            assert!(a.block_count() > 5, "{}", a.block_count());
             match dictionary {
                 DictionaryMode::Off => assert_eq!(a.dictionary_len(), 0),
                 DictionaryMode::On => assert!(a.dictionary_len() > 0),
@@ -330,22 +330,26 @@ fn a_reader_failing_midway_poisons_the_writer_and_leaves_no_file() {
     assert_eq!(files_in(dir.path()), Vec::<String>::new());
 }
 
+/// In 3.0 every body goes to the writer's spool as it is read, so a reader failing after
+/// its first bytes poisons the writer however little it gave (the 2.0 writer could drop an
+/// entry that failed within its first block and go on); what is already written is not
+/// finished into an archive with a partial entry.
 #[test]
-fn a_reader_failing_within_the_first_block_adds_nothing() {
+fn a_reader_failing_early_poisons_the_writer_too() {
     let _g = serial();
-    let mut w = ArchiveWriter::in_memory(opts().block_size(4096)).unwrap();
-    w.add(&NewEntry::new("a", b"first")).unwrap();
-    let err = w
-        .add_reader(&NewEntry::new("b", b""), FailsAfter { ok: 100, given: 0 })
-        .unwrap_err();
-    assert!(matches!(err, WriteError::BodyRead { .. }), "{err:?}");
-    // Nothing of "b" reached the archive: the writer goes on.
-    w.add(&NewEntry::new("b", b"second try")).unwrap();
-    let (out, summary) = w.finish_into_inner().unwrap();
-    assert_eq!(summary.entries, 2);
-    let a = Archive::new(out.into_inner()).unwrap();
-    assert_eq!(a.get("b").unwrap().unwrap().body().unwrap(), b"second try");
-    assert!(a.verify().is_ok());
+    for ok in [0, 100] {
+        let mut w = ArchiveWriter::in_memory(opts().block_size(4096)).unwrap();
+        w.add(&NewEntry::new("a", b"first")).unwrap();
+        let err = w
+            .add_reader(&NewEntry::new("b", b""), FailsAfter { ok, given: 0 })
+            .unwrap_err();
+        assert!(matches!(err, WriteError::BodyRead { .. }), "{err:?}");
+        assert!(matches!(
+            w.add(&NewEntry::new("b", b"second try")),
+            Err(WriteError::Poisoned)
+        ));
+        assert!(matches!(w.finish_into_inner(), Err(WriteError::Poisoned)));
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -459,7 +463,8 @@ fn a_256_mib_body_streams_in_bounded_memory() {
     let (out, summary) = w.finish_into_inner().unwrap();
     let peak = common::alloc::peak_since(base);
     assert_eq!(summary.raw_bytes, len + 18);
-    assert!(summary.blocks >= len / (16 << 10));
+    // At most 512 blocks per entry (spec §8), and no fewer: no block over 512 KiB.
+    assert!(summary.blocks >= 512, "{}", summary.blocks);
     assert_eq!(out.len, summary.file_len);
     eprintln!("peak allocation streaming {len} bytes: {peak} bytes");
     assert!(peak < 64 * MIB, "peak allocation {} MiB", peak / MIB);

@@ -86,6 +86,8 @@ pub enum FrameProblem {
     ContentSize,
     /// The `Content_Checksum_Flag` is set.
     ChecksumFlag,
+    /// The frame header carries a `Dictionary_ID` field.
+    DictionaryId,
 }
 
 impl std::fmt::Display for FrameProblem {
@@ -95,13 +97,14 @@ impl std::fmt::Display for FrameProblem {
             FrameProblem::NotOneFrame => "not exactly one zstd frame",
             FrameProblem::ContentSize => "content size missing or not the block's length",
             FrameProblem::ChecksumFlag => "has a zstd checksum (not allowed)",
+            FrameProblem::DictionaryId => "has a dictionary id field (not allowed)",
         })
     }
 }
 
 /// Checks the rules of §5 for a block of codec 1 or 2 whose stored bytes are `stored`:
 /// exactly one zstd frame, no skippable frame, content size present and equal to `raw_len`,
-/// no content checksum.
+/// no content checksum, no dictionary id field.
 pub fn check_frame(stored: &[u8], raw_len: u32) -> Result<(), FrameProblem> {
     if !stored.starts_with(&ZSTD_FRAME_MAGIC) {
         return Err(FrameProblem::NotAFrame);
@@ -109,6 +112,9 @@ pub fn check_frame(stored: &[u8], raw_len: u32) -> Result<(), FrameProblem> {
     let descriptor = *stored.get(4).ok_or(FrameProblem::NotAFrame)?;
     if descriptor & 0x04 != 0 {
         return Err(FrameProblem::ChecksumFlag);
+    }
+    if descriptor & 0x03 != 0 {
+        return Err(FrameProblem::DictionaryId);
     }
     match zstd::zstd_safe::find_frame_compressed_size(stored) {
         Ok(n) if n == stored.len() => {}

@@ -123,7 +123,8 @@ fn block_fields(c: &mut Cursor<'_>, number: u32, offset: u64, stream: u64) -> Op
 }
 
 fn check_block(b: &BlockRecord) -> Result<(), DamageKind> {
-    if b.stored_len == 0 || b.raw_len == 0 || b.raw_len > MAX_BLOCK_LEN {
+    if b.stored_len == 0 || b.raw_len == 0 || b.raw_len > MAX_BLOCK_LEN || b.stored_len > b.raw_len
+    {
         return Err(DamageKind::Violates(Rule::BlockLength));
     }
     if b.end().is_none() || b.stream_end().is_none() {

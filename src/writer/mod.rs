@@ -41,7 +41,8 @@ use spool::Spool;
 /// Most blocks one entry may lie in (spec §8): an entry longer than this many blocks of the
 /// target size gets larger blocks.
 const MAX_ENTRY_BLOCKS: u64 = 512;
-/// Blocks of an entry longer than the target are up to this long (spec §8).
+/// Blocks of an entry longer than the target are up to this long, and up to 16 targets
+/// (spec §8).
 const LARGE_BLOCK: u64 = 256 << 10;
 /// The block size the writer chooses for long documents (spec §8).
 const LONG_TEXT_BLOCK: u32 = 128 << 10;
@@ -604,7 +605,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             // to anyone reading another entry.
             let chunk = if big {
                 target
-                    .max(LARGE_BLOCK.min(stored_len))
+                    .max(LARGE_BLOCK.min(16 * target).min(stored_len))
                     .max(stored_len.div_ceil(MAX_ENTRY_BLOCKS))
             } else {
                 target

@@ -1,7 +1,11 @@
-//! Helpers shared by the robustness suites: packing a model in memory, and taking a valid
-//! archive apart into its records so that a test can replace one field and put it back
-//! together with every CRC recomputed (so that the hostile value reaches the logic behind
-//! the checksum checks).
+//! Helpers shared by the robustness suites: packing a model in memory; [`Anatomy`], a view of
+//! a valid archive (where its prelude, nodes, entries and blocks lie, and what reading an
+//! entry depends on); and [`Parts`], a valid archive taken apart so that a test can change
+//! any record and lay the archive out again with every offset, length and checksum of the
+//! chain recomputed (so that a hostile value reaches the logic behind the checksum checks).
+//!
+//! Nothing here knows a byte offset of the format: fields are found through
+//! `quire::format`'s field tables and decoders.
 #![allow(dead_code)]
 
 pub mod alloc;
@@ -9,11 +13,13 @@ pub mod alloc;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use quire::format::{
-    self, BlockRecord, EntryRecord, Header, SectionId, SectionRecord, Slot, BLOCK_RECORD_LEN,
-    BUCKET_LEN, ENTRIES_PER_GROUP, ENTRY_RECORD_LEN, HEADER_FIXED_LEN, SECTION_RECORD_LEN,
-    SLOTS_PER_BUCKET, SORTED_GROUP_LEN,
-};
+use byteorder::{ByteOrder, LittleEndian as LE};
+use quire::format::chain::{self, Reseal};
+use quire::format::entries::{EntryDecoder, EntryEncoder};
+use quire::format::header::SECTION_RECORD_LEN;
+use quire::format::header::{self, FieldSpec, HEADER_FIELDS, HEADER_LEN, SECTION_FIELDS};
+use quire::format::nodes::{decode_branch, encode_branch, encode_page, Child, PageHead};
+use quire::format::{self, BlockRecord, Codec, EntryRecord, Header, Prelude, SectionId};
 use quire::{Archive, ArchiveWriter, Date, DictionaryMode, NewEntry, WriterOptions};
 
 /// One entry of a test model.
@@ -54,7 +60,7 @@ pub fn options(
         .created(0)
 }
 
-/// Packs `items` in order, in memory.
+/// Packs `items` (in any order), in memory.
 pub fn pack(items: &[Item], opts: WriterOptions) -> Vec<u8> {
     let mut w = ArchiveWriter::in_memory(opts).expect("writer");
     for it in items {
@@ -72,6 +78,13 @@ pub fn pack(items: &[Item], opts: WriterOptions) -> Vec<u8> {
     }
     let (out, _summary) = w.finish_into_inner().expect("finish");
     out.into_inner()
+}
+
+/// `items` in entry order: entries are numbered in key order (bytewise).
+pub fn sorted(items: &[Item]) -> Vec<Item> {
+    let mut v = items.to_vec();
+    v.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+    v
 }
 
 /// A deterministic xorshift generator: tests need reproducible "random" data without
@@ -144,7 +157,8 @@ pub fn text(rng: &mut Rng, n: usize) -> Vec<u8> {
     s
 }
 
-/// A small archive of `n` entries with titles, dates and metadata on some of them.
+/// A small archive of `n` entries with titles, dates and metadata on some of them. Keys
+/// are numbered with three digits, so for `n ≤ 1000` the items are in key order.
 pub fn sample_items(n: usize, seed: u64) -> Vec<Item> {
     let mut rng = Rng::new(seed);
     (0..n)
@@ -184,8 +198,10 @@ pub fn model(items: &[Item]) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Checks that an archive holds exactly `items` (in entry order), with every field intact.
-pub fn assert_matches<D: AsRef<[u8]>>(a: &Archive<D>, items: &[Item]) {
+/// Checks that an archive holds exactly `items` (given in any order), numbered in key
+/// order, with every field intact.
+pub fn assert_matches<S: quire::source::ByteSource>(a: &Archive<S>, items: &[Item]) {
+    let items = sorted(items);
     assert_eq!(a.len(), items.len() as u64);
     for (i, it) in items.iter().enumerate() {
         let e = a.get(&it.key).expect("get").expect("present");
@@ -195,355 +211,324 @@ pub fn assert_matches<D: AsRef<[u8]>>(a: &Archive<D>, items: &[Item]) {
         assert_eq!(e.title().expect("title"), it.title.as_deref());
         assert_eq!(e.date(), it.date);
         assert_eq!(e.metadata().expect("metadata"), it.meta);
+        let by_number = a.get_by_index(i as u64).expect("by number");
+        assert_eq!(by_number.key(), it.key);
     }
+    let keys: Vec<String> = a
+        .iter()
+        .map(|e| e.expect("iter").key().to_string())
+        .collect();
+    let want: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
+    assert_eq!(keys, want);
 }
 
 // ---------------------------------------------------------------------------------------
-// Taking archives apart and putting them back together.
+// Fields of the prelude, through the format's field tables.
 
-/// Range of section `id` in a valid archive.
-pub fn section_range(bytes: &[u8], id: u32) -> Range<usize> {
-    let h = header(bytes);
-    for i in 0..usize::from(h.section_count) {
-        let r = section_record(bytes, i);
-        if r.id == id {
-            return r.offset as usize..(r.offset + r.length) as usize;
-        }
-    }
-    panic!("no section {id}");
+/// The spec of a header field by name.
+pub fn header_field(name: &str) -> FieldSpec {
+    *HEADER_FIELDS
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no header field {name}"))
 }
 
-/// The fixed header of a (valid enough) archive.
-pub fn header(bytes: &[u8]) -> Header {
-    Header::decode(bytes[..HEADER_FIXED_LEN].try_into().expect("header"))
+/// The spec of a section record field by name.
+pub fn section_field(name: &str) -> FieldSpec {
+    *SECTION_FIELDS
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no section field {name}"))
 }
 
-/// Section table record `i`.
-pub fn section_record(bytes: &[u8], i: usize) -> SectionRecord {
-    let at = section_table_offset(i);
-    SectionRecord::decode(
-        bytes[at..at + SECTION_RECORD_LEN]
-            .try_into()
-            .expect("record"),
-    )
+/// Reads a header field.
+pub fn get_field(bytes: &[u8], name: &str) -> u64 {
+    let f = header_field(name);
+    LE::read_uint(&bytes[f.offset..f.offset + f.width], f.width)
 }
 
-/// Recomputes the header CRC (which sits right after the section table); does nothing
-/// when the section count puts it past the end of `bytes`.
-pub fn fix_header_crc(bytes: &mut [u8]) {
-    format::header::seal(bytes);
+/// Writes a header field (truncated to its width); no checksum is fixed.
+pub fn put_field(bytes: &mut [u8], name: &str, v: u64) {
+    let f = header_field(name);
+    bytes[f.offset..f.offset + f.width].copy_from_slice(&v.to_le_bytes()[..f.width]);
 }
 
-/// Changes fixed-header fields and recomputes the header CRC.
-pub fn patch_header(bytes: &mut [u8], f: impl FnOnce(&mut Header)) {
-    let mut h = header(bytes);
-    f(&mut h);
-    // Header::encode writes the magic and zero reserved bytes; keep the original magic so
-    // that magic tests can be combined with this.
-    let magic: [u8; format::MAGIC.len()] = bytes[..format::MAGIC.len()].try_into().expect("magic");
-    bytes[..HEADER_FIXED_LEN].copy_from_slice(&h.encode());
-    bytes[..format::MAGIC.len()].copy_from_slice(&magic);
-    fix_header_crc(bytes);
+/// Where section record `i` starts in the file.
+pub fn section_record_at(i: usize) -> usize {
+    HEADER_LEN + SECTION_RECORD_LEN * i
 }
 
-/// Changes the section record of section `id` and recomputes the header CRC.
-pub fn patch_section(bytes: &mut [u8], id: u32, f: impl FnOnce(&mut SectionRecord)) {
-    let n = usize::from(header(bytes).section_count);
+/// Byte positions of the header that are reserved (neither the magic nor a field).
+pub fn header_reserved() -> Vec<usize> {
+    (format::MAGIC.len()..HEADER_LEN)
+        .filter(|&b| {
+            !HEADER_FIELDS
+                .iter()
+                .any(|f| (f.offset..f.offset + f.width).contains(&b))
+        })
+        .collect()
+}
+
+/// Byte positions of a section record that are reserved.
+pub fn section_reserved() -> Vec<usize> {
+    (0..SECTION_RECORD_LEN)
+        .filter(|&b| {
+            !SECTION_FIELDS
+                .iter()
+                .any(|f| (f.offset..f.offset + f.width).contains(&b))
+        })
+        .collect()
+}
+
+/// Recomputes every checksum of the chain but the blocks' (see `format::chain::reseal`).
+pub fn reseal(bytes: &mut [u8]) {
+    chain::reseal(bytes, Reseal::default());
+}
+
+/// Sets a header field and recomputes the prelude CRC.
+pub fn patch_header(bytes: &mut [u8], name: &str, v: u64) {
+    put_field(bytes, name, v);
+    header::reseal(bytes);
+}
+
+/// Changes a field of the section record of section `id` and recomputes the prelude CRC.
+pub fn patch_section(bytes: &mut [u8], id: u32, name: &str, f: impl FnOnce(u64) -> u64) {
+    let n = get_field(bytes, "section_count") as usize;
+    let idf = section_field("id");
     let i = (0..n)
-        .find(|i| section_record(bytes, *i).id == id)
+        .find(|&i| {
+            let at = section_record_at(i) + idf.offset;
+            LE::read_u32(&bytes[at..]) == id
+        })
         .expect("section present");
-    let mut r = section_record(bytes, i);
-    f(&mut r);
-    let at = section_table_offset(i);
-    bytes[at..at + SECTION_RECORD_LEN].copy_from_slice(&r.encode());
-    fix_header_crc(bytes);
+    let fs = section_field(name);
+    let at = section_record_at(i) + fs.offset;
+    let old = LE::read_uint(&bytes[at..at + fs.width], fs.width);
+    bytes[at..at + fs.width].copy_from_slice(&f(old).to_le_bytes()[..fs.width]);
+    header::reseal(bytes);
 }
 
-/// A valid archive taken apart: every section decoded into its records. Change anything,
-/// then [`Parts::to_bytes`] lays the sections out again (in `order`), recomputing every
-/// offset, record CRC, section CRC, `file_len`, `section_count` and the header CRC. Counts in
-/// the header (`entry_count`, `block_count`, `bucket_count`, ...) are written as they stand.
+// ---------------------------------------------------------------------------------------
+// A view of a valid archive.
+
+/// A page of the index, where it lies and what it holds.
 #[derive(Debug, Clone)]
-pub struct Parts {
-    pub header: Header,
-    /// Section ids in file order.
-    pub order: Vec<u32>,
-    pub meta: Vec<u8>,
-    pub dict: Vec<u8>,
-    pub data: Vec<u8>,
-    pub ctypes: Vec<u8>,
-    /// Block records, `offset` relative to the start of DATA (made absolute on output).
-    pub blocks: Vec<BlockRecord>,
-    pub entries: Vec<EntryRecord>,
-    pub strings: Vec<u8>,
-    pub buckets: Vec<[Slot; SLOTS_PER_BUCKET]>,
-    pub groups: Vec<[u32; ENTRIES_PER_GROUP]>,
-    /// Sections with ids this reader does not know.
-    pub unknown: Vec<(u32, Vec<u8>)>,
+pub struct PageView {
+    /// Absolute byte range (in the prelude for a root page).
+    pub range: Range<usize>,
+    pub first_entry: u64,
+    pub head: PageHead,
+    /// Each entry with the absolute byte range of its encoding.
+    pub entries: Vec<(EntryRecord, Range<usize>)>,
+    /// Absolute byte ranges of the nodes above it (the root's range included).
+    pub path: Vec<Range<usize>>,
 }
 
-impl Parts {
-    /// Takes a valid archive apart (panics on anything invalid: the input is a test fixture).
-    pub fn parse(bytes: &[u8]) -> Parts {
-        let h = header(bytes);
-        let mut recs: Vec<SectionRecord> = (0..usize::from(h.section_count))
-            .map(|i| section_record(bytes, i))
-            .collect();
-        recs.sort_by_key(|r| r.offset);
-        let sec = |id: SectionId| -> &[u8] {
-            let r = recs.iter().find(|r| r.id == id as u32).expect("section");
-            &bytes[r.offset as usize..(r.offset + r.length) as usize]
-        };
-        let data_start = recs
-            .iter()
-            .find(|r| r.id == SectionId::Data as u32)
-            .expect("data")
-            .offset;
-        let blocks = sec(SectionId::Blocks)
-            .chunks_exact(BLOCK_RECORD_LEN)
-            .map(|c| {
-                let mut b = BlockRecord::decode(c.try_into().expect("len")).expect("block crc");
-                b.offset -= data_start;
-                b
-            })
-            .collect();
-        let entries = sec(SectionId::Entries)
-            .chunks_exact(ENTRY_RECORD_LEN)
-            .map(|c| EntryRecord::decode(c.try_into().expect("len")))
-            .collect();
-        let buckets = sec(SectionId::KeyHash)
-            .chunks_exact(BUCKET_LEN)
-            .map(|c| {
-                format::keyhash::decode_bucket(c.try_into().expect("len")).expect("bucket crc")
-            })
-            .collect();
-        let groups = sec(SectionId::Sorted)
-            .chunks_exact(SORTED_GROUP_LEN)
-            .map(|c| format::sorted::decode_group(c.try_into().expect("len")).expect("group crc"))
-            .collect();
-        let unknown = recs
-            .iter()
-            .filter(|r| SectionId::from_u32(r.id).is_none())
-            .map(|r| {
-                (
-                    r.id,
-                    bytes[r.offset as usize..(r.offset + r.length) as usize].to_vec(),
-                )
-            })
-            .collect();
-        Parts {
-            header: h,
-            order: recs.iter().map(|r| r.id).collect(),
-            meta: sec(SectionId::Meta).to_vec(),
-            dict: sec(SectionId::Dict).to_vec(),
-            data: sec(SectionId::Data).to_vec(),
-            ctypes: sec(SectionId::Ctypes).to_vec(),
-            blocks,
-            entries,
-            strings: sec(SectionId::Strings).to_vec(),
-            buckets,
-            groups,
-            unknown,
+/// A branch of the index.
+#[derive(Debug, Clone)]
+pub struct BranchView {
+    pub range: Range<usize>,
+    pub level: u8,
+    pub first_entry: u64,
+    pub children: Vec<Child>,
+}
+
+/// Where everything of a valid archive lies.
+#[derive(Debug, Clone)]
+pub struct Anatomy {
+    pub header: Header,
+    pub prelude: Range<usize>,
+    pub root: Range<usize>,
+    pub dict: Range<usize>,
+    pub index: Range<usize>,
+    pub data: Range<usize>,
+    /// Every section: id and absolute range, in table order.
+    pub sections: Vec<(u32, Range<usize>)>,
+    pub pages: Vec<PageView>,
+    /// Branches, the root (if a branch) first, in depth-first order.
+    pub branches: Vec<BranchView>,
+    /// Every block, from the pages' runs (offsets relative to DATA).
+    pub blocks: Vec<BlockRecord>,
+}
+
+impl Anatomy {
+    /// Takes a valid archive apart (panics on anything invalid: the input is a fixture).
+    pub fn of(bytes: &[u8]) -> Anatomy {
+        let p = Prelude::decode(bytes, bytes.len() as u64).expect("valid prelude");
+        let h = p.header.clone();
+        let prelude_len = h.prelude_len as usize;
+        let root_start = prelude_len - 4 - h.root_len as usize;
+        let root = root_start..root_start + h.root_len as usize;
+        let mut sections = Vec::new();
+        for s in &p.sections {
+            sections.push((s.id, s.offset as usize..(s.offset + s.length) as usize));
         }
+        let range_of = |id: SectionId| {
+            sections
+                .iter()
+                .find(|(i, _)| *i == id as u32)
+                .map(|(_, r)| r.clone())
+                .expect("section")
+        };
+        let mut a = Anatomy {
+            dict: range_of(SectionId::Dict),
+            index: range_of(SectionId::Index),
+            data: range_of(SectionId::Data),
+            header: h.clone(),
+            prelude: 0..prelude_len,
+            root: root.clone(),
+            sections: sections.clone(),
+            pages: Vec::new(),
+            branches: Vec::new(),
+            blocks: Vec::new(),
+        };
+        a.walk(bytes, root, h.index_depth, 0, &mut Vec::new());
+        for p in &a.pages {
+            for b in &p.head.run {
+                if a.blocks.last().is_none_or(|l| l.number < b.number) {
+                    a.blocks.push(*b);
+                }
+            }
+        }
+        assert_eq!(a.blocks.len() as u64, h.block_count);
+        a
     }
 
-    /// The strings of entry `i` (empty when its range is out of bounds).
-    pub fn entry_strings(&self, i: usize) -> &[u8] {
-        let r = &self.entries[i];
-        usize::try_from(r.strings_offset)
-            .ok()
-            .and_then(|o| self.strings.get(o..)?.get(..r.strings_len as usize))
-            .unwrap_or(&[])
+    fn walk(
+        &mut self,
+        bytes: &[u8],
+        range: Range<usize>,
+        level: u8,
+        first: u64,
+        path: &mut Vec<Range<usize>>,
+    ) {
+        let node = &bytes[range.clone()];
+        if level == 0 {
+            let head = PageHead::decode(node).expect("page");
+            let mut d = EntryDecoder::new(node, head.entries_at, head.restarts_at, 0);
+            let mut entries = Vec::new();
+            for _ in 0..head.n {
+                let at = d.pos();
+                let e = d.next().expect("entry");
+                entries.push((e, range.start + at..range.start + d.pos()));
+            }
+            self.pages.push(PageView {
+                range,
+                first_entry: first,
+                head,
+                entries,
+                path: path.clone(),
+            });
+            return;
+        }
+        let children = decode_branch(node, first).expect("branch");
+        self.branches.push(BranchView {
+            range: range.clone(),
+            level,
+            first_entry: first,
+            children: children.clone(),
+        });
+        path.push(range);
+        for c in &children {
+            let at = self.index.start + c.offset as usize;
+            self.walk(
+                bytes,
+                at..at + c.len as usize,
+                level - 1,
+                c.first_entry,
+                path,
+            );
+        }
+        path.pop();
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.pages.iter().map(|p| p.entries.len()).sum()
+    }
+
+    /// The page holding entry `i` and `i`'s position in it.
+    pub fn locate(&self, i: usize) -> (&PageView, usize) {
+        let p = self
+            .pages
+            .iter()
+            .rev()
+            .find(|p| p.first_entry as usize <= i)
+            .expect("page");
+        (p, i - p.first_entry as usize)
+    }
+
+    /// Entry `i`'s record.
+    pub fn entry(&self, i: usize) -> &EntryRecord {
+        let (p, j) = self.locate(i);
+        &p.entries[j].0
     }
 
     /// The key of entry `i`.
     pub fn key(&self, i: usize) -> String {
-        let s = self.entry_strings(i);
-        String::from_utf8(s[..usize::from(self.entries[i].key_len)].to_vec()).expect("utf-8 key")
+        self.entry(i).key.clone()
     }
 
-    fn section_bytes(&self, id: u32, data_start: u64) -> Vec<u8> {
-        match SectionId::from_u32(id) {
-            Some(SectionId::Meta) => self.meta.clone(),
-            Some(SectionId::Dict) => self.dict.clone(),
-            Some(SectionId::Data) => self.data.clone(),
-            Some(SectionId::Ctypes) => self.ctypes.clone(),
-            Some(SectionId::Blocks) => self
-                .blocks
-                .iter()
-                .flat_map(|b| {
-                    let mut b = *b;
-                    b.offset = b.offset.wrapping_add(data_start);
-                    b.encode()
-                })
-                .collect(),
-            Some(SectionId::Entries) => (0..self.entries.len())
-                .flat_map(|i| self.entries[i].encode(self.entry_strings(i)))
-                .collect(),
-            Some(SectionId::Strings) => self.strings.clone(),
-            Some(SectionId::KeyHash) => self
-                .buckets
-                .iter()
-                .flat_map(format::keyhash::encode_bucket)
-                .collect(),
-            Some(SectionId::Sorted) => self
-                .groups
-                .iter()
-                .flat_map(format::sorted::encode_group)
-                .collect(),
-            None => self
-                .unknown
-                .iter()
-                .find(|(u, _)| *u == id)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_default(),
-        }
+    /// Where entry `i`'s encoding lies in the file.
+    pub fn entry_range(&self, i: usize) -> Range<usize> {
+        let (p, j) = self.locate(i);
+        p.entries[j].1.clone()
     }
 
-    /// Where DATA will start in the laid-out file (block offsets are relative to it).
-    pub fn data_start(&self) -> u64 {
-        // Every section's length is independent of where DATA lands, so one pass finds it.
-        let mut pos = format::header_len(self.order.len() as u16);
-        for id in &self.order {
-            if *id == SectionId::Data as u32 {
-                return pos;
-            }
-            pos += self.section_bytes(*id, 0).len() as u64;
-        }
-        pos
+    /// The blocks stream bytes `s .. s + len` lie in.
+    pub fn blocks_in(&self, s: u64, len: u64) -> Vec<u32> {
+        let end = s.saturating_add(len);
+        self.blocks
+            .iter()
+            .filter(|b| {
+                len > 0 && b.stream_start < end && b.stream_start + u64::from(b.raw_len) > s
+            })
+            .map(|b| b.number)
+            .collect()
     }
 
-    /// Recomputes every block's `data_crc` from `data` (where its range lies inside).
-    pub fn refresh_data_crcs(&mut self) {
-        for b in &mut self.blocks {
-            let r = usize::try_from(b.offset)
-                .ok()
-                .and_then(|o| self.data.get(o..)?.get(..b.stored_len as usize));
-            if let Some(r) = r {
-                b.data_crc = format::crc32(r);
-            }
-        }
+    /// The blocks entry `i`'s body lies in.
+    pub fn body_blocks(&self, i: usize) -> Vec<u32> {
+        let e = self.entry(i);
+        self.blocks_in(e.body_at(), e.body_len)
     }
 
-    /// Lays the archive out again with every CRC, offset and length recomputed (block data
-    /// CRCs excepted: see [`Parts::refresh_data_crcs`]).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let header_len = format::header_len(self.order.len() as u16);
-        let data_start = self.data_start();
-        let mut body = Vec::new();
-        let mut recs = Vec::new();
-        for id in &self.order {
-            let b = self.section_bytes(*id, data_start);
-            recs.push(SectionRecord {
-                id: *id,
-                offset: header_len + body.len() as u64,
-                length: b.len() as u64,
-                crc: format::crc32(&b),
-            });
-            body.extend_from_slice(&b);
-        }
-        let mut h = self.header;
-        h.section_count = self.order.len() as u16;
-        h.file_len = header_len + body.len() as u64;
-        let mut out = format::header::encode_prelude(&h, &recs);
-        out.extend_from_slice(&body);
-        out
+    /// The blocks entry `i`'s lead lies in.
+    pub fn lead_blocks(&self, i: usize) -> Vec<u32> {
+        let e = self.entry(i);
+        self.blocks_in(e.lead_at, e.lead_len.into())
     }
 
-    /// Absolute byte ranges an entry lookup by key depends on in the laid-out file (used to
-    /// decide which entries damage leaves untouched): the header, META and CTYPES, the hash
-    /// buckets probed up to the key's slot with every tag-matching candidate's record and
-    /// strings, and everything [`Parts::index_deps`] lists.
-    pub fn key_deps(&self, bytes: &[u8], i: usize) -> Vec<Range<usize>> {
-        let mut deps = self.index_deps(bytes, i);
-        let key = self.key(i);
-        let n = self.buckets.len() as u64;
-        let probe = format::keyhash::Probe::new(key.as_bytes(), self.header.hash_seed, n);
-        let tag = probe.tag;
-        let keyhash = section_range(bytes, SectionId::KeyHash as u32);
-        let entries = section_range(bytes, SectionId::Entries as u32);
-        let strings = section_range(bytes, SectionId::Strings as u32);
-        'probe: for p in 0..n {
-            let b = probe.bucket(p) as usize;
-            deps.push(keyhash.start + b * BUCKET_LEN..keyhash.start + (b + 1) * BUCKET_LEN);
-            for s in &self.buckets[b] {
-                if s.tag == tag && s.entry != format::NO_ENTRY {
-                    let e = s.entry as usize;
-                    deps.push(
-                        entries.start + e * ENTRY_RECORD_LEN
-                            ..entries.start + (e + 1) * ENTRY_RECORD_LEN,
-                    );
-                    let r = &self.entries[e];
-                    let so = strings.start + r.strings_offset as usize;
-                    deps.push(so..so + r.strings_len as usize);
-                }
-                if s.entry as usize == i {
-                    break 'probe;
-                }
-            }
-        }
-        deps
-    }
-
-    /// Absolute byte ranges reading entry `i` by number depends on: the header, META, CTYPES,
-    /// its record and strings, the records and stored bytes of every block its body spans,
-    /// and the dictionary when one of those blocks uses it.
-    pub fn index_deps(&self, bytes: &[u8], i: usize) -> Vec<Range<usize>> {
-        let hl = format::header_len(self.order.len() as u16) as usize;
-        let mut deps = vec![
-            0..hl,
-            section_range(bytes, SectionId::Meta as u32),
-            section_range(bytes, SectionId::Ctypes as u32),
-        ];
-        let entries = section_range(bytes, SectionId::Entries as u32);
-        let strings = section_range(bytes, SectionId::Strings as u32);
-        let blocks = section_range(bytes, SectionId::Blocks as u32);
-        let data = section_range(bytes, SectionId::Data as u32);
-        deps.push(entries.start + i * ENTRY_RECORD_LEN..entries.start + (i + 1) * ENTRY_RECORD_LEN);
-        let r = &self.entries[i];
-        let so = strings.start + r.strings_offset as usize;
-        deps.push(so..so + r.strings_len as usize);
-        if r.body_len > 0 {
-            let mut need = r.body_len + u64::from(r.offset);
-            let mut b = r.block as usize;
-            loop {
-                let rec = &self.blocks[b];
-                deps.push(
-                    blocks.start + b * BLOCK_RECORD_LEN..blocks.start + (b + 1) * BLOCK_RECORD_LEN,
-                );
-                let s = data.start + rec.offset as usize;
-                deps.push(s..s + rec.stored_len as usize);
-                if rec.codec == 2 {
-                    deps.push(section_range(bytes, SectionId::Dict as u32));
-                }
-                if need <= u64::from(rec.raw_len) {
-                    break;
-                }
-                need -= u64::from(rec.raw_len);
-                b += 1;
-            }
-        }
-        deps
-    }
-
-    /// Blocks the body of entry `i` spans.
+    /// The blocks entry `i`'s lead or body lies in.
     pub fn blocks_of(&self, i: usize) -> Vec<u32> {
-        let r = &self.entries[i];
-        let mut out = Vec::new();
-        if r.body_len == 0 {
-            return out;
-        }
-        let mut need = r.body_len + u64::from(r.offset);
-        let mut b = r.block as usize;
-        loop {
-            out.push(b as u32);
-            let raw = u64::from(self.blocks[b].raw_len);
-            if need <= raw {
-                return out;
+        let mut v = self.lead_blocks(i);
+        v.extend(self.body_blocks(i));
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Absolute range of block `b`'s stored bytes.
+    pub fn block_range(&self, b: u32) -> Range<usize> {
+        let r = &self.blocks[b as usize];
+        let s = self.data.start + r.offset as usize;
+        s..s + r.stored_len as usize
+    }
+
+    /// Absolute byte ranges that finding entry `i` (by key or by number) and reading its
+    /// body depend on: the prelude, the nodes down to its page, the stored bytes of the
+    /// blocks its body lies in and the dictionary when one of them uses it.
+    pub fn body_deps(&self, i: usize) -> Vec<Range<usize>> {
+        let (p, _) = self.locate(i);
+        let mut deps = vec![self.prelude.clone(), p.range.clone()];
+        deps.extend(p.path.iter().cloned());
+        for b in self.body_blocks(i) {
+            deps.push(self.block_range(b));
+            if self.blocks[b as usize].codec == Codec::ZstdDict as u8 {
+                deps.push(self.dict.clone());
             }
-            need -= raw;
-            b += 1;
         }
+        deps
     }
 }
 
@@ -551,6 +536,290 @@ impl Parts {
 pub fn touches(deps: &[Range<usize>], changed: &Range<usize>) -> bool {
     deps.iter()
         .any(|d| d.start < changed.end && changed.start < d.end)
+}
+
+// ---------------------------------------------------------------------------------------
+// Taking archives apart and putting them back together.
+
+/// A page: its block records and its entries.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub run: Vec<BlockRecord>,
+    pub foreign: Vec<BlockRecord>,
+    pub entries: Vec<EntryRecord>,
+}
+
+/// A valid archive taken apart. Change anything, then [`Parts::to_bytes`] lays it out again:
+/// pages and branches re-encoded (pages first, then each level of branches, as the writer
+/// does), every node's length, offset, entry count and CRC in its parent recomputed,
+/// sections placed in `order` with their CRCs, `file_len` and the prelude's lengths and CRC
+/// recomputed. Other header fields (counts, `index_depth`, flags) are written as they
+/// stand, and so are block records: [`Parts::sync_blocks`] recomputes them from `stored`.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub header: Header,
+    /// Section ids in table (and file) order.
+    pub order: Vec<u32>,
+    pub meta: Vec<u8>,
+    pub ctypes: Vec<u8>,
+    pub dict: Vec<u8>,
+    /// Sections with ids this reader does not know.
+    pub unknown: Vec<(u32, Vec<u8>)>,
+    pub pages: Vec<Page>,
+    /// `levels[k - 1]`: the branches at level `k`, left to right, each as the separators of
+    /// its children (which are the next nodes of the level below).
+    pub levels: Vec<Vec<Vec<Vec<u8>>>>,
+    /// Every block record (offsets relative to DATA).
+    pub blocks: Vec<BlockRecord>,
+    /// Every block's stored bytes; DATA is their concatenation.
+    pub stored: Vec<Vec<u8>>,
+}
+
+impl Parts {
+    /// Takes a valid archive apart.
+    pub fn parse(bytes: &[u8]) -> Parts {
+        let a = Anatomy::of(bytes);
+        let p = Prelude::decode(bytes, bytes.len() as u64).expect("prelude");
+        let depth = a.header.index_depth as usize;
+        let mut levels = vec![Vec::new(); depth];
+        // Depth-first order visits each level left to right.
+        for b in &a.branches {
+            levels[b.level as usize - 1].push(b.children.iter().map(|c| c.sep.clone()).collect());
+        }
+        let stored = a
+            .blocks
+            .iter()
+            .map(|b| bytes[a.block_range(b.number)].to_vec())
+            .collect();
+        Parts {
+            header: a.header.clone(),
+            order: a.sections.iter().map(|(id, _)| *id).collect(),
+            meta: p.meta.to_vec(),
+            ctypes: p.ctypes.to_vec(),
+            dict: bytes[a.dict.clone()].to_vec(),
+            unknown: a
+                .sections
+                .iter()
+                .filter(|(id, _)| SectionId::from_u32(*id).is_none())
+                .map(|(id, r)| (*id, bytes[r.clone()].to_vec()))
+                .collect(),
+            pages: a
+                .pages
+                .iter()
+                .map(|p| Page {
+                    run: p.head.run.clone(),
+                    foreign: p.head.foreign.clone(),
+                    entries: p.entries.iter().map(|e| e.0.clone()).collect(),
+                })
+                .collect(),
+            levels,
+            blocks: a.blocks.clone(),
+            stored,
+        }
+    }
+
+    /// Every entry, in order, with its page and position.
+    pub fn entries(&self) -> impl Iterator<Item = &EntryRecord> {
+        self.pages.iter().flat_map(|p| &p.entries)
+    }
+
+    /// Entry `i`, mutably.
+    pub fn entry_mut(&mut self, mut i: usize) -> &mut EntryRecord {
+        for p in &mut self.pages {
+            if i < p.entries.len() {
+                return &mut p.entries[i];
+            }
+            i -= p.entries.len();
+        }
+        panic!("no entry {i}")
+    }
+
+    /// Recomputes every block's offset, `stored_len`, `stored_crc` and `stream_start` from
+    /// `stored` and the `raw_len`s (with `crcs` false, the stored CRCs are kept), and copies
+    /// the records into the pages that describe them.
+    pub fn sync_blocks(&mut self, crcs: bool) {
+        let (mut offset, mut stream) = (0u64, 0u64);
+        for (b, s) in self.blocks.iter_mut().zip(&self.stored) {
+            b.offset = offset;
+            b.stored_len = s.len() as u32;
+            b.stream_start = stream;
+            if crcs {
+                b.stored_crc = format::crc32(s);
+            }
+            offset += s.len() as u64;
+            stream += u64::from(b.raw_len);
+        }
+        for p in &mut self.pages {
+            for r in p.run.iter_mut().chain(p.foreign.iter_mut()) {
+                if let Some(b) = self.blocks.get(r.number as usize) {
+                    *r = *b;
+                }
+            }
+        }
+    }
+
+    /// Decompresses block `b` (codec 0 or 1).
+    pub fn raw_block(&self, b: usize) -> Vec<u8> {
+        let r = &self.blocks[b];
+        match Codec::from_u8(r.codec) {
+            Some(Codec::Raw) => self.stored[b].clone(),
+            Some(Codec::Zstd) => {
+                zstd::bulk::decompress(&self.stored[b], r.raw_len as usize).expect("block")
+            }
+            _ => panic!("block {b} needs the dictionary"),
+        }
+    }
+
+    /// Replaces block `b`'s raw bytes (same length), storing them raw (codec 0), with every
+    /// block checksum recomputed: an edit of the stream that only the reader's own checks
+    /// can catch.
+    pub fn set_raw_block(&mut self, b: usize, raw: Vec<u8>) {
+        let r = &mut self.blocks[b];
+        assert_eq!(raw.len(), r.raw_len as usize);
+        r.codec = Codec::Raw as u8;
+        r.raw_crc = format::crc32(&raw);
+        self.stored[b] = raw;
+        self.sync_blocks(true);
+    }
+
+    /// Edits the stream bytes `s .. s + f's slice` in place (they must lie in one block).
+    pub fn edit_stream(&mut self, s: u64, f: impl FnOnce(&mut [u8])) {
+        let b = self
+            .blocks
+            .iter()
+            .position(|b| b.stream_start <= s && s < b.stream_start + u64::from(b.raw_len))
+            .expect("block");
+        let mut raw = self.raw_block(b);
+        let off = (s - self.blocks[b].stream_start) as usize;
+        f(&mut raw[off..]);
+        self.set_raw_block(b, raw);
+    }
+
+    /// Where DATA will start in the laid-out file.
+    pub fn data_start(&self) -> u64 {
+        let (index, _, root) = self.encode_index(&mut |_, _, _| {});
+        let mut at = header::prelude_len(
+            self.order.len(),
+            self.meta.len(),
+            self.ctypes.len(),
+            root.len(),
+        ) as u64;
+        for id in &self.order {
+            if *id == SectionId::Data as u32 {
+                return at;
+            }
+            at += self.section_len(*id, &index) as u64;
+        }
+        at
+    }
+
+    fn section_len(&self, id: u32, index: &[u8]) -> usize {
+        match SectionId::from_u32(id) {
+            Some(SectionId::Dict) => self.dict.len(),
+            Some(SectionId::Index) => index.len(),
+            Some(SectionId::Data) => self.stored.iter().map(Vec::len).sum(),
+            None => self
+                .unknown
+                .iter()
+                .find(|(u, _)| *u == id)
+                .map_or(0, |(_, b)| b.len()),
+        }
+    }
+
+    /// Encodes the tree: (INDEX, number of entries, root). `hook(level, branch, children)`
+    /// may change a branch's child records before it is encoded.
+    fn encode_index(
+        &self,
+        hook: &mut dyn FnMut(u8, usize, &mut Vec<Child>),
+    ) -> (Vec<u8>, u64, Vec<u8>) {
+        let mut index = Vec::new();
+        let mut nodes: Vec<(Vec<u8>, u64)> = self
+            .pages
+            .iter()
+            .map(|p| {
+                let mut enc = EntryEncoder::new();
+                for e in &p.entries {
+                    enc.push(e);
+                }
+                (encode_page(&p.run, &p.foreign, enc), p.entries.len() as u64)
+            })
+            .collect();
+        for (k, level) in self.levels.iter().enumerate() {
+            // Place the level below in INDEX.
+            let mut children: Vec<Child> = Vec::new();
+            for (bytes, n) in &nodes {
+                children.push(Child {
+                    first_entry: 0,
+                    entries: *n,
+                    offset: index.len() as u64,
+                    len: bytes.len() as u32,
+                    crc: format::crc32(bytes),
+                    sep: Vec::new(),
+                });
+                index.extend_from_slice(bytes);
+            }
+            let mut it = children.into_iter();
+            let mut next = Vec::new();
+            for (j, seps) in level.iter().enumerate() {
+                let mut cs: Vec<Child> = it.by_ref().take(seps.len()).collect();
+                for (c, s) in cs.iter_mut().zip(seps) {
+                    c.sep = s.clone();
+                }
+                let n = cs.iter().map(|c| c.entries).sum();
+                hook(k as u8 + 1, j, &mut cs);
+                next.push((encode_branch(&cs), n));
+            }
+            nodes = next;
+        }
+        assert_eq!(nodes.len(), 1, "one root");
+        let (root, n) = nodes.pop().expect("root");
+        (index, n, root)
+    }
+
+    /// Lays the archive out again (see [`Parts`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.to_bytes_with(|_, _, _| {})
+    }
+
+    /// Same, letting `hook(level, branch, children)` change the child records of a branch
+    /// (level ≥ 1, left to right) just before it is encoded.
+    pub fn to_bytes_with(&self, mut hook: impl FnMut(u8, usize, &mut Vec<Child>)) -> Vec<u8> {
+        let (index, _, root) = self.encode_index(&mut hook);
+        let data: Vec<u8> = self.stored.concat();
+        let mut at = header::prelude_len(
+            self.order.len(),
+            self.meta.len(),
+            self.ctypes.len(),
+            root.len(),
+        ) as u64;
+        let mut body = Vec::new();
+        let mut recs = Vec::new();
+        for id in &self.order {
+            let b: &[u8] = match SectionId::from_u32(*id) {
+                Some(SectionId::Dict) => &self.dict,
+                Some(SectionId::Index) => &index,
+                Some(SectionId::Data) => &data,
+                None => self
+                    .unknown
+                    .iter()
+                    .find(|(u, _)| u == id)
+                    .map_or(&[][..], |(_, b)| b),
+            };
+            recs.push(format::SectionRecord {
+                id: *id,
+                offset: at,
+                length: b.len() as u64,
+                crc: format::crc32(b),
+            });
+            at += b.len() as u64;
+            body.extend_from_slice(b);
+        }
+        let mut h = self.header.clone();
+        h.file_len = at;
+        let mut out = header::encode_prelude(&h, &recs, &self.meta, &self.ctypes, &root);
+        out.extend_from_slice(&body);
+        out
+    }
 }
 
 /// Proptest case count: `PROPTEST_CASES` when set, else `default`.
@@ -561,7 +830,7 @@ pub fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-/// Section table record encoding helper for tests that add sections by hand.
-pub fn section_table_offset(i: usize) -> usize {
-    format::header::section_record_offset(i as u16) as usize
+/// One zstd frame of `raw` as §5 wants it: content size, no checksum.
+pub fn frame(raw: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(raw, 3).expect("compress")
 }
