@@ -445,7 +445,7 @@ struct Mixed {
 }
 
 impl ByteSource for Mixed {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.prelude_from.len() as u64
     }
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {

@@ -339,11 +339,12 @@ fn status_kib(field: &str) -> Option<u64> {
 /// An archive of one 1024-byte entry in one block, whose stored bytes are `frame` (stored
 /// CRC recomputed, raw CRC the real one).
 fn bomb_archive(frame: &[u8], codec: Codec) -> (Vec<u8>, Vec<String>) {
-    let items = vec![Item::new("bomb", vec![7u8; 1024])];
-    let bytes = pack(&items, options(3, 4096, DictionaryMode::Off, 1));
+    // A block longer than the bomb's frame: stored bytes are never longer than raw ones.
+    let items = vec![Item::new("bomb", vec![7u8; 64 << 10])];
+    let bytes = pack(&items, options(3, 64 << 10, DictionaryMode::Off, 1));
     let mut parts = Parts::parse(&bytes);
     assert_eq!(parts.blocks.len(), 1);
-    assert_eq!(parts.blocks[0].raw_len, 1024);
+    assert_eq!(parts.blocks[0].raw_len, 64 << 10);
     parts.stored[0] = frame.to_vec();
     parts.blocks[0].codec = codec as u8;
     parts.sync_blocks(true);
@@ -367,10 +368,10 @@ fn decompression_bomb_is_an_error_with_bounded_memory() {
         ("1 GiB, declaring 1 GiB", bomb(true).to_vec(), |k| {
             k == DamageKind::Frame(format::blocks::FrameProblem::ContentSize)
         }),
-        // The frame rules pass: zstd itself must stop at the 1024 bytes asked for.
+        // The frame rules pass: zstd itself must stop at the 64 KiB asked for.
         (
-            "1 GiB, declaring 1024 bytes",
-            with_declared_size(bomb(true), 1024),
+            "1 GiB, declaring 64 KiB",
+            with_declared_size(bomb(true), 64 << 10),
             is_decode_failure,
         ),
     ];
@@ -411,7 +412,7 @@ fn frames_that_break_the_block_rules_are_errors() {
     let _g = serial();
     use format::blocks::FrameProblem;
     // The body of bomb_archive's entry, so that a good frame of it reads.
-    let raw = [7u8; 1024];
+    let raw = vec![7u8; 64 << 10];
     let good = common::frame(&raw);
     let mut with_checksum = zstd::bulk::Compressor::new(3).expect("compressor");
     with_checksum
@@ -466,7 +467,7 @@ fn frames_that_break_the_block_rules_are_errors() {
         assert_small(&o, MIB);
     }
     // A frame declaring raw_len that holds fewer bytes.
-    let short = with_declared_size(&common::frame(&Rng::new(4).bytes(300)), 1024);
+    let short = with_declared_size(&common::frame(&Rng::new(4).bytes(300)), 64 << 10);
     let (bytes, keys) = bomb_archive(&short, Codec::Zstd);
     let o = exercise(bytes, keys);
     assert!(
@@ -1219,7 +1220,8 @@ fn block_records_that_lie() {
             Box::new(|p| p.pages[0].run[0].raw_len = p.header.max_block_len + 1),
         ),
         (
-            DamageKind::Violates(Rule::BlockInData),
+            // Stored bytes longer than the raw ones (§5: stored_len ≤ raw_len).
+            DamageKind::Violates(Rule::BlockLength),
             Box::new(anywhere),
             Box::new(|p| p.pages[0].run[0].stored_len = u32::MAX),
         ),
@@ -1271,7 +1273,7 @@ fn block_records_that_lie() {
             Box::new(|p| {
                 let b = &mut p.pages[0].run[0];
                 b.codec = Codec::Raw as u8;
-                b.raw_len = b.stored_len.saturating_sub(1).max(1);
+                b.stored_len = b.raw_len - 1;
             }),
         ),
         (

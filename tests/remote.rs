@@ -65,7 +65,7 @@ fn open_is_one_request_then_reads_are_exact_and_cached() {
         ),
         (None, None)
     );
-    assert_eq!(src.len(), MIB as u64);
+    assert_eq!(src.size(), MIB as u64);
     assert!(src.etag().is_some());
     assert_eq!(src.etag(), open[0].etag.as_deref());
     assert_eq!(src.describe(), url);
@@ -165,7 +165,7 @@ fn small_and_empty_objects_and_urls_with_a_query() {
         (r[0].range.as_deref(), r[0].status, r[0].bytes),
         (Some("bytes=0-16383"), 206, 1000)
     );
-    assert_eq!(src.len(), 1000);
+    assert_eq!(src.size(), 1000);
     assert_eq!(
         src.describe(),
         ng.url("/small.bin"),
@@ -183,7 +183,7 @@ fn small_and_empty_objects_and_urls_with_a_query() {
     // nginx answers a range of an empty file with 200 and nothing (S3 says 416).
     let empty = RemoteSource::open(&ng.url("/empty.bin"), opts()).unwrap();
     assert_eq!(ng.log.expect(1)[0].status, 200);
-    assert!(empty.is_empty());
+    assert_eq!(empty.size(), 0);
     assert!(empty.read_at(0, 0).unwrap().is_empty());
     assert_eq!(
         empty.read_at(0, 1).unwrap_err().kind(),
@@ -712,7 +712,7 @@ fn s3_child_process() {
         (open[0].status, open[0].bytes, open[0].signed),
         (206, 16384, true)
     );
-    assert_eq!(src.len(), MIB as u64);
+    assert_eq!(src.size(), MIB as u64);
     assert_eq!(src.etag(), open[0].etag.as_deref());
     assert_eq!(src.describe(), url);
 

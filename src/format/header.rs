@@ -355,17 +355,6 @@ impl<'b> Prelude<'b> {
         if !has_magic(bytes) {
             return Err(ReadError::BadMagic);
         }
-        // Development versions 1.x and 2.x (never released) had no prelude length here; they
-        // are told apart by their major version alone (§2.3).
-        if let (Some(major), Some(minor)) = (
-            array_at::<2>(bytes, MAJOR as u64),
-            array_at::<2>(bytes, MINOR as u64),
-        ) {
-            let (major, minor) = (u16::from_le_bytes(*major), u16::from_le_bytes(*minor));
-            if (1..VERSION_MAJOR).contains(&major) {
-                return Err(ReadError::UnsupportedVersion { major, minor });
-            }
-        }
         let len = array_at::<4>(bytes, PRELUDE_LEN as u64)
             .map(|b| LE::read_u32(b) as usize)
             .ok_or_else(|| ReadError::TruncatedPrelude {

@@ -31,7 +31,7 @@ fn io_error(src: &dyn ByteSource, source: std::io::Error) -> ReadError {
 impl Layout {
     /// Reads and checks the prelude of `src`.
     pub(crate) fn open(src: &dyn ByteSource) -> ReadResult<Layout> {
-        let file_len = src.len();
+        let file_len = src.size();
         let first = file_len.min(MAX_PRELUDE_LEN as u64) as usize;
         let bytes = src.read_at(0, first).map_err(|e| io_error(src, e))?;
         let p = Prelude::decode(&bytes, file_len)?;
@@ -64,6 +64,9 @@ impl Layout {
         }
         let meta = meta::decode(p.meta)?;
         let ctypes = ctypes::decode(p.ctypes)?;
+        if ctypes.is_empty() && h.entry_count > 0 {
+            return Err(ReadError::violates(Location::ContentTypes, Rule::RecordBounds));
+        }
         let root = Node::decode_root(p.root, h)?;
         Ok(Layout {
             header: p.header.clone(),

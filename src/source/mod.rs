@@ -36,13 +36,9 @@ use std::sync::Mutex;
 /// A source returns exactly the bytes asked for or an error: a short read is an error
 /// ([`io::ErrorKind::UnexpectedEof`]), never fewer bytes.
 pub trait ByteSource: Send + Sync {
-    /// The total length in bytes, as known when the source was opened.
-    fn len(&self) -> u64;
-
-    /// Whether the source is empty.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+    /// The total length in bytes, as known when the source was opened. (Not `len`, which
+    /// would shadow the slice method on arrays that are sources too.)
+    fn size(&self) -> u64;
 
     /// The bytes `offset .. offset + len`. Fails with [`io::ErrorKind::UnexpectedEof`] when the
     /// range runs past [`len`](ByteSource::len).
@@ -89,7 +85,7 @@ fn check_range(offset: u64, len: usize, total: u64) -> io::Result<Range<u64>> {
 }
 
 impl<T: AsRef<[u8]> + Send + Sync> ByteSource for T {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.as_ref().len() as u64
     }
 
@@ -102,8 +98,8 @@ impl<T: AsRef<[u8]> + Send + Sync> ByteSource for T {
 }
 
 impl ByteSource for Box<dyn ByteSource> {
-    fn len(&self) -> u64 {
-        (**self).len()
+    fn size(&self) -> u64 {
+        (**self).size()
     }
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
         (**self).read_at(offset, len)
@@ -146,7 +142,7 @@ impl FileSource {
 }
 
 impl ByteSource for FileSource {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.len
     }
 
@@ -229,8 +225,8 @@ impl<S: ByteSource> Recording<S> {
 }
 
 impl<S: ByteSource> ByteSource for Recording<S> {
-    fn len(&self) -> u64 {
-        self.inner.len()
+    fn size(&self) -> u64 {
+        self.inner.size()
     }
 
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
@@ -279,7 +275,7 @@ mod tests {
         let path = dir.join("f");
         std::fs::write(&path, b"hello, world").unwrap();
         let s = FileSource::open(&path).unwrap();
-        assert_eq!(s.len(), 12);
+        assert_eq!(s.size(), 12);
         assert_eq!(&*s.read_at(7, 5).unwrap(), b"world");
         assert_eq!(
             s.read_at(8, 5).unwrap_err().kind(),

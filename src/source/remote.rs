@@ -1008,7 +1008,7 @@ impl RemoteSource {
     ///     "https://example.org/news.quire",
     ///     RemoteOptions::new().cache_bytes(128 << 20),
     /// )?;
-    /// println!("{} bytes, {:?}", source.len(), source.etag());
+    /// println!("{} bytes, {:?}", source.size(), source.etag());
     /// let head = source.read_at(0, 16)?; // from the first 16 KiB: no request
     /// let parts = source.read_many(&[100_000..116_384, 900_000..916_384])?; // 2 in parallel
     /// assert_eq!((head.len(), parts.len()), (16, 2));
@@ -1123,7 +1123,7 @@ impl RemoteSource {
 }
 
 impl ByteSource for RemoteSource {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.inner.len
     }
 

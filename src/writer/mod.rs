@@ -255,8 +255,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     ///
     /// The body is copied into the writer's spool as it is read, so memory stays small
     /// whatever its length. Bodies of 2^48 bytes or more are refused. When reading fails the
-    /// error is returned as [`WriteError::BodyRead`] and the writer is poisoned (every later
-    /// call fails, and a writer from [`create`](ArchiveWriter::create) leaves no file).
+    /// error is returned as [`WriteError::BodyRead`], the entry is not added and the writer
+    /// stays usable (what was read of it is dropped); should even that fail, the writer is
+    /// poisoned (every later call fails, and a writer from
+    /// [`create`](ArchiveWriter::create) leaves no file).
     ///
     /// ```
     /// use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
@@ -291,31 +293,52 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let Some(plan) = self.plan(e)? else {
             return Ok(false);
         };
-        self.poison_on_error(|w| {
-            let at = w.spool.append(&plan.lead)?;
-            let mut hasher = w
-                .opts
-                .get_dedup()
-                .then(xxhash_rust::xxh3::Xxh3Default::new);
-            let mut len = 0u64;
-            let mut buf = vec![0u8; 64 << 10];
-            loop {
-                let n = match body.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(err) => return Err(body_read(e.key, err)),
-                };
-                len += n as u64;
-                entry::check_body_len(e.key, len)?;
-                w.spool.append(&buf[..n])?;
-                if let Some(h) = hasher.as_mut() {
-                    h.update(&buf[..n]);
-                }
+        let at = self.spool_len();
+        match self.spool_from(e, &plan, body) {
+            Ok((len, hash)) => self.poison_on_error(|w| w.store(e, plan, at, len, hash)),
+            // Nothing but the spool's tail changed: cut it off and stay usable.
+            Err(err @ WriteError::BodyRead { .. }) if self.spool.truncate(at).is_ok() => Err(err),
+            Err(err) => {
+                self.poisoned = true;
+                Err(err)
             }
-            let hash = hasher.map(|h| h.digest128());
-            w.store(e, plan, at, len, hash)
-        })
+        }
+    }
+
+    fn spool_len(&self) -> u64 {
+        self.spool.len()
+    }
+
+    /// Copies an entry's lead and its body from `body` into the spool; returns the body's
+    /// length and hash.
+    fn spool_from(
+        &mut self,
+        e: &NewEntry<'_>,
+        plan: &Plan,
+        body: &mut dyn Read,
+    ) -> Result<(u64, Option<u128>), WriteError> {
+        self.spool.append(&plan.lead)?;
+        let mut hasher = self
+            .opts
+            .get_dedup()
+            .then(xxhash_rust::xxh3::Xxh3Default::new);
+        let mut len = 0u64;
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = match body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(body_read(e.key, err)),
+            };
+            len += n as u64;
+            entry::check_body_len(e.key, len)?;
+            self.spool.append(&buf[..n])?;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
+        }
+        Ok((len, hasher.map(|h| h.digest128())))
     }
 
     fn check_usable(&self) -> Result<(), WriteError> {

@@ -3,7 +3,7 @@
 //! blocks). The operating system deletes them when they are closed, whatever happens.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 /// An append-then-read temporary file.
 pub(super) struct Spool {
@@ -20,12 +20,27 @@ impl Spool {
         })
     }
 
+    /// Bytes appended so far.
+    pub(super) fn len(&self) -> u64 {
+        self.len
+    }
+
     /// Appends `bytes`; returns where they start.
     pub(super) fn append(&mut self, bytes: &[u8]) -> io::Result<u64> {
         let at = self.len;
         self.file.write_all(bytes)?;
         self.len += bytes.len() as u64;
         Ok(at)
+    }
+
+    /// Drops everything from `at` on (an entry whose body could not be read).
+    pub(super) fn truncate(&mut self, at: u64) -> io::Result<()> {
+        self.file.flush()?;
+        let f = self.file.get_mut();
+        f.set_len(at)?;
+        f.seek(SeekFrom::Start(at))?;
+        self.len = at;
+        Ok(())
     }
 
     /// Flushes what was appended, before reading.

@@ -14,9 +14,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// `tests/servers`, where the scripts are.
+/// `tests/servers`, where the scripts are: under the package's directory for the library's
+/// tests, one level up for the CLI's (`cli/tests/remote.rs` includes this file too).
 pub fn scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers")
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = package.join("tests/servers");
+    if here.join("nginx.sh").is_file() {
+        return here;
+    }
+    package.join("../tests/servers")
 }
 
 /// Whether this is a CI run (`CI=true`): a missing server fails instead of skipping.
