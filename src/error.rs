@@ -112,7 +112,8 @@ pub enum Rule {
     Lead,
     /// A lead or body lies inside its page's blocks and inside the stream (§7.1).
     BodyRange,
-    /// A shared body is non-empty (§7.2).
+    /// A shared body is non-empty; the SHARED_BODIES flag is set exactly when some entry
+    /// shares a body (§7.2).
     SharedBody,
     /// An entry has at most one title (§7.3).
     OneTitle,
@@ -148,7 +149,7 @@ impl fmt::Display for Rule {
             Rule::KeyOrder => "keys are out of order",
             Rule::Lead => "the lead is too long or its fields do not fill it",
             Rule::BodyRange => "the lead or body runs outside its page's blocks",
-            Rule::SharedBody => "a shared body is empty",
+            Rule::SharedBody => "a shared body is empty, or the SHARED_BODIES flag is wrong",
             Rule::OneTitle => "more than one title",
             Rule::RecordBounds => "a record runs past the end of its area",
         })

@@ -317,7 +317,8 @@ fn a_reader_failing_midway_adds_nothing_and_the_writer_goes_on() {
     assert_eq!(src.to_string(), "peer went away");
     assert!(!err.to_string().contains("peer went away"), "{err}");
     // The half entry is dropped from the spool; the writer goes on without it.
-    w.add_reader(&NewEntry::new("after", b""), &b"x"[..]).unwrap();
+    w.add_reader(&NewEntry::new("after", b""), &b"x"[..])
+        .unwrap();
     w.finish().unwrap();
     let a = quire::Archive::new(fs::read(&target).unwrap()).unwrap();
     let keys: Vec<String> = a.iter().map(|e| e.unwrap().key().to_string()).collect();
@@ -334,7 +335,10 @@ fn a_failing_body_reader_adds_nothing_and_leaves_the_writer_usable() {
         let mut w = ArchiveWriter::in_memory(opts().block_size(4096)).unwrap();
         w.add(&NewEntry::new("a", b"first")).unwrap();
         let err = w
-            .add_reader(&NewEntry::new("b", b"").title("B"), FailsAfter { ok, given: 0 })
+            .add_reader(
+                &NewEntry::new("b", b"").title("B"),
+                FailsAfter { ok, given: 0 },
+            )
             .unwrap_err();
         assert!(matches!(err, WriteError::BodyRead { .. }), "{err:?}");
         w.add(&NewEntry::new("b", b"second try")).unwrap();

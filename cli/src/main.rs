@@ -325,7 +325,10 @@ fn read_code(e: &quire::ReadError) -> u8 {
     match e {
         quire::ReadError::Io { source, .. } => match remote_error_kind(source) {
             Some(
-                K::Changed | K::ShortRead | K::IgnoredRange | K::BadResponse
+                K::Changed
+                | K::ShortRead
+                | K::IgnoredRange
+                | K::BadResponse
                 | K::RangeNotSatisfiable,
             ) => 1,
             _ => 4,

@@ -87,7 +87,9 @@ fn directory_round_trip_with_seed_article_title_and_date() {
         version.as_str(),
         "entries:        4",
         "ratio:",
-        "keyhash",
+        "index:",
+        "depth 0",
+        "DATA",
         "created: 2023-11-14T22:13:20Z",
     ] {
         assert!(info.contains(want), "{want:?} not in\n{info}");
@@ -269,7 +271,10 @@ fn corrupted_block_is_reported_and_other_entries_still_read() {
         .filter(|e| e.location().map(|l| l.0) == Some(block))
         .map(|e| e.key().to_string())
         .collect();
-    let data = sections.iter().find(|s| s.id == 3).unwrap();
+    let data = sections
+        .iter()
+        .find(|s| s.id == quire::format::SectionId::Data as u32)
+        .unwrap();
     // Find the first data byte whose damage makes k30 unreadable: it is in k30's block.
     let mut at = None;
     for off in data.offset..data.offset + data.length {

@@ -30,7 +30,7 @@ fn info_json_describes_the_archive() {
     let v: Value = serde_json::from_str(&ok(&run(&["info", "--json", s(&arc)]))).unwrap();
     let bytes = fs::read(&arc).unwrap();
     let a = quire::Archive::new(&bytes[..]).unwrap();
-    assert_eq!(v["version"], "2.0");
+    assert_eq!(v["version"], "3.0");
     assert_eq!(v["entries"].as_u64(), Some(a.len()));
     assert_eq!(v["blocks"].as_u64(), Some(a.block_count()));
     assert_eq!(v["file_bytes"].as_u64(), Some(bytes.len() as u64));
@@ -40,13 +40,35 @@ fn info_json_describes_the_archive() {
     );
     let raw: u64 = a.iter().map(|e| e.unwrap().body_len()).sum();
     assert_eq!(v["raw_bytes"].as_u64(), Some(raw));
-    // The sections tile the file after the header.
+    // The sections tile the file after the prelude.
     let sections = v["sections"].as_array().unwrap();
     assert_eq!(sections.len(), a.sections().len());
     let total: u64 = sections.iter().map(|x| x["length"].as_u64().unwrap()).sum();
-    let header = quire::format::header_len(sections.len() as u16);
-    assert_eq!(header + total, bytes.len() as u64);
-    assert!(sections.iter().any(|x| x["name"] == "keyhash"));
+    let prelude = v["prelude_bytes"].as_u64().unwrap();
+    assert_eq!(prelude, u64::from(a.header().prelude_len));
+    assert_eq!(prelude + total, bytes.len() as u64);
+    let names: Vec<&str> = sections
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    for name in ["DICT", "INDEX", "DATA"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    // The index: the prelude and INDEX, i.e. everything but the dictionary and the blocks.
+    assert_eq!(
+        v["index_depth"].as_u64(),
+        Some(a.header().index_depth.into())
+    );
+    assert_eq!(v["data_bytes"].as_u64(), Some(a.data_len()));
+    assert_eq!(
+        v["index_bytes"].as_u64(),
+        Some(bytes.len() as u64 - a.dictionary_len() - a.data_len())
+    );
+    let keys: u64 = a.iter().map(|e| e.unwrap().key().len() as u64).sum();
+    assert_eq!(v["key_bytes"].as_u64(), Some(keys));
+    for gone in ["buckets", "hash_seed", "max_probe"] {
+        assert!(v.get(gone).is_none(), "{gone} is a 2.0 field");
+    }
     assert_eq!(v["metadata"]["created"], "2023-11-14T22:13:20Z");
     assert_eq!(
         v["content_types"].as_array().unwrap().len(),
@@ -127,7 +149,11 @@ fn ls_json_marks_unreadable_entries_and_exits_1() {
         let block = e.location().unwrap().0;
         (
             block,
-            a.sections().iter().find(|r| r.id == 3).copied().unwrap(),
+            a.sections()
+                .iter()
+                .find(|r| r.id == quire::format::SectionId::Data as u32)
+                .copied()
+                .unwrap(),
         )
     };
     let _ = block;

@@ -64,7 +64,9 @@ fn text(i: usize, words: usize) -> String {
 }
 
 /// The archives the writer makes, by name.
-const WRITTEN: [&str; 7] = ["empty", "small", "dict", "raw", "shared", "depth1", "depth2"];
+const WRITTEN: [&str; 7] = [
+    "empty", "small", "dict", "raw", "shared", "depth1", "depth2",
+];
 /// Written archives edited in ways a reader must accept (§2.2–§2.4).
 const EDITED: [&str; 3] = ["optional-flag", "optional-section", "minor"];
 
@@ -116,14 +118,16 @@ fn build(name: &str) -> Vec<u8> {
                 .collect();
             w.add(&NewEntry::new("noise", &noise).content_type("application/octet-stream"))
                 .unwrap();
-            w.add(&NewEntry::new("text", text(3, 30).as_bytes())).unwrap();
+            w.add(&NewEntry::new("text", text(3, 30).as_bytes()))
+                .unwrap();
         }
         "shared" => {
             let same = text(4, 25);
             for k in ["copy/a", "copy/b", "copy/c"] {
                 w.add(&NewEntry::new(k, same.as_bytes()).title(k)).unwrap();
             }
-            w.add(&NewEntry::new("other", text(5, 25).as_bytes())).unwrap();
+            w.add(&NewEntry::new("other", text(5, 25).as_bytes()))
+                .unwrap();
         }
         "depth1" | "depth2" => {
             let n = if name == "depth1" { 60 } else { 1000 };
@@ -135,7 +139,11 @@ fn build(name: &str) -> Vec<u8> {
                 } else {
                     format!("depth/two/a/long/shared/prefix/{i:05}")
                 };
-                let body = if name == "depth1" { text(i, 8) } else { String::new() };
+                let body = if name == "depth1" {
+                    text(i, 8)
+                } else {
+                    String::new()
+                };
                 w.add(&NewEntry::new(&key, body.as_bytes())).unwrap();
             }
         }
@@ -243,7 +251,10 @@ fn vectors_cover_what_the_spec_lists() {
     let open = |n: &str| Archive::new(fs::read(dir().join(format!("{n}.quire"))).unwrap()).unwrap();
     let dict = open("dict");
     assert!(dict.dictionary_len() > 0 && dict.block_count() > 3);
-    assert_eq!(dict.header().required_flags & quire::format::REQUIRED_DICT, 1);
+    assert_eq!(
+        dict.header().required_flags & quire::format::REQUIRED_DICT,
+        1
+    );
     let small = open("small");
     assert_eq!(small.header().index_depth, 0);
     let long = small.get("a/long-article").unwrap().unwrap();
@@ -261,13 +272,20 @@ fn vectors_cover_what_the_spec_lists() {
     assert_eq!(open("depth2").header().index_depth, 2);
     assert_eq!(open("minor").header().minor, 1);
     assert_eq!(open("optional-flag").header().optional_flags, 1 << 5);
-    assert!(open("optional-section").sections().iter().any(|s| s.id == 99));
+    assert!(open("optional-section")
+        .sections()
+        .iter()
+        .any(|s| s.id == 99));
 }
 
 /// The files a reader must reject, how each is made, and the error kind it must give (the
 /// names of `reject/expected.txt`).
 fn reject(name: &str) -> Vec<u8> {
-    let mut b = build(if name == "broken-chain" { "depth1" } else { "small" });
+    let mut b = build(if name == "broken-chain" {
+        "depth1"
+    } else {
+        "small"
+    });
     match name {
         "bad-magic" => b[1] = b'q',
         "future-major" => {
@@ -280,7 +298,10 @@ fn reject(name: &str) -> Vec<u8> {
         }
         "truncated-prelude" => b.truncate(60),
         "damaged-prelude" => {
-            let at = HEADER_FIELDS.iter().find(|f| f.name == "entry_count").unwrap();
+            let at = HEADER_FIELDS
+                .iter()
+                .find(|f| f.name == "entry_count")
+                .unwrap();
             b[at.offset] ^= 0x01;
         }
         "stored-checksum" => {
@@ -422,7 +443,10 @@ fn rejected_vectors_fail_with_their_error() {
         let bytes = fs::read(rdir.join(f[0])).unwrap();
         assert_eq!(kind_of_error(&bytes), f[1], "{}", f[0]);
         let name = f[0].trim_end_matches(".quire");
-        assert!(bytes == reject_bytes(name), "{name} is no longer reproduced");
+        assert!(
+            bytes == reject_bytes(name),
+            "{name} is no longer reproduced"
+        );
         checked += 1;
     }
     assert_eq!(checked, REJECT.len());

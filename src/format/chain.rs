@@ -46,7 +46,11 @@ pub fn reseal(bytes: &mut [u8], opts: Reseal) -> bool {
         let Some(r) = bytes.get(at..at + SECTION_RECORD_LEN) else {
             return false;
         };
-        ranges.push((LE::read_u32(&r[0..]), LE::read_u64(&r[8..]), LE::read_u64(&r[16..])));
+        ranges.push((
+            LE::read_u32(&r[0..]),
+            LE::read_u64(&r[8..]),
+            LE::read_u64(&r[16..]),
+        ));
     }
     let find = |id: SectionId| {
         ranges
@@ -137,7 +141,11 @@ impl Ctx {
             return node;
         };
         for b in head.run.iter_mut().chain(head.foreign.iter_mut()) {
-            if let Some(s) = slice_at(bytes, self.data.saturating_add(b.offset), b.stored_len.into()) {
+            if let Some(s) = slice_at(
+                bytes,
+                self.data.saturating_add(b.offset),
+                b.stored_len.into(),
+            ) {
                 b.stored_crc = crc32(s);
             }
         }

@@ -104,7 +104,7 @@ impl EntryEncoder {
 
     /// The bytes [`push`](Self::push)ing `e` would add, restart offset included.
     pub fn cost(&self, e: &EntryRecord) -> usize {
-        let restart = self.count % RESTART_INTERVAL == 0;
+        let restart = self.count.is_multiple_of(RESTART_INTERVAL);
         let key = e.key.as_bytes();
         let shared = if restart {
             0
@@ -113,10 +113,7 @@ impl EntryEncoder {
         };
         let at = restart || self.next_at != Some(e.lead_at);
         let prev_date = if restart { 0 } else { self.prev_date };
-        varint_len(shared as u64)
-            + varint_len((key.len() - shared) as u64)
-            + key.len()
-            - shared
+        varint_len(shared as u64) + varint_len((key.len() - shared) as u64) + key.len() - shared
             + 1
             + varint_len(e.lead_len.into())
             + varint_len(e.body_len)
@@ -133,7 +130,7 @@ impl EntryEncoder {
 
     /// Appends `e`. The caller keeps keys increasing and fields within the format's limits.
     pub fn push(&mut self, e: &EntryRecord) {
-        let restart = self.count % RESTART_INTERVAL == 0;
+        let restart = self.count.is_multiple_of(RESTART_INTERVAL);
         let key = e.key.as_bytes();
         let shared = if restart {
             self.restarts.push(self.out.len() as u16);
@@ -237,10 +234,10 @@ impl<'b> EntryDecoder<'b> {
     }
 
     /// Decodes the next entry; the caller stops after the page's `n` entries.
-    pub fn next(&mut self) -> Result<EntryRecord, DamageKind> {
+    pub fn next_entry(&mut self) -> Result<EntryRecord, DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
-        let restart = self.index % RESTART_INTERVAL == 0;
+        let restart = self.index.is_multiple_of(RESTART_INTERVAL);
         if restart {
             self.prev_date = 0;
         }
@@ -347,7 +344,13 @@ mod tests {
         let mut all = Vec::new();
         let mut at = 0;
         for i in 0..40u32 {
-            let e = rec(&format!("k/{i:03}"), at, 3, 10 + u64::from(i), 20240101 + i % 20);
+            let e = rec(
+                &format!("k/{i:03}"),
+                at,
+                3,
+                10 + u64::from(i),
+                20240101 + i % 20,
+            );
             at = e.next_at().unwrap();
             all.push(e);
         }
@@ -367,14 +370,14 @@ mod tests {
         let end = page.len() - 2 * 3;
         let mut d = EntryDecoder::new(&page, 7, end, 0);
         for e in &all {
-            assert_eq!(&d.next().unwrap(), e);
+            assert_eq!(&d.next_entry().unwrap(), e);
         }
         assert_eq!(d.pos(), end);
         // Start at the second restart.
         let r1 = u16::from_le_bytes([page[end + 2], page[end + 3]]) as usize;
         let mut d = EntryDecoder::new(&page, r1, end, 16);
         assert_eq!(d.peek_restart_key().unwrap(), b"k/016");
-        assert_eq!(d.next().unwrap(), all[16]);
+        assert_eq!(d.next_entry().unwrap(), all[16]);
     }
 
     #[test]

@@ -357,7 +357,7 @@ impl<'b> Prelude<'b> {
         }
         let len = array_at::<4>(bytes, PRELUDE_LEN as u64)
             .map(|b| LE::read_u32(b) as usize)
-            .ok_or_else(|| ReadError::TruncatedPrelude {
+            .ok_or(ReadError::TruncatedPrelude {
                 prelude_len: None,
                 file_len,
             })?;
@@ -475,7 +475,10 @@ mod tests {
         let b = sample();
         let mut bad = b.clone();
         bad[0] ^= 1;
-        assert!(matches!(Prelude::decode(&bad, 200), Err(ReadError::BadMagic)));
+        assert!(matches!(
+            Prelude::decode(&bad, 200),
+            Err(ReadError::BadMagic)
+        ));
         assert!(matches!(
             Prelude::decode(&b[..b.len() - 1], 200),
             Err(ReadError::TruncatedPrelude { .. })

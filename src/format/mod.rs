@@ -38,7 +38,7 @@ pub use header::{
     MAX_ENTRIES, MAX_PRELUDE_LEN, OPTIONAL_SHARED_BODIES, REQUIRED_DICT, REQUIRED_RAW_DICT,
     VERSION_MAJOR, VERSION_MINOR,
 };
-pub use nodes::{MAX_NODE_LEN, PageHead};
+pub use nodes::{PageHead, MAX_NODE_LEN};
 pub use strings::{FIELD_META, FIELD_TITLE};
 
 /// CRC32 (zlib/PNG flavour) of a byte slice: every checksum of the format (§1).

@@ -155,7 +155,9 @@ impl PageHead {
                 let b = block_fields(&mut c, number, offset, stream).ok_or_else(bounds)?;
                 check_block(&b)?;
                 offset = b.end().ok_or(DamageKind::Violates(Rule::BlockInData))?;
-                stream = b.stream_end().ok_or(DamageKind::Violates(Rule::BlockInData))?;
+                stream = b
+                    .stream_end()
+                    .ok_or(DamageKind::Violates(Rule::BlockInData))?;
                 run.push(b);
             }
         }
@@ -206,11 +208,7 @@ impl PageHead {
     }
 
     /// A decoder positioned at restart `r`.
-    pub fn decoder_at<'p>(
-        &self,
-        page: &'p [u8],
-        r: usize,
-    ) -> Result<EntryDecoder<'p>, DamageKind> {
+    pub fn decoder_at<'p>(&self, page: &'p [u8], r: usize) -> Result<EntryDecoder<'p>, DamageKind> {
         let off = self.restart(page, r)?;
         Ok(EntryDecoder::new(
             page,
@@ -222,7 +220,9 @@ impl PageHead {
 
     /// The block holding stream offset `s`, among the page's blocks.
     pub fn block_holding(&self, s: u64) -> Option<&BlockRecord> {
-        let i = self.run.partition_point(|b| b.stream_end().is_some_and(|e| e <= s));
+        let i = self
+            .run
+            .partition_point(|b| b.stream_end().is_some_and(|e| e <= s));
         self.run
             .get(i)
             .filter(|b| b.holds(s))
@@ -264,7 +264,7 @@ pub fn find_in_page(
     let end = (lo * RESTART_INTERVAL).min(head.n);
     while d.index() < end {
         let i = d.index();
-        let e = d.next()?;
+        let e = d.next_entry()?;
         match e.key.as_bytes().cmp(key) {
             std::cmp::Ordering::Equal => return Ok(Some((i, e))),
             std::cmp::Ordering::Greater => return Ok(None),
@@ -431,9 +431,15 @@ mod tests {
         let page = encode_page(&run, &foreign, enc);
         let head = PageHead::decode(&page).unwrap();
         assert_eq!(head.entries_at, start);
-        assert_eq!((head.run.as_slice(), head.foreign.as_slice()), (&run[..], &foreign[..]));
+        assert_eq!(
+            (head.run.as_slice(), head.foreign.as_slice()),
+            (&run[..], &foreign[..])
+        );
         for (i, e) in all.iter().enumerate() {
-            assert_eq!(find_in_page(&page, &head, e.key.as_bytes()).unwrap(), Some((i, e.clone())));
+            assert_eq!(
+                find_in_page(&page, &head, e.key.as_bytes()).unwrap(),
+                Some((i, e.clone()))
+            );
         }
         assert_eq!(find_in_page(&page, &head, b"key").unwrap(), None);
         assert_eq!(find_in_page(&page, &head, b"key00005").unwrap(), None);
@@ -447,8 +453,22 @@ mod tests {
     #[test]
     fn branches_round_trip_and_route() {
         let kids = vec![
-            Child { first_entry: 0, entries: 10, offset: 100, len: 50, crc: 1, sep: vec![] },
-            Child { first_entry: 10, entries: 5, offset: 150, len: 60, crc: 2, sep: b"m".to_vec() },
+            Child {
+                first_entry: 0,
+                entries: 10,
+                offset: 100,
+                len: 50,
+                crc: 1,
+                sep: vec![],
+            },
+            Child {
+                first_entry: 10,
+                entries: 5,
+                offset: 150,
+                len: 60,
+                crc: 2,
+                sep: b"m".to_vec(),
+            },
         ];
         let b = encode_branch(&kids);
         assert_eq!(decode_branch(&b, 0).unwrap(), kids);

@@ -131,7 +131,12 @@ fn check_range(ctx: &Ctx<'_>, page: &PageNode, start: u64, len: u64) -> bool {
 
 impl<'a> Ctx<'a> {
     /// An entry from its page record: its content type, lead and body ranges checked.
-    pub(crate) fn make_entry(&self, page: &Arc<PageNode>, i: usize, rec: EntryRecord) -> ReadResult<Entry<'a>> {
+    pub(crate) fn make_entry(
+        &self,
+        page: &Arc<PageNode>,
+        i: usize,
+        rec: EntryRecord,
+    ) -> ReadResult<Entry<'a>> {
         let index = page.first_entry + i as u64;
         let at = Location::Entry(index);
         if rec.content_type as usize >= self.st.layout.ctypes.len() {
@@ -185,7 +190,7 @@ impl<'a> Ctx<'a> {
         let mut out = Vec::with_capacity(end - i);
         while d.index() < end {
             let j = d.index();
-            let rec = d.next().map_err(damaged)?;
+            let rec = d.next_entry().map_err(damaged)?;
             if j >= i {
                 out.push(self.make_entry(&page, j, rec)?);
             }
@@ -198,7 +203,10 @@ impl<'a> Ctx<'a> {
         self.group_from(index)?
             .into_iter()
             .next()
-            .ok_or(ReadError::violates(Location::Entry(index), Rule::EntryCount))
+            .ok_or(ReadError::violates(
+                Location::Entry(index),
+                Rule::EntryCount,
+            ))
     }
 
     /// The number of the first entry whose key is ≥ `key` (the entry count when none is).
@@ -229,7 +237,7 @@ impl<'a> Ctx<'a> {
             let end = (lo * RESTART_INTERVAL).min(page.head.n);
             while d.index() < end {
                 let j = d.index();
-                if d.next().map_err(damaged)?.key.as_bytes() >= key {
+                if d.next_entry().map_err(damaged)?.key.as_bytes() >= key {
                     return Ok(page.first_entry + j as u64);
                 }
             }
@@ -376,7 +384,11 @@ impl<'a> Entry<'a> {
     /// The block the body starts in, and the offset in it (`None` for an empty body).
     pub fn location(&self) -> Option<(u32, u32)> {
         let at = self.rec.body_at();
-        let b = self.page.head.block_holding(at).filter(|_| self.rec.body_len > 0)?;
+        let b = self
+            .page
+            .head
+            .block_holding(at)
+            .filter(|_| self.rec.body_len > 0)?;
         Some((b.number, (at - b.stream_start) as u32))
     }
 

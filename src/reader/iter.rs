@@ -32,9 +32,10 @@ impl<'a> Entries<'a> {
         if self.ahead.is_empty() {
             self.ahead = self.ctx.group_from(self.next)?.into();
         }
-        self.ahead
-            .pop_front()
-            .ok_or(ReadError::violates(Location::Entry(self.next), Rule::EntryCount))
+        self.ahead.pop_front().ok_or(ReadError::violates(
+            Location::Entry(self.next),
+            Rule::EntryCount,
+        ))
     }
 }
 
@@ -129,8 +130,8 @@ impl<'a> Iterator for PrefixIter<'a> {
         match r {
             Ok(e) => {
                 let key = e.key().as_bytes();
-                let ordered = key >= self.prefix
-                    && self.prev.as_ref().is_none_or(|p| p.as_bytes() < key);
+                let ordered =
+                    key >= self.prefix && self.prev.as_ref().is_none_or(|p| p.as_bytes() < key);
                 if !ordered {
                     self.inner = None;
                     return Some(Err(ReadError::violates(

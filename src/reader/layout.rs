@@ -65,7 +65,10 @@ impl Layout {
         let meta = meta::decode(p.meta)?;
         let ctypes = ctypes::decode(p.ctypes)?;
         if ctypes.is_empty() && h.entry_count > 0 {
-            return Err(ReadError::violates(Location::ContentTypes, Rule::RecordBounds));
+            return Err(ReadError::violates(
+                Location::ContentTypes,
+                Rule::RecordBounds,
+            ));
         }
         let root = Node::decode_root(p.root, h)?;
         Ok(Layout {
@@ -100,7 +103,10 @@ fn check_counts(h: &Header) -> ReadResult<()> {
     let at = Location::Prelude;
     let over = |value: u64, limit: u64| -> ReadResult<()> {
         if value > limit {
-            Err(ReadError::damaged(at, DamageKind::OverLimit { value, limit }))
+            Err(ReadError::damaged(
+                at,
+                DamageKind::OverLimit { value, limit },
+            ))
         } else {
             Ok(())
         }
@@ -120,10 +126,7 @@ fn check_counts(h: &Header) -> ReadResult<()> {
 
 /// §2.2: the sections tile `prelude_len .. file_len` in table order; each known id once; all
 /// three present. Returns the ranges of DICT, INDEX and DATA.
-fn tile(
-    h: &Header,
-    records: &[SectionRecord],
-) -> ReadResult<(Range<u64>, Range<u64>, Range<u64>)> {
+fn tile(h: &Header, records: &[SectionRecord]) -> ReadResult<(Range<u64>, Range<u64>, Range<u64>)> {
     let at = Location::Prelude;
     let mut pos = u64::from(h.prelude_len);
     let mut found: [Option<Range<u64>>; 3] = [None, None, None];

@@ -60,10 +60,12 @@ impl<'a> Ctx<'a> {
     /// `len` bytes at `offset` from the source; a failed read is a [`ReadError::Io`] naming
     /// the source.
     pub(crate) fn read(&self, offset: u64, len: usize) -> ReadResult<Cow<'a, [u8]>> {
-        self.src.read_at(offset, len).map_err(|source| ReadError::Io {
-            path: Some(self.src.describe().into()),
-            source,
-        })
+        self.src
+            .read_at(offset, len)
+            .map_err(|source| ReadError::Io {
+                path: Some(self.src.describe().into()),
+                source,
+            })
     }
 
     pub(crate) fn header(&self) -> &'a Header {
@@ -176,12 +178,11 @@ impl Archive<crate::source::RemoteSource> {
     /// [`open_url`](Self::open_url) with options: the range cache's budget, timeouts,
     /// retries.
     pub fn open_url_with(url: &str, options: crate::source::RemoteOptions) -> ReadResult<Self> {
-        let src = crate::source::RemoteSource::open(url, options).map_err(|source| {
-            ReadError::Io {
+        let src =
+            crate::source::RemoteSource::open(url, options).map_err(|source| ReadError::Io {
                 path: Some(url.into()),
                 source,
-            }
-        })?;
+            })?;
         Archive::from_source(src)
     }
 }

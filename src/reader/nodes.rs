@@ -63,7 +63,9 @@ impl Node {
             return Err(ReadError::violates(at, Rule::NodeKind));
         }
         let children = decode_branch(&bytes, first_entry).map_err(damaged)?;
-        let total = children.iter().try_fold(0u64, |t, c| t.checked_add(c.entries));
+        let total = children
+            .iter()
+            .try_fold(0u64, |t, c| t.checked_add(c.entries));
         if total != Some(entries) {
             return Err(ReadError::violates(at, Rule::EntryCount));
         }
@@ -150,7 +152,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// Walks down from the root, choosing a child with `pick`, to a page.
-    fn descend(&self, pick: impl Fn(&[Child]) -> Option<&Child>) -> ReadResult<Option<Arc<PageNode>>> {
+    fn descend(
+        &self,
+        pick: impl Fn(&[Child]) -> Option<&Child>,
+    ) -> ReadResult<Option<Arc<PageNode>>> {
         let mut node = self.st.layout.root.clone();
         loop {
             match node {

@@ -106,6 +106,8 @@ pub(crate) fn verify(ctx: Ctx<'_>) -> Report {
         bad: BTreeMap::new(),
         prev_key: None,
         entries: 0,
+        cursor: Some(0),
+        shared: false,
     };
     v.sections();
     if let Err(e) = ctx.dictionary() {
@@ -137,6 +139,11 @@ struct Verifier<'a> {
     bad: BTreeMap<u32, usize>,
     prev_key: Option<String>,
     entries: u64,
+    /// Where the next entry's lead must be (entries back to back, §7.1); `None` once a
+    /// page could not be read.
+    cursor: Option<u64>,
+    /// Whether any entry shares a body.
+    shared: bool,
 }
 
 impl Verifier<'_> {
@@ -197,6 +204,7 @@ impl Verifier<'_> {
 
     /// A child that cannot be read: its entries are lost, which the problem says.
     fn missing(&mut self, c: &Child, e: &ReadError) {
+        self.cursor = None;
         let index = self.ctx.st.layout.range(SectionId::Index);
         self.problem_from(e, Location::Node(index.start.saturating_add(c.offset)));
         self.entries += c.entries;
@@ -217,10 +225,11 @@ impl Verifier<'_> {
                     return;
                 }
             }
-            let rec = match d.next() {
+            let rec = match d.next_entry() {
                 Ok(r) => r,
                 Err(kind) => {
                     self.problem(p.at, kind);
+                    self.cursor = None;
                     return;
                 }
             };
@@ -240,6 +249,16 @@ impl Verifier<'_> {
                 );
             }
             self.prev_key = Some(key);
+            if let Some(c) = self.cursor {
+                if rec.lead_at != c {
+                    self.problem(
+                        Location::Entry(p.first_entry + i as u64),
+                        DamageKind::Violates(Rule::BodyRange),
+                    );
+                }
+            }
+            self.cursor = rec.next_at();
+            self.shared |= rec.shared_body_at.is_some();
             self.entry(p, i, rec);
         }
         if d.pos() != p.head.restarts_at {
@@ -285,7 +304,9 @@ impl Verifier<'_> {
                 .run
                 .iter()
                 .chain(&p.head.foreign)
-                .filter(move |b| len > 0 && b.stream_start < end && b.stream_end().is_some_and(|e| e > s))
+                .filter(move |b| {
+                    len > 0 && b.stream_start < end && b.stream_end().is_some_and(|e| e > s)
+                })
                 .map(|b| b.number)
         };
         let blocks: Vec<u32> = touched(rec.lead_at, rec.lead_len.into())
@@ -321,7 +342,20 @@ impl Verifier<'_> {
             || self.next_offset != data_end
             || self.next_stream != stream_len
         {
-            self.problem(Location::Section(SectionId::Data), DamageKind::Violates(Rule::BlockRun));
+            self.problem(
+                Location::Section(SectionId::Data),
+                DamageKind::Violates(Rule::BlockRun),
+            );
+        }
+        if self.cursor.is_some_and(|c| c != stream_len) {
+            self.problem(
+                Location::Section(SectionId::Data),
+                DamageKind::Violates(Rule::BodyRange),
+            );
+        }
+        let flag = self.ctx.header().optional_flags & format::OPTIONAL_SHARED_BODIES != 0;
+        if flag != self.shared {
+            self.problem(Location::Prelude, DamageKind::Violates(Rule::SharedBody));
         }
         for (at, f) in std::mem::take(&mut self.foreign) {
             if self.seen.get(f.number as usize) != Some(&f) {

@@ -74,7 +74,9 @@ pub(super) fn validate(e: &NewEntry<'_>) -> Result<(), WriteError> {
             reason: "keys are at most 4096 bytes",
         });
     }
-    if e.content_type.is_some_and(|c| c.is_empty() || c.len() > MAX_CTYPE_LEN) {
+    if e.content_type
+        .is_some_and(|c| c.is_empty() || c.len() > MAX_CTYPE_LEN)
+    {
         return Err(invalid(e, "content type must be 1..=255 bytes"));
     }
     for (n, _) in &e.metadata {

@@ -41,7 +41,15 @@ impl PageFill {
         }
     }
 
-    fn head_len(&self, n: usize, run: Option<(u32, u32)>, run_bytes: usize, f: usize, fb: usize, blocks: &[BlockRecord]) -> usize {
+    fn head_len(
+        &self,
+        n: usize,
+        run: Option<(u32, u32)>,
+        run_bytes: usize,
+        f: usize,
+        fb: usize,
+        blocks: &[BlockRecord],
+    ) -> usize {
         let (m, first) = match run {
             Some((a, b)) => {
                 let r = &blocks[a as usize];
@@ -52,7 +60,12 @@ impl PageFill {
             }
             None => (0, 0),
         };
-        1 + varint_len(n as u64) + varint_len(m as u64) + first + run_bytes + varint_len(f as u64) + fb
+        1 + varint_len(n as u64)
+            + varint_len(m as u64)
+            + first
+            + run_bytes
+            + varint_len(f as u64)
+            + fb
     }
 
     fn len(&self, blocks: &[BlockRecord]) -> usize {
@@ -74,7 +87,12 @@ fn blocks_of(e: &EntryRecord, blocks: &[BlockRecord]) -> (Option<(u32, u32)>, Op
         let i = blocks.partition_point(|b| b.stream_start <= s);
         (i - 1) as u32
     };
-    let own_len = u64::from(e.lead_len) + if e.shared_body_at.is_some() { 0 } else { e.body_len };
+    let own_len = u64::from(e.lead_len)
+        + if e.shared_body_at.is_some() {
+            0
+        } else {
+            e.body_len
+        };
     let own = (own_len > 0).then(|| (holding(e.lead_at), holding(e.lead_at + own_len - 1)));
     (own, e.shared_body_at.map(holding))
 }
@@ -88,7 +106,7 @@ pub(super) fn build(
     page_size: usize,
 ) -> Result<Tree, WriteError> {
     let mut nodes = Vec::new();
-    let mut pages: Vec<(Vec<u8>, u64, Vec<u8>, Vec<u8>)> = Vec::new(); // bytes, entries, first key, last key
+    let mut pages: Vec<Closed> = Vec::new();
     let mut fill = PageFill::new();
     for e in entries {
         let (own, shared) = blocks_of(e, blocks);
@@ -99,10 +117,13 @@ pub(super) fn build(
                 (None, o) => o,
             };
             let run_bytes = match run {
-                Some((a, b)) => fill.run_bytes + (a..=b)
-                    .filter(|n| fill.run.is_none_or(|(x, y)| *n < x || *n > y))
-                    .map(|n| run_record_len(&blocks[n as usize]))
-                    .sum::<usize>(),
+                Some((a, b)) => {
+                    fill.run_bytes
+                        + (a..=b)
+                            .filter(|n| fill.run.is_none_or(|(x, y)| *n < x || *n > y))
+                            .map(|n| run_record_len(&blocks[n as usize]))
+                            .sum::<usize>()
+                }
                 None => 0,
             };
             let mut foreign = fill.foreign.clone();
@@ -112,7 +133,10 @@ pub(super) fn build(
                 }
             }
             foreign.retain(|f| run.is_none_or(|(a, b)| *f < a || *f > b));
-            let fb: usize = foreign.iter().map(|&f| foreign_record_len(&blocks[f as usize])).sum();
+            let fb: usize = foreign
+                .iter()
+                .map(|&f| foreign_record_len(&blocks[f as usize]))
+                .sum();
             let n = fill.enc.len() + 1;
             let len = fill.head_len(n, run, run_bytes, foreign.len(), fb, blocks)
                 + fill.enc.encoded_len()
@@ -149,7 +173,9 @@ pub(super) fn build(
     let mut children = Vec::with_capacity(pages.len());
     let mut prev_last: Option<Vec<u8>> = None;
     for (bytes, n, first, last) in pages {
-        let sep = prev_last.as_deref().map_or(Vec::new(), |p| separator(p, &first));
+        let sep = prev_last
+            .as_deref()
+            .map_or(Vec::new(), |p| separator(p, &first));
         children.push(add_node(&mut nodes, bytes, n, sep));
         prev_last = Some(last);
     }
@@ -164,7 +190,9 @@ pub(super) fn build(
             });
         }
         if depth >= format::header::MAX_INDEX_DEPTH {
-            return Err(WriteError::TooLarge("the index needs more than 4 levels".into()));
+            return Err(WriteError::TooLarge(
+                "the index needs more than 4 levels".into(),
+            ));
         }
         children = group(&mut nodes, children);
         depth += 1;
@@ -220,8 +248,11 @@ fn add_node(nodes: &mut Vec<u8>, bytes: Vec<u8>, entries: u64, sep: Vec<u8>) -> 
     c
 }
 
-/// Encodes a filled page: bytes, entry count, first and last key.
-fn close(fill: PageFill, blocks: &[BlockRecord]) -> (Vec<u8>, u64, Vec<u8>, Vec<u8>) {
+/// A page encoded: its bytes, entry count, first and last key.
+type Closed = (Vec<u8>, u64, Vec<u8>, Vec<u8>);
+
+/// Encodes a filled page.
+fn close(fill: PageFill, blocks: &[BlockRecord]) -> Closed {
     let run: &[BlockRecord] = match fill.run {
         Some((a, b)) => &blocks[a as usize..=b as usize],
         None => &[],

@@ -33,7 +33,9 @@ use std::path::Path;
 
 use crate::error::WriteError;
 use crate::format::header::{self, MAX_CTYPES_LEN, MAX_META_LEN};
-use crate::format::{self, ctypes, meta, BlockRecord, EntryRecord, Header, SectionId, SectionRecord};
+use crate::format::{
+    self, ctypes, meta, BlockRecord, EntryRecord, Header, SectionId, SectionRecord,
+};
 use compress::{Compressors, Done, Job};
 use dictionary::StoredDict;
 use spool::Spool;
@@ -516,7 +518,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             self.root_budget(),
             self.opts.get_page_size() as usize,
         )?;
-        let shared = records.iter().filter(|r| r.shared_body_at.is_some()).count() as u64;
+        let shared = records
+            .iter()
+            .filter(|r| r.shared_body_at.is_some())
+            .count() as u64;
         let h = Header {
             major: format::VERSION_MAJOR,
             minor: format::VERSION_MINOR,
@@ -677,8 +682,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     ) -> Result<Summary, WriteError> {
         let ctypes = ctypes::encode(&self.ctypes);
         let lens = [
-            (SectionId::Dict, stored_dict.len() as u64, format::crc32(stored_dict)),
-            (SectionId::Index, tree.nodes.len() as u64, format::crc32(&tree.nodes)),
+            (
+                SectionId::Dict,
+                stored_dict.len() as u64,
+                format::crc32(stored_dict),
+            ),
+            (
+                SectionId::Index,
+                tree.nodes.len() as u64,
+                format::crc32(&tree.nodes),
+            ),
             (SectionId::Data, blocks.data_len, blocks.data_crc),
         ];
         let prelude_len =

@@ -409,7 +409,7 @@ impl Anatomy {
             let mut entries = Vec::new();
             for _ in 0..head.n {
                 let at = d.pos();
-                let e = d.next().expect("entry");
+                let e = d.next_entry().expect("entry");
                 entries.push((e, range.start + at..range.start + d.pos()));
             }
             self.pages.push(PageView {

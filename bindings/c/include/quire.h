@@ -170,8 +170,8 @@ int quire_get_by_index_alloc(const struct quire_archive *a, uint64_t index, uint
 void quire_free(void *ptr);
 
 // Stores a pointer to entry `index`'s key in `*key` and its length in `*key_len`. The key
-// is UTF-8, **not** NUL-terminated (print it with `"%.*s"`), and points into the archive:
-// valid until `quire_close`.
+// is UTF-8, **not** NUL-terminated (print it with `"%.*s"`), and belongs to the archive's
+// handle: valid until `quire_close` (the handle keeps a copy of each key asked for).
 //
 // # Safety
 // `a` is a live handle; `key` and `key_len` are writable.
@@ -218,7 +218,7 @@ int quire_content_type(const struct quire_archive *a, uint64_t index, const char
 // `a` is a live handle; `problems` is NULL or writable.
 int quire_verify(const struct quire_archive *a, size_t *problems);
 
-// Makes an iterator over every entry in entry order (the order they were added) and
+// Makes an iterator over every entry in entry order (which is key order) and
 // stores it in `*it`. The iterator keeps the archive's data alive: it may outlive
 // `quire_close` of `a`, and is released by `quire_iter_free`.
 //

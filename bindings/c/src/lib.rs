@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -61,6 +62,11 @@ use quire_status::*;
 #[allow(non_camel_case_types)]
 pub struct quire_archive {
     archive: Arc<Inner>,
+    /// Keys handed out by `quire_key`, by entry number. Keys are decoded from index pages
+    /// (front-coded, format 3.0), so none lies whole in the archive's bytes: each one asked
+    /// for is copied here once and kept until `quire_close`, which is what makes the
+    /// pointer `quire_key` returns valid that long.
+    keys: Mutex<HashMap<u64, Box<str>>>,
 }
 
 /// An iterator over entry numbers. Opaque; from `quire_iter_new` or `quire_iter_prefix`,
@@ -433,6 +439,7 @@ fn path_of(p: &CStr) -> PathBuf {
 fn handle(archive: Inner) -> *mut quire_archive {
     Box::into_raw(Box::new(quire_archive {
         archive: Arc::new(archive),
+        keys: Mutex::new(HashMap::new()),
     }))
 }
 
@@ -688,8 +695,8 @@ pub unsafe extern "C" fn quire_free(ptr: *mut c_void) {
 }
 
 /// Stores a pointer to entry `index`'s key in `*key` and its length in `*key_len`. The key
-/// is UTF-8, **not** NUL-terminated (print it with `"%.*s"`), and points into the archive:
-/// valid until `quire_close`.
+/// is UTF-8, **not** NUL-terminated (print it with `"%.*s"`), and belongs to the archive's
+/// handle: valid until `quire_close` (the handle keeps a copy of each key asked for).
 ///
 /// # Safety
 /// `a` is a live handle; `key` and `key_len` are writable.
@@ -710,10 +717,25 @@ pub unsafe extern "C" fn quire_key(
             )
         };
         (*key, *key_len) = (ptr::null(), 0);
-        let e = a.archive.get_by_index(index)?;
-        // The key borrows from the archive's bytes, which the handle keeps alive.
-        *key = e.key().as_ptr().cast();
-        *key_len = e.key().len();
+        let cached = a
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&index)
+            .map(|k| (k.as_ptr(), k.len()));
+        let (p, n) = match cached {
+            Some(k) => k,
+            None => {
+                let e = a.archive.get_by_index(index)?;
+                let mut keys = a.keys.lock().unwrap_or_else(PoisonError::into_inner);
+                // The copy's bytes stay where they are however the map grows, until the
+                // handle is closed.
+                let k = keys.entry(index).or_insert_with(|| e.key().into());
+                (k.as_ptr(), k.len())
+            }
+        };
+        *key = p.cast();
+        *key_len = n;
         Ok(QUIRE_OK)
     })
 }
@@ -919,7 +941,7 @@ fn new_iter(state: IterState) -> *mut quire_iter {
     }))
 }
 
-/// Makes an iterator over every entry in entry order (the order they were added) and
+/// Makes an iterator over every entry in entry order (which is key order) and
 /// stores it in `*it`. The iterator keeps the archive's data alive: it may outlive
 /// `quire_close` of `a`, and is released by `quire_iter_free`.
 ///

@@ -254,6 +254,26 @@ int main(int argc, char **argv) {
     int in_order = 1;
     while (quire_iter_next(it, &index) == QUIRE_OK) in_order &= index == seen++;
     CHECK(in_order && seen == count, "entry order: %llu", (unsigned long long)seen);
+
+    /* Entries are numbered in key order (byte-wise), and a key from quire_key stays valid
+       until quire_close, however many others are asked for after it. */
+    int key_order = 1;
+    for (uint64_t i = 1; i < count; i++) {
+        size_t n = exp[i - 1].key_len < exp[i].key_len ? exp[i - 1].key_len : exp[i].key_len;
+        int c = memcmp(exp[i - 1].key, exp[i].key, n);
+        key_order &= c < 0 || (c == 0 && exp[i - 1].key_len < exp[i].key_len);
+    }
+    CHECK(key_order, "entries are not in key order");
+    const char *first_key;
+    size_t first_len;
+    CHECK(quire_key(a, 0, &first_key, &first_len) == QUIRE_OK, "key 0");
+    for (uint64_t i = 0; i < count; i++) {
+        const char *k;
+        size_t kl;
+        CHECK(quire_key(a, i, &k, &kl) == QUIRE_OK, "key %llu", (unsigned long long)i);
+    }
+    CHECK(first_len == exp[0].key_len && memcmp(first_key, exp[0].key, first_len) == 0,
+          "the key of entry 0 changed");
     CHECK(quire_iter_next(it, &index) == QUIRE_DONE, "done stays done");
     CHECK(quire_iter_free(it) == QUIRE_OK, "iter_free");
 

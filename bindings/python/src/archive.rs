@@ -148,8 +148,8 @@ pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<A
 /// An open quire archive, from :func:`open`.
 ///
 /// A read-only mapping from keys (``str``) to bodies (``bytes``): ``len(a)``, ``a[key]``,
-/// ``a.get(key)``, ``key in a``, ``for key in a`` (entry order), plus :meth:`entry` for
-/// titles, dates and metadata, :meth:`prefix` for sorted listing, :meth:`open_body` to
+/// ``a.get(key)``, ``key in a``, ``for key in a`` (key order), plus :meth:`entry` for
+/// titles, dates and metadata, :meth:`prefix` for listing under a prefix, :meth:`open_body` to
 /// stream a large body and :meth:`verify` to check every byte.
 ///
 /// Thread-safe: any number of threads may read one ``Archive`` at once, and every lookup
@@ -240,7 +240,7 @@ impl Archive {
         }
     }
 
-    /// Whether the archive has an entry with this key (one hash lookup, no decompression).
+    /// Whether the archive has an entry with this key (one index lookup, no decompression).
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let Ok(k) = key.extract::<PyBackedStr>() else {
             self.shared(py)?;
@@ -250,26 +250,27 @@ impl Archive {
             .map_err(|e| read_error(py, e))
     }
 
-    /// Iterates over the keys in entry order (the order they were added).
+    /// Iterates over the keys in key order (byte-wise order of their UTF-8), which is entry
+    /// order.
     fn __iter__(&self, py: Python<'_>) -> PyResult<KeyIterator> {
         self.keys(py)
     }
 
-    /// The keys in entry order, as an iterator.
+    /// The keys in key order (entry order), as an iterator.
     fn keys(&self, py: Python<'_>) -> PyResult<KeyIterator> {
         let a = self.shared(py)?;
         Ok(KeyIterator(Cursor::new(a)))
     }
 
-    /// The entries in entry order, as an iterator of :class:`Entry`.
+    /// The entries in key order (entry order), as an iterator of :class:`Entry`.
     fn entries(&self, py: Python<'_>) -> PyResult<EntryIterator> {
         let a = self.shared(py)?;
         Ok(EntryIterator(Cursor::new(a)))
     }
 
     /// The keys that start with ``prefix``, as a sorted list (byte-wise order of their
-    /// UTF-8): O(log n + k) through the archive's sorted index. ``prefix("")`` lists every
-    /// key in sorted order.
+    /// UTF-8): one descent of the archive's index, then a walk forward. ``prefix("")``
+    /// lists every key.
     fn prefix(&self, py: Python<'_>, prefix: PyBackedStr) -> PyResult<Vec<String>> {
         self.with_archive(py, |a| {
             a.prefix(&prefix)
@@ -292,8 +293,8 @@ impl Archive {
         }
     }
 
-    /// The :class:`Entry` numbered ``index`` (entries are numbered from 0 in the order they
-    /// were added); ``IndexError`` past the end. Negative numbers count from the end.
+    /// The :class:`Entry` numbered ``index`` (entries are numbered from 0 in key order);
+    /// ``IndexError`` past the end. Negative numbers count from the end.
     fn entry_at(&self, py: Python<'_>, index: i64) -> PyResult<Entry> {
         let a = self.shared(py)?;
         let len = a.len();
@@ -433,7 +434,7 @@ impl Entry {
         &self.key
     }
 
-    /// The entry number (``int``): its position in entry order.
+    /// The entry number (``int``): its position in key order.
     #[getter]
     fn index(&self) -> u64 {
         self.index
@@ -555,14 +556,20 @@ impl<T: Send> Cursor<T> {
         let (archive, start, end) = (&self.archive, self.next, self.end);
         let (items, next, err) = py.detach(|| {
             let mut items = VecDeque::new();
+            // Entries decodes a restart group of a page at a time; nth seeks to `start`.
+            let mut entries = archive.iter();
+            let mut r = entries.nth(usize::try_from(start).unwrap_or(usize::MAX));
             let mut i = start;
-            while i < end && items.len() < BATCH {
-                let r = archive.get_by_index(i);
+            while let Some(entry) = r {
                 i += 1;
-                match r {
+                match entry {
                     Ok(e) => items.push_back(f(archive, &e)),
                     Err(e) => return (items, i, Some(e)),
                 }
+                if i >= end || items.len() >= BATCH {
+                    break;
+                }
+                r = entries.next();
             }
             (items, i, None)
         });
@@ -579,7 +586,7 @@ impl<T: Send> Cursor<T> {
     }
 }
 
-/// An iterator over an archive's keys in entry order, from ``iter(archive)`` or
+/// An iterator over an archive's keys in key order, from ``iter(archive)`` or
 /// :meth:`Archive.keys`. It reads keys in batches without the GIL; a damaged entry raises
 /// :class:`CorruptArchive` in its place, and iteration may go on after it.
 #[pyclass(module = "quire", name = "KeyIterator")]
@@ -596,7 +603,7 @@ impl KeyIterator {
     }
 }
 
-/// An iterator over an archive's entries (:class:`Entry`) in entry order, from
+/// An iterator over an archive's entries (:class:`Entry`) in key order, from
 /// :meth:`Archive.entries`; batched and resumable after damage like :class:`KeyIterator`.
 #[pyclass(module = "quire", name = "EntryIterator")]
 pub struct EntryIterator(Cursor<Entry>);

@@ -87,6 +87,9 @@ impl Fields {
     }
 }
 
+/// Bytes of a body file read before the writer is given the entry (see `Writer::add`).
+const FILE_HEAD: usize = 64 << 10;
+
 /// A Python binary file object as a `std::io::Read`: each `read` takes the GIL back and
 /// calls the object's `read(n)`. A Python exception is kept to be raised in place of the
 /// writer's error.
@@ -344,7 +347,25 @@ impl Writer {
             file: body.clone().unbind(),
             error: None,
         };
-        let r = self.with_writer(py, |w| w.add_reader(&fields.entry(b""), &mut reader))?;
+        // The first bytes are read before the writer sees the entry, so that a file that
+        // fails at once (opened in text mode, say) raises without spoiling the writer: a
+        // body read that fails once the writer has begun the entry leaves it unusable.
+        let mut head = vec![0u8; FILE_HEAD];
+        let mut got = 0;
+        while got < FILE_HEAD {
+            match io::Read::read(&mut reader, &mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(reader.error.take().unwrap_or_else(|| e.into())),
+            }
+        }
+        head.truncate(got);
+        if got < FILE_HEAD {
+            return in_memory(&head);
+        }
+        let mut rest = io::Read::chain(io::Cursor::new(head), &mut reader);
+        let r = self.with_writer(py, |w| w.add_reader(&fields.entry(b""), &mut rest))?;
         match (r, reader.error.take()) {
             (Ok(added), _) => Ok(added),
             (Err(_), Some(py_err)) => Err(py_err),

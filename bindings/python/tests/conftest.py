@@ -92,8 +92,8 @@ def multiblock(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str
 
 
 def sections(data: bytes) -> dict[int, tuple[int, int]]:
-    """Section id -> (offset, length), from a quire header (spec/FORMAT.md §2)."""
-    (count,) = struct.unpack_from("<H", data, 14)
+    """Section id -> (offset, length), from a quire prelude (spec/FORMAT.md §2.2)."""
+    (count,) = struct.unpack_from("<H", data, 18)
     out = {}
     for i in range(count):
         sid, _, off, length = struct.unpack_from("<IIQQ", data, 96 + 32 * i)

@@ -112,8 +112,9 @@ def test_unsupported_version(multiblock) -> None:
     path, _ = multiblock
     data = bytearray(path.read_bytes())
     struct.pack_into("<HH", data, 10, 9, 1)
-    (count,) = struct.unpack_from("<H", data, 14)
-    end = 96 + 32 * count
+    # The prelude's CRC, in its last four bytes, covers everything before them (§2.3).
+    (prelude_len,) = struct.unpack_from("<I", data, 14)
+    end = prelude_len - 4
     struct.pack_into("<I", data, end, zlib.crc32(bytes(data[:end])))
     with pytest.raises(quire.UnsupportedVersion) as ei:
         quire.open(bytes(data))

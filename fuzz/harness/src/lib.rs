@@ -26,64 +26,13 @@ pub fn open_and_read(data: &[u8]) {
     read_everything(&fixed);
 }
 
-/// Recomputes, as far as the bytes allow, every CRC the format has: records in BLOCKS,
-/// ENTRIES (with their strings), KEYHASH and SORTED, then every section, then the header.
+/// Recomputes, as far as the bytes allow, every CRC of the checksum chain (spec §1): each
+/// block's `stored_crc` in the pages, each node's CRC in its parent, every section's CRC and
+/// the prelude's. (The CRCs of decompressed bytes are left alone: those mutations are meant
+/// to reach that check.)
 pub fn fix_checksums(b: &mut [u8]) {
-    use quire::format::{self as f, header, keyhash, sorted, SectionId};
-    let Some((h, mut records)) = header::read_prelude(b) else {
-        return;
-    };
-    let len = b.len();
-    let range = |r: &f::SectionRecord| {
-        let start = usize::try_from(r.offset).ok()?;
-        let end = start.checked_add(usize::try_from(r.length).ok()?)?;
-        (end <= len).then_some(start..end)
-    };
-    let find = |id: SectionId| records.iter().find(|r| r.id == id as u32).and_then(range);
-    if let Some(r) = find(SectionId::Blocks) {
-        for rec in b[r].chunks_exact_mut(f::BLOCK_RECORD_LEN) {
-            if let Ok(rec) = rec.try_into() {
-                f::BlockRecord::reseal(rec, None);
-            }
-        }
-    }
-    if let Some(r) = find(SectionId::KeyHash) {
-        for rec in b[r].chunks_exact_mut(f::BUCKET_LEN) {
-            if let Ok(rec) = rec.try_into() {
-                keyhash::reseal_bucket(rec);
-            }
-        }
-    }
-    if let Some(r) = find(SectionId::Sorted) {
-        for rec in b[r].chunks_exact_mut(f::SORTED_GROUP_LEN) {
-            if let Ok(rec) = rec.try_into() {
-                sorted::reseal_group(rec);
-            }
-        }
-    }
-    if let (Some(entries), Some(strings)) = (find(SectionId::Entries), find(SectionId::Strings)) {
-        for at in entries.step_by(f::ENTRY_RECORD_LEN) {
-            let Some(rec) = b.get(at..at + f::ENTRY_RECORD_LEN) else {
-                break;
-            };
-            let mut rec: [u8; f::ENTRY_RECORD_LEN] = rec.try_into().unwrap_or([0; 40]);
-            let r = f::EntryRecord::decode(&rec);
-            let s = slice_at(
-                &b[strings.clone()],
-                r.strings_offset,
-                u64::from(r.strings_len),
-            )
-            .unwrap_or_default();
-            f::EntryRecord::reseal(&mut rec, s);
-            b[at..at + f::ENTRY_RECORD_LEN].copy_from_slice(&rec);
-        }
-    }
-    for r in &mut records {
-        if let Some(range) = range(r) {
-            r.crc = f::crc32(&b[range]);
-        }
-    }
-    header::write_prelude(b, &h, &records);
+    use quire::format::chain::{reseal, Reseal};
+    reseal(b, Reseal { stored_crcs: true });
 }
 
 /// Opens, iterates, reads every body, looks up every key and some made-up ones, lists
@@ -322,6 +271,11 @@ fn pack_model(
                 assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::First)
             }
             Err(WriteError::InvalidKey { .. }) => assert!(e.key.is_empty()),
+            // A content type is 1..=255 bytes (spec §4): the empty one is refused.
+            Err(WriteError::InvalidEntry { .. }) => assert!(e
+                .content_type
+                .as_deref()
+                .is_some_and(|c| c.is_empty() || c.len() > 255)),
             Err(WriteError::DuplicateKey { .. }) => {
                 assert!(pos.is_some() && opts.get_duplicates() == DuplicatePolicy::Error)
             }
@@ -334,20 +288,26 @@ fn pack_model(
     }
 }
 
-/// Every access path of a fresh archive agrees with the model: by key, in sorted order,
-/// a missing key, and full verification.
+/// Every access path of a fresh archive agrees with the model: by key, by entry number
+/// (entries are numbered in key order), in order, a missing key, and full verification.
 fn check_against_model(bytes: &[u8], model: &[ModelEntry]) {
     let archive = match Archive::new(bytes) {
         Ok(a) => a,
         Err(e) => panic!("fresh archive does not open: {e}"),
     };
     assert_eq!(archive.len(), model.len() as u64);
-    for (i, m) in model.iter().enumerate() {
+    let mut sorted: Vec<&ModelEntry> = model.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    for (i, m) in sorted.iter().enumerate() {
         let e = match archive.get(&m.key) {
             Ok(Some(e)) => e,
             other => panic!("get({:?}) = {other:?}", m.key),
         };
         assert_eq!(e.index(), i as u64);
+        match archive.get_by_index(i as u64) {
+            Ok(by_index) => assert_eq!(by_index.key(), m.key),
+            Err(err) => panic!("entry {i}: {err}"),
+        }
         let info = match e.info() {
             Ok(i) => i,
             Err(err) => panic!("info of {:?}: {err}", m.key),
@@ -366,13 +326,17 @@ fn check_against_model(bytes: &[u8], model: &[ModelEntry]) {
             Err(err) => panic!("body of {:?}: {err}", m.key),
         }
     }
-    let mut sorted: Vec<&str> = model.iter().map(|m| m.key.as_str()).collect();
-    sorted.sort_unstable();
+    let keys: Vec<&str> = sorted.iter().map(|m| m.key.as_str()).collect();
+    let in_order: Vec<String> = archive
+        .iter()
+        .map(|e| e.map(|e| e.key().to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(in_order, keys);
     let listed: Vec<String> = archive
         .iter_sorted()
         .map(|e| e.map(|e| e.key().to_string()).unwrap_or_default())
         .collect();
-    assert_eq!(listed, sorted);
+    assert_eq!(listed, keys);
     assert!(archive.get("\u{0}missing\u{0}").ok().flatten().is_none());
     assert!(archive.verify().is_ok());
 }
@@ -500,33 +464,107 @@ pub fn jsonl_pack(data: &[u8]) {
     }
 }
 
-/// `bytes[offset .. offset + len]`, or `None` when any part of it is out of range.
-fn slice_at(bytes: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
-    let start = usize::try_from(offset).ok()?;
-    let len = usize::try_from(len).ok()?;
-    bytes.get(start..)?.get(..len)
-}
-
 #[cfg(test)]
 mod tests {
-    use quire::format::header;
+    use quire::format::header::{HEADER_LEN, SECTION_RECORD_LEN};
+    use quire::format::{nodes, varint_len, PageHead, SectionId};
+    use quire::Archive;
+
+    /// Breaks, in a copy of the vector `name`, every section CRC, the prelude's CRC, the CRC
+    /// of the first node on each level of the index (in its parent) and the stored CRC of
+    /// the first block of the first page that has one; `fix_checksums` must repair them all.
+    fn repairs(name: &str, depth: u8) {
+        let path = format!("{}/../../spec/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+        let good = std::fs::read(path).expect("vector");
+        let a = Archive::new(&good[..]).expect("the vector opens");
+        let h = a.header().clone();
+        assert_eq!(h.index_depth, depth, "{name}");
+        let index = a
+            .sections()
+            .iter()
+            .find(|s| s.id == SectionId::Index as u32)
+            .expect("INDEX")
+            .offset as usize;
+        drop(a);
+        let mut b = good.clone();
+        for i in 0..usize::from(h.section_count) {
+            b[HEADER_LEN + SECTION_RECORD_LEN * i + 24] ^= 0xFF;
+        }
+        let root_end = h.prelude_len as usize - 4;
+        b[root_end] ^= 1;
+        // Down the tree: in each branch, break its first child's CRC and keep its children
+        // to look for a page with blocks among them.
+        let mut node = (root_end - h.root_len as usize)..root_end;
+        let mut pages = Vec::new();
+        for level in (1..=depth).rev() {
+            let mut children = nodes::decode_branch(&b[node.clone()], 0).expect("branch");
+            let first = index + children[0].offset as usize;
+            children[0].crc ^= 0xFFFF;
+            b[node.clone()].copy_from_slice(&nodes::encode_branch(&children));
+            if level == 1 {
+                pages = children
+                    .iter()
+                    .map(|c| {
+                        index + c.offset as usize..index + (c.offset + u64::from(c.len)) as usize
+                    })
+                    .collect();
+            }
+            node = first..first + children[0].len as usize;
+        }
+        if depth == 0 {
+            pages.push(node);
+        }
+        let with_blocks = pages.into_iter().find_map(|p| {
+            let head = PageHead::decode(&b[p.clone()]).expect("page");
+            (!head.run.is_empty()).then_some((p.start, head))
+        });
+        if let Some((at, head)) = with_blocks {
+            let first = head.run[0];
+            let vl = varint_len;
+            let crc_at = at
+                + 1
+                + vl(head.n as u64)
+                + vl(head.run.len() as u64)
+                + vl(first.number.into())
+                + vl(first.offset)
+                + vl(first.stream_start)
+                + vl(first.stored_len.into())
+                + vl(first.raw_len.into())
+                + 1;
+            assert_eq!(b[crc_at..crc_at + 4], first.stored_crc.to_le_bytes());
+            b[crc_at] ^= 0xFF;
+        } else {
+            assert_eq!(h.block_count, 0, "{name}: no page has blocks");
+        }
+
+        assert!(Archive::new(&b[..]).is_err());
+        super::fix_checksums(&mut b);
+        // Only checksums were broken, so recomputing them gives the original back.
+        assert!(b == good, "{name}: fix_checksums left a checksum wrong");
+    }
 
     #[test]
     fn fix_checksums_repairs_every_crc() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/vectors/dict.quire");
+        repairs("small.quire", 0);
+        repairs("depth1.quire", 1);
+        repairs("depth2.quire", 2);
+    }
+
+    #[test]
+    fn fix_checksums_takes_any_bytes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../spec/vectors/depth1.quire"
+        );
         let good = std::fs::read(path).expect("vector");
-        let (h, mut records) = header::read_prelude(&good).expect("prelude");
-        // Every section CRC and the header CRC wrong, and record CRCs in BLOCKS too.
-        for r in &mut records {
-            r.crc ^= 0xFFFF;
+        for len in [0, 1, 21, 95, 96, 200, good.len() / 2, good.len() - 1] {
+            let mut b = good[..len].to_vec();
+            super::fix_checksums(&mut b);
         }
         let mut b = good.clone();
-        header::write_prelude(&mut b, &h, &records);
-        let last = b.len() - 1;
-        b[last] ^= 1; // the CRC of the last sorted-index group
-        assert!(quire::Archive::new(&b[..]).is_err());
+        for i in (0..b.len()).step_by(97) {
+            b[i] ^= 0xA5;
+        }
         super::fix_checksums(&mut b);
-        // Only checksums were broken, so recomputing them gives the original back.
-        assert!(b == good, "fix_checksums left a checksum wrong");
     }
 }
