@@ -983,7 +983,19 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
     let mut buf = Vec::new();
     for k in keys {
         let damage = |e: quire::ReadError, extra: &str| {
-            say(format_args!("{}: key {k:?}: {e}{extra}", path.display()));
+            say(format_args!("{}: key {k:?}: {}{extra}", path.display(), chain(&e)));
+        };
+        // Reading the archive failed (a file, or a remote object that changed, went away or
+        // timed out): stop, with the cause and its exit code. An error writing the output
+        // (no path) is the output's: a closed pipe ends quietly.
+        let stop = |e: quire::ReadError| -> Fail {
+            match e {
+                quire::ReadError::Io { path: None, source } => source.into(),
+                e => Fail::new(
+                    read_code(&e),
+                    format!("{}: key {k:?}: {}", path.display(), chain(&e)),
+                ),
+            }
         };
         let e = match archive.get(k) {
             Ok(Some(e)) => e,
@@ -992,7 +1004,7 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
                 missing += 1;
                 continue;
             }
-            Err(quire::ReadError::Io { source: err, .. }) => return Err(err.into()),
+            Err(err @ quire::ReadError::Io { .. }) => return Err(stop(err)),
             Err(err) => {
                 damage(err, "");
                 damaged += 1;
@@ -1002,6 +1014,7 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
         if e.body_len() <= GET_BUFFERED {
             match e.read_body_into(&mut buf) {
                 Ok(()) => out.write_all(&buf)?,
+                Err(err @ quire::ReadError::Io { .. }) => return Err(stop(err)),
                 Err(err) => {
                     damage(err, "");
                     damaged += 1;
@@ -1012,7 +1025,7 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
         let mut counted = Counted(&mut out, 0);
         match e.write_body_to(&mut counted) {
             Ok(()) => {}
-            Err(quire::ReadError::Io { source: err, .. }) => return Err(err.into()),
+            Err(err @ quire::ReadError::Io { .. }) => return Err(stop(err)),
             Err(err) => {
                 let written = counted.1;
                 damage(

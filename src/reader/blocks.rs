@@ -130,20 +130,22 @@ impl<'a> Ctx<'a> {
         if range.is_empty() {
             return Ok(None);
         }
-        let dict = st.dict.get_or_init(|| {
-            let stored = self
-                .read(range.start, (range.end - range.start) as usize)
-                .map_err(|e| match e {
-                    ReadError::Damaged { kind, .. } => kind,
-                    _ => DamageKind::Undecodable,
-                })?;
-            let crc = st.layout.record(SectionId::Dict).map_or(0, |r| r.crc);
-            if format::crc32(&stored) != crc {
-                return Err(DamageKind::ChecksumMismatch);
+        let dict = match st.dict.get() {
+            Some(d) => d,
+            None => {
+                // A failed read (a network error, a timeout) is not damage: it is returned,
+                // not kept, and the next use tries again.
+                let stored = self.read(range.start, (range.end - range.start) as usize)?;
+                let crc = st.layout.record(SectionId::Dict).map_or(0, |r| r.crc);
+                let checked = if format::crc32(&stored) != crc {
+                    Err(DamageKind::ChecksumMismatch)
+                } else {
+                    let raw = st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
+                    unpack_dictionary(&stored, raw)
+                };
+                st.dict.get_or_init(|| checked)
             }
-            let raw = st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
-            unpack_dictionary(&stored, raw)
-        });
+        };
         match dict {
             Ok(d) => Ok(Some(d.as_slice())),
             Err(kind) => Err(ReadError::damaged(Location::Dictionary, *kind)),
