@@ -1,11 +1,13 @@
 //! quire: a compact, versioned, read-optimised archive of articles.
 //!
-//! An archive is one file: zstd-compressed blocks of article bodies (with a dictionary
-//! sampled at pack time), a fixed-size entry table, a constant-time hash index from key to
-//! entry, a sorted index for prefix listing, and a CRC32 on every record and block. The
-//! reader opens it in constant time — from a memory map or any byte slice — and returns any
-//! article by key without touching the rest. The byte layout is specified in `spec/FORMAT.md`
-//! and mirrored, section by section, by the [`format`](mod@format) module.
+//! An archive is one file: a prelude of at most 16 KiB (header, section table, metadata and
+//! the root of the index), a zstd dictionary sampled at pack time, an index of pages of at
+//! most 16 KiB holding the entries in key order, and zstd-compressed blocks of titles and
+//! bodies, every one of them checked against a CRC32 that an earlier checked range holds.
+//! The reader opens it in constant time — from a memory map, any byte slice, a file read by
+//! ranges, or (feature `remote`) an HTTP(S) or S3 URL — and returns any article by key by
+//! reading one page and one block. The byte layout is specified in `spec/FORMAT.md` and
+//! mirrored, section by section, by the [`format`](mod@format) module.
 //!
 //! ```
 //! use quire::{Archive, ArchiveWriter, Date, NewEntry, WriterOptions};
@@ -29,9 +31,9 @@
 //! // The title is stored compressed, just before the body in its block.
 //! assert_eq!(entry.title()?, Some("N. Korean Asylum Seekers Break Into Embassy in China"));
 //! assert!(archive.get("news/sports")?.is_none());
-//! let keys: Vec<&str> = archive
+//! let keys: Vec<String> = archive
 //!     .prefix("news/")
-//!     .map(|e| e.map(|e| e.key()))
+//!     .map(|e| e.map(|e| e.key().to_owned()))
 //!     .collect::<Result<_, _>>()?;
 //! assert_eq!(keys, ["news/embassy", "news/weather"]);
 //! assert!(archive.verify().is_ok());
@@ -40,7 +42,7 @@
 //!
 //! # Robustness
 //!
-//! Archive bytes are untrusted. Every read is bounds-checked, every record and block is
+//! Archive bytes are untrusted. Every read is bounds-checked, every node and block is
 //! checked against its CRC32 when it is used, no allocation is sized by an unchecked field,
 //! and damage is reported as a [`ReadError::Damaged`] that says what ([`DamageKind`]) and
 //! where ([`Location`]). Damage to one block leaves every other entry readable.

@@ -97,10 +97,11 @@ fn blocks_of(e: &EntryRecord, blocks: &[BlockRecord]) -> (Option<(u32, u32)>, Op
     (own, e.shared_body_at.map(holding))
 }
 
-/// Builds the tree over `entries` (in key order, stream positions set) and `blocks`; the
-/// root gets at most `root_budget` bytes.
+/// Builds the tree over `count` entries (`entry(i)`, in key order, stream positions set) and
+/// `blocks`; the root gets at most `root_budget` bytes.
 pub(super) fn build(
-    entries: &[EntryRecord],
+    count: usize,
+    entry: impl Fn(usize) -> EntryRecord,
     blocks: &[BlockRecord],
     root_budget: usize,
     page_size: usize,
@@ -108,7 +109,8 @@ pub(super) fn build(
     let mut nodes = Vec::new();
     let mut pages: Vec<Closed> = Vec::new();
     let mut fill = PageFill::new();
-    for e in entries {
+    for i in 0..count {
+        let e = &entry(i);
         let (own, shared) = blocks_of(e, blocks);
         loop {
             let run = match (fill.run, own) {

@@ -80,17 +80,31 @@ pub struct Summary {
     pub shared_bodies: u64,
 }
 
-/// One added entry, waiting in the spool.
+/// One added entry, waiting in the spool: 40 bytes, plus its key in the writer's key arena.
 struct Pending {
-    key: Box<str>,
+    /// Where its key lies in the key arena.
+    key_at: u64,
+    key_len: u16,
     /// Where its lead and body start in the spool.
     spool_at: u64,
     lead_len: u32,
     body_len: u64,
     content_type: u32,
     date: u32,
-    /// XXH3-128 of the body, for deduplication.
-    body_hash: Option<u128>,
+}
+
+impl Pending {
+    fn key<'k>(&self, arena: &'k str) -> &'k str {
+        let at = self.key_at as usize;
+        arena.get(at..at + usize::from(self.key_len)).unwrap_or_default()
+    }
+}
+
+/// Where an entry went in the stream: its lead, and its body when shared.
+#[derive(Clone, Copy)]
+struct Placed {
+    lead_at: u64,
+    shared_body_at: Option<u64>,
 }
 
 /// Streams entries into a quire archive.
@@ -121,8 +135,11 @@ pub struct ArchiveWriter<W: Write + Seek> {
     meta: Vec<u8>,
     spool: Spool,
     entries: Vec<Pending>,
-    /// Entry slot by key hash (XXH3-64); collisions are told apart by the keys.
-    slots: HashMap<u64, Vec<u32>>,
+    /// Every key, back to back (entries point into it).
+    keys: String,
+    /// Entry slot by key hash (XXH3-64); keys are compared on a hit, and a different key
+    /// with the same hash (which never happens in practice) is found by a scan.
+    slots: HashMap<u64, u32>,
     ctypes: Vec<String>,
     ctype_ids: HashMap<String, u32>,
     raw_bytes: u64,
@@ -194,6 +211,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             meta,
             spool: Spool::new()?,
             entries: Vec::new(),
+            keys: String::new(),
             slots: HashMap::new(),
             ctypes: vec![DEFAULT_CONTENT_TYPE.to_string()],
             ctype_ids: HashMap::from([(DEFAULT_CONTENT_TYPE.to_string(), 0)]),
@@ -243,11 +261,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         self.poison_on_error(|w| {
             let at = w.spool.append(&plan.lead)?;
             w.spool.append(entry.body)?;
-            let hash = w
-                .opts
-                .get_dedup()
-                .then(|| xxhash_rust::xxh3::xxh3_128(entry.body));
-            w.store(entry, plan, at, entry.body.len() as u64, hash)
+            w.store(entry, plan, at, entry.body.len() as u64)
         })
     }
 
@@ -297,7 +311,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         };
         let at = self.spool_len();
         match self.spool_from(e, &plan, body) {
-            Ok((len, hash)) => self.poison_on_error(|w| w.store(e, plan, at, len, hash)),
+            Ok(len) => self.poison_on_error(|w| w.store(e, plan, at, len)),
             // Nothing but the spool's tail changed: cut it off and stay usable.
             Err(err @ WriteError::BodyRead { .. }) if self.spool.truncate(at).is_ok() => Err(err),
             Err(err) => {
@@ -312,18 +326,14 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     }
 
     /// Copies an entry's lead and its body from `body` into the spool; returns the body's
-    /// length and hash.
+    /// length.
     fn spool_from(
         &mut self,
         e: &NewEntry<'_>,
         plan: &Plan,
         body: &mut dyn Read,
-    ) -> Result<(u64, Option<u128>), WriteError> {
+    ) -> Result<u64, WriteError> {
         self.spool.append(&plan.lead)?;
-        let mut hasher = self
-            .opts
-            .get_dedup()
-            .then(xxhash_rust::xxh3::Xxh3Default::new);
         let mut len = 0u64;
         let mut buf = vec![0u8; 64 << 10];
         loop {
@@ -336,11 +346,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             len += n as u64;
             entry::check_body_len(e.key, len)?;
             self.spool.append(&buf[..n])?;
-            if let Some(h) = hasher.as_mut() {
-                h.update(&buf[..n]);
-            }
         }
-        Ok((len, hasher.map(|h| h.digest128())))
+        Ok(len)
     }
 
     fn check_usable(&self) -> Result<(), WriteError> {
@@ -365,11 +372,12 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// The slot holding `key`, if any.
     fn slot_of(&self, key: &str) -> Option<u32> {
         let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
-        self.slots
-            .get(&h)?
-            .iter()
-            .copied()
-            .find(|&i| &*self.entries[i as usize].key == key)
+        let first = *self.slots.get(&h)?;
+        if self.entries[first as usize].key(&self.keys) == key {
+            return Some(first);
+        }
+        // Another key with the same 64-bit hash: look at every entry.
+        (0..self.entries.len() as u32).find(|&i| self.entries[i as usize].key(&self.keys) == key)
     }
 
     /// Checks an entry (and applies [`DuplicatePolicy::First`]) without adding anything.
@@ -432,7 +440,6 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         plan: Plan,
         at: u64,
         body_len: u64,
-        body_hash: Option<u128>,
     ) -> Result<bool, WriteError> {
         let lead_len = plan.lead.len() as u64;
         if lead_len + body_len > MAX_ENTRY_BLOCKS * u64::from(format::MAX_BLOCK_LEN) {
@@ -441,14 +448,22 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 reason: "the entry is over 128 GiB".into(),
             });
         }
+        let key_at = match plan.replaces {
+            Some(i) => self.entries[i as usize].key_at,
+            None => {
+                let k = self.keys.len() as u64;
+                self.keys.push_str(e.key);
+                k
+            }
+        };
         let p = Pending {
-            key: e.key.into(),
+            key_at,
+            key_len: e.key.len() as u16,
             spool_at: at,
             lead_len: plan.lead.len() as u32,
             body_len,
             content_type: plan.content_type,
             date: e.date.map_or(0, |d| d.to_u32()),
-            body_hash,
         };
         self.raw_bytes += body_len;
         match plan.replaces {
@@ -459,10 +474,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             }
             None => {
                 let h = xxhash_rust::xxh3::xxh3_64(e.key.as_bytes());
-                self.slots
-                    .entry(h)
-                    .or_default()
-                    .push(self.entries.len() as u32);
+                self.slots.entry(h).or_insert(self.entries.len() as u32);
                 self.entries.push(p);
             }
         }
@@ -499,7 +511,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         self.check_usable()?;
         self.slots = HashMap::new();
         let mut entries = std::mem::take(&mut self.entries);
-        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let keys = std::mem::take(&mut self.keys);
+        entries.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));
         self.spool.finish_writing()?;
         let threads = self.opts.thread_count();
         if self.opts.get_block_size_is_auto() {
@@ -509,16 +522,29 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         let stored = StoredDict::start(dict.as_deref(), self.opts.get_level(), threads)?;
         let mut data = DataWriter::new(Compressors::start(self.opts.get_level(), dict, threads)?)?;
-        let records = self.lay_out(entries, &mut data)?;
+        let placed = self.lay_out(&entries, &mut data)?;
         let blocks = data.finish()?;
         let stored = stored.wait()?.unwrap_or_default();
+        let record = |i: usize| {
+            let (p, at) = (&entries[i], placed[i]);
+            EntryRecord {
+                key: p.key(&keys).to_owned(),
+                lead_at: at.lead_at,
+                lead_len: p.lead_len,
+                body_len: p.body_len,
+                shared_body_at: at.shared_body_at,
+                content_type: p.content_type,
+                date: p.date,
+            }
+        };
         let tree = index::build(
-            &records,
+            entries.len(),
+            record,
             &blocks.records,
             self.root_budget(),
             self.opts.get_page_size() as usize,
         )?;
-        let shared = records
+        let shared = placed
             .iter()
             .filter(|r| r.shared_body_at.is_some())
             .count() as u64;
@@ -536,7 +562,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             } else {
                 0
             },
-            entry_count: records.len() as u64,
+            entry_count: entries.len() as u64,
             block_count: blocks.records.len() as u64,
             stream_len: blocks.stream_len,
             max_block_len: blocks.max_block_len,
@@ -594,80 +620,84 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         Ok(dictionary::pays_off(mode, &d, &blocks, whole, threads)?.then_some(d))
     }
 
-    /// Cuts the stream into blocks (§8) entry by entry in key order, and returns the entry
-    /// records with their stream positions.
+    /// Cuts the stream into blocks (§8) entry by entry in key order, and returns where each
+    /// entry went. An entry that fits in a block is read from the spool whole, and its body,
+    /// when dedup is on, looked up among the bodies stored before (by XXH3-128 seeded with
+    /// its length): a repeated one is shared instead of stored again.
     fn lay_out(
         &mut self,
-        entries: Vec<Pending>,
+        entries: &[Pending],
         data: &mut DataWriter,
-    ) -> Result<Vec<EntryRecord>, WriteError> {
+    ) -> Result<Vec<Placed>, WriteError> {
         let target = u64::from(self.target);
-        // Bodies stored so far by (hash, length): their stream offset and whether they lie
-        // in one block (only those are shared, so a page needs one foreign record).
-        let mut bodies: HashMap<(u128, u64), (u64, bool)> = HashMap::new();
+        let dedup = self.opts.get_dedup();
+        // Bodies stored so far, by hash: their stream offset (each lies in one block).
+        let mut bodies: HashMap<u128, u64> = HashMap::new();
         let mut out = Vec::with_capacity(entries.len());
         let mut buf = Vec::new();
         for p in entries {
-            let mut rec = EntryRecord {
-                key: p.key.into_string(),
-                lead_at: 0,
-                lead_len: p.lead_len,
-                body_len: p.body_len,
-                shared_body_at: None,
-                content_type: p.content_type,
-                date: p.date,
-            };
-            let dup = p
-                .body_hash
-                .filter(|_| p.body_len > 0)
-                .and_then(|h| bodies.get(&(h, p.body_len)))
-                .filter(|(_, one_block)| *one_block)
-                .map(|(at, _)| *at);
-            let stored_len = u64::from(p.lead_len) + if dup.is_some() { 0 } else { p.body_len };
-            let big = stored_len > target;
+            let lead = u64::from(p.lead_len);
+            let total = lead + p.body_len;
+            let big = total > target;
+            let mut hash = None;
+            if !big {
+                buf.resize(total as usize, 0);
+                self.spool.read_at(p.spool_at, &mut buf)?;
+                if dedup && p.body_len > 0 {
+                    let body = &buf[p.lead_len as usize..];
+                    hash = Some(xxhash_rust::xxh3::xxh3_128_with_seed(body, p.body_len));
+                }
+            }
+            let dup = hash.and_then(|h| bodies.get(&h).copied());
+            let stored_len = if dup.is_some() { lead } else { total };
             if data.cur.len() as u64 + stored_len > target || big {
                 data.cut()?;
             }
-            rec.lead_at = data.stream_pos();
-            // A long entry is read whole anyway: larger blocks compress it better at no cost
-            // to anyone reading another entry.
-            let chunk = if big {
-                target
-                    .max(LARGE_BLOCK.min(16 * target).min(stored_len))
-                    .max(stored_len.div_ceil(MAX_ENTRY_BLOCKS))
+            let lead_at = data.stream_pos();
+            if big {
+                self.copy_big(p, data, target)?;
             } else {
-                target
-            };
-            let mut left = stored_len;
-            let mut from = p.spool_at;
-            while left > 0 {
-                let room = chunk.saturating_sub(data.cur.len() as u64).max(1);
-                let n = left.min(room).min(8 << 20) as usize;
-                buf.resize(n, 0);
-                self.spool.read_at(from, &mut buf)?;
-                data.cur.extend_from_slice(&buf);
-                from += n as u64;
-                left -= n as u64;
-                if data.cur.len() as u64 >= chunk {
+                data.cur.extend_from_slice(&buf[..stored_len as usize]);
+                if data.cur.len() as u64 >= target {
                     data.cut()?;
                 }
             }
-            if big {
-                data.cut()?;
+            if let (None, Some(h)) = (dup, hash) {
+                bodies.insert(h, lead_at + lead);
             }
-            match (dup, p.body_hash) {
-                (Some(at), _) => rec.shared_body_at = Some(at),
-                (None, Some(h)) if p.body_len > 0 => {
-                    let body_at = rec.lead_at + u64::from(p.lead_len);
-                    let end_block = data.block_number_at(body_at + p.body_len - 1);
-                    let one = data.block_number_at(body_at) == end_block && !big;
-                    bodies.entry((h, p.body_len)).or_insert((body_at, one));
-                }
-                _ => {}
-            }
-            out.push(rec);
+            out.push(Placed {
+                lead_at,
+                shared_body_at: dup,
+            });
         }
         Ok(out)
+    }
+
+    /// Copies an entry longer than the target into blocks of its own: of up to 16 targets or
+    /// 256 KiB (no less than the target, and more if it would need over 512 blocks). A long
+    /// entry is read whole anyway: larger blocks compress it better at no cost to readers of
+    /// other entries.
+    fn copy_big(&mut self, p: &Pending, data: &mut DataWriter, target: u64) -> Result<(), WriteError> {
+        let total = u64::from(p.lead_len) + p.body_len;
+        let chunk = target
+            .max(LARGE_BLOCK.min(16 * target).min(total))
+            .max(total.div_ceil(MAX_ENTRY_BLOCKS));
+        let mut buf = Vec::new();
+        let mut left = total;
+        let mut from = p.spool_at;
+        while left > 0 {
+            let room = chunk.saturating_sub(data.cur.len() as u64).max(1);
+            let n = left.min(room).min(8 << 20) as usize;
+            buf.resize(n, 0);
+            self.spool.read_at(from, &mut buf)?;
+            data.cur.extend_from_slice(&buf);
+            from += n as u64;
+            left -= n as u64;
+            if data.cur.len() as u64 >= chunk {
+                data.cut()?;
+            }
+        }
+        data.cut()
     }
 
     /// Writes the prelude, DICT, INDEX and DATA (from its spool).
@@ -803,15 +833,6 @@ impl DataWriter {
     /// Where the next byte goes in the stream.
     fn stream_pos(&self) -> u64 {
         self.cut_stream + self.cur.len() as u64
-    }
-
-    /// The number of the block holding stream offset `s` (cut or being filled).
-    fn block_number_at(&self, s: u64) -> u64 {
-        if s >= self.cut_stream {
-            self.cut
-        } else {
-            (self.starts.partition_point(|&start| start <= s) as u64).saturating_sub(1)
-        }
     }
 
     /// Ends the current block (if it holds anything) and sends it to be compressed.
