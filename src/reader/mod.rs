@@ -128,7 +128,21 @@ impl Archive<memmap2::Mmap> {
             // ahead. Failure only costs speed, so it is ignored.
             let _ = map.advise(memmap2::Advice::Random);
         }
-        Archive::from_source(map)
+        let archive = Archive::from_source(map)?;
+        #[cfg(unix)]
+        {
+            // But the dictionary is read whole on first use: ask for it in one go now, rather
+            // than a page fault at a time when the file is not in the page cache.
+            let dict = archive.st.layout.range(SectionId::Dict);
+            if !dict.is_empty() {
+                let _ = archive.src.advise_range(
+                    memmap2::Advice::WillNeed,
+                    dict.start as usize,
+                    (dict.end - dict.start) as usize,
+                );
+            }
+        }
+        Ok(archive)
     }
 }
 

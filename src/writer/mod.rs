@@ -96,16 +96,22 @@ struct Pending {
 impl Pending {
     fn key<'k>(&self, arena: &'k str) -> &'k str {
         let at = self.key_at as usize;
-        arena.get(at..at + usize::from(self.key_len)).unwrap_or_default()
+        arena
+            .get(at..at + usize::from(self.key_len))
+            .unwrap_or_default()
     }
 }
 
-/// Where an entry went in the stream: its lead, and its body when shared.
+/// Where an entry went in the stream: its lead, and its body when shared ([`NOT_SHARED`]
+/// otherwise; 16 bytes an entry).
 #[derive(Clone, Copy)]
 struct Placed {
     lead_at: u64,
-    shared_body_at: Option<u64>,
+    shared_body_at: u64,
 }
+
+/// [`Placed::shared_body_at`] of an entry that stores its own body.
+const NOT_SHARED: u64 = u64::MAX;
 
 /// Streams entries into a quire archive.
 ///
@@ -532,7 +538,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 lead_at: at.lead_at,
                 lead_len: p.lead_len,
                 body_len: p.body_len,
-                shared_body_at: at.shared_body_at,
+                shared_body_at: (at.shared_body_at != NOT_SHARED).then_some(at.shared_body_at),
                 content_type: p.content_type,
                 date: p.date,
             }
@@ -546,7 +552,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         )?;
         let shared = placed
             .iter()
-            .filter(|r| r.shared_body_at.is_some())
+            .filter(|r| r.shared_body_at != NOT_SHARED)
             .count() as u64;
         let h = Header {
             major: format::VERSION_MAJOR,
@@ -620,35 +626,73 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         Ok(dictionary::pays_off(mode, &d, &blocks, whole, threads)?.then_some(d))
     }
 
+    /// The entries whose body repeats an earlier entry's (in key order), each with that
+    /// entry: bodies that fit in a block, hashed (XXH3-64 seeded with the length), sorted by
+    /// hash, and compared byte for byte where hashes meet. Holds 16 bytes an entry while it
+    /// runs, and only the repeats after.
+    fn find_repeats(&self, entries: &[Pending]) -> Result<HashMap<u32, u32>, WriteError> {
+        let mut repeats = HashMap::new();
+        if !self.opts.get_dedup() {
+            return Ok(repeats);
+        }
+        let target = u64::from(self.target);
+        let mut buf = Vec::new();
+        let mut other = Vec::new();
+        let body = |p: &Pending, buf: &mut Vec<u8>| {
+            buf.resize(p.body_len as usize, 0);
+            self.spool.read_at(p.spool_at + u64::from(p.lead_len), buf)
+        };
+        let mut hashes: Vec<(u64, u32)> = Vec::new();
+        for (i, p) in entries.iter().enumerate() {
+            if p.body_len > 0 && u64::from(p.lead_len) + p.body_len <= target {
+                body(p, &mut buf)?;
+                hashes.push((
+                    xxhash_rust::xxh3::xxh3_64_with_seed(&buf, p.body_len),
+                    i as u32,
+                ));
+            }
+        }
+        hashes.sort_unstable();
+        for run in hashes.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            for &(_, later) in &run[1..] {
+                // The earliest entry of the run with the same bytes: the hashes of different
+                // bodies may meet.
+                body(&entries[later as usize], &mut buf)?;
+                for &(_, first) in run.iter().take_while(|(_, f)| *f < later) {
+                    if repeats.contains_key(&first) {
+                        continue;
+                    }
+                    body(&entries[first as usize], &mut other)?;
+                    if other == buf {
+                        repeats.insert(later, first);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(repeats)
+    }
+
     /// Cuts the stream into blocks (§8) entry by entry in key order, and returns where each
-    /// entry went. An entry that fits in a block is read from the spool whole, and its body,
-    /// when dedup is on, looked up among the bodies stored before (by XXH3-128 seeded with
-    /// its length): a repeated one is shared instead of stored again.
+    /// entry went; a body in `repeats` is shared with the earlier entry's instead of stored
+    /// again.
     fn lay_out(
         &mut self,
         entries: &[Pending],
         data: &mut DataWriter,
     ) -> Result<Vec<Placed>, WriteError> {
         let target = u64::from(self.target);
-        let dedup = self.opts.get_dedup();
-        // Bodies stored so far, by hash: their stream offset (each lies in one block).
-        let mut bodies: HashMap<u128, u64> = HashMap::new();
-        let mut out = Vec::with_capacity(entries.len());
+        let repeats = self.find_repeats(entries)?;
+        let mut out: Vec<Placed> = Vec::with_capacity(entries.len());
         let mut buf = Vec::new();
-        for p in entries {
+        for (i, p) in entries.iter().enumerate() {
             let lead = u64::from(p.lead_len);
             let total = lead + p.body_len;
             let big = total > target;
-            let mut hash = None;
-            if !big {
-                buf.resize(total as usize, 0);
-                self.spool.read_at(p.spool_at, &mut buf)?;
-                if dedup && p.body_len > 0 {
-                    let body = &buf[p.lead_len as usize..];
-                    hash = Some(xxhash_rust::xxh3::xxh3_128_with_seed(body, p.body_len));
-                }
-            }
-            let dup = hash.and_then(|h| bodies.get(&h).copied());
+            let dup = repeats.get(&(i as u32)).map(|&f| {
+                let first = &entries[f as usize];
+                out[f as usize].lead_at + u64::from(first.lead_len)
+            });
             let stored_len = if dup.is_some() { lead } else { total };
             if data.cur.len() as u64 + stored_len > target || big {
                 data.cut()?;
@@ -657,17 +701,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             if big {
                 self.copy_big(p, data, target)?;
             } else {
-                data.cur.extend_from_slice(&buf[..stored_len as usize]);
+                buf.resize(stored_len as usize, 0);
+                self.spool.read_at(p.spool_at, &mut buf)?;
+                data.cur.extend_from_slice(&buf);
                 if data.cur.len() as u64 >= target {
                     data.cut()?;
                 }
             }
-            if let (None, Some(h)) = (dup, hash) {
-                bodies.insert(h, lead_at + lead);
-            }
             out.push(Placed {
                 lead_at,
-                shared_body_at: dup,
+                shared_body_at: dup.unwrap_or(NOT_SHARED),
             });
         }
         Ok(out)
@@ -677,7 +720,12 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// 256 KiB (no less than the target, and more if it would need over 512 blocks). A long
     /// entry is read whole anyway: larger blocks compress it better at no cost to readers of
     /// other entries.
-    fn copy_big(&mut self, p: &Pending, data: &mut DataWriter, target: u64) -> Result<(), WriteError> {
+    fn copy_big(
+        &mut self,
+        p: &Pending,
+        data: &mut DataWriter,
+        target: u64,
+    ) -> Result<(), WriteError> {
         let total = u64::from(p.lead_len) + p.body_len;
         let chunk = target
             .max(LARGE_BLOCK.min(16 * target).min(total))
