@@ -983,7 +983,11 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
     let mut buf = Vec::new();
     for k in keys {
         let damage = |e: quire::ReadError, extra: &str| {
-            say(format_args!("{}: key {k:?}: {}{extra}", path.display(), chain(&e)));
+            say(format_args!(
+                "{}: key {k:?}: {}{extra}",
+                path.display(),
+                chain(&e)
+            ));
         };
         // Reading the archive failed (a file, or a remote object that changed, went away or
         // timed out): stop, with the cause and its exit code. An error writing the output
