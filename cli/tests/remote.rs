@@ -464,7 +464,7 @@ fn the_cli_prints_over_s3_what_it_prints_for_the_file() {
     if let Some((_, v)) = env.iter().find(|(k, _)| k == "AWS_ENDPOINT_URL").cloned() {
         env.push(("AWS_ENDPOINT".into(), v));
     }
-    let keys = pick(&c.arts, 100, 8);
+    let keys = pick(&c.arts, 1000, 8);
 
     // One get, counted: ≤ 4 requests, each signed.
     server.log.mark();
@@ -488,7 +488,7 @@ fn the_cli_prints_over_s3_what_it_prints_for_the_file() {
     let t = Instant::now();
     parallel(&keys, 3, |a| remote_get(url, a, &env));
     println!(
-        "s3: 100 x quire get URL KEY: {:.1} s",
+        "s3: 1000 x quire get URL KEY: {:.1} s",
         t.elapsed().as_secs_f64()
     );
     let run = |args: &[&str], remote: bool| {
