@@ -111,7 +111,11 @@ fn info(quire: &Path, archive: &Path) -> Res<Info> {
     let section = |name: &str| {
         sections.and_then(|s| {
             s.iter()
-                .find(|r| r.get("name").and_then(Value::as_str) == Some(name))
+                .find(|r| {
+                    r.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
                 .and_then(|r| r.get("length").and_then(Value::as_u64))
         })
     };
@@ -119,7 +123,7 @@ fn info(quire: &Path, archive: &Path) -> Res<Info> {
     let dict = num(&["dict_stored_len", "dictionary_stored_bytes"])
         .or_else(|| section("dict"))
         .unwrap_or(0);
-    let data = num(&["data_len"])
+    let data = num(&["data_len", "data_bytes"])
         .or_else(|| section("data"))
         .ok_or("info: no data_len (nor a data section)")?;
     let prelude = match num(&["prelude_len", "prelude_bytes"]) {

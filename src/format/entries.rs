@@ -212,7 +212,7 @@ impl<'b> EntryDecoder<'b> {
         }
     }
 
-    /// The number (within the page) of the entry [`next`](Self::next) reads.
+    /// The number (within the page) of the entry [`next_entry`](Self::next_entry) reads.
     pub fn index(&self) -> usize {
         self.index
     }

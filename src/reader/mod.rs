@@ -241,7 +241,7 @@ impl<S: ByteSource> Archive<S> {
 
     /// Keeps up to `blocks` decompressed blocks in memory (and at most 16 MiB, or `blocks`
     /// × 64 KiB when that is more), so that reads that come back to a block decompress it
-    /// once. On by default with [`DEFAULT_BLOCK_CACHE`] blocks; `0` turns it off.
+    /// once. On by default with 256 blocks; `0` turns it off.
     pub fn with_block_cache(mut self, blocks: usize) -> Self {
         let budget = DEFAULT_CACHE_BUDGET.max(blocks.saturating_mul(64 << 10));
         self.st.blocks = (blocks > 0).then(|| Mutex::new(BlockCache::new(blocks, budget)));

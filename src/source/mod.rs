@@ -41,7 +41,7 @@ pub trait ByteSource: Send + Sync {
     fn size(&self) -> u64;
 
     /// The bytes `offset .. offset + len`. Fails with [`io::ErrorKind::UnexpectedEof`] when the
-    /// range runs past [`len`](ByteSource::len).
+    /// range runs past [`size`](ByteSource::size).
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>>;
 
     /// Several ranges at once, in the order given. Remote sources fetch them in parallel; the
