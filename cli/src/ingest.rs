@@ -694,11 +694,49 @@ impl Input {
     }
 }
 
+/// Where each entry came from, in 8 bytes an entry for JSONL lines (`FILE:LINE`, the file
+/// kept once) and a string for other sources (files of a directory).
+#[derive(Default)]
+struct Sources {
+    /// Distinct files of JSONL lines, and other sources whole.
+    names: Vec<String>,
+    /// Per entry: index into `names`, and the line number (`u32::MAX`: the name alone).
+    entries: Vec<(u32, u32)>,
+}
+
+impl Sources {
+    fn push(&mut self, source: &str) {
+        let split = source
+            .rsplit_once(':')
+            .and_then(|(file, line)| Some((file, line.parse::<u32>().ok()?)))
+            .filter(|(_, line)| *line != u32::MAX);
+        let (name, line) = split.unwrap_or((source, u32::MAX));
+        let id = match self.names.last() {
+            Some(last) if split.is_some() && last == name => self.names.len() - 1,
+            _ => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        };
+        self.entries.push((id as u32, line));
+    }
+
+    fn get(&self, i: usize) -> Option<String> {
+        let &(id, line) = self.entries.get(i)?;
+        let name = self.names.get(id as usize)?;
+        Some(if line == u32::MAX {
+            name.clone()
+        } else {
+            format!("{name}:{line}")
+        })
+    }
+}
+
 /// Feeds records to a writer, remembering where each key came from so that a duplicate key
 /// error names both sources.
 pub struct Packer<W: io::Write + io::Seek> {
     writer: ArchiveWriter<W>,
-    sources: Vec<String>,
+    sources: Sources,
     /// Archive metadata lines met in JSONL input (`{"archive": ...}`).
     pub archive_lines: Vec<Vec<(String, String)>>,
     /// Left out of directory input: the archive being written.
@@ -714,7 +752,7 @@ impl<W: io::Write + io::Seek> Packer<W> {
     pub fn new(writer: ArchiveWriter<W>) -> Self {
         Packer {
             writer,
-            sources: Vec::new(),
+            sources: Sources::default(),
             archive_lines: Vec::new(),
             exclude: None,
             strict_names: false,
@@ -763,7 +801,7 @@ impl<W: io::Write + io::Seek> Packer<W> {
         match result {
             Ok(_) => {
                 if self.writer.len() > before {
-                    self.sources.push(source.to_string());
+                    self.sources.push(source);
                 }
                 Ok(())
             }
@@ -771,7 +809,7 @@ impl<W: io::Write + io::Seek> Packer<W> {
                 let first_src = self
                     .sources
                     .get(first as usize)
-                    .map_or("an earlier entry", String::as_str);
+                    .unwrap_or_else(|| "an earlier entry".into());
                 Err(Error::Input(format!(
                     "duplicate key {key:?}: in {first_src} and in {source} \
                      (use --duplicates first|last to keep one)"

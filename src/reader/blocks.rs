@@ -2,6 +2,7 @@
 //! through the checksum chain (stored CRC, frame rules, decompressed CRC) and the cache of
 //! decompressed blocks.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::Ctx;
@@ -43,12 +44,15 @@ impl ScratchPool {
     }
 }
 
-/// Recently decompressed blocks, most recent last, bounded in count and in bytes.
+/// Recently decompressed blocks, bounded in count and in bytes; the least recently used
+/// goes first.
 pub(crate) struct BlockCache {
     capacity: usize,
     budget: usize,
     used: usize,
-    blocks: Vec<(u32, u32, BlockBytes)>,
+    tick: u64,
+    /// Block number → (its raw CRC, bytes, last use).
+    blocks: HashMap<u32, (u32, BlockBytes, u64)>,
 }
 
 impl BlockCache {
@@ -58,33 +62,41 @@ impl BlockCache {
             capacity,
             budget,
             used: 0,
-            blocks: Vec::new(),
+            tick: 0,
+            blocks: HashMap::new(),
         }
     }
 
     fn get(&mut self, number: u32, raw_crc: u32) -> Option<BlockBytes> {
-        let i = self
+        self.tick += 1;
+        let tick = self.tick;
+        let hit = self
             .blocks
-            .iter()
-            .rposition(|(n, c, _)| *n == number && *c == raw_crc)?;
-        let hit = self.blocks.remove(i);
-        let data = Arc::clone(&hit.2);
-        self.blocks.push(hit);
-        Some(data)
+            .get_mut(&number)
+            .filter(|(c, _, _)| *c == raw_crc)?;
+        hit.2 = tick;
+        Some(Arc::clone(&hit.1))
     }
 
     fn put(&mut self, number: u32, raw_crc: u32, data: BlockBytes) {
         if self.capacity == 0 || data.len() > self.budget / 2 {
             return;
         }
+        if let Some((_, old, _)) = self.blocks.remove(&number) {
+            self.used -= old.len();
+        }
         while !self.blocks.is_empty()
             && (self.blocks.len() >= self.capacity || self.used + data.len() > self.budget)
         {
-            let (_, _, old) = self.blocks.remove(0);
-            self.used -= old.len();
+            // The least recently used: a scan, done only when the cache is full.
+            let oldest = self.blocks.iter().min_by_key(|(_, v)| v.2).map(|(k, _)| *k);
+            if let Some((_, old, _)) = oldest.and_then(|k| self.blocks.remove(&k)) {
+                self.used -= old.len();
+            }
         }
+        self.tick += 1;
         self.used += data.len();
-        self.blocks.push((number, raw_crc, data));
+        self.blocks.insert(number, (raw_crc, data, self.tick));
     }
 }
 

@@ -29,9 +29,9 @@ use crate::error::{DamageKind, ReadError, ReadResult};
 use crate::format::{Header, SectionId, SectionRecord};
 use crate::source::{ByteSource, FileSource};
 
-/// Blocks the default block cache keeps.
-pub const DEFAULT_BLOCK_CACHE: usize = 256;
-/// Bytes the default block cache may hold.
+/// Blocks the default block cache keeps (at most 16 MiB of them).
+pub const DEFAULT_BLOCK_CACHE: usize = 4096;
+/// Bytes the default block cache may hold (as libzim's default cluster cache).
 const DEFAULT_CACHE_BUDGET: usize = 16 << 20;
 /// Index nodes kept decoded (16 KiB each at most).
 const NODE_CACHE: usize = 256;
@@ -241,7 +241,7 @@ impl<S: ByteSource> Archive<S> {
 
     /// Keeps up to `blocks` decompressed blocks in memory (and at most 16 MiB, or `blocks`
     /// × 64 KiB when that is more), so that reads that come back to a block decompress it
-    /// once. On by default with 256 blocks; `0` turns it off.
+    /// once. On by default: up to 4096 blocks in 16 MiB; `0` turns it off.
     pub fn with_block_cache(mut self, blocks: usize) -> Self {
         let budget = DEFAULT_CACHE_BUDGET.max(blocks.saturating_mul(64 << 10));
         self.st.blocks = (blocks > 0).then(|| Mutex::new(BlockCache::new(blocks, budget)));
