@@ -400,6 +400,39 @@ fn parallel<T: Sync>(items: &[T], threads: usize, f: impl Fn(&T) + Sync) {
 // ------------------------------------------------------------------------------ the tests
 
 #[test]
+fn the_cli_reads_over_https_what_it_reads_from_the_file() {
+    let c = corpus();
+    let Some(ng) = Nginx::start() else { return };
+    ng.put("news.quire", &c.bytes);
+    let url = ng.https_url("/news.quire");
+    // The server's certificate is signed by a CA of the test's own, trusted through the
+    // usual variable; 1,000 random keys, each a fresh process, each body as packed.
+    let ca = vec![(
+        "SSL_CERT_FILE".to_string(),
+        ng.ca_file().to_str().unwrap().to_string(),
+    )];
+    let keys = pick(&c.arts, 1000, 9);
+    let t = Instant::now();
+    parallel(&keys, 3, |a| remote_get(&url, a, &ca));
+    println!(
+        "https: 1000 x quire get URL KEY: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    // Without the CA the certificate is refused: one line, exit 4, quickly.
+    let t = Instant::now();
+    let o = Command::new(env!("CARGO_BIN_EXE_quire"))
+        .args(["get", &url, &keys[0].key])
+        .env("SSL_CERT_FILE", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("certificate") && err.trim().lines().count() == 1, "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+}
+
+#[test]
 fn the_cli_prints_over_http_what_it_prints_for_the_file() {
     let c = corpus();
     let Some(ng) = Nginx::start() else { return };

@@ -198,9 +198,11 @@ impl Log {
     }
 }
 
-/// A private nginx serving `www()` on 127.0.0.1, stopped when dropped.
+/// A private nginx serving `www()` on 127.0.0.1 over HTTP and HTTPS (a certificate signed by
+/// a throwaway CA, [`ca_file`](Nginx::ca_file)), stopped when dropped.
 pub struct Nginx {
     pub port: u16,
+    pub tls_port: u16,
     pub log: Log,
     dir: tempfile::TempDir,
 }
@@ -216,11 +218,13 @@ impl Nginx {
         let d = dir.path().to_str().expect("utf-8 temp path").to_owned();
         let mut last = String::new();
         for _ in 0..3 {
-            let port = free_port();
-            match script("nginx.sh", &["start", &d, &port.to_string()], &[]) {
+            let (port, tls_port) = (free_port(), free_port());
+            let args = ["start", &d, &port.to_string(), &tls_port.to_string()];
+            match script("nginx.sh", &args, &[]) {
                 Ok(_) => {
                     return Some(Nginx {
                         port,
+                        tls_port,
                         log: Log::new(dir.path().join("access.log")),
                         dir,
                     })
@@ -235,6 +239,16 @@ impl Nginx {
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `https://127.0.0.1:TLS_PORT{path}`.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.tls_port)
+    }
+
+    /// The CA that signed the server's certificate (for `SSL_CERT_FILE`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.crt")
     }
 
     /// The document root.

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # A private nginx on 127.0.0.1 for the remote-reading tests (issue 11).
 #
-#   nginx.sh start DIR PORT   install nginx from Debian if missing, write DIR/nginx.conf and
-#                             start nginx serving DIR/www on 127.0.0.1:PORT (daemon, pid file)
+#   nginx.sh start DIR PORT [TLS_PORT]
+#                             install nginx from Debian if missing, write DIR/nginx.conf and
+#                             start nginx serving DIR/www on 127.0.0.1:PORT (daemon, pid file);
+#                             with TLS_PORT, HTTPS on it too, with a certificate for 127.0.0.1
+#                             signed by a throwaway CA, DIR/tls/ca.crt (trust it with
+#                             SSL_CERT_FILE=DIR/tls/ca.crt)
 #   nginx.sh stop DIR         stop it by DIR/nginx.pid (TERM, then KILL after 5 s)
 #   nginx.sh install          only install nginx (exit 1 if that fails)
 #
@@ -97,6 +101,7 @@ http {
 
     server {
         listen 127.0.0.1:$port;
+$tls_conf
         server_name localhost;
         root $dir/www;
 
@@ -121,9 +126,32 @@ running_pid() {  # prints the pid from DIR/nginx.pid if that process is alive
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+# A throwaway CA and a certificate for 127.0.0.1 and localhost signed by it, in DIR/tls.
+make_tls() {
+  local t=$1/tls
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=quire test CA" \
+    -keyout "$t/ca.key" -out "$t/ca.crt" >/dev/null 2>&1 || die "openssl: cannot make the CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$t/server.key" -out "$t/server.csr" >/dev/null 2>&1 || die "openssl: cannot make a request"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$t/ext.cnf"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 2 -extfile "$t/ext.cnf" -out "$t/server.crt" >/dev/null 2>&1 || die "openssl: cannot sign"
+}
+
 start() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 tls=${3:-}
   [[ $port =~ ^[0-9]+$ ]] || die "PORT must be a number"
+  tls_conf=""
+  if [ -n "$tls" ]; then
+    [[ $tls =~ ^[0-9]+$ ]] || die "TLS_PORT must be a number"
+    mkdir -p "$dir"
+    make_tls "$(cd "$dir" && pwd)"
+    local t; t="$(cd "$dir" && pwd)/tls"
+    tls_conf="        listen 127.0.0.1:$tls ssl;
+        ssl_certificate $t/server.crt;
+        ssl_certificate_key $t/server.key;"
+  fi
   install_nginx
   local bin; bin=$(find_nginx)
   mkdir -p "$dir"
@@ -168,7 +196,7 @@ stop() {
 }
 
 case "${1:-}" in
-  start) [ $# = 3 ] || die "usage: nginx.sh start DIR PORT"; start "$2" "$3" ;;
+  start) [ $# = 3 ] || [ $# = 4 ] || die "usage: nginx.sh start DIR PORT [TLS_PORT]"; start "$2" "$3" "${4:-}" ;;
   stop) [ $# = 2 ] || die "usage: nginx.sh stop DIR"; stop "$2" ;;
   install) install_nginx ;;
   *) die "usage: nginx.sh start DIR PORT | nginx.sh stop DIR | nginx.sh install" ;;
