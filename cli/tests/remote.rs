@@ -427,7 +427,10 @@ fn the_cli_reads_over_https_what_it_reads_from_the_file() {
         .unwrap();
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(4), "{err}");
-    assert!(err.contains("certificate") && err.trim().lines().count() == 1, "{err}");
+    assert!(
+        err.contains("certificate") && err.trim().lines().count() == 1,
+        "{err}"
+    );
     assert!(o.stdout.is_empty());
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
 }
