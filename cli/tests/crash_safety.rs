@@ -59,9 +59,8 @@ fn sigkill_during_pack_never_damages_the_target() {
         c
     };
 
-    let complete = |b: &[u8]| {
-        quire::Archive::new(b).is_ok_and(|a| a.len() == 12_000 && a.verify().is_ok())
-    };
+    let complete =
+        |b: &[u8]| quire::Archive::new(b).is_ok_and(|a| a.len() == 12_000 && a.verify().is_ok());
     // First kills happen with no previous archive: the target must not appear.
     let mut previous: Option<Vec<u8>> = None;
     let delays_ms = [5u64, 60, 250, 900, 40, 500, 1500];
