@@ -340,9 +340,9 @@ fn read_code(e: &quire::ReadError) -> u8 {
 /// Whether an archive argument is a URL (`http://`, `https://`, `s3://`) rather than a path.
 fn is_url(arg: &Path) -> bool {
     arg.to_str().is_some_and(|s| {
-        ["http://", "https://", "s3://"]
-            .iter()
-            .any(|p| s.len() > p.len() && s[..p.len()].eq_ignore_ascii_case(p))
+        ["http://", "https://", "s3://"].iter().any(|p| {
+            s.len() > p.len() && s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+        })
     })
 }
 

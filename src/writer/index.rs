@@ -218,9 +218,10 @@ fn group(nodes: &mut Vec<u8>, children: Vec<Child>) -> Vec<Child> {
     for c in children {
         cur.push(c);
         if cur.len() > 1 && (branch_len(&cur) > MAX_NODE_LEN || cur.len() > MAX_NODE_ITEMS) {
-            let last = cur.pop().expect("just pushed");
-            out.push(finish_branch(nodes, std::mem::take(&mut cur)));
-            cur.push(last);
+            if let Some(last) = cur.pop() {
+                out.push(finish_branch(nodes, std::mem::take(&mut cur)));
+                cur.push(last);
+            }
         }
     }
     if !cur.is_empty() {
