@@ -137,7 +137,7 @@ struct PackArgs {
     /// The archive to write: a regular file (standard output cannot take an archive).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 16 KiB blocks, 2 MiB dictionary, level 19)
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks, a 2–4 MiB dictionary, level 19)
     /// or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
@@ -151,7 +151,8 @@ struct PackArgs {
     /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary, 256..=16M (default 2M, at most a quarter of the sample).
+    /// Largest dictionary, 256..=16M (default 4M, at most a quarter of the sample; the writer
+    /// takes half of it unless the whole makes the archive at least 1% smaller).
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
     /// How much of the input (from the start) to pick the dictionary from, e.g. 16M

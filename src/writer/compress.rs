@@ -96,7 +96,7 @@ const BT_LEVELS: i32 = 13;
 
 /// log2 of a binary-tree chain table that covers a dictionary of `len` bytes (two entries
 /// per position), within zstd's bounds.
-fn dict_table_log(len: usize) -> u32 {
+pub(super) fn dict_table_log(len: usize) -> u32 {
     let positions = len.max(1).next_power_of_two().trailing_zeros();
     (positions + 1).clamp(16, 24)
 }

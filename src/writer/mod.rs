@@ -615,15 +615,14 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             self.spool.read_at(e.spool_at, &mut sample[from..])?;
             sizes.push(len);
         }
-        let Some(d) = dictionary::pick(&self.opts, &sample, &sizes) else {
-            return Ok(None);
-        };
         let blocks: Vec<&[u8]> = sample.chunks(self.target as usize).collect();
         let whole = entries
             .iter()
             .map(|e| u64::from(e.lead_len) + e.body_len)
             .sum();
-        Ok(dictionary::pays_off(mode, &d, &blocks, whole, threads)?.then_some(d))
+        Ok(dictionary::choose(
+            &self.opts, &sample, &sizes, &blocks, whole, threads,
+        )?)
     }
 
     /// The entries whose body repeats an earlier entry's (in key order), each with that
