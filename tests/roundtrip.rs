@@ -488,3 +488,61 @@ fn titles_and_metadata_read_back_from_leads() {
     assert!(a.get("b").unwrap().unwrap().is_shared());
     assert!(!a.get("a").unwrap().unwrap().is_shared());
 }
+
+/// An archive whose blocks use a trained zstd dictionary (RAW_DICT clear; the quire writer
+/// only writes raw ones, other writers may not): every entry reads back, from several
+/// threads sharing the digested dictionary, and `verify` passes.
+#[test]
+fn a_trained_dictionary_reads_back_from_several_threads() {
+    use common::{options, pack, sample_items, Parts};
+    use quire::format::{self, Codec};
+    let items = sample_items(300, 7);
+    let mut parts = Parts::parse(&pack(&items, options(3, 1024, DictionaryMode::On, 1)));
+    assert_ne!(parts.header.required_flags & format::REQUIRED_RAW_DICT, 0);
+    let raw_dict = zstd::bulk::decompress(&parts.dict, format::MAX_DICT_LEN as usize).unwrap();
+    let mut dec = zstd::bulk::Decompressor::with_dictionary(&raw_dict).unwrap();
+    let raws: Vec<Vec<u8>> = (0..parts.blocks.len())
+        .map(|b| match Codec::from_u8(parts.blocks[b].codec) {
+            Some(Codec::ZstdDict) => dec
+                .decompress(&parts.stored[b], parts.blocks[b].raw_len as usize)
+                .unwrap(),
+            _ => parts.raw_block(b),
+        })
+        .collect();
+    let trained = zstd::dict::from_samples(&raws, 4096).unwrap();
+    assert!(trained.starts_with(&format::ZSTD_DICT_MAGIC));
+    let mut c = zstd::bulk::Compressor::with_dictionary(3, &trained).unwrap();
+    c.include_checksum(false).unwrap();
+    c.include_dictid(false).unwrap();
+    c.include_contentsize(true).unwrap();
+    let mut with_dict = 0;
+    for (b, raw) in raws.iter().enumerate() {
+        let packed = c.compress(raw).unwrap();
+        if packed.len() < raw.len() {
+            parts.blocks[b].codec = Codec::ZstdDict as u8;
+            parts.stored[b] = packed;
+            with_dict += 1;
+        } else {
+            parts.blocks[b].codec = Codec::Raw as u8;
+            parts.stored[b] = raw.clone();
+        }
+    }
+    assert!(with_dict > raws.len() / 2, "{with_dict} of {}", raws.len());
+    parts.dict = zstd::bulk::compress(&trained, 3).unwrap();
+    parts.header.required_flags &= !format::REQUIRED_RAW_DICT;
+    parts.sync_blocks(true);
+    let a = Archive::new(parts.to_bytes()).unwrap();
+    assert_eq!(a.dictionary().unwrap(), Some(trained.as_slice()));
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (a, items) = (&a, &items);
+            s.spawn(move || {
+                for item in items.iter().skip(t).step_by(2) {
+                    let e = a.get(&item.key).unwrap().expect("present");
+                    assert_eq!(e.body().unwrap(), item.body, "{}", item.key);
+                }
+            });
+        }
+    });
+    assert!(a.verify().is_ok());
+}

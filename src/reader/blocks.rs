@@ -9,17 +9,18 @@ use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::blocks::check_frame;
 use crate::format::{self, BlockRecord, Codec, SectionId};
+use zstd::zstd_safe::{DCtx, DDict};
 
 /// Decompressed bytes of a block, shared between the cache and readers.
 pub(crate) type BlockBytes = Arc<Vec<u8>>;
 
-/// Reusable decompression contexts.
+/// A reusable decompression context. None holds a dictionary: every one decompresses codec
+/// 2 with the archive's single copy (raw content in place, a trained one's shared tables),
+/// so memory does not grow with the number of threads reading, and the first read after
+/// open copies nothing.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// A context without dictionary, for codec 1.
-    plain: Option<zstd::bulk::Decompressor<'static>>,
-    /// A context with the archive dictionary loaded, for codec 2.
-    with_dict: Option<zstd::bulk::Decompressor<'static>>,
+    dctx: Option<DCtx<'static>>,
 }
 
 /// Decompression contexts kept for the archive's life, so a lookup does not rebuild one.
@@ -164,6 +165,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A trained dictionary digested once for every context; `None` if zstd refuses it.
+    fn trained(&self, dict: &[u8]) -> ReadResult<Option<&'a DDict<'static>>> {
+        Ok(self
+            .st
+            .trained
+            .get_or_init(|| DDict::try_create(dict))
+            .as_ref())
+    }
+
     /// Checks a block record against the header and DATA (§5, §11).
     fn check_record(&self, rec: &BlockRecord) -> ReadResult<Codec> {
         let h = &self.st.layout.header;
@@ -227,36 +237,43 @@ impl<'a> Ctx<'a> {
         Ok(raw)
     }
 
-    /// Decompresses `stored` with the context its codec needs, into exactly `raw_len` bytes.
+    /// Decompresses `stored` (codec 1, or 2 with the dictionary) into exactly `raw_len` bytes.
     fn decompress(&self, codec: Codec, rec: &BlockRecord, stored: &[u8]) -> ReadResult<Vec<u8>> {
         let at = Location::Block(rec.number);
         let undecodable = || ReadError::damaged(at, DamageKind::Undecodable);
-        let mut s = self.st.pool.take();
-        let ctx = match codec {
-            Codec::ZstdDict => {
-                if s.with_dict.is_none() {
-                    let dict = self
-                        .dictionary()?
-                        .ok_or(ReadError::violates(Location::Prelude, Rule::DictFlag))?;
-                    let d = zstd::bulk::Decompressor::with_dictionary(dict).map_err(|_| {
-                        ReadError::damaged(Location::Dictionary, DamageKind::Undecodable)
-                    })?;
-                    s.with_dict = Some(d);
-                }
-                &mut s.with_dict
-            }
-            _ => {
-                if s.plain.is_none() {
-                    s.plain = Some(zstd::bulk::Decompressor::new().map_err(|_| undecodable())?);
-                }
-                &mut s.plain
-            }
+        let dict = match codec {
+            Codec::ZstdDict => Some(
+                self.dictionary()?
+                    .ok_or(ReadError::violates(Location::Prelude, Rule::DictFlag))?,
+            ),
+            _ => None,
         };
-        let Some(ctx) = ctx.as_mut() else {
+        let mut s = self.st.pool.take();
+        if s.dctx.is_none() {
+            s.dctx = DCtx::try_create();
+        }
+        let Some(dctx) = s.dctx.as_mut() else {
             return Err(undecodable());
         };
         let mut buf = Vec::with_capacity(rec.raw_len as usize);
-        let done = match ctx.decompress_to_buffer(stored, &mut buf) {
+        let result = match dict {
+            None => dctx.decompress(&mut buf, stored),
+            Some(d) if self.st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0 => {
+                // Raw content: zstd refers to the bytes where they are, nothing to digest.
+                dctx.decompress_using_dict(&mut buf, stored, d)
+            }
+            Some(d) => match self.trained(d)? {
+                Some(tables) => dctx.decompress_using_ddict(&mut buf, stored, tables),
+                None => {
+                    self.st.pool.put(s);
+                    return Err(ReadError::damaged(
+                        Location::Dictionary,
+                        DamageKind::Undecodable,
+                    ));
+                }
+            },
+        };
+        let done = match result {
             Ok(n) if n == rec.raw_len as usize && buf.len() == n => Ok(buf),
             Ok(n) => Err(ReadError::damaged(
                 at,

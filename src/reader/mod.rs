@@ -39,10 +39,13 @@ const NODE_CACHE: usize = 256;
 /// State parsed at open and kept for every read, independent of the byte source.
 pub(crate) struct State {
     layout: Layout,
-    /// Decompression contexts with the dictionary loaded, kept for the archive's life.
+    /// Decompression contexts, kept for the archive's life.
     pool: ScratchPool,
     /// The dictionary, checked and decompressed on first use.
     dict: OnceLock<Result<Vec<u8>, DamageKind>>,
+    /// A trained dictionary's entropy tables, digested once and shared by every context (a
+    /// raw-content dictionary needs none: contexts use its bytes in place).
+    trained: OnceLock<Option<zstd::zstd_safe::DDict<'static>>>,
     /// Recently decompressed blocks (on by default).
     blocks: Option<Mutex<BlockCache>>,
     /// Recently used index nodes.
@@ -230,6 +233,7 @@ impl<S: ByteSource> Archive<S> {
                 layout,
                 pool: ScratchPool::default(),
                 dict: OnceLock::new(),
+                trained: OnceLock::new(),
                 blocks: Some(Mutex::new(BlockCache::new(
                     DEFAULT_BLOCK_CACHE,
                     DEFAULT_CACHE_BUDGET,
