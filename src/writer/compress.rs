@@ -87,8 +87,19 @@ pub(super) fn new_compressor(
             c.set_parameter(CParameter::ChainLog(chain))?;
             c.set_parameter(CParameter::HashLog(chain.min(18)))?;
         }
+        attach(&mut c)?;
     }
     Ok(c)
+}
+
+/// Has `c` search the dictionary's own match tables (zstd's "attach" mode) rather than
+/// start every block from a copy of them: the copy, as large as the tables (16 MiB at a
+/// 2 MiB dictionary, 32 MiB at 4 MiB), was held by every worker beside the dictionary's own,
+/// and copied for every block. Same output size within 0.1 % (news: 3,736,341 B attached,
+/// 3,737,483 B copied).
+fn attach(c: &mut zstd::bulk::Compressor<'static>) -> io::Result<()> {
+    use zstd::zstd_safe::DictAttachPref;
+    c.set_parameter(CParameter::ForceAttachDict(DictAttachPref::ForceAttach))
 }
 
 /// From this level up zstd uses binary-tree match finders (btlazy2, btopt, btultra).
@@ -118,17 +129,16 @@ impl Compressors {
     /// Compresses inline with one thread, else starts a pool of `threads` workers.
     pub(super) fn start(
         level: i32,
-        dict: Option<Vec<u8>>,
+        dict: Option<Arc<Vec<u8>>>,
         threads: usize,
     ) -> io::Result<Compressors> {
         if threads <= 1 {
-            let c = new_compressor(level, dict.as_deref())?;
+            let c = new_compressor(level, dict.as_deref().map(Vec::as_slice))?;
             return Ok(Compressors::Inline(c, dict.is_some()));
         }
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads * 2);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, done_rx) = mpsc::channel();
-        let dict = dict.map(Arc::new);
         let workers = (0..threads)
             .map(|_| {
                 let (rx, tx, dict) = (Arc::clone(&job_rx), done_tx.clone(), dict.clone());

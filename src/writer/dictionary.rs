@@ -2,6 +2,7 @@
 //! [`DictionaryMode::Auto`] check of whether it pays for itself, and its stored frame.
 
 use std::io;
+use std::sync::Arc;
 use std::thread;
 
 use zstd::zstd_safe::CParameter;
@@ -69,11 +70,16 @@ const LARGER_MUST_SAVE: (u128, u128) = (99, 100);
 
 /// The DICT section's contents (§5): sampled bodies, compressed like a solid archive at the
 /// archive's level (at level 19, 2 MiB take ~0.85 s, longer than compressing all the blocks
-/// of a level-3 pack).
+/// of a level-3 pack). Its match tables are capped at 2^22 + 2^20 entries (20 MiB): zstd
+/// would size them at 48 MiB for a 4 MiB dictionary, held while the blocks compress, for
+/// 0.08 % of the frame (docs: 919,878 B instead of 919,179; news: no change).
 fn compress_dictionary(dict: &[u8], level: i32) -> io::Result<Vec<u8>> {
     let mut c = zstd::bulk::Compressor::new(level)?;
     c.include_contentsize(true)?;
     c.include_checksum(false)?;
+    let chain = dict_table_log(dict.len()).min(22);
+    c.set_parameter(CParameter::ChainLog(chain))?;
+    c.set_parameter(CParameter::HashLog(chain.min(20)))?;
     c.compress(dict)
 }
 
@@ -197,10 +203,14 @@ pub(super) enum StoredDict {
 impl StoredDict {
     /// Starts compressing the dictionary for the DICT section: on a helper thread when
     /// there are threads to spare (at level 19, ~0.85 s for 2 MiB), beside the blocks.
-    pub(super) fn start(dict: Option<&[u8]>, level: i32, threads: usize) -> io::Result<Self> {
+    pub(super) fn start(
+        dict: Option<&Arc<Vec<u8>>>,
+        level: i32,
+        threads: usize,
+    ) -> io::Result<Self> {
         Ok(match dict {
             Some(d) if threads > 1 => {
-                let d = d.to_vec();
+                let d = Arc::clone(d);
                 StoredDict::Pending(thread::spawn(move || compress_dictionary(&d, level)))
             }
             Some(d) => StoredDict::Ready(Some(compress_dictionary(d, level)?)),

@@ -30,6 +30,7 @@ pub use options::{DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::WriteError;
 use crate::format::header::{self, MAX_CTYPES_LEN, MAX_META_LEN};
@@ -526,7 +527,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         let dict = self.pick_dictionary(&entries, threads)?;
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
-        let stored = StoredDict::start(dict.as_deref(), self.opts.get_level(), threads)?;
+        // One copy of the dictionary, for its own compression and for every block's.
+        let dict = dict.map(Arc::new);
+        let stored = StoredDict::start(dict.as_ref(), self.opts.get_level(), threads)?;
         let mut data = DataWriter::new(Compressors::start(self.opts.get_level(), dict, threads)?)?;
         let placed = self.lay_out(&entries, &mut data)?;
         let blocks = data.finish()?;
