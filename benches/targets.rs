@@ -50,6 +50,9 @@ options:
   --command TEXT     the command line to print in the table (default: this one)
   --quick            fewer repetitions (1 pack, 2,000 gets a round, 5 cold trials)
   --seed N           key sequences (default 1)
+  --pack-arg ARG     an extra argument for `quire pack` (repeatable), for a point on a curve
+                     such as `--pack-arg --block-size --pack-arg 4K`
+  --label NAME       write targets-NAME.md/.json instead of the corpus's name
   --run              run even without --bench (cargo bench passes --bench)
 ";
 
@@ -177,6 +180,8 @@ struct Args {
     quick: bool,
     seed: u64,
     run: bool,
+    pack_args: Vec<String>,
+    label: Option<String>,
 }
 
 /// Repetitions: full and `--quick`.
@@ -231,6 +236,8 @@ fn parse_args() -> Res<Args> {
         quick: false,
         seed: 1,
         run: false,
+        pack_args: Vec::new(),
+        label: None,
     };
     let mut name = None;
     let mut jsonl = None;
@@ -250,6 +257,8 @@ fn parse_args() -> Res<Args> {
             "--command" => a.command = Some(val()?),
             "--quick" => a.quick = true,
             "--seed" => a.seed = val()?.parse()?,
+            "--pack-arg" => a.pack_args.push(val()?),
+            "--label" => a.label = Some(val()?),
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -783,7 +792,9 @@ fn pack_both(a: &Args, plan: &Plan, c: &Corpus, qpath: &Path, zpath: &Path) -> R
         let (wall, rss, _) = timed_process(
             Command::new(&a.quire)
                 .env("SOURCE_DATE_EPOCH", "1700000000")
-                .args(["pack", "-q", "-f", "--threads", &threads, "-o"])
+                .args(["pack", "-q", "-f", "--threads", &threads])
+                .args(&a.pack_args)
+                .arg("-o")
                 .arg(qpath)
                 .arg(&c.jsonl),
         )?;
@@ -1546,10 +1557,11 @@ fn corpus_mode(a: &Args, name: &str, jsonl: &Path, work: &Path) -> Res<()> {
     let rows = target_rows(&plan, &c, &m);
     let md = corpus_page(a, &plan, &c, &m, &rows, (&date, &start_load))?;
     std::fs::create_dir_all(&a.out)?;
-    let md_path = a.out.join(format!("targets-{name}.md"));
+    let label = a.label.as_deref().unwrap_or(name);
+    let md_path = a.out.join(format!("targets-{label}.md"));
     std::fs::write(&md_path, &md)?;
     std::fs::write(
-        a.out.join(format!("targets-{name}.json")),
+        a.out.join(format!("targets-{label}.json")),
         serde_json::to_string_pretty(&corpus_json(a, &c, &m, &rows, (&date, &start_load)))?,
     )?;
     print!("{md}");
@@ -1808,6 +1820,13 @@ fn summary_mode(dir: &Path) -> Res<()> {
             synth = Some(j);
             continue;
         }
+        // The file's name: the corpus, or the --label of a point on a curve.
+        let name = p
+            .file_stem()
+            .and_then(|f| f.to_str())
+            .and_then(|f| f.strip_prefix("targets-"))
+            .unwrap_or("?")
+            .to_string();
         let f = |k: &str| j[k].as_f64().unwrap_or(f64::NAN);
         let m = |k: &str| j[k]["median"].as_f64().unwrap_or(f64::NAN);
         let first = m("first_after_open_us");
@@ -1815,7 +1834,7 @@ fn summary_mode(dir: &Path) -> Res<()> {
         writeln!(
             md,
             "| {}{} | {} ({}) | {} | {:.3}{} | {:.1} ({:.1}){} | {}{} | {:.1}×{} | {}{} | {:.2}×{} | {:.2}×{} | {:.2}×{} | {:.2} / {:.2} = {:.2}×{} | {} → {} |",
-            j["corpus"].as_str().unwrap_or("?"),
+            name,
             if j["quick"] == true { " (--quick)" } else { "" },
             j["format"].as_str().unwrap_or("?"),
             j["revision"].as_str().unwrap_or("?"),
