@@ -42,7 +42,7 @@ RUST_GET = Path()
 
 def corpus(path: Path, n: int, seed: int) -> None:
     """News-like articles: a title, a date, 1-8 KB of text drawn from a Zipf-ish vocabulary,
-    packed with the library's defaults (level 19, 16 KiB blocks, a dictionary)."""
+    packed with the library's defaults (level 16, 16 KiB blocks, a dictionary)."""
     rng = random.Random(seed)
     vocab = ["".join(rng.choice("etaoinshrdlucmfwypvbgkqjxz") for _ in range(rng.randint(2, 10))) for _ in range(6000)]
     weights = [1 / (i + 1) for i in range(len(vocab))]

@@ -137,11 +137,12 @@ struct PackArgs {
     /// The archive to write: a regular file (standard output cannot take an archive).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 16 KiB blocks, a 2–4 MiB dictionary, level 19)
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks at level 16, or 128 KiB at level 19 for long documents, a 2–4 MiB dictionary)
     /// or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
-    /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
+    /// zstd level, 1..=22 (default 16, or 19 when the writer picks blocks over 16 KiB; 22 with
+    /// --preset smallest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
     /// Target uncompressed block size, 64..=256M, e.g. 64K or 1M (default 16K; 16M with
@@ -663,7 +664,6 @@ fn pack_options(
         Preset::Default => WriterOptions::default(),
         Preset::Smallest => WriterOptions::smallest(),
     };
-    let level = a.level.unwrap_or(defaults.get_level());
     let block_size = a.block_size;
     let dict_size = a.dict_size.map_or(defaults.get_dict_size(), |d| d as usize);
     let dict_sample = a
@@ -673,8 +673,11 @@ fn pack_options(
         Some(b) => defaults.block_size(b),
         None => defaults,
     };
+    let opts = match a.level {
+        Some(l) => opts.level(l),
+        None => opts,
+    };
     let mut opts = opts
-        .level(level)
         .dictionary(if a.no_dict {
             DictionaryMode::Off
         } else {

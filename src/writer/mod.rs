@@ -529,8 +529,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         // One copy of the dictionary, for its own compression and for every block's.
         let dict = dict.map(Arc::new);
-        let stored = StoredDict::start(dict.as_ref(), self.opts.get_level(), threads)?;
-        let mut data = DataWriter::new(Compressors::start(self.opts.get_level(), dict, threads)?)?;
+        let level = self.opts.level_for(self.target);
+        let stored = StoredDict::start(dict.as_ref(), level, threads)?;
+        let mut data = DataWriter::new(Compressors::start(level, dict, threads)?)?;
         let placed = self.lay_out(&entries, &mut data)?;
         let blocks = data.finish()?;
         let stored = stored.wait()?.unwrap_or_default();

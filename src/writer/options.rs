@@ -49,6 +49,11 @@ pub enum Overwrite {
     Replace,
 }
 
+/// The automatic level for blocks of 16 KiB or less.
+const AUTO_LEVEL_SMALL_BLOCKS: i32 = 16;
+/// The automatic level for larger blocks.
+const AUTO_LEVEL_LARGE_BLOCKS: i32 = 19;
+
 /// Writer settings, built by chaining setters on [`WriterOptions::new`] (the defaults, the
 /// balance measured in `BENCHMARKS.md`) or [`WriterOptions::smallest`].
 ///
@@ -72,6 +77,8 @@ pub enum Overwrite {
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
     level: i32,
+    /// Whether the level is the writer's choice (no `level` call).
+    auto_level: bool,
     block_size: u32,
     /// Whether the block size is the writer's choice (no `block_size` call).
     auto_block: bool,
@@ -90,7 +97,8 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            level: 19,
+            level: AUTO_LEVEL_SMALL_BLOCKS,
+            auto_level: true,
             block_size: 16 << 10,
             auto_block: true,
             page_size: 16 << 10,
@@ -108,7 +116,8 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    /// The defaults: zstd level 19, 16 KiB blocks (128 KiB for long documents), an automatic
+    /// The defaults: zstd level 16 with 16 KiB blocks, 19 with the 128 KiB blocks of long
+    /// documents (both chosen per archive), an automatic
     /// dictionary of 2 or 4 MiB (at most a quarter of the sample) sampled from 16 MiB of
     /// bodies spread over the archive, all cores, duplicate keys refused, identical
     /// bodies stored once, [`Overwrite::Never`].
@@ -122,9 +131,13 @@ impl WriterOptions {
         WriterOptions::new().level(22).block_size(16 << 20)
     }
 
-    /// zstd level, 1..=22.
+    /// zstd level, 1..=22. Without it the writer chooses per archive: 16 for blocks of
+    /// 16 KiB or less, where the dictionary supplies most matches and level 19 packs 1.2–1.6×
+    /// slower for 0.7–1.9 % of the file; 19 for larger blocks (long documents), whose size
+    /// needs it (`BENCHMARKS.md`, the level curve).
     pub fn level(mut self, level: i32) -> Self {
         self.level = level;
+        self.auto_level = false;
         self
     }
 
@@ -211,9 +224,25 @@ impl WriterOptions {
         self
     }
 
-    /// The zstd level.
+    /// The zstd level: the one set, or without [`level`](WriterOptions::level) the one the
+    /// writer uses for blocks of 16 KiB or less (see there).
     pub fn get_level(&self) -> i32 {
         self.level
+    }
+
+    /// Whether the writer chooses the level per archive (no [`level`](WriterOptions::level)
+    /// call).
+    pub fn get_level_is_auto(&self) -> bool {
+        self.auto_level
+    }
+
+    /// The level for blocks of `block_target` bytes.
+    pub(crate) fn level_for(&self, block_target: u32) -> i32 {
+        if self.auto_level && block_target > 16 << 10 {
+            AUTO_LEVEL_LARGE_BLOCKS
+        } else {
+            self.level
+        }
     }
 
     /// The target block size: as set, or 16 KiB when the writer chooses (see
@@ -353,4 +382,22 @@ fn creation_time() -> u64 {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_automatic_level_follows_the_block_size_and_a_set_level_wins() {
+        let auto = WriterOptions::new();
+        assert!(auto.get_level_is_auto());
+        assert_eq!(auto.level_for(16 << 10), 16);
+        assert_eq!(auto.level_for(128 << 10), 19);
+        let set = WriterOptions::new().level(19);
+        assert!(!set.get_level_is_auto());
+        assert_eq!(set.level_for(16 << 10), 19);
+        assert_eq!(WriterOptions::new().level(3).level_for(128 << 10), 3);
+        assert_eq!(WriterOptions::smallest().level_for(16 << 20), 22);
+    }
 }
