@@ -137,8 +137,8 @@ struct PackArgs {
     /// The archive to write: a regular file (standard output cannot take an archive).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 16 KiB blocks at level 16, or 128 KiB at level 19 for long documents, a 2–4 MiB dictionary)
-    /// or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks at level 16, or 128 KiB at
+    /// level 19 for long documents, a 2–4 MiB dictionary) or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
     /// zstd level, 1..=22 (default 16, or 19 when the writer picks blocks over 16 KiB; 22 with

@@ -1,7 +1,7 @@
 //! The default number of compression threads for `quire pack`.
 //!
-//! Every compression worker builds its own zstd context for the dictionary (at level 19 with
-//! a 2 MiB dictionary: its own match-finder tables, tens of MB) and matching against the
+//! Every compression worker builds its own zstd context for the dictionary (with a 2–4 MiB
+//! dictionary: its own match-finder tables, 17–33 MiB) and matching against the
 //! dictionary costs more per block when two such contexts run at once. Packing the news
 //! corpus takes about 40% more CPU time with two workers than with one (5.9 s → 8.2 s user),
 //! which two idle cores repay, but a busy machine does not: the second worker gets no core
