@@ -152,8 +152,9 @@ struct PackArgs {
     /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary, 256..=16M (default 4M, at most a quarter of the sample; the writer
-    /// takes half of it unless the whole makes the archive at least 1% smaller).
+    /// Largest dictionary, 256..=16M (default 4M, or 256K when the median entry is under 512
+    /// bytes; at most a quarter of the sample; the writer takes half of it unless the whole
+    /// makes the archive at least 1% smaller).
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
     /// How much of the input (from the start) to pick the dictionary from, e.g. 16M
@@ -665,7 +666,6 @@ fn pack_options(
         Preset::Smallest => WriterOptions::smallest(),
     };
     let block_size = a.block_size;
-    let dict_size = a.dict_size.map_or(defaults.get_dict_size(), |d| d as usize);
     let dict_sample = a
         .dict_sample
         .map_or(defaults.get_dict_sample(), |d| d as usize);
@@ -677,13 +677,16 @@ fn pack_options(
         Some(l) => opts.level(l),
         None => opts,
     };
+    let opts = match a.dict_size {
+        Some(d) => opts.dict_size(d as usize),
+        None => opts,
+    };
     let mut opts = opts
         .dictionary(if a.no_dict {
             DictionaryMode::Off
         } else {
             DictionaryMode::Auto
         })
-        .dict_size(dict_size)
         .dict_sample(dict_sample)
         .threads(match a.threads {
             0 => quire_cli::threads::default_threads(total),

@@ -21,6 +21,7 @@ use crate::format;
 /// dictionary (~0.7 µs per KiB). Then the one kept must cost less to store than it saves.
 pub(super) fn choose(
     opts: &WriterOptions,
+    dict_size: usize,
     sample: &[u8],
     sizes: &[usize],
     blocks: &[&[u8]],
@@ -33,14 +34,14 @@ pub(super) fn choose(
     }
     let largest = match opts.get_dictionary() {
         DictionaryMode::Auto if total < 64 << 10 => return Ok(None),
-        DictionaryMode::Auto => opts.get_dict_size().min(total / 4),
+        DictionaryMode::Auto => dict_size.min(total / 4),
         DictionaryMode::On => {
-            let size = opts.get_dict_size().min(total / 2).max(256);
+            let size = dict_size.min(total / 2).max(256);
             return Ok(Some(sample_dictionary(sample, sizes, size)).filter(|d| d.len() >= 8));
         }
         _ => return Ok(None),
     };
-    let smaller = largest.min(opts.get_dict_size() / 2);
+    let smaller = largest.min(dict_size / 2);
     let mut candidates = vec![sample_dictionary(sample, sizes, largest)];
     if smaller < largest && smaller >= 64 << 10 {
         candidates.insert(0, sample_dictionary(sample, sizes, smaller));
@@ -281,9 +282,17 @@ mod tests {
         let opts = WriterOptions::new().dict_size(1 << 20);
         let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
         let whole = sample.len() as u64;
-        choose(&opts, &sample, &sizes, &blocks, whole, 2)
-            .unwrap()
-            .map(|d| d.len())
+        choose(
+            &opts,
+            opts.get_dict_size(),
+            &sample,
+            &sizes,
+            &blocks,
+            whole,
+            2,
+        )
+        .unwrap()
+        .map(|d| d.len())
     }
 
     #[test]
@@ -311,7 +320,16 @@ mod tests {
         let sizes = vec![4096; 1100];
         let opts = WriterOptions::new();
         let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
-        let got = choose(&opts, &sample, &sizes, &blocks, sample.len() as u64, 1).unwrap();
+        let got = choose(
+            &opts,
+            opts.get_dict_size(),
+            &sample,
+            &sizes,
+            &blocks,
+            sample.len() as u64,
+            1,
+        )
+        .unwrap();
         assert!(got.is_none());
     }
 }

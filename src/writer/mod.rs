@@ -624,8 +624,19 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .iter()
             .map(|e| u64::from(e.lead_len) + e.body_len)
             .sum();
+        let mut lens: Vec<u64> = entries
+            .iter()
+            .map(|e| u64::from(e.lead_len) + e.body_len)
+            .collect();
+        let mid = lens.len() / 2;
+        let median = match lens.get(mid) {
+            Some(_) => *lens.select_nth_unstable(mid).1,
+            None => 0,
+        };
+        let dict_size = self.opts.dict_size_for(median);
+        drop(lens);
         Ok(dictionary::choose(
-            &self.opts, &sample, &sizes, &blocks, whole, threads,
+            &self.opts, dict_size, &sample, &sizes, &blocks, whole, threads,
         )?)
     }
 
