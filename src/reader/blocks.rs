@@ -165,13 +165,16 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A trained dictionary digested once for every context; `None` if zstd refuses it.
-    fn trained(&self, dict: &[u8]) -> ReadResult<Option<&'a DDict<'static>>> {
-        Ok(self
-            .st
+    /// A trained dictionary digested once for every context; an error if zstd refuses it.
+    fn trained(&self, dict: &[u8]) -> ReadResult<&'a DDict<'static>> {
+        self.st
             .trained
             .get_or_init(|| DDict::try_create(dict))
-            .as_ref())
+            .as_ref()
+            .ok_or(ReadError::damaged(
+                Location::Dictionary,
+                DamageKind::Undecodable,
+            ))
     }
 
     /// Checks a block record against the header and DATA (§5, §11).
@@ -248,6 +251,12 @@ impl<'a> Ctx<'a> {
             ),
             _ => None,
         };
+        // Raw content is used where it is; a trained dictionary through its shared tables.
+        let raw = self.st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
+        let tables = match dict {
+            Some(d) if !raw => Some(self.trained(d)?),
+            _ => None,
+        };
         let mut s = self.st.pool.take();
         if s.dctx.is_none() {
             s.dctx = DCtx::try_create();
@@ -256,22 +265,10 @@ impl<'a> Ctx<'a> {
             return Err(undecodable());
         };
         let mut buf = Vec::with_capacity(rec.raw_len as usize);
-        let result = match dict {
-            None => dctx.decompress(&mut buf, stored),
-            Some(d) if self.st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0 => {
-                // Raw content: zstd refers to the bytes where they are, nothing to digest.
-                dctx.decompress_using_dict(&mut buf, stored, d)
-            }
-            Some(d) => match self.trained(d)? {
-                Some(tables) => dctx.decompress_using_ddict(&mut buf, stored, tables),
-                None => {
-                    self.st.pool.put(s);
-                    return Err(ReadError::damaged(
-                        Location::Dictionary,
-                        DamageKind::Undecodable,
-                    ));
-                }
-            },
+        let result = match (tables, dict) {
+            (Some(t), _) => dctx.decompress_using_ddict(&mut buf, stored, t),
+            (None, Some(d)) => dctx.decompress_using_dict(&mut buf, stored, d),
+            (None, None) => dctx.decompress(&mut buf, stored),
         };
         let done = match result {
             Ok(n) if n == rec.raw_len as usize && buf.len() == n => Ok(buf),

@@ -620,14 +620,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             sizes.push(len);
         }
         let blocks: Vec<&[u8]> = sample.chunks(self.target as usize).collect();
-        let whole = entries
-            .iter()
-            .map(|e| u64::from(e.lead_len) + e.body_len)
-            .sum();
         let mut lens: Vec<u64> = entries
             .iter()
             .map(|e| u64::from(e.lead_len) + e.body_len)
             .collect();
+        let whole = lens.iter().sum();
         let mid = lens.len() / 2;
         let median = match lens.get(mid) {
             Some(_) => *lens.select_nth_unstable(mid).1,
