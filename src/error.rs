@@ -119,6 +119,15 @@ pub enum Rule {
     OneTitle,
     /// A record does not run past the end of its area (§3, §4, §6, §7).
     RecordBounds,
+    /// Nodes lie in INDEX level by level, each exactly once: a child before its parent, each
+    /// node of a walk where the previous one of its level ended, the root's children ending
+    /// at INDEX's end (§6.4).
+    NodePlace,
+    /// A page's keys lie within the bounds its parents' separators give (§6.3).
+    KeyBounds,
+    /// Every entry takes at least 7 bytes of its page: the entry count is at most a seventh
+    /// of the index's bytes (§6.4).
+    EntryBound,
 }
 
 impl fmt::Display for Rule {
@@ -149,9 +158,16 @@ impl fmt::Display for Rule {
             Rule::KeyOrder => "keys are out of order",
             Rule::Lead => "the lead is too long or its fields do not fill it",
             Rule::BodyRange => "the lead or body runs outside its page's blocks",
-            Rule::SharedBody => "a shared body is empty, or the SHARED_BODIES flag is wrong",
+            Rule::SharedBody => {
+                "a shared body is empty, is not an earlier entry's body, or the SHARED_BODIES flag is wrong"
+            }
             Rule::OneTitle => "more than one title",
             Rule::RecordBounds => "a record runs past the end of its area",
+            Rule::NodePlace => {
+                "the node is not where the index's layout puts it (a shared child, a cycle, a gap or bytes after the last node)"
+            }
+            Rule::KeyBounds => "keys lie outside the bounds the separators above give",
+            Rule::EntryBound => "more entries than the index has bytes for",
         })
     }
 }
@@ -288,6 +304,13 @@ pub enum ReadError {
         /// What.
         kind: DamageKind,
     },
+    /// A format 3.0 archive whose blocks are larger than format 3.1 allows (4 MiB): written
+    /// with a body over 2 GiB or a block size over 4 MiB. This reader refuses it rather than
+    /// allocate such blocks; re-pack it (§2.1).
+    BlocksOverLimit {
+        /// The archive's `max_block_len`.
+        max_block_len: u32,
+    },
     /// An entry number past the end.
     EntryOutOfRange {
         /// The entry asked for.
@@ -334,6 +357,43 @@ impl ReadError {
             _ => None,
         }
     }
+
+    /// The stable error code of spec §11 (`damaged_node`, `length_mismatch`, …), or `io` for
+    /// an I/O error and `entry_out_of_range` for a caller's out-of-range entry number.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReadError::Io { .. } => "io",
+            ReadError::BadMagic => "not_quire",
+            ReadError::TruncatedPrelude { .. } => "truncated_prelude",
+            ReadError::UnsupportedVersion { .. } => "unsupported_version",
+            ReadError::UnsupportedFeatures { .. } | ReadError::BlocksOverLimit { .. } => {
+                "unsupported_feature"
+            }
+            ReadError::Damaged { at, kind } => damage_code(*at, *kind),
+            ReadError::EntryOutOfRange { .. } => "entry_out_of_range",
+        }
+    }
+}
+
+/// The §11 code of damage `kind` found at `at`.
+pub fn damage_code(at: Location, kind: DamageKind) -> &'static str {
+    match (at, kind) {
+        (Location::File, _) => "length_mismatch",
+        (Location::Prelude | Location::Meta | Location::ContentTypes, _) => "damaged_prelude",
+        (Location::Section(SectionId::Dict) | Location::Dictionary, _) => "damaged_dictionary",
+        (Location::Section(SectionId::Index) | Location::Root | Location::Node(_), _) => {
+            "damaged_node"
+        }
+        (Location::Section(SectionId::Data), DamageKind::ChecksumMismatch) => {
+            "damaged_block_stored"
+        }
+        (Location::Section(SectionId::Data), _) => "damaged_node",
+        (Location::UnknownSection(_), _) => "damaged_prelude",
+        (Location::Block(_), DamageKind::ChecksumMismatch) => "damaged_block_stored",
+        (Location::Block(_), DamageKind::DecodedChecksumMismatch) => "damaged_block_raw",
+        (Location::Block(_), _) => "damaged_block_frame",
+        (Location::Entry(_), _) => "damaged_entry",
+    }
 }
 
 impl fmt::Display for ReadError {
@@ -364,6 +424,12 @@ impl fmt::Display for ReadError {
             ReadError::UnsupportedFeatures { flags } => write!(
                 f,
                 "archive needs features this reader does not know (required flags {flags:#x})"
+            ),
+            ReadError::BlocksOverLimit { max_block_len } => write!(
+                f,
+                "archive has blocks of up to {max_block_len} bytes, over format 3.1's limit of {} \
+                 (a 3.0 archive with a body over 2 GiB or a block size over 4 MiB): re-pack it",
+                crate::format::MAX_BLOCK_LEN
             ),
             ReadError::Damaged { at, kind } => write!(f, "damaged archive: {at}: {kind}"),
             ReadError::EntryOutOfRange { index, len } => {

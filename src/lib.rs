@@ -66,7 +66,8 @@ pub use error::{DamageKind, Location, ReadError, ReadResult, Rule, WriteError};
 pub use format::Date;
 pub use memmap2::Mmap;
 pub use reader::{
-    Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, Report,
+    Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, ReadCounters,
+    Report,
 };
 pub use writer::{
     ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Overwrite, Summary,

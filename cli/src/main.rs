@@ -138,14 +138,14 @@ struct PackArgs {
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
     /// Starting settings: `default` (fast lookups: 16 KiB blocks at level 16, or 128 KiB at
-    /// level 19 for long documents, a 2–4 MiB dictionary) or `smallest` (16 MiB blocks, level 22: close to solid compression, slower lookups).
+    /// level 19 for long documents, a 2–4 MiB dictionary) or `smallest` (4 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
     /// zstd level, 1..=22 (default 16, or 19 when the writer picks blocks over 16 KiB; 22 with
     /// --preset smallest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
-    /// Target uncompressed block size, 64..=256M, e.g. 64K or 1M (default 16K; 16M with
+    /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 16K; 4M with
     /// --preset smallest).
     #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
     block_size: Option<u32>,
@@ -796,7 +796,7 @@ fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>>
 
 fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
     let archive = open(&a.archive)?;
-    let bar = progress_bar(a.quiet, Some(totals(&archive).0), "unpacking", 0);
+    let bar = progress_bar(a.quiet, totals(&archive).ok().map(|t| t.0), "unpacking", 0);
     let mut progress = |b: u64| bar.set_position(b);
     let s = match (&a.output, &a.jsonl) {
         (_, Some(j)) => match output::jsonl_target(j, a.force)? {
@@ -867,13 +867,18 @@ fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64) {
 }
 
 /// Body bytes and key bytes of every readable entry.
-fn totals<D: quire::source::ByteSource>(archive: &Archive<D>) -> (u64, u64) {
-    archive
-        .iter()
-        .filter_map(Result::ok)
-        .fold((0, 0), |(b, k), e| {
-            (b + e.body_len(), k + e.key().len() as u64)
-        })
+/// Body and key bytes of every entry, from the index alone (no block is read). An index that
+/// cannot be walked is an error: info reports it rather than a partial sum.
+fn totals<D: quire::source::ByteSource>(
+    archive: &Archive<D>,
+) -> Result<(u64, u64), quire::ReadError> {
+    let mut sums = (0u64, 0u64);
+    for e in archive.iter() {
+        let e = e?;
+        sums.0 += e.body_len();
+        sums.1 += e.key().len() as u64;
+    }
+    Ok(sums)
 }
 
 /// The bytes of everything but the stored dictionary and blocks: the prelude and INDEX.
@@ -1078,7 +1083,7 @@ fn info(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let h = archive.header();
     let file_len = h.file_len;
-    let (raw, keys) = totals(&archive);
+    let (raw, keys) = totals(&archive)?;
     let mut o = String::new();
     use std::fmt::Write as _;
     let _ = writeln!(o, "file:           {}", path.display());
@@ -1165,7 +1170,7 @@ fn info_json(path: &Path) -> Result<u8, Fail> {
         .iter()
         .map(|(n, v)| (n.clone(), Value::String(v.clone())))
         .collect();
-    let (raw, keys) = totals(&archive);
+    let (raw, keys) = totals(&archive)?;
     let o = json!({
         "file": path.display().to_string(),
         "version": format!("{}.{}", h.major, h.minor),

@@ -5,8 +5,17 @@
 //! [`BlockRecord`] in the page(s) that use it (§6.2): where its stored bytes lie, how they are
 //! stored, and the CRC32 of both its stored and its decompressed bytes.
 
-/// Largest uncompressed block (§2.1, `max_block_len`).
-pub const MAX_BLOCK_LEN: u32 = 1 << 28;
+/// Largest uncompressed block (§2.1, `max_block_len`): 4 MiB since format 3.1, so that a
+/// reader's two block buffers stay small whatever the file (§12).
+pub const MAX_BLOCK_LEN: u32 = 1 << 22;
+/// The largest block format 3.0 allowed: a 3.0 archive with blocks between the two limits is
+/// refused as an unsupported feature, not as damage (§2.1).
+pub const MAX_BLOCK_LEN_3_0: u32 = 1 << 28;
+/// Most blocks one entry's lead and body lie in (§8): the page that holds the entry must hold
+/// their records. So the largest entry is `MAX_ENTRY_BLOCKS × MAX_BLOCK_LEN` = 2 GiB.
+pub const MAX_ENTRY_BLOCKS: u64 = 512;
+/// The smallest window a zstd frame can declare (RFC 8878 §3.1.1.1.2).
+const MIN_WINDOW: u64 = 1 << 10;
 /// Largest dictionary (§5).
 pub const MAX_DICT_LEN: u64 = 16 << 20;
 /// The first four bytes of a trained zstd dictionary (§5); raw content never starts so.
@@ -88,6 +97,9 @@ pub enum FrameProblem {
     ChecksumFlag,
     /// The frame header carries a `Dictionary_ID` field.
     DictionaryId,
+    /// The frame declares a window larger than its content needs: over `max(1 KiB, the
+    /// content size rounded up to a power of two)` (§5).
+    Window,
 }
 
 impl std::fmt::Display for FrameProblem {
@@ -98,13 +110,43 @@ impl std::fmt::Display for FrameProblem {
             FrameProblem::ContentSize => "content size missing or not the block's length",
             FrameProblem::ChecksumFlag => "has a zstd checksum (not allowed)",
             FrameProblem::DictionaryId => "has a dictionary id field (not allowed)",
+            FrameProblem::Window => "declares a window larger than its content needs",
         })
+    }
+}
+
+/// The `Window_Size` a frame header declares (RFC 8878 §3.1.1.1.2): from its
+/// `Window_Descriptor`, or, for a single-segment frame, its content size (`None` when the
+/// header is cut short or declares no size).
+fn declared_window(stored: &[u8]) -> Option<u64> {
+    let descriptor = *stored.get(4)?;
+    if descriptor & 0x20 != 0 {
+        return zstd::zstd_safe::get_frame_content_size(stored).ok().flatten();
+    }
+    let w = *stored.get(5)?;
+    let log = 10 + u64::from(w >> 3);
+    let base = 1u64.checked_shl(log as u32)?;
+    Some(base + (base / 8) * u64::from(w & 7))
+}
+
+/// The largest `Window_Size` a frame of `content` bytes may declare (§5).
+pub fn window_limit(content: u64) -> u64 {
+    content.checked_next_power_of_two().unwrap_or(u64::MAX).max(MIN_WINDOW)
+}
+
+/// Checks §5's window rule alone: the frame's `Window_Size` is at most
+/// [`window_limit`]`(content)`, so a decoder never needs more memory than the content.
+pub fn check_window(stored: &[u8], content: u64) -> Result<(), FrameProblem> {
+    match declared_window(stored) {
+        Some(w) if w <= window_limit(content) => Ok(()),
+        Some(_) => Err(FrameProblem::Window),
+        None => Err(FrameProblem::NotAFrame),
     }
 }
 
 /// Checks the rules of §5 for a block of codec 1 or 2 whose stored bytes are `stored`:
 /// exactly one zstd frame, no skippable frame, content size present and equal to `raw_len`,
-/// no content checksum, no dictionary id field.
+/// no content checksum, no dictionary id field, a window no larger than the content needs.
 pub fn check_frame(stored: &[u8], raw_len: u32) -> Result<(), FrameProblem> {
     if !stored.starts_with(&ZSTD_FRAME_MAGIC) {
         return Err(FrameProblem::NotAFrame);
@@ -116,6 +158,7 @@ pub fn check_frame(stored: &[u8], raw_len: u32) -> Result<(), FrameProblem> {
     if descriptor & 0x03 != 0 {
         return Err(FrameProblem::DictionaryId);
     }
+    check_window(stored, raw_len.into())?;
     match zstd::zstd_safe::find_frame_compressed_size(stored) {
         Ok(n) if n == stored.len() => {}
         Ok(_) => return Err(FrameProblem::NotOneFrame),
@@ -158,6 +201,31 @@ mod tests {
         let mut skippable = vec![0x50, 0x2A, 0x4D, 0x18, 0, 0, 0, 0];
         skippable.extend_from_slice(&f);
         assert_eq!(check_frame(&skippable, 17), Err(FrameProblem::NotAFrame));
+    }
+
+    #[test]
+    fn a_window_larger_than_the_content_needs_is_refused() {
+        // A streamed frame of 300 bytes with a declared 128 MiB window (not single-segment).
+        let mut c = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        c.set_parameter(zstd::zstd_safe::CParameter::WindowLog(27))
+            .unwrap();
+        c.set_pledged_src_size(Some(300)).unwrap();
+        c.include_contentsize(true).unwrap();
+        c.include_checksum(false).unwrap();
+        std::io::Write::write_all(&mut c, &[7u8; 300]).unwrap();
+        let mut f = c.finish().unwrap();
+        // Force the window descriptor: clear Single_Segment, set 2^27.
+        if f[4] & 0x20 != 0 {
+            let fcs = f[4] >> 6;
+            assert_eq!(fcs, 1, "a 2-byte content size");
+            f[4] &= !0x20;
+            f.insert(5, (27 - 10) << 3);
+        }
+        assert_eq!(check_window(&f, 300), Err(FrameProblem::Window));
+        assert_eq!(check_frame(&f, 300), Err(FrameProblem::Window));
+        assert_eq!(window_limit(300), 1024);
+        assert_eq!(window_limit(5000), 8192);
+        assert_eq!(check_frame(&frame(&[1u8; 5000], false), 5000), Ok(()));
     }
 
     #[test]

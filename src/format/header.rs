@@ -15,7 +15,7 @@ pub const MAGIC: [u8; 10] = *b"\x89QUIRE\r\n\x1a\n";
 /// The format major version this crate reads and writes.
 pub const VERSION_MAJOR: u16 = 3;
 /// The format minor version this crate writes.
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 
 /// Size of the fixed header (§2.1).
 pub const HEADER_LEN: usize = 96;
@@ -23,6 +23,11 @@ pub const HEADER_LEN: usize = 96;
 pub const SECTION_RECORD_LEN: usize = 32;
 /// Most sections a table may list (§2.1).
 pub const MAX_SECTIONS: u16 = 16;
+/// Fewest section records: DICT, INDEX and DATA (§2.2).
+pub const MIN_SECTIONS: u16 = 3;
+/// The smallest prelude of major 3 (§2.1): the header, three section records, a root of one
+/// byte, the CRC.
+pub const SMALLEST_PRELUDE: usize = HEADER_LEN + 3 * SECTION_RECORD_LEN + 1 + 4;
 /// Largest prelude, in every major version (§2.3): a reader's first read.
 pub const MAX_PRELUDE_LEN: usize = 16384;
 /// Smallest prelude any major version may have (§2.3): magic, versions, length, CRC.
@@ -377,19 +382,28 @@ impl<'b> Prelude<'b> {
         if major != VERSION_MAJOR {
             return Err(ReadError::UnsupportedVersion { major, minor });
         }
-        let fixed = array_at::<HEADER_LEN>(body, 0).ok_or_else(|| {
-            damaged(DamageKind::OverLimit {
-                value: len as u64,
-                limit: HEADER_LEN as u64,
-            })
-        })?;
+        // The smallest prelude of major 3: the header, three section records, a root of one
+        // byte and the CRC (96 + 3 · 32 + 1 + 4).
+        let fixed = array_at::<HEADER_LEN>(body, 0)
+            .filter(|_| len >= SMALLEST_PRELUDE)
+            .ok_or_else(|| {
+                damaged(DamageKind::OverLimit {
+                    value: len as u64,
+                    limit: SMALLEST_PRELUDE as u64,
+                })
+            })?;
         let header = Header::decode(fixed);
         let unknown = header.required_flags & !KNOWN_REQUIRED_FLAGS;
         if unknown != 0 {
             return Err(ReadError::UnsupportedFeatures { flags: unknown });
         }
-        if fixed[RESERVED_A..RESERVED_A + 3] != [0; 3] || fixed[RESERVED_B..] != [0; 4] {
-            return Err(ReadError::violates(Location::Prelude, Rule::Reserved));
+        // The table must be known to fit before any of it is read: its count, then the parts
+        // adding up, then the reserved bytes (§11).
+        if !(MIN_SECTIONS..=MAX_SECTIONS).contains(&header.section_count) {
+            return Err(damaged(DamageKind::OverLimit {
+                value: header.section_count.into(),
+                limit: MAX_SECTIONS.into(),
+            }));
         }
         let over = |value: u64, limit: u64| {
             if value > limit {
@@ -398,10 +412,6 @@ impl<'b> Prelude<'b> {
                 Ok(())
             }
         };
-        over(header.section_count.into(), MAX_SECTIONS.into())?;
-        over(header.meta_len.into(), MAX_META_LEN.into())?;
-        over(header.ctypes_len.into(), MAX_CTYPES_LEN.into())?;
-        over(header.index_depth.into(), MAX_INDEX_DEPTH.into())?;
         let expect = prelude_len(
             header.section_count.into(),
             header.meta_len as usize,
@@ -411,6 +421,12 @@ impl<'b> Prelude<'b> {
         if expect != len || header.root_len == 0 {
             return Err(ReadError::violates(Location::Prelude, Rule::PreludeLength));
         }
+        if fixed[RESERVED_A..RESERVED_A + 3] != [0; 3] || fixed[RESERVED_B..] != [0; 4] {
+            return Err(ReadError::violates(Location::Prelude, Rule::Reserved));
+        }
+        over(header.meta_len.into(), MAX_META_LEN.into())?;
+        over(header.ctypes_len.into(), MAX_CTYPES_LEN.into())?;
+        over(header.index_depth.into(), MAX_INDEX_DEPTH.into())?;
         let mut at = HEADER_LEN as u64;
         let mut sections = Vec::with_capacity(header.section_count.into());
         for _ in 0..header.section_count {
@@ -419,7 +435,12 @@ impl<'b> Prelude<'b> {
             if r[4..8] != [0; 4] || r[28..32] != [0; 4] {
                 return Err(ReadError::violates(Location::Prelude, Rule::Reserved));
             }
-            sections.push(SectionRecord::decode(r));
+            let record = SectionRecord::decode(r);
+            if record.length == 0 && record.crc != 0 {
+                // The CRC32 of no bytes is 0 (§2.2).
+                return Err(ReadError::violates(Location::Prelude, Rule::Tiling));
+            }
+            sections.push(record);
             at += SECTION_RECORD_LEN as u64;
         }
         let mut part = |n: u32| {

@@ -239,6 +239,51 @@ impl PageHead {
     }
 }
 
+/// A page's first and last keys.
+pub type KeyRange = (Vec<u8>, Vec<u8>);
+
+/// Checks every entry of a page (§6.2, §7.1): each decodes, keys increase strictly, each
+/// restart offset is the real position of its entry, and the entries end where the restart
+/// array begins. Returns the page's first and last keys (`None` for a page of no entries).
+/// Work and memory are bounded by the page's length.
+pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, DamageKind> {
+    let mut d = EntryDecoder::new(page, head.entries_at, head.restarts_at, 0);
+    let mut first: Option<Vec<u8>> = None;
+    let mut last: Option<String> = None;
+    // Where the page's own bodies start (in stream order, as entries are laid out), for
+    // shared bodies that point inside the page (§7.2).
+    let mut first_lead: Option<u64> = None;
+    let mut bodies: Vec<(u64, u64)> = Vec::new();
+    for i in 0..head.n {
+        if i % RESTART_INTERVAL == 0 && head.restart(page, i / RESTART_INTERVAL)? != d.pos() {
+            return Err(DamageKind::Violates(Rule::Restart));
+        }
+        let e = d.next_entry()?;
+        if last.as_ref().is_some_and(|p| p.as_bytes() >= e.key.as_bytes()) {
+            return Err(DamageKind::Violates(Rule::KeyOrder));
+        }
+        let from = *first_lead.get_or_insert(e.lead_at);
+        match e.shared_body_at {
+            None => bodies.push((e.body_at(), e.body_len)),
+            Some(at) if at >= from => {
+                let j = bodies.partition_point(|b| b.0 < at);
+                if bodies.get(j) != Some(&(at, e.body_len)) {
+                    return Err(DamageKind::Violates(Rule::SharedBody));
+                }
+            }
+            Some(_) => {}
+        }
+        if first.is_none() {
+            first = Some(e.key.as_bytes().to_vec());
+        }
+        last = Some(e.key);
+    }
+    if d.pos() != head.restarts_at {
+        return Err(bounds());
+    }
+    Ok(first.zip(last.map(String::into_bytes)))
+}
+
 /// Finds the entry with `key` in a page: bisects the restarts, then reads forward.
 /// Returns its number within the page and its record.
 pub fn find_in_page(

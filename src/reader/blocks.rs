@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
-use crate::format::blocks::check_frame;
+use crate::format::blocks::{check_frame, check_window};
 use crate::format::{self, BlockRecord, Codec, SectionId};
 use zstd::zstd_safe::{DCtx, DDict};
 
@@ -120,6 +120,7 @@ pub(crate) fn unpack_dictionary(stored: &[u8], raw: bool) -> Result<Vec<u8>, Dam
     if zstd::zstd_safe::find_frame_compressed_size(stored).ok() != Some(stored.len()) {
         return Err(DamageKind::NotAFrame);
     }
+    check_window(stored, declared).map_err(DamageKind::Frame)?;
     let dict =
         zstd::bulk::decompress(stored, declared as usize).map_err(|_| DamageKind::Undecodable)?;
     if dict.len() as u64 != declared {
@@ -177,32 +178,12 @@ impl<'a> Ctx<'a> {
             ))
     }
 
-    /// Checks a block record against the header and DATA (§5, §11).
+    /// Checks a block record against the header and DATA (§5, §11). Pages are checked whole
+    /// when read, so this only guards records that come from elsewhere.
     fn check_record(&self, rec: &BlockRecord) -> ReadResult<Codec> {
-        let h = &self.st.layout.header;
-        let at = Location::Block(rec.number);
-        if u64::from(rec.number) >= h.block_count {
-            return Err(ReadError::damaged(
-                at,
-                DamageKind::NoSuchBlock(rec.number.into()),
-            ));
-        }
-        if rec.raw_len == 0 || rec.raw_len > h.max_block_len {
-            return Err(ReadError::violates(at, Rule::BlockLength));
-        }
         let data = self.st.layout.range(SectionId::Data);
-        if rec.end().is_none_or(|e| e > data.end - data.start)
-            || rec.stream_end().is_none_or(|e| e > h.stream_len)
-        {
-            return Err(ReadError::violates(at, Rule::BlockInData));
-        }
-        match Codec::from_u8(rec.codec) {
-            None => Err(ReadError::damaged(at, DamageKind::UnknownCodec(rec.codec))),
-            Some(Codec::Raw) if rec.stored_len != rec.raw_len => {
-                Err(ReadError::violates(at, Rule::RawBlockLength))
-            }
-            Some(c) => Ok(c),
-        }
+        super::nodes::check_record(rec, &self.st.layout.header, data.end - data.start)
+            .map_err(|kind| ReadError::damaged(Location::Block(rec.number), kind))
     }
 
     /// Block `rec`'s decompressed bytes: its stored bytes read and checked against
@@ -216,6 +197,7 @@ impl<'a> Ctx<'a> {
         }
         let at = Location::Block(rec.number);
         let data = self.st.layout.range(SectionId::Data);
+        self.st.counters.block_decompressed();
         let stored = self.read(data.start + rec.offset, rec.stored_len as usize)?;
         if format::crc32(&stored) != rec.stored_crc {
             return Err(ReadError::checksum(at));

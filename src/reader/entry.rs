@@ -150,6 +150,15 @@ impl<'a> Ctx<'a> {
         {
             return Err(ReadError::violates(at, Rule::BodyRange));
         }
+        // A shared body is an earlier entry's (§7.2): it ends before this entry's lead.
+        if rec.shared_body_at.is_some()
+            && rec
+                .body_at()
+                .checked_add(rec.body_len)
+                .is_none_or(|end| end > rec.lead_at)
+        {
+            return Err(ReadError::violates(at, Rule::SharedBody));
+        }
         Ok(Entry {
             ctx: *self,
             page: Arc::clone(page),
@@ -166,7 +175,7 @@ impl<'a> Ctx<'a> {
         };
         match find_in_page(&page.bytes, &page.head, key) {
             Ok(Some((i, rec))) => self.make_entry(&page, i, rec).map(Some),
-            Ok(None) => Ok(None),
+            Ok(None) => self.confirm_absent(&page, key).map(|()| None),
             Err(kind) => Err(ReadError::damaged(page.at, kind)),
         }
     }
@@ -182,7 +191,16 @@ impl<'a> Ctx<'a> {
             });
         }
         let page = self.page_for_entry(index)?;
-        let i = (index - page.first_entry) as usize;
+        self.group_in(&page, index)
+    }
+
+    /// Entries `index ..` of `page` (which holds `index`) up to the end of its restart group.
+    pub(crate) fn group_in(&self, page: &Arc<PageNode>, index: u64) -> ReadResult<Vec<Entry<'a>>> {
+        let i = index
+            .checked_sub(page.first_entry)
+            .filter(|&i| i < page.head.n as u64)
+            .ok_or(ReadError::violates(Location::Entry(index), Rule::EntryCount))?
+            as usize;
         let r = i / RESTART_INTERVAL;
         let damaged = |kind| ReadError::damaged(page.at, kind);
         let mut d = page.head.decoder_at(&page.bytes, r).map_err(damaged)?;
@@ -192,7 +210,7 @@ impl<'a> Ctx<'a> {
             let j = d.index();
             let rec = d.next_entry().map_err(damaged)?;
             if j >= i {
-                out.push(self.make_entry(&page, j, rec)?);
+                out.push(self.make_entry(page, j, rec)?);
             }
         }
         Ok(out)

@@ -4,17 +4,36 @@
 use std::collections::VecDeque;
 use std::iter::FusedIterator;
 
+use std::sync::Arc;
+
 use super::entry::Entry;
+use super::nodes::{PageNode, WalkError, Walker};
 use super::Ctx;
-use crate::error::{Location, ReadError, ReadResult, Rule};
+use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 
 /// Entries in key order, from [`Archive::iter`](crate::Archive::iter). A damaged entry is
-/// an `Err` item; iteration goes on past it.
+/// an `Err` item, and so is each entry of a page that cannot be read; iteration goes on past
+/// them. An index that is not a tree (a node shared by two parents, a cycle: §6.4) ends the
+/// iteration after one `Err` at the node where the walk found it.
 pub struct Entries<'a> {
     ctx: Ctx<'a>,
     next: u64,
     end: u64,
     ahead: VecDeque<Entry<'a>>,
+    /// The walk over the pages, and the page it is at.
+    walk: Walker,
+    page: Option<Arc<PageNode>>,
+    /// Entries lost with a node that could not be read: up to here, and why.
+    lost: Option<(u64, Location, DamageKind)>,
+    stopped: bool,
+}
+
+/// The same error again, for every entry a lost node takes with it.
+fn damage_of(e: &ReadError, fallback: Location) -> (Location, DamageKind) {
+    match e {
+        ReadError::Damaged { at, kind } => (*at, *kind),
+        _ => (fallback, DamageKind::Undecodable),
+    }
 }
 
 impl<'a> Entries<'a> {
@@ -24,14 +43,76 @@ impl<'a> Entries<'a> {
             next: 0,
             end: ctx.header().entry_count,
             ahead: VecDeque::new(),
+            walk: Walker::default(),
+            page: None,
+            lost: None,
+            stopped: false,
+        }
+    }
+
+    /// Moves the walk to the page holding entry `self.next`: the next page when the walk is
+    /// just before it, else a fresh descent.
+    fn page_for_next(&mut self) -> ReadResult<Arc<PageNode>> {
+        let e = self.next;
+        let follows = self
+            .page
+            .as_ref()
+            .is_some_and(|p| p.first_entry + p.head.n as u64 == e)
+            || self.lost.is_some_and(|(end, _, _)| end == e);
+        let step = if follows {
+            self.walk.next_page(&self.ctx).and_then(|p| {
+                p.ok_or(WalkError::Stopped(ReadError::violates(
+                    Location::Entry(e),
+                    Rule::EntryCount,
+                )))
+            })
+        } else {
+            self.walk.seek(&self.ctx, e)
+        };
+        self.lost = None;
+        self.page = None;
+        match step {
+            Ok(p) if p.first_entry == e || (!follows && p.first_entry <= e) => {
+                self.page = Some(Arc::clone(&p));
+                Ok(p)
+            }
+            Ok(p) => {
+                self.stopped = true;
+                Err(ReadError::violates(p.at, Rule::EntryCount))
+            }
+            Err(WalkError::Skipped {
+                error,
+                first,
+                entries,
+            }) => {
+                let (at, kind) = damage_of(&error, Location::Entry(e));
+                self.lost = Some((first.saturating_add(entries), at, kind));
+                Err(error)
+            }
+            Err(WalkError::Stopped(error)) => {
+                self.stopped = true;
+                Err(error)
+            }
         }
     }
 
     /// Entry `self.next`, from the entries decoded ahead or a fresh group.
     fn take(&mut self) -> ReadResult<Entry<'a>> {
-        if self.ahead.is_empty() {
-            self.ahead = self.ctx.group_from(self.next)?.into();
+        if let Some(e) = self.ahead.pop_front() {
+            return Ok(e);
         }
+        if let Some((end, at, kind)) = self.lost {
+            if self.next < end {
+                return Err(ReadError::damaged(at, kind));
+            }
+        }
+        let page = match &self.page {
+            Some(p) if self.next >= p.first_entry && self.next - p.first_entry < p.head.n as u64 => {
+                Arc::clone(p)
+            }
+            _ => self.page_for_next()?,
+        };
+        self.ahead = self.ctx.group_in(&page, self.next)?.into();
         self.ahead.pop_front().ok_or(ReadError::violates(
             Location::Entry(self.next),
             Rule::EntryCount,
@@ -42,7 +123,7 @@ impl<'a> Entries<'a> {
 impl<'a> Iterator for Entries<'a> {
     type Item = ReadResult<Entry<'a>>;
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end {
+        if self.next >= self.end || self.stopped {
             return None;
         }
         let r = self.take();

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::nodes::Node;
+use super::nodes::{Env, Node};
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::header::{Prelude, MAX_PRELUDE_LEN};
 use crate::format::{self, ctypes, meta, Header, SectionId, SectionRecord};
@@ -70,7 +70,12 @@ impl Layout {
                 Rule::RecordBounds,
             ));
         }
-        let root = Node::decode_root(p.root, h)?;
+        let env = Env {
+            header: h,
+            index_len: index.end - index.start,
+            data_len: data.end - data.start,
+        };
+        let root = Node::decode_root(p.root, &env)?;
         Ok(Layout {
             header: p.header.clone(),
             records: p.sections,
@@ -113,7 +118,18 @@ fn check_counts(h: &Header) -> ReadResult<()> {
     };
     over(h.entry_count, format::MAX_ENTRIES)?;
     over(h.block_count, format::MAX_BLOCKS)?;
+    if h.max_block_len > format::MAX_BLOCK_LEN
+        && h.minor == 0
+        && h.max_block_len <= format::blocks::MAX_BLOCK_LEN_3_0
+    {
+        return Err(ReadError::BlocksOverLimit {
+            max_block_len: h.max_block_len,
+        });
+    }
     over(h.max_block_len.into(), format::MAX_BLOCK_LEN.into())?;
+    if h.block_count == 0 && h.max_block_len != 0 {
+        return Err(ReadError::violates(at, Rule::StreamLength));
+    }
     let most = h.block_count.checked_mul(h.max_block_len.into());
     if (h.block_count == 0) != (h.stream_len == 0)
         || h.stream_len < h.block_count

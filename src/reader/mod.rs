@@ -16,6 +16,7 @@ mod verify;
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 pub use entry::{BodyReader, Document, Entry, EntryInfo};
@@ -50,6 +51,64 @@ pub(crate) struct State {
     blocks: Option<Mutex<BlockCache>>,
     /// Recently used index nodes.
     nodes: Mutex<NodeCache>,
+    /// Work done so far.
+    counters: Counters,
+}
+
+/// Counts of the work an archive's reads did (relaxed atomics: figures, not a protocol).
+#[derive(Default)]
+pub(crate) struct Counters {
+    node_visits: AtomicU64,
+    nodes_read: AtomicU64,
+    blocks_decompressed: AtomicU64,
+    bytes_read: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn node_visit(&self) {
+        self.node_visits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn node_read(&self) {
+        self.nodes_read.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn block_decompressed(&self) {
+        self.blocks_decompressed.fetch_add(1, Ordering::Relaxed);
+    }
+    fn bytes(&self, n: usize) {
+        self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    fn snapshot(&self) -> ReadCounters {
+        ReadCounters {
+            node_visits: self.node_visits.load(Ordering::Relaxed),
+            nodes_read: self.nodes_read.load(Ordering::Relaxed),
+            blocks_decompressed: self.blocks_decompressed.load(Ordering::Relaxed),
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+        }
+    }
+    fn reset(&self) {
+        for c in [
+            &self.node_visits,
+            &self.nodes_read,
+            &self.blocks_decompressed,
+            &self.bytes_read,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The work an archive's reads have done since it was opened (or since
+/// [`Archive::reset_counters`]): what tests and benchmarks count instead of timing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadCounters {
+    /// Steps from a branch into a child node, cached or not (the root is not counted).
+    pub node_visits: u64,
+    /// Index nodes read from the source (node cache misses).
+    pub nodes_read: u64,
+    /// Blocks decompressed (block cache misses).
+    pub blocks_decompressed: u64,
+    /// Bytes asked of the byte source after open (the prelude is not counted).
+    pub bytes_read: u64,
 }
 
 /// A source and the state read from it: what every read works through.
@@ -63,6 +122,7 @@ impl<'a> Ctx<'a> {
     /// `len` bytes at `offset` from the source; a failed read is a [`ReadError::Io`] naming
     /// the source.
     pub(crate) fn read(&self, offset: u64, len: usize) -> ReadResult<Cow<'a, [u8]>> {
+        self.st.counters.bytes(len);
         self.src
             .read_at(offset, len)
             .map_err(|source| ReadError::Io {
@@ -239,6 +299,7 @@ impl<S: ByteSource> Archive<S> {
                     DEFAULT_CACHE_BUDGET,
                 ))),
                 nodes: Mutex::new(NodeCache::new(NODE_CACHE)),
+                counters: Counters::default(),
             },
         })
     }
@@ -250,6 +311,27 @@ impl<S: ByteSource> Archive<S> {
         let budget = DEFAULT_CACHE_BUDGET.max(blocks.saturating_mul(64 << 10));
         self.st.blocks = (blocks > 0).then(|| Mutex::new(BlockCache::new(blocks, budget)));
         self
+    }
+
+    /// The work this archive's reads have done so far: index nodes visited and read, blocks
+    /// decompressed, bytes read.
+    ///
+    /// ```
+    /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/depth1.quire"))?;
+    /// let archive = quire::Archive::new(bytes)?;
+    /// let n = archive.iter().filter(|e| e.is_ok()).count() as u64;
+    /// assert_eq!(n, archive.len());
+    /// // A walk visits each page once.
+    /// assert!(archive.counters().node_visits <= 1 + archive.len() / 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn counters(&self) -> ReadCounters {
+        self.st.counters.snapshot()
+    }
+
+    /// Sets every [`counters`](Self::counters) figure back to zero.
+    pub fn reset_counters(&self) {
+        self.st.counters.reset();
     }
 
     /// Gives the byte source back.

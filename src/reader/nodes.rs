@@ -1,28 +1,48 @@
 //! Index nodes (§6): decoding them with their checks, fetching them through the checksum
-//! chain, keeping recent ones, and walking from the root to the page of a key or an entry.
+//! chain, keeping recent ones, walking from the root to the page of a key or an entry, and
+//! walking the pages in key order ([`Walker`]).
+//!
+//! Nothing here trusts the tree to be what the writer makes (§6.4): a child is read at its
+//! parent's level minus one, a branch's children lie before it in INDEX, a node is checked
+//! whole when it is read, a lookup checks the keys it finds against the separators above
+//! them, and a walk in key order checks that each node lies where the previous node of its
+//! level ended. So a cycle or a shared child is an error the moment a walk reaches it, no
+//! walk visits a node twice, and no recursion's depth is set by the file.
 
 use std::sync::Arc;
 
 use super::Ctx;
-use crate::error::{Location, ReadError, ReadResult, Rule};
+use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::nodes::{
-    self, child_for_entry, child_for_key, decode_branch, Child, PageHead, KIND_BRANCH, KIND_PAGE,
+    self, check_entries, child_for_entry, child_for_key, decode_branch, Child, KeyRange,
+    PageHead, KIND_BRANCH, KIND_PAGE,
 };
-use crate::format::{self, Header, SectionId};
+use crate::format::{self, BlockRecord, Codec, Header, SectionId};
 
-/// A page (§6.2): its bytes, decoded head, and the number of its first entry.
+/// Every entry takes at least this many bytes of its page (§6.4): `shared`, `suffix_len`, a
+/// suffix of at least one byte (keys increase strictly), `flags`, `lead_len`, `body_len`,
+/// `content_type`.
+pub(crate) const MIN_ENTRY_BYTES: u64 = 7;
+
+/// Levels a tree can have: `index_depth ≤ 4`, plus the pages.
+const LEVELS: usize = 5;
+
+/// A page (§6.2): its bytes, decoded head, the number of its first entry, and its first and
+/// last keys.
 #[derive(Debug)]
 pub(crate) struct PageNode {
     pub(crate) first_entry: u64,
     pub(crate) at: Location,
     pub(crate) bytes: Vec<u8>,
     pub(crate) head: PageHead,
+    pub(crate) keys: Option<KeyRange>,
 }
 
 /// A branch (§6.3): its children and the level they are at.
 #[derive(Debug)]
 pub(crate) struct BranchNode {
     pub(crate) level: u8,
+    pub(crate) at: Location,
     pub(crate) children: Vec<Child>,
 }
 
@@ -33,14 +53,65 @@ pub(crate) enum Node {
     Branch(Arc<BranchNode>),
 }
 
+/// What a node is checked against: the header and the sections' lengths.
+pub(crate) struct Env<'h> {
+    pub(crate) header: &'h Header,
+    pub(crate) index_len: u64,
+    pub(crate) data_len: u64,
+}
+
+/// Where a node lies: the root in the prelude, or a node at this offset of INDEX.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Root,
+    Index(u64),
+}
+
+/// Checks a page's block records against the archive (§5, §6.2): the block exists, its
+/// lengths fit `max_block_len`, its stored bytes lie in DATA and its stream range in the
+/// stream, its codec is known (and 2 only with a dictionary).
+fn check_records(head: &PageHead, env: &Env<'_>) -> Result<(), DamageKind> {
+    let h = env.header;
+    for b in head.run.iter().chain(&head.foreign) {
+        check_record(b, h, env.data_len)?;
+    }
+    Ok(())
+}
+
+/// One block record against the archive (§5, §6.2).
+pub(crate) fn check_record(b: &BlockRecord, h: &Header, data_len: u64) -> Result<Codec, DamageKind> {
+    if u64::from(b.number) >= h.block_count {
+        return Err(DamageKind::NoSuchBlock(b.number.into()));
+    }
+    if b.raw_len == 0 || b.raw_len > h.max_block_len || b.stored_len > b.raw_len {
+        return Err(DamageKind::Violates(Rule::BlockLength));
+    }
+    if b.end().is_none_or(|e| e > data_len) || b.stream_end().is_none_or(|e| e > h.stream_len) {
+        return Err(DamageKind::Violates(Rule::BlockInData));
+    }
+    match Codec::from_u8(b.codec) {
+        None => Err(DamageKind::UnknownCodec(b.codec)),
+        Some(Codec::Raw) if b.stored_len != b.raw_len => {
+            Err(DamageKind::Violates(Rule::RawBlockLength))
+        }
+        Some(Codec::ZstdDict) if h.required_flags & format::REQUIRED_DICT == 0 => {
+            Err(DamageKind::Violates(Rule::DictFlag))
+        }
+        Some(c) => Ok(c),
+    }
+}
+
 impl Node {
-    /// Decodes `bytes` as a node at `level` holding `entries` entries from `first_entry`.
+    /// Decodes `bytes` as a node at `level` holding `entries` entries from `first_entry`,
+    /// and checks it whole (§6, §7.1): O(its length).
     fn decode(
         bytes: Vec<u8>,
         level: u8,
         first_entry: u64,
         entries: u64,
         at: Location,
+        place: Place,
+        env: &Env<'_>,
     ) -> ReadResult<Node> {
         let damaged = |kind| ReadError::damaged(at, kind);
         let kind = bytes.first().copied();
@@ -52,11 +123,14 @@ impl Node {
             if head.n as u64 != entries {
                 return Err(ReadError::violates(at, Rule::EntryCount));
             }
+            check_records(&head, env).map_err(damaged)?;
+            let keys = check_entries(&bytes, &head).map_err(damaged)?;
             return Ok(Node::Page(Arc::new(PageNode {
                 first_entry,
                 at,
                 bytes,
                 head,
+                keys,
             })));
         }
         if kind != Some(KIND_BRANCH) {
@@ -69,34 +143,70 @@ impl Node {
         if total != Some(entries) {
             return Err(ReadError::violates(at, Rule::EntryCount));
         }
+        // The children lie back to back (their encoding says so); where they end is fixed by
+        // §6.4: before their parent, or, under the root, at INDEX's end.
+        let end = children
+            .last()
+            .and_then(|c| c.offset.checked_add(c.len.into()));
+        let placed = match place {
+            Place::Root => end == Some(env.index_len),
+            Place::Index(own) => end.is_some_and(|e| e <= own),
+        };
+        if !placed {
+            return Err(ReadError::violates(at, Rule::NodePlace));
+        }
         Ok(Node::Branch(Arc::new(BranchNode {
             level: level - 1,
+            at,
             children,
         })))
     }
 
-    /// The root, from the prelude.
-    pub(crate) fn decode_root(bytes: &[u8], h: &Header) -> ReadResult<Node> {
+    /// The root, from the prelude: checked whole, and against INDEX (§6.4): a root page
+    /// leaves INDEX empty, a root branch's children end where INDEX does, and INDEX has
+    /// bytes for the entries it claims.
+    pub(crate) fn decode_root(bytes: &[u8], env: &Env<'_>) -> ReadResult<Node> {
+        let h = env.header;
+        let room = (bytes.len() as u64).saturating_add(env.index_len);
+        if h.entry_count.saturating_mul(MIN_ENTRY_BYTES) > room {
+            return Err(ReadError::violates(Location::Root, Rule::EntryBound));
+        }
         let root = Node::decode(
             bytes.to_vec(),
             h.index_depth,
             0,
             h.entry_count,
             Location::Root,
+            Place::Root,
+            env,
         )?;
         if let Node::Page(p) = &root {
             if p.head.n == 0 && h.entry_count > 0 {
                 return Err(ReadError::violates(Location::Root, Rule::EntryCount));
+            }
+            if env.index_len != 0 {
+                return Err(ReadError::violates(Location::Root, Rule::NodePlace));
             }
         }
         Ok(root)
     }
 }
 
+/// What a parent says of a child, which a cached node must match to be used for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Claim {
+    offset: u64,
+    len: u32,
+    crc: u32,
+    level: u8,
+    first_entry: u64,
+    entries: u64,
+}
+
 /// Recently used nodes by file offset, most recent last.
 pub(crate) struct NodeCache {
     capacity: usize,
-    nodes: Vec<(u64, Node)>,
+    nodes: Vec<(Claim, Node)>,
 }
 
 impl NodeCache {
@@ -107,30 +217,103 @@ impl NodeCache {
         }
     }
 
-    fn get(&mut self, offset: u64) -> Option<Node> {
-        let i = self.nodes.iter().rposition(|(o, _)| *o == offset)?;
+    /// The node cached for exactly this claim: a node read for another parent's claim (its
+    /// level or entry numbers differ) is not reused.
+    fn get(&mut self, claim: &Claim) -> Option<Node> {
+        let i = self.nodes.iter().rposition(|(c, _)| c == claim)?;
         let hit = self.nodes.remove(i);
         let node = hit.1.clone();
         self.nodes.push(hit);
         Some(node)
     }
 
-    fn put(&mut self, offset: u64, node: Node) {
+    fn put(&mut self, claim: Claim, node: Node) {
         if self.capacity == 0 {
             return;
         }
+        self.nodes.retain(|(c, _)| c.offset != claim.offset);
         if self.nodes.len() >= self.capacity {
             self.nodes.remove(0);
         }
-        self.nodes.push((offset, node));
+        self.nodes.push((claim, node));
+    }
+}
+
+/// The key bounds a lookup carries down the tree (§6.3): every key under the current node is
+/// ≥ `lo` (empty: no bound) and < `hi` (`None`: no bound).
+#[derive(Debug, Clone, Default)]
+struct Bounds {
+    lo: Vec<u8>,
+    hi: Option<Vec<u8>>,
+}
+
+impl Bounds {
+    fn below_hi(&self, k: &[u8]) -> bool {
+        self.hi.as_deref().is_none_or(|h| k < h)
+    }
+
+    /// A branch's separators (children 1..) lie strictly inside the bounds.
+    fn check_branch(&self, b: &BranchNode) -> ReadResult<()> {
+        let inside = |c: &Child| c.sep.as_slice() > self.lo.as_slice() && self.below_hi(&c.sep);
+        let ok = b.children.get(1).is_none_or(inside) && b.children.last().is_none_or(inside);
+        if ok || b.children.len() < 2 {
+            Ok(())
+        } else {
+            Err(ReadError::violates(b.at, Rule::KeyBounds))
+        }
+    }
+
+    /// A page's keys lie inside the bounds.
+    fn check_page(&self, p: &PageNode) -> ReadResult<()> {
+        match &p.keys {
+            Some((first, last))
+                if first.as_slice() < self.lo.as_slice() || !self.below_hi(last) =>
+            {
+                Err(ReadError::violates(p.at, Rule::KeyBounds))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The bounds of child `i` of `b`.
+    fn child(&self, b: &BranchNode, i: usize) -> Bounds {
+        let lo = match b.children.get(i) {
+            Some(c) if i > 0 => c.sep.clone(),
+            _ => self.lo.clone(),
+        };
+        let hi = match b.children.get(i + 1) {
+            Some(next) => Some(next.sep.clone()),
+            None => self.hi.clone(),
+        };
+        Bounds { lo, hi }
     }
 }
 
 impl<'a> Ctx<'a> {
+    fn env(&self) -> Env<'a> {
+        let l = &self.st.layout;
+        let index = l.range(SectionId::Index);
+        let data = l.range(SectionId::Data);
+        Env {
+            header: &l.header,
+            index_len: index.end - index.start,
+            data_len: data.end - data.start,
+        }
+    }
+
     /// The child node `c` of a branch whose children are at `level`, fetched (or from the
-    /// cache) and checked against the CRC its parent gives.
+    /// cache) and checked against the CRC its parent gives, then whole.
     pub(crate) fn child(&self, c: &Child, level: u8) -> ReadResult<Node> {
-        if let Some(hit) = self.st.nodes.lock().ok().and_then(|mut n| n.get(c.offset)) {
+        self.st.counters.node_visit();
+        let claim = Claim {
+            offset: c.offset,
+            len: c.len,
+            crc: c.crc,
+            level,
+            first_entry: c.first_entry,
+            entries: c.entries,
+        };
+        if let Some(hit) = self.st.nodes.lock().ok().and_then(|mut n| n.get(&claim)) {
             return Ok(hit);
         }
         let index = self.st.layout.range(SectionId::Index);
@@ -140,44 +323,262 @@ impl<'a> Ctx<'a> {
         if end.is_none_or(|e| e > index.end) {
             return Err(ReadError::violates(at, Rule::NodeLength));
         }
+        self.st.counters.node_read();
         let bytes = self.read(start, c.len as usize)?.into_owned();
         if format::crc32(&bytes) != c.crc {
             return Err(ReadError::checksum(at));
         }
-        let node = Node::decode(bytes, level, c.first_entry, c.entries, at)?;
+        let env = self.env();
+        let node = Node::decode(
+            bytes,
+            level,
+            c.first_entry,
+            c.entries,
+            at,
+            Place::Index(c.offset),
+            &env,
+        )?;
         if let Ok(mut n) = self.st.nodes.lock() {
-            n.put(c.offset, node.clone());
+            n.put(claim, node.clone());
         }
         Ok(node)
     }
 
-    /// Walks down from the root, choosing a child with `pick`, to a page.
+    /// Walks down from the root to a page, choosing a child with `pick`, checking every
+    /// node it reaches against the separators above it.
     fn descend(
         &self,
-        pick: impl Fn(&[Child]) -> Option<&Child>,
-    ) -> ReadResult<Option<Arc<PageNode>>> {
+        pick: impl Fn(&[Child]) -> Option<usize>,
+    ) -> ReadResult<Option<(Arc<PageNode>, Bounds)>> {
         let mut node = self.st.layout.root.clone();
+        let mut bounds = Bounds::default();
         loop {
             match node {
-                Node::Page(p) => return Ok(Some(p)),
-                Node::Branch(b) => match pick(&b.children) {
-                    Some(c) => node = self.child(c, b.level)?,
-                    None => return Ok(None),
-                },
+                Node::Page(p) => {
+                    bounds.check_page(&p)?;
+                    return Ok(Some((p, bounds)));
+                }
+                Node::Branch(b) => {
+                    bounds.check_branch(&b)?;
+                    let Some(i) = pick(&b.children) else {
+                        return Ok(None);
+                    };
+                    let Some(c) = b.children.get(i) else {
+                        return Ok(None);
+                    };
+                    let next = self.child(c, b.level)?;
+                    bounds = bounds.child(&b, i);
+                    node = next;
+                }
             }
         }
     }
 
-    /// The page a key would be in.
+    /// The page a key would be in. Its keys are checked against the separators on the way:
+    /// a key that lies outside them is damage, never "not found" (§6.3).
     pub(crate) fn page_for_key(&self, key: &[u8]) -> ReadResult<Option<Arc<PageNode>>> {
-        self.descend(|cs| child_for_key(cs, key))
+        Ok(self.page_and_bound(key)?.map(|(p, _)| p))
+    }
+
+    /// The page a key would be in, and the separator that bounds it from above (`None` for
+    /// the last page).
+    fn page_and_bound(&self, key: &[u8]) -> ReadResult<Option<(Arc<PageNode>, Option<Vec<u8>>)>> {
+        let found = self.descend(|cs| {
+            let c = child_for_key(cs, key)?;
+            cs.iter().position(|x| std::ptr::eq(x, c))
+        })?;
+        Ok(found.map(|(p, b)| (p, b.hi)))
+    }
+
+    /// Whether a key that its page does not hold is truly absent. A key past the page's last
+    /// key and below the next separator lies in the gap between two pages: the page after
+    /// the separator must start at or above it (§6.3), which is checked by going there, so
+    /// that a separator set above its child's first key is damage, never "not found". One
+    /// more node read, only for such keys.
+    pub(crate) fn confirm_absent(&self, page: &PageNode, key: &[u8]) -> ReadResult<()> {
+        let past_last = page.keys.as_ref().is_none_or(|(_, last)| key > last.as_slice());
+        if !past_last {
+            return Ok(());
+        }
+        let Some((_, Some(hi))) = self.page_and_bound(key)? else {
+            return Ok(());
+        };
+        self.page_for_key(&hi).map(|_| ())
     }
 
     /// The page holding entry `e` (which must be below the entry count).
     pub(crate) fn page_for_entry(&self, e: u64) -> ReadResult<Arc<PageNode>> {
-        self.descend(|cs| child_for_entry(cs, e))?
-            .filter(|p| e >= p.first_entry && e - p.first_entry < p.head.n as u64)
-            .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
+        self.descend(|cs| {
+            let c = child_for_entry(cs, e)?;
+            cs.iter().position(|x| std::ptr::eq(x, c))
+        })?
+        .map(|(p, _)| p)
+        .filter(|p| e >= p.first_entry && e - p.first_entry < p.head.n as u64)
+        .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
+    }
+}
+
+/// Why a walk could not give the next page.
+#[derive(Debug)]
+pub(crate) enum WalkError {
+    /// A node could not be read (its checksum, or its contents): its entries
+    /// `first .. first + entries` are lost, and the walk goes on after them.
+    Skipped {
+        error: ReadError,
+        first: u64,
+        entries: u64,
+    },
+    /// The tree is not a tree (a node out of place: shared, a cycle, a gap): the walk stops.
+    Stopped(ReadError),
+}
+
+/// A walk over the pages in key order (§6.4): one descent to where it starts, then each next
+/// page through the branches on the path. It remembers, for each level, where the next node
+/// of that level must start, so every node is visited at most once and a node out of place
+/// stops the walk.
+#[derive(Default)]
+pub(crate) struct Walker {
+    /// The branches from the root down to the current page, with the child taken in each.
+    path: Vec<(Arc<BranchNode>, usize)>,
+    /// Per level: the INDEX offset where the next node the walk visits at that level must
+    /// start (`None` before the walk has visited one there).
+    next_at: [Option<u64>; LEVELS],
+    /// Per level: the offset of the first node visited there (for full verification).
+    pub(crate) first_at: [Option<u64>; LEVELS],
+    /// Whether the walk skipped a branch, losing track of the levels under it.
+    pub(crate) lost_track: bool,
+    /// The last key of the last page the walk gave.
+    prev_last: Option<Vec<u8>>,
+}
+
+impl Walker {
+    /// Notes a visit to `c` at `level`; in order when it starts where the level's previous
+    /// node ended.
+    fn visit(&mut self, c: &Child, level: u8, check: bool) -> bool {
+        let l = usize::from(level).min(LEVELS - 1);
+        let ok = !check || self.next_at[l].is_none_or(|n| n == c.offset);
+        self.next_at[l] = c.offset.checked_add(c.len.into());
+        self.first_at[l].get_or_insert(c.offset);
+        ok
+    }
+
+    /// After a branch at `level` could not be read, the levels under it are not known.
+    fn forget_below(&mut self, level: u8) {
+        for l in 0..usize::from(level).min(LEVELS) {
+            self.next_at[l] = None;
+        }
+        if level > 0 {
+            self.lost_track = true;
+        }
+    }
+
+    /// The separator that bounds the current page from below: the nearest one on the path
+    /// that is not a first child's (`None` when the page is the tree's first).
+    pub(crate) fn lower_separator(&self) -> Option<&[u8]> {
+        self.path
+            .iter()
+            .rev()
+            .find(|(_, i)| *i > 0)
+            .and_then(|(b, i)| b.children.get(*i))
+            .map(|c| c.sep.as_slice())
+    }
+
+    /// A page the walk reached: its keys follow the previous page's, and lie above the
+    /// separator that leads to it (§6.3): else the walk stops at it.
+    fn arrive(&mut self, p: Arc<PageNode>) -> Result<Arc<PageNode>, WalkError> {
+        let Some((first, last)) = &p.keys else {
+            return Ok(p);
+        };
+        let after_prev = self.prev_last.as_ref().is_none_or(|k| k < first);
+        let sep_ok = self.lower_separator().is_none_or(|s| {
+            s <= first.as_slice() && self.prev_last.as_deref().is_none_or(|k| k < s)
+        });
+        if !after_prev || !sep_ok {
+            let rule = if after_prev { Rule::KeyBounds } else { Rule::KeyOrder };
+            return Err(WalkError::Stopped(ReadError::violates(p.at, rule)));
+        }
+        self.prev_last = Some(last.clone());
+        Ok(p)
+    }
+
+    /// Starts the walk at the page holding entry `e` (below the entry count).
+    pub(crate) fn seek(&mut self, ctx: &Ctx<'_>, e: u64) -> Result<Arc<PageNode>, WalkError> {
+        self.path.clear();
+        self.next_at = [None; LEVELS];
+        self.prev_last = None;
+        let mut node = ctx.st.layout.root.clone();
+        loop {
+            match node {
+                Node::Page(p) => return self.arrive(p),
+                Node::Branch(b) => {
+                    let Some(i) = b.children.partition_point(|c| c.first_entry <= e).checked_sub(1)
+                    else {
+                        return Err(WalkError::Stopped(ReadError::violates(
+                            Location::Entry(e),
+                            Rule::EntryCount,
+                        )));
+                    };
+                    let c = b.children[i].clone();
+                    self.visit(&c, b.level, false);
+                    self.path.push((Arc::clone(&b), i));
+                    node = match ctx.child(&c, b.level) {
+                        Ok(n) => n,
+                        Err(error) => {
+                            self.forget_below(b.level);
+                            return Err(WalkError::Skipped {
+                                error,
+                                first: c.first_entry,
+                                entries: c.entries,
+                            });
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    /// The page after the current one in key order; `None` after the last.
+    pub(crate) fn next_page(&mut self, ctx: &Ctx<'_>) -> Result<Option<Arc<PageNode>>, WalkError> {
+        loop {
+            let Some((b, i)) = self.path.last_mut() else {
+                return Ok(None);
+            };
+            if *i + 1 < b.children.len() {
+                *i += 1;
+                break;
+            }
+            self.path.pop();
+        }
+        loop {
+            let Some((b, i)) = self.path.last() else {
+                return Ok(None);
+            };
+            let (b, c) = (Arc::clone(b), b.children[*i].clone());
+            if !self.visit(&c, b.level, true) {
+                let at = ctx.st.layout.range(SectionId::Index).start.saturating_add(c.offset);
+                return Err(WalkError::Stopped(ReadError::violates(
+                    Location::Node(at),
+                    Rule::NodePlace,
+                )));
+            }
+            match ctx.child(&c, b.level) {
+                Ok(Node::Page(p)) => return self.arrive(p).map(Some),
+                Ok(Node::Branch(nb)) => self.path.push((nb, 0)),
+                Err(error) => {
+                    self.forget_below(b.level);
+                    return Err(WalkError::Skipped {
+                        error,
+                        first: c.first_entry,
+                        entries: c.entries,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next node at `level` would start here (`None` before the walk visited one).
+    pub(crate) fn next_at(&self, level: usize) -> Option<u64> {
+        self.next_at.get(level).copied().flatten()
     }
 }
 

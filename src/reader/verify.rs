@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::nodes::{Node, PageNode};
+use super::nodes::{Node, PageNode, WalkError, Walker};
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, Rule};
 use crate::format::entries::{EntryDecoder, RESTART_INTERVAL};
-use crate::format::nodes::Child;
 use crate::format::{self, BlockRecord, SectionId};
 
 /// One thing found wrong.
@@ -108,13 +107,15 @@ pub(crate) fn verify(ctx: Ctx<'_>) -> Report {
         entries: 0,
         cursor: Some(0),
         shared: false,
+        bodies: Vec::new(),
+        lost: false,
+        stopped: false,
     };
     v.sections();
     if let Err(e) = ctx.dictionary() {
         v.problem_from(&e, Location::Dictionary);
     }
-    let root = ctx.st.layout.root.clone();
-    v.node(&root, None);
+    v.walk();
     v.finish(h.block_count, data.end - data.start, h.stream_len);
     Report {
         sections: ctx.st.layout.records.len(),
@@ -144,6 +145,13 @@ struct Verifier<'a> {
     cursor: Option<u64>,
     /// Whether any entry shares a body.
     shared: bool,
+    /// Where each body without SHARED starts, and its length, in stream order: what a shared
+    /// body must point at (§7.2). Kept only when the SHARED_BODIES flag is set.
+    bodies: Vec<(u64, u64)>,
+    /// Whether a node could not be read (what depends on every node is not checked then).
+    lost: bool,
+    /// Whether the walk stopped at a node out of place (§6.4).
+    stopped: bool,
 }
 
 impl Verifier<'_> {
@@ -186,28 +194,88 @@ impl Verifier<'_> {
         }
     }
 
-    /// A node and everything under it. `sep`: the separator its parent gives it.
-    fn node(&mut self, node: &Node, sep: Option<&[u8]>) {
-        match node {
-            Node::Page(p) => self.page(p, sep),
-            Node::Branch(b) => {
-                for (i, c) in b.children.iter().enumerate() {
-                    let sep = if i == 0 { sep } else { Some(c.sep.as_slice()) };
-                    match self.ctx.child(c, b.level) {
-                        Ok(n) => self.node(&n, sep),
-                        Err(e) => self.missing(c, &e),
-                    }
+    /// Every page in key order (§6.4): a node that cannot be read costs its entries, a node
+    /// out of place stops the walk; each is reported once.
+    fn walk(&mut self) {
+        let ctx = self.ctx;
+        let mut w = Walker::default();
+        let mut step = match ctx.st.layout.root.clone() {
+            Node::Page(p) => Ok(Some(p)),
+            Node::Branch(_) if ctx.header().entry_count == 0 => Ok(None),
+            Node::Branch(_) => w.seek(&ctx, 0).map(Some),
+        };
+        loop {
+            match step {
+                Ok(None) => break,
+                Ok(Some(p)) => {
+                    let sep = w.lower_separator().map(<[u8]>::to_vec);
+                    self.page(&p, sep.as_deref());
+                }
+                Err(WalkError::Skipped {
+                    error,
+                    first: _,
+                    entries,
+                }) => {
+                    self.missing(entries, &error);
+                }
+                Err(WalkError::Stopped(error)) => {
+                    self.problem_from(&error, Location::Section(SectionId::Index));
+                    self.stopped = true;
+                    return;
+                }
+            }
+            step = w.next_page(&ctx);
+        }
+        if !w.lost_track {
+            self.levels(&w);
+        }
+    }
+
+    /// After a whole walk: the pages start INDEX, and each level starts where the one below
+    /// it ended (§6.4).
+    fn levels(&mut self, w: &Walker) {
+        let depth = usize::from(self.ctx.header().index_depth);
+        if depth == 0 {
+            return;
+        }
+        let index = self.ctx.st.layout.range(SectionId::Index);
+        let mut expect = Some(0);
+        for level in 0..depth {
+            let first = w.first_at.get(level).copied().flatten();
+            if first.is_some() && first != expect {
+                let at = index.start.saturating_add(first.unwrap_or(0));
+                self.problem(Location::Node(at), DamageKind::Violates(Rule::NodePlace));
+                return;
+            }
+            expect = w.next_at(level);
+        }
+    }
+
+    /// §7.2: a shared body is where an earlier entry without SHARED has its body, of the same
+    /// length. Kept and checked only when the SHARED_BODIES flag is set (without it, any
+    /// shared entry is reported by the flag's check).
+    fn shared_body(&mut self, index: u64, rec: &format::EntryRecord) {
+        if self.ctx.header().optional_flags & format::OPTIONAL_SHARED_BODIES == 0 {
+            return;
+        }
+        match rec.shared_body_at {
+            None => self.bodies.push((rec.body_at(), rec.body_len)),
+            Some(at) => {
+                let i = self.bodies.partition_point(|b| b.0 < at);
+                let found = self.bodies.get(i).is_some_and(|b| *b == (at, rec.body_len));
+                if !found && !self.lost {
+                    self.problem(Location::Entry(index), DamageKind::Violates(Rule::SharedBody));
                 }
             }
         }
     }
 
-    /// A child that cannot be read: its entries are lost, which the problem says.
-    fn missing(&mut self, c: &Child, e: &ReadError) {
+    /// A node that cannot be read: its entries are lost, which the problem says.
+    fn missing(&mut self, entries: u64, e: &ReadError) {
         self.cursor = None;
-        let index = self.ctx.st.layout.range(SectionId::Index);
-        self.problem_from(e, Location::Node(index.start.saturating_add(c.offset)));
-        self.entries += c.entries;
+        self.lost = true;
+        self.problem_from(e, Location::Section(SectionId::Index));
+        self.entries += entries;
     }
 
     fn page(&mut self, p: &PageNode, sep: Option<&[u8]>) {
@@ -243,11 +311,11 @@ impl Verifier<'_> {
                 }
             }
             if self.prev_key.as_ref().is_some_and(|k| *k >= key) {
-                self.problem(
-                    Location::Entry(p.first_entry + i as u64),
-                    DamageKind::Violates(Rule::KeyOrder),
-                );
+                // Within a page, order was checked when the page was read: this is the
+                // page's first key against the page before.
+                self.problem(p.at, DamageKind::Violates(Rule::KeyOrder));
             }
+            self.shared_body(p.first_entry + i as u64, &rec);
             self.prev_key = Some(key);
             if let Some(c) = self.cursor {
                 if rec.lead_at != c {
@@ -269,6 +337,16 @@ impl Verifier<'_> {
     /// The page's run: continuing the runs before it, each new block checked.
     fn runs(&mut self, p: &PageNode) {
         for (i, b) in p.head.run.iter().enumerate() {
+            if i == 0 && self.lost && !p.head.run.is_empty() {
+                // After a page that could not be read, take up the runs where this one
+                // starts: a gap is that page's, already reported.
+                if u64::from(b.number) >= self.next_block && b.offset >= self.next_offset {
+                    self.next_block = b.number.into();
+                    self.next_offset = b.offset;
+                    self.next_stream = b.stream_start;
+                    self.last_run = None;
+                }
+            }
             if i == 0 {
                 if let Some(last) = self.last_run.filter(|l| l.number == b.number) {
                     if last != *b {
@@ -284,13 +362,16 @@ impl Verifier<'_> {
                 self.problem(p.at, DamageKind::Violates(Rule::BlockRun));
                 return;
             }
-            if let Err(e) = self.ctx.block(b, false) {
+            if let Err(e) = self.ctx.block(b, true) {
                 let i = self.problem_from(&e, Location::Block(b.number));
                 self.bad.insert(b.number, i);
             }
             self.next_block += 1;
             self.next_offset = b.end().unwrap_or(u64::MAX);
             self.next_stream = b.stream_end().unwrap_or(u64::MAX);
+            if self.seen.len() < b.number as usize {
+                self.seen.resize(b.number as usize, BlockRecord::default());
+            }
             self.seen.push(*b);
             self.last_run = Some(*b);
         }
@@ -318,6 +399,7 @@ impl Verifier<'_> {
             at: p.at,
             bytes: Vec::new(),
             head: p.head.clone(),
+            keys: None,
         });
         let damaged_block = blocks.iter().find_map(|b| self.bad.get(b).copied());
         if let Some(pi) = damaged_block {
@@ -338,9 +420,14 @@ impl Verifier<'_> {
 
     /// The runs ended where DATA and the stream end; foreign records agree with the runs.
     fn finish(&mut self, block_count: u64, data_end: u64, stream_len: u64) {
-        if self.next_block != block_count
-            || self.next_offset != data_end
-            || self.next_stream != stream_len
+        if self.stopped {
+            return;
+        }
+        let reached = !self.lost || self.next_block == block_count;
+        if reached
+            && (self.next_block != block_count
+                || self.next_offset != data_end
+                || self.next_stream != stream_len)
         {
             self.problem(
                 Location::Section(SectionId::Data),
@@ -354,11 +441,12 @@ impl Verifier<'_> {
             );
         }
         let flag = self.ctx.header().optional_flags & format::OPTIONAL_SHARED_BODIES != 0;
-        if flag != self.shared {
+        if flag != self.shared && !(self.lost && flag) {
             self.problem(Location::Prelude, DamageKind::Violates(Rule::SharedBody));
         }
         for (at, f) in std::mem::take(&mut self.foreign) {
-            if self.seen.get(f.number as usize) != Some(&f) {
+            let known = self.seen.get(f.number as usize).filter(|r| r.raw_len > 0);
+            if known.is_some_and(|r| *r != f) || (known.is_none() && !self.lost) {
                 self.problem(at, DamageKind::Violates(Rule::BlockRun));
             }
         }

@@ -33,6 +33,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::WriteError;
+use crate::format::blocks::MAX_ENTRY_BLOCKS;
 use crate::format::header::{self, MAX_CTYPES_LEN, MAX_META_LEN};
 use crate::format::{
     self, ctypes, meta, BlockRecord, EntryRecord, Header, SectionId, SectionRecord,
@@ -43,7 +44,6 @@ use spool::Spool;
 
 /// Most blocks one entry may lie in (spec §8): an entry longer than this many blocks of the
 /// target size gets larger blocks.
-const MAX_ENTRY_BLOCKS: u64 = 512;
 /// Blocks of an entry longer than the target are up to this long, and up to 16 targets
 /// (spec §8).
 const LARGE_BLOCK: u64 = 256 << 10;
@@ -452,7 +452,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         if lead_len + body_len > MAX_ENTRY_BLOCKS * u64::from(format::MAX_BLOCK_LEN) {
             return Err(WriteError::InvalidEntry {
                 key: e.key.to_string(),
-                reason: "the entry is over 128 GiB".into(),
+                reason: "the entry is over 2 GiB (512 blocks of at most 4 MiB, spec §8)".into(),
             });
         }
         let key_at = match plan.replaces {
@@ -740,7 +740,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let total = u64::from(p.lead_len) + p.body_len;
         let chunk = target
             .max(LARGE_BLOCK.min(16 * target).min(total))
-            .max(total.div_ceil(MAX_ENTRY_BLOCKS));
+            .max(total.div_ceil(MAX_ENTRY_BLOCKS))
+            .min(u64::from(format::MAX_BLOCK_LEN));
         let mut buf = Vec::new();
         let mut left = total;
         let mut from = p.spool_at;

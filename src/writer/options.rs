@@ -133,10 +133,11 @@ impl WriterOptions {
         WriterOptions::default()
     }
 
-    /// The smallest archives, at the cost of lookup speed: zstd level 22 and 16 MiB blocks
-    /// (close to solid compression; a lookup decompresses up to a whole block).
+    /// The smallest archives, at the cost of lookup speed: zstd level 22 and 4 MiB blocks,
+    /// the format's largest (close to solid compression; a lookup decompresses up to a whole
+    /// block).
     pub fn smallest() -> Self {
-        WriterOptions::new().level(22).block_size(16 << 20)
+        WriterOptions::new().level(22).block_size(format::MAX_BLOCK_LEN)
     }
 
     /// zstd level, 1..=22. Without it the writer chooses per archive: 16 for blocks of
@@ -149,7 +150,7 @@ impl WriterOptions {
         self
     }
 
-    /// Target uncompressed block size in bytes (64 ..= 256 MiB). Without it the writer
+    /// Target uncompressed block size in bytes (64 ..= 4 MiB). Without it the writer
     /// chooses per archive (spec §8): 16 KiB, or 128 KiB when a quarter or more of the text
     /// lies in entries longer than 16 KiB (long documents, which small blocks cut into
     /// pieces that lose each other's context). Entries longer than the target get blocks of
