@@ -112,7 +112,7 @@ fn help_lists_exit_codes_inputs_jsonl_fields_and_defaults() {
         "body_base64",
         "content_type",
         "RFC 3339",
-        "64..=256M",
+        "64..=4M",
         "default 16K",
         "--strict-names",
     ] {

@@ -30,7 +30,7 @@ fn info_json_describes_the_archive() {
     let v: Value = serde_json::from_str(&ok(&run(&["info", "--json", s(&arc)]))).unwrap();
     let bytes = fs::read(&arc).unwrap();
     let a = quire::Archive::new(&bytes[..]).unwrap();
-    assert_eq!(v["version"], "3.0");
+    assert_eq!(v["version"], "3.1");
     assert_eq!(v["entries"].as_u64(), Some(a.len()));
     assert_eq!(v["blocks"].as_u64(), Some(a.block_count()));
     assert_eq!(v["file_bytes"].as_u64(), Some(bytes.len() as u64));

@@ -472,12 +472,12 @@ mod tests {
             file_len: 200,
             ..Header::default()
         };
-        let s = [SectionRecord {
-            id: 1,
+        let s = [1, 2, 3].map(|id| SectionRecord {
+            id,
             offset: 150,
             length: 50,
             crc: 7,
-        }];
+        });
         encode_prelude(&h, &s, b"m", b"c", b"\x00\x00\x00\x00")
     }
 
@@ -486,7 +486,7 @@ mod tests {
         let b = sample();
         let p = Prelude::decode(&b, 200).unwrap();
         assert_eq!(p.header.prelude_len as usize, b.len());
-        assert_eq!(p.sections.len(), 1);
+        assert_eq!(p.sections.len(), 3);
         assert_eq!((p.meta, p.ctypes), (&b"m"[..], &b"c"[..]));
         assert_eq!(p.root, [0, 0, 0, 0]);
     }
@@ -525,6 +525,21 @@ mod tests {
         assert!(matches!(
             Prelude::decode(&flag, 200),
             Err(ReadError::UnsupportedFeatures { flags: 0x80 })
+        ));
+        // The smallest prelude of major 3 is 197 bytes: a shorter one with a good CRC is
+        // damage, reported before any other field is read.
+        let mut short = b.clone();
+        short[SECTION_COUNT] = 1;
+        let keep = b.len() - 64;
+        let mut short = short[..keep].to_vec();
+        short[PRELUDE_LEN..PRELUDE_LEN + 4].copy_from_slice(&(keep as u32).to_le_bytes());
+        reseal(&mut short);
+        assert!(matches!(
+            Prelude::decode(&short, 200),
+            Err(ReadError::Damaged {
+                at: Location::Prelude,
+                kind: DamageKind::OverLimit { limit: 197, .. }
+            })
         ));
     }
 }

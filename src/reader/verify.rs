@@ -262,7 +262,8 @@ impl Verifier<'_> {
             None => self.bodies.push((rec.body_at(), rec.body_len)),
             Some(at) => {
                 let i = self.bodies.partition_point(|b| b.0 < at);
-                let found = self.bodies.get(i).is_some_and(|b| *b == (at, rec.body_len));
+                let same = self.bodies.get(i..).unwrap_or_default().iter();
+                let found = same.take_while(|b| b.0 == at).any(|b| b.1 == rec.body_len);
                 if !found && !self.lost {
                     self.problem(Location::Entry(index), DamageKind::Violates(Rule::SharedBody));
                 }

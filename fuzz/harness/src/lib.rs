@@ -17,6 +17,9 @@ use quire_cli::ingest::{Line, Packer};
 use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 use quire_cli::Error;
 
+mod topology;
+pub use topology::index_topology;
+
 /// Arbitrary bytes as an archive, as they are and again with every checksum recomputed
 /// (so that mutations reach the logic behind the CRC checks).
 pub fn open_and_read(data: &[u8]) {

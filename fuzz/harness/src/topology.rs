@@ -322,7 +322,7 @@ struct Tree {
 /// nodes back to back, levels in order, the root in the prelude.
 fn canonical(base: &Base, depth: u8) -> Tree {
     let pages = base.pages.len();
-    let mut fanout = 1;
+    let mut fanout: usize = 1;
     while depth > 0 && fanout.pow(depth.into()) < pages {
         fanout += 1;
     }

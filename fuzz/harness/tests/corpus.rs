@@ -44,3 +44,8 @@ fn unpack() {
 fn jsonl_pack() {
     replay("jsonl_pack", quire_fuzz_harness::jsonl_pack);
 }
+
+#[test]
+fn index_topology() {
+    replay("index_topology", quire_fuzz_harness::index_topology);
+}
