@@ -16,7 +16,7 @@ use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use common::{
-    get_field, options, pack, patch_header, patch_section, reseal, sample_items, Anatomy, Item,
+    get_field, options, pack, patch_header, put_field, patch_section, reseal, sample_items, Anatomy, Item,
     Parts, Rng,
 };
 use quire::format::entries::{BODY_LEN_LIMIT, MAX_LEAD_LEN};
@@ -296,6 +296,27 @@ fn bomb(pledge_size: bool) -> &'static [u8] {
     })
 }
 
+/// One zstd frame of `total` zeros (a multiple of 1 MiB) whose header declares a window of
+/// `2^window_log` bytes and the `total` bytes of content: a bomb that meets §5's window rule
+/// for a block of `2^window_log` bytes once its declared size is changed to that.
+fn windowed_bomb(window_log: u32, total: u64) -> Vec<u8> {
+    use zstd::zstd_safe::CParameter;
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 1).expect("encoder");
+    enc.set_parameter(CParameter::WindowLog(window_log))
+        .expect("param");
+    enc.include_contentsize(true).expect("param");
+    enc.set_pledged_src_size(Some(total)).expect("pledge");
+    enc.include_checksum(false).expect("param");
+    let zeros = vec![0u8; MIB];
+    for _ in 0..total / MIB as u64 {
+        enc.write_all(&zeros).expect("compress");
+    }
+    let f = enc.finish().expect("finish");
+    assert_eq!(f[4] & 0x20, 0, "a window descriptor, not a single segment");
+    assert_eq!(u32::from(f[5] >> 3) + 10, window_log, "the window asked for");
+    f
+}
+
 /// A copy of a zstd frame whose header declares `size` bytes of content instead (the size
 /// must fit the frame's content size field, which is kept as it is).
 fn with_declared_size(frame: &[u8], size: u64) -> Vec<u8> {
@@ -361,17 +382,30 @@ fn decompression_bomb_is_an_error_with_bounded_memory() {
     let _g = serial();
     // (frame, what the reader must say)
     type Case = (&'static str, Vec<u8>, fn(DamageKind) -> bool);
+    use format::blocks::FrameProblem;
+    // The block is 64 KiB: §5's window rule allows a window of at most 64 KiB. The 1 GiB
+    // bombs are made with zstd's default window for level 1 (512 KiB), which the reader
+    // refuses from the frame header before anything is decompressed.
     let cases: Vec<Case> = vec![
         ("1 GiB, no content size", bomb(false).to_vec(), |k| {
-            k == DamageKind::Frame(format::blocks::FrameProblem::ContentSize)
+            k == DamageKind::Frame(FrameProblem::Window)
         }),
         ("1 GiB, declaring 1 GiB", bomb(true).to_vec(), |k| {
-            k == DamageKind::Frame(format::blocks::FrameProblem::ContentSize)
+            k == DamageKind::Frame(FrameProblem::Window)
         }),
-        // The frame rules pass: zstd itself must stop at the 64 KiB asked for.
         (
             "1 GiB, declaring 64 KiB",
             with_declared_size(bomb(true), 64 << 10),
+            |k| k == DamageKind::Frame(FrameProblem::Window),
+        ),
+        // A 64 KiB window meets the rule; the content size does not.
+        ("128 MiB in a 64 KiB window, declaring 128 MiB", windowed_bomb(16, 128 << 20), |k| {
+            k == DamageKind::Frame(FrameProblem::ContentSize)
+        }),
+        // Every frame rule passes: zstd itself must stop at the 64 KiB asked for.
+        (
+            "128 MiB in a 64 KiB window, declaring 64 KiB",
+            with_declared_size(&windowed_bomb(16, 128 << 20), 64 << 10),
             is_decode_failure,
         ),
     ];
@@ -501,14 +535,61 @@ fn absurd_counts_in_the_header() {
         let o = patched(|b| patch_header(b, field, v));
         assert_damaged_at_open(&o, prelude(over));
     }
+    // One byte over the 4 MiB block limit (§2.1): damage in a 3.1 file; in a 3.0 file, an
+    // archive written with blocks 3.1 no longer reads (unsupported_feature: re-pack it).
+    let limit = u64::from(format::MAX_BLOCK_LEN);
+    let o = patched(|b| patch_header(b, "max_block_len", limit + 1));
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Prelude && k == DamageKind::OverLimit { value: limit + 1, limit }
+    });
+    assert_eq!(o.open_error().code(), "damaged_prelude");
+    let o = patched(|b| {
+        put_field(b, "minor", 0);
+        patch_header(b, "max_block_len", limit + 1)
+    });
+    assert!(
+        matches!(
+            o.open_error(),
+            ReadError::BlocksOverLimit { max_block_len } if u64::from(*max_block_len) == limit + 1
+        ),
+        "{o:#?}"
+    );
+    assert_eq!(o.open_error().code(), "unsupported_feature");
+    assert_small(&o, MIB);
+    // Over 3.0's 256 MiB limit, a 3.0 file is damaged too.
+    let o = patched(|b| {
+        put_field(b, "minor", 0);
+        patch_header(b, "max_block_len", (1 << 28) + 1)
+    });
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Prelude && matches!(k, DamageKind::OverLimit { .. })
+    });
     // META and CTYPES over their limits.
     for (field, v) in [("meta_len", 8193u64), ("ctypes_len", 4097)] {
         let o = patched(|b| patch_header(b, field, v));
         assert!(o.open_error.is_some(), "{field}: {o:#?}");
         assert_small(&o, MIB);
     }
-    // At the limit, the root must still agree.
+    // At the limit of the field, the count is still over what the index has bytes for:
+    // every entry takes at least 7 bytes of its page (§6.4), checked at open before the
+    // root is compared with it.
     let o = patched(|b| patch_header(b, "entry_count", format::MAX_ENTRIES));
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Root && k == DamageKind::Violates(Rule::EntryBound)
+    });
+    // Just over the bound: 7 · entry_count = root_len + INDEX's length + 1.
+    let o = patched(|b| {
+        let room = get_field(b, "root_len") + Anatomy::of(b).index.len() as u64;
+        patch_header(b, "entry_count", room / 7 + 1)
+    });
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Root && k == DamageKind::Violates(Rule::EntryBound)
+    });
+    // Within the bound, the root must still agree.
+    let o = patched(|b| {
+        let n = get_field(b, "entry_count");
+        patch_header(b, "entry_count", n + 1)
+    });
     assert_damaged_at_open(&o, |at, k| {
         at == Location::Root && k == DamageKind::Violates(Rule::EntryCount)
     });
@@ -530,7 +611,7 @@ fn absurd_counts_in_the_header() {
     assert_damaged_at_open(&o, |_, k| k == DamageKind::Violates(Rule::StreamLength));
     // Lengths of the prelude's parts that do not add up.
     for (field, d) in [
-        ("section_count", -1i64),
+        ("section_count", 1i64),
         ("meta_len", 1),
         ("ctypes_len", -1),
         ("root_len", 2),
@@ -543,8 +624,14 @@ fn absurd_counts_in_the_header() {
             at == Location::Prelude && k == DamageKind::Violates(Rule::PreludeLength)
         });
     }
-    let o = patched(|b| patch_header(b, "section_count", 0));
-    assert_damaged_at_open(&o, |_, k| k == DamageKind::Violates(Rule::PreludeLength));
+    // Fewer than three sections: the count's range is checked before the parts are added
+    // up (§11), so the table is known to fit before any of it is read.
+    for n in [0u64, 2] {
+        let o = patched(|b| patch_header(b, "section_count", n));
+        assert_damaged_at_open(&o, |at, k| {
+            at == Location::Prelude && matches!(k, DamageKind::OverLimit { value, .. } if value == n)
+        });
+    }
     // The root is a page: a depth of 1 makes it a branch it is not.
     let o = patched(|b| patch_header(b, "index_depth", 1));
     assert_damaged_at_open(&o, |at, k| {
@@ -697,9 +784,18 @@ fn dictionary_frames_that_lie() {
             DamageKind::NotAFrame,
             MIB,
         ),
+        // Its 512 KiB window is over what 1 KiB of content may declare (§5): refused from
+        // the frame header, before anything is decompressed.
         (
             "1 GiB frame declaring 1 KiB",
             with_declared_size(bomb(true), 1024),
+            DamageKind::Frame(format::blocks::FrameProblem::Window),
+            MIB,
+        ),
+        // A 1 KiB window meets the rule: zstd itself must stop at the 1 KiB asked for.
+        (
+            "4 MiB frame in a 1 KiB window declaring 1 KiB",
+            with_declared_size(&windowed_bomb(10, 4 << 20), 1024),
             DamageKind::Undecodable,
             MIB,
         ),
@@ -989,25 +1085,56 @@ fn entry_body_lengths_that_lie() {
         // Reading never holds more than the archive's data, however long the body claims.
         assert_small(&o, 4 * MIB);
     }
-    // At 2^48 the page itself is refused.
+    // At 2^48 the page itself is refused: the root page parses whole at open (§6.1).
     let o = crafted(|p| p.entry_mut(PLAIN).body_len = BODY_LEN_LIMIT);
-    assert!(
-        o.found_where(|at, k| at == Location::Root && k == DamageKind::Violates(Rule::BodyRange))
-            || o.open_error.is_some(),
-        "{o:#?}"
-    );
-    // A shared body far away, and an empty shared body.
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Root && k == DamageKind::Violates(Rule::BodyRange)
+    });
+    // A shared body far ahead, inside the page's span of the stream but at no body of the
+    // page: the page is refused when it is parsed (here the root, at open).
     let o = crafted(|p| p.entry_mut(PLAIN).shared_body_at = Some(u64::MAX - 1));
-    assert!(o.found(DamageKind::Violates(Rule::BodyRange)), "{o:#?}");
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Root && k == DamageKind::Violates(Rule::SharedBody)
+    });
+    // An empty shared body (§7.1: SHARED needs body_len ≥ 1).
     let o = crafted(|p| {
         let e = p.entry_mut(PLAIN);
         e.shared_body_at = Some(0);
         e.body_len = 0;
     });
+    assert_damaged_at_open(&o, |at, k| {
+        at == Location::Root && k == DamageKind::Violates(Rule::SharedBody)
+    });
+    // In a page of INDEX, a shared body that points back before the page, outside its
+    // blocks: the entry alone is damaged, on use (§7.1), and its neighbours read.
+    let (items, bytes) = deep();
+    let an = Anatomy::of(&bytes);
+    let page = an
+        .pages
+        .iter()
+        .find(|p| p.head.run.first().is_some_and(|b| b.number > 1))
+        .expect("a page whose blocks start after block 1");
+    let victim = page.first_entry as usize + 1;
+    let mut parts = Parts::parse(&bytes);
+    let e = parts.entry_mut(victim);
+    assert!(e.lead_at > 1);
+    e.shared_body_at = Some(0);
+    e.body_len = 1;
+    parts.header.optional_flags |= format::OPTIONAL_SHARED_BODIES;
+    let o = exercise(parts.to_bytes(), keys(&items));
+    assert!(o.open_error.is_none(), "{o:#?}");
+    let here = |at, k| at == Location::Entry(victim as u64) && k == DamageKind::Violates(Rule::BodyRange);
     assert!(
-        o.open_error.is_some() || o.found(DamageKind::Violates(Rule::SharedBody)),
+        o.read_errors
+            .iter()
+            .any(|e| e.location().zip(e.damage()).is_some_and(|(at, k)| here(at, k))),
         "{o:#?}"
     );
+    assert!(o
+        .read_errors
+        .iter()
+        .all(|e| e.location() == Some(Location::Entry(victim as u64))), "{o:#?}");
+    assert!(o.found_where(here), "{o:#?}");
     assert_small(&o, 4 * MIB);
 }
 
@@ -1131,52 +1258,78 @@ fn keys_out_of_order_are_an_error_not_a_wrong_list() {
     let _g = serial();
     for deep_tree in [false, true] {
         let (items, bytes) = if deep_tree { deep() } else { base() };
+        let an = Anatomy::of(&bytes);
         let mut parts = Parts::parse(&bytes);
         // Two neighbours in one restart group swapped.
         let (a, b) = (20, 21);
+        let page = an.locate(a).0.range.clone();
+        assert_eq!(an.locate(b).0.range, page, "one page holds both");
         let ka = parts.entry_mut(a).key.clone();
         let kb = std::mem::replace(&mut parts.entry_mut(b).key, ka);
         parts.entry_mut(a).key = kb;
         let crafted = parts.to_bytes();
-        let ar = Archive::new(&crafted[..]).expect("open");
-        let listed: Vec<_> = ar.prefix("").collect();
-        let err = listed
-            .iter()
-            .find_map(|r| r.as_ref().err())
-            .expect("the swap is noticed");
-        assert!(
-            matches!(
-                err,
-                ReadError::Damaged {
-                    at: Location::Entry(_),
-                    kind: DamageKind::Violates(Rule::KeyOrder)
-                }
-            ),
-            "{err:?}"
-        );
-        // Keys listed before the error are strictly increasing.
-        let ks: Vec<&str> = listed
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .map(|e| e.key())
-            .collect();
-        assert!(ks.windows(2).all(|w| w[0] < w[1]));
-        let report = ar.verify();
-        assert!(
-            report
-                .problems
+        // A page is checked whole when it is read (§6.1, §7.1): the root page at open, a
+        // page of INDEX on its first use, and the error names the page.
+        let at = if deep_tree {
+            Location::Node(page.start as u64)
+        } else {
+            Location::Root
+        };
+        let disorder = ReadError::Damaged {
+            at,
+            kind: DamageKind::Violates(Rule::KeyOrder),
+        };
+        let same = |e: &ReadError| e.to_string() == disorder.to_string();
+        if !deep_tree {
+            let e = Archive::new(&crafted[..]).expect_err("refused at open");
+            assert!(same(&e), "{e:?}");
+            assert_eq!(e.code(), "damaged_node");
+            let o = exercise(crafted, keys(&items));
+            assert_damaged_at_open(&o, |l, k| l == at && k == DamageKind::Violates(Rule::KeyOrder));
+        } else {
+            let ar = Archive::new(&crafted[..]).expect("open");
+            let listed: Vec<_> = ar.prefix("").collect();
+            let err = listed
                 .iter()
-                .any(|p| p.kind == DamageKind::Violates(Rule::KeyOrder)),
-            "{report}"
-        );
-        let o = exercise(crafted, keys(&items));
-        assert_small(&o, 4 * MIB);
+                .find_map(|r| r.as_ref().err())
+                .expect("the swap is noticed");
+            assert!(same(err), "{err:?}");
+            assert_eq!(err.code(), "damaged_node");
+            // Keys listed are strictly increasing, and none of the damaged page's.
+            let ks: Vec<&str> = listed
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|e| e.key())
+                .collect();
+            assert!(ks.windows(2).all(|w| w[0] < w[1]));
+            assert!(!ks.contains(&items[a].key.as_str()));
+            // A lookup of either key is damage too, never a wrong answer or "not found".
+            for k in [&items[a].key, &items[b].key] {
+                let e = ar.get(k).expect_err("the page is damaged");
+                assert!(same(&e), "{k}: {e:?}");
+            }
+            let report = ar.verify();
+            assert!(
+                report
+                    .problems
+                    .iter()
+                    .any(|p| p.at == at && p.kind == DamageKind::Violates(Rule::KeyOrder)),
+                "{report}"
+            );
+            let o = exercise(crafted, keys(&items));
+            assert_small(&o, 4 * MIB);
+        }
         // A key repeated.
         let mut parts = Parts::parse(&bytes);
         let k = parts.entry_mut(5).key.clone();
         parts.entry_mut(6).key = k;
         let o = exercise(parts.to_bytes(), keys(&items));
-        assert!(o.found(DamageKind::Violates(Rule::KeyOrder)), "{o:#?}");
+        let page = an.locate(5).0.range.start as u64;
+        assert!(
+            o.found_where(|l, kind| kind == DamageKind::Violates(Rule::KeyOrder)
+                && l == if deep_tree { Location::Node(page) } else { Location::Root }),
+            "{o:#?}"
+        );
         // On the intact archive the same listing is every key, in order.
         let ar = Archive::new(&bytes[..]).expect("open");
         assert_eq!(ar.prefix("").filter(|r| r.is_ok()).count() as u64, ar.len());

@@ -1,7 +1,8 @@
 //! Writing an archive's entries back to files, without ever writing outside the target.
 //!
 //! Keys are not paths. A key becomes a relative path only if it is plainly one: `/`-separated
-//! components that are not empty, `.` or `..`, no backslash, NUL, drive letter or leading `/`,
+//! components that are not empty, `.` or `..`, no backslash, NUL or other control character,
+//! drive letter or leading `/`,
 //! no component over 255 bytes. Anything else is refused with an error naming the key, or
 //! rewritten by [`sanitize_key`] when the caller asks for that. Files are created with
 //! `create_new`, directories one component at a time, and an existing symbolic link anywhere
@@ -25,6 +26,10 @@ pub fn check_key_path(key: &str) -> Result<Vec<&str>, String> {
     }
     if key.contains('\0') {
         return Err("contains NUL".into());
+    }
+    if key.chars().any(|c| c.is_ascii_control()) {
+        // Escape sequences and line breaks in file names mislead whoever lists them (§12).
+        return Err("contains a control character".into());
     }
     if key.contains('\\') {
         return Err("contains a backslash".into());
@@ -54,14 +59,15 @@ pub fn check_key_path(key: &str) -> Result<Vec<&str>, String> {
 }
 
 /// Rewrites a key into a safe relative path: backslashes become `/`, empty, `.` and `..`
-/// components are dropped, a drive letter's colon and NUL become `_`, over-long components
+/// components are dropped, a drive letter's colon, NUL and other control characters become
+/// `_`, over-long components
 /// are cut (with a hash of the whole component appended so they stay distinct).
 pub fn sanitize_key(key: &str) -> String {
     let cleaned: String = key
         .chars()
         .map(|c| match c {
             '\\' => '/',
-            '\0' => '_',
+            c if c.is_ascii_control() => '_',
             c => c,
         })
         .collect();
@@ -444,6 +450,9 @@ mod tests {
             "",
             "a//b",
             "c:x",
+            "ctl\x1b[31mred",
+            "line\nbreak",
+            "del\x7f",
         ] {
             assert!(check_key_path(k).is_err(), "{k:?} accepted");
         }
@@ -467,6 +476,7 @@ mod tests {
             "",
             "..",
             "/",
+            "ctl\x1b[31mred\n\r\x07",
         ] {
             let s = sanitize_key(k);
             assert!(check_key_path(&s).is_ok(), "{k:?} -> {s:?}");

@@ -545,7 +545,12 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
                 let add = u.arbitrary::<bool>()?;
                 let NodeSpec::Branch(b) = &mut t.nodes[bi] else { unreachable!() };
                 if add {
-                    let mut c = b.children[b.children.len() - 1].clone();
+                    let mut c = b.children.last().cloned().unwrap_or(ChildSpec {
+                        entries: 1,
+                        sep: Vec::new(),
+                        len: None,
+                        crc_xor: 0,
+                    });
                     c.sep.push(b'~');
                     b.children.push(c);
                 } else if b.children.len() > 1 || u.arbitrary()? {
