@@ -9,7 +9,7 @@ secs="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(open_and_read roundtrip unpack jsonl_pack)
+  targets=(open_and_read roundtrip unpack jsonl_pack index_topology)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -20,6 +20,16 @@ fi
 # No sanitizer: works on stable (ASan needs nightly). Panics and aborts are still caught.
 cargo fuzz build --sanitizer none
 
+# Per-target libFuzzer options. index_topology builds its archives itself, so inputs stay
+# small; every allocation of 64 MiB or more is a failure for it (the reader's heap bound,
+# spec §12 and format 3.1's 4 MiB block limit).
+extra_args() {
+  case "$1" in
+    index_topology) echo "-max_len=4096 -malloc_limit_mb=64" ;;
+    *) echo "" ;;
+  esac
+}
+
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   dirs=("corpus/$t")
@@ -27,8 +37,9 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t for ${secs}s"
   log="artifacts/$t/last-run.log"
   status=0
+  read -r -a extra <<<"$(extra_args "$t")"
   cargo fuzz run --sanitizer none "$t" "${dirs[@]}" -- \
-    -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${extra[@]}" \
     >"$log" 2>&1 || status=$?
   grep -E "stat::number_of_executed_units|stat::peak_rss_mb|panicked|SUMMARY|Test unit written|ERROR" "$log" || true
   if [ "$status" -ne 0 ]; then

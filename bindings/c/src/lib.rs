@@ -161,9 +161,9 @@ impl From<ReadError> for Failure {
         let status = match &e {
             ReadError::Io { .. } => QUIRE_ERR_IO,
             ReadError::BadMagic => QUIRE_ERR_NOT_ARCHIVE,
-            ReadError::UnsupportedVersion { .. } | ReadError::UnsupportedFeatures { .. } => {
-                QUIRE_ERR_UNSUPPORTED
-            }
+            ReadError::UnsupportedVersion { .. }
+            | ReadError::UnsupportedFeatures { .. }
+            | ReadError::BlocksOverLimit { .. } => QUIRE_ERR_UNSUPPORTED,
             ReadError::EntryOutOfRange { .. } => QUIRE_ERR_RANGE,
             _ => QUIRE_ERR_DAMAGED,
         };

@@ -113,7 +113,7 @@ pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
                 ("minor", int(py, u64::from(minor))),
             ],
         ),
-        ReadError::UnsupportedFeatures { .. } => with_attrs(
+        ReadError::UnsupportedFeatures { .. } | ReadError::BlocksOverLimit { .. } => with_attrs(
             py,
             UnsupportedVersion::new_err(message),
             &[

@@ -434,7 +434,7 @@ fn arbitrary_count(u: &mut Unstructured<'_>, was: u64) -> AResult<u64> {
         0 => 0,
         1 => 1,
         2 => was.saturating_sub(1),
-        3 => was + 1,
+        3 => was.saturating_add(1),
         4 => u64::from(u.arbitrary::<u32>()?),
         5 => u64::MAX - u64::from(u.arbitrary::<u8>()?),
         _ => u.int_in_range(0..=200)?,
