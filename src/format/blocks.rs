@@ -121,7 +121,9 @@ impl std::fmt::Display for FrameProblem {
 fn declared_window(stored: &[u8]) -> Option<u64> {
     let descriptor = *stored.get(4)?;
     if descriptor & 0x20 != 0 {
-        return zstd::zstd_safe::get_frame_content_size(stored).ok().flatten();
+        return zstd::zstd_safe::get_frame_content_size(stored)
+            .ok()
+            .flatten();
     }
     let w = *stored.get(5)?;
     let log = 10 + u64::from(w >> 3);
@@ -131,7 +133,10 @@ fn declared_window(stored: &[u8]) -> Option<u64> {
 
 /// The largest `Window_Size` a frame of `content` bytes may declare (§5).
 pub fn window_limit(content: u64) -> u64 {
-    content.checked_next_power_of_two().unwrap_or(u64::MAX).max(MIN_WINDOW)
+    content
+        .checked_next_power_of_two()
+        .unwrap_or(u64::MAX)
+        .max(MIN_WINDOW)
 }
 
 /// Checks §5's window rule alone: the frame's `Window_Size` is at most

@@ -259,7 +259,10 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
             return Err(DamageKind::Violates(Rule::Restart));
         }
         let e = d.next_entry()?;
-        if last.as_ref().is_some_and(|p| p.as_bytes() >= e.key.as_bytes()) {
+        if last
+            .as_ref()
+            .is_some_and(|p| p.as_bytes() >= e.key.as_bytes())
+        {
             return Err(DamageKind::Violates(Rule::KeyOrder));
         }
         let from = *first_lead.get_or_insert(e.lead_at);

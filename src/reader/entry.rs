@@ -199,8 +199,10 @@ impl<'a> Ctx<'a> {
         let i = index
             .checked_sub(page.first_entry)
             .filter(|&i| i < page.head.n as u64)
-            .ok_or(ReadError::violates(Location::Entry(index), Rule::EntryCount))?
-            as usize;
+            .ok_or(ReadError::violates(
+                Location::Entry(index),
+                Rule::EntryCount,
+            ))? as usize;
         let r = i / RESTART_INTERVAL;
         let damaged = |kind| ReadError::damaged(page.at, kind);
         let mut d = page.head.decoder_at(&page.bytes, r).map_err(damaged)?;

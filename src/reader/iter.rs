@@ -107,7 +107,9 @@ impl<'a> Entries<'a> {
             }
         }
         let page = match &self.page {
-            Some(p) if self.next >= p.first_entry && self.next - p.first_entry < p.head.n as u64 => {
+            Some(p)
+                if self.next >= p.first_entry && self.next - p.first_entry < p.head.n as u64 =>
+            {
                 Arc::clone(p)
             }
             _ => self.page_for_next()?,

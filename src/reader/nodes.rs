@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::nodes::{
-    self, check_entries, child_for_entry, child_for_key, decode_branch, Child, KeyRange,
-    PageHead, KIND_BRANCH, KIND_PAGE,
+    self, check_entries, child_for_entry, child_for_key, decode_branch, Child, KeyRange, PageHead,
+    KIND_BRANCH, KIND_PAGE,
 };
 use crate::format::{self, BlockRecord, Codec, Header, SectionId};
 
@@ -79,7 +79,11 @@ fn check_records(head: &PageHead, env: &Env<'_>) -> Result<(), DamageKind> {
 }
 
 /// One block record against the archive (§5, §6.2).
-pub(crate) fn check_record(b: &BlockRecord, h: &Header, data_len: u64) -> Result<Codec, DamageKind> {
+pub(crate) fn check_record(
+    b: &BlockRecord,
+    h: &Header,
+    data_len: u64,
+) -> Result<Codec, DamageKind> {
     if u64::from(b.number) >= h.block_count {
         return Err(DamageKind::NoSuchBlock(b.number.into()));
     }
@@ -382,7 +386,7 @@ impl<'a> Ctx<'a> {
 
     /// The page a key would be in, and the separator that bounds it from above (`None` for
     /// the last page).
-    fn page_and_bound(&self, key: &[u8]) -> ReadResult<Option<(Arc<PageNode>, Option<Vec<u8>>)>> {
+    fn page_and_bound(&self, key: &[u8]) -> ReadResult<Option<PageAndBound>> {
         let found = self.descend(|cs| {
             let c = child_for_key(cs, key)?;
             cs.iter().position(|x| std::ptr::eq(x, c))
@@ -396,7 +400,10 @@ impl<'a> Ctx<'a> {
     /// that a separator set above its child's first key is damage, never "not found". One
     /// more node read, only for such keys.
     pub(crate) fn confirm_absent(&self, page: &PageNode, key: &[u8]) -> ReadResult<()> {
-        let past_last = page.keys.as_ref().is_none_or(|(_, last)| key > last.as_slice());
+        let past_last = page
+            .keys
+            .as_ref()
+            .is_none_or(|(_, last)| key > last.as_slice());
         if !past_last {
             return Ok(());
         }
@@ -417,6 +424,9 @@ impl<'a> Ctx<'a> {
         .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
     }
 }
+
+/// A page and the separator that bounds it from above (`None` for the last page).
+type PageAndBound = (Arc<PageNode>, Option<Vec<u8>>);
 
 /// Why a walk could not give the next page.
 #[derive(Debug)]
@@ -494,7 +504,11 @@ impl Walker {
             s <= first.as_slice() && self.prev_last.as_deref().is_none_or(|k| k < s)
         });
         if !after_prev || !sep_ok {
-            let rule = if after_prev { Rule::KeyBounds } else { Rule::KeyOrder };
+            let rule = if after_prev {
+                Rule::KeyBounds
+            } else {
+                Rule::KeyOrder
+            };
             return Err(WalkError::Stopped(ReadError::violates(p.at, rule)));
         }
         self.prev_last = Some(last.clone());
@@ -511,7 +525,10 @@ impl Walker {
             match node {
                 Node::Page(p) => return self.arrive(p),
                 Node::Branch(b) => {
-                    let Some(i) = b.children.partition_point(|c| c.first_entry <= e).checked_sub(1)
+                    let Some(i) = b
+                        .children
+                        .partition_point(|c| c.first_entry <= e)
+                        .checked_sub(1)
                     else {
                         return Err(WalkError::Stopped(ReadError::violates(
                             Location::Entry(e),
@@ -555,7 +572,12 @@ impl Walker {
             };
             let (b, c) = (Arc::clone(b), b.children[*i].clone());
             if !self.visit(&c, b.level, true) {
-                let at = ctx.st.layout.range(SectionId::Index).start.saturating_add(c.offset);
+                let at = ctx
+                    .st
+                    .layout
+                    .range(SectionId::Index)
+                    .start
+                    .saturating_add(c.offset);
                 return Err(WalkError::Stopped(ReadError::violates(
                     Location::Node(at),
                     Rule::NodePlace,

@@ -265,7 +265,10 @@ impl Verifier<'_> {
                 let same = self.bodies.get(i..).unwrap_or_default().iter();
                 let found = same.take_while(|b| b.0 == at).any(|b| b.1 == rec.body_len);
                 if !found && !self.lost {
-                    self.problem(Location::Entry(index), DamageKind::Violates(Rule::SharedBody));
+                    self.problem(
+                        Location::Entry(index),
+                        DamageKind::Violates(Rule::SharedBody),
+                    );
                 }
             }
         }

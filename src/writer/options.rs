@@ -137,7 +137,9 @@ impl WriterOptions {
     /// the format's largest (close to solid compression; a lookup decompresses up to a whole
     /// block).
     pub fn smallest() -> Self {
-        WriterOptions::new().level(22).block_size(format::MAX_BLOCK_LEN)
+        WriterOptions::new()
+            .level(22)
+            .block_size(format::MAX_BLOCK_LEN)
     }
 
     /// zstd level, 1..=22. Without it the writer chooses per archive: 16 for blocks of
