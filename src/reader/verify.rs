@@ -367,7 +367,19 @@ impl Verifier<'_> {
                 return;
             }
             if let Err(e) = self.ctx.block(b, true) {
-                let i = self.problem_from(&e, Location::Block(b.number));
+                // A damaged dictionary is one fault, already reported: the blocks that need
+                // it are listed under it rather than reported again.
+                let known = (e.location() == Some(Location::Dictionary))
+                    .then(|| {
+                        self.problems
+                            .iter()
+                            .position(|p| p.at == Location::Dictionary)
+                    })
+                    .flatten();
+                let i = match known {
+                    Some(i) => i,
+                    None => self.problem_from(&e, Location::Block(b.number)),
+                };
                 self.bad.insert(b.number, i);
             }
             self.next_block += 1;
