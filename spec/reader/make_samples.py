@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A tiny quire 3.0 writer following spec/FORMAT.md, used to exercise quire_spec_reader.py.
+"""A tiny quire 3.1 writer following spec/FORMAT.md, used to exercise quire_spec_reader.py.
 
     python3 make_samples.py OUTDIR
 
@@ -66,9 +66,9 @@ def lead_bytes(e):
 
 
 def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, codec=1,
-          dict_mode=None, share=False, always_at=False, minor=0, optional_flags=0,
+          dict_mode=None, share=False, always_at=False, minor=1, optional_flags=0,
           extra_section=None, corrupt_raw_crc=None, required_flags_extra=0, dict_id=False, frame_checksum=False, lie_lead=None,
-          unsorted=False, dict_content=None):
+          unsorted=False, dict_content=None, max_block_len=None, force_codec=False):
     """Return the archive bytes. per_page=None: all entries in the root page (depth 0)."""
     entries = list(entries) if unsorted else sorted(entries, key=lambda e: e.key)
     ctypes = []
@@ -142,11 +142,14 @@ def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, c
             s = plain.compress(r)
         else:
             s = withd.compress(r)
+        if len(s) > len(r) and not force_codec:
+            c, s = 0, r  # §5: stored_len ≤ raw_len; stored raw when compressing does not help
         rc = crc32(r)
         if corrupt_raw_crc == i:
             rc ^= 1
         blocks.append((s, len(r), c, crc32(s), rc))
-    max_block_len = max((len(r) for r in raws), default=0)
+    if max_block_len is None:
+        max_block_len = max((len(r) for r in raws), default=0)
 
     # Pages: groups of entries.
     if per_page is None:
@@ -256,7 +259,9 @@ def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, c
     meta_b = b"".join(struct.pack("<H", len(n.encode())) + n.encode()
                       + struct.pack("<I", len(v.encode())) + v.encode() for n, v in meta)
     ctypes_b = b"".join(bytes([len(c.encode())]) + c.encode() for c in ctypes)
-    nsec = 3 + (1 if extra_section is not None else 0)
+    extras = ([] if extra_section is None else
+              list(extra_section) if isinstance(extra_section, (list, tuple)) else [extra_section])
+    nsec = 3 + len(extras)
 
     P, I = 0, 0
     for _ in range(20):
@@ -296,8 +301,8 @@ def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, c
 
     data = b"".join(b[0] for b in blocks)
     secs = [(1, dict_frame), (2, bytes(index)), (3, data)]
-    if extra_section is not None:
-        secs.append((extra_section, b"future section bytes"))
+    for sid in extras:
+        secs.append((sid, b"future section bytes"))
     file_len = P + sum(len(s) for _, s in secs)
     of = optional_flags | (1 if any_shared else 0)
     hdr = (MAGIC + struct.pack("<HHIHB", 3, minor, P, nsec, depth) + b"\0\0\0"
@@ -335,7 +340,7 @@ def jsonl(entries, meta):
             d = "%04d-%02d-%02d" % (e.date // 10000, e.date // 100 % 100, e.date % 100)
             for i, (n, v) in enumerate(m):
                 if n == "date":
-                    if v[:10] == d and len(v) > 10:
+                    if v[:11] == d + "T":
                         d = v
                         del m[i]
                     break
@@ -427,8 +432,8 @@ def main(outdir):
     write("future-optional-flag", build(small, META, optional_flags=1 << 7), small)
     write("future-section", build(small, META, extra_section=77), small)
     write("future-minor", build(small, META, minor=5), small)
-    write("dict-trained-id", build(many[:200], META, block_target=1024, dict_mode="trained",
-                                   per_page=50, dict_id=True), many[:200])
+    write("minor0", build(small, META, minor=0), small)  # 3.0 within 3.1's block limit
+    write("future-sections-id0", build(small, META, extra_section=[0, 0]), small)
     empties = [E(f"e/{i}", b"") for i in range(20)]
     write("all-empty", build(empties, META), empties)
     write("all-empty-tree", build(empties, META, per_page=6), empties)
@@ -444,7 +449,8 @@ def main(outdir):
         rej[name + ".quire"] = kind
 
     bad("bad-magic", b"\x89QUIRF" + good[6:], "not_quire")
-    bad("tiny", good[:15], "not_quire")
+    bad("tiny", good[:15], "truncated_prelude")  # 3.1 §11: the magic, then < 22 bytes
+    bad("tiny-magic", good[:9], "not_quire")
 
     def fix_crc(b):
         pl = struct.unpack_from("<I", b, 14)[0]
@@ -500,6 +506,28 @@ def main(outdir):
         "damaged_dictionary")
     pl = struct.unpack_from("<I", good, 14)[0]
     bad("truncated-after-prelude", good[:pl + 10], "length_mismatch")
+    # 3.1
+    bad("dict-trained-id", build(many[:200], META, block_target=1024, dict_mode="trained",
+                                 per_page=50, dict_id=True), "damaged_block_frame")
+    bad("stored-over-raw", build(small, META, block_target=100, force_codec=True),
+        "damaged_node")
+    bad("oversize-block-3.0", build(small, META, block_target=256, minor=0,
+                                     max_block_len=1 << 23), "unsupported_feature")
+    bad("oversize-block-3.0-over-2^28", build(small, META, block_target=256, minor=0,
+                                              max_block_len=(1 << 28) + 1), "damaged_prelude")
+    bad("oversize-block-3.1", build(small, META, block_target=256, max_block_len=1 << 23),
+        "damaged_prelude")
+    b = bytearray(good)
+    struct.pack_into("<I", b, 96 + 24, 1)  # DICT (section record 0) is empty: crc must be 0
+    bad("empty-section-crc", fix_crc(bytes(b)), "damaged_prelude")
+    b = bytearray(good)
+    struct.pack_into("<I", b, 14, 196)
+    bad("prelude-under-197", fix_crc(bytes(b)), "damaged_prelude")
+    b = bytearray(good)
+    b[pl - 6] += 1  # the root page's last restart offset, right before the prelude CRC
+    bad("wrong-restart", fix_crc(bytes(b)), "damaged_node")
+    bad("impossible-date", build(small + [E("x/feb30", "x", date=20010230)], META,
+                                 block_target=256), "damaged_node")
     with open(os.path.join(outdir, "reject", "expected.txt"), "w") as f:
         for k, v in sorted(rej.items()):
             f.write(f"{k}\t{v}\n")

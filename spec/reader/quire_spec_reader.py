@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""An independent reader for the quire archive format 3.0, written from spec/FORMAT.md alone.
+"""An independent reader for the quire archive format 3.1, written from spec/FORMAT.md alone.
 
 Library:
     a = open_archive(path)
     a.metadata                -> list of (name, value) pairs of META, in order
-    a.entries()               -> iterator of Entry, in entry (key) order
-    a.get(key)                -> Entry or None
+    a.entries(start=None)     -> iterator of Entry, in entry (key) order: a walk (spec 6.4),
+                                 from the first entry, or from the first key >= start
+    a.get(key)                -> Entry or None (a lookup with bounds, spec 6.3)
     a.entry(number)           -> Entry
-    a.verify()                -> full verification of spec section 11; raises QuireError
+    a.verify_all()            -> full verification (spec 11): the list of every fault found
+    a.verify()                -> full verification; raises the first fault
 
 CLI:
     quire_spec_reader.py dump ARCHIVE      JSON Lines of spec section 9
-    quire_spec_reader.py check ARCHIVE     'ok' or 'error <kind>: <message>'
+    quire_spec_reader.py check ARCHIVE     open, read every entry, verify: 'ok' or the errors
     quire_spec_reader.py vectors DIR       run the test vectors
+
+Every check of spec section 11 is made in the order of its table, with its code. Nothing
+recurses to a depth the file sets (index_depth <= 4 is checked on open, and walks use an
+explicit stack), and a walk visits each node at most once.
 """
 
 import base64
@@ -26,13 +32,14 @@ import zlib
 import zstandard
 
 # --------------------------------------------------------------------------------------------
-# Errors
+# Errors (spec §11: the stable codes)
 
 KINDS = (
     "not_quire", "truncated_prelude", "damaged_prelude", "unsupported_version",
     "unsupported_feature", "length_mismatch", "damaged_dictionary", "damaged_node",
     "damaged_block_stored", "damaged_block_frame", "damaged_block_raw", "damaged_entry",
 )
+BLOCK_KINDS = ("damaged_block_stored", "damaged_block_frame", "damaged_block_raw")
 
 
 class QuireError(Exception):
@@ -41,6 +48,8 @@ class QuireError(Exception):
         self.kind = kind
         self.where = where
         self.message = message
+        self.block = None        # the block number, for block errors
+        self.ends_walk = False   # a node out of place in a walk (§6.4)
         super().__init__(f"{kind} at {where}: {message}")
 
 
@@ -49,18 +58,23 @@ class QuireError(Exception):
 
 MAGIC = b"\x89QUIRE\r\n\x1a\n"
 MAJOR = 3
-MINOR = 0
+MINOR = 1
 HEADER_LEN = 96
+SECTION_RECORD_LEN = 32
 PRELUDE_MAX = 16384
+PRELUDE_MIN_3 = 197          # §2.1: 96 + 3 · 32 + 1 + 4
 NODE_MAX = 16384
 META_MAX = 8192
 CTYPES_MAX = 4096
-DICT_MAX = 16 * 1024 * 1024
-BLOCK_MAX = 1 << 28
+DICT_MAX = 16 * 1024 * 1024  # DICT (the section) and the dictionary's content size
+BLOCK_LIMIT = 1 << 22        # §2.1: max_block_len ≤ 4 MiB in 3.1
+BLOCK_LIMIT_30 = 1 << 28     # what 3.0 allowed
 LEAD_MAX = 16 * 1024 * 1024
 BODY_LIMIT = 1 << 48
 KEY_MAX = 4096
 SEP_MAX = 4096
+NODE_ENTRIES_MAX = 65535
+ENTRY_MIN_BYTES = 7          # §6.4: every entry takes at least 7 bytes of its page
 U32_MAX = (1 << 32) - 1
 U64_MAX = (1 << 64) - 1
 
@@ -78,6 +92,9 @@ ZSTD_MAGIC = 0xFD2FB528
 ZDICT_MAGIC = b"\x37\xA4\x30\xEC"
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
+
+BLOCK_CACHE_BYTES = 16 * 1024 * 1024
+NODE_CACHE_MAX = 256
 
 
 def crc32(b):
@@ -160,7 +177,7 @@ def utf8(b, kind, where, what):
     try:
         return b.decode("utf-8")
     except UnicodeDecodeError:
-        raise QuireError(kind, where, f"{what} is not UTF-8")
+        raise QuireError(kind, where, f"{what} is not UTF-8") from None
 
 
 def valid_date(d):
@@ -180,18 +197,29 @@ def valid_date(d):
     return 1 <= day <= dim
 
 
+def pow2_ceil(n):
+    p = 1
+    while p < n:
+        p <<= 1
+    return p
+
+
+def key_text(k):
+    return k.decode("utf-8", "replace") if k is not None else None
+
+
 # --------------------------------------------------------------------------------------------
-# zstd frame inspection (RFC 8878 section 3.1.1), done by hand so that "exactly one frame"
-# and the header fields are checked from the bytes, not from a library's behaviour.
+# zstd frame inspection (RFC 8878 §3.1.1), done by hand so that "exactly one frame", the header
+# fields and the window rule (spec §5) are checked from the bytes before anything is decoded.
 
 
 class FrameInfo:
-    __slots__ = ("frame_len", "content_size", "checksum", "dict_id", "stripped")
+    __slots__ = ("frame_len", "content_size", "checksum", "dict_id_flag", "window_size")
 
 
 def inspect_frame(data, kind, where):
-    """Parse one zstd frame at the start of data. Returns FrameInfo; `stripped` is the frame
-    with its Dictionary_ID field removed (so that a decoder ignores it)."""
+    """Parse the zstd frame at the start of data, walking its block headers to find its end.
+    Raises QuireError(kind) when the bytes are not a frame."""
     c = Cursor(data, kind, where)
     if len(data) < 4:
         c.fail("too short for a zstd frame")
@@ -200,7 +228,6 @@ def inspect_frame(data, kind, where):
         c.fail("skippable frame")
     if magic != ZSTD_MAGIC:
         c.fail(f"not a zstd frame (magic {magic:08x})")
-    fhd_pos = c.pos
     fhd = c.u8("frame header descriptor")
     fcs_flag = fhd >> 6
     single = (fhd >> 5) & 1
@@ -208,12 +235,15 @@ def inspect_frame(data, kind, where):
         c.fail("reserved bit set in the frame header descriptor")
     checksum = (fhd >> 2) & 1
     did_flag = fhd & 3
+    window = None
     if not single:
-        c.u8("window descriptor")
-    did_pos = c.pos
+        wd = c.u8("window descriptor")
+        exponent, mantissa = wd >> 3, wd & 7
+        base = 1 << (10 + exponent)
+        window = base + (base // 8) * mantissa
     did_size = (0, 1, 2, 4)[did_flag]
-    dict_id = c.uint(did_size, "dictionary id") if did_size else 0
-    did_end = c.pos
+    if did_size:
+        c.uint(did_size, "dictionary id")
     fcs_size = (1 if single else 0, 2, 4, 8)[fcs_flag]
     if fcs_size:
         fcs = c.uint(fcs_size, "frame content size")
@@ -221,6 +251,8 @@ def inspect_frame(data, kind, where):
             fcs += 256
     else:
         fcs = None
+    if single:
+        window = fcs
     while True:
         bh = c.uint(3, "block header")
         last = bh & 1
@@ -242,12 +274,30 @@ def inspect_frame(data, kind, where):
     info.frame_len = c.pos
     info.content_size = fcs
     info.checksum = checksum
-    info.dict_id = dict_id
-    frame = bytes(data[:c.pos])
-    if did_size:
-        frame = (frame[:fhd_pos] + bytes([fhd & ~3 & 0xFF]) + frame[fhd_pos + 1:did_pos]
-                 + frame[did_end:])
-    info.stripped = frame
+    info.dict_id_flag = did_flag
+    info.window_size = window
+    return info
+
+
+def check_frame(data, size, kind, where, what):
+    """§5: exactly one frame filling data, Frame_Content_Size = size, no checksum, no
+    Dictionary_ID field, and the window rule. `size` None: any content size (returned)."""
+    info = inspect_frame(data, kind, where)
+    err = lambda m: QuireError(kind, where, m)
+    if info.frame_len != len(data):
+        raise err(f"a frame of {info.frame_len} bytes in {len(data)} bytes of {what}")
+    if info.content_size is None:
+        raise err("frame without Frame_Content_Size")
+    if size is not None and info.content_size != size:
+        raise err(f"Frame_Content_Size {info.content_size}, expected {size}")
+    if info.checksum:
+        raise err("frame with Content_Checksum_Flag set")
+    if info.dict_id_flag:
+        raise err("frame with a Dictionary_ID field")
+    limit = max(1024, pow2_ceil(info.content_size))
+    if info.window_size > limit:
+        raise err(f"Window_Size {info.window_size} over max(1 KiB, content size rounded up to "
+                  f"a power of two) = {limit} (the window rule, §5)")
     return info
 
 
@@ -288,14 +338,18 @@ class RawEntry:
     def shared(self):
         return bool(self.flags & EF_SHARED)
 
+    def where(self):
+        return f"entry {self.number} ({key_text(self.key)!r})"
+
 
 class Page:
-    __slots__ = ("where", "first", "n", "run", "foreign", "blocks", "by_stream", "entries",
-                 "offset")
+    __slots__ = ("where", "first", "n", "run", "foreign", "blocks", "by_stream", "starts",
+                 "entries", "offset", "len", "level")
 
 
 class Branch:
-    __slots__ = ("where", "first", "children", "offset", "level")
+    __slots__ = ("where", "first", "children", "offset", "len", "level", "child_offset",
+                 "children_end")
 
 
 class Child:
@@ -305,7 +359,7 @@ class Child:
 class Entry:
     """A decoded entry: key, title, date, content type, metadata and body."""
 
-    def __init__(self, archive, raw, title, meta):
+    def __init__(self, archive, raw, title, meta, body=None):
         self._archive = archive
         self._raw = raw
         self.number = raw.number
@@ -315,7 +369,7 @@ class Entry:
         self.date = raw.date  # int YYYYMMDD or None
         self.content_type = archive.ctypes[raw.ctype]
         self.metadata = meta  # list of (name, value)
-        self._body = None
+        self._body = body
 
     @property
     def date_str(self):
@@ -326,17 +380,17 @@ class Entry:
         return f"{y:04d}-{m:02d}-{d:02d}"
 
     def body_chunks(self):
-        return self._archive._read_range_chunks(self._raw.page, self._raw.body_pos,
-                                                self._raw.body_len, self._where())
+        if self._body is not None:
+            return iter((self._body,))
+        r = self._raw
+        return self._archive._read_range_chunks(r.page, r.body_pos, r.body_len, r.where(),
+                                                r.shared)
 
     @property
     def body(self):
         if self._body is None:
             self._body = b"".join(self.body_chunks())
         return self._body
-
-    def _where(self):
-        return f"entry {self.number} ({self.key!r})"
 
     def __repr__(self):
         return f"Entry({self.number}, {self.key!r})"
@@ -350,12 +404,21 @@ class Archive:
     def __init__(self, path):
         self.path = path
         self._f = open(path, "rb")
-        self._f.seek(0, os.SEEK_END)
-        self.size = self._f.tell()
-        self._block_cache = {}
-        self._dict = None  # (ZstdDecompressor) once loaded
-        self._plain = zstandard.ZstdDecompressor()
-        self._open()
+        try:
+            self._f.seek(0, os.SEEK_END)
+            self.size = self._f.tell()
+            self._blocks = {}        # record key -> decoded bytes (insertion order = age)
+            self._block_bytes = 0
+            self._bad_blocks = {}    # record key -> QuireError
+            self._touched = set()    # block numbers decoded (or tried)
+            self._nodes = {}         # node cache
+            self._dict = None        # ZstdDecompressor with the dictionary, once loaded
+            self._dict_error = None
+            self._plain = zstandard.ZstdDecompressor()
+            self._open()
+        except BaseException:
+            self._f.close()
+            raise
 
     def close(self):
         self._f.close()
@@ -378,37 +441,39 @@ class Archive:
             raise QuireError(kind, where, "short read (file changed?)")
         return b
 
-    # -- open: §2.3 and the "on open" table of §11 -------------------------------------------
+    # -- open: §2 and the "open" rows of §11, in the order of the table ----------------------
 
     def _open(self):
         size = self.size
         head = self._read(0, min(PRELUDE_MAX, size), "not_quire", "prelude")
-        if size < 22 or head[:10] != MAGIC:
+        # at least 10 bytes, and the magic
+        if size < 10 or head[:10] != MAGIC:
             raise QuireError("not_quire", "prelude", "not a quire archive (bad magic)")
+        # at least 22 bytes; 22 ≤ prelude_len ≤ 16384; prelude_len ≤ the file's length
+        tp = lambda m: QuireError("truncated_prelude", "prelude", m)
+        if size < 22:
+            raise tp(f"a file of {size} bytes: shorter than the 22 bytes every major keeps")
         prelude_len = int.from_bytes(head[14:18], "little")
-        if not (22 <= prelude_len <= PRELUDE_MAX):
-            raise QuireError("truncated_prelude", "prelude",
-                             f"prelude_len {prelude_len} outside 22..=16384")
+        if not 22 <= prelude_len <= PRELUDE_MAX:
+            raise tp(f"prelude_len {prelude_len} outside 22 ..= 16384")
         if prelude_len > size:
-            raise QuireError("truncated_prelude", "prelude",
-                             f"prelude_len {prelude_len} but the file has {size} bytes")
+            raise tp(f"prelude_len {prelude_len} but the file has {size} bytes")
         pre = head[:prelude_len]
-        stored = int.from_bytes(pre[-4:], "little")
-        if crc32(pre[:-4]) != stored:
+        # prelude_crc
+        if crc32(pre[:-4]) != int.from_bytes(pre[-4:], "little"):
             raise QuireError("damaged_prelude", "prelude", "prelude checksum mismatch")
+        # major = 3 (any minor)
         major = int.from_bytes(pre[10:12], "little")
         minor = int.from_bytes(pre[12:14], "little")
         self.version = (major, minor)
         if major != MAJOR:
             raise QuireError("unsupported_version", "prelude",
                              f"unsupported version {major}.{minor} (this reader knows 3.x)")
-        # From here on, 3.x fields. The header must lie inside the checked prelude before any of
-        # its fields is interpreted.
-        if prelude_len < HEADER_LEN + 4:
-            raise QuireError("damaged_prelude", "prelude",
-                             f"prelude_len {prelude_len} too small for the 96-byte header")
-        c = Cursor(pre, "damaged_prelude", "header", 14)
-        c.u32()
+        dp = lambda msg, where="header": QuireError("damaged_prelude", where, msg)
+        # prelude_len ≥ 197, right after the version, before any other header field is read
+        if prelude_len < PRELUDE_MIN_3:
+            raise dp(f"prelude_len {prelude_len} < {PRELUDE_MIN_3}, the least of major 3")
+        c = Cursor(pre, "damaged_prelude", "header", 18)
         section_count = c.u16()
         index_depth = c.u8()
         reserved1 = c.take(3)
@@ -426,27 +491,102 @@ class Archive:
         reserved2 = c.take(4)
         assert c.pos == HEADER_LEN
 
+        # no unknown required_flags bit
         if required_flags & ~RF_KNOWN:
             raise QuireError("unsupported_feature", "header",
                              f"unknown required flags {required_flags & ~RF_KNOWN:#x}")
+        # 3 ≤ section_count ≤ 16; the parts add up to prelude_len, before any record is read
+        if not 3 <= section_count <= 16:
+            raise dp(f"section_count {section_count} outside 3 ..= 16")
+        parts = (HEADER_LEN + SECTION_RECORD_LEN * section_count + meta_len + ctypes_len
+                 + root_len + 4)
+        if parts != prelude_len:
+            raise dp(f"the prelude's parts add up to {parts}, prelude_len is {prelude_len}")
+        # root_len ≥ 1; reserved bytes zero; meta_len, ctypes_len, index_depth; then each
+        # section record: reserved bytes zero, crc 0 if its length is 0
+        if root_len < 1:
+            raise dp("root_len 0")
+        if any(reserved1) or any(reserved2):
+            raise dp("non-zero reserved bytes in the header")
+        if meta_len > META_MAX:
+            raise dp(f"meta_len {meta_len} > {META_MAX}")
+        if ctypes_len > CTYPES_MAX:
+            raise dp(f"ctypes_len {ctypes_len} > {CTYPES_MAX}")
+        if index_depth > 4:
+            raise dp(f"index_depth {index_depth} > 4")
+        records = []
+        pos = HEADER_LEN
+        for i in range(section_count):
+            sc = Cursor(pre, "damaged_prelude", f"section record {i}", pos)
+            sid = sc.u32()
+            r1 = sc.take(4)
+            off = sc.u64()
+            length = sc.u64()
+            crc = sc.u32()
+            r2 = sc.take(4)
+            pos += SECTION_RECORD_LEN
+            if any(r1) or any(r2):
+                raise dp("non-zero reserved bytes", f"section record {i}")
+            if length == 0 and crc != 0:
+                raise dp(f"a record of length 0 with crc {crc:#x}, not 0", f"section record {i}")
+            records.append(Section(sid, off, length, crc))
+        # file_len
         if file_len != size:
             raise QuireError("length_mismatch", "header",
                              f"file_len {file_len} but the file has {size} bytes")
-        dp = lambda msg, where="header": QuireError("damaged_prelude", where, msg)
-        if any(reserved1) or any(reserved2):
-            raise dp("non-zero reserved bytes")
-        if section_count > 16:
-            raise dp(f"section_count {section_count} > 16")
-        if index_depth > 4:
-            raise dp(f"index_depth {index_depth} > 4")
-        if meta_len > META_MAX:
-            raise dp(f"meta_len {meta_len} > 8192")
-        if ctypes_len > CTYPES_MAX:
-            raise dp(f"ctypes_len {ctypes_len} > 4096")
-        if root_len < 1:
-            raise dp("root_len 0")
-        if prelude_len != HEADER_LEN + 32 * section_count + meta_len + ctypes_len + root_len + 4:
-            raise dp("prelude lengths do not add up")
+        # counts
+        if entry_count > U32_MAX:
+            raise dp(f"entry_count {entry_count} > 2^32 - 1")
+        if block_count > U32_MAX:
+            raise dp(f"block_count {block_count} > 2^32 - 1")
+        # the block limit (§2.1)
+        if max_block_len > BLOCK_LIMIT:
+            if minor == 0 and max_block_len <= BLOCK_LIMIT_30:
+                raise QuireError("unsupported_feature", "header",
+                                 f"a 3.0 archive with max_block_len {max_block_len}, over "
+                                 f"3.1's block limit of 4 MiB: re-pack it")
+            raise dp(f"max_block_len {max_block_len} > 2^22 (4 MiB)")
+        # block_count, stream_len and max_block_len agree
+        if block_count == 0 and max_block_len != 0:
+            raise dp(f"max_block_len {max_block_len} with no blocks")
+        if (block_count == 0) != (stream_len == 0):
+            raise dp(f"block_count {block_count} and stream_len {stream_len}: one is 0")
+        if not block_count <= stream_len <= block_count * max_block_len:
+            raise dp(f"stream_len {stream_len} outside block_count ..= block_count · "
+                     f"max_block_len")
+        # the section table: tiling; DICT, INDEX, DATA each exactly once
+        expect = prelude_len
+        seen = set()
+        for i, s in enumerate(records):
+            w = f"section record {i}"
+            if s.offset != expect:
+                raise dp(f"section starts at {s.offset}, expected {expect} (tiling)", w)
+            if s.offset + s.length > U64_MAX:
+                raise dp("section offset + length overflows", w)
+            expect = s.offset + s.length
+            if s.id in SEC_NAMES:
+                if s.id in seen:
+                    raise dp(f"section {SEC_NAMES[s.id]} appears twice", w)
+                seen.add(s.id)
+        if expect != file_len:
+            raise dp(f"sections end at {expect}, file_len is {file_len}", "section table")
+        for sid, name in SEC_NAMES.items():
+            if sid not in seen:
+                raise dp(f"section {name} missing", "section table")
+        self.sections = records
+        self.sec = {s.id: s for s in records if s.id in SEC_NAMES}
+        dict_sec, index_sec, data_sec = (self.sec[SEC_DICT], self.sec[SEC_INDEX],
+                                         self.sec[SEC_DATA])
+        # DICT at most 16 MiB; the DICT flag iff DICT non-empty; RAW_DICT only with DICT;
+        # DATA empty iff block_count = 0
+        if dict_sec.length > DICT_MAX:
+            raise dp(f"DICT of {dict_sec.length} bytes, over 16 MiB")
+        if bool(required_flags & RF_DICT) != (dict_sec.length > 0):
+            raise dp("DICT flag iff DICT non-empty does not hold")
+        if required_flags & RF_RAW_DICT and not required_flags & RF_DICT:
+            raise dp("RAW_DICT without DICT")
+        if (data_sec.length == 0) != (block_count == 0):
+            raise dp("DATA empty iff block_count = 0 does not hold")
 
         self.prelude_len = prelude_len
         self.section_count = section_count
@@ -460,65 +600,8 @@ class Archive:
         self.max_block_len = max_block_len
         self.block_target = block_target
 
-        # Section table (§2.2)
-        sections = []
-        pos = HEADER_LEN
-        expect = prelude_len
-        seen = set()
-        for i in range(section_count):
-            sc = Cursor(pre, "damaged_prelude", f"section record {i}", pos)
-            sid = sc.u32()
-            r1 = sc.take(4)
-            off = sc.u64()
-            length = sc.u64()
-            crc = sc.u32()
-            r2 = sc.take(4)
-            pos += 32
-            w = f"section record {i}"
-            if any(r1) or any(r2):
-                raise dp("non-zero reserved bytes", w)
-            if off != expect:
-                raise dp(f"section starts at {off}, expected {expect} (tiling)", w)
-            if off + length > U64_MAX:
-                raise dp("section offset + length overflows", w)
-            if length == 0 and crc != 0:
-                raise dp("zero-length section with non-zero crc", w)
-            expect = off + length
-            if sid in SEC_NAMES:
-                if sid in seen:
-                    raise dp(f"section {SEC_NAMES[sid]} appears twice", w)
-                seen.add(sid)
-            sections.append(Section(sid, off, length, crc))
-        if expect != file_len:
-            raise dp(f"sections end at {expect}, file_len is {file_len}", "section table")
-        for sid, name in SEC_NAMES.items():
-            if sid not in seen:
-                raise dp(f"section {name} missing", "section table")
-        self.sections = sections
-        self.sec = {s.id: s for s in sections if s.id in SEC_NAMES}
-        dict_sec, data_sec = self.sec[SEC_DICT], self.sec[SEC_DATA]
-
-        # Counts (§11)
-        if entry_count > U32_MAX:
-            raise dp(f"entry_count {entry_count} > 2^32-1")
-        if block_count > U32_MAX:
-            raise dp(f"block_count {block_count} > 2^32-1")
-        if max_block_len > BLOCK_MAX:
-            raise dp(f"max_block_len {max_block_len} > 2^28")
-        if (block_count == 0) != (stream_len == 0):
-            raise dp("block_count = 0 iff stream_len = 0 does not hold")
-        if not (block_count <= stream_len <= block_count * max_block_len):
-            raise dp("stream_len outside block_count ..= block_count * max_block_len")
-        if (data_sec.length == 0) != (block_count == 0):
-            raise dp("DATA empty iff block_count = 0 does not hold")
-        if bool(required_flags & RF_DICT) != (dict_sec.length > 0):
-            raise dp("DICT flag iff DICT non-empty does not hold")
-        if required_flags & RF_RAW_DICT and not required_flags & RF_DICT:
-            raise dp("RAW_DICT without DICT")
-
         # META (§3)
-        mstart = pos
-        mc = Cursor(pre, "damaged_prelude", "META", mstart, mstart + meta_len)
+        mc = Cursor(pre, "damaged_prelude", "META", pos, pos + meta_len)
         meta = []
         names = set()
         while mc.left():
@@ -532,7 +615,6 @@ class Archive:
             meta.append((name, value))
         self.metadata = meta
         pos += meta_len
-
         # CTYPES (§4)
         cc = Cursor(pre, "damaged_prelude", "CTYPES", pos, pos + ctypes_len)
         ctypes = []
@@ -549,31 +631,59 @@ class Archive:
         self.ctypes = ctypes
         pos += ctypes_len
 
-        # Root (§6)
+        # The root parses whole at level index_depth (§6.1)
         self.root_offset = pos
-        self.root_bytes = pre[pos:pos + root_len]
-        self.root = self._parse_node(self.root_bytes, index_depth, 0, entry_count, "root", pos)
+        root = self._parse_node(pre[pos:pos + root_len], index_depth, 0, entry_count, "root",
+                                None)
+        # The root's place (§6.4)
+        if isinstance(root, Branch):
+            if root.children_end != index_sec.length:
+                raise QuireError("damaged_node", "root",
+                                 f"the root's children end at INDEX+{root.children_end}, "
+                                 f"INDEX is {index_sec.length} bytes (§6.4)")
+        elif index_sec.length != 0:
+            raise QuireError("damaged_node", "root",
+                             f"a root page with a non-empty INDEX ({index_sec.length} bytes)")
+        # 7 · entry_count ≤ root_len + INDEX's length
+        if ENTRY_MIN_BYTES * entry_count > root_len + index_sec.length:
+            raise QuireError("damaged_node", "root",
+                             f"{entry_count} entries cannot fit in {root_len} + "
+                             f"{index_sec.length} bytes of index (7 bytes an entry, §6.4)")
+        self.root = root
 
-    # -- nodes (§6, §7.1) --------------------------------------------------------------------
+    # -- nodes (§6, §7.1): each parsed whole when first read ---------------------------------
 
     def _parse_node(self, buf, level, first, expected, where, offset):
+        """Kind, whole parse and (for a non-root branch) its place. offset: the node's offset
+        in INDEX, None for the root."""
         if len(buf) < 1:
             raise QuireError("damaged_node", where, "empty node")
         kind = buf[0]
         if level == 0:
             if kind != 0:
-                raise QuireError("damaged_node", where, f"kind {kind} at level 0, expected page")
-            return self._parse_page(buf, first, expected, where, offset)
-        if kind != 1:
-            raise QuireError("damaged_node", where, f"kind {kind} at level {level}, expected branch")
-        return self._parse_branch(buf, level, first, expected, where, offset)
+                raise QuireError("damaged_node", where, f"kind {kind} at level 0, expected a "
+                                                        f"page (0)")
+            node = self._parse_page(buf, first, expected, where, offset is None)
+        else:
+            if kind != 1:
+                raise QuireError("damaged_node", where, f"kind {kind} at level {level}, "
+                                                        f"expected a branch (1)")
+            node = self._parse_branch(buf, first, expected, where)
+            # use: its place (§6.4): a branch's children end at or before its own offset
+            if offset is not None and node.children_end > offset:
+                raise QuireError("damaged_node", where,
+                                 f"children end at INDEX+{node.children_end}, after the "
+                                 f"branch's own offset {offset}: children lie before their "
+                                 f"parent (§6.4)")
+        node.where, node.offset, node.len, node.level = where, offset, len(buf), level
+        return node
 
-    def _parse_branch(self, buf, level, first, expected, where, offset):
+    def _parse_branch(self, buf, first, expected, where):
         c = Cursor(buf, "damaged_node", where, 1)
         nc = c.varint("c")
-        if not 1 <= nc <= 65535:
+        if not 1 <= nc <= NODE_ENTRIES_MAX:
             c.fail(f"{nc} children")
-        idx = self.sec[SEC_INDEX]
+        index_len = self.sec[SEC_INDEX].length
         child_off = c.varint("child_offset")
         children = []
         total = 0
@@ -586,21 +696,22 @@ class Archive:
             ch.crc = c.u32("crc")
             sl = c.varint("sep_len")
             if sl > SEP_MAX:
-                c.fail(f"separator of {sl} bytes")
+                c.fail(f"child {i}: a separator of {sl} bytes, over {SEP_MAX}")
             ch.sep = c.take(sl, "sep")
             if ch.entries < 1:
                 c.fail(f"child {i} has 0 entries")
             if not 1 <= ch.len <= NODE_MAX:
-                c.fail(f"child {i} length {ch.len}")
-            if off + ch.len > idx.length:
+                c.fail(f"child {i}: length {ch.len} outside 1 ..= {NODE_MAX}")
+            if off + ch.len > index_len:
                 c.fail(f"child {i} at INDEX+{off}, {ch.len} bytes, outside INDEX "
-                       f"({idx.length} bytes)")
+                       f"({index_len} bytes)")
             if i == 0:
                 if sl != 0:
                     c.fail("child 0 has a non-empty separator")
-            else:
-                if ch.sep <= prev_sep:
-                    c.fail(f"separator of child {i} does not increase")
+            elif sl == 0:
+                c.fail(f"child {i} has an empty separator")
+            elif ch.sep <= prev_sep:
+                c.fail(f"the separator of child {i} does not increase")
             prev_sep = ch.sep
             ch.offset = off
             ch.first = first + total
@@ -610,9 +721,9 @@ class Archive:
         if c.left():
             c.fail(f"{c.left()} bytes after the child records")
         if total != expected:
-            c.fail(f"children hold {total} entries, expected {expected}")
+            c.fail(f"children hold {total} entries, the parent gives {expected}")
         b = Branch()
-        b.where, b.first, b.children, b.offset, b.level = where, first, children, offset, level
+        b.first, b.children, b.child_offset, b.children_end = first, children, child_off, off
         return b
 
     def _block_record_check(self, r, where):
@@ -620,31 +731,32 @@ class Archive:
         err = lambda m: QuireError("damaged_node", where, f"block record {r.block}: {m}")
         if r.block >= self.block_count:
             raise err(f"block number >= block_count {self.block_count}")
-        if r.stored_len < 1:
-            raise err("stored_len 0")
-        if not 1 <= r.raw_len <= self.max_block_len:
-            raise err(f"raw_len {r.raw_len} outside 1..={self.max_block_len}")
+        if not 1 <= r.stored_len <= r.raw_len <= self.max_block_len:
+            raise err(f"stored_len {r.stored_len}, raw_len {r.raw_len}: not 1 ≤ stored_len ≤ "
+                      f"raw_len ≤ max_block_len {self.max_block_len}")
         if r.codec not in (0, 1, 2):
             raise err(f"unknown codec {r.codec}")
         if r.codec == 0 and r.stored_len != r.raw_len:
             raise err("codec 0 with stored_len != raw_len")
         if r.codec == 2 and not self.required_flags & RF_DICT:
-            raise err("codec 2 but the archive has no dictionary")
+            raise err("codec 2 without the DICT flag")
         if r.offset + r.stored_len > data.length:
             raise err(f"stored bytes DATA+{r.offset}, {r.stored_len} bytes, outside DATA "
                       f"({data.length} bytes)")
         if r.stream_start + r.raw_len > self.stream_len:
-            raise err("stream range past stream_len")
+            raise err(f"stream range {r.stream_start}+{r.raw_len} past stream_len "
+                      f"{self.stream_len}")
 
-    def _parse_page(self, buf, first, expected, where, offset):
+    def _parse_page(self, buf, first, expected, where, is_root):
+        """§7.1 "What a page parses"."""
         c = Cursor(buf, "damaged_node", where, 1)
         n = c.varint("n")
-        if n == 0 and not (where == "root" and self.entry_count == 0):
-            c.fail("page of 0 entries")
-        if n > 65535:
-            c.fail(f"page of {n} entries")
+        if n == 0 and not (is_root and self.entry_count == 0):
+            c.fail("a page of 0 entries")
+        if n > NODE_ENTRIES_MAX:
+            c.fail(f"a page of {n} entries")
         if n != expected:
-            c.fail(f"page holds {n} entries, expected {expected}")
+            c.fail(f"the page holds {n} entries, its parent gives {expected}")
         m = c.varint("m")
         run = []
         if m > 0:
@@ -689,7 +801,7 @@ class Archive:
         nrest = (n + 15) // 16
         rstart = len(buf) - 2 * nrest
         if rstart < c.pos:
-            c.fail("restart array overlaps the block records")
+            c.fail("the restart array overlaps the block records")
         restarts = [int.from_bytes(buf[rstart + 2 * k:rstart + 2 * k + 2], "little")
                     for k in range(nrest)]
         c.end = rstart
@@ -711,11 +823,11 @@ class Archive:
             if restart and shared != 0:
                 c.fail(f"entry {i}: shared {shared} on a restart entry")
             if shared > len(prev_key):
-                c.fail(f"entry {i}: shared {shared} > previous key length")
+                c.fail(f"entry {i}: shared {shared} > the previous key's length")
             key = prev_key[:shared] + suffix
             if not 1 <= len(key) <= KEY_MAX:
-                c.fail(f"entry {i}: key of {len(key)} bytes")
-            utf8(key, "damaged_node", where, f"key of entry {i}")
+                c.fail(f"entry {i}: a key of {len(key)} bytes")
+            utf8(key, "damaged_node", where, f"the key of entry {i}")
             if i > 0 and key <= prev_key:
                 c.fail(f"entry {i}: keys do not increase")
             e.key = key
@@ -733,7 +845,7 @@ class Archive:
                 e.lead_pos = c.varint("at")
             else:
                 if restart:
-                    c.fail(f"entry {i}: restart entry without AT")
+                    c.fail(f"entry {i}: a restart entry without AT")
                 e.lead_pos = prev.lead_pos + prev.lead_len + (0 if prev.shared else prev.body_len)
             if flags & EF_SHARED:
                 e.body_pos = c.varint("body_at")
@@ -741,13 +853,12 @@ class Archive:
                     c.fail(f"entry {i}: SHARED with an empty body")
             else:
                 e.body_pos = e.lead_pos + e.lead_len
+            # content_type: checked when the entry is used (damaged_entry, §7.1), not here
             e.ctype = c.varint("content_type")
-            if e.ctype >= len(self.ctypes):
-                c.fail(f"entry {i}: content type {e.ctype} not in CTYPES")
             if flags & EF_DATE:
                 d = prev_date + unzigzag(c.varint("date"))
                 if not valid_date(d):
-                    c.fail(f"entry {i}: invalid date {d}")
+                    c.fail(f"entry {i}: an impossible date {d}")
                 e.date = d
                 prev_date = d
             else:
@@ -756,29 +867,61 @@ class Archive:
             prev_key = key
             prev = e
         if c.pos != rstart:
-            c.fail(f"entries end at {c.pos}, restarts start at {rstart}")
+            c.fail(f"entries end at {c.pos}, the restarts start at {rstart}")
+        # the shared body rule within the page (§7.2) for bodies at or after its first lead
+        if entries:
+            first_lead = entries[0].lead_pos
+            unshared = set()
+            for i, e in enumerate(entries):
+                if e.shared:
+                    if e.body_pos >= first_lead and (e.body_pos, e.body_len) not in unshared:
+                        c.fail(f"entry {i}: a shared body in the page's own stream that is not "
+                               f"an earlier entry's body of the same length (§7.2)")
+                elif e.body_len:
+                    unshared.add((e.body_pos, e.body_len))
 
         p = Page()
-        p.where, p.first, p.n, p.run, p.foreign, p.offset = where, first, n, run, foreign, offset
+        p.first, p.n, p.run, p.foreign = first, n, run, foreign
         p.blocks = {r.block: r for r in run + foreign}
-        p.by_stream = sorted(p.blocks.values(), key=lambda r: r.stream_start)
+        p.by_stream = sorted(p.blocks.values(), key=lambda r: (r.stream_start, r.block))
+        p.starts = [r.stream_start for r in p.by_stream]
         p.entries = entries
         for e in entries:
             e.page = p
         return p
 
     def _load_child(self, branch, ch):
-        where = f"node at INDEX+{ch.offset}"
+        """Use of a child node: its CRC, kind, whole parse and place (§11 "use" rows)."""
+        level = branch.level - 1
+        ck = (ch.offset, ch.len, ch.crc, level, ch.first, ch.entries)
+        node = self._nodes.get(ck)
+        if node is not None:
+            return node
+        where = f"node at INDEX+{ch.offset} (level {level})"
         buf = self._read(self.sec[SEC_INDEX].offset + ch.offset, ch.len, "damaged_node", where)
         if crc32(buf) != ch.crc:
             raise QuireError("damaged_node", where, "checksum mismatch with the parent's record")
-        return self._parse_node(buf, branch.level - 1, ch.first, ch.entries, where, ch.offset)
+        node = self._parse_node(buf, level, ch.first, ch.entries, where, ch.offset)
+        if len(self._nodes) >= NODE_CACHE_MAX:
+            self._nodes.clear()
+        self._nodes[ck] = node
+        return node
 
     # -- blocks and the dictionary (§5) ------------------------------------------------------
 
     def _dictionary(self):
         if self._dict is not None:
             return self._dict
+        if self._dict_error is not None:
+            raise self._dict_error
+        try:
+            self._dict = self._load_dictionary()
+        except QuireError as e:
+            self._dict_error = e
+            raise
+        return self._dict
+
+    def _load_dictionary(self):
         sec = self.sec[SEC_DICT]
         w = "dictionary"
         err = lambda m: QuireError("damaged_dictionary", w, m)
@@ -786,18 +929,15 @@ class Archive:
             raise err("no dictionary")
         raw = self._read(sec.offset, sec.length, "damaged_dictionary", w)
         if crc32(raw) != sec.crc:
-            raise err("checksum mismatch with the section table")
+            raise err("DICT checksum mismatch with the section table")
         info = inspect_frame(raw, "damaged_dictionary", w)
-        if info.frame_len != len(raw):
-            raise err(f"frame of {info.frame_len} bytes in a DICT of {len(raw)}")
         if info.content_size is None or not 1 <= info.content_size <= DICT_MAX:
             raise err(f"content size {info.content_size} not in 1 ..= 16 MiB")
-        if info.dict_id:
-            raise err("dictionary frame compressed with a dictionary")
+        check_frame(raw, None, "damaged_dictionary", w, "DICT")
         try:
-            content = self._plain.decompress(info.stripped, max_output_size=info.content_size)
+            content = self._plain.decompress(raw, max_output_size=info.content_size)
         except zstandard.ZstdError as e:
-            raise err(f"zstd: {e}")
+            raise err(f"zstd: {e}") from None
         if len(content) != info.content_size:
             raise err("decompressed size differs from the declared one")
         raw_kind = bool(self.required_flags & RF_RAW_DICT)
@@ -812,15 +952,35 @@ class Archive:
                                              write_dict_id=False).compress(b"")
             dec.decompress(probe)
         except zstandard.ZstdError as e:
-            raise err(f"zstd cannot load the dictionary: {e}")
-        self._dict = dec
+            raise err(f"zstd cannot load the dictionary: {e}") from None
         return dec
 
     def _block(self, r):
+        """A block's decoded bytes, checked (§11 "use" rows for blocks, in order)."""
         k = r.key()
-        hit = self._block_cache.get(k)
+        hit = self._blocks.pop(k, None)
         if hit is not None:
+            self._blocks[k] = hit
             return hit
+        bad = self._bad_blocks.get(k)
+        if bad is not None:
+            raise bad
+        self._touched.add(r.block)
+        try:
+            raw = self._decode_block(r)
+        except QuireError as e:
+            if e.kind in BLOCK_KINDS:
+                e.block = r.block
+                self._bad_blocks[k] = e
+            raise
+        while self._blocks and self._block_bytes + len(raw) > BLOCK_CACHE_BYTES:
+            old = next(iter(self._blocks))
+            self._block_bytes -= len(self._blocks.pop(old))
+        self._blocks[k] = raw
+        self._block_bytes += len(raw)
+        return raw
+
+    def _decode_block(self, r):
         w = f"block {r.block}"
         stored = self._read(self.sec[SEC_DATA].offset + r.offset, r.stored_len,
                             "damaged_block_stored", w)
@@ -829,41 +989,29 @@ class Archive:
         if r.codec == 0:
             raw = stored
         else:
-            info = inspect_frame(stored, "damaged_block_frame", w)
             ferr = lambda m: QuireError("damaged_block_frame", w, m)
-            if info.frame_len != len(stored):
-                raise ferr(f"frame of {info.frame_len} bytes in {len(stored)} stored bytes")
-            if info.content_size is None:
-                raise ferr("frame without content size")
-            if info.content_size != r.raw_len:
-                raise ferr(f"frame content size {info.content_size} != raw_len {r.raw_len}")
-            if info.checksum:
-                raise ferr("frame with a content checksum")
+            check_frame(stored, r.raw_len, "damaged_block_frame", w, "stored bytes")
             dec = self._dictionary() if r.codec == 2 else self._plain
             try:
-                raw = dec.decompress(info.stripped, max_output_size=r.raw_len)
+                raw = dec.decompress(stored, max_output_size=r.raw_len)
             except zstandard.ZstdError as e:
-                raise ferr(f"zstd: {e}")
+                raise ferr(f"zstd: {e}") from None
             if len(raw) != r.raw_len:
                 raise ferr(f"decompressed to {len(raw)} bytes, raw_len {r.raw_len}")
         if crc32(raw) != r.raw_crc:
             raise QuireError("damaged_block_raw", w, "decompressed checksum mismatch")
-        if len(self._block_cache) > 64:
-            self._block_cache.clear()
-        self._block_cache[k] = raw
         return raw
 
-    def _span(self, page, pos, length, where):
-        """The page's block records covering stream range pos..pos+length (§7.1), checked
-        before anything is decompressed."""
+    def _span(self, page, pos, length, where, foreign_ok):
+        """The page's block records covering the stream range pos .. pos + length (§7.1),
+        checked before anything is fetched. Only a shared body may lie in foreign blocks."""
         err = lambda m: QuireError("damaged_entry", where, m)
         if pos + length > self.stream_len:
             raise err(f"range {pos}+{length} past stream_len {self.stream_len}")
         if length == 0:
             return []
-        starts = [r.stream_start for r in page.by_stream]
-        i = bisect.bisect_right(starts, pos) - 1
-        if i < 0 or not (page.by_stream[i].stream_start <= pos < page.by_stream[i].stream_end):
+        i = bisect.bisect_right(page.starts, pos) - 1
+        if i < 0 or not page.by_stream[i].stream_start <= pos < page.by_stream[i].stream_end:
             raise err(f"range {pos}+{length} starts outside the page's blocks")
         r = page.by_stream[i]
         span = [r]
@@ -877,19 +1025,22 @@ class Archive:
                 raise err(f"blocks {r.block} and {nxt.block} do not abut in the stream")
             r = nxt
             span.append(r)
+        if not foreign_ok:
+            run = page.run
+            for r in span:
+                if not (run and run[0].block <= r.block <= run[-1].block):
+                    raise err(f"range {pos}+{length} lies in foreign block {r.block}: only "
+                              f"shared bodies may (§7.2)")
         return span
 
-    def _read_range_chunks(self, page, pos, length, where):
-        span = self._span(page, pos, length, where)
+    def _read_range_chunks(self, page, pos, length, where, foreign_ok):
+        span = self._span(page, pos, length, where, foreign_ok)
         end = pos + length
         for r in span:
             raw = self._block(r)
             a = max(pos, r.stream_start) - r.stream_start
             b = min(end, r.stream_end) - r.stream_start
             yield raw[a:b]
-
-    def _read_range(self, page, pos, length, where):
-        return b"".join(self._read_range_chunks(page, pos, length, where))
 
     # -- entries (§7) ------------------------------------------------------------------------
 
@@ -904,37 +1055,166 @@ class Archive:
             if tag == 1:
                 if title is not None:
                     c.fail("two titles")
-                title = utf8(body, "damaged_entry", where, "title")
+                title = utf8(body, "damaged_entry", where, "the title")
             elif tag == 2:
                 fc = Cursor(body, "damaged_entry", where)
                 nl = fc.u16("metadata name_len")
                 name = utf8(fc.take(nl, "metadata name"), "damaged_entry", where,
-                            "metadata name")
+                            "a metadata name")
                 value = utf8(body[fc.pos:], "damaged_entry", where, f"metadata {name!r}")
                 meta.append((name, value))
         return title, meta
 
     def _entry(self, e):
-        where = f"entry {e.number} ({e.key.decode('utf-8')!r})"
-        # Check both ranges before decompressing anything.
-        self._span(e.page, e.body_pos, e.body_len, where)
-        lead = self._read_range(e.page, e.lead_pos, e.lead_len, where)
+        """Use of an entry (§11 "use" rows after the nodes): its content type, its ranges, a
+        shared body pointing back — before any block is fetched; then each block it needs in
+        stream order; last its lead."""
+        where = e.where()
+        err = lambda m: QuireError("damaged_entry", where, m)
+        if e.ctype >= len(self.ctypes):
+            raise err(f"content type {e.ctype}, CTYPES has {len(self.ctypes)}")
+        p = e.page
+        lead_span = self._span(p, e.lead_pos, e.lead_len, where, False)
+        body_span = self._span(p, e.body_pos, e.body_len, where, e.shared)
+        if e.shared and e.body_pos + e.body_len > e.lead_pos:
+            raise err(f"a shared body at {e.body_pos}+{e.body_len} does not end before its own "
+                      f"lead at {e.lead_pos} (§7.2)")
+        keep_body = e.body_len <= 64 * 1024 * 1024
+        need = {r.block: r for r in lead_span + body_span}
+        raws = {}
+        lead_blocks = {r.block for r in lead_span}
+        body_blocks = {r.block for r in body_span}
+        for r in sorted(need.values(), key=lambda r: r.stream_start):
+            raw = self._block(r)
+            if r.block in lead_blocks or (keep_body and r.block in body_blocks):
+                raws[r.block] = raw
+
+        def cut(span, pos, length):
+            out = []
+            for r in span:
+                a = max(pos, r.stream_start) - r.stream_start
+                b = min(pos + length, r.stream_end) - r.stream_start
+                out.append(raws[r.block][a:b])
+            return b"".join(out)
+
+        lead = cut(lead_span, e.lead_pos, e.lead_len)
         title, meta = self._parse_lead(lead, where)
-        return Entry(self, e, title, meta)
+        body = cut(body_span, e.body_pos, e.body_len) if keep_body else None
+        return Entry(self, e, title, meta, body)
 
-    # -- traversal ---------------------------------------------------------------------------
+    # -- walks (§6.4) ------------------------------------------------------------------------
 
-    def _pages(self, node=None):
-        node = self.root if node is None else node
-        if isinstance(node, Page):
-            yield node
+    def _walk(self, start=None, collect=False, layout=None):
+        """Yield the pages in key order from the first (or from the page a lookup of `start`
+        reaches), making the walk checks: each node starts where the walk's previous node of
+        its level ended; each page's first key is above the previous page's last key and at
+        least the nearest separator on its path that is not a first child's.
+
+        collect=False: errors are raised. collect=True (full verification): a node that cannot
+        be used is yielded as its QuireError and skipped with everything under it; a node out
+        of place is yielded (ends_walk set) and ends the walk. layout: a dict filled with
+        level -> [first offset, end] of the nodes visited."""
+        root = self.root
+        if isinstance(root, Page):
+            yield root
             return
-        for ch in node.children:
-            yield from self._pages(self._load_child(node, ch))
+        frames = []   # [branch, index of its child being visited]; at most index_depth
+        next_at = {}  # level -> INDEX offset where the walk's next node of that level starts
+        prev_last = None
 
-    def entries(self):
-        for p in self._pages():
-            for e in p.entries:
+        def placed(ch, level):
+            if layout is not None:
+                layout.setdefault(level, [ch.offset, 0])[1] = ch.offset + ch.len
+            next_at[level] = ch.offset + ch.len
+
+        node = root
+        if start is not None:
+            while True:
+                i = bisect.bisect_right([c.sep for c in node.children], start) - 1
+                frames.append([node, i])
+                if node.level == 1:
+                    break
+                ch = node.children[i]
+                child = self._load_child(node, ch)
+                placed(ch, node.level - 1)  # the first node of a level is taken as it is
+                node = child
+        else:
+            frames.append([root, 0])
+
+        while frames:
+            fr = frames[-1]
+            br, i = fr
+            if i >= len(br.children):
+                frames.pop()
+                if frames:
+                    frames[-1][1] += 1
+                continue
+            ch = br.children[i]
+            level = br.level - 1
+            try:
+                node = self._load_child(br, ch)
+            except QuireError as e:
+                if not collect:
+                    raise
+                yield e
+                # lost with its subtree; its level goes on after it, the levels below restart
+                next_at[level] = ch.offset + ch.len
+                for lv in [lv for lv in next_at if lv < level]:
+                    del next_at[lv]
+                prev_last = None
+                fr[1] += 1
+                continue
+            exp = next_at.get(level)
+            if exp is not None and ch.offset != exp:
+                e = QuireError("damaged_node", node.where,
+                               f"starts at INDEX+{ch.offset}, but the walk's previous node of "
+                               f"level {level} ended at INDEX+{exp}: a shared child, a cycle "
+                               f"or a gap (§6.4)")
+                e.ends_walk = True
+                if not collect:
+                    raise e
+                yield e
+                return
+            placed(ch, level)
+            if isinstance(node, Branch):
+                frames.append([node, 0])
+                continue
+            sep = None
+            for b, j in reversed(frames):
+                if j > 0:
+                    sep = b.children[j].sep
+                    break
+            if node.entries:
+                fk = node.entries[0].key
+                problem = None
+                if prev_last is not None and fk <= prev_last:
+                    problem = (f"first key {key_text(fk)!r} not above the previous page's last "
+                               f"key {key_text(prev_last)!r}")
+                elif sep is not None and prev_last is not None and sep <= prev_last:
+                    problem = (f"separator {key_text(sep)!r} on its path not above the previous "
+                               f"page's last key {key_text(prev_last)!r}")
+                elif sep is not None and fk < sep:
+                    problem = (f"first key {key_text(fk)!r} below the separator "
+                               f"{key_text(sep)!r} on its path (§6.3)")
+                if problem:
+                    e = QuireError("damaged_node", node.where, problem)
+                    e.ends_walk = True
+                    if not collect:
+                        raise e
+                    yield e
+                    return
+                prev_last = node.entries[-1].key
+            yield node
+            fr[1] += 1
+
+    def entries(self, start=None):
+        """A walk: every entry in key order, or from the first key >= start."""
+        if isinstance(start, str):
+            start = start.encode("utf-8")
+        for page in self._walk(start=start):
+            for e in page.entries:
+                if start is not None and e.key < start:
+                    continue
                 yield self._entry(e)
 
     def __iter__(self):
@@ -943,167 +1223,239 @@ class Archive:
     def __len__(self):
         return self.entry_count
 
-    def get(self, key):
+    # -- lookups (§6.3) ----------------------------------------------------------------------
+
+    def _descend(self, key=None, number=None):
+        """One descent from the root, carrying and checking the bounds [lo, hi)."""
+        node = self.root
+        lo = hi = None
+        while isinstance(node, Branch):
+            chs = node.children
+            if len(chs) > 1:
+                if lo is not None and not chs[1].sep > lo:
+                    raise QuireError("damaged_node", node.where,
+                                     f"separator {key_text(chs[1].sep)!r} not above the lower "
+                                     f"bound {key_text(lo)!r} (§6.3)")
+                if hi is not None and not chs[-1].sep < hi:
+                    raise QuireError("damaged_node", node.where,
+                                     f"separator {key_text(chs[-1].sep)!r} not below the upper "
+                                     f"bound {key_text(hi)!r} (§6.3)")
+            if key is not None:
+                i = bisect.bisect_right([c.sep for c in chs], key) - 1
+            else:
+                i = bisect.bisect_right([c.first for c in chs], number) - 1
+            if i > 0:
+                lo = chs[i].sep
+            if i + 1 < len(chs):
+                hi = chs[i + 1].sep
+            node = self._load_child(node, chs[i])
+        if node.entries:
+            if lo is not None and node.entries[0].key < lo:
+                raise QuireError("damaged_node", node.where,
+                                 f"first key {key_text(node.entries[0].key)!r} below the lower "
+                                 f"bound {key_text(lo)!r} (§6.3)")
+            if hi is not None and not node.entries[-1].key < hi:
+                raise QuireError("damaged_node", node.where,
+                                 f"last key {key_text(node.entries[-1].key)!r} not below the "
+                                 f"upper bound {key_text(hi)!r} (§6.3)")
+        return node, lo, hi
+
+    def _find(self, key):
+        """The RawEntry of key, or None (confirmed absent, §6.3)."""
         if isinstance(key, str):
             key = key.encode("utf-8")
-        node = self.root
-        while isinstance(node, Branch):
-            seps = [ch.sep for ch in node.children]
-            i = bisect.bisect_right(seps, key) - 1
-            node = self._load_child(node, node.children[i])
-        keys = [e.key for e in node.entries]
+        page, lo, hi = self._descend(key=key)
+        keys = [e.key for e in page.entries]
         i = bisect.bisect_left(keys, key)
         if i < len(keys) and keys[i] == key:
-            return self._entry(node.entries[i])
+            return page.entries[i]
+        if keys and key > keys[-1] and hi is not None:
+            # In the gap between two pages: the page at hi must start at or above hi.
+            self._descend(key=hi)
         return None
 
-    def entry(self, number):
+    def _find_number(self, number):
         if not 0 <= number < self.entry_count:
             raise IndexError(number)
-        node = self.root
-        while isinstance(node, Branch):
-            for ch in node.children:
-                if ch.first <= number < ch.first + ch.entries:
-                    node = self._load_child(node, ch)
-                    break
-        return self._entry(node.entries[number - node.first])
+        page, _, _ = self._descend(number=number)
+        return page.entries[number - page.first]
+
+    def get(self, key):
+        e = self._find(key)
+        return None if e is None else self._entry(e)
+
+    def entry(self, number):
+        return self._entry(self._find_number(number))
 
     # -- full verification (§11) -------------------------------------------------------------
 
     def verify(self):
-        """Full verification. Raises the first QuireError found."""
-        self._block_cache.clear()
+        """Full verification. Raises the first fault found."""
+        faults = self.verify_all()
+        if faults:
+            raise faults[0]
+        return True
+
+    def verify_all(self):
+        """Full verification: every check of §11, for every node, entry and block, by one walk
+        of the whole index. Returns every fault found (QuireError), each once."""
+        faults = []
+        seen = set()
+
+        def fault(e):
+            k = (e.kind, e.where, e.message)
+            if k not in seen:
+                seen.add(k)
+                faults.append(e)
+
+        dn = lambda where, m: QuireError("damaged_node", where, m)
+        # The dictionary, whether or not a block uses it.
         if self.sec[SEC_DICT].length:
-            self._dictionary()
-        pages = []
-
-        def walk(node):
-            """Returns (first key, last key) of the subtree."""
-            if isinstance(node, Page):
-                pages.append(node)
-                if not node.entries:
-                    return None, None
-                return node.entries[0].key, node.entries[-1].key
-            first = last = None
-            for i, ch in enumerate(node.children):
-                child = self._load_child(node, ch)
-                fk, lk = walk(child)
-                if i > 0:
-                    if not (ch.sep > last and ch.sep <= fk):
-                        raise QuireError("damaged_node", node.where if node.where == "root"
-                                         else f"node at INDEX+{node.offset}",
-                                         f"separator of child {i} not in (last key of child "
-                                         f"{i - 1}, first key of child {i}]")
-                if last is not None and fk <= last:
-                    raise QuireError("damaged_node", f"node at INDEX+{ch.offset}",
-                                     "keys do not increase across pages")
-                if first is None:
-                    first = fk
-                last = lk
-            return first, last
-
-        walk(self.root)
-
-        # Runs cover blocks 0 .. block_count once and in order; identical records.
-        records = {}
-        last_block = None
-        for p in pages:
-            for r in p.run + p.foreign:
-                old = records.get(r.block)
-                if old is not None and old.key() != r.key():
-                    raise QuireError("damaged_node", p.where,
-                                     f"record of block {r.block} differs from another page's")
-                records[r.block] = r
-            if not p.run:
-                continue
-            fb = p.run[0].block
-            if last_block is None:
-                if fb != 0:
-                    raise QuireError("damaged_node", p.where, f"first run starts at block {fb}")
-            elif fb not in (last_block, last_block + 1):
-                raise QuireError("damaged_node", p.where,
-                                 f"run starts at block {fb} after a run ending at {last_block}")
-            last_block = p.run[-1].block
-        if self.block_count:
-            if last_block != self.block_count - 1:
-                raise QuireError("damaged_node", "index",
-                                 f"runs end at block {last_block}, block_count "
-                                 f"{self.block_count}")
-        elif last_block is not None:
-            raise QuireError("damaged_node", "index", "runs in an archive with no blocks")
-        data = self.sec[SEC_DATA]
-        off, st, mx = 0, 0, 0
-        for b in range(self.block_count):
-            r = records[b]
-            if r.offset != off or r.stream_start != st:
-                raise QuireError("damaged_node", f"block {b}",
-                                 f"block record at {r.offset}/stream {r.stream_start}, expected "
-                                 f"{off}/stream {st}")
-            off += r.stored_len
-            st += r.raw_len
-            mx = max(mx, r.raw_len)
-        if off != data.length:
-            raise QuireError("damaged_node", "index", "blocks do not fill DATA")
-        if st != self.stream_len:
-            raise QuireError("damaged_node", "index", "blocks do not add up to stream_len")
-        if mx != self.max_block_len:
-            raise QuireError("damaged_prelude", "header",
-                             f"max_block_len {self.max_block_len}, largest raw_len {mx}")
-
-        # Every block decodes; a damaged block is reported with the entries stored in it.
-        damaged = []
-        for b in range(self.block_count):
             try:
-                self._block(records[b])
+                self._dictionary()
             except QuireError as e:
-                damaged.append((b, e))
-            self._block_cache.clear()
-        if damaged:
-            holders = {b: [] for b, _ in damaged}
-            for p in pages:
-                for e in p.entries:
-                    for pos, ln in ((e.lead_pos, e.lead_len), (e.body_pos, e.body_len)):
-                        try:
-                            span = self._span(p, pos, ln, "")
-                        except QuireError:
-                            continue
-                        for r in span:
-                            if r.block in holders and e.key not in holders[r.block]:
-                                holders[r.block].append(e.key)
-            b, err = damaged[0]
-            keys = ", ".join(k.decode("utf-8") for k in holders[b][:20])
-            more = "" if len(holders[b]) <= 20 else f", … ({len(holders[b])} in all)"
-            raise QuireError(err.kind, err.where,
-                             f"{err.message}; entries stored in it: {keys}{more}"
-                             + (f"; {len(damaged)} damaged blocks: "
-                                + ", ".join(str(x) for x, _ in damaged[:50])
-                                if len(damaged) > 1 else ""))
+                fault(e)
 
-        # Every entry: ranges, lead, body; the stream is leads and (unshared) bodies back to back.
-        pos = 0
-        bodies = {}
-        for p in pages:
-            for e in p.entries:
-                ent = self._entry(e)
-                where = ent._where()
-                if e.lead_pos != pos:
-                    raise QuireError("damaged_entry", where,
-                                     f"lead at {e.lead_pos}, the stream is at {pos}")
-                pos += e.lead_len
-                if e.shared:
-                    if bodies.get(e.body_pos) != e.body_len:
-                        raise QuireError("damaged_entry", where,
-                                         "shared body is not an earlier entry's body")
-                else:
-                    bodies.setdefault(e.body_pos, e.body_len)
-                    pos += e.body_len
-                for _ in ent.body_chunks():
+        lost = ended = False
+        layout = {}
+        LOST = object()
+        prev_run = None       # the previous run's last record (None: no run yet)
+        run_recs = {}         # block -> its record in a run
+        foreign = []          # (page, foreign record)
+        lead_at = 0           # where the next lead must be (None: unknown after a lost node)
+        last_page = None
+        unshared = set()      # (body_pos, body_len) of unshared non-empty bodies
+        any_shared = False
+        block_faults = {}     # block -> [error, keys of the entries stored in it]
+
+        for x in self._walk(collect=True, layout=layout):
+            if isinstance(x, QuireError):
+                fault(x)
+                lost = True
+                ended = ended or x.ends_walk
+                prev_run = LOST
+                lead_at = None
+                continue
+            page = last_page = x
+            # the runs (§6.2)
+            if page.run:
+                r0 = page.run[0]
+                if prev_run is LOST:
                     pass
-        if pos != self.stream_len:
-            raise QuireError("damaged_entry", "stream",
-                             f"entries fill {pos} bytes of a {self.stream_len}-byte stream")
+                elif prev_run is None:
+                    if (r0.block, r0.offset, r0.stream_start) != (0, 0, 0):
+                        fault(dn(page.where, f"the first run starts at block {r0.block}, DATA+"
+                                             f"{r0.offset}, stream {r0.stream_start}, not 0, 0, 0"))
+                elif r0.block == prev_run.block:
+                    if r0.key() != prev_run.key():
+                        fault(dn(page.where, f"its record of block {r0.block} differs from the "
+                                             f"previous run's"))
+                elif r0.block == prev_run.block + 1:
+                    if (r0.offset != prev_run.offset + prev_run.stored_len
+                            or r0.stream_start != prev_run.stream_end):
+                        fault(dn(page.where, f"block {r0.block} at DATA+{r0.offset}, stream "
+                                             f"{r0.stream_start}: not where block "
+                                             f"{prev_run.block} ends"))
+                else:
+                    fault(dn(page.where, f"the run starts at block {r0.block} after a run "
+                                         f"ending at block {prev_run.block}"))
+                for r in page.run:
+                    run_recs.setdefault(r.block, r)
+                prev_run = page.run[-1]
+            foreign.extend((page, r) for r in page.foreign)
+            # every entry: use checks, the layout of the stream, the shared body rule
+            for e in page.entries:
+                bad = False
+                try:
+                    self._entry(e)
+                except QuireError as err:
+                    bad = True
+                    if err.kind in BLOCK_KINDS and err.block is not None:
+                        block_faults.setdefault(err.block, [err, []])[1].append(e.key)
+                    else:
+                        fault(err)
+                if lead_at is not None and e.lead_pos != lead_at and not bad:
+                    fault(QuireError("damaged_entry", e.where(),
+                                     f"lead at stream {e.lead_pos}, the leads back to back are "
+                                     f"at {lead_at} (§7.1 Layout)"))
+                    bad = True
+                lead_at = e.lead_pos + e.lead_len + (0 if e.shared else e.body_len)
+                if e.shared:
+                    any_shared = True
+                    if not bad and not lost and (e.body_pos, e.body_len) not in unshared:
+                        fault(QuireError("damaged_entry", e.where(),
+                                         f"shared body at {e.body_pos}+{e.body_len} is not an "
+                                         f"earlier unshared entry's body (§7.2)"))
+                elif e.body_len:
+                    unshared.add((e.body_pos, e.body_len))
+            # every block of the run, even one no entry needed
+            for r in page.run:
+                if r.block not in self._touched:
+                    try:
+                        self._block(r)
+                    except QuireError as err:
+                        if err.kind in BLOCK_KINDS:
+                            block_faults.setdefault(r.block, [err, []])
+                        else:
+                            fault(err)
 
-        # Every section's CRC.
+        for b in sorted(block_faults):
+            err, keys = block_faults[b]
+            shown = ", ".join(key_text(k) for k in keys[:20])
+            more = "" if len(keys) <= 20 else f", … ({len(keys)} in all)"
+            e = QuireError(err.kind, err.where, f"{err.message}; entries stored in it: "
+                                                f"{shown or 'none'}{more}")
+            e.block = b
+            fault(e)
+
+        for page, r in foreign:
+            rr = run_recs.get(r.block)
+            if rr is not None and rr.key() != r.key():
+                fault(dn(page.where, f"its foreign record of block {r.block} differs from the "
+                                     f"run's"))
+            elif rr is None and not lost and not ended:
+                fault(dn(page.where, f"its foreign block {r.block} is in no run"))
+
+        if not lost and not ended:
+            # INDEX's layout (§6.4)
+            idx_len = self.sec[SEC_INDEX].length
+            if self.index_depth >= 1:
+                at = 0
+                for lv in range(self.index_depth):
+                    first, end = layout.get(lv, (None, None))
+                    if first != at:
+                        fault(dn("index", f"level {lv} starts at INDEX+{first}, not {at}"))
+                        break
+                    at = end
+                else:
+                    if at != idx_len:
+                        fault(dn("index", f"the last level ends at INDEX+{at}, INDEX is "
+                                          f"{idx_len} bytes"))
+            # the runs end where DATA and the stream end
+            where = last_page.where if last_page is not None else "index"
+            if self.block_count:
+                data_len = self.sec[SEC_DATA].length
+                if prev_run is None or prev_run is LOST:
+                    fault(dn(where, "no page has a run, but there are blocks"))
+                elif (prev_run.block != self.block_count - 1
+                      or prev_run.offset + prev_run.stored_len != data_len
+                      or prev_run.stream_end != self.stream_len):
+                    fault(dn(where, f"the runs end at block {prev_run.block}, DATA+"
+                                    f"{prev_run.offset + prev_run.stored_len}, stream "
+                                    f"{prev_run.stream_end}; expected block "
+                                    f"{self.block_count - 1}, {data_len}, {self.stream_len}"))
+            # the leads end at stream_len
+            if lead_at is not None and lead_at < self.stream_len:
+                fault(dn(where, f"the leads and bodies end at {lead_at}, short of stream_len "
+                                f"{self.stream_len}"))
+            # SHARED_BODIES iff some entry has SHARED
+            if bool(self.optional_flags & OF_SHARED_BODIES) != any_shared:
+                fault(QuireError("damaged_prelude", "header",
+                                 "the SHARED_BODIES flag "
+                                 + ("set but no entry has SHARED" if not any_shared else
+                                    "clear but some entry has SHARED")))
+
+        # every section's CRC, unknown sections included
         kinds = {SEC_DICT: "damaged_dictionary", SEC_INDEX: "damaged_node",
                  SEC_DATA: "damaged_block_stored"}
         for i, s in enumerate(self.sections):
@@ -1115,8 +1467,9 @@ class Archive:
                 crc = zlib.crc32(self._read(pos, n, k, f"section record {i}"), crc)
                 pos += n
             if (crc & 0xFFFFFFFF) != s.crc:
-                raise QuireError(k, f"section record {i} (id {s.id})", "section checksum mismatch")
-        return True
+                fault(QuireError(k, f"section record {i} (id {s.id})",
+                                 "section checksum mismatch"))
+        return faults
 
 
 def open_archive(path):
@@ -1167,19 +1520,16 @@ def json_value(v):
     raise TypeError(v)
 
 
-RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-
-
 def json_names(value):
-    """Names listed in a `quire:json` metadata value (format not given by the spec: a JSON
-    array of strings, else comma-separated)."""
+    """Names listed by a `quire:json` metadata value: a JSON array of names (§9). A value that
+    is not a JSON array lists none (SPEC_ISSUES.md, 3.1 #9)."""
     try:
         v = json.loads(value)
-        if isinstance(v, list) and all(isinstance(x, str) for x in v):
-            return set(v)
     except ValueError:
-        pass
-    return {x.strip() for x in value.split(",") if x.strip()}
+        return set()
+    if isinstance(v, list):
+        return {x for x in v if isinstance(x, str)}
+    return set()
 
 
 def entry_json(ent):
@@ -1196,8 +1546,8 @@ def entry_json(ent):
         date = ent.date_str
         for i, (name, value) in enumerate(meta):
             if name == "date":
-                mt = RFC3339.match(value)
-                if mt and mt.group(1) == date:
+                # the first pair named date: merged when it starts with the date and "T"
+                if value[:11] == date + "T":
                     date = value
                     del meta[i]
                 break
@@ -1301,12 +1651,64 @@ def expected_kinds(rdir):
     return exp
 
 
-def check(path):
+def lookups(a):
+    """Look every key up by key and by number, and a key just above each (absent: in the gap
+    after a page's last key it is confirmed by the next page's bounds, §6.3). Returns the
+    number of lookups; raises QuireError on damage, AssertionError on a wrong answer."""
+    n = 0
+    for page in a._walk():
+        for e in page.entries:
+            got = a._find(e.key)
+            assert got is not None and got.number == e.number, f"lookup of {e.key!r}"
+            assert a._find_number(e.number).key == e.key, f"lookup of entry {e.number}"
+            assert a._find(e.key + b"\x00") is None, f"lookup of {e.key!r} + NUL"
+            n += 3
+    return n
+
+
+def check(path, stage=None):
+    """What the vectors' reject files are checked with: open; read every entry (a walk, each
+    entry used: §11's use and walk rows); look every key up; full verification. The first
+    error is raised (a reject file's error shows on open, or else when its entries are read,
+    or else at full verification). stage: a list, given the stage reached ("open", "use",
+    "verification")."""
+    stage = [] if stage is None else stage
+    stage.append("open")
     with open_archive(path) as a:
+        stage.append("use")
+        for ent in a.entries():
+            for _ in ent.body_chunks():
+                pass
+        lookups(a)
+        stage.append("verification")
         a.verify()
-        # also exercise the plain read path
-        for _ in dump_lines(a):
-            pass
+
+
+def check_all(path):
+    """As check, but returns every fault of full verification (an open or read error alone)."""
+    with open_archive(path) as a:
+        try:
+            for ent in a.entries():
+                for _ in ent.body_chunks():
+                    pass
+            lookups(a)
+        except QuireError as e:
+            return [e]
+        return a.verify_all()
+
+
+def expected_when(d):
+    """The "when" column of the reject table in the vectors' README.md (open, use or
+    verification), if it has one: {file: when}."""
+    p = os.path.join(d, "README.md")
+    out = {}
+    if os.path.exists(p):
+        for line in open(p, encoding="utf-8"):
+            mt = re.match(r"\|\s*`([^`]+\.quire)`\s*\|\s*`(\w+)`\s*\|\s*(open|use|verification)\s*\|",
+                          line)
+            if mt:
+                out[mt.group(1)] = mt.group(3)
+    return out
 
 
 def run_vectors(d):
@@ -1318,7 +1720,10 @@ def run_vectors(d):
         exp_path = path[:-6] + ".jsonl"
         try:
             with open_archive(path) as a:
-                a.verify()
+                faults = a.verify_all()
+                if faults:
+                    raise faults[0]
+                nl = lookups(a)
             got = dump_bytes(path)
             want = open(exp_path, "rb").read() if os.path.exists(exp_path) else None
             if want is None:
@@ -1334,32 +1739,48 @@ def run_vectors(d):
                       f"  want {w[:300]!r}")
                 failed += 1
             else:
-                print(f"ok   {name}")
+                print(f"ok   {name} ({nl} lookups)")
                 passed += 1
         except QuireError as e:
             print(f"FAIL {name}: rejected: {e.kind}: {e.where}: {e.message}")
             failed += 1
+        except AssertionError as e:
+            print(f"FAIL {name}: wrong lookup answer: {e}")
+            failed += 1
     rdir = os.path.join(d, "reject")
     if os.path.isdir(rdir):
         exp = expected_kinds(rdir)
+        when = expected_when(d)
         for name in sorted(os.listdir(rdir)):
             if not name.endswith(".quire"):
                 continue
             path = os.path.join(rdir, name)
+            stage = []
             try:
-                check(path)
+                check(path, stage)
             except QuireError as e:
                 want = exp.get(name)
                 if want is None or want == e.kind:
-                    print(f"ok   reject/{name}: {e.kind}: {e.message}"
+                    print(f"ok   reject/{name}: {e.kind} ({stage[-1]}): {e.where}: {e.message}"
                           + ("" if want else " (no expected kind listed)"))
                     passed += 1
+                    if name in when and when[name] != stage[-1]:
+                        print(f"WARN reject/{name}: shows at {stage[-1]}, the vectors' README "
+                              f"says {when[name]}")
                 else:
                     print(f"FAIL reject/{name}: got {e.kind} ({e.where}: {e.message}), "
                           f"expected {want}")
                     failed += 1
                 continue
+            except AssertionError as e:
+                print(f"FAIL reject/{name}: wrong lookup answer: {e}")
+                failed += 1
+                continue
             print(f"FAIL reject/{name}: accepted")
+            failed += 1
+        missing = sorted(set(exp) - {n for n in os.listdir(rdir)})
+        for name in missing:
+            print(f"FAIL reject/{name}: listed in expected.txt but missing")
             failed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
@@ -1379,10 +1800,10 @@ def main(argv):
         sys.stdout.buffer.write(data)
         return 0
     if cmd == "check":
-        try:
-            check(arg)
-        except QuireError as e:
+        faults = check_all(arg)
+        for e in faults:
             print(f"error {e.kind}: {e.message} ({e.where})")
+        if faults:
             return 1
         print("ok")
         return 0
