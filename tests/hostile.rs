@@ -15,9 +15,10 @@ use std::io::Write;
 use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use common::crafted::{windowed_bomb, with_declared_size};
 use common::{
-    get_field, options, pack, patch_header, put_field, patch_section, reseal, sample_items, Anatomy, Item,
-    Parts, Rng,
+    get_field, options, pack, patch_header, patch_section, put_field, reseal, sample_items,
+    Anatomy, Item, Parts, Rng,
 };
 use quire::format::entries::{BODY_LEN_LIMIT, MAX_LEAD_LEN};
 use quire::format::nodes::Child;
@@ -296,55 +297,6 @@ fn bomb(pledge_size: bool) -> &'static [u8] {
     })
 }
 
-/// One zstd frame of `total` zeros (a multiple of 1 MiB) whose header declares a window of
-/// `2^window_log` bytes and the `total` bytes of content: a bomb that meets §5's window rule
-/// for a block of `2^window_log` bytes once its declared size is changed to that.
-fn windowed_bomb(window_log: u32, total: u64) -> Vec<u8> {
-    use zstd::zstd_safe::CParameter;
-    let mut enc = zstd::stream::Encoder::new(Vec::new(), 1).expect("encoder");
-    enc.set_parameter(CParameter::WindowLog(window_log))
-        .expect("param");
-    enc.include_contentsize(true).expect("param");
-    enc.set_pledged_src_size(Some(total)).expect("pledge");
-    enc.include_checksum(false).expect("param");
-    let zeros = vec![0u8; MIB];
-    for _ in 0..total / MIB as u64 {
-        enc.write_all(&zeros).expect("compress");
-    }
-    let f = enc.finish().expect("finish");
-    assert_eq!(f[4] & 0x20, 0, "a window descriptor, not a single segment");
-    assert_eq!(u32::from(f[5] >> 3) + 10, window_log, "the window asked for");
-    f
-}
-
-/// A copy of a zstd frame whose header declares `size` bytes of content instead (the size
-/// must fit the frame's content size field, which is kept as it is).
-fn with_declared_size(frame: &[u8], size: u64) -> Vec<u8> {
-    let mut f = frame.to_vec();
-    assert_eq!(f[..4], [0x28, 0xB5, 0x2F, 0xFD], "zstd magic");
-    let fhd = f[4];
-    let single_segment = fhd & 0x20 != 0;
-    let dict_id = [0, 1, 2, 4][usize::from(fhd & 3)];
-    let at = 5 + usize::from(!single_segment) + dict_id;
-    let (width, stored) = match fhd >> 6 {
-        0 if single_segment => (1, size),
-        1 => (2, size - 256),
-        2 => (4, size),
-        3 => (8, size),
-        _ => panic!("the frame has no content size field"),
-    };
-    assert!(
-        width == 8 || stored < 1 << (8 * width),
-        "{size} does not fit"
-    );
-    f[at..at + width].copy_from_slice(&stored.to_le_bytes()[..width]);
-    assert_eq!(
-        zstd::zstd_safe::get_frame_content_size(&f).ok().flatten(),
-        Some(size)
-    );
-    f
-}
-
 /// Resets the kernel's peak-RSS counter; returns the current RSS in KiB when that worked.
 fn reset_rss_peak() -> Option<u64> {
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
@@ -399,9 +351,11 @@ fn decompression_bomb_is_an_error_with_bounded_memory() {
             |k| k == DamageKind::Frame(FrameProblem::Window),
         ),
         // A 64 KiB window meets the rule; the content size does not.
-        ("128 MiB in a 64 KiB window, declaring 128 MiB", windowed_bomb(16, 128 << 20), |k| {
-            k == DamageKind::Frame(FrameProblem::ContentSize)
-        }),
+        (
+            "128 MiB in a 64 KiB window, declaring 128 MiB",
+            windowed_bomb(16, 128 << 20),
+            |k| k == DamageKind::Frame(FrameProblem::ContentSize),
+        ),
         // Every frame rule passes: zstd itself must stop at the 64 KiB asked for.
         (
             "128 MiB in a 64 KiB window, declaring 64 KiB",
@@ -540,7 +494,11 @@ fn absurd_counts_in_the_header() {
     let limit = u64::from(format::MAX_BLOCK_LEN);
     let o = patched(|b| patch_header(b, "max_block_len", limit + 1));
     assert_damaged_at_open(&o, |at, k| {
-        at == Location::Prelude && k == DamageKind::OverLimit { value: limit + 1, limit }
+        at == Location::Prelude
+            && k == DamageKind::OverLimit {
+                value: limit + 1,
+                limit,
+            }
     });
     assert_eq!(o.open_error().code(), "damaged_prelude");
     let o = patched(|b| {
@@ -570,21 +528,37 @@ fn absurd_counts_in_the_header() {
         assert!(o.open_error.is_some(), "{field}: {o:#?}");
         assert_small(&o, MIB);
     }
-    // At the limit of the field, the count is still over what the index has bytes for:
-    // every entry takes at least 7 bytes of its page (§6.4), checked at open before the
-    // root is compared with it.
+    // Over what the index has bytes for: every entry takes at least 7 bytes of its page
+    // (§6.4). Under a root page this count also disagrees with the page's own, so two checks
+    // of the root fail at open, both damaged_node at the root: §11's table puts the parse
+    // first (entry_count), the reader makes the O(1) bound first (see the report).
+    let root_count = |at: Location, k: DamageKind| {
+        at == Location::Root
+            && matches!(k, DamageKind::Violates(Rule::EntryBound | Rule::EntryCount))
+    };
     let o = patched(|b| patch_header(b, "entry_count", format::MAX_ENTRIES));
-    assert_damaged_at_open(&o, |at, k| {
-        at == Location::Root && k == DamageKind::Violates(Rule::EntryBound)
-    });
+    assert_damaged_at_open(&o, root_count);
+    assert_eq!(o.open_error().code(), "damaged_node");
     // Just over the bound: 7 · entry_count = root_len + INDEX's length + 1.
     let o = patched(|b| {
         let room = get_field(b, "root_len") + Anatomy::of(b).index.len() as u64;
         patch_header(b, "entry_count", room / 7 + 1)
     });
+    assert_damaged_at_open(&o, root_count);
+    // Under a root branch whose records agree with the inflated count, only the bound
+    // fails.
+    let o = crafted_deep(
+        |p| p.header.entry_count += 1_000_000,
+        |level, _, c| {
+            if level == 1 {
+                c.last_mut().expect("child").entries += 1_000_000;
+            }
+        },
+    );
     assert_damaged_at_open(&o, |at, k| {
         at == Location::Root && k == DamageKind::Violates(Rule::EntryBound)
     });
+    assert_eq!(o.open_error().code(), "damaged_node");
     // Within the bound, the root must still agree.
     let o = patched(|b| {
         let n = get_field(b, "entry_count");
@@ -629,7 +603,7 @@ fn absurd_counts_in_the_header() {
     for n in [0u64, 2] {
         let o = patched(|b| patch_header(b, "section_count", n));
         assert_damaged_at_open(&o, |at, k| {
-            at == Location::Prelude && matches!(k, DamageKind::OverLimit { value, .. } if value == n)
+            at == Location::Prelude && k == DamageKind::Violates(Rule::RequiredSection)
         });
     }
     // The root is a page: a depth of 1 makes it a branch it is not.
@@ -1123,17 +1097,21 @@ fn entry_body_lengths_that_lie() {
     parts.header.optional_flags |= format::OPTIONAL_SHARED_BODIES;
     let o = exercise(parts.to_bytes(), keys(&items));
     assert!(o.open_error.is_none(), "{o:#?}");
-    let here = |at, k| at == Location::Entry(victim as u64) && k == DamageKind::Violates(Rule::BodyRange);
+    let here =
+        |at, k| at == Location::Entry(victim as u64) && k == DamageKind::Violates(Rule::BodyRange);
+    assert!(
+        o.read_errors.iter().any(|e| e
+            .location()
+            .zip(e.damage())
+            .is_some_and(|(at, k)| here(at, k))),
+        "{o:#?}"
+    );
     assert!(
         o.read_errors
             .iter()
-            .any(|e| e.location().zip(e.damage()).is_some_and(|(at, k)| here(at, k))),
+            .all(|e| e.location() == Some(Location::Entry(victim as u64))),
         "{o:#?}"
     );
-    assert!(o
-        .read_errors
-        .iter()
-        .all(|e| e.location() == Some(Location::Entry(victim as u64))), "{o:#?}");
     assert!(o.found_where(here), "{o:#?}");
     assert_small(&o, 4 * MIB);
 }
@@ -1283,7 +1261,9 @@ fn keys_out_of_order_are_an_error_not_a_wrong_list() {
             assert!(same(&e), "{e:?}");
             assert_eq!(e.code(), "damaged_node");
             let o = exercise(crafted, keys(&items));
-            assert_damaged_at_open(&o, |l, k| l == at && k == DamageKind::Violates(Rule::KeyOrder));
+            assert_damaged_at_open(&o, |l, k| {
+                l == at && k == DamageKind::Violates(Rule::KeyOrder)
+            });
         } else {
             let ar = Archive::new(&crafted[..]).expect("open");
             let listed: Vec<_> = ar.prefix("").collect();
@@ -1325,7 +1305,11 @@ fn keys_out_of_order_are_an_error_not_a_wrong_list() {
         let page = an.locate(5).0.range.start as u64;
         assert!(
             o.found_where(|l, kind| kind == DamageKind::Violates(Rule::KeyOrder)
-                && l == if deep_tree { Location::Node(page) } else { Location::Root }),
+                && l == if deep_tree {
+                    Location::Node(page)
+                } else {
+                    Location::Root
+                }),
             "{o:#?}"
         );
         // On the intact archive the same listing is every key, in order.
@@ -1337,145 +1321,177 @@ fn keys_out_of_order_are_an_error_not_a_wrong_list() {
 // ---------------------------------------------------------------------------------------
 // Block records that lie.
 
+/// A change to the block records of page `k` of a taken-apart archive.
+type PageEdit = Box<dyn Fn(&mut Parts, usize)>;
+
 #[test]
 fn block_records_that_lie() {
     let _g = serial();
-    let at_block = |b: u32| move |at: Location| at == Location::Block(b);
-    let in_page = |at: Location| at == Location::Root;
-    let anywhere = |_: Location| true;
-    type Where = Box<dyn Fn(Location) -> bool>;
-    let cases: Vec<(DamageKind, Where, Edit)> = vec![
+    // Records that break §5 or §6.2 on their own: the page holding them is refused when it is
+    // parsed (§6.1, "What a page parses") — the root page at open, a page of INDEX on its
+    // first use — and the error names the page, not the block.
+    let page_cases: Vec<(DamageKind, PageEdit)> = vec![
         (
             DamageKind::UnknownCodec(7),
-            Box::new(at_block(0)),
-            Box::new(|p| p.pages[0].run[0].codec = 7),
+            Box::new(|p, k| p.pages[k].run[0].codec = 7),
         ),
         (
             DamageKind::UnknownCodec(255),
-            Box::new(at_block(0)),
-            Box::new(|p| p.pages[0].run[0].codec = 255),
+            Box::new(|p, k| p.pages[k].run[0].codec = 255),
         ),
         (
             DamageKind::Violates(Rule::BlockLength),
-            Box::new(in_page),
-            Box::new(|p| p.pages[0].run[0].raw_len = 0),
+            Box::new(|p, k| p.pages[k].run[0].raw_len = 0),
         ),
         (
             DamageKind::Violates(Rule::BlockLength),
-            Box::new(in_page),
-            Box::new(|p| p.pages[0].run[0].raw_len = u32::MAX),
+            Box::new(|p, k| p.pages[k].run[0].raw_len = u32::MAX),
         ),
         (
             DamageKind::Violates(Rule::BlockLength),
-            Box::new(at_block(0)),
-            Box::new(|p| p.pages[0].run[0].raw_len = p.header.max_block_len + 1),
+            Box::new(|p, k| p.pages[k].run[0].raw_len = p.header.max_block_len + 1),
         ),
         (
             // Stored bytes longer than the raw ones (§5: stored_len ≤ raw_len).
             DamageKind::Violates(Rule::BlockLength),
-            Box::new(anywhere),
-            Box::new(|p| p.pages[0].run[0].stored_len = u32::MAX),
+            Box::new(|p, k| p.pages[k].run[0].stored_len = u32::MAX),
         ),
         (
             DamageKind::Violates(Rule::BlockInData),
-            Box::new(in_page),
-            Box::new(|p| p.pages[0].run[0].offset = u64::MAX - 5),
+            Box::new(|p, k| p.pages[k].run[0].offset = u64::MAX - 5),
         ),
         (
             DamageKind::Violates(Rule::BlockInData),
-            Box::new(at_block(0)),
-            Box::new(|p| p.pages[0].run[0].offset = 1 << 40),
+            Box::new(|p, k| p.pages[k].run[0].offset = 1 << 40),
         ),
         (
             DamageKind::Violates(Rule::BlockInData),
-            Box::new(in_page),
-            Box::new(|p| p.pages[0].run[0].stream_start = u64::MAX - 5),
+            Box::new(|p, k| p.pages[k].run[0].stream_start = u64::MAX - 5),
         ),
         (
-            // Every entry's range lies outside the page's blocks now.
-            DamageKind::Violates(Rule::BodyRange),
-            Box::new(|at| matches!(at, Location::Entry(_))),
-            Box::new(|p| {
+            // The run's stream range moved past the stream's end.
+            DamageKind::Violates(Rule::BlockInData),
+            Box::new(|p, k| {
                 let s = p.header.stream_len;
-                for r in &mut p.pages[0].run {
+                for r in &mut p.pages[k].run {
                     r.stream_start += s;
                 }
             }),
         ),
         (
-            DamageKind::Frame(format::blocks::FrameProblem::NotAFrame),
-            Box::new(at_block(0)),
-            Box::new(|p| {
-                // A zstd block whose bytes are not a frame.
-                let n = p.stored[0].len();
-                p.stored[0] = vec![0xAA; n];
-                p.blocks[0].codec = Codec::Zstd as u8;
-                p.sync_blocks(true);
-            }),
-        ),
-        (
+            // Codec 2 without the DICT flag: damaged_node since 3.1 (§11).
             DamageKind::Violates(Rule::DictFlag),
-            Box::new(|at| at == Location::Prelude),
-            Box::new(|p| p.pages[0].run[0].codec = Codec::ZstdDict as u8),
+            Box::new(|p, k| p.pages[k].run[0].codec = Codec::ZstdDict as u8),
         ),
         (
             DamageKind::Violates(Rule::RawBlockLength),
-            Box::new(at_block(0)),
-            Box::new(|p| {
-                let b = &mut p.pages[0].run[0];
+            Box::new(|p, k| {
+                let b = &mut p.pages[k].run[0];
                 b.codec = Codec::Raw as u8;
                 b.stored_len = b.raw_len - 1;
             }),
         ),
         (
-            DamageKind::ChecksumMismatch,
-            Box::new(at_block(1)),
-            Box::new(|p| p.pages[0].run[1].stored_crc ^= 1),
-        ),
-        (
-            DamageKind::DecodedChecksumMismatch,
-            Box::new(at_block(1)),
-            Box::new(|p| p.pages[0].run[1].raw_crc ^= 1),
-        ),
-        (
             DamageKind::NoSuchBlock(1000),
-            Box::new(at_block(1000)),
-            Box::new(|p| {
-                for r in &mut p.pages[0].run {
-                    r.number += 1000;
+            Box::new(|p, k| {
+                let first = p.pages[k].run[0].number;
+                for r in &mut p.pages[k].run {
+                    r.number += 1000 - first;
                 }
             }),
         ),
         (
             DamageKind::Violates(Rule::BlockRun),
-            Box::new(in_page),
-            Box::new(|p| {
+            Box::new(|p, k| {
                 // A foreign record of a block inside the run.
-                let b = p.pages[0].run[1];
-                p.pages[0].foreign.push(b);
+                let b = p.pages[k].run[1];
+                p.pages[k].foreign.push(b);
             }),
         ),
     ];
-    for (needle, place, f) in cases {
-        let o = crafted(|p| f(p));
-        assert!(
-            o.open_error.is_none()
-                || needle == DamageKind::Violates(Rule::BlockLength)
-                || matches!(
-                    needle,
-                    DamageKind::Violates(Rule::BlockInData | Rule::BlockRun)
+    // Records whose lie shows only when the block is read: the error names the block.
+    let block_cases: Vec<(DamageKind, PageEdit)> = vec![
+        (
+            DamageKind::Frame(format::blocks::FrameProblem::NotAFrame),
+            Box::new(|p, k| {
+                // A zstd block whose bytes are not a frame.
+                let b = p.pages[k].run[1].number as usize;
+                let n = p.stored[b].len();
+                p.stored[b] = vec![0xAA; n];
+                p.blocks[b].codec = Codec::Zstd as u8;
+                p.sync_blocks(true);
+            }),
+        ),
+        (
+            DamageKind::ChecksumMismatch,
+            Box::new(|p, k| p.pages[k].run[1].stored_crc ^= 1),
+        ),
+        (
+            DamageKind::DecodedChecksumMismatch,
+            Box::new(|p, k| p.pages[k].run[1].raw_crc ^= 1),
+        ),
+    ];
+    for deep_tree in [false, true] {
+        let (items, bytes) = if deep_tree { deep() } else { base() };
+        let an = Anatomy::of(&bytes);
+        // A page with a run of its own of two blocks or more.
+        let k = an
+            .pages
+            .iter()
+            .position(|p| p.head.run.len() >= 2 && (!deep_tree || p.first_entry > 0))
+            .expect("a page with a run");
+        let page_at = if deep_tree {
+            Location::Node(an.pages[k].range.start as u64)
+        } else {
+            Location::Root
+        };
+        for (needle, f) in &page_cases {
+            let mut parts = Parts::parse(&bytes);
+            f(&mut parts, k);
+            let o = exercise(parts.to_bytes(), keys(&items));
+            let here = |at: Location, kind: DamageKind| at == page_at && kind == *needle;
+            if deep_tree {
+                // Open is constant work and does not read the page.
+                assert!(o.open_error.is_none(), "{needle:?}: {o:#?}");
+                assert!(!o.read_errors.is_empty(), "{needle:?}: {o:#?}");
+                for e in &o.read_errors {
+                    let (at, kind) = (e.location(), e.damage());
+                    assert!(
+                        at.zip(kind).is_some_and(|(a, k)| here(a, k)),
+                        "{needle:?}: only the page is damaged: {e:?}"
+                    );
+                    assert_eq!(e.code(), "damaged_node");
+                }
+                let report = o.verify.as_ref().expect("verified");
+                assert!(
+                    report.problems.iter().any(|p| here(p.at, p.kind)),
+                    "{needle:?}: {report}"
+                );
+            } else {
+                assert_damaged_at_open(&o, here);
+                assert_eq!(o.open_error().code(), "damaged_node");
+            }
+            assert_small(&o, 4 * MIB);
+        }
+        for (needle, f) in &block_cases {
+            let mut parts = Parts::parse(&bytes);
+            let b = parts.pages[k].run[1].number;
+            f(&mut parts, k);
+            let o = exercise(parts.to_bytes(), keys(&items));
+            assert!(o.open_error.is_none(), "{needle:?}: {o:#?}");
+            assert!(
+                o.read_errors.iter().any(
+                    |e| e.location() == Some(Location::Block(b)) && e.damage() == Some(*needle)
                 ),
-            "{needle:?}: {o:#?}"
-        );
-        assert!(
-            o.open_error
-                .as_ref()
-                .is_some_and(|e| e.damage() == Some(needle) && place(e.location().expect("at")))
-                || o.found_where(|at, k| k == needle && place(at)),
-            "{needle:?}: {o:#?}"
-        );
-        assert!(o.reported());
-        assert_small(&o, 4 * MIB);
+                "{needle:?}: {o:#?}"
+            );
+            assert!(
+                o.found_where(|at, kind| at == Location::Block(b) && kind == *needle),
+                "{needle:?}: {o:#?}"
+            );
+            assert!(o.verify_failed());
+            assert_small(&o, 4 * MIB);
+        }
     }
 }
 
@@ -1581,6 +1597,22 @@ fn branches_that_lie() {
             |c| c[2].sep.clear(),
             DamageKind::Violates(Rule::Separator),
         ),
+        // §6.4: the root's children end exactly at INDEX's end, checked at open.
+        (
+            "a length one too long",
+            |c| c[2].len += 1,
+            DamageKind::Violates(Rule::NodePlace),
+        ),
+        (
+            "children past INDEX",
+            |c| c[0].offset = 1 << 40,
+            DamageKind::Violates(Rule::NodePlace),
+        ),
+        (
+            "children ending before INDEX's end",
+            |c| c.last_mut().expect("child").len -= 1,
+            DamageKind::Violates(Rule::NodePlace),
+        ),
         (
             "separators swapped",
             |c| {
@@ -1610,8 +1642,12 @@ fn branches_that_lie() {
             DamageKind::ChecksumMismatch,
         ),
         (
-            "a length one too long",
-            |c| c[2].len += 1,
+            // The children still end at INDEX's end: each is read with a byte of the other.
+            "a length one too long, the next one too short",
+            |c| {
+                c[2].len += 1;
+                c[3].len -= 1;
+            },
             DamageKind::ChecksumMismatch,
         ),
         (
@@ -1621,11 +1657,6 @@ fn branches_that_lie() {
                 c[2].entries -= 1;
             },
             DamageKind::Violates(Rule::EntryCount),
-        ),
-        (
-            "children past INDEX",
-            |c| c[0].offset = 1 << 40,
-            DamageKind::Violates(Rule::NodeLength),
         ),
     ];
     for (what, hook, kind) in use_cases {
@@ -1642,18 +1673,47 @@ fn branches_that_lie() {
         assert!(o.verify_failed(), "{what}");
         assert_small(&o, 4 * MIB);
     }
-    // A separator above the first key of its child, still increasing: lookups of that key
-    // miss it (the CRCs were recomputed: spec §12's "attacker" case), verify says why.
-    let o = crafted_deep(
-        |_| {},
-        |level, _, c| {
-            if level == 1 {
-                c[1].sep.push(0xFF);
-            }
-        },
+    // A separator above the first key of its child, still increasing: a lookup of that key
+    // is sent to child 0, and must not answer "not found" (§6.3): the bounds the lookup
+    // carries find child 1's first key below its separator. A walk stops at child 1;
+    // verify names it.
+    let (items, bytes) = deep();
+    let crafted = Parts::parse(&bytes).to_bytes_with(|level, _, c| {
+        if level == 1 {
+            c[1].sep.push(0xFF);
+        }
+    });
+    let an = Anatomy::of(&crafted);
+    let child1 = an.pages[1].range.start as u64;
+    let first_of_1 = an.key(an.pages[1].first_entry as usize);
+    let bounds = |e: &ReadError| {
+        e.location() == Some(Location::Node(child1))
+            && e.damage() == Some(DamageKind::Violates(Rule::KeyBounds))
+    };
+    let ar = Archive::new(&crafted[..]).expect("open");
+    let e = ar.get(&first_of_1).expect_err("damage, not \"not found\"");
+    assert!(bounds(&e), "{e:?}");
+    assert_eq!(e.code(), "damaged_node");
+    let listed: Vec<_> = ar.iter().collect();
+    assert!(listed.last().is_some_and(|r| r.as_ref().is_err_and(bounds)));
+    assert_eq!(
+        listed.len(),
+        an.pages[0].entries.len() + 1,
+        "the walk stops at child 1"
     );
+    let report = ar.verify();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.at == Location::Node(child1)
+                && p.kind == DamageKind::Violates(Rule::KeyBounds)),
+        "{report}"
+    );
+    let o = exercise(crafted, keys(&items));
     assert!(o.open_error.is_none());
-    assert!(o.found(DamageKind::Violates(Rule::Separator)), "{o:#?}");
+    assert!(o.read_errors.iter().all(bounds), "{o:#?}");
+    assert_small(&o, 4 * MIB);
     // Kinds that do not match the level.
     let o = crafted_deep(|p| p.header.index_depth = 0, |_, _, _| {});
     assert_damaged_at_open(&o, root(DamageKind::Violates(Rule::NodeKind)));

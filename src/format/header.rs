@@ -399,7 +399,13 @@ impl<'b> Prelude<'b> {
         }
         // The table must be known to fit before any of it is read: its count, then the parts
         // adding up, then the reserved bytes (§11).
-        if !(MIN_SECTIONS..=MAX_SECTIONS).contains(&header.section_count) {
+        if header.section_count < MIN_SECTIONS {
+            return Err(ReadError::violates(
+                Location::Prelude,
+                Rule::RequiredSection,
+            ));
+        }
+        if header.section_count > MAX_SECTIONS {
             return Err(damaged(DamageKind::OverLimit {
                 value: header.section_count.into(),
                 limit: MAX_SECTIONS.into(),

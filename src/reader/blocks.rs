@@ -11,6 +11,10 @@ use crate::format::blocks::{check_frame, check_window};
 use crate::format::{self, BlockRecord, Codec, SectionId};
 use zstd::zstd_safe::{DCtx, DDict};
 
+/// Damaged blocks remembered (by number and CRCs) so that they are not decoded again; the
+/// memory is cleared when full.
+pub(crate) const FAILED_BLOCKS: usize = 4096;
+
 /// Decompressed bytes of a block, shared between the cache and readers.
 pub(crate) type BlockBytes = Arc<Vec<u8>>;
 
@@ -195,6 +199,40 @@ impl<'a> Ctx<'a> {
         if let Some(hit) = cache.and_then(|c| c.lock().ok()?.get(rec.number, rec.raw_crc)) {
             return Ok(hit);
         }
+        // A block found damaged is not decoded again: each entry read from it would otherwise
+        // cost a whole block (a few bytes an entry against 4 MiB a block).
+        let key = (rec.number, rec.stored_crc, rec.raw_crc);
+        if let Some(kind) = self
+            .st
+            .failed
+            .lock()
+            .ok()
+            .and_then(|f| f.get(&key).copied())
+        {
+            return Err(ReadError::damaged(Location::Block(rec.number), kind));
+        }
+        let got = self.decode_block(rec, codec);
+        if let Err(ReadError::Damaged { at, kind }) = &got {
+            if *at == Location::Block(rec.number) {
+                if let Ok(mut f) = self.st.failed.lock() {
+                    if f.len() >= FAILED_BLOCKS {
+                        f.clear();
+                    }
+                    f.insert(key, *kind);
+                }
+            }
+        }
+        let raw = got?;
+        if let Some(c) = cache {
+            if let Ok(mut c) = c.lock() {
+                c.put(rec.number, rec.raw_crc, Arc::clone(&raw));
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Reads, checks and decompresses block `rec` (§5).
+    fn decode_block(&self, rec: &BlockRecord, codec: Codec) -> ReadResult<BlockBytes> {
         let at = Location::Block(rec.number);
         let data = self.st.layout.range(SectionId::Data);
         self.st.counters.block_decompressed();
@@ -213,13 +251,7 @@ impl<'a> Ctx<'a> {
         if format::crc32(&raw) != rec.raw_crc {
             return Err(ReadError::damaged(at, DamageKind::DecodedChecksumMismatch));
         }
-        let raw = Arc::new(raw);
-        if let Some(c) = cache {
-            if let Ok(mut c) = c.lock() {
-                c.put(rec.number, rec.raw_crc, Arc::clone(&raw));
-            }
-        }
-        Ok(raw)
+        Ok(Arc::new(raw))
     }
 
     /// Decompresses `stored` (codec 1, or 2 with the dictionary) into exactly `raw_len` bytes.

@@ -15,6 +15,7 @@ mod nodes;
 mod verify;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -53,6 +54,8 @@ pub(crate) struct State {
     nodes: Mutex<NodeCache>,
     /// Work done so far.
     counters: Counters,
+    /// Blocks found damaged (number, stored and raw CRC) and what was wrong.
+    failed: Mutex<HashMap<(u32, u32, u32), DamageKind>>,
 }
 
 /// Counts of the work an archive's reads did (relaxed atomics: figures, not a protocol).
@@ -300,6 +303,7 @@ impl<S: ByteSource> Archive<S> {
                 ))),
                 nodes: Mutex::new(NodeCache::new(NODE_CACHE)),
                 counters: Counters::default(),
+                failed: Mutex::new(HashMap::new()),
             },
         })
     }

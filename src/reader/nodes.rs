@@ -400,6 +400,16 @@ impl<'a> Ctx<'a> {
     /// that a separator set above its child's first key is damage, never "not found". One
     /// more node read, only for such keys.
     pub(crate) fn confirm_absent(&self, page: &PageNode, key: &[u8]) -> ReadResult<()> {
+        let before_first = page
+            .keys
+            .as_ref()
+            .is_some_and(|(first, _)| key < first.as_slice());
+        if before_first && page.first_entry > 0 {
+            // The mirror case: a key below its page's first key lies after the previous
+            // page's last key, which must be below this page's separator: reaching that
+            // page by number checks it against the separator (its upper bound).
+            return self.page_for_entry(page.first_entry - 1).map(|_| ());
+        }
         let past_last = page
             .keys
             .as_ref()
@@ -442,6 +452,16 @@ pub(crate) enum WalkError {
     Stopped(ReadError),
 }
 
+/// Where the next node of a level must start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Exactly here: where the previous node of the level ended.
+    At(u64),
+    /// Here or later: nodes under a node the walk could not read were passed over, but a
+    /// level's offsets only grow, so nothing before here may be visited (again).
+    AtLeast(u64),
+}
+
 /// A walk over the pages in key order (§6.4): one descent to where it starts, then each next
 /// page through the branches on the path. It remembers, for each level, where the next node
 /// of that level must start, so every node is visited at most once and a node out of place
@@ -452,7 +472,7 @@ pub(crate) struct Walker {
     path: Vec<(Arc<BranchNode>, usize)>,
     /// Per level: the INDEX offset where the next node the walk visits at that level must
     /// start (`None` before the walk has visited one there).
-    next_at: [Option<u64>; LEVELS],
+    next_at: [Option<Next>; LEVELS],
     /// Per level: the offset of the first node visited there (for full verification).
     pub(crate) first_at: [Option<u64>; LEVELS],
     /// Whether the walk skipped a branch, losing track of the levels under it.
@@ -466,16 +486,24 @@ impl Walker {
     /// node ended.
     fn visit(&mut self, c: &Child, level: u8, check: bool) -> bool {
         let l = usize::from(level).min(LEVELS - 1);
-        let ok = !check || self.next_at[l].is_none_or(|n| n == c.offset);
-        self.next_at[l] = c.offset.checked_add(c.len.into());
+        let ok = !check
+            || match self.next_at[l] {
+                None => true,
+                Some(Next::At(n)) => n == c.offset,
+                Some(Next::AtLeast(n)) => c.offset >= n,
+            };
+        self.next_at[l] = c.offset.checked_add(c.len.into()).map(Next::At);
         self.first_at[l].get_or_insert(c.offset);
         ok
     }
 
-    /// After a branch at `level` could not be read, the levels under it are not known.
+    /// After a node at `level` could not be read, where the levels under it go on is not
+    /// known, only that it is after where they were: a level's offsets only grow.
     fn forget_below(&mut self, level: u8) {
         for l in 0..usize::from(level).min(LEVELS) {
-            self.next_at[l] = None;
+            if let Some(Next::At(n)) = self.next_at[l] {
+                self.next_at[l] = Some(Next::AtLeast(n));
+            }
         }
         if level > 0 {
             self.lost_track = true;
@@ -600,7 +628,10 @@ impl Walker {
 
     /// The next node at `level` would start here (`None` before the walk visited one).
     pub(crate) fn next_at(&self, level: usize) -> Option<u64> {
-        self.next_at.get(level).copied().flatten()
+        match self.next_at.get(level).copied().flatten() {
+            Some(Next::At(n)) => Some(n),
+            _ => None,
+        }
     }
 }
 

@@ -9,11 +9,11 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod crafted;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use byteorder::{ByteOrder, LittleEndian as LE};
 use quire::format::chain::{self, Reseal};
 use quire::format::entries::{EntryDecoder, EntryEncoder};
 use quire::format::header::SECTION_RECORD_LEN;
@@ -241,10 +241,19 @@ pub fn section_field(name: &str) -> FieldSpec {
         .unwrap_or_else(|| panic!("no section field {name}"))
 }
 
+/// A little-endian unsigned integer of 1 to 8 bytes. (std only, so that the CLI's tests,
+/// which include this module, need no other crate than the library and zstd.)
+pub fn read_le(bytes: &[u8]) -> u64 {
+    assert!(bytes.len() <= 8, "at most 8 bytes");
+    let mut b = [0u8; 8];
+    b[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(b)
+}
+
 /// Reads a header field.
 pub fn get_field(bytes: &[u8], name: &str) -> u64 {
     let f = header_field(name);
-    LE::read_uint(&bytes[f.offset..f.offset + f.width], f.width)
+    read_le(&bytes[f.offset..f.offset + f.width])
 }
 
 /// Writes a header field (truncated to its width); no checksum is fixed.
@@ -298,12 +307,12 @@ pub fn patch_section(bytes: &mut [u8], id: u32, name: &str, f: impl FnOnce(u64) 
     let i = (0..n)
         .find(|&i| {
             let at = section_record_at(i) + idf.offset;
-            LE::read_u32(&bytes[at..]) == id
+            read_le(&bytes[at..at + 4]) == u64::from(id)
         })
         .expect("section present");
     let fs = section_field(name);
     let at = section_record_at(i) + fs.offset;
-    let old = LE::read_uint(&bytes[at..at + fs.width], fs.width);
+    let old = read_le(&bytes[at..at + fs.width]);
     bytes[at..at + fs.width].copy_from_slice(&f(old).to_le_bytes()[..fs.width]);
     header::reseal(bytes);
 }
