@@ -20,6 +20,50 @@ use quire_cli::Error;
 mod topology;
 pub use topology::index_topology;
 
+/// A global allocator that aborts on any single allocation of [`LimitedAlloc::LIMIT`] bytes
+/// or more, for the fuzz targets that read archives. libFuzzer's `-malloc_limit_mb` only
+/// works through a sanitizer's malloc hooks, which the stable, sanitizer-free build
+/// (`--sanitizer none`) lacks; this gives the same check there (the abort is a crash, and
+/// libFuzzer keeps the input). The reader's whole heap stays under 64 MiB (spec §12).
+pub struct LimitedAlloc;
+
+impl LimitedAlloc {
+    /// 64 MiB, as `-malloc_limit_mb=64`.
+    pub const LIMIT: usize = 64 << 20;
+
+    fn check(size: usize) {
+        if size >= Self::LIMIT {
+            // No allocation here: write the message with the raw stderr handle.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "==quire-fuzz== out-of-memory (malloc({size})): over the 64 MiB limit"
+            );
+            std::process::abort();
+        }
+    }
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; only the size is read.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for LimitedAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        Self::check(layout.size());
+        std::alloc::System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        Self::check(layout.size());
+        std::alloc::System.alloc_zeroed(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        Self::check(new_size);
+        std::alloc::System.realloc(ptr, layout, new_size)
+    }
+}
+
 /// Arbitrary bytes as an archive, as they are and again with every checksum recomputed
 /// (so that mutations reach the logic behind the CRC checks).
 pub fn open_and_read(data: &[u8]) {

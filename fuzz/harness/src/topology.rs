@@ -15,7 +15,8 @@
 //! (a node that points at itself or at an ancestor cannot have a consistent CRC: its parent
 //! holds the CRC of its bytes as they were when the passes stopped). `chain::reseal` is not
 //! used: it recurses through the tree as the bytes describe it, so a shared child is resealed
-//! once per path to it.
+//! once per path to it (work exponential in the depth, which it takes from the header's
+//! `index_depth`, up to 255).
 //!
 //! The reader must never panic, its work per walk is bounded (the library's counters), and an
 //! archive that full verification passes must read back whole and consistently.
@@ -30,7 +31,7 @@ use arbitrary::{Result as AResult, Unstructured};
 use quire::format::header::{encode_prelude, prelude_len, Header, Prelude, SectionRecord};
 use quire::format::nodes::{decode_branch, separator, PageHead, KIND_BRANCH, KIND_PAGE};
 use quire::format::{crc32, put_varint, BlockRecord, Date, SectionId, MAX_BLOCK_LEN};
-use quire::{Archive, ArchiveWriter, DictionaryMode, NewEntry, WriterOptions};
+use quire::{Archive, ArchiveWriter, DictionaryMode, NewEntry, Report, WriterOptions};
 
 /// Most entries in a generated archive.
 const MAX_ENTRIES: u8 = 48;
@@ -77,7 +78,7 @@ struct PageSpec {
     entries_at: usize,
     /// Restarts in the original page (`ceil(n / 16)`).
     restarts: usize,
-    /// Entries before this page, and the number of its first and last keys.
+    /// The number of its first entry.
     first_entry: usize,
 }
 
@@ -130,7 +131,7 @@ fn body_of(style: u8, i: usize) -> Vec<u8> {
         0 => Vec::new(),
         1 => format!("body of entry {i}").into_bytes(),
         // Every other body the same: shared bodies, foreign block records.
-        2 if i % 2 == 0 => b"the same body, stored once".to_vec(),
+        2 if i.is_multiple_of(2) => b"the same body, stored once".to_vec(),
         2 => format!("own body {i}").into_bytes(),
         _ => (0..(i * 7) % 53).map(|j| (j * 31 + i) as u8).collect(),
     }
@@ -316,6 +317,9 @@ struct Tree {
     layout: Vec<Item>,
     root: usize,
     header: Header,
+    /// Make a root branch's last child end at INDEX's end, so that the open checks of §6.4
+    /// pass and the mutations further down are reached.
+    fit_root: bool,
 }
 
 /// The canonical tree over the base's pages with `depth` branch levels (§6.4): each level's
@@ -376,6 +380,7 @@ fn canonical(base: &Base, depth: u8) -> Tree {
         nodes,
         layout,
         header,
+        fit_root: false,
     }
 }
 
@@ -399,14 +404,23 @@ fn pick_page(u: &mut Unstructured<'_>, t: &Tree) -> AResult<Option<usize>> {
     Ok(Some(*u.choose(&pages)?))
 }
 
-fn arbitrary_sep(u: &mut Unstructured<'_>, base: &Base, b: &BranchSpec, i: usize) -> AResult<Vec<u8>> {
+fn arbitrary_sep(
+    u: &mut Unstructured<'_>,
+    base: &Base,
+    b: &BranchSpec,
+    i: usize,
+) -> AResult<Vec<u8>> {
     let key = |u: &mut Unstructured<'_>| -> AResult<Vec<u8>> {
         Ok(u.choose(&base.keys)?.as_bytes().to_vec())
     };
     Ok(match u.int_in_range(0..=9u8)? {
         0 => Vec::new(),
         // The previous child's separator: not increasing.
-        1 => b.children.get(i.wrapping_sub(1)).map(|c| c.sep.clone()).unwrap_or_default(),
+        1 => b
+            .children
+            .get(i.wrapping_sub(1))
+            .map(|c| c.sep.clone())
+            .unwrap_or_default(),
         2 => key(u)?,
         3 => {
             let mut k = key(u)?;
@@ -421,7 +435,11 @@ fn arbitrary_sep(u: &mut Unstructured<'_>, base: &Base, b: &BranchSpec, i: usize
         5 => vec![0xFF; u.int_in_range(1..=3)?],
         6 => vec![b'z'; u.int_in_range(4095..=4097)?],
         // The next child's separator (above this child's first key).
-        7 => b.children.get(i + 1).map(|c| c.sep.clone()).unwrap_or_else(|| vec![0x7F]),
+        7 => b
+            .children
+            .get(i + 1)
+            .map(|c| c.sep.clone())
+            .unwrap_or_else(|| vec![0x7F]),
         _ => {
             let n = u.int_in_range(0..=6)?;
             u.bytes(n)?.to_vec()
@@ -461,7 +479,7 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
     match u.int_in_range(0..=21u8)? {
         // A branch's children start at any item: itself, an ancestor, a sibling's child
         // (shared), a node of another level, INDEX's end.
-        0 | 1 | 2 => {
+        0..=2 => {
             if let Some(b) = pick_branch(u, t)? {
                 let slot = u.int_in_range(0..=items)?;
                 if let NodeSpec::Branch(b) = &mut t.nodes[b] {
@@ -472,19 +490,29 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         // A branch pointing at its own slot (a cycle) or at its parent's.
         3 => {
             if let Some(b) = pick_branch(u, t)? {
-                let own = t.layout.iter().position(|it| matches!(it, Item::Node(n) if *n == b));
+                let own = t
+                    .layout
+                    .iter()
+                    .position(|it| matches!(it, Item::Node(n) if *n == b));
                 let parent = t.nodes.iter().position(|n| match n {
                     NodeSpec::Branch(p) => match p.first {
-                        Target::Slot(s) => (s..s + p.children.len())
-                            .any(|s| own.is_some_and(|o| o == s)),
+                        Target::Slot(s) => {
+                            (s..s + p.children.len()).any(|s| own.is_some_and(|o| o == s))
+                        }
                         Target::Offset(_) => false,
                     },
                     NodeSpec::Page(_) => false,
                 });
                 let parent_slot = parent.and_then(|p| {
-                    t.layout.iter().position(|it| matches!(it, Item::Node(n) if *n == p))
+                    t.layout
+                        .iter()
+                        .position(|it| matches!(it, Item::Node(n) if *n == p))
                 });
-                let to = if u.arbitrary()? { own } else { parent_slot.or(own) };
+                let to = if u.arbitrary()? {
+                    own
+                } else {
+                    parent_slot.or(own)
+                };
                 if let (Some(s), NodeSpec::Branch(b)) = (to, &mut t.nodes[b]) {
                     b.first = Target::Slot(s);
                 }
@@ -504,7 +532,9 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         }
         5 | 6 => {
             if let Some(bi) = pick_branch(u, t)? {
-                let NodeSpec::Branch(b) = &t.nodes[bi] else { unreachable!() };
+                let NodeSpec::Branch(b) = &t.nodes[bi] else {
+                    unreachable!()
+                };
                 let i = u.choose_index(b.children.len())?;
                 let entries = arbitrary_count(u, b.children[i].entries)?;
                 if let NodeSpec::Branch(b) = &mut t.nodes[bi] {
@@ -514,7 +544,9 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         }
         7 | 8 => {
             if let Some(bi) = pick_branch(u, t)? {
-                let NodeSpec::Branch(b) = &t.nodes[bi] else { unreachable!() };
+                let NodeSpec::Branch(b) = &t.nodes[bi] else {
+                    unreachable!()
+                };
                 let i = u.choose_index(b.children.len())?;
                 let sep = arbitrary_sep(u, base, b, i)?;
                 if let NodeSpec::Branch(b) = &mut t.nodes[bi] {
@@ -524,7 +556,9 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         }
         9 => {
             if let Some(bi) = pick_branch(u, t)? {
-                let NodeSpec::Branch(b) = &t.nodes[bi] else { unreachable!() };
+                let NodeSpec::Branch(b) = &t.nodes[bi] else {
+                    unreachable!()
+                };
                 let i = u.choose_index(b.children.len())?;
                 let len = match u.int_in_range(0..=3u8)? {
                     0 => 0,
@@ -532,7 +566,11 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
                     2 => 16385,
                     _ => u.int_in_range(1..=400)?,
                 };
-                let xor = if u.ratio(1, 4)? { u.arbitrary::<u32>()? | 1 } else { 0 };
+                let xor = if u.ratio(1, 4)? {
+                    u.arbitrary::<u32>()? | 1
+                } else {
+                    0
+                };
                 if let NodeSpec::Branch(b) = &mut t.nodes[bi] {
                     b.children[i].len = Some(len);
                     b.children[i].crc_xor = xor;
@@ -543,7 +581,9 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         10 => {
             if let Some(bi) = pick_branch(u, t)? {
                 let add = u.arbitrary::<bool>()?;
-                let NodeSpec::Branch(b) = &mut t.nodes[bi] else { unreachable!() };
+                let NodeSpec::Branch(b) = &mut t.nodes[bi] else {
+                    unreachable!()
+                };
                 if add {
                     let mut c = b.children.last().cloned().unwrap_or(ChildSpec {
                         entries: 1,
@@ -577,7 +617,11 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         }
         // Gaps and trailing bytes: zeros, a lone kind byte, or anything.
         14 | 15 => {
-            let at = if u.arbitrary()? { items } else { u.int_in_range(0..=items)? };
+            let at = if u.arbitrary()? {
+                items
+            } else {
+                u.int_in_range(0..=items)?
+            };
             let bytes = match u.int_in_range(0..=2u8)? {
                 0 => vec![0; u.int_in_range(1..=8)?],
                 1 => vec![*u.choose(&[KIND_PAGE, KIND_BRANCH])?],
@@ -588,11 +632,7 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
             };
             t.layout.insert(at, Item::Bytes(bytes));
         }
-        16 => {
-            if !t.nodes.is_empty() {
-                t.root = u.choose_index(t.nodes.len())?;
-            }
-        }
+        16 if !t.nodes.is_empty() => t.root = u.choose_index(t.nodes.len())?,
         17 => {
             t.header.index_depth = if u.ratio(1, 8)? {
                 u.arbitrary()?
@@ -613,7 +653,9 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
         // A page's block records: lengths up to 2^28 and over, codecs, numbers; its count.
         20 | 21 => {
             if let Some(pi) = pick_page(u, t)? {
-                let NodeSpec::Page(p) = &mut t.nodes[pi] else { unreachable!() };
+                let NodeSpec::Page(p) = &mut t.nodes[pi] else {
+                    unreachable!()
+                };
                 let in_run = !p.run.is_empty() && (p.foreign.is_empty() || u.arbitrary()?);
                 let blocks = if in_run { &mut p.run } else { &mut p.foreign };
                 if blocks.is_empty() {
@@ -644,7 +686,14 @@ fn mutate(u: &mut Unstructured<'_>, t: &mut Tree, base: &Base) -> AResult<()> {
 }
 
 /// A branch's bytes, given where INDEX's items lie; with `index`, its children's CRCs.
-fn encode_branch(b: &BranchSpec, starts: &[u64], total: u64, index: Option<&[u8]>) -> Vec<u8> {
+/// With `fit`, the last child's length is what makes it end at INDEX's end (the root).
+fn encode_branch(
+    b: &BranchSpec,
+    starts: &[u64],
+    total: u64,
+    index: Option<&[u8]>,
+    fit: bool,
+) -> Vec<u8> {
     let first = match b.first {
         Target::Slot(s) => starts.get(s).copied().unwrap_or(total),
         Target::Offset(o) => o,
@@ -653,12 +702,18 @@ fn encode_branch(b: &BranchSpec, starts: &[u64], total: u64, index: Option<&[u8]
     put_varint(&mut out, b.children.len() as u64);
     put_varint(&mut out, first);
     let mut at = first;
-    for c in &b.children {
-        let len = c.len.unwrap_or_else(|| {
+    for (i, c) in b.children.iter().enumerate() {
+        let to_end = total
+            .checked_sub(at)
+            .and_then(|l| u32::try_from(l).ok())
+            .filter(|&l| fit && l > 0 && i + 1 == b.children.len());
+        let len = to_end.or(c.len).unwrap_or_else(|| {
             // The rest of the item `at` lies in (items are back to back from 0).
             let i = starts.partition_point(|&s| s <= at);
             let end = starts.get(i).copied().unwrap_or(total);
-            u32::try_from(end.saturating_sub(at)).unwrap_or(u32::MAX).max(1)
+            u32::try_from(end.saturating_sub(at))
+                .unwrap_or(u32::MAX)
+                .max(1)
         });
         let crc = index
             .and_then(|ix| {
@@ -690,7 +745,7 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
         Item::Bytes(b) => b.clone(),
         Item::Node(n) => match &t.nodes[*n] {
             NodeSpec::Page(_) => pages[*n].clone().unwrap_or_default(),
-            NodeSpec::Branch(b) => encode_branch(b, starts, total, index),
+            NodeSpec::Branch(b) => encode_branch(b, starts, total, index, false),
         },
     };
     // Lengths depend on offsets (varints) and offsets on lengths: iterate to the fixed point
@@ -728,7 +783,7 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
         for (it, r) in t.layout.iter().zip(&placed) {
             if let Item::Node(n) = it {
                 if let NodeSpec::Branch(b) = &t.nodes[*n] {
-                    let enc = encode_branch(b, &starts, total, Some(&index));
+                    let enc = encode_branch(b, &starts, total, Some(&index), false);
                     if enc.len() == r.len() && enc[..] != index[r.clone()] {
                         index[r.clone()].copy_from_slice(&enc);
                         changed = true;
@@ -742,7 +797,7 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
     }
     let root = match &t.nodes[t.root] {
         NodeSpec::Page(_) => pages[t.root].clone().unwrap_or_default(),
-        NodeSpec::Branch(b) => encode_branch(b, &starts, total, Some(&index)),
+        NodeSpec::Branch(b) => encode_branch(b, &starts, total, Some(&index), t.fit_root),
     };
     let contents: Vec<(u32, &[u8])> = base
         .sections
@@ -755,7 +810,12 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
             }
         })
         .collect();
-    let mut at = prelude_len(contents.len(), base.meta.len(), base.ctypes.len(), root.len()) as u64;
+    let mut at = prelude_len(
+        contents.len(),
+        base.meta.len(),
+        base.ctypes.len(),
+        root.len(),
+    ) as u64;
     let mut sections = Vec::new();
     for (id, b) in &contents {
         sections.push(SectionRecord {
@@ -778,20 +838,23 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
 /// Builds an archive with a valid checksum chain and the index topology the input chooses,
 /// and reads it every way the library offers.
 pub fn index_topology(data: &[u8]) {
+    let _ = run(data);
+}
+
+/// What became of one input: the error code at open, or full verification's report.
+type Outcome = Result<Report, &'static str>;
+
+/// The body of [`index_topology`], with the outcome and the header's `index_depth`; `None`
+/// when the input ran out before the archive was made.
+fn run(data: &[u8]) -> Option<(Outcome, u8)> {
     let mut u = Unstructured::new(data);
-    let Ok(params) = BaseParams::arbitrary(&mut u) else {
-        return;
-    };
-    let Some(base) = base(params) else {
-        return;
-    };
-    let Ok(tree) = build(&mut u, &base) else {
-        return;
-    };
-    let pristine = tree.1;
-    let bytes = encode(&tree.0, &base);
+    let params = BaseParams::arbitrary(&mut u).ok()?;
+    let base = base(params)?;
+    let (tree, pristine) = build(&mut u, &base).ok()?;
+    let bytes = encode(&tree, &base);
     let probes: Vec<u64> = (0..4).map(|_| u.arbitrary::<u64>().unwrap_or(0)).collect();
-    exercise(&bytes, pristine.then_some(&*base), &probes);
+    let outcome = exercise(&bytes, pristine.then_some(&*base), &probes);
+    Some((outcome, tree.header.index_depth))
 }
 
 /// The tree the input asks for, and whether it is the canonical one (which must read back).
@@ -805,6 +868,15 @@ fn build(u: &mut Unstructured<'_>, base: &Base) -> AResult<(Tree, bool)> {
         mutate(u, &mut tree, base)?;
         pristine = false;
     }
+    if mutations > 0 && u.arbitrary()? {
+        tree.fit_root = true;
+        if let NodeSpec::Branch(b) = &tree.nodes[tree.root] {
+            tree.header.entry_count = b
+                .children
+                .iter()
+                .fold(0u64, |t, c| t.saturating_add(c.entries));
+        }
+    }
     Ok((tree, pristine))
 }
 
@@ -816,12 +888,12 @@ fn lookup_bound(depth: u8) -> u64 {
 
 /// Opens `bytes` and reads them every way; with `expect`, the archive is the pristine one and
 /// must read back exactly.
-fn exercise(bytes: &[u8], expect: Option<&Base>, probes: &[u64]) {
+fn exercise(bytes: &[u8], expect: Option<&Base>, probes: &[u64]) -> Outcome {
     let archive = match Archive::new(bytes) {
         Ok(a) => a,
         Err(e) => {
             assert!(expect.is_none(), "the canonical tree does not open: {e}");
-            return;
+            return Err(e.code());
         }
     };
     let file_len = bytes.len() as u64;
@@ -913,9 +985,18 @@ fn exercise(bytes: &[u8], expect: Option<&Base>, probes: &[u64]) {
                 let title = e.title().map(|t| t.map(str::to_owned));
                 let info = e.info().map(|i| i.metadata.len());
                 if clean {
-                    assert!(body.is_ok(), "verify passed but the body of {k:?}: {body:?}");
-                    assert!(title.is_ok(), "verify passed but the title of {k:?}: {title:?}");
-                    assert!(info.is_ok(), "verify passed but the lead of {k:?}: {info:?}");
+                    assert!(
+                        body.is_ok(),
+                        "verify passed but the body of {k:?}: {body:?}"
+                    );
+                    assert!(
+                        title.is_ok(),
+                        "verify passed but the title of {k:?}: {title:?}"
+                    );
+                    assert!(
+                        info.is_ok(),
+                        "verify passed but the lead of {k:?}: {info:?}"
+                    );
                 }
                 if let (Some(base), Ok(body)) = (expect, &body) {
                     assert_eq!(body, &base.bodies[i], "body of {k:?}");
@@ -984,12 +1065,18 @@ fn exercise(bytes: &[u8], expect: Option<&Base>, probes: &[u64]) {
         let mut listed = 0u64;
         for e in archive.prefix(p) {
             listed += 1;
-            assert!(listed <= len + 1, "listing {p:?} gave more items than entries");
+            assert!(
+                listed <= len + 1,
+                "listing {p:?} gave more items than entries"
+            );
             match e {
                 Ok(e) => {
                     assert!(e.key().starts_with(p.as_str()));
                     if let Some(q) = &prev {
-                        assert!(q.as_bytes() < e.key().as_bytes(), "listing {p:?} out of order");
+                        assert!(
+                            q.as_bytes() < e.key().as_bytes(),
+                            "listing {p:?} out of order"
+                        );
                     }
                     prev = Some(e.key().to_owned());
                 }
@@ -998,7 +1085,10 @@ fn exercise(bytes: &[u8], expect: Option<&Base>, probes: &[u64]) {
         }
         walk_bound("prefix listing");
         if clean {
-            let want = seen.iter().filter(|(_, k)| k.starts_with(p.as_str())).count() as u64;
+            let want = seen
+                .iter()
+                .filter(|(_, k)| k.starts_with(p.as_str()))
+                .count() as u64;
             assert_eq!(listed, want, "listing {p:?}");
         }
     }
@@ -1011,6 +1101,7 @@ fn exercise(bytes: &[u8], expect: Option<&Base>, probes: &[u64]) {
             assert!(!clean, "verify passed but reverse iteration fails");
         }
     }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -1039,7 +1130,7 @@ mod tests {
                                 continue;
                             }
                             let t = canonical(&base, depth);
-                            exercise(&encode(&t, &base), Some(&base), &[1, 2]);
+                            exercise(&encode(&t, &base), Some(&base), &[1, 2]).expect("opens");
                             n += 1;
                         }
                     }
@@ -1047,5 +1138,120 @@ mod tests {
             }
         }
         assert!(n > 100, "{n} trees");
+    }
+
+    /// Random inputs reach every outcome: refused at open (most often as a damaged node),
+    /// opened with damage found by verification, and clean.
+    #[test]
+    fn mutations_reach_the_reader() {
+        let mut tally: HashMap<String, u32> = HashMap::new();
+        let mut kinds: HashMap<String, u32> = HashMap::new();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..2000 {
+            let data: Vec<u8> = (0..64 + i % 512)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 24) as u8
+                })
+                .collect();
+            let k = match run(&data).map(|r| r.0) {
+                None => "input ran out".to_string(),
+                Some(Ok(r)) if r.is_ok() => "clean".to_string(),
+                Some(Ok(r)) => {
+                    for p in &r.problems {
+                        let at = format!("{:?}", p.at);
+                        let at = at.split('(').next().unwrap_or_default().to_string();
+                        *kinds.entry(format!("{at} {:?}", p.kind)).or_default() += 1;
+                    }
+                    "opened, damage found".to_string()
+                }
+                Some(Err(code)) => format!("open: {code}"),
+            };
+            *tally.entry(k).or_default() += 1;
+        }
+        let mut v: Vec<_> = tally.iter().collect();
+        v.sort();
+        println!("{v:#?}");
+        let mut k: Vec<_> = kinds.iter().collect();
+        k.sort();
+        println!("{k:#?}");
+        for k in ["clean", "opened, damage found", "open: damaged_node"] {
+            assert!(tally.get(k).copied().unwrap_or(0) >= 20, "{k}: {v:?}");
+        }
+    }
+
+    /// The classes of outcome an input reaches: how it fails to open, the depth of a clean
+    /// archive, or each kind of problem verification finds (numbers left out).
+    fn classes(data: &[u8]) -> Vec<String> {
+        let strip = |s: String| {
+            s.chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect::<String>()
+        };
+        match run(data) {
+            None => Vec::new(),
+            Some((Err(code), _)) => vec![format!("open {code}")],
+            Some((Ok(r), depth)) if r.is_ok() => vec![format!("clean, depth {depth}")],
+            Some((Ok(r), depth)) => r
+                .problems
+                .iter()
+                .map(|p| {
+                    format!(
+                        "depth {depth}: {}",
+                        strip(format!("{:?} {:?}", p.at, p.kind))
+                    )
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// How the committed seed corpus was chosen: from a fuzzer's corpus in
+    /// `$QUIRE_SEED_FROM`, greedily the input that reaches the most outcome classes not yet
+    /// reached (the smaller on a tie), until every class is reached or 50 are kept; copied to
+    /// `$QUIRE_SEED_TO` (an absolute path).
+    #[test]
+    #[ignore = "a tool: run by hand to refresh fuzz/corpus/index_topology"]
+    fn pick_seeds() {
+        let (Ok(from), Ok(to)) = (
+            std::env::var("QUIRE_SEED_FROM"),
+            std::env::var("QUIRE_SEED_TO"),
+        ) else {
+            panic!("set QUIRE_SEED_FROM and QUIRE_SEED_TO");
+        };
+        let mut files: Vec<(usize, std::path::PathBuf, Vec<String>)> = std::fs::read_dir(&from)
+            .expect("QUIRE_SEED_FROM")
+            .map(|e| {
+                let p = e.expect("entry").path();
+                let data = std::fs::read(&p).expect("read");
+                (data.len(), p, classes(&data))
+            })
+            .collect();
+        files.sort();
+        let mut seen = std::collections::HashSet::new();
+        let mut kept = 0;
+        while kept < 50 {
+            let gain = |f: &(usize, std::path::PathBuf, Vec<String>)| {
+                f.2.iter().filter(|c| !seen.contains(*c)).count()
+            };
+            let Some(best) = files
+                .iter()
+                .max_by_key(|f| (gain(f), std::cmp::Reverse(f.0)))
+            else {
+                break;
+            };
+            if gain(best) == 0 {
+                break;
+            }
+            println!("{} {:?}", best.1.display(), best.2);
+            seen.extend(best.2.iter().cloned());
+            let name = best.1.file_name().expect("name");
+            std::fs::copy(&best.1, std::path::Path::new(&to).join(name)).expect("copy");
+            kept += 1;
+        }
+        println!("{kept} seeds, {} classes", seen.len());
     }
 }
