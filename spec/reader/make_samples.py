@@ -68,8 +68,11 @@ def lead_bytes(e):
 def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, codec=1,
           dict_mode=None, share=False, always_at=False, minor=1, optional_flags=0,
           extra_section=None, corrupt_raw_crc=None, required_flags_extra=0, dict_id=False, frame_checksum=False, lie_lead=None,
-          unsorted=False, dict_content=None, max_block_len=None, force_codec=False):
-    """Return the archive bytes. per_page=None: all entries in the root page (depth 0)."""
+          unsorted=False, dict_content=None, max_block_len=None, force_codec=False,
+          low_sep=None):
+    """Return the archive bytes. per_page=None: all entries in the root page (depth 0).
+    low_sep=i: in the first branch of level 1, child i's separator is child i - 1's last key
+    (a damaged separator: at, not above, the previous child's last key)."""
     entries = list(entries) if unsorted else sorted(entries, key=lambda e: e.key)
     ctypes = []
     for e in entries:
@@ -248,11 +251,13 @@ def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, c
                 return first[:n]
         raise AssertionError
 
-    def encode_branch(children, child_off):
+    def encode_branch(children, child_off, low=None):
         # children: list of (entries, bytes, first_key, last_key)
         out = bytearray([1]) + varint(len(children)) + varint(child_off)
         for i, (n, b, fk, lk) in enumerate(children):
             s = b"" if i == 0 else sep(children[i - 1][3], fk)
+            if i == low:
+                s = children[i - 1][3]
             out += varint(n) + varint(len(b)) + struct.pack("<I", crc32(b)) + varint(len(s)) + s
         return bytes(out)
 
@@ -284,7 +289,7 @@ def build(entries, meta, *, block_target=4096, per_page=None, per_branch=None, c
                 off = level_off
                 for i in range(0, len(nodes), pb):
                     ch = nodes[i:i + pb]
-                    b = encode_branch(ch, off)
+                    b = encode_branch(ch, off, low_sep if depth == 1 and i == 0 else None)
                     off += sum(len(c[1]) for c in ch)
                     parents.append((sum(c[0] for c in ch), b, ch[0][2], ch[-1][3]))
                 nodes = parents
@@ -528,6 +533,10 @@ def main(outdir):
     bad("wrong-restart", fix_crc(bytes(b)), "damaged_node")
     bad("impossible-date", build(small + [E("x/feb30", "x", date=20010230)], META,
                                  block_target=256), "damaged_node")
+    # a separator equal to the previous child's last key: the walk's check, and a lookup of a
+    # key below its page's first key, confirmed by the previous page's bounds (§6.3)
+    bad("separator-at-prev-last", build(many, META, block_target=2048, per_page=37, low_sep=3),
+        "damaged_node")
     with open(os.path.join(outdir, "reject", "expected.txt"), "w") as f:
         for k, v in sorted(rej.items()):
             f.write(f"{k}\t{v}\n")

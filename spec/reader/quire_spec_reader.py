@@ -1270,8 +1270,12 @@ class Archive:
         if i < len(keys) and keys[i] == key:
             return page.entries[i]
         if keys and key > keys[-1] and hi is not None:
-            # In the gap between two pages: the page at hi must start at or above hi.
+            # In the gap after the page: the page at hi must start at or above hi.
             self._descend(key=hi)
+        elif keys and key < keys[0] and page.first > 0:
+            # In the gap before the page: the previous page (reached by the number of the entry
+            # before this page's first) must end below the separator that bounds it.
+            self._descend(number=page.first - 1)
         return None
 
     def _find_number(self, number):
@@ -1653,7 +1657,8 @@ def expected_kinds(rdir):
 
 def lookups(a):
     """Look every key up by key and by number, and a key just above each (absent: in the gap
-    after a page's last key it is confirmed by the next page's bounds, §6.3). Returns the
+    after a page's last key it is confirmed by the next page's bounds, and in the gap before a
+    page's first key by the previous page's bounds, §6.3). Returns the
     number of lookups; raises QuireError on damage, AssertionError on a wrong answer."""
     n = 0
     for page in a._walk():
