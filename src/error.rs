@@ -311,6 +311,21 @@ pub enum ReadError {
         /// The archive's `max_block_len`.
         max_block_len: u32,
     },
+    /// Entries a walk in key order passed over: the index node that holds them could not be
+    /// read, so they are lost (and so may be their keys), and the walk went on after them.
+    Skipped {
+        /// The first entry lost.
+        first: u64,
+        /// How many.
+        count: u64,
+        /// Their keys are at least this, as far as the separators above them tell (`None`:
+        /// no bound, from the first key).
+        from: Option<String>,
+        /// Their keys are below this (`None`: no bound, to the last key).
+        to: Option<String>,
+        /// Why the node could not be read.
+        cause: Box<ReadError>,
+    },
     /// An entry number past the end.
     EntryOutOfRange {
         /// The entry asked for.
@@ -346,6 +361,7 @@ impl ReadError {
     pub fn location(&self) -> Option<Location> {
         match self {
             ReadError::Damaged { at, .. } => Some(*at),
+            ReadError::Skipped { cause, .. } => cause.location(),
             _ => None,
         }
     }
@@ -354,6 +370,7 @@ impl ReadError {
     pub fn damage(&self) -> Option<DamageKind> {
         match self {
             ReadError::Damaged { kind, .. } => Some(*kind),
+            ReadError::Skipped { cause, .. } => cause.damage(),
             _ => None,
         }
     }
@@ -370,6 +387,7 @@ impl ReadError {
                 "unsupported_feature"
             }
             ReadError::Damaged { at, kind } => damage_code(*at, *kind),
+            ReadError::Skipped { cause, .. } => cause.code(),
             ReadError::EntryOutOfRange { .. } => "entry_out_of_range",
         }
     }
@@ -432,6 +450,23 @@ impl fmt::Display for ReadError {
                 crate::format::MAX_BLOCK_LEN
             ),
             ReadError::Damaged { at, kind } => write!(f, "damaged archive: {at}: {kind}"),
+            ReadError::Skipped {
+                first,
+                count,
+                from,
+                to,
+                cause,
+            } => {
+                let last = first.saturating_add(count.saturating_sub(1));
+                write!(f, "{count} entries lost (entries {first}..={last}")?;
+                match (from, to) {
+                    (Some(a), Some(b)) => write!(f, ", keys from {a:?} up to {b:?}")?,
+                    (Some(a), None) => write!(f, ", keys from {a:?} on")?,
+                    (None, Some(b)) => write!(f, ", keys below {b:?}")?,
+                    (None, None) => {}
+                }
+                write!(f, "): {cause}")
+            }
             ReadError::EntryOutOfRange { index, len } => {
                 write!(f, "entry {index} out of range (archive has {len} entries)")
             }
@@ -443,6 +478,7 @@ impl std::error::Error for ReadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ReadError::Io { source, .. } => Some(source),
+            ReadError::Skipped { cause, .. } => cause.source(),
             _ => None,
         }
     }

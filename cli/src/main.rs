@@ -127,7 +127,31 @@ enum Command {
         /// The archive.
         archive: PathBuf,
     },
+    /// Recover what can be read of a damaged copy (cut short, bytes appended, damaged pages
+    /// or blocks) into a new, valid archive; list what was lost.
+    #[command(after_help = format!("{SALVAGE_HELP}\n\n{EXIT_CODES}"))]
+    Salvage {
+        /// The damaged archive.
+        archive: PathBuf,
+        /// The new archive.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Replace OUTPUT if it exists.
+        #[arg(short, long)]
+        force: bool,
+        /// One summary line of what was lost instead of one line per lost range.
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
+
+const SALVAGE_HELP: &str = "\
+Salvage reads the archive as long as its header says, whatever the file's length: a copy cut
+short gives back every entry whose index page and blocks lie before the cut, a copy with
+bytes appended gives back every entry. Entries whose page or blocks are damaged are lost and
+listed; every other entry is written, byte for byte, with its title, date, content type and
+metadata, into OUTPUT (written whole or not at all). Exit 0 when nothing was lost, 1 when
+something was.";
 
 #[derive(clap::Args)]
 struct PackArgs {
@@ -415,9 +439,33 @@ fn main() -> ExitCode {
 /// cache: `ls -l` and `unpack --jsonl` read each entry's lead (title, metadata) and then its
 /// body from the same block.
 fn open(path: &Path) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail> {
+    open_as(path, false)
+}
+
+/// Opens an archive; with `salvage`, whatever the file's length ([`Archive::salvage`]).
+fn open_as(
+    path: &Path,
+    salvage: bool,
+) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail> {
+    let from = |src: Box<dyn quire::source::ByteSource>| {
+        if salvage {
+            Archive::salvage(src)
+        } else {
+            Archive::from_source(src)
+        }
+    };
     let opened = |r: quire::ReadResult<Archive<Box<dyn quire::source::ByteSource>>>| {
         r.map(|a| a.with_block_cache(8)).map_err(|e| match e {
             quire::ReadError::Io { .. } => Fail::new(read_code(&e), chain(&e)),
+            e if e.code() == "length_mismatch" => Fail::new(
+                1,
+                format!(
+                    "{}: {} (`quire salvage {} -o NEW.quire` recovers the entries that are intact)",
+                    path.display(),
+                    chain(&e),
+                    path.display()
+                ),
+            ),
             e => Fail::new(1, format!("{}: {}", path.display(), chain(&e))),
         })
     };
@@ -428,15 +476,21 @@ fn open(path: &Path) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail
                 path: Some(path.to_path_buf()),
                 source,
             });
-        return opened(src.and_then(|s| {
-            Archive::from_source(Box::new(s) as Box<dyn quire::source::ByteSource>)
-        }));
+        return opened(src.and_then(|s| from(Box::new(s))));
     }
     if path.is_dir() {
         return Err(Fail::new(
             4,
             format!("{} is a directory, not a quire archive", path.display()),
         ));
+    }
+    if salvage {
+        // Read with positioned reads: a copy that was cut short is no file to map.
+        let src = quire::source::FileSource::open(path).map_err(|source| quire::ReadError::Io {
+            path: Some(path.to_path_buf()),
+            source,
+        });
+        return opened(src.and_then(|s| from(Box::new(s))));
     }
     // SAFETY: `Archive::open` needs the file not to be modified or truncated while it is
     // mapped. This process never writes to an archive it reads, and archives are replaced
@@ -445,9 +499,128 @@ fn open(path: &Path) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail
     // command reads it is outside what the CLI supports (README, "Robustness").
     #[allow(unsafe_code)]
     let archive = unsafe { Archive::open(path) };
-    opened(archive.and_then(|a| {
-        Archive::from_source(Box::new(a.into_inner()) as Box<dyn quire::source::ByteSource>)
-    }))
+    opened(archive.and_then(|a| from(Box::new(a.into_inner()))))
+}
+
+/// `quire salvage`: every entry that can be read, into a new archive.
+fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, Fail> {
+    let archive = open_as(path, true)?;
+    let mut opts = WriterOptions::new().overwrite(if force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Never
+    });
+    for (name, value) in archive.metadata() {
+        if name != "created" && name != "tool" {
+            opts = opts.metadata(name.clone(), value.clone());
+        }
+    }
+    let mut w = quire::ArchiveWriter::create(output, opts).map_err(|e| {
+        Fail::new(
+            4,
+            format!("cannot create {}: {}", output.display(), chain(&e)),
+        )
+    })?;
+    // What was lost, one line per damaged page or run of neighbouring entries.
+    let (mut kept, mut lost_entries) = (0u64, 0u64);
+    let mut runs: Vec<unpack::LostRun> = Vec::new();
+    for item in archive.prefix("") {
+        let entry = match item {
+            Ok(e) => e,
+            Err(quire::ReadError::Skipped {
+                first,
+                count,
+                from,
+                to,
+                cause,
+            }) => {
+                lost_entries += count;
+                runs.push(unpack::LostRun {
+                    first,
+                    last: first + count.saturating_sub(1),
+                    keys: (from, to),
+                    why: chain(&cause),
+                });
+                continue;
+            }
+            Err(err) => {
+                lost_entries += 1;
+                let index = err.location().and_then(|l| match l {
+                    quire::Location::Entry(i) => Some(i),
+                    _ => None,
+                });
+                unpack::push_lost(
+                    &mut runs,
+                    &unpack::Lost {
+                        index: index.unwrap_or(u64::MAX),
+                        key: None,
+                        why: chain(&err),
+                    },
+                );
+                continue;
+            }
+        };
+        let copied = (|| -> Result<(), String> {
+            let info = entry.info().map_err(|e| e.to_string())?;
+            let mut ne = quire::NewEntry::new(entry.key(), b"").content_type(entry.content_type());
+            if let Some(t) = &info.title {
+                ne = ne.title(t);
+            }
+            if let Some(d) = entry.date() {
+                ne = ne.date(d);
+            }
+            for (n, v) in &info.metadata {
+                ne = ne.meta(n, v);
+            }
+            let body = entry.reader().map_err(|e| e.to_string())?;
+            w.add_reader(&ne, body).map(|_| ()).map_err(|e| match e {
+                quire::WriteError::Io(io) => io
+                    .get_ref()
+                    .map_or_else(|| io.to_string(), |inner| inner.to_string()),
+                other => other.to_string(),
+            })
+        })();
+        match copied {
+            Ok(()) => kept += 1,
+            Err(why) => {
+                lost_entries += 1;
+                let lost = unpack::Lost {
+                    index: entry.index(),
+                    key: Some(entry.key().to_string()),
+                    why,
+                };
+                unpack::push_lost(&mut runs, &lost);
+            }
+        }
+    }
+    let summary = w
+        .finish()
+        .map_err(|e| Fail::new(4, format!("writing {}: {}", output.display(), chain(&e))))?;
+    if !quiet {
+        for r in &runs {
+            say(format_args!("{}: {r}", path.display()));
+        }
+    }
+    say(format_args!(
+        "{}: salvaged {kept} of {} entries into {} ({} bytes){}",
+        path.display(),
+        archive.len(),
+        output.display(),
+        summary.file_len,
+        match lost_entries {
+            0 => String::new(),
+            n => format!(
+                "; {n} lost in {} place(s){}",
+                runs.len(),
+                if quiet {
+                    " (run without -q for the list)"
+                } else {
+                    ""
+                }
+            ),
+        }
+    ));
+    Ok(if lost_entries == 0 { 0 } else { 1 })
 }
 
 /// The progress bar's `{left}`: the time left, from [`quire_cli::progress::Eta`].
@@ -518,6 +691,12 @@ fn run(cmd: Command) -> Result<u8, Fail> {
             false => info(&archive),
         },
         Command::Verify { archive } => verify(&archive),
+        Command::Salvage {
+            archive,
+            output,
+            force,
+            quiet,
+        } => salvage(&archive, &output, force, quiet),
     }
 }
 
@@ -835,7 +1014,7 @@ fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
         (None, None) => return Err(Fail::new(2, "give -o DIR or --jsonl FILE")),
     };
     bar.finish_and_clear();
-    report_lost(&a.archive, &s.lost, archive.len());
+    report_lost(&a.archive, &s.lost, archive.len(), a.quiet);
     if !a.quiet {
         let _ = writeln!(
             io::stderr(),
@@ -852,18 +1031,30 @@ fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
 }
 
 /// One line per entry lost to damage, then how many: each names the archive and the key.
-fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64) {
-    for l in lost {
-        say(format_args!("{}: {l}", archive.display()));
+/// What unpack lost: one line per run of neighbouring entries lost for one reason (a damaged
+/// page costs one line, not one per entry), then a summary; with `quiet`, the summary alone.
+fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64, quiet: bool) {
+    if lost.is_empty() {
+        return;
     }
-    if !lost.is_empty() {
-        say(format_args!(
-            "{}: {} of {total} entries could not be read (the archive is damaged); every other \
-             entry was written",
-            archive.display(),
-            lost.len()
-        ));
+    let runs = unpack::runs_of_lost(lost);
+    if !quiet {
+        for r in &runs {
+            say(format_args!("{}: {r}", archive.display()));
+        }
     }
+    say(format_args!(
+        "{}: {} of {total} entries could not be read (the archive is damaged, {} place(s)); \
+         every other entry was written{}",
+        archive.display(),
+        lost.len(),
+        runs.len(),
+        if quiet {
+            "; run without -q for the list"
+        } else {
+            ""
+        }
+    ));
 }
 
 /// Body bytes and key bytes of every readable entry.
@@ -891,10 +1082,8 @@ fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     let archive = open(path)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let entries: Box<dyn Iterator<Item = quire::ReadResult<quire::Entry<'_>>>> = match prefix {
-        Some(p) => Box::new(archive.prefix(p)),
-        None => Box::new(archive.iter()),
-    };
+    // The sorted walk: a page that cannot be read is one line, and the listing goes on.
+    let entries = archive.prefix(prefix.unwrap_or(""));
     // Column widths: the longest content type (from the archive's table of them) and the
     // longest size.
     let (size_w, type_w) = if long {
@@ -911,22 +1100,23 @@ fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
         (0, 0)
     };
     let mut damaged = 0u64;
-    for (n, e) in entries.enumerate() {
+    for e in entries {
         let e = match e {
             Ok(e) => e,
             Err(err) => {
-                damaged += 1;
-                let at = if prefix.is_some() {
-                    format!("sorted entry {n}")
-                } else {
-                    format!("entry {n}")
+                damaged += match &err {
+                    quire::ReadError::Skipped { count, .. } => *count,
+                    _ => 1,
                 };
-                say(format_args!("{}: {at}: {err}", path.display()));
+                say(format_args!("{}: {err}", path.display()));
                 if long {
                     writeln!(
                         out,
-                        "{:>size_w$}  {:<10}  {:<type_w$}  ?  [unreadable {at}]",
-                        "?", "?", "?"
+                        "{:>size_w$}  {:<10}  {:<type_w$}  ?  [unreadable: {}]",
+                        "?",
+                        "?",
+                        "?",
+                        err.code()
                     )?;
                 }
                 continue;
@@ -1214,10 +1404,8 @@ fn ls_json(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     let archive = open(path)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let entries: Box<dyn Iterator<Item = quire::ReadResult<quire::Entry<'_>>>> = match prefix {
-        Some(p) => Box::new(archive.prefix(p)),
-        None => Box::new(archive.iter()),
-    };
+    // The sorted walk: a page that cannot be read is one line, and the listing goes on.
+    let entries = archive.prefix(prefix.unwrap_or(""));
     let mut damaged = 0u64;
     for (n, e) in entries.enumerate() {
         let line = match e {

@@ -129,6 +129,66 @@ impl std::fmt::Display for Lost {
     }
 }
 
+/// Neighbouring lost entries that were lost for the same reason, for one line of report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostRun {
+    /// The first and last entry numbers.
+    pub first: u64,
+    /// The last entry number.
+    pub last: u64,
+    /// The first and last keys, when they could be read.
+    pub keys: (Option<String>, Option<String>),
+    /// Why.
+    pub why: String,
+}
+
+impl std::fmt::Display for LostRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.last {
+            return match &self.keys.0 {
+                Some(k) => write!(f, "key {k:?}: {}", self.why),
+                None => write!(f, "entry {}: {}", self.first, self.why),
+            };
+        }
+        write!(
+            f,
+            "entries {}..={} ({} entries",
+            self.first,
+            self.last,
+            self.last - self.first + 1
+        )?;
+        if let (Some(a), Some(b)) = &self.keys {
+            write!(f, ", keys {a:?} to {b:?}")?;
+        }
+        write!(f, "): {}", self.why)
+    }
+}
+
+/// `lost` (in entry order) grouped into runs of neighbouring entries with one reason.
+pub fn runs_of_lost(lost: &[Lost]) -> Vec<LostRun> {
+    let mut runs: Vec<LostRun> = Vec::new();
+    for l in lost {
+        push_lost(&mut runs, l);
+    }
+    runs
+}
+
+/// Adds `l` to the last run when it follows it for the same reason, else starts a run.
+pub fn push_lost(runs: &mut Vec<LostRun>, l: &Lost) {
+    match runs.last_mut() {
+        Some(r) if r.last + 1 == l.index && r.why == l.why => {
+            r.last = l.index;
+            r.keys.1 = l.key.clone();
+        }
+        _ => runs.push(LostRun {
+            first: l.index,
+            last: l.index,
+            keys: (l.key.clone(), l.key.clone()),
+            why: l.why.clone(),
+        }),
+    }
+}
+
 /// What [`unpack_to_dir`] and [`unpack_jsonl`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnpackSummary {

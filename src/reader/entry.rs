@@ -218,6 +218,38 @@ impl<'a> Ctx<'a> {
         Ok(out)
     }
 
+    /// Entries `index ..` of `page` up to the end of its restart group, each on its own: a
+    /// damaged entry is an `Err` among them, not the end of the group.
+    pub(crate) fn group_results(
+        &self,
+        page: &Arc<PageNode>,
+        index: u64,
+    ) -> Vec<ReadResult<Entry<'a>>> {
+        let decoded = (|| {
+            let i = index
+                .checked_sub(page.first_entry)
+                .filter(|&i| i < page.head.n as u64)
+                .ok_or(ReadError::violates(
+                    Location::Entry(index),
+                    Rule::EntryCount,
+                ))? as usize;
+            let r = i / RESTART_INTERVAL;
+            let damaged = |kind| ReadError::damaged(page.at, kind);
+            let mut d = page.head.decoder_at(&page.bytes, r).map_err(damaged)?;
+            let end = ((r + 1) * RESTART_INTERVAL).min(page.head.n);
+            let mut out = Vec::with_capacity(end - i);
+            while d.index() < end {
+                let j = d.index();
+                let rec = d.next_entry().map_err(damaged)?;
+                if j >= i {
+                    out.push(self.make_entry(page, j, rec));
+                }
+            }
+            Ok(out)
+        })();
+        decoded.unwrap_or_else(|e| vec![Err(e)])
+    }
+
     /// Entry number `index`.
     pub(crate) fn entry(&self, index: u64) -> ReadResult<Entry<'a>> {
         self.group_from(index)?

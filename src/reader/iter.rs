@@ -84,6 +84,7 @@ impl<'a> Entries<'a> {
                 error,
                 first,
                 entries,
+                ..
             }) => {
                 let (at, kind) = damage_of(&error, Location::Entry(e));
                 self.lost = Some((first.saturating_add(entries), at, kind));
@@ -169,35 +170,103 @@ impl DoubleEndedIterator for Entries<'_> {
 impl ExactSizeIterator for Entries<'_> {}
 impl FusedIterator for Entries<'_> {}
 
-/// Entries with a key prefix, in key order, from [`Archive::prefix`](crate::Archive::prefix).
-/// Keys come out strictly increasing: keys out of order where the listing passes are an
-/// error, never a wrong listing. After an error the iterator ends.
+/// Entries with a key prefix, in key order, from [`Archive::prefix`](crate::Archive::prefix):
+/// one descent of the index, then a walk forward, page by page.
+///
+/// Damage costs only what it touches: a page (or branch) that cannot be read is one `Err`
+/// item, a [`ReadError::Skipped`] naming the entries it held and the range of keys the
+/// separators give them, and the walk goes on after it; a damaged entry is one `Err` item.
+/// An index that is not a tree (a node shared by two parents, a cycle, keys out of order
+/// between pages: §6.4) ends the walk after one `Err` at the node where it was found. Keys
+/// come out strictly increasing.
 pub struct PrefixIter<'a> {
-    inner: Option<Entries<'a>>,
+    ctx: Ctx<'a>,
     prefix: &'a [u8],
+    walk: Walker,
+    /// The page being read, and the next entry of it to decode.
+    page: Option<Arc<PageNode>>,
+    next: u64,
+    ahead: VecDeque<ReadResult<Entry<'a>>>,
+    /// An error to give before anything else.
+    pending: Option<ReadError>,
+    /// Where the walk starts (`None` once started).
+    start: Option<u64>,
     prev: Option<String>,
-    first_error: Option<ReadError>,
+    done: bool,
 }
 
 impl<'a> PrefixIter<'a> {
     pub(crate) fn new(ctx: Ctx<'a>, prefix: &'a [u8]) -> Self {
+        let mut it = PrefixIter {
+            ctx,
+            prefix,
+            walk: Walker::default(),
+            page: None,
+            next: 0,
+            ahead: VecDeque::new(),
+            pending: None,
+            start: None,
+            prev: None,
+            done: false,
+        };
         match ctx.lower_bound(prefix) {
-            Ok(start) => {
-                let mut inner = Entries::new(ctx);
-                inner.next = start;
-                PrefixIter {
-                    inner: Some(inner),
-                    prefix,
-                    prev: None,
-                    first_error: None,
-                }
-            }
-            Err(e) => PrefixIter {
-                inner: None,
-                prefix,
-                prev: None,
-                first_error: Some(e),
+            Ok(start) if start >= ctx.header().entry_count => it.done = true,
+            Ok(start) => it.start = Some(start),
+            // The page where the prefix would start cannot be read: start with it (the walk
+            // reports it as lost and goes on), if the tree says where it is.
+            Err(e) => match ctx.first_entry_of_unreadable(prefix) {
+                Some(first) => it.start = Some(first),
+                None => it.pending = Some(e),
             },
+        }
+        it
+    }
+
+    /// Whether every key from `k` on is past the prefix (greater, and not starting with it).
+    fn past(&self, k: &[u8]) -> bool {
+        k > self.prefix && !k.starts_with(self.prefix)
+    }
+
+    /// Moves to the next page of the walk (or the first); false at the end.
+    fn advance(&mut self) -> bool {
+        let seek_to = self.start.take();
+        let step = match seek_to {
+            Some(e) => self.walk.seek(&self.ctx, e).map(Some),
+            None => self.walk.next_page(&self.ctx),
+        };
+        self.page = None;
+        match step {
+            Ok(Some(p)) => {
+                self.next = seek_to.unwrap_or(p.first_entry);
+                self.page = Some(p);
+                true
+            }
+            Ok(None) => false,
+            Err(WalkError::Skipped {
+                error,
+                first,
+                entries,
+                from,
+                to,
+            }) => {
+                if from.as_deref().is_some_and(|f| self.past(f)) {
+                    return false;
+                }
+                let text = |k: Option<Vec<u8>>| k.map(|k| String::from_utf8_lossy(&k).into_owned());
+                self.pending = Some(ReadError::Skipped {
+                    first,
+                    count: entries,
+                    from: text(from),
+                    to: text(to),
+                    cause: Box::new(error),
+                });
+                true
+            }
+            Err(WalkError::Stopped(e)) => {
+                self.pending = Some(e);
+                self.done = true;
+                true
+            }
         }
     }
 }
@@ -205,33 +274,53 @@ impl<'a> PrefixIter<'a> {
 impl<'a> Iterator for PrefixIter<'a> {
     type Item = ReadResult<Entry<'a>>;
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = self.first_error.take() {
-            return Some(Err(e));
-        }
-        let inner = self.inner.as_mut()?;
-        let r = inner.next()?;
-        match r {
-            Ok(e) => {
+        loop {
+            if let Some(e) = self.pending.take() {
+                return Some(Err(e));
+            }
+            if let Some(item) = self.ahead.pop_front() {
+                let e = match item {
+                    Ok(e) => e,
+                    Err(err) => return Some(Err(err)),
+                };
                 let key = e.key().as_bytes();
-                let ordered =
-                    key >= self.prefix && self.prev.as_ref().is_none_or(|p| p.as_bytes() < key);
-                if !ordered {
-                    self.inner = None;
+                if key < self.prefix {
+                    continue;
+                }
+                if !key.starts_with(self.prefix) {
+                    self.done = true;
+                    self.ahead.clear();
+                    return None;
+                }
+                if self.prev.as_ref().is_some_and(|p| p.as_bytes() >= key) {
+                    self.done = true;
+                    self.ahead.clear();
                     return Some(Err(ReadError::violates(
                         Location::Entry(e.index()),
                         Rule::KeyOrder,
                     )));
                 }
-                if !key.starts_with(self.prefix) {
-                    self.inner = None;
-                    return None;
-                }
                 self.prev = Some(e.key().to_owned());
-                Some(Ok(e))
+                return Some(Ok(e));
             }
-            Err(e) => {
-                self.inner = None;
-                Some(Err(e))
+            if self.done {
+                return None;
+            }
+            let in_page = self.page.as_ref().filter(|p| {
+                self.next >= p.first_entry && self.next - p.first_entry < p.head.n as u64
+            });
+            match in_page {
+                Some(p) => {
+                    let p = Arc::clone(p);
+                    let group = self.ctx.group_results(&p, self.next);
+                    self.next += group.len().max(1) as u64;
+                    self.ahead.extend(group);
+                }
+                None => {
+                    if !self.advance() {
+                        self.done = true;
+                    }
+                }
             }
         }
     }

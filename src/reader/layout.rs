@@ -29,14 +29,16 @@ fn io_error(src: &dyn ByteSource, source: std::io::Error) -> ReadError {
 }
 
 impl Layout {
-    /// Reads and checks the prelude of `src`.
-    pub(crate) fn open(src: &dyn ByteSource) -> ReadResult<Layout> {
+    /// Reads and checks the prelude of `src`. With `salvage`, a source longer or shorter
+    /// than the header's `file_len` is accepted: the archive is read as `file_len` bytes long,
+    /// and what lies past the source's end cannot be read.
+    pub(crate) fn open(src: &dyn ByteSource, salvage: bool) -> ReadResult<Layout> {
         let file_len = src.size();
         let first = file_len.min(MAX_PRELUDE_LEN as u64) as usize;
         let bytes = src.read_at(0, first).map_err(|e| io_error(src, e))?;
         let p = Prelude::decode(&bytes, file_len)?;
         let h = &p.header;
-        if h.file_len != file_len {
+        if h.file_len != file_len && !salvage {
             let kind = if file_len < h.file_len {
                 DamageKind::Truncated {
                     end: h.file_len,

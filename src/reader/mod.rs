@@ -285,7 +285,31 @@ impl<S: ByteSource> Archive<S> {
     /// 16 KiB) and checks it, and hints the source to fetch the dictionary, which the first
     /// lookup needs.
     pub fn from_source(src: S) -> ReadResult<Self> {
-        let layout = Layout::open(&src)?;
+        Self::opened(src, false)
+    }
+
+    /// Opens a copy that was cut short (a download that stopped) or has bytes appended (a
+    /// copy tool that padded it), which [`from_source`](Self::from_source) refuses with
+    /// `length_mismatch`. Every check but the file's length is made as usual; the archive is
+    /// read as the length its header gives, so every entry whose prelude, index page and
+    /// blocks lie before the cut reads back intact, and the others fail with an I/O error
+    /// (a sorted walk, [`prefix`](Self::prefix), reports each lost page once and goes on).
+    /// `quire salvage` writes what can be read into a new archive.
+    ///
+    /// ```
+    /// let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire"))?;
+    /// bytes.extend_from_slice(b"padding");
+    /// assert_eq!(quire::Archive::new(&bytes[..]).unwrap_err().code(), "length_mismatch");
+    /// let archive = quire::Archive::salvage(&bytes[..])?;
+    /// assert!(archive.iter().all(|e| e.is_ok()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn salvage(src: S) -> ReadResult<Self> {
+        Self::opened(src, true)
+    }
+
+    fn opened(src: S, salvage: bool) -> ReadResult<Self> {
+        let layout = Layout::open(&src, salvage)?;
         let dict = layout.range(SectionId::Dict);
         if !dict.is_empty() {
             src.prefetch(&[dict]);

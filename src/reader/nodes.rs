@@ -423,6 +423,24 @@ impl<'a> Ctx<'a> {
         self.page_for_key(&hi).map(|_| ())
     }
 
+    /// The first entry of the node that a lookup of `key` cannot read (its checksum or its
+    /// contents), when that is why the lookup fails: where a walk must start to report it as
+    /// lost and go on (`None` when the lookup fails for another reason).
+    pub(crate) fn first_entry_of_unreadable(&self, key: &[u8]) -> Option<u64> {
+        let mut node = self.st.layout.root.clone();
+        loop {
+            let Node::Branch(b) = node else {
+                return None;
+            };
+            let c = child_for_key(&b.children, key)?;
+            match self.child(c, b.level) {
+                Ok(n) => node = n,
+                Err(e) if is_damage(&e) => return Some(c.first_entry),
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// The page holding entry `e` (which must be below the entry count).
     pub(crate) fn page_for_entry(&self, e: u64) -> ReadResult<Arc<PageNode>> {
         self.descend(|cs| {
@@ -438,6 +456,19 @@ impl<'a> Ctx<'a> {
 /// A page and the separator that bounds it from above (`None` for the last page).
 type PageAndBound = (Arc<PageNode>, Option<Vec<u8>>);
 
+/// Whether `e` is damage that a walk goes on after: a checksum that fails, or bytes that
+/// could not be fetched (a file cut short, a network error).
+pub(crate) fn is_damage(e: &ReadError) -> bool {
+    matches!(
+        e,
+        ReadError::Io { .. }
+            | ReadError::Damaged {
+                kind: DamageKind::ChecksumMismatch,
+                ..
+            }
+    )
+}
+
 /// Why a walk could not give the next page.
 #[derive(Debug)]
 pub(crate) enum WalkError {
@@ -447,6 +478,10 @@ pub(crate) enum WalkError {
         error: ReadError,
         first: u64,
         entries: u64,
+        /// The keys under it are at least this and below `to`, as far as the separators
+        /// above it tell.
+        from: Option<Vec<u8>>,
+        to: Option<Vec<u8>>,
     },
     /// The tree is not a tree (a node out of place: shared, a cycle, a gap): the walk stops.
     Stopped(ReadError),
@@ -543,6 +578,32 @@ impl Walker {
         Ok(p)
     }
 
+    /// The separator that bounds the current node from above: the nearest next sibling's on
+    /// the path (`None` for the tree's last node).
+    fn upper_separator(&self) -> Option<&[u8]> {
+        self.path
+            .iter()
+            .rev()
+            .find_map(|(b, i)| b.children.get(i + 1))
+            .map(|c| c.sep.as_slice())
+    }
+
+    /// The child `c` at the end of the path could not be read. Damage (its checksum fails,
+    /// or its bytes could not be fetched) costs its entries, and the walk goes on; a node
+    /// whose checksum holds but that breaks the format's rules was made so, and stops it.
+    fn skipped(&self, error: ReadError, c: &Child) -> WalkError {
+        if !is_damage(&error) {
+            return WalkError::Stopped(error);
+        }
+        WalkError::Skipped {
+            error,
+            first: c.first_entry,
+            entries: c.entries,
+            from: self.lower_separator().map(<[u8]>::to_vec),
+            to: self.upper_separator().map(<[u8]>::to_vec),
+        }
+    }
+
     /// Starts the walk at the page holding entry `e` (below the entry count).
     pub(crate) fn seek(&mut self, ctx: &Ctx<'_>, e: u64) -> Result<Arc<PageNode>, WalkError> {
         self.path.clear();
@@ -570,11 +631,7 @@ impl Walker {
                         Ok(n) => n,
                         Err(error) => {
                             self.forget_below(b.level);
-                            return Err(WalkError::Skipped {
-                                error,
-                                first: c.first_entry,
-                                entries: c.entries,
-                            });
+                            return Err(self.skipped(error, &c));
                         }
                     };
                 }
@@ -616,11 +673,7 @@ impl Walker {
                 Ok(Node::Branch(nb)) => self.path.push((nb, 0)),
                 Err(error) => {
                     self.forget_below(b.level);
-                    return Err(WalkError::Skipped {
-                        error,
-                        first: c.first_entry,
-                        entries: c.entries,
-                    });
+                    return Err(self.skipped(error, &c));
                 }
             }
         }

@@ -211,11 +211,7 @@ impl Verifier<'_> {
                     let sep = w.lower_separator().map(<[u8]>::to_vec);
                     self.page(&p, sep.as_deref());
                 }
-                Err(WalkError::Skipped {
-                    error,
-                    first: _,
-                    entries,
-                }) => {
+                Err(WalkError::Skipped { error, entries, .. }) => {
                     self.missing(entries, &error);
                 }
                 Err(WalkError::Stopped(error)) => {

@@ -237,8 +237,10 @@ int quire_iter_prefix(const struct quire_archive *a, const char *prefix, size_t 
 
 // Advances the iterator: stores the next entry's number in `*index` and returns
 // `QUIRE_OK`, or returns `QUIRE_DONE` at the end. A damaged entry returns
-// `QUIRE_ERR_DAMAGED`; an entry-order iterator can be advanced past it, a prefix iterator
-// then ends. Use the number with `quire_key`, `quire_get_by_index`, ... on the archive's
+// `QUIRE_ERR_DAMAGED`, and so does, once, an index page of a prefix walk that cannot be
+// read (`quire_last_error` names the entries it held and their key range); either iterator
+// can be advanced past it. A prefix walk that meets an index that is not a tree (a shared
+// or misplaced node) returns `QUIRE_ERR_DAMAGED` and then ends. Use the number with `quire_key`, `quire_get_by_index`, ... on the archive's
 // handle.
 //
 // # Safety

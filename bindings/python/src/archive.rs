@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyKeyError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyDate, PyDict, PyMemoryView, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyDate, PyDict, PyList, PyMemoryView, PyString};
 use quire::{BodyReader, Date, EntryInfo, ReadError, ReadResult};
 
 use crate::errors::read_error;
@@ -191,6 +191,50 @@ impl Archive {
     }
 }
 
+/// Entries a sorted walk lost and went on after: a page that could not be read.
+fn is_lost(e: &quire::ReadError) -> bool {
+    matches!(e, quire::ReadError::Skipped { .. })
+}
+
+/// What a walk passed over, for Python.
+struct Skip {
+    first: Option<u64>,
+    count: u64,
+    from: Option<String>,
+    to: Option<String>,
+    code: &'static str,
+    message: String,
+}
+
+impl Skip {
+    fn of(e: &quire::ReadError) -> Skip {
+        let (first, count, from, to) = match e {
+            quire::ReadError::Skipped {
+                first,
+                count,
+                from,
+                to,
+                ..
+            } => (Some(*first), *count, from.clone(), to.clone()),
+            other => {
+                let first = match other.location() {
+                    Some(quire::Location::Entry(i)) => Some(i),
+                    _ => None,
+                };
+                (first, 1, None, None)
+            }
+        };
+        Skip {
+            first,
+            count,
+            from,
+            to,
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Looks `key` up and reads its body.
 fn body_of(a: &Inner, key: &str) -> ReadResult<Option<Vec<u8>>> {
     a.get(key)?.map(|e| e.body()).transpose()
@@ -271,13 +315,54 @@ impl Archive {
     /// The keys that start with ``prefix``, as a sorted list (byte-wise order of their
     /// UTF-8): one descent of the archive's index, then a walk forward. ``prefix("")``
     /// lists every key.
-    fn prefix(&self, py: Python<'_>, prefix: PyBackedStr) -> PyResult<Vec<String>> {
-        self.with_archive(py, |a| {
-            a.prefix(&prefix)
-                .map(|e| e.map(|e| e.key().to_string()))
-                .collect::<ReadResult<Vec<_>>>()
-        })?
-        .map_err(|e| read_error(py, e))
+    ///
+    /// Damage raises :class:`CorruptArchive`, unless ``lost`` is a list: then each part of
+    /// the index or entry that cannot be read is appended to it as a dict (``first`` and
+    /// ``count`` of the entries lost, ``from_key`` and ``to_key`` bounding their keys where
+    /// the index tells, ``code`` and ``message``), and the walk goes on past it. An index
+    /// that is not a tree still raises, after the walk reached it.
+    #[pyo3(signature = (prefix, lost=None))]
+    fn prefix(
+        &self,
+        py: Python<'_>,
+        prefix: PyBackedStr,
+        lost: Option<Bound<'_, PyList>>,
+    ) -> PyResult<Vec<String>> {
+        let go_on = lost.is_some();
+        let (keys, skipped, fatal) = self.with_archive(py, |a| {
+            let (mut keys, mut skipped, mut fatal) = (Vec::new(), Vec::new(), None);
+            for item in a.prefix(&prefix) {
+                match item {
+                    Ok(e) => keys.push(e.key().to_string()),
+                    // A lost page, or one damaged entry: recorded, and the walk goes on. A
+                    // node out of place (not a tree) is not passed over.
+                    Err(e) if go_on && (is_lost(&e) || e.code() != "damaged_node") => {
+                        skipped.push(Skip::of(&e));
+                    }
+                    Err(e) => {
+                        fatal = Some(e);
+                        break;
+                    }
+                }
+            }
+            (keys, skipped, fatal)
+        })?;
+        if let Some(list) = lost {
+            for s in skipped {
+                let d = PyDict::new(py);
+                d.set_item("first", s.first)?;
+                d.set_item("count", s.count)?;
+                d.set_item("from_key", s.from)?;
+                d.set_item("to_key", s.to)?;
+                d.set_item("code", s.code)?;
+                d.set_item("message", s.message)?;
+                list.append(d)?;
+            }
+        }
+        match fatal {
+            Some(e) => Err(read_error(py, e)),
+            None => Ok(keys),
+        }
     }
 
     /// The :class:`Entry` for ``key``; ``KeyError`` when there is none.
