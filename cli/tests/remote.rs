@@ -13,7 +13,8 @@
 //!   new file's bytes.
 //! - Faults are one-line messages with their exit codes, within a time bound.
 //!
-//! Run: `cargo test -p quire-cli --test remote` (about a minute; `-- --nocapture` prints the
+//! Run: `cargo test -p quire-cli --features server-tests --test remote` (.ci/run does; about a
+//! minute; `-- --nocapture` prints the
 //! counts and timings). With `CI=true` a server that cannot be started fails the test;
 //! otherwise the test prints `skip: …` and passes having checked nothing.
 
