@@ -1407,16 +1407,30 @@ fn ls_json(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     // The sorted walk: a page that cannot be read is one line, and the listing goes on.
     let entries = archive.prefix(prefix.unwrap_or(""));
     let mut damaged = 0u64;
-    for (n, e) in entries.enumerate() {
+    for e in entries {
         let line = match e {
+            // A page that could not be read: the entries it held and their key range.
+            Err(quire::ReadError::Skipped {
+                first,
+                count,
+                from,
+                to,
+                cause,
+            }) => {
+                damaged += count;
+                json!({
+                    "lost": {"first": first, "count": count, "from_key": from, "to_key": to},
+                    "code": cause.code(),
+                    "error": cause.to_string(),
+                })
+            }
             Err(err) => {
                 damaged += 1;
-                let at = if prefix.is_some() {
-                    "sorted_position"
-                } else {
-                    "index"
+                let index = match err.location() {
+                    Some(quire::Location::Entry(i)) => Value::from(i),
+                    _ => Value::Null,
                 };
-                json!({ at: n, "error": err.to_string() })
+                json!({ "index": index, "code": err.code(), "error": err.to_string() })
             }
             Ok(e) => {
                 let mut o = json!({

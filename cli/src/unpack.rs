@@ -173,10 +173,14 @@ pub fn runs_of_lost(lost: &[Lost]) -> Vec<LostRun> {
     runs
 }
 
-/// Adds `l` to the last run when it follows it for the same reason, else starts a run.
+/// Adds `l` to the last run when it follows it for the same reason and neither has a key
+/// (entries lost with their page: one line for the page), else starts a run (an entry whose
+/// key is known is named on its own line).
 pub fn push_lost(runs: &mut Vec<LostRun>, l: &Lost) {
     match runs.last_mut() {
-        Some(r) if r.last + 1 == l.index && r.why == l.why => {
+        Some(r)
+            if r.last + 1 == l.index && r.why == l.why && l.key.is_none() && r.keys.0.is_none() =>
+        {
             r.last = l.index;
             r.keys.1 = l.key.clone();
         }
