@@ -556,6 +556,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
                         key: None,
                         why: chain(&err),
                     },
+                    true,
                 );
                 continue;
             }
@@ -589,7 +590,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
                     key: Some(entry.key().to_string()),
                     why,
                 };
-                unpack::push_lost(&mut runs, &lost);
+                unpack::push_lost(&mut runs, &lost, true);
             }
         }
     }

@@ -168,7 +168,7 @@ impl std::fmt::Display for LostRun {
 pub fn runs_of_lost(lost: &[Lost]) -> Vec<LostRun> {
     let mut runs: Vec<LostRun> = Vec::new();
     for l in lost {
-        push_lost(&mut runs, l);
+        push_lost(&mut runs, l, false);
     }
     runs
 }
@@ -176,11 +176,11 @@ pub fn runs_of_lost(lost: &[Lost]) -> Vec<LostRun> {
 /// Adds `l` to the last run when it follows it for the same reason and neither has a key
 /// (entries lost with their page: one line for the page), else starts a run (an entry whose
 /// key is known is named on its own line).
-pub fn push_lost(runs: &mut Vec<LostRun>, l: &Lost) {
+/// With `keyed`, entries whose keys are known are grouped too (a range of keys).
+pub fn push_lost(runs: &mut Vec<LostRun>, l: &Lost, keyed: bool) {
+    let groups = |r: &LostRun| keyed || (l.key.is_none() && r.keys.0.is_none());
     match runs.last_mut() {
-        Some(r)
-            if r.last + 1 == l.index && r.why == l.why && l.key.is_none() && r.keys.0.is_none() =>
-        {
+        Some(r) if r.last + 1 == l.index && r.why == l.why && groups(r) => {
             r.last = l.index;
             r.keys.1 = l.key.clone();
         }
