@@ -502,6 +502,17 @@ fn open_as(
     opened(archive.and_then(|a| from(Box::new(a.into_inner()))))
 }
 
+/// Why an entry was lost, the same words for every entry lost the same way (so that
+/// neighbours group into one line): bytes past the end of a copy cut short, or the damage.
+fn why_lost(e: &quire::ReadError) -> String {
+    match e {
+        quire::ReadError::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof => {
+            "stored past the end of the file (the copy was cut short)".to_string()
+        }
+        other => chain(other),
+    }
+}
+
 /// `quire salvage`: every entry that can be read, into a new archive.
 fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, Fail> {
     let archive = open_as(path, true)?;
@@ -539,7 +550,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
                     first,
                     last: first + count.saturating_sub(1),
                     keys: (from, to),
-                    why: chain(&cause),
+                    why: why_lost(&cause),
                 });
                 continue;
             }
@@ -554,7 +565,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
                     &unpack::Lost {
                         index: index.unwrap_or(u64::MAX),
                         key: None,
-                        why: chain(&err),
+                        why: why_lost(&err),
                     },
                     true,
                 );
@@ -562,7 +573,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
             }
         };
         let copied = (|| -> Result<(), String> {
-            let info = entry.info().map_err(|e| e.to_string())?;
+            let info = entry.info().map_err(|e| why_lost(&e))?;
             let mut ne = quire::NewEntry::new(entry.key(), b"").content_type(entry.content_type());
             if let Some(t) = &info.title {
                 ne = ne.title(t);
@@ -573,11 +584,12 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
             for (n, v) in &info.metadata {
                 ne = ne.meta(n, v);
             }
-            let body = entry.reader().map_err(|e| e.to_string())?;
+            let body = entry.reader().map_err(|e| why_lost(&e))?;
             w.add_reader(&ne, body).map(|_| ()).map_err(|e| match e {
                 quire::WriteError::Io(io) => io
                     .get_ref()
-                    .map_or_else(|| io.to_string(), |inner| inner.to_string()),
+                    .and_then(|inner| inner.downcast_ref::<quire::ReadError>())
+                    .map_or_else(|| io.to_string(), why_lost),
                 other => other.to_string(),
             })
         })();
