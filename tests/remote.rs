@@ -2,7 +2,7 @@
 //! PyPI, started by `tests/servers/nginx.sh` and `s3.sh` — with every request counted from the
 //! server's side, in its access log.
 //!
-//! Run: `cargo test --features remote --test remote` (about 30 s; the first run may install
+//! Run: `cargo test --features remote,server-tests --test remote` (about 30 s; the first run may install
 //! nginx with apt-get and moto with pip). With `CI=true` a server that cannot be installed or
 //! started fails the test; otherwise the test prints `skip: …` and passes having checked
 //! nothing.
