@@ -1056,21 +1056,19 @@ fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64, quiet: bool) {
             say(format_args!("{}: {r}", archive.display()));
         }
     }
+    let first = match runs.first() {
+        Some(r) if quiet => format!(" (first: {r}); run without -q for the list"),
+        _ => String::new(),
+    };
     say(format_args!(
         "{}: {} of {total} entries could not be read (the archive is damaged, {} place(s)); \
-         every other entry was written{}",
+         every other entry was written{first}",
         archive.display(),
         lost.len(),
         runs.len(),
-        if quiet {
-            "; run without -q for the list"
-        } else {
-            ""
-        }
     ));
 }
 
-/// Body bytes and key bytes of every readable entry.
 /// Body and key bytes of every entry, from the index alone (no block is read). An index that
 /// cannot be walked is an error: info reports it rather than a partial sum.
 fn totals<D: quire::source::ByteSource>(
