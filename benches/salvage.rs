@@ -9,7 +9,6 @@
 //! (benches/corpus/*.sh fetch the corpora). Prints one table row per copy.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::collections::BTreeMap;
@@ -51,8 +50,8 @@ fn entries(a: &Archive<&[u8]>) -> BTreeMap<String, Seen> {
 /// Packs a quire JSONL file (the fields benches/corpus writes) at default settings.
 fn pack(jsonl: &Path) -> Vec<u8> {
     let text = std::fs::read_to_string(jsonl).expect("read the corpus");
-    let mut w = ArchiveWriter::in_memory(WriterOptions::new().created(1_700_000_000))
-        .expect("a writer");
+    let mut w =
+        ArchiveWriter::in_memory(WriterOptions::new().created(1_700_000_000)).expect("a writer");
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
         let Some(key) = v["key"].as_str() else {
@@ -63,7 +62,7 @@ fn pack(jsonl: &Path) -> Vec<u8> {
         if let Some(t) = v["title"].as_str() {
             e = e.title(t);
         }
-        if let Some(d) = v["date"].as_str().and_then(|d| d.parse().ok()) {
+        if let Some(d) = v["date"].as_str().and_then(Date::parse) {
             e = e.date(d);
         }
         w.add(&e).expect("add");
@@ -89,7 +88,10 @@ fn expected(bytes: &[u8], a: &Anatomy, cut: usize) -> Vec<String> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let Some((quire, corpora)) = args.split_first() else {
         eprintln!("usage: salvage QUIRE_BINARY CORPUS.jsonl...");
         std::process::exit(2);
@@ -108,9 +110,13 @@ fn main() {
         let anatomy = Anatomy::of(&bytes);
         let n = bytes.len();
         let mut copies: Vec<(String, Vec<u8>, Vec<String>)> = Vec::new();
-        for (label, frac) in [("cut 25 %", 0.25), ("cut 50 %", 0.5), ("cut 2/3", 2.0 / 3.0)]
-            .into_iter()
-            .chain([("cut 90 %", 0.9), ("cut 99 %", 0.99)])
+        for (label, frac) in [
+            ("cut 25 %", 0.25),
+            ("cut 50 %", 0.5),
+            ("cut 2/3", 2.0 / 3.0),
+        ]
+        .into_iter()
+        .chain([("cut 90 %", 0.9), ("cut 99 %", 0.99)])
         {
             let cut = (n as f64 * frac) as usize;
             let keys = expected(&bytes, &anatomy, cut);

@@ -586,7 +586,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
             }
             let body = entry.reader().map_err(|e| why_lost(&e))?;
             w.add_reader(&ne, body).map(|_| ()).map_err(|e| match e {
-                quire::WriteError::Io(io) => io
+                quire::WriteError::Io(io) | quire::WriteError::BodyRead { source: io, .. } => io
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<quire::ReadError>())
                     .map_or_else(|| io.to_string(), why_lost),

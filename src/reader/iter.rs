@@ -7,7 +7,7 @@ use std::iter::FusedIterator;
 use std::sync::Arc;
 
 use super::entry::Entry;
-use super::nodes::{PageNode, WalkError, Walker};
+use super::nodes::{Lost, PageNode, WalkError, Walker};
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 
@@ -80,15 +80,10 @@ impl<'a> Entries<'a> {
                 self.stopped = true;
                 Err(ReadError::violates(p.at, Rule::EntryCount))
             }
-            Err(WalkError::Skipped {
-                error,
-                first,
-                entries,
-                ..
-            }) => {
-                let (at, kind) = damage_of(&error, Location::Entry(e));
-                self.lost = Some((first.saturating_add(entries), at, kind));
-                Err(error)
+            Err(WalkError::Skipped(lost)) => {
+                let (at, kind) = damage_of(&lost.error, Location::Entry(e));
+                self.lost = Some((lost.first.saturating_add(lost.entries), at, kind));
+                Err(lost.error)
             }
             Err(WalkError::Stopped(error)) => {
                 self.stopped = true;
@@ -242,13 +237,14 @@ impl<'a> PrefixIter<'a> {
                 true
             }
             Ok(None) => false,
-            Err(WalkError::Skipped {
-                error,
-                first,
-                entries,
-                from,
-                to,
-            }) => {
+            Err(WalkError::Skipped(lost)) => {
+                let Lost {
+                    error,
+                    first,
+                    entries,
+                    from,
+                    to,
+                } = *lost;
                 if from.as_deref().is_some_and(|f| self.past(f)) {
                     return false;
                 }

@@ -472,19 +472,23 @@ pub(crate) fn is_damage(e: &ReadError) -> bool {
 /// Why a walk could not give the next page.
 #[derive(Debug)]
 pub(crate) enum WalkError {
-    /// A node could not be read (its checksum, or its contents): its entries
-    /// `first .. first + entries` are lost, and the walk goes on after them.
-    Skipped {
-        error: ReadError,
-        first: u64,
-        entries: u64,
-        /// The keys under it are at least this and below `to`, as far as the separators
-        /// above it tell.
-        from: Option<Vec<u8>>,
-        to: Option<Vec<u8>>,
-    },
+    /// A node could not be read (its checksum, or its bytes): its entries are lost, and the
+    /// walk goes on after them.
+    Skipped(Box<Lost>),
     /// The tree is not a tree (a node out of place: shared, a cycle, a gap): the walk stops.
     Stopped(ReadError),
+}
+
+/// The entries `first .. first + entries` of a node a walk could not read.
+#[derive(Debug)]
+pub(crate) struct Lost {
+    pub(crate) error: ReadError,
+    pub(crate) first: u64,
+    pub(crate) entries: u64,
+    /// The keys under it are at least this and below `to`, as far as the separators above
+    /// it tell.
+    pub(crate) from: Option<Vec<u8>>,
+    pub(crate) to: Option<Vec<u8>>,
 }
 
 /// Where the next node of a level must start.
@@ -595,13 +599,13 @@ impl Walker {
         if !is_damage(&error) {
             return WalkError::Stopped(error);
         }
-        WalkError::Skipped {
+        WalkError::Skipped(Box::new(Lost {
             error,
             first: c.first_entry,
             entries: c.entries,
             from: self.lower_separator().map(<[u8]>::to_vec),
             to: self.upper_separator().map(<[u8]>::to_vec),
-        }
+        }))
     }
 
     /// Starts the walk at the page holding entry `e` (below the entry count).

@@ -211,8 +211,8 @@ impl Verifier<'_> {
                     let sep = w.lower_separator().map(<[u8]>::to_vec);
                     self.page(&p, sep.as_deref());
                 }
-                Err(WalkError::Skipped { error, entries, .. }) => {
-                    self.missing(entries, &error);
+                Err(WalkError::Skipped(lost)) => {
+                    self.missing(lost.entries, &lost.error);
                 }
                 Err(WalkError::Stopped(error)) => {
                     self.problem_from(&error, Location::Section(SectionId::Index));

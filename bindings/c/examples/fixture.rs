@@ -7,7 +7,11 @@
 //! - `keys.txt`: the keys, one a line, in entry order;
 //! - `truncated.quire`: the first 60% of `test.quire`;
 //! - `flipped.quire`: one bit flipped in the middle of the data section (opens; some gets
-//!   fail); `flipped-header.quire`: one bit flipped in the header (does not open).
+//!   fail); `flipped-header.quire`: one bit flipped in the header (does not open);
+//! - `damaged-page.quire`: the same entries as `test.quire` (so numbered the same), written
+//!   with 2 KiB index pages, with one byte flipped in the middle of its second page (its
+//!   parent's CRC of it fails); `damaged-page.txt`: `FIRST COUNT`, the entries that page
+//!   holds.
 //!
 //! ```sh
 //! cargo run -p quire-c --example fixture -- DIR
@@ -49,7 +53,7 @@ fn text(rng: &mut Rng, len: usize, words: &[String]) -> Vec<u8> {
     out
 }
 
-fn write_archive(path: &Path) -> Result<()> {
+fn write_archive(path: &Path, page_size: Option<u32>) -> Result<()> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let words: Vec<String> = (0..3000)
         .map(|_| {
@@ -60,10 +64,13 @@ fn write_archive(path: &Path) -> Result<()> {
         })
         .collect();
     let sections = ["world", "science", "sport", "local", "caf\u{e9}/\u{fc}ber"];
-    let opts = WriterOptions::new()
+    let mut opts = WriterOptions::new()
         .level(3)
         .overwrite(Overwrite::Replace)
         .created(1_000_000_000);
+    if let Some(p) = page_size {
+        opts = opts.page_size(p);
+    }
     let mut w = ArchiveWriter::create(path, opts)?;
     let mut previous: Vec<Vec<u8>> = Vec::new();
     for i in 0..3000u32 {
@@ -155,6 +162,33 @@ fn write_expected(archive: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Flips a byte in the middle of the second index page of the archive at `path` (whose
+/// root is a branch over pages); returns the file and the page's first entry and count.
+fn damage_second_page(path: &Path) -> Result<(Vec<u8>, u64, u64)> {
+    let mut bytes = std::fs::read(path)?;
+    let p = quire::format::Prelude::decode(&bytes, bytes.len() as u64)?;
+    let h = &p.header;
+    if h.index_depth != 1 {
+        return Err(format!("index_depth {}, not 1", h.index_depth).into());
+    }
+    let root_end = h.prelude_len as usize - 4;
+    let root = &bytes[root_end - h.root_len as usize..root_end];
+    let pages = quire::format::nodes::decode_branch(root, 0).map_err(|e| e.to_string())?;
+    if pages.len() < 3 {
+        return Err(format!("{} index pages, not 3 or more", pages.len()).into());
+    }
+    let index = p
+        .sections
+        .iter()
+        .find(|s| s.id == quire::format::SectionId::Index as u32)
+        .ok_or("no index section")?;
+    let page = &pages[1];
+    let at = usize::try_from(index.offset + page.offset)? + page.len as usize / 2;
+    let (first, count) = (page.first_entry, page.entries);
+    bytes[at] ^= 0x20;
+    Ok((bytes, first, count))
+}
+
 fn main() -> Result<()> {
     let Some(dir) = std::env::args().nth(1) else {
         eprintln!("usage: fixture DIR");
@@ -163,8 +197,14 @@ fn main() -> Result<()> {
     let dir = Path::new(&dir);
     std::fs::create_dir_all(dir)?;
     let archive = dir.join("test.quire");
-    write_archive(&archive)?;
+    write_archive(&archive, None)?;
     write_expected(&archive, dir)?;
+
+    let paged = dir.join("damaged-page.quire");
+    write_archive(&paged, Some(2048))?;
+    let (damaged, first, count) = damage_second_page(&paged)?;
+    std::fs::write(&paged, damaged)?;
+    std::fs::write(dir.join("damaged-page.txt"), format!("{first} {count}\n"))?;
 
     let bytes = std::fs::read(&archive)?;
     std::fs::write(dir.join("truncated.quire"), &bytes[..bytes.len() * 6 / 10])?;

@@ -1,7 +1,8 @@
 /*
  * The C test of libquire: 10,000 random gets compared with the Rust reader's bytes, every
- * accessor, both iterators, the three ways of opening, four threads on one handle, and
- * errors (missing keys, bad arguments, a truncated, a bit-flipped and a foreign archive).
+ * accessor, both iterators, the three ways of opening, four threads on one handle,
+ * errors (missing keys, bad arguments, a truncated, a bit-flipped and a foreign archive),
+ * and a prefix walk that goes on past a damaged index page.
  *
  *   cargo run -p quire-c --example fixture -- DIR     # test.quire, expected.bin, ...
  *   cc -std=c11 -Wall -Wextra -Werror -Ibindings/c/include bindings/c/tests/test.c \
@@ -407,6 +408,87 @@ int main(int argc, char **argv) {
     problems = 0;
     CHECK(quire_verify(a, &problems) == QUIRE_ERR_DAMAGED && problems > 0, "verify flipped");
     CHECK(strstr(quire_last_error(), "checksum") != NULL, "verify message");
+    quire_close(a);
+
+    /* A damaged index page (damaged-page.quire: the same entries with 2 KiB pages, one byte
+     * flipped in the second page; damaged-page.txt: that page's first entry and count). A
+     * prefix walk returns QUIRE_ERR_DAMAGED once, where the page's entries would be, with a
+     * message naming them, and can be advanced past it: every other entry under the prefix
+     * follows, in order. An entry-order iterator fails once per entry of the page. */
+    unsigned long long lost_first = 0, lost_count = 0;
+    FILE *txt = fopen(in_dir(dir, "damaged-page.txt"), "r");
+    CHECK(txt && fscanf(txt, "%llu %llu", &lost_first, &lost_count) == 2 && lost_count > 0 &&
+              lost_first + lost_count < count,
+          "damaged-page.txt");
+    if (txt) fclose(txt);
+    CHECK(quire_open(in_dir(dir, "damaged-page.quire"), &a) == QUIRE_OK, "open damaged page");
+    char lost_msg[64];
+    snprintf(lost_msg, sizeof lost_msg, "%llu entries lost", lost_count);
+    /* Every key, then the keys of the lost page's first entry's section (up to its '/'). */
+    const expected_entry *pe = &exp[lost_first];
+    size_t section_len = 0;
+    while (section_len < pe->key_len && pe->key[section_len] != '/') section_len++;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *pre = pass == 0 ? "" : pe->key;
+        size_t pre_len = pass == 0 ? 0 : section_len + 1;
+        CHECK(quire_iter_prefix(a, pre, pre_len, &it) == QUIRE_OK, "iter_prefix damaged");
+        uint64_t want = 0, got = 0, before = 0;
+        int errors = 0, wrong = 0, rc;
+        while ((rc = quire_iter_next(it, &index)) != QUIRE_DONE) {
+            if (rc == QUIRE_ERR_DAMAGED) {
+                errors++;
+                before = got;
+                if (!strstr(quire_last_error(), lost_msg)) {
+                    fprintf(stderr, "damaged page: message: %s\n", quire_last_error());
+                    wrong++;
+                }
+                continue;
+            }
+            if (rc != QUIRE_OK) {
+                wrong++;
+                break;
+            }
+            /* The next entry under the prefix that is not on the lost page. */
+            while (want < count &&
+                   ((want >= lost_first && want < lost_first + lost_count) ||
+                    exp[want].key_len < pre_len || memcmp(exp[want].key, pre, pre_len) != 0))
+                want++;
+            if (index != want) {
+                if (wrong++ < 5)
+                    fprintf(stderr, "damaged page: got entry %llu, want %llu\n",
+                            (unsigned long long)index, (unsigned long long)want);
+            }
+            want = index + 1;
+            got++;
+        }
+        uint64_t under = 0, under_before = 0;
+        for (uint64_t i = 0; i < count; i++) {
+            int in = exp[i].key_len >= pre_len && memcmp(exp[i].key, pre, pre_len) == 0;
+            if (in && (i < lost_first || i >= lost_first + lost_count)) {
+                under++;
+                under_before += i < lost_first;
+            }
+        }
+        CHECK(errors == 1 && wrong == 0 && got == under && before == under_before,
+              "damaged page, prefix of %zu bytes: %d errors, %d wrong, %llu of %llu entries, "
+              "error after %llu (want %llu)",
+              pre_len, errors, wrong, (unsigned long long)got, (unsigned long long)under,
+              (unsigned long long)before, (unsigned long long)under_before);
+        CHECK(quire_iter_next(it, &index) == QUIRE_DONE, "damaged page: done stays done");
+        CHECK(quire_iter_free(it) == QUIRE_OK, "iter_free");
+    }
+    CHECK(quire_iter_new(a, &it) == QUIRE_OK, "iter_new damaged");
+    uint64_t ok_n = 0, damaged_n = 0;
+    int rc;
+    while ((rc = quire_iter_next(it, &index)) != QUIRE_DONE) {
+        if (rc == QUIRE_OK) ok_n++;
+        else if (rc == QUIRE_ERR_DAMAGED) damaged_n++;
+        else break;
+    }
+    CHECK(ok_n == count - lost_count && damaged_n == lost_count,
+          "entry order over a damaged page: %llu read, %llu damaged", (unsigned long long)ok_n,
+          (unsigned long long)damaged_n);
+    CHECK(quire_iter_free(it) == QUIRE_OK, "iter_free");
     quire_close(a);
 
     free(exp);

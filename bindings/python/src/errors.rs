@@ -122,6 +122,13 @@ pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
             ],
         ),
         ReadError::Damaged { at, kind } => corrupt(py, message, &at.to_string(), &kind.to_string()),
+        // Entries a walk lost with a page: the page's damage, with the message naming them.
+        ReadError::Skipped { ref cause, .. } => match **cause {
+            ReadError::Damaged { at, kind } => {
+                corrupt(py, message, &at.to_string(), &kind.to_string())
+            }
+            _ => Error::new_err(message),
+        },
         ReadError::EntryOutOfRange { .. } => PyIndexError::new_err(message),
         _ => Error::new_err(message),
     }

@@ -4,6 +4,7 @@ and the writer's refusals."""
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -213,3 +214,115 @@ def test_abort_and_exception_in_with_leave_no_file(tmp_path: Path) -> None:
             raise RuntimeError("stop")
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+INDEX = 2
+
+
+def _varint(b: bytes, at: int) -> tuple[int, int]:
+    """An unsigned LEB128 varint at ``at`` (spec/FORMAT.md conventions): value, next offset."""
+    value = shift = 0
+    while True:
+        x = b[at]
+        at += 1
+        value |= (x & 0x7F) << shift
+        shift += 7
+        if x < 0x80:
+            return value, at
+
+
+def index_pages(data: bytes) -> list[tuple[int, int, int, int, bytes]]:
+    """The pages under a root branch (``index_depth`` 1), read from the prelude (spec §2.1,
+    §6.3): for each, its absolute offset and length, its first entry, its number of entries
+    and its separator."""
+    (prelude_len,) = struct.unpack_from("<I", data, 14)
+    assert data[20] == 1, "index_depth 1"
+    (root_len,) = struct.unpack_from("<I", data, 88)
+    root = data[prelude_len - 4 - root_len : prelude_len - 4]
+    assert root[0] == 1, "the root is a branch"
+    count, at = _varint(root, 1)
+    child_offset, at = _varint(root, at)
+    pos = sections(data)[INDEX][0] + child_offset
+    pages, first = [], 0
+    for _ in range(count):
+        entries, at = _varint(root, at)
+        length, at = _varint(root, at)
+        at += 4  # crc
+        sep_len, at = _varint(root, at)
+        sep = root[at : at + sep_len]
+        at += sep_len
+        pages.append((pos, length, first, entries, sep))
+        pos += length
+        first += entries
+    return pages
+
+
+SECTIONS = ("alpha", "beta", "gamma")
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6,000 entries with long keys under three prefixes: several index pages of 16 KiB."""
+    rng = random.Random(19)
+    path = tmp_path_factory.mktemp("paged") / "paged.quire"
+    with quire.Writer(path, level=3, block_size=4096, threads=1) as w:
+        for i in range(6000):
+            tail = "".join(rng.choice("abcdefghijklmnop") for _ in range(14))
+            key = f"{SECTIONS[i * 3 // 6000]}/{i:05d}-{tail}"
+            w.add(key, f"body {i} ".encode() * (i % 7), title=f"Title {i}")
+    return path
+
+
+@pytest.mark.parametrize("which", ["first", "second", "middle", "last"])
+def test_a_damaged_index_page_costs_prefix_only_its_entries(
+    paged: Path, tmp_path: Path, which: str
+) -> None:
+    data = paged.read_bytes()
+    pages = index_pages(data)
+    assert len(pages) >= 3, len(pages)
+    with quire.open(paged) as a:
+        every = a.prefix("")
+        assert len(every) == len(a) == sum(p[3] for p in pages)
+        lost: list[dict] = []
+        assert a.prefix("", lost=lost) == every and lost == []
+    p = {"first": 0, "second": 1, "middle": len(pages) // 2, "last": len(pages) - 1}[which]
+    off, length, first, count, sep = pages[p]
+    bad = tmp_path / "bad.quire"
+    bad.write_bytes(flipped(data, off + length // 2))
+    # Entries are numbered in key order: the page holds every[first : first + count].
+    gone = set(every[first : first + count])
+    section = every[first].split("/")[0] + "/"
+    with quire.open(bad) as a:
+        for prefix in ("", section, every[first + count // 2]):
+            lost = [{"already": "there"}]
+            keys = a.prefix(prefix, lost=lost)
+            assert keys == [k for k in every if k.startswith(prefix) and k not in gone]
+            assert len(lost) == 2, lost
+            assert lost[0] == {"already": "there"}
+            d = lost[1]
+            assert (d["first"], d["count"]) == (first, count), d
+            assert d["code"] == "damaged_node", d
+            assert d["from_key"] == (sep.decode() if p > 0 else None), d
+            assert d["to_key"] == (pages[p + 1][4].decode() if p + 1 < len(pages) else None), d
+            if d["from_key"] is not None:
+                assert every[first - 1] < d["from_key"] <= every[first]
+            if d["to_key"] is not None:
+                assert every[first + count - 1] < d["to_key"] <= every[first + count]
+            assert f"{count} entries lost" in d["message"], d
+        # A prefix whose keys the page cannot hold: nothing lost, nothing raised.
+        for other in SECTIONS:
+            if not section.startswith(other + "/") and not every[first + count - 1].startswith(
+                other + "/"
+            ):
+                lost = []
+                want = [k for k in every if k.startswith(other + "/")]
+                assert a.prefix(other + "/", lost=lost) == want
+                assert lost == []
+                assert a.prefix(other + "/") == want
+        # Without ``lost``, the walk raises CorruptArchive, naming the lost entries.
+        for prefix in ("", section, every[first + count // 2]):
+            with pytest.raises(quire.CorruptArchive) as ei:
+                a.prefix(prefix)
+            assert f"{count} entries lost" in str(ei.value)
+            assert ei.value.kind
+            assert ei.value.location
