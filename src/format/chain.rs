@@ -63,7 +63,12 @@ pub fn reseal(bytes: &mut [u8], opts: Reseal) -> bool {
     let Some(root) = slice_at(bytes, root_at as u64, root_len).map(<[u8]>::to_vec) else {
         return false;
     };
-    let ctx = Ctx { index, data, opts };
+    let mut ctx = Ctx {
+        index,
+        data,
+        opts,
+        done: std::collections::HashSet::new(),
+    };
     let root = ctx.node(bytes, root, depth as u8);
     if let Some(slot) = bytes.get_mut(root_at..root_at + root.len()) {
         slot.copy_from_slice(&root);
@@ -104,12 +109,16 @@ struct Ctx {
     index: u64,
     data: u64,
     opts: Reseal,
+    /// Nodes already resealed (by offset and level): a node two branches share (which the
+    /// format forbids, §6.4) is resealed once, so the work stays linear in the file's size
+    /// whatever the bytes.
+    done: std::collections::HashSet<(u64, u8)>,
 }
 
 impl Ctx {
     /// Reseals the subtree of `node` (at `level`) and returns its bytes with the children's
     /// CRCs (and block CRCs) updated.
-    fn node(&self, bytes: &mut [u8], node: Vec<u8>, level: u8) -> Vec<u8> {
+    fn node(&mut self, bytes: &mut [u8], node: Vec<u8>, level: u8) -> Vec<u8> {
         match node.first() {
             Some(&KIND_PAGE) if level == 0 => self.page(bytes, node),
             Some(&KIND_BRANCH) if level > 0 => {
@@ -121,7 +130,11 @@ impl Ctx {
                     let Some(child) = slice_at(bytes, at, c.len.into()).map(<[u8]>::to_vec) else {
                         continue;
                     };
-                    let child = self.node(bytes, child, level - 1);
+                    let child = if self.done.insert((c.offset, level - 1)) {
+                        self.node(bytes, child, level - 1)
+                    } else {
+                        child
+                    };
                     c.crc = crc32(&child);
                     if let Some(slot) = bytes.get_mut(at as usize..at as usize + child.len()) {
                         slot.copy_from_slice(&child);
