@@ -194,28 +194,10 @@ impl<'a> Ctx<'a> {
         self.group_in(&page, index)
     }
 
-    /// Entries `index ..` of `page` (which holds `index`) up to the end of its restart group.
+    /// Entries `index ..` of `page` (which holds `index`) up to the end of its restart group;
+    /// the first damaged one is the error.
     pub(crate) fn group_in(&self, page: &Arc<PageNode>, index: u64) -> ReadResult<Vec<Entry<'a>>> {
-        let i = index
-            .checked_sub(page.first_entry)
-            .filter(|&i| i < page.head.n as u64)
-            .ok_or(ReadError::violates(
-                Location::Entry(index),
-                Rule::EntryCount,
-            ))? as usize;
-        let r = i / RESTART_INTERVAL;
-        let damaged = |kind| ReadError::damaged(page.at, kind);
-        let mut d = page.head.decoder_at(&page.bytes, r).map_err(damaged)?;
-        let end = ((r + 1) * RESTART_INTERVAL).min(page.head.n);
-        let mut out = Vec::with_capacity(end - i);
-        while d.index() < end {
-            let j = d.index();
-            let rec = d.next_entry().map_err(damaged)?;
-            if j >= i {
-                out.push(self.make_entry(page, j, rec)?);
-            }
-        }
-        Ok(out)
+        self.group_results(page, index).into_iter().collect()
     }
 
     /// Entries `index ..` of `page` up to the end of its restart group, each on its own: a
