@@ -235,6 +235,22 @@ impl<'b> EntryDecoder<'b> {
 
     /// Decodes the next entry; the caller stops after the page's `n` entries.
     pub fn next_entry(&mut self) -> Result<EntryRecord, DamageKind> {
+        let mut e = self.next_fields()?;
+        // Checked to be UTF-8 by `next_fields`.
+        e.key = String::from_utf8_lossy(&self.key).into_owned();
+        Ok(e)
+    }
+
+    /// The key of the entry [`next_fields`](Self::next_fields) (or
+    /// [`next_entry`](Self::next_entry)) read last.
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// Decodes the next entry like [`next_entry`](Self::next_entry), with every check, but
+    /// leaves its key in the decoder ([`key`](Self::key)) instead of allocating it: the
+    /// record's `key` is empty.
+    pub fn next_fields(&mut self) -> Result<EntryRecord, DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
         let restart = self.index.is_multiple_of(RESTART_INTERVAL);
@@ -300,11 +316,11 @@ impl<'b> EntryDecoder<'b> {
         if c.pos() > self.end {
             return Err(bounds);
         }
-        let key = std::str::from_utf8(&self.key)
-            .map_err(|_| DamageKind::NotUtf8)?
-            .to_owned();
+        if std::str::from_utf8(&self.key).is_err() {
+            return Err(DamageKind::NotUtf8);
+        }
         let e = EntryRecord {
-            key,
+            key: String::new(),
             lead_at,
             lead_len,
             body_len,

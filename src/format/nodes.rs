@@ -249,7 +249,8 @@ pub type KeyRange = (Vec<u8>, Vec<u8>);
 pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, DamageKind> {
     let mut d = EntryDecoder::new(page, head.entries_at, head.restarts_at, 0);
     let mut first: Option<Vec<u8>> = None;
-    let mut last: Option<String> = None;
+    // The previous key, in one buffer reused for every entry (no allocation per entry).
+    let mut prev: Vec<u8> = Vec::new();
     // Where the page's own bodies start (in stream order, as entries are laid out), for
     // shared bodies that point inside the page (§7.2).
     let mut first_lead: Option<u64> = None;
@@ -258,13 +259,15 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
         if i % RESTART_INTERVAL == 0 && head.restart(page, i / RESTART_INTERVAL)? != d.pos() {
             return Err(DamageKind::Violates(Rule::Restart));
         }
-        let e = d.next_entry()?;
-        if last
-            .as_ref()
-            .is_some_and(|p| p.as_bytes() >= e.key.as_bytes())
-        {
+        let e = d.next_fields()?;
+        if i > 0 && prev.as_slice() >= d.key() {
             return Err(DamageKind::Violates(Rule::KeyOrder));
         }
+        if first.is_none() {
+            first = Some(d.key().to_vec());
+        }
+        prev.clear();
+        prev.extend_from_slice(d.key());
         let from = *first_lead.get_or_insert(e.lead_at);
         match e.shared_body_at {
             None => bodies.push((e.body_at(), e.body_len)),
@@ -278,15 +281,11 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
             }
             Some(_) => {}
         }
-        if first.is_none() {
-            first = Some(e.key.as_bytes().to_vec());
-        }
-        last = Some(e.key);
     }
     if d.pos() != head.restarts_at {
         return Err(bounds());
     }
-    Ok(first.zip(last.map(String::into_bytes)))
+    Ok(first.map(|f| (f, prev)))
 }
 
 /// Finds the entry with `key` in a page: bisects the restarts, then reads forward.

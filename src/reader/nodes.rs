@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::nodes::{
-    self, check_entries, child_for_entry, child_for_key, decode_branch, Child, KeyRange, PageHead,
-    KIND_BRANCH, KIND_PAGE,
+    self, check_entries, child_for_key, decode_branch, Child, KeyRange, PageHead, KIND_BRANCH,
+    KIND_PAGE,
 };
 use crate::format::{self, BlockRecord, Codec, Header, SectionId};
 
@@ -243,22 +243,38 @@ impl NodeCache {
     }
 }
 
+/// A separator on a lookup's path: child `.1` of branch `.0` (held, not copied).
+type SepRef = Option<(Arc<BranchNode>, usize)>;
+
+fn sep_of(r: &SepRef) -> Option<&[u8]> {
+    r.as_ref()
+        .and_then(|(b, i)| b.children.get(*i))
+        .map(|c| c.sep.as_slice())
+}
+
 /// The key bounds a lookup carries down the tree (§6.3): every key under the current node is
-/// ≥ `lo` (empty: no bound) and < `hi` (`None`: no bound).
+/// ≥ `lo` and < `hi` (`None`: no bound). The separators are referred to in their branches,
+/// so carrying them costs no copy.
 #[derive(Debug, Clone, Default)]
 struct Bounds {
-    lo: Vec<u8>,
-    hi: Option<Vec<u8>>,
+    lo: SepRef,
+    hi: SepRef,
 }
 
 impl Bounds {
+    fn above_lo(&self, k: &[u8]) -> bool {
+        sep_of(&self.lo).is_none_or(|l| k >= l)
+    }
+
     fn below_hi(&self, k: &[u8]) -> bool {
-        self.hi.as_deref().is_none_or(|h| k < h)
+        sep_of(&self.hi).is_none_or(|h| k < h)
     }
 
     /// A branch's separators (children 1..) lie strictly inside the bounds.
     fn check_branch(&self, b: &BranchNode) -> ReadResult<()> {
-        let inside = |c: &Child| c.sep.as_slice() > self.lo.as_slice() && self.below_hi(&c.sep);
+        let inside = |c: &Child| {
+            sep_of(&self.lo).is_none_or(|l| c.sep.as_slice() > l) && self.below_hi(&c.sep)
+        };
         let ok = b.children.get(1).is_none_or(inside) && b.children.last().is_none_or(inside);
         if ok || b.children.len() < 2 {
             Ok(())
@@ -270,9 +286,7 @@ impl Bounds {
     /// A page's keys lie inside the bounds.
     fn check_page(&self, p: &PageNode) -> ReadResult<()> {
         match &p.keys {
-            Some((first, last))
-                if first.as_slice() < self.lo.as_slice() || !self.below_hi(last) =>
-            {
+            Some((first, last)) if !self.above_lo(first) || !self.below_hi(last) => {
                 Err(ReadError::violates(p.at, Rule::KeyBounds))
             }
             _ => Ok(()),
@@ -280,14 +294,16 @@ impl Bounds {
     }
 
     /// The bounds of child `i` of `b`.
-    fn child(&self, b: &BranchNode, i: usize) -> Bounds {
-        let lo = match b.children.get(i) {
-            Some(c) if i > 0 => c.sep.clone(),
-            _ => self.lo.clone(),
+    fn child(&self, b: &Arc<BranchNode>, i: usize) -> Bounds {
+        let lo = if i > 0 {
+            Some((Arc::clone(b), i))
+        } else {
+            self.lo.clone()
         };
-        let hi = match b.children.get(i + 1) {
-            Some(next) => Some(next.sep.clone()),
-            None => self.hi.clone(),
+        let hi = if i + 1 < b.children.len() {
+            Some((Arc::clone(b), i + 1))
+        } else {
+            self.hi.clone()
         };
         Bounds { lo, hi }
     }
@@ -387,11 +403,12 @@ impl<'a> Ctx<'a> {
     /// The page a key would be in, and the separator that bounds it from above (`None` for
     /// the last page).
     fn page_and_bound(&self, key: &[u8]) -> ReadResult<Option<PageAndBound>> {
+        // The last child whose separator is ≤ key (§6.3).
         let found = self.descend(|cs| {
-            let c = child_for_key(cs, key)?;
-            cs.iter().position(|x| std::ptr::eq(x, c))
+            cs.partition_point(|c| c.sep.as_slice() <= key)
+                .checked_sub(1)
         })?;
-        Ok(found.map(|(p, b)| (p, b.hi)))
+        Ok(found.map(|(p, b)| (p, sep_of(&b.hi).map(<[u8]>::to_vec))))
     }
 
     /// Whether a key that its page does not hold is truly absent. A key past the page's last
@@ -443,9 +460,11 @@ impl<'a> Ctx<'a> {
 
     /// The page holding entry `e` (which must be below the entry count).
     pub(crate) fn page_for_entry(&self, e: u64) -> ReadResult<Arc<PageNode>> {
+        // The child whose entry range holds e.
         self.descend(|cs| {
-            let c = child_for_entry(cs, e)?;
-            cs.iter().position(|x| std::ptr::eq(x, c))
+            let i = cs.partition_point(|c| c.first_entry <= e).checked_sub(1)?;
+            let c = cs.get(i)?;
+            (e - c.first_entry < c.entries).then_some(i)
         })?
         .map(|(p, _)| p)
         .filter(|p| e >= p.first_entry && e - p.first_entry < p.head.n as u64)
