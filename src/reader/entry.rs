@@ -170,12 +170,14 @@ impl<'a> Ctx<'a> {
 
     /// The entry with key `key`, if present.
     pub(crate) fn get_key(&self, key: &[u8]) -> ReadResult<Option<Entry<'a>>> {
-        let Some(page) = self.page_for_key(key)? else {
+        let Some((page, bounds)) = self.page_and_bounds(key)? else {
             return Ok(None);
         };
         match find_in_page(&page.bytes, &page.head, key) {
             Ok(Some((i, rec))) => self.make_entry(&page, i, rec).map(Some),
-            Ok(None) => self.confirm_absent(&page, key).map(|()| None),
+            Ok(None) => self
+                .confirm_absent(&page, key, bounds.upper())
+                .map(|()| None),
             Err(kind) => Err(ReadError::damaged(page.at, kind)),
         }
     }

@@ -256,12 +256,17 @@ fn sep_of(r: &SepRef) -> Option<&[u8]> {
 /// ≥ `lo` and < `hi` (`None`: no bound). The separators are referred to in their branches,
 /// so carrying them costs no copy.
 #[derive(Debug, Clone, Default)]
-struct Bounds {
+pub(crate) struct Bounds {
     lo: SepRef,
     hi: SepRef,
 }
 
 impl Bounds {
+    /// The separator that bounds the node reached from above (`None`: the tree's end).
+    pub(crate) fn upper(&self) -> Option<&[u8]> {
+        sep_of(&self.hi)
+    }
+
     fn above_lo(&self, k: &[u8]) -> bool {
         sep_of(&self.lo).is_none_or(|l| k >= l)
     }
@@ -397,18 +402,19 @@ impl<'a> Ctx<'a> {
     /// The page a key would be in. Its keys are checked against the separators on the way:
     /// a key that lies outside them is damage, never "not found" (§6.3).
     pub(crate) fn page_for_key(&self, key: &[u8]) -> ReadResult<Option<Arc<PageNode>>> {
-        Ok(self.page_and_bound(key)?.map(|(p, _)| p))
+        Ok(self.page_and_bounds(key)?.map(|(p, _)| p))
     }
 
-    /// The page a key would be in, and the separator that bounds it from above (`None` for
-    /// the last page).
-    fn page_and_bound(&self, key: &[u8]) -> ReadResult<Option<PageAndBound>> {
+    /// The page a key would be in, and the bounds its separators give it.
+    pub(crate) fn page_and_bounds(
+        &self,
+        key: &[u8],
+    ) -> ReadResult<Option<(Arc<PageNode>, Bounds)>> {
         // The last child whose separator is ≤ key (§6.3).
-        let found = self.descend(|cs| {
+        self.descend(|cs| {
             cs.partition_point(|c| c.sep.as_slice() <= key)
                 .checked_sub(1)
-        })?;
-        Ok(found.map(|(p, b)| (p, sep_of(&b.hi).map(<[u8]>::to_vec))))
+        })
     }
 
     /// Whether a key that its page does not hold is truly absent. A key past the page's last
@@ -416,7 +422,13 @@ impl<'a> Ctx<'a> {
     /// the separator must start at or above it (§6.3), which is checked by going there, so
     /// that a separator set above its child's first key is damage, never "not found". One
     /// more node read, only for such keys.
-    pub(crate) fn confirm_absent(&self, page: &PageNode, key: &[u8]) -> ReadResult<()> {
+    /// `hi` is the page's upper bound, from the lookup that reached it.
+    pub(crate) fn confirm_absent(
+        &self,
+        page: &PageNode,
+        key: &[u8],
+        hi: Option<&[u8]>,
+    ) -> ReadResult<()> {
         let before_first = page
             .keys
             .as_ref()
@@ -434,10 +446,10 @@ impl<'a> Ctx<'a> {
         if !past_last {
             return Ok(());
         }
-        let Some((_, Some(hi))) = self.page_and_bound(key)? else {
-            return Ok(());
-        };
-        self.page_for_key(&hi).map(|_| ())
+        match hi {
+            Some(hi) => self.page_for_key(hi).map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     /// The first entry of the node that a lookup of `key` cannot read (its checksum or its
@@ -471,9 +483,6 @@ impl<'a> Ctx<'a> {
         .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
     }
 }
-
-/// A page and the separator that bounds it from above (`None` for the last page).
-type PageAndBound = (Arc<PageNode>, Option<Vec<u8>>);
 
 /// Whether `e` is damage that a walk goes on after: a checksum that fails, or bytes that
 /// could not be fetched (a file cut short, a network error).
@@ -637,17 +646,16 @@ impl Walker {
             match node {
                 Node::Page(p) => return self.arrive(p),
                 Node::Branch(b) => {
-                    let Some(i) = b
+                    let i = b
                         .children
                         .partition_point(|c| c.first_entry <= e)
-                        .checked_sub(1)
-                    else {
+                        .checked_sub(1);
+                    let Some((i, c)) = i.and_then(|i| Some((i, b.children.get(i)?.clone()))) else {
                         return Err(WalkError::Stopped(ReadError::violates(
                             Location::Entry(e),
                             Rule::EntryCount,
                         )));
                     };
-                    let c = b.children[i].clone();
                     self.visit(&c, b.level, false);
                     self.path.push((Arc::clone(&b), i));
                     node = match ctx.child(&c, b.level) {
@@ -678,7 +686,10 @@ impl Walker {
             let Some((b, i)) = self.path.last() else {
                 return Ok(None);
             };
-            let (b, c) = (Arc::clone(b), b.children[*i].clone());
+            let Some(c) = b.children.get(*i).cloned() else {
+                return Ok(None);
+            };
+            let b = Arc::clone(b);
             if !self.visit(&c, b.level, true) {
                 let at = ctx
                     .st
