@@ -52,9 +52,9 @@
 
 pub mod error;
 pub mod format;
-#[allow(unsafe_code)] // Archive::open maps the file: the crate's one `unsafe` block.
+#[allow(unsafe_code)] // Archive::open maps the file.
 mod reader;
-pub mod source;
+pub mod source; // AnySource maps a file when OpenOptions::memory_map says so.
 mod writer;
 
 /// The README's code, compiled and run as a doctest so that it stays true.

@@ -156,6 +156,10 @@ impl<'a> Ctx<'a> {
                 let stored = self.read(range.start, (range.end - range.start) as usize)?;
                 let crc = st.layout.record(SectionId::Dict).map_or(0, |r| r.crc);
                 let checked = if format::crc32(&stored) != crc {
+                    if let err @ ReadError::Io { .. } = self.checksum_failed(Location::Dictionary)
+                    {
+                        return Err(err);
+                    }
                     Err(DamageKind::ChecksumMismatch)
                 } else {
                     let raw = st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
@@ -236,9 +240,17 @@ impl<'a> Ctx<'a> {
         let at = Location::Block(rec.number);
         let data = self.st.layout.range(SectionId::Data);
         self.st.counters.block_decompressed();
-        let stored = self.read(data.start + rec.offset, rec.stored_len as usize)?;
+        let start = data.start + rec.offset;
+        if codec == Codec::ZstdDict && self.st.dict.get().is_none() {
+            // The first block that needs the dictionary: ask for both at once (one round
+            // trip over a network, not two).
+            let dict = self.st.layout.range(SectionId::Dict);
+            self.src
+                .prefetch(&[dict, start..start + u64::from(rec.stored_len)]);
+        }
+        let stored = self.read(start, rec.stored_len as usize)?;
         if format::crc32(&stored) != rec.stored_crc {
-            return Err(ReadError::checksum(at));
+            return Err(self.checksum_failed(at));
         }
         let raw = match codec {
             Codec::Raw => stored.into_owned(),

@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::entries::RESTART_INTERVAL;
 use crate::format::strings::{self, Field, FieldError};
-use crate::format::{Date, EntryRecord};
+use crate::format::{BlockRecord, Codec, Date, EntryRecord, SectionId};
 
 /// An entry's descriptive strings, from [`Entry::info`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -346,6 +346,35 @@ impl<'a> Walk<'a> {
 }
 
 impl<'a> Entry<'a> {
+    /// The stored ranges of the blocks that hold this entry's lead and body, in stream
+    /// order, at most `budget` bytes of them (the first block always), and whether one of
+    /// them needs the dictionary.
+    pub(crate) fn block_ranges(&self, budget: u64) -> (Vec<std::ops::Range<u64>>, bool) {
+        let data = self.ctx.st.layout.range(SectionId::Data);
+        let (lead, lead_len) = (self.rec.lead_at, u64::from(self.rec.lead_len));
+        let (body, body_len) = (self.rec.body_at(), self.rec.body_len);
+        let overlaps = |b: &BlockRecord, s: u64, len: u64| {
+            len > 0
+                && b.stream_start < s.saturating_add(len)
+                && b.stream_end().is_some_and(|e| e > s)
+        };
+        let (mut out, mut dict, mut total) = (Vec::new(), false, 0u64);
+        let head = &self.page.head;
+        for b in head.run.iter().chain(&head.foreign) {
+            if !overlaps(b, lead, lead_len) && !overlaps(b, body, body_len) {
+                continue;
+            }
+            total = total.saturating_add(b.stored_len.into());
+            if !out.is_empty() && total > budget {
+                break;
+            }
+            let start = data.start.saturating_add(b.offset);
+            out.push(start..start.saturating_add(b.stored_len.into()));
+            dict |= b.codec == Codec::ZstdDict as u8;
+        }
+        (out, dict)
+    }
+
     /// Entry number (position in key order).
     pub fn index(&self) -> u64 {
         self.index

@@ -11,6 +11,7 @@ mod blocks;
 mod entry;
 mod iter;
 mod layout;
+mod many;
 mod nodes;
 mod verify;
 
@@ -29,7 +30,7 @@ use self::layout::Layout;
 use self::nodes::NodeCache;
 use crate::error::{DamageKind, ReadError, ReadResult};
 use crate::format::{Header, SectionId, SectionRecord};
-use crate::source::{ByteSource, FileSource};
+use crate::source::{AnySource, ByteSource, FileSource, OpenOptions};
 
 /// Blocks the default block cache keeps (at most 16 MiB of them).
 pub const DEFAULT_BLOCK_CACHE: usize = 4096;
@@ -132,6 +133,19 @@ impl<'a> Ctx<'a> {
                 path: Some(self.src.describe().into()),
                 source,
             })
+    }
+
+    /// A checksum that failed at `at`: damage, unless the source says its bytes changed
+    /// since it was opened (an object replaced on its server), which is an I/O error that
+    /// stops the command rather than damage to report and pass over.
+    pub(crate) fn checksum_failed(&self, at: crate::error::Location) -> ReadError {
+        match self.src.revalidate() {
+            Ok(()) => ReadError::checksum(at),
+            Err(source) => ReadError::Io {
+                path: Some(self.src.describe().into()),
+                source,
+            },
+        }
     }
 
     pub(crate) fn header(&self) -> &'a Header {
@@ -237,9 +251,9 @@ impl Archive<FileSource> {
 impl Archive<crate::source::RemoteSource> {
     /// Opens an archive where it lies: `https://…`, `http://…` or `s3://bucket/key` (the
     /// endpoint, region and credentials of S3 come from the usual `AWS_*` environment
-    /// variables, so any S3-compatible store works). Reads the prelude in one request and
-    /// starts fetching the dictionary; a lookup then fetches one index page and one block
-    /// (spec §1). The version of the object seen at open is pinned: should the object change,
+    /// variables, so any S3-compatible store works). Reads the prelude in one request; a
+    /// lookup then fetches one index page and one block, and the first block that needs the
+    /// dictionary fetches it at the same time (spec §1). The version of the object seen at open is pinned: should the object change,
     /// reads fail (an [`io::Error`](std::io::Error) whose
     /// [`remote_error_kind`](crate::source::remote_error_kind) is `Changed`), and the
     /// checksum chain catches a replacement that keeps the version tag. Needs the `remote`
@@ -267,6 +281,45 @@ impl Archive<crate::source::RemoteSource> {
     }
 }
 
+impl Archive<AnySource> {
+    /// Opens an archive wherever it lies: a path, or (feature `remote`) an `http://`,
+    /// `https://` or `s3://BUCKET/KEY` URL ([`is_url`](crate::source::is_url)), read as
+    /// `options` say. The one way in for programs that take a location from their user: the
+    /// command-line tool and both bindings open archives with it.
+    ///
+    /// A local file is read with positioned reads unless
+    /// [`memory_map`](OpenOptions::memory_map) is set. A URL is opened with one request (the
+    /// first 16 KiB); the dictionary is fetched only when a block needs it, so listing keys,
+    /// `info` and a missing key read the prelude and index pages only.
+    ///
+    /// ```
+    /// use quire::source::OpenOptions;
+    ///
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire");
+    /// let archive = quire::Archive::open_any(path, &OpenOptions::new())?;
+    /// assert_eq!(archive.get("empty")?.expect("present").body()?, b"");
+    /// # Ok::<(), quire::ReadError>(())
+    /// ```
+    pub fn open_any(location: impl AsRef<Path>, options: &OpenOptions) -> ReadResult<Self> {
+        let location = location.as_ref();
+        let src = AnySource::open(location, options).map_err(|source| ReadError::Io {
+            path: Some(location.to_path_buf()),
+            source,
+        })?;
+        Self::open_source(src, options)
+    }
+
+    /// Reads an archive from a source already opened ([`AnySource::Memory`] for bytes, say),
+    /// with `options`' salvage and block-cache settings.
+    pub fn open_source(src: AnySource, options: &OpenOptions) -> ReadResult<Self> {
+        let archive = Self::opened(src, options.is_salvage())?;
+        Ok(match options.block_cache_blocks() {
+            Some(n) => archive.with_block_cache(n),
+            None => archive,
+        })
+    }
+}
+
 impl<S: ByteSource> Archive<S> {
     /// Reads an archive from bytes in memory (anything that is `AsRef<[u8]>`). Checks the
     /// prelude; constant work, independent of the number of entries.
@@ -282,8 +335,7 @@ impl<S: ByteSource> Archive<S> {
     }
 
     /// Reads an archive through any byte source: reads the prelude (one range of at most
-    /// 16 KiB) and checks it, and hints the source to fetch the dictionary, which the first
-    /// lookup needs.
+    /// 16 KiB) and checks it. The dictionary is read when the first block that needs it is.
     pub fn from_source(src: S) -> ReadResult<Self> {
         Self::opened(src, false)
     }
@@ -309,11 +361,9 @@ impl<S: ByteSource> Archive<S> {
     }
 
     fn opened(src: S, salvage: bool) -> ReadResult<Self> {
+        // The dictionary is not fetched here: the first block that needs it asks for it,
+        // together with the block (listing keys and missing keys never need it).
         let layout = Layout::open(&src, salvage)?;
-        let dict = layout.range(SectionId::Dict);
-        if !dict.is_empty() {
-            src.prefetch(&[dict]);
-        }
         Ok(Archive {
             src,
             st: State {
@@ -456,6 +506,33 @@ impl<S: ByteSource> Archive<S> {
     /// ```
     pub fn get(&self, key: &str) -> ReadResult<Option<Entry<'_>>> {
         self.ctx().get_key(key.as_bytes())
+    }
+
+    /// Looks up many keys at once: the results in the order of `keys`, each as
+    /// [`get`](Self::get) gives it.
+    ///
+    /// Over a network (a remote source) the keys' index nodes are fetched together, one
+    /// round of requests per level of the tree, and their blocks (with the dictionary, the
+    /// first time) are then asked for together, so that they arrive while the first bodies
+    /// are read: a few round trips for many keys instead of a few per key. How many requests
+    /// are in flight at once is the source's setting
+    /// ([`RemoteOptions::parallelism`](crate::source)). Locally it is the same as a loop of
+    /// `get`.
+    ///
+    /// ```
+    /// # let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire"))?;
+    /// # let archive = quire::Archive::new(bytes)?;
+    /// let found = archive.get_many(&["news/2002/embassy", "nope", "empty"]);
+    /// let keys: Vec<Option<String>> = found
+    ///     .into_iter()
+    ///     .map(|r| r.map(|e| e.map(|e| e.key().to_owned())))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, [Some("news/2002/embassy".into()), None, Some("empty".into())]);
+    /// # Ok::<(), quire::ReadError>(())
+    /// ```
+    pub fn get_many<K: AsRef<str>>(&self, keys: &[K]) -> Vec<ReadResult<Option<Entry<'_>>>> {
+        let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_ref().as_bytes()).collect();
+        self.ctx().get_many(&keys)
     }
 
     /// Entry number `index`: entries are numbered in key order.

@@ -207,6 +207,20 @@ struct Claim {
     entries: u64,
 }
 
+impl Claim {
+    /// What branch record `c`, whose children are at `level`, says of its child.
+    fn of(c: &Child, level: u8) -> Claim {
+        Claim {
+            offset: c.offset,
+            len: c.len,
+            crc: c.crc,
+            level,
+            first_entry: c.first_entry,
+            entries: c.entries,
+        }
+    }
+}
+
 /// Recently used nodes by file offset, most recent last.
 pub(crate) struct NodeCache {
     capacity: usize,
@@ -330,14 +344,7 @@ impl<'a> Ctx<'a> {
     /// cache) and checked against the CRC its parent gives, then whole.
     pub(crate) fn child(&self, c: &Child, level: u8) -> ReadResult<Node> {
         self.st.counters.node_visit();
-        let claim = Claim {
-            offset: c.offset,
-            len: c.len,
-            crc: c.crc,
-            level,
-            first_entry: c.first_entry,
-            entries: c.entries,
-        };
+        let claim = Claim::of(c, level);
         if let Some(hit) = self.st.nodes.lock().ok().and_then(|mut n| n.get(&claim)) {
             return Ok(hit);
         }
@@ -351,7 +358,7 @@ impl<'a> Ctx<'a> {
         self.st.counters.node_read();
         let bytes = self.read(start, c.len as usize)?.into_owned();
         if format::crc32(&bytes) != c.crc {
-            return Err(ReadError::checksum(at));
+            return Err(self.checksum_failed(at));
         }
         let env = self.env();
         let node = Node::decode(
@@ -367,6 +374,59 @@ impl<'a> Ctx<'a> {
             n.put(claim, node.clone());
         }
         Ok(node)
+    }
+
+    /// Reads, together, the index nodes that lookups of `keys` need and the node cache
+    /// lacks: one round per level of the tree, each round's nodes asked of the source at
+    /// once (a remote source fetches them in parallel). Nothing is checked here beyond what
+    /// reading a node checks; what cannot be read is left for the lookups to report. At most
+    /// `index_depth` rounds, each reading at most one node per key.
+    pub(crate) fn warm_paths(&self, keys: &[&[u8]]) {
+        let index = self.st.layout.range(SectionId::Index);
+        let mut tried: Vec<Claim> = Vec::new();
+        for _ in 0..usize::from(self.header().index_depth) {
+            let mut need: Vec<(Child, u8)> = Vec::new();
+            for key in keys {
+                if let Some((c, level)) = self.first_uncached(key) {
+                    let claim = Claim::of(&c, level);
+                    if !tried.contains(&claim) {
+                        tried.push(claim);
+                        need.push((c, level));
+                    }
+                }
+            }
+            if need.is_empty() {
+                return;
+            }
+            let ranges: Vec<_> = need
+                .iter()
+                .map(|(c, _)| {
+                    let start = index.start.saturating_add(c.offset);
+                    start..start.saturating_add(c.len.into())
+                })
+                .collect();
+            self.src.prefetch(&ranges);
+            for (c, level) in &need {
+                // Errors are the lookups' to report.
+                let _ = self.child(c, *level);
+            }
+        }
+    }
+
+    /// The first node on `key`'s path that the node cache lacks, and its level.
+    fn first_uncached(&self, key: &[u8]) -> Option<(Child, u8)> {
+        let mut node = self.st.layout.root.clone();
+        loop {
+            let Node::Branch(b) = node else {
+                return None;
+            };
+            let c = child_for_key(&b.children, key)?;
+            let hit = self.st.nodes.lock().ok()?.get(&Claim::of(c, b.level));
+            match hit {
+                Some(n) => node = n,
+                None => return Some((c.clone(), b.level)),
+            }
+        }
     }
 
     /// Walks down from the root to a page, choosing a child with `pick`, checking every
@@ -485,16 +545,17 @@ impl<'a> Ctx<'a> {
 }
 
 /// Whether `e` is damage that a walk goes on after: a checksum that fails, or bytes that
-/// could not be fetched (a file cut short, a network error).
+/// could not be read (a file cut short). A remote source's error (the network, or an object replaced on its server) is neither:
+/// it says nothing of the archive, and a walk stops at it.
 pub(crate) fn is_damage(e: &ReadError) -> bool {
-    matches!(
-        e,
-        ReadError::Io { .. }
-            | ReadError::Damaged {
-                kind: DamageKind::ChecksumMismatch,
-                ..
-            }
-    )
+    match e {
+        ReadError::Io { source, .. } => !crate::source::is_remote_error(source),
+        ReadError::Damaged {
+            kind: DamageKind::ChecksumMismatch,
+            ..
+        } => true,
+        _ => false,
+    }
 }
 
 /// Why a walk could not give the next page.

@@ -13,6 +13,7 @@
 //! - [`Recording`] wraps any source and records every range asked of it (tests and benchmarks
 //!   use it to prove how many ranges a lookup touches).
 
+mod any;
 #[cfg(feature = "remote")]
 mod cache;
 #[cfg(feature = "remote")]
@@ -22,6 +23,8 @@ pub use remote::{
     remote_error_kind, RemoteError, RemoteErrorKind, RemoteOptions, RemoteSource, RemoteStats,
     PRELUDE_LEN,
 };
+
+pub use any::{is_url, AnySource, OpenOptions};
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -57,9 +60,39 @@ pub trait ByteSource: Send + Sync {
     /// start fetching them). Purely a hint; the default does nothing.
     fn prefetch(&self, _ranges: &[Range<u64>]) {}
 
+    /// Checks that the source still holds the bytes it held when opened: the reader asks
+    /// when a checksum fails, to tell a file replaced under it from damage. A remote source
+    /// reads its first range again, past its cache, and fails with
+    /// `RemoteErrorKind::Changed` when it differs; the default has nothing to compare and
+    /// says yes.
+    fn revalidate(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Whether each read costs a round trip (a network), so that readers should ask for
+    /// large, coalesced ranges and ask for them together. `false` by default.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
     /// What to call the source in messages: a path or a URL.
     fn describe(&self) -> String {
         "archive".to_owned()
+    }
+}
+
+/// Whether `e` came from a remote source (a [`RemoteError`](crate::source) of the `remote`
+/// feature): the network failed, or the object changed on its server. Walks stop at such an
+/// error rather than pass over the entries it costs, since it says nothing of the archive.
+pub(crate) fn is_remote_error(e: &io::Error) -> bool {
+    #[cfg(feature = "remote")]
+    {
+        remote_error_kind(e).is_some()
+    }
+    #[cfg(not(feature = "remote"))]
+    {
+        let _ = e;
+        false
     }
 }
 
@@ -109,6 +142,12 @@ impl ByteSource for Box<dyn ByteSource> {
     }
     fn prefetch(&self, ranges: &[Range<u64>]) {
         (**self).prefetch(ranges)
+    }
+    fn revalidate(&self) -> io::Result<()> {
+        (**self).revalidate()
+    }
+    fn is_remote(&self) -> bool {
+        (**self).is_remote()
     }
     fn describe(&self) -> String {
         (**self).describe()
@@ -243,6 +282,14 @@ impl<S: ByteSource> ByteSource for Recording<S> {
 
     fn prefetch(&self, ranges: &[Range<u64>]) {
         self.inner.prefetch(ranges)
+    }
+
+    fn revalidate(&self) -> io::Result<()> {
+        self.inner.revalidate()
+    }
+
+    fn is_remote(&self) -> bool {
+        self.inner.is_remote()
     }
 
     fn describe(&self) -> String {

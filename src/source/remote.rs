@@ -64,14 +64,14 @@ impl Default for RemoteOptions {
             retries: 3,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
-            parallelism: 8,
+            parallelism: 32,
         }
     }
 }
 
 impl RemoteOptions {
     /// The defaults: a 64 MiB cache, a 30 s request timeout, a 10 s connect timeout, 3
-    /// retries with backoff from 100 ms up to 2 s, and 8 requests in flight at most.
+    /// retries with backoff from 100 ms up to 2 s, and 32 requests in flight at most.
     pub fn new() -> Self {
         Self::default()
     }
@@ -120,7 +120,8 @@ impl RemoteOptions {
         self
     }
 
-    /// The most requests of one source in flight at once (default 8; at least 1).
+    /// The most requests of one source in flight at once (default 32; at least 1):
+    /// [`Archive::get_many`](crate::Archive::get_many) and `verify` keep this many busy.
     pub fn parallelism(mut self, requests: usize) -> Self {
         self.parallelism = requests.max(1);
         self
@@ -539,6 +540,15 @@ struct Version {
 }
 
 impl Version {
+    /// What identified the version at open, in words.
+    fn describe_tag(&self) -> String {
+        match (&self.etag, &self.last_modified) {
+            (Some(e), _) => format!("ETag {e}"),
+            (_, Some(lm)) => format!("Last-Modified {lm}"),
+            _ => "size (the server gave no ETag or Last-Modified)".into(),
+        }
+    }
+
     /// The condition sent, as a header line.
     fn describe(&self) -> String {
         match (&self.etag, &self.last_modified) {
@@ -569,6 +579,9 @@ struct Inner {
     requests: AtomicU64,
     bytes: AtomicU64,
     hits: AtomicU64,
+    /// When a revalidation last found the object unchanged: another within a second is
+    /// not sent (a damaged archive read block after block asks again and again).
+    unchanged_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// One range's answer as object_store gave it.
@@ -1090,6 +1103,7 @@ impl RemoteSource {
             requests: AtomicU64::new(u64::from(seen.tries.max(1))),
             bytes: AtomicU64::new(want),
             hits: AtomicU64::new(0),
+            unchanged_at: Mutex::new(None),
             options,
         };
         Ok(RemoteSource {
@@ -1140,6 +1154,18 @@ impl ByteSource for RemoteSource {
         }
         if let Some(bytes) = self.inner.cached(&r) {
             return Ok(Cow::Owned(bytes.to_vec()));
+        }
+        let held = self.inner.prelude.len() as u64;
+        if r.start < held {
+            // A range that starts in the first 16 KiB: only the rest is fetched, so that a
+            // reader going through the whole file (verify) gets each byte once.
+            let fut = self.inner.join_or_start(held..r.end);
+            let tail = block_on(&self.inner.name, fut)?;
+            let mut out = Vec::with_capacity(len);
+            // r.start < held, the prelude's length, a usize.
+            out.extend_from_slice(&self.inner.prelude[r.start as usize..]);
+            out.extend_from_slice(&tail);
+            return Ok(Cow::Owned(out));
         }
         let fut = self.inner.join_or_start(r);
         let bytes = block_on(&self.inner.name, fut)?;
@@ -1221,9 +1247,12 @@ impl ByteSource for RemoteSource {
             let Ok(len) = super::range_len(r) else {
                 continue;
             };
-            let Ok(r) = check_range(r.start, len, self.inner.len) else {
+            let Ok(mut r) = check_range(r.start, len, self.inner.len) else {
                 continue;
             };
+            // As read_at asks for it: past the first 16 KiB, which are held.
+            r.start = r.start.max((self.inner.prelude.len() as u64).min(r.end));
+            let len = (r.end - r.start) as usize;
             if len == 0
                 || len > self.inner.options.cache_bytes
                 || self.inner.in_flight(&r)
@@ -1234,6 +1263,44 @@ impl ByteSource for RemoteSource {
             let fut = self.inner.join_or_start(r);
             rt.spawn(fut);
         }
+    }
+
+    /// Reads the first range again (the one read at open), past the cache, and compares:
+    /// a different version tag or size, or the same tag over different bytes, is
+    /// [`RemoteErrorKind::Changed`]. Not sent again within a second of finding it unchanged.
+    fn revalidate(&self) -> io::Result<()> {
+        let inner = &self.inner;
+        let recent = inner
+            .unchanged_at
+            .lock()
+            .ok()
+            .and_then(|t| *t)
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+        if recent || inner.prelude.is_empty() {
+            return Ok(());
+        }
+        let fut = Arc::clone(inner).fetch(0..inner.prelude.len() as u64);
+        let now = block_on(&inner.name, fut)?;
+        if now != inner.prelude {
+            return Err(inner
+                .err(
+                    RemoteErrorKind::Changed,
+                    format!(
+                        "the archive changed on the server since it was opened (its first {} bytes differ under the same {})",
+                        now.len(),
+                        inner.version.describe_tag()
+                    ),
+                )
+                .into());
+        }
+        if let Ok(mut t) = inner.unchanged_at.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    fn is_remote(&self) -> bool {
+        true
     }
 
     fn describe(&self) -> String {

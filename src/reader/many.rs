@@ -1,0 +1,53 @@
+//! Many keys at once ([`Archive::get_many`](super::Archive::get_many)): over a network, the
+//! index nodes and blocks that the keys need are asked for together, one round of requests
+//! per level of the tree and one for the blocks, rather than one key after another.
+
+use super::entry::Entry;
+use super::Ctx;
+use crate::error::ReadResult;
+use crate::format::SectionId;
+
+/// Keys looked up together: their index nodes stay in the node cache (256 nodes) between
+/// the round that fetches them and the lookups that use them.
+pub(crate) const WINDOW: usize = 64;
+
+/// The most stored bytes of blocks one call asks for ahead of reading them: they wait in the
+/// source's cache (a remote source keeps 64 MiB by default) until the bodies are read.
+const PREFETCH_BUDGET: u64 = 32 << 20;
+
+impl<'a> Ctx<'a> {
+    /// Every key's entry, in the order given. A source that is not remote is read one key
+    /// after another (there is nothing to overlap).
+    pub(crate) fn get_many(&self, keys: &[&[u8]]) -> Vec<ReadResult<Option<Entry<'a>>>> {
+        if !self.src.is_remote() {
+            return keys.iter().map(|k| self.get_key(k)).collect();
+        }
+        let dict = self.st.layout.range(SectionId::Dict);
+        let mut budget = PREFETCH_BUDGET;
+        let mut out = Vec::with_capacity(keys.len());
+        for window in keys.chunks(WINDOW) {
+            self.warm_paths(window);
+            let found: Vec<_> = window.iter().map(|k| self.get_key(k)).collect();
+            let mut ranges = Vec::new();
+            let mut needs_dict = false;
+            for entry in found.iter().flatten().flatten() {
+                let (blocks, dict) = entry.block_ranges(budget);
+                for r in blocks {
+                    budget = budget.saturating_sub(r.end - r.start);
+                    ranges.push(r);
+                }
+                needs_dict |= dict;
+            }
+            if needs_dict && self.st.dict.get().is_none() && !dict.is_empty() {
+                ranges.push(dict.clone());
+            }
+            ranges.sort_by_key(|r| (r.start, r.end));
+            ranges.dedup();
+            // The blocks are fetched while the caller reads the first bodies; each read
+            // joins its block's fetch.
+            self.src.prefetch(&ranges);
+            out.extend(found);
+        }
+        out
+    }
+}
