@@ -9,16 +9,18 @@ use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
 use pyo3::exceptions::{PyKeyError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDate, PyDict, PyList, PyMemoryView, PyString};
+use quire::source::{AnySource, OpenOptions, RemoteOptions};
 use quire::{BodyReader, Date, EntryInfo, ReadError, ReadResult};
 
-use crate::errors::read_error;
-use crate::storage::{Inner, Shared, Storage};
+use crate::errors::{is_remote, read_error};
+use crate::storage::{Inner, Shared};
 
 /// How many keys or entries an iterator reads each time it releases the GIL.
 const BATCH: usize = 256;
@@ -59,18 +61,93 @@ fn py_dict<'py>(py: Python<'py>, pairs: &[(String, String)]) -> PyResult<Bound<'
     Ok(d)
 }
 
-/// Whether `s` looks like a URL rather than a path.
-fn is_url(s: &str) -> bool {
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+/// A duration in seconds from Python (`float` or `int`): finite and positive.
+fn seconds(name: &str, v: Option<f64>) -> PyResult<Option<Duration>> {
+    v.map(|s| {
+        Duration::try_from_secs_f64(s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "quire.open: {name} must be a positive number of seconds, not {s}"
+                ))
+            })
+    })
+    .transpose()
+}
+
+/// A count from Python that must be at least `min`.
+fn count(name: &str, v: Option<i64>, min: i64) -> PyResult<Option<usize>> {
+    v.map(|n| {
+        if n < min {
+            return Err(PyValueError::new_err(format!(
+                "quire.open: {name} must be at least {min}, not {n}"
+            )));
+        }
+        to_usize(n.unsigned_abs())
+    })
+    .transpose()
+}
+
+/// How `quire.open` reads a URL: the library's defaults, overridden by what was given.
+fn remote_options(
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    retries: Option<i64>,
+    cache_bytes: Option<i64>,
+    parallel: Option<i64>,
+) -> PyResult<RemoteOptions> {
+    let mut o = RemoteOptions::new();
+    if let Some(d) = seconds("timeout", timeout)? {
+        o = o.request_timeout(d);
+    }
+    if let Some(d) = seconds("connect_timeout", connect_timeout)? {
+        o = o.connect_timeout(d);
+    }
+    if let Some(n) = count("retries", retries, 0)? {
+        o = o.retries(n);
+    }
+    if let Some(n) = count("cache_bytes", cache_bytes, 0)? {
+        o = o.cache_bytes(n);
+    }
+    if let Some(n) = count("parallel", parallel, 1)? {
+        o = o.parallelism(n);
+    }
+    Ok(o)
 }
 
 /// Opens a quire archive and returns an :class:`Archive`.
 ///
-/// ``source`` is a path (``str`` or ``os.PathLike``) or the archive's bytes (``bytes``,
-/// ``bytearray``, ``memoryview``; copied, so the object may change afterwards). Opening
-/// checks the header and the section table: constant work whatever the archive's size.
-/// (Opening URLs is planned: ``open`` will stay the one entry point.)
+/// ``source`` is one of:
+///
+/// - a path (``str`` or ``os.PathLike``);
+/// - a URL (a ``str``): ``http://``, ``https://`` or ``s3://BUCKET/KEY``, read with range
+///   requests. Opening is one request (the first 16 KiB); afterwards each lookup fetches
+///   the index pages and blocks it needs (the dictionary with the first block that needs
+///   it), and keeps what it fetched in a cache of ``cache_bytes``. An ``https://`` server's
+///   certificate is checked against the system's roots, or the file ``SSL_CERT_FILE``
+///   names. ``s3://`` takes its credentials, region and endpoint from the ``AWS_*``
+///   environment variables (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+///   ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ``AWS_ALLOW_HTTP``, ...). Every range read after
+///   the open carries the version seen at open (ETag), so an archive replaced on the server
+///   raises :class:`ArchiveChanged` rather than mixing two versions;
+/// - the archive's bytes (``bytes``, ``bytearray``, ``memoryview``; copied, so the object
+///   may change afterwards).
+///
+/// Opening checks the header and the section table: constant work whatever the archive's
+/// size. It runs with the GIL released.
+///
+/// How URLs are read (``None`` keeps the default): ``timeout``, the longest one request
+/// may take from sending it to the last byte of its answer, in seconds (default 30);
+/// ``connect_timeout``, the longest a connection may take to establish (default 10);
+/// ``retries``, how many times a request is tried again after a server error (5xx), a
+/// dropped connection or a timeout, with backoff (default 3, ``0`` never); ``cache_bytes``,
+/// the most bytes of fetched ranges kept (default 64 MiB); ``parallel``, the most requests
+/// in flight at once (default 32), for :meth:`Archive.get_many` and :meth:`Archive.verify`.
+/// These are checked (``ValueError`` for a timeout that is not a positive number, a
+/// negative count, or ``parallel`` below 1) and then ignored for a path or bytes, so a
+/// program can pass the same settings whatever its user gives it. ``mmap`` is ignored for
+/// URLs and bytes.
 ///
 /// A path is memory-mapped (``mmap=True``, the default): pages are read from disk as
 /// lookups touch them, and many processes share them. **The contract of a memory map**,
@@ -80,14 +157,45 @@ fn is_url(s: &str) -> bool {
 /// truncated one kills the process with ``SIGBUS`` when a missing page is touched -- not
 /// an exception. Archives written by :class:`Writer`, :func:`pack` or ``quire pack`` are
 /// replaced by a rename, never rewritten in place, which keeps the contract: the map keeps
-/// the old file. When it cannot be kept, pass ``mmap=False``: the file is read into memory
-/// once and nothing can change it.
+/// the old file. When it cannot be kept, pass ``mmap=False``: the file is then read with
+/// positioned reads through its open descriptor, so a file replaced by a rename is still
+/// read whole from the old version, and one changed or truncated in place raises
+/// :class:`CorruptArchive` or ``OSError`` (every byte read is checked) instead of
+/// crashing.
 ///
-/// Raises ``OSError`` (``FileNotFoundError``, ...) when the file cannot be read,
-/// :class:`NotAnArchive`, :class:`UnsupportedVersion` or :class:`CorruptArchive`.
+/// Raises ``OSError`` (``FileNotFoundError``, ``IsADirectoryError``, ...) when the file
+/// cannot be read, :class:`NotAnArchive`, :class:`UnsupportedVersion` or
+/// :class:`CorruptArchive`. For a URL, the exception says the URL and what went wrong on
+/// one line, and carries the URL as its ``url`` attribute: ``TimeoutError`` (no complete
+/// answer within ``timeout`` or ``connect_timeout``, after the retries),
+/// ``ConnectionError`` (no connection, or it broke), ``FileNotFoundError`` (404),
+/// ``PermissionError`` (401, 403: e.g. S3 credentials), :class:`ArchiveChanged`,
+/// ``ValueError`` (a malformed URL) and ``OSError`` for anything else (a server that kept
+/// failing through the retries, that ignores ranges or cuts answers short, a certificate
+/// that is not trusted). The same exceptions come from any later read of the archive.
 #[pyfunction]
-#[pyo3(signature = (source, *, mmap = true))]
-pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<Archive> {
+#[pyo3(signature = (
+    source,
+    *,
+    mmap = true,
+    timeout = None,
+    connect_timeout = None,
+    retries = None,
+    cache_bytes = None,
+    parallel = None
+))]
+#[allow(clippy::too_many_arguments)] // Python keyword arguments
+pub fn open(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    mmap: bool,
+    timeout: Option<f64>,
+    connect_timeout: Option<f64>,
+    retries: Option<i64>,
+    cache_bytes: Option<i64>,
+    parallel: Option<i64>,
+) -> PyResult<Archive> {
+    let remote = remote_options(timeout, connect_timeout, retries, cache_bytes, parallel)?;
     let owned = if let Ok(b) = source.cast::<PyBytes>() {
         Some(b.as_bytes().to_vec())
     } else if source.is_instance_of::<PyByteArray>() || source.is_instance_of::<PyMemoryView>() {
@@ -99,20 +207,13 @@ pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<A
     if let Some(bytes) = owned {
         let name = format!("<{} bytes>", bytes.len());
         let inner = py
-            .detach(|| Inner::new(Storage::Owned(bytes)))
+            .detach(|| Inner::open_source(AnySource::Memory(bytes), &OpenOptions::new()))
             .map_err(|e| read_error(py, e))?;
         return Ok(Archive::new(inner, name));
     }
-    if let Ok(s) = source.cast::<PyString>() {
-        if is_url(&s.to_cow()?) {
-            return Err(PyValueError::new_err(
-                "quire.open: URLs are not supported yet; pass a path or the archive's bytes",
-            ));
-        }
-    }
-    let path: PathBuf = source.extract().map_err(|_| {
+    let location: PathBuf = source.extract().map_err(|_| {
         PyTypeError::new_err(format!(
-            "quire.open() takes a path (str or os.PathLike) or bytes, not {}",
+            "quire.open() takes a path (str or os.PathLike), a URL (str) or bytes, not {}",
             source
                 .get_type()
                 .name()
@@ -120,27 +221,22 @@ pub fn open(py: Python<'_>, source: &Bound<'_, PyAny>, mmap: bool) -> PyResult<A
                 .unwrap_or_else(|_| "this".into())
         ))
     })?;
-    let name = path.display().to_string();
+    let is_url = location.to_str().is_some_and(quire::source::is_url);
+    // SAFETY: with `mmap` the file is memory-mapped, and the contract of a map is that
+    // the file is not modified or truncated while the map (here: the returned archive and
+    // every object sharing it) is alive. Nothing in this process can check that, so the
+    // contract is passed on to the Python caller: `quire.open`'s docstring states it word
+    // for word and offers `mmap=False` (positioned reads) for files that may change.
+    #[allow(unsafe_code)]
+    let local = unsafe { OpenOptions::new().memory_map(mmap) };
+    let options = if is_url {
+        OpenOptions::new().remote(remote)
+    } else {
+        local
+    };
+    let name = location.display().to_string();
     let inner = py
-        .detach(|| -> ReadResult<Inner> {
-            if mmap {
-                // SAFETY: `Archive::open` memory-maps the file; its contract is that the file
-                // is not modified or truncated while the map (here: the returned archive and
-                // every object sharing it) is alive. Nothing in this process can check that,
-                // so the contract is passed on to the Python caller: `quire.open`'s docstring
-                // states it word for word and offers `mmap=False` (read into memory) for
-                // files that may change.
-                #[allow(unsafe_code)]
-                let mapped = unsafe { quire::Archive::open(&path)? };
-                Inner::new(Storage::Mapped(mapped.into_inner()))
-            } else {
-                let bytes = std::fs::read(&path).map_err(|source| ReadError::Io {
-                    path: Some(path.clone()),
-                    source,
-                })?;
-                Inner::new(Storage::Owned(bytes))
-            }
-        })
+        .detach(|| Inner::open_any(&location, &options))
         .map_err(|e| read_error(py, e))?;
     Ok(Archive::new(inner, name))
 }
@@ -284,6 +380,59 @@ impl Archive {
         }
     }
 
+    /// The bodies of many keys at once, as a list in the order of ``keys`` (an iterable
+    /// of ``str``): ``bytes``, or ``None`` for a key the archive does not have.
+    ///
+    /// Locally this is a loop of :meth:`get`. Over a URL the keys' index pages are fetched
+    /// together (one round of requests per level of the index), then their blocks, with up
+    /// to ``parallel`` requests in flight (see :func:`open`): a few round trips for the whole
+    /// list instead of a few per key. The GIL is released for the whole fetch and read.
+    ///
+    /// The first key (in argument order) whose entry cannot be read raises, as
+    /// ``a[key]`` would: :class:`CorruptArchive`, or for a URL ``TimeoutError``,
+    /// ``ConnectionError``, :class:`ArchiveChanged`, ``OSError``, ... A key that is not a
+    /// ``str`` raises ``TypeError``.
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {
+        if keys.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "get_many() takes an iterable of keys, not one str",
+            ));
+        }
+        let mut wanted: Vec<PyBackedStr> = Vec::new();
+        for key in keys.try_iter()? {
+            let key = key?;
+            wanted.push(key.extract().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "get_many(): keys are str, not {}",
+                    key.get_type()
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|_| "this".into())
+                ))
+            })?);
+        }
+        let bodies = self.with_archive(py, |a| -> ReadResult<Vec<Option<Vec<u8>>>> {
+            let keys: Vec<&str> = wanted.iter().map(|k| &**k).collect();
+            let mut out = Vec::with_capacity(keys.len());
+            // Every fetch was started by get_many; each body read joins its block's fetch.
+            for found in a.get_many(&keys) {
+                out.push(found?.map(|e| e.body()).transpose()?);
+            }
+            Ok(out)
+        })?;
+        match bodies {
+            Ok(bodies) => Ok(bodies
+                .into_iter()
+                .map(|b| b.map(|b| PyBytes::new(py, &b)))
+                .collect()),
+            Err(e) => Err(read_error(py, e)),
+        }
+    }
+
     /// Whether the archive has an entry with this key (one index lookup, no decompression).
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let Ok(k) = key.extract::<PyBackedStr>() else {
@@ -335,8 +484,13 @@ impl Archive {
                 match item {
                     Ok(e) => keys.push(e.key().to_string()),
                     // A lost page, or one damaged entry: recorded, and the walk goes on. A
-                    // node out of place (not a tree) is not passed over.
-                    Err(e) if go_on && (is_lost(&e) || e.code() != "damaged_node") => {
+                    // node out of place (not a tree) is not passed over, nor is a failure of
+                    // the network (a timeout, a server error, a changed archive).
+                    Err(e)
+                        if go_on
+                            && !is_remote(&e)
+                            && (is_lost(&e) || e.code() != "damaged_node") =>
+                    {
                         skipped.push(Skip::of(&e));
                     }
                     Err(e) => {

@@ -9,8 +9,12 @@ use std::io;
 use std::path::Path;
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyFileExistsError, PyIndexError, PyOSError, PyValueError};
+use pyo3::exceptions::{
+    PyConnectionError, PyException, PyFileExistsError, PyFileNotFoundError, PyIndexError,
+    PyIsADirectoryError, PyOSError, PyPermissionError, PyTimeoutError, PyValueError,
+};
 use pyo3::prelude::*;
+use quire::source::{RemoteError, RemoteErrorKind};
 use quire::{ReadError, WriteError};
 
 create_exception!(
@@ -42,6 +46,16 @@ create_exception!(
     Error,
     "The archive's format version (or a required feature) is newer than this reader.\n\n\
      Attributes:\n    major, minor: the version found (None for an unknown feature)."
+);
+create_exception!(
+    quire,
+    ArchiveChanged,
+    Error,
+    "The archive changed on the server since it was opened (a URL read by ranges).\n\n\
+     The server answered a version condition with 412, or an answer's ETag, Last-Modified or\n\
+     size differs from those at open, or a checksum failed and the server now has another\n\
+     version: bytes of two versions are never mixed. Open the URL again to read the new one.\n\n\
+     Attributes:\n    url: the URL."
 );
 create_exception!(
     quire,
@@ -83,6 +97,74 @@ pub fn os_error(py: Python<'_>, e: &io::Error, path: Option<&Path>) -> PyErr {
 /// errno's EEXIST, the same number on Linux, macOS and Windows.
 const EEXIST: i32 = 17;
 
+/// errno's EISDIR (Linux, macOS).
+const EISDIR: i32 = 21;
+
+/// The [`RemoteError`] inside `e` (or inside an `io::Error` it wraps), if the error comes
+/// from reading a URL.
+fn remote_cause(e: &io::Error) -> Option<&RemoteError> {
+    let inner = e.get_ref()?;
+    if let Some(r) = inner.downcast_ref::<RemoteError>() {
+        return Some(r);
+    }
+    if let Some(io) = inner.downcast_ref::<io::Error>() {
+        return remote_cause(io);
+    }
+    match inner.downcast_ref::<ReadError>() {
+        Some(ReadError::Io { source, .. }) => remote_cause(source),
+        _ => None,
+    }
+}
+
+/// Whether `e` is a failure to read a URL (the network, the server), not damage.
+pub fn is_remote(e: &ReadError) -> bool {
+    match e {
+        ReadError::Io { source, .. } => remote_cause(source).is_some(),
+        ReadError::Skipped { cause, .. } => is_remote(cause),
+        _ => false,
+    }
+}
+
+/// The Python exception for a failed read of a URL, with the library's one-line message
+/// (`URL: what happened`) and the URL as its `url` attribute:
+///
+/// | kind | exception |
+/// |---|---|
+/// | Timeout | `TimeoutError` |
+/// | Connect, Network | `ConnectionError` |
+/// | NotFound | `FileNotFoundError` |
+/// | Forbidden | `PermissionError` |
+/// | Changed | `quire.ArchiveChanged` |
+/// | InvalidUrl | `ValueError` |
+/// | any other (server errors after the retries, a range ignored, an answer cut short or malformed, TLS) | `OSError` |
+fn remote_error(py: Python<'_>, r: &RemoteError) -> PyErr {
+    let message = r.to_string();
+    let err = match r.kind() {
+        RemoteErrorKind::Timeout => PyTimeoutError::new_err(message),
+        RemoteErrorKind::Connect | RemoteErrorKind::Network => PyConnectionError::new_err(message),
+        RemoteErrorKind::NotFound => PyFileNotFoundError::new_err(message),
+        RemoteErrorKind::Forbidden => PyPermissionError::new_err(message),
+        RemoteErrorKind::Changed => ArchiveChanged::new_err(message),
+        RemoteErrorKind::InvalidUrl => PyValueError::new_err(message),
+        _ => PyOSError::new_err(message),
+    };
+    let url = pyo3::types::PyString::new(py, r.url()).into_any();
+    with_attrs(py, err, &[("url", url)])
+}
+
+/// The Python exception for an I/O error of a read: a URL's failure (see [`remote_error`]),
+/// a directory given as the archive (`IsADirectoryError`), or the operating system's error.
+fn io_error(py: Python<'_>, e: &io::Error, path: Option<&Path>) -> PyErr {
+    if let Some(r) = remote_cause(e) {
+        return remote_error(py, r);
+    }
+    if let Some(p) = path.filter(|p| e.kind() == io::ErrorKind::InvalidInput && p.is_dir()) {
+        let Ok(name) = p.as_os_str().into_pyobject(py);
+        return PyIsADirectoryError::new_err((EISDIR, "Is a directory", name.unbind()));
+    }
+    os_error(py, e, path)
+}
+
 /// A Python int.
 fn int(py: Python<'_>, v: u64) -> Bound<'_, PyAny> {
     let Ok(v) = v.into_pyobject(py);
@@ -103,7 +185,7 @@ fn with_attrs<'py>(py: Python<'py>, err: PyErr, attrs: &[(&str, Bound<'py, PyAny
 pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
     let message = e.to_string();
     match e {
-        ReadError::Io { path, source } => os_error(py, &source, path.as_deref()),
+        ReadError::Io { path, source } => io_error(py, &source, path.as_deref()),
         ReadError::BadMagic => NotAnArchive::new_err(message),
         ReadError::UnsupportedVersion { major, minor } => with_attrs(
             py,
@@ -123,10 +205,12 @@ pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
         ),
         ReadError::Damaged { at, kind } => corrupt(py, message, &at.to_string(), &kind.to_string()),
         // Entries a walk lost with a page: the page's damage, with the message naming them.
-        ReadError::Skipped { ref cause, .. } => match **cause {
+        ReadError::Skipped { cause, .. } => match *cause {
             ReadError::Damaged { at, kind } => {
                 corrupt(py, message, &at.to_string(), &kind.to_string())
             }
+            // A page the network could not bring: the network's exception.
+            c @ ReadError::Io { .. } if is_remote(&c) => read_error(py, c),
             _ => Error::new_err(message),
         },
         ReadError::EntryOutOfRange { .. } => PyIndexError::new_err(message),

@@ -32,6 +32,7 @@ fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<writer::Writer>()?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("CorruptArchive", py.get_type::<errors::CorruptArchive>())?;
+    m.add("ArchiveChanged", py.get_type::<errors::ArchiveChanged>())?;
     m.add("NotAnArchive", py.get_type::<errors::NotAnArchive>())?;
     m.add(
         "UnsupportedVersion",

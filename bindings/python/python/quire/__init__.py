@@ -11,6 +11,12 @@ found by key in constant time. Reading::
         for key in a.prefix("2002/"):       # sorted keys under a prefix
             print(key)
 
+The same for a URL (``http://``, ``https://``, ``s3://BUCKET/KEY``), read by ranges, with
+many keys fetched together::
+
+    with quire.open("https://example.org/news.quire", timeout=10, retries=2) as a:
+        bodies = a.get_many(["2002/embassy", "2002/report"])   # [bytes | None, ...]
+
 Writing::
 
     with quire.Writer("news.quire") as w:
@@ -30,6 +36,7 @@ from typing import Any, Iterable, Mapping
 from ._io import BodyReader
 from ._quire import (
     Archive,
+    ArchiveChanged,
     CorruptArchive,
     DuplicateKey,
     Entry,
@@ -47,6 +54,7 @@ from ._quire import (
 
 __all__ = [
     "Archive",
+    "ArchiveChanged",
     "BodyReader",
     "CorruptArchive",
     "DuplicateKey",

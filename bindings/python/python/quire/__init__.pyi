@@ -8,6 +8,7 @@ from typing import Any, BinaryIO, Iterable, Iterator, Literal, Mapping, TypeVar,
 
 __all__ = [
     "Archive",
+    "ArchiveChanged",
     "BodyReader",
     "CorruptArchive",
     "DuplicateKey",
@@ -42,6 +43,11 @@ class CorruptArchive(Error):
     location: str
     kind: str
 
+class ArchiveChanged(Error):
+    """The archive changed on the server since it was opened (a URL): ``url`` says which."""
+
+    url: str
+
 class NotAnArchive(Error):
     """The file is not a quire archive (bad magic number)."""
 
@@ -57,9 +63,27 @@ class DuplicateKey(Error):
     key: str
     first: int
 
-def open(source: _StrPath | _Bytes, *, mmap: bool = True) -> Archive:
+def open(
+    source: _StrPath | _Bytes,
+    *,
+    mmap: bool = True,
+    timeout: float | None = None,
+    connect_timeout: float | None = None,
+    retries: int | None = None,
+    cache_bytes: int | None = None,
+    parallel: int | None = None,
+) -> Archive:
     """Opens an archive from a path (memory-mapped unless ``mmap=False``; the file must not
-    be modified or truncated while it is open) or from bytes."""
+    be modified or truncated while it is open), a URL (``http://``, ``https://``,
+    ``s3://BUCKET/KEY``, read by ranges) or bytes.
+
+    ``timeout`` (per request, seconds, default 30), ``connect_timeout`` (default 10),
+    ``retries`` (default 3), ``cache_bytes`` (default 64 MiB) and ``parallel`` (requests in
+    flight, default 32) set how a URL is read; they are checked, and ignored for a path or
+    bytes. A URL's failures raise, with the library's one-line message and a ``url``
+    attribute: ``TimeoutError``, ``ConnectionError``, ``FileNotFoundError`` (404),
+    ``PermissionError`` (401, 403), :class:`ArchiveChanged`, ``ValueError`` (a malformed
+    URL), else ``OSError``."""
 
 @final
 class Archive:
@@ -71,6 +95,9 @@ class Archive:
     def get(self, key: str) -> bytes | None: ...
     @overload
     def get(self, key: str, default: _T) -> bytes | _T: ...
+    def get_many(self, keys: Iterable[str]) -> list[bytes | None]:
+        """The bodies of ``keys`` in their order (``None`` for a missing key); over a URL the
+        keys' index pages and blocks are fetched together, without the GIL."""
     def __contains__(self, key: object, /) -> bool: ...
     def __iter__(self) -> KeyIterator: ...
     def keys(self) -> KeyIterator: ...
