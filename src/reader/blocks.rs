@@ -156,8 +156,7 @@ impl<'a> Ctx<'a> {
                 let stored = self.read(range.start, (range.end - range.start) as usize)?;
                 let crc = st.layout.record(SectionId::Dict).map_or(0, |r| r.crc);
                 let checked = if format::crc32(&stored) != crc {
-                    if let err @ ReadError::Io { .. } = self.checksum_failed(Location::Dictionary)
-                    {
+                    if let err @ ReadError::Io { .. } = self.checksum_failed(Location::Dictionary) {
                         return Err(err);
                     }
                     Err(DamageKind::ChecksumMismatch)

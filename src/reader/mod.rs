@@ -8,6 +8,7 @@
 //! because nothing in the file is trusted.
 
 mod blocks;
+mod chunked;
 mod entry;
 mod iter;
 mod layout;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::chunked::Chunked;
 use super::nodes::{Node, PageNode, WalkError, Walker};
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, Rule};
@@ -56,17 +57,24 @@ pub struct Report {
     pub entries: u64,
     /// Everything found wrong; empty when the archive is intact.
     pub problems: Vec<Problem>,
+    /// Why the check stopped before the end, when the source failed (a remote source: the
+    /// network, or the object changed on its server): that says nothing of the archive, so
+    /// it is not a problem, but what comes after it was not checked.
+    pub interrupted: Option<String>,
 }
 
 impl Report {
-    /// Whether nothing was found wrong.
+    /// Whether nothing was found wrong and everything was checked.
     pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.interrupted.is_none()
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.interrupted {
+            writeln!(f, "not finished: {why}")?;
+        }
         if self.is_ok() {
             return write!(
                 f,
@@ -91,6 +99,22 @@ impl fmt::Display for Report {
 }
 
 pub(crate) fn verify(ctx: Ctx<'_>) -> Report {
+    if !ctx.src.is_remote() {
+        return verify_with(ctx, None);
+    }
+    // Over a network: every byte fetched once (see `chunked`).
+    let chunked = Chunked::new(ctx.src, &ctx.st.layout.records);
+    let ctx = Ctx {
+        src: &chunked,
+        st: ctx.st,
+    };
+    verify_with(ctx, Some(&chunked))
+}
+
+/// Verifies through `ctx`; with `chunked` (the source `ctx` reads), the sections' CRCs are
+/// taken last, from the chunks the walk fetched, and their problems listed first all the
+/// same.
+fn verify_with(ctx: Ctx<'_>, chunked: Option<&Chunked<'_>>) -> Report {
     let h = ctx.header();
     let data = ctx.st.layout.range(SectionId::Data);
     let mut v = Verifier {
@@ -110,18 +134,27 @@ pub(crate) fn verify(ctx: Ctx<'_>) -> Report {
         bodies: Vec::new(),
         lost: false,
         stopped: false,
+        interrupted: None,
     };
-    v.sections();
+    if chunked.is_none() {
+        v.sections(None);
+    }
     if let Err(e) = ctx.dictionary() {
         v.problem_from(&e, Location::Dictionary);
     }
     v.walk();
     v.finish(h.block_count, data.end - data.start, h.stream_len);
+    if let Some(c) = chunked.filter(|_| v.interrupted.is_none()) {
+        let walked = std::mem::take(&mut v.problems);
+        v.sections(Some(c));
+        v.problems.extend(walked);
+    }
     Report {
         sections: ctx.st.layout.records.len(),
         blocks: h.block_count,
         entries: v.entries,
         problems: v.problems,
+        interrupted: v.interrupted,
     }
 }
 
@@ -152,6 +185,8 @@ struct Verifier<'a> {
     lost: bool,
     /// Whether the walk stopped at a node out of place (§6.4).
     stopped: bool,
+    /// Why the source failed, when it did (the check stops there).
+    interrupted: Option<String>,
 }
 
 impl Verifier<'_> {
@@ -160,18 +195,43 @@ impl Verifier<'_> {
         self.problems.len() - 1
     }
 
+    /// A problem from an error; but an error of a remote source (the network) is no
+    /// problem of the archive: it interrupts the check instead (and the index returned is
+    /// then no problem's).
     fn problem_from(&mut self, e: &ReadError, at: Location) -> usize {
+        if let ReadError::Io { source, .. } = e {
+            if crate::source::is_remote_error(source) {
+                self.interrupted.get_or_insert_with(|| source.to_string());
+                return usize::MAX;
+            }
+        }
         self.problems.push(Problem::from_error(e, at));
         self.problems.len() - 1
     }
 
-    /// Every section's CRC, read in pieces of 1 MiB.
-    fn sections(&mut self) {
-        for r in &self.ctx.st.layout.records {
+    /// Every section's CRC, read in pieces of 1 MiB (or from `chunked`'s chunks).
+    fn sections(&mut self, chunked: Option<&Chunked<'_>>) {
+        for (i, r) in self.ctx.st.layout.records.iter().enumerate() {
             let at = match SectionId::from_u32(r.id) {
                 Some(id) => Location::Section(id),
                 None => Location::UnknownSection(r.id),
             };
+            if let Some(c) = chunked {
+                match c.section_crc(i) {
+                    Ok(crc) if crc != r.crc => {
+                        self.problem(at, DamageKind::ChecksumMismatch);
+                    }
+                    Ok(_) => {}
+                    Err(source) => {
+                        let e = ReadError::Io {
+                            path: Some(self.ctx.src.describe().into()),
+                            source,
+                        };
+                        self.problem_from(&e, at);
+                    }
+                }
+                continue;
+            }
             let mut h = crc32fast::Hasher::new();
             let mut pos = r.offset;
             let end = r.offset.saturating_add(r.length);
@@ -219,6 +279,10 @@ impl Verifier<'_> {
                     self.stopped = true;
                     return;
                 }
+            }
+            if self.interrupted.is_some() {
+                self.stopped = true;
+                return;
             }
             step = w.next_page(&ctx);
         }
@@ -362,6 +426,9 @@ impl Verifier<'_> {
                 self.problem(p.at, DamageKind::Violates(Rule::BlockRun));
                 return;
             }
+            if self.interrupted.is_some() {
+                return;
+            }
             if let Err(e) = self.ctx.block(b, true) {
                 // A damaged dictionary is one fault, already reported: the blocks that need
                 // it are listed under it rather than reported again.
@@ -390,6 +457,9 @@ impl Verifier<'_> {
     }
 
     fn entry(&mut self, p: &PageNode, i: usize, rec: format::EntryRecord) {
+        if self.interrupted.is_some() {
+            return;
+        }
         let index = p.first_entry + i as u64;
         let touched = |s: u64, len: u64| {
             let end = s.saturating_add(len);
@@ -415,7 +485,9 @@ impl Verifier<'_> {
         });
         let damaged_block = blocks.iter().find_map(|b| self.bad.get(b).copied());
         if let Some(pi) = damaged_block {
-            self.problems[pi].keys.push(key);
+            if let Some(p) = self.problems.get_mut(pi) {
+                p.keys.push(key);
+            }
             return;
         }
         match self.ctx.make_entry(&page, i, rec) {

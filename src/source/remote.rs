@@ -207,9 +207,15 @@ pub enum RemoteErrorKind {
     /// No complete answer within the request or connect timeout, after the retries
     /// (io kind `TimedOut`).
     Timeout,
-    /// No connection could be made: refused, unreachable, name not resolved, TLS failed
+    /// No connection could be made: refused, unreachable, name not resolved
     /// (io kind `ConnectionRefused`).
     Connect,
+    /// The server's TLS certificate was not accepted (not trusted, expired, for another
+    /// name). Never retried (io kind `ConnectionRefused`).
+    Certificate,
+    /// `s3://` with no credentials: none in the environment, and no instance-metadata
+    /// service gave any (io kind `PermissionDenied`).
+    NoCredentials,
     /// The server kept failing (5xx, 429) through all the retries (io kind `Other`).
     Server,
     /// The connection failed in another way mid-request (io kind `ConnectionAborted`).
@@ -224,12 +230,12 @@ impl RemoteErrorKind {
         match self {
             InvalidUrl => io::ErrorKind::InvalidInput,
             NotFound => io::ErrorKind::NotFound,
-            Forbidden => io::ErrorKind::PermissionDenied,
+            Forbidden | NoCredentials => io::ErrorKind::PermissionDenied,
             IgnoredRange => io::ErrorKind::Unsupported,
             ShortRead => io::ErrorKind::UnexpectedEof,
             BadResponse => io::ErrorKind::InvalidData,
             Timeout => io::ErrorKind::TimedOut,
-            Connect => io::ErrorKind::ConnectionRefused,
+            Connect | Certificate => io::ErrorKind::ConnectionRefused,
             Network => io::ErrorKind::ConnectionAborted,
             RangeNotSatisfiable | Changed | Server | Other => io::ErrorKind::Other,
         }
@@ -364,6 +370,8 @@ struct Seen {
     content_range: Option<String>,
     content_length: Option<String>,
     transport: Option<HttpErrorKind>,
+    /// A TLS certificate the client refused: what it said.
+    certificate: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -396,10 +404,39 @@ impl Probe {
                 seen.content_range = header("content-range");
                 seen.content_length = header("content-length");
             }
-            Err(e) => seen.transport = Some(e.kind()),
+            Err(e) => {
+                seen.transport = Some(e.kind());
+                seen.certificate = certificate_problem(e);
+            }
         }
     }
 }
+
+/// What a refused TLS certificate's error says, if `e` is one: rustls' words ("invalid peer
+/// certificate: UnknownIssuer") somewhere in the chain.
+fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let s = err.to_string();
+        if s.to_ascii_lowercase().contains("certificate") {
+            return Some(s);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// A refused certificate, as an error object_store does not retry.
+#[derive(Debug)]
+struct CertificateRefused(String);
+
+impl fmt::Display for CertificateRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CertificateRefused {}
 
 /// object_store's reqwest client, with every answer recorded in the request's [`Probe`].
 #[derive(Debug)]
@@ -420,7 +457,18 @@ impl HttpService for ProbingService {
             if let Some(p) = probe {
                 p.record(&result);
             }
-            result
+            match result {
+                // Another try meets the same certificate: object_store retries connection
+                // errors, but not `Unknown` ones.
+                Err(e) => match certificate_problem(&e) {
+                    Some(what) => Err(HttpError::new(
+                        HttpErrorKind::Unknown,
+                        CertificateRefused(what),
+                    )),
+                    None => Err(e),
+                },
+                ok => ok,
+            }
         })
     }
 }
@@ -690,6 +738,15 @@ async fn get_range(
     (result, probe.seen())
 }
 
+/// Whether `e` is object_store failing to get S3 credentials: with none in the environment
+/// it asks the instance-metadata service (169.254.169.254), whose error it returns.
+fn no_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    let text = chain(e).to_ascii_lowercase();
+    ["169.254.169.254", "metadata", "credential"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
 /// The kind of the first [`HttpError`] in `e`'s source chain.
 fn transport_kind(e: &(dyn std::error::Error + 'static)) -> Option<HttpErrorKind> {
     let mut cur = Some(e);
@@ -747,12 +804,16 @@ fn classify(
     let err = |kind, msg: String| RemoteError::new(kind, name, msg);
     match seen.status {
         Some(404) => err(NotFound, "not found (404)".into()),
-        Some(401) | Some(403) => err(
+        Some(401) | Some(403) if name.starts_with("s3://") => err(
             Forbidden,
             format!(
-                "access denied ({}); for S3 check the AWS_* credentials",
+                "access denied ({}): check the AWS_* credentials and the bucket's policy",
                 status.unwrap_or_default()
             ),
+        ),
+        Some(401) | Some(403) => err(
+            Forbidden,
+            format!("access denied ({})", status.unwrap_or_default()),
         ),
         Some(412) => err(
             Changed,
@@ -790,6 +851,20 @@ fn classify(
         Some(_) => err(
             Other,
             format!("unexpected status {}{tries}", status.unwrap_or_default()),
+        ),
+        None if seen.certificate.is_some() || certificate_problem(e).is_some() => err(
+            Certificate,
+            format!(
+                "TLS certificate not accepted ({}); for a server whose certificate a private CA signed, set SSL_CERT_FILE to a PEM file holding that CA",
+                seen.certificate.clone().or_else(|| certificate_problem(e)).unwrap_or_default()
+            ),
+        ),
+        None if name.starts_with("s3://") && no_credentials(e) => err(
+            NoCredentials,
+            format!(
+                "no credentials for S3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_SKIP_SIGNATURE=true for a public bucket ({})",
+                root(e)
+            ),
         ),
         None => {
             let kind = seen.transport.or_else(|| transport_kind(e));
