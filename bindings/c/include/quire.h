@@ -19,6 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `quire_open_options.flags`: open a copy whose length differs from what its header says
+// (cut short by a download that stopped, or padded) rather than refuse it; every entry
+// that lies within the bytes present reads as usual.
+#define QUIRE_OPEN_SALVAGE 1
+
+// `quire_open_options.flags`: memory-map a local path given to `quire_open_url` (as
+// `quire_open` does, with its rule: the file must not be modified or truncated while
+// open) rather than read it with positioned reads. No effect on URLs.
+#define QUIRE_OPEN_MEMORY_MAP 2
+
 // Status codes. Every function that can fail returns one of these as an `int`:
 // `QUIRE_OK` (0) on success, a positive value for an expected outcome that is not a
 // success (not found, buffer too small, iteration done), a negative value for an error
@@ -49,15 +59,75 @@ typedef enum quire_status {
     QUIRE_ERR_NOMEM = -7,
     // A bug in libquire, caught before it could cross into the caller (please report it).
     QUIRE_ERR_INTERNAL = -8,
+    // The network failed while reading a URL: no connection (refused, unreachable, name
+    // not resolved, TLS certificate refused), a connection dropped mid-answer, an answer
+    // cut short or one that breaks the protocol, a server that ignores `Range`, or server
+    // errors (5xx, 429) through every retry. Says nothing about the archive: try again
+    // later.
+    QUIRE_ERR_NETWORK = -9,
+    // No complete answer within the request or connect timeout
+    // (`quire_open_options.timeout_ms`, `connect_timeout_ms`), after every retry.
+    QUIRE_ERR_TIMEOUT = -10,
+    // The server has no object at the URL (HTTP 404, S3 `NoSuchKey`). A missing local
+    // file is `QUIRE_ERR_IO`, as from `quire_open`.
+    QUIRE_ERR_NOT_FOUND = -11,
+    // The server refuses access (HTTP 401 or 403): for `s3://`, credentials missing or
+    // wrong (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, ...).
+    QUIRE_ERR_FORBIDDEN = -12,
+    // The object changed on the server since it was opened (its ETag, Last-Modified or
+    // size differ, or the server answered 412 to the version the handle pinned). The
+    // handle cannot read it any more: close it and open the URL again.
+    QUIRE_ERR_CHANGED = -13,
 } quire_status;
 
-// An open archive. Opaque; from `quire_open`, `quire_open_memory` or
-// `quire_open_memory_borrowed`, released by `quire_close`.
+// An open archive. Opaque; from `quire_open`, `quire_open_memory`,
+// `quire_open_memory_borrowed` or `quire_open_url`, released by `quire_close`.
 typedef struct quire_archive quire_archive;
 
 // An iterator over entry numbers. Opaque; from `quire_iter_new` or `quire_iter_prefix`,
 // released by `quire_iter_free`.
 typedef struct quire_iter quire_iter;
+
+// How `quire_open_url` opens an archive. Start from `quire_open_options_default`, then
+// change the fields you need:
+//
+// ```c
+// struct quire_open_options o;
+// quire_open_options_default(&o);
+// o.timeout_ms = 5000;
+// o.retries = 1;
+// int rc = quire_open_url("https://example.org/news.quire", &o, &archive);
+// ```
+//
+// Fields may be added at the end in later versions, so the struct carries its size. A
+// library given a larger struct than it knows (a program built against a newer
+// `quire.h`) reads the fields it knows and refuses the struct with `QUIRE_ERR_ARGUMENT`
+// if any byte past them is not zero, so a setting it cannot honour is never dropped
+// silently.
+typedef struct quire_open_options {
+    // `sizeof(struct quire_open_options)`: set by `quire_open_options_default` (a
+    // program that fills the struct itself sets it to `sizeof` the struct).
+    uint32_t struct_size;
+    // `QUIRE_OPEN_*` bits (default 0); an unknown bit is `QUIRE_ERR_ARGUMENT`.
+    uint32_t flags;
+    // The longest one HTTP request may take, from sending it to the last byte of its
+    // answer, in milliseconds (default 30000; 0: the default). A server that trickles
+    // bytes cannot hold a read longer than this (per try).
+    uint64_t timeout_ms;
+    // The longest a connection may take to establish, in milliseconds (default 10000; 0:
+    // the default).
+    uint64_t connect_timeout_ms;
+    // How many times a failed range request is tried again: after a server error (5xx,
+    // 429), a connection failure or a timeout, with a growing random wait from 100 ms up
+    // to 2 s between tries (default 3; **0 never retries**). 401, 403, 404, 412 and
+    // certificate errors are not retried.
+    uint32_t retries;
+    // The most requests of one handle in flight at once (default 32; 0: the default).
+    uint32_t parallel;
+    // The most bytes of fetched ranges the handle keeps in memory (default 64 MiB; **0
+    // keeps none**). The first 16 KiB, read at open, are kept besides.
+    uint64_t cache_bytes;
+} quire_open_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +176,50 @@ int quire_open_memory(const uint8_t *data, size_t len, struct quire_archive **ou
 // As stated above; `data` is NULL only with `len` 0; `out` is NULL or points to writable
 // storage for a pointer.
 int quire_open_memory_borrowed(const uint8_t *data, size_t len, struct quire_archive **out);
+
+// Fills `*options` with the defaults: `struct_size` = `sizeof(struct
+// quire_open_options)`, no flags, a 30 s request timeout, a 10 s connect timeout, 3
+// retries, 32 requests in flight and a 64 MiB cache. `QUIRE_ERR_ARGUMENT` when `options`
+// is NULL.
+//
+// # Safety
+// `options` is NULL or points to a writable `struct quire_open_options`.
+int quire_open_options_default(struct quire_open_options *options);
+
+// Opens the archive at `location` and stores the handle in `*out` (NULL on failure).
+// `location` is a NUL-terminated
+//
+// - `http://…` or `https://…` URL, read with HTTP range requests (the server must honour
+//   `Range`; `https` trusts the system's certificates, or the PEM file named by
+//   `SSL_CERT_FILE`);
+// - `s3://BUCKET/KEY` URL, read from S3 or an S3-compatible store, configured by the usual
+//   environment variables: `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+//   `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP=true` for a plain-http
+//   endpoint, `AWS_SKIP_SIGNATURE=true` for a public bucket (with
+//   `AWS_EC2_METADATA_DISABLED=true` and no credentials, requests go unsigned);
+// - or a local path (anything else), read with positioned reads (`pread`), so a file
+//   truncated while open gives `QUIRE_ERR_IO`, not a crash; `QUIRE_OPEN_MEMORY_MAP` maps
+//   it as `quire_open` does.
+//
+// `options` may be NULL for the defaults (see `quire_open_options_default`). Opening a URL
+// makes one request (its first 16 KiB), which pins the object's version (ETag, else
+// Last-Modified): every later read asks for that version, and the handle reports
+// `QUIRE_ERR_CHANGED` rather than mix two versions. Later reads fetch only the index pages
+// and blocks they need, and cache them (`cache_bytes`); a handle may be used from several
+// threads, whose requests then go in parallel (`parallel`). The network's failures have
+// their own statuses, so a program can tell them from a damaged archive (`QUIRE_ERR_DAMAGED`,
+// bytes that arrived and are wrong): `QUIRE_ERR_NETWORK`, `QUIRE_ERR_TIMEOUT`,
+// `QUIRE_ERR_NOT_FOUND` (404), `QUIRE_ERR_FORBIDDEN` (401, 403), `QUIRE_ERR_CHANGED`, and
+// `QUIRE_ERR_ARGUMENT` for a malformed URL. Any call on the handle may return them.
+//
+// Reading URLs starts two I/O threads in the process at the first `quire_open_url` of
+// one; they stay until it exits.
+//
+// # Safety
+// `location` is NULL or a NUL-terminated string; `options` is NULL or points to a
+// `struct quire_open_options` of `options->struct_size` readable bytes; `out` is NULL or
+// points to writable storage for a pointer.
+int quire_open_url(const char *location, const struct quire_open_options *options, struct quire_archive **out);
 
 // Releases a handle (NULL is allowed and does nothing). Pointers the handle gave out
 // (keys, content types) become invalid; iterators made from it stay usable until freed.
@@ -212,7 +326,10 @@ int quire_content_type(const struct quire_archive *a, uint64_t index, const char
 // Checks every checksum and record and decompresses every block. `QUIRE_OK` when the
 // archive is intact; `QUIRE_ERR_DAMAGED` otherwise, with the number of problems in
 // `*problems` (which may be NULL) and the full report, damaged keys included, as the
-// message of `quire_last_error`.
+// message of `quire_last_error`. Over a URL, a verify that found problems asks the server
+// once more whether the object is still there and unchanged: when it is not, or the
+// network fails, the result is that status (`QUIRE_ERR_NETWORK`, `QUIRE_ERR_CHANGED`, ...)
+// rather than `QUIRE_ERR_DAMAGED`.
 //
 // # Safety
 // `a` is a live handle; `problems` is NULL or writable.

@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -17,7 +18,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use quire::source::{
+    remote_error_kind, AnySource, ByteSource, OpenOptions, RemoteError, RemoteErrorKind,
+    RemoteOptions,
+};
 use quire::{DamageKind, Location, PrefixIter, ReadError};
 
 /// Status codes. Every function that can fail returns one of these as an `int`:
@@ -53,12 +59,31 @@ pub enum quire_status {
     QUIRE_ERR_NOMEM = -7,
     /// A bug in libquire, caught before it could cross into the caller (please report it).
     QUIRE_ERR_INTERNAL = -8,
+    /// The network failed while reading a URL: no connection (refused, unreachable, name
+    /// not resolved, TLS certificate refused), a connection dropped mid-answer, an answer
+    /// cut short or one that breaks the protocol, a server that ignores `Range`, or server
+    /// errors (5xx, 429) through every retry. Says nothing about the archive: try again
+    /// later.
+    QUIRE_ERR_NETWORK = -9,
+    /// No complete answer within the request or connect timeout
+    /// (`quire_open_options.timeout_ms`, `connect_timeout_ms`), after every retry.
+    QUIRE_ERR_TIMEOUT = -10,
+    /// The server has no object at the URL (HTTP 404, S3 `NoSuchKey`). A missing local
+    /// file is `QUIRE_ERR_IO`, as from `quire_open`.
+    QUIRE_ERR_NOT_FOUND = -11,
+    /// The server refuses access (HTTP 401 or 403): for `s3://`, credentials missing or
+    /// wrong (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, ...).
+    QUIRE_ERR_FORBIDDEN = -12,
+    /// The object changed on the server since it was opened (its ETag, Last-Modified or
+    /// size differ, or the server answered 412 to the version the handle pinned). The
+    /// handle cannot read it any more: close it and open the URL again.
+    QUIRE_ERR_CHANGED = -13,
 }
 
 use quire_status::*;
 
-/// An open archive. Opaque; from `quire_open`, `quire_open_memory` or
-/// `quire_open_memory_borrowed`, released by `quire_close`.
+/// An open archive. Opaque; from `quire_open`, `quire_open_memory`,
+/// `quire_open_memory_borrowed` or `quire_open_url`, released by `quire_close`.
 #[allow(non_camel_case_types)]
 pub struct quire_archive {
     archive: Arc<Inner>,
@@ -84,9 +109,10 @@ const _: () = {
 };
 
 // ---------------------------------------------------------------------------------------
-// Storage.
+// Sources.
 
-/// Caller memory that `quire_open_memory_borrowed` reads in place.
+/// Caller memory that `quire_open_memory_borrowed` reads in place: the one source the
+/// library's `AnySource` has no variant for, so it goes in as `AnySource::Other`.
 struct Borrowed {
     ptr: NonNull<u8>,
     len: usize,
@@ -99,29 +125,49 @@ unsafe impl Send for Borrowed {}
 // SAFETY: as above; shared reads of unchanging memory are safe from any thread.
 unsafe impl Sync for Borrowed {}
 
-/// Where an archive's bytes live.
-enum Storage {
-    Mapped(quire::Mmap),
-    Owned(Vec<u8>),
-    Borrowed(Borrowed),
-}
-
-impl AsRef<[u8]> for Storage {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            Storage::Mapped(m) => m,
-            Storage::Owned(v) => v,
-            // SAFETY: `ptr` is non-null and points to `len` readable bytes that stay valid
-            // and unchanged while this storage lives (the contract of
-            // `quire_open_memory_borrowed`, the only place a `Borrowed` is made); for an
-            // empty slice it is a dangling but aligned pointer, which `from_raw_parts`
-            // allows.
-            Storage::Borrowed(b) => unsafe { std::slice::from_raw_parts(b.ptr.as_ptr(), b.len) },
-        }
+impl Borrowed {
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` is non-null and points to `len` readable bytes that stay valid and
+        // unchanged while this value lives (the contract of `quire_open_memory_borrowed`,
+        // the only place a `Borrowed` is made); for an empty slice it is a dangling but
+        // aligned pointer, which `from_raw_parts` allows.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
-type Inner = quire::Archive<Storage>;
+impl ByteSource for Borrowed {
+    fn size(&self) -> u64 {
+        self.len as u64
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
+        let bytes = self.as_slice();
+        usize::try_from(offset)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(len)?))
+            .and_then(|r| bytes.get(r))
+            .map(Cow::Borrowed)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "range {offset}+{len} runs past the end ({} bytes)",
+                        bytes.len()
+                    ),
+                )
+            })
+    }
+
+    fn describe(&self) -> String {
+        "archive in memory".to_owned()
+    }
+}
+
+/// Every handle reads through the library's `AnySource`: a mapped file (`quire_open`),
+/// bytes copied into memory (`quire_open_memory`), the caller's bytes
+/// (`quire_open_memory_borrowed`, as `AnySource::Other`), or whatever `quire_open_url`
+/// opens (a URL, or a file read with positioned reads).
+type Inner = quire::Archive<AnySource>;
 
 // ---------------------------------------------------------------------------------------
 // Errors and the boundary.
@@ -156,8 +202,44 @@ impl Failure {
     }
 }
 
+/// The status of a remote read's failure, and its error, when `e` is one.
+fn remote_failure(e: &io::Error) -> Option<(quire_status, &RemoteError)> {
+    let remote = e.get_ref()?.downcast_ref::<RemoteError>()?;
+    let status = match remote_error_kind(e)? {
+        RemoteErrorKind::Timeout => QUIRE_ERR_TIMEOUT,
+        RemoteErrorKind::NotFound => QUIRE_ERR_NOT_FOUND,
+        RemoteErrorKind::Forbidden => QUIRE_ERR_FORBIDDEN,
+        RemoteErrorKind::Changed => QUIRE_ERR_CHANGED,
+        RemoteErrorKind::InvalidUrl => QUIRE_ERR_ARGUMENT,
+        // Connect, Network, Server, ShortRead, BadResponse, IgnoredRange,
+        // RangeNotSatisfiable, Other, and kinds added later: the network or the server, not
+        // the archive.
+        _ => QUIRE_ERR_NETWORK,
+    };
+    Some((status, remote))
+}
+
 impl From<ReadError> for Failure {
     fn from(e: ReadError) -> Failure {
+        // A walk passes over a page it could not read as `Skipped`; one the network lost
+        // stops it, but look through `Skipped` too rather than call the network damage.
+        let io = match &e {
+            ReadError::Io { source, .. } => Some(source),
+            ReadError::Skipped { cause, .. } => match &**cause {
+                ReadError::Io { source, .. } => Some(source),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(source) = io {
+            if let Some((status, remote)) = remote_failure(source) {
+                // The remote error names its URL: the message gives it once.
+                return Failure::new(
+                    status,
+                    format!("cannot read {}: {}", remote.url(), remote.message()),
+                );
+            }
+        }
         let status = match &e {
             ReadError::Io { .. } => QUIRE_ERR_IO,
             ReadError::BadMagic => QUIRE_ERR_NOT_ARCHIVE,
@@ -414,12 +496,17 @@ pub unsafe extern "C" fn quire_open(path: *const c_char, out: *mut *mut quire_ar
         }
         // SAFETY: non-null, and the caller promises a NUL-terminated string.
         let path = unsafe { CStr::from_ptr(path) };
-        let path = path_of(path);
-        // SAFETY: `Archive::open` maps the file and requires that it is not modified or
-        // truncated while mapped. That cannot be checked here; it is this function's
-        // documented contract (in quire.h), passed on to the C caller word for word.
-        let mapped = unsafe { quire::Archive::open(&path) }?;
-        let archive = Inner::new(Storage::Mapped(mapped.into_inner()))?;
+        let mut path = path_of(path);
+        // A path, never a URL: a relative path that looks like one (`http://x` is the file
+        // `x` in the directory `http:`) is read as the path it is.
+        if path.to_str().is_some_and(quire::source::is_url) {
+            path = PathBuf::from(".").join(path);
+        }
+        // SAFETY: a mapped file must not be modified or truncated while mapped. That cannot
+        // be checked here; it is this function's documented contract (in quire.h), passed on
+        // to the C caller word for word.
+        let options = unsafe { OpenOptions::new().memory_map(true) };
+        let archive = quire::Archive::open_any(&path, &options)?;
         *out = handle(archive);
         Ok(QUIRE_OK)
     })
@@ -461,7 +548,7 @@ pub unsafe extern "C" fn quire_open_memory(
         *out = ptr::null_mut();
         // SAFETY: the caller's contract for `data` and `len`.
         let bytes = unsafe { bytes(data.cast(), len, "data") }?;
-        let archive = Inner::new(Storage::Owned(bytes.to_vec()))?;
+        let archive = Inner::open_source(AnySource::Memory(bytes.to_vec()), &OpenOptions::new())?;
         *out = handle(archive);
         Ok(QUIRE_OK)
     })
@@ -487,11 +574,226 @@ pub unsafe extern "C" fn quire_open_memory_borrowed(
         // SAFETY: the caller's contract for `out`.
         let out = unsafe { self::out(out, "out") }?;
         *out = ptr::null_mut();
-        // Checks NULL and the length; the slice itself is rebuilt by `Storage::as_ref`.
+        // Checks NULL and the length; the slice itself is rebuilt by `Borrowed::as_slice`.
         // SAFETY: the caller's contract for `data` and `len`.
         let checked = unsafe { bytes(data.cast(), len, "data") }?;
         let ptr = NonNull::new(checked.as_ptr().cast_mut()).unwrap_or(NonNull::dangling());
-        let archive = Inner::new(Storage::Borrowed(Borrowed { ptr, len }))?;
+        let source = AnySource::Other(Box::new(Borrowed { ptr, len }));
+        let archive = Inner::open_source(source, &OpenOptions::new())?;
+        *out = handle(archive);
+        Ok(QUIRE_OK)
+    })
+}
+
+/// How `quire_open_url` opens an archive. Start from `quire_open_options_default`, then
+/// change the fields you need:
+///
+/// ```c
+/// struct quire_open_options o;
+/// quire_open_options_default(&o);
+/// o.timeout_ms = 5000;
+/// o.retries = 1;
+/// int rc = quire_open_url("https://example.org/news.quire", &o, &archive);
+/// ```
+///
+/// Fields may be added at the end in later versions, so the struct carries its size. A
+/// library given a larger struct than it knows (a program built against a newer
+/// `quire.h`) reads the fields it knows and refuses the struct with `QUIRE_ERR_ARGUMENT`
+/// if any byte past them is not zero, so a setting it cannot honour is never dropped
+/// silently.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct quire_open_options {
+    /// `sizeof(struct quire_open_options)`: set by `quire_open_options_default` (a
+    /// program that fills the struct itself sets it to `sizeof` the struct).
+    pub struct_size: u32,
+    /// `QUIRE_OPEN_*` bits (default 0); an unknown bit is `QUIRE_ERR_ARGUMENT`.
+    pub flags: u32,
+    /// The longest one HTTP request may take, from sending it to the last byte of its
+    /// answer, in milliseconds (default 30000; 0: the default). A server that trickles
+    /// bytes cannot hold a read longer than this (per try).
+    pub timeout_ms: u64,
+    /// The longest a connection may take to establish, in milliseconds (default 10000; 0:
+    /// the default).
+    pub connect_timeout_ms: u64,
+    /// How many times a failed range request is tried again: after a server error (5xx,
+    /// 429), a connection failure or a timeout, with a growing random wait from 100 ms up
+    /// to 2 s between tries (default 3; **0 never retries**). 401, 403, 404, 412 and
+    /// certificate errors are not retried.
+    pub retries: u32,
+    /// The most requests of one handle in flight at once (default 32; 0: the default).
+    pub parallel: u32,
+    /// The most bytes of fetched ranges the handle keeps in memory (default 64 MiB; **0
+    /// keeps none**). The first 16 KiB, read at open, are kept besides.
+    pub cache_bytes: u64,
+}
+
+/// `quire_open_options.flags`: open a copy whose length differs from what its header says
+/// (cut short by a download that stopped, or padded) rather than refuse it; every entry
+/// that lies within the bytes present reads as usual.
+pub const QUIRE_OPEN_SALVAGE: u32 = 1;
+
+/// `quire_open_options.flags`: memory-map a local path given to `quire_open_url` (as
+/// `quire_open` does, with its rule: the file must not be modified or truncated while
+/// open) rather than read it with positioned reads. No effect on URLs.
+pub const QUIRE_OPEN_MEMORY_MAP: u32 = 2;
+
+const KNOWN_FLAGS: u32 = QUIRE_OPEN_SALVAGE | QUIRE_OPEN_MEMORY_MAP;
+
+/// The size of the first version of `quire_open_options`; a smaller `struct_size` is
+/// refused.
+const OPTIONS_V1: usize = std::mem::size_of::<quire_open_options>();
+
+/// The largest `struct_size` looked at (a larger one is surely not a size).
+const OPTIONS_MAX: usize = 4096;
+
+impl quire_open_options {
+    fn defaults() -> quire_open_options {
+        let r = RemoteOptions::new();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        quire_open_options {
+            struct_size: OPTIONS_V1 as u32,
+            flags: 0,
+            timeout_ms: ms(r.get_request_timeout()),
+            connect_timeout_ms: ms(r.get_connect_timeout()),
+            retries: u32::try_from(r.get_retries()).unwrap_or(u32::MAX),
+            parallel: u32::try_from(r.get_parallelism()).unwrap_or(u32::MAX),
+            cache_bytes: r.get_cache_bytes() as u64,
+        }
+    }
+
+    /// The caller's options, checked.
+    ///
+    /// # Safety
+    /// A non-null `p` points to a readable `quire_open_options` of at least
+    /// `OPTIONS_V1` bytes, and of `struct_size` bytes when that is larger.
+    unsafe fn read(p: *const quire_open_options) -> Result<quire_open_options, Failure> {
+        if p.is_null() {
+            return Ok(quire_open_options::defaults());
+        }
+        // SAFETY: the caller's contract: the first field is there whatever the version.
+        let size = unsafe { ptr::addr_of!((*p).struct_size).read() } as usize;
+        if !(OPTIONS_V1..=OPTIONS_MAX).contains(&size) {
+            return Err(Failure::argument(&format!(
+                "options->struct_size is {size}, not the size of a struct quire_open_options \
+                 ({OPTIONS_V1} in this library; start from quire_open_options_default)"
+            )));
+        }
+        // SAFETY: the caller's contract: `struct_size` readable bytes at `p`.
+        let all = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), size) };
+        if all[OPTIONS_V1..].iter().any(|&b| b != 0) {
+            return Err(Failure::argument(&format!(
+                "options set fields past the {OPTIONS_V1} bytes this library (version {}) knows",
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+        // SAFETY: the caller's contract: at least `OPTIONS_V1` readable bytes, a valid
+        // struct (every bit pattern of its integer fields is one).
+        let o = unsafe { ptr::read(p) };
+        if o.flags & !KNOWN_FLAGS != 0 {
+            return Err(Failure::argument(&format!(
+                "options->flags has unknown bits {:#x}",
+                o.flags & !KNOWN_FLAGS
+            )));
+        }
+        Ok(o)
+    }
+
+    /// The library's options for these.
+    fn to_open_options(self) -> OpenOptions {
+        let mut remote = RemoteOptions::new()
+            .retries(self.retries as usize)
+            .cache_bytes(usize::try_from(self.cache_bytes).unwrap_or(usize::MAX));
+        if self.timeout_ms != 0 {
+            remote = remote.request_timeout(Duration::from_millis(self.timeout_ms));
+        }
+        if self.connect_timeout_ms != 0 {
+            remote = remote.connect_timeout(Duration::from_millis(self.connect_timeout_ms));
+        }
+        if self.parallel != 0 {
+            remote = remote.parallelism(self.parallel as usize);
+        }
+        let mut options = OpenOptions::new()
+            .salvage(self.flags & QUIRE_OPEN_SALVAGE != 0)
+            .remote(remote);
+        if self.flags & QUIRE_OPEN_MEMORY_MAP != 0 {
+            // SAFETY: the caller set QUIRE_OPEN_MEMORY_MAP, whose documented contract (in
+            // quire.h) is `quire_open`'s: the file is not modified or truncated while open.
+            options = unsafe { options.memory_map(true) };
+        }
+        options
+    }
+}
+
+/// Fills `*options` with the defaults: `struct_size` = `sizeof(struct
+/// quire_open_options)`, no flags, a 30 s request timeout, a 10 s connect timeout, 3
+/// retries, 32 requests in flight and a 64 MiB cache. `QUIRE_ERR_ARGUMENT` when `options`
+/// is NULL.
+///
+/// # Safety
+/// `options` is NULL or points to a writable `struct quire_open_options`.
+#[no_mangle]
+pub unsafe extern "C" fn quire_open_options_default(options: *mut quire_open_options) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let o = unsafe { out(options, "options") }?;
+        *o = quire_open_options::defaults();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Opens the archive at `location` and stores the handle in `*out` (NULL on failure).
+/// `location` is a NUL-terminated
+///
+/// - `http://…` or `https://…` URL, read with HTTP range requests (the server must honour
+///   `Range`; `https` trusts the system's certificates, or the PEM file named by
+///   `SSL_CERT_FILE`);
+/// - `s3://BUCKET/KEY` URL, read from S3 or an S3-compatible store, configured by the usual
+///   environment variables: `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+///   `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP=true` for a plain-http
+///   endpoint, `AWS_SKIP_SIGNATURE=true` for a public bucket (with
+///   `AWS_EC2_METADATA_DISABLED=true` and no credentials, requests go unsigned);
+/// - or a local path (anything else), read with positioned reads (`pread`), so a file
+///   truncated while open gives `QUIRE_ERR_IO`, not a crash; `QUIRE_OPEN_MEMORY_MAP` maps
+///   it as `quire_open` does.
+///
+/// `options` may be NULL for the defaults (see `quire_open_options_default`). Opening a URL
+/// makes one request (its first 16 KiB), which pins the object's version (ETag, else
+/// Last-Modified): every later read asks for that version, and the handle reports
+/// `QUIRE_ERR_CHANGED` rather than mix two versions. Later reads fetch only the index pages
+/// and blocks they need, and cache them (`cache_bytes`); a handle may be used from several
+/// threads, whose requests then go in parallel (`parallel`). The network's failures have
+/// their own statuses, so a program can tell them from a damaged archive (`QUIRE_ERR_DAMAGED`,
+/// bytes that arrived and are wrong): `QUIRE_ERR_NETWORK`, `QUIRE_ERR_TIMEOUT`,
+/// `QUIRE_ERR_NOT_FOUND` (404), `QUIRE_ERR_FORBIDDEN` (401, 403), `QUIRE_ERR_CHANGED`, and
+/// `QUIRE_ERR_ARGUMENT` for a malformed URL. Any call on the handle may return them.
+///
+/// Reading URLs starts two I/O threads in the process at the first `quire_open_url` of
+/// one; they stay until it exits.
+///
+/// # Safety
+/// `location` is NULL or a NUL-terminated string; `options` is NULL or points to a
+/// `struct quire_open_options` of `options->struct_size` readable bytes; `out` is NULL or
+/// points to writable storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn quire_open_url(
+    location: *const c_char,
+    options: *const quire_open_options,
+    out: *mut *mut quire_archive,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract for `out`.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        if location.is_null() {
+            return Err(Failure::argument("location is NULL"));
+        }
+        // SAFETY: the caller's contract for `options`.
+        let options = unsafe { quire_open_options::read(options) }?.to_open_options();
+        // SAFETY: non-null, and the caller promises a NUL-terminated string.
+        let location = path_of(unsafe { CStr::from_ptr(location) });
+        let archive = quire::Archive::open_any(&location, &options)?;
         *out = handle(archive);
         Ok(QUIRE_OK)
     })
@@ -881,7 +1183,10 @@ pub unsafe extern "C" fn quire_content_type(
 /// Checks every checksum and record and decompresses every block. `QUIRE_OK` when the
 /// archive is intact; `QUIRE_ERR_DAMAGED` otherwise, with the number of problems in
 /// `*problems` (which may be NULL) and the full report, damaged keys included, as the
-/// message of `quire_last_error`.
+/// message of `quire_last_error`. Over a URL, a verify that found problems asks the server
+/// once more whether the object is still there and unchanged: when it is not, or the
+/// network fails, the result is that status (`QUIRE_ERR_NETWORK`, `QUIRE_ERR_CHANGED`, ...)
+/// rather than `QUIRE_ERR_DAMAGED`.
 ///
 /// # Safety
 /// `a` is a live handle; `problems` is NULL or writable.
@@ -897,10 +1202,27 @@ pub unsafe extern "C" fn quire_verify(a: *const quire_archive, problems: *mut us
             *p = report.problems.len();
         }
         if report.is_ok() {
-            Ok(QUIRE_OK)
-        } else {
-            Err(Failure::new(QUIRE_ERR_DAMAGED, report.to_string()))
+            return Ok(QUIRE_OK);
         }
+        // The report records a range the network failed to deliver as a problem like any
+        // other. Over a URL, ask whether the object is still there, unchanged, before
+        // calling it damage: if not, the network's status says why.
+        if a.archive.source().is_remote() {
+            if let Err(e) = a.archive.source().revalidate() {
+                if let Some((status, remote)) = remote_failure(&e) {
+                    return Err(Failure::new(
+                        status,
+                        format!(
+                            "cannot verify {}: {} ({} problem(s) found before that)",
+                            remote.url(),
+                            remote.message(),
+                            report.problems.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        Err(Failure::new(QUIRE_ERR_DAMAGED, report.to_string()))
     })
 }
 
