@@ -629,7 +629,11 @@ pub fn write_entry_jsonl(
     // A failed write into `out` comes back from the body reader as `ReadError::Io`.
     let body_err = |err| {
         EntryLineError::Failed(match err {
-            quire::ReadError::Io { source: io, .. } => Error::Io(io),
+            // Writing the output failed; a failed read of the archive keeps its path.
+            quire::ReadError::Io {
+                path: None,
+                source: io,
+            } => Error::Io(io),
             other => Error::Read(other),
         })
     };

@@ -1,16 +1,19 @@
 //! `quire`: the command-line shell over the quire library.
 //!
-//! Exit codes: 0 success; 1 the archive is damaged or unreadable (for `verify`: damage
-//! found; for `unpack`, `ls`, `get`: some entries could not be read, every other one was
-//! written); 2 usage error; 3 `get` did not find some key; 4 input or output error (files,
-//! JSONL, refused keys, existing targets). A closed output pipe ends any command quietly
-//! with 0.
+//! Exit codes: 0 success; 1 the archive is damaged: bytes that were read are wrong (for
+//! `verify`: damage found; for `unpack`, `ls`, `get`: some entries could not be read, every
+//! other one was written); 2 usage error; 3 `get` did not find some key; 4 input or output
+//! error (files, the network, JSONL, refused keys, existing targets). A closed output pipe
+//! ends any command quietly with 0.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use quire::source::{AnySource, OpenOptions, RemoteError, RemoteOptions};
 use quire::{Archive, ArchiveWriter, DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
 use quire_cli::ingest::{Input, Packer};
 use quire_cli::output;
@@ -21,12 +24,33 @@ use quire_cli::Error;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (also when the output pipe is closed early, as by `| head`)
-  1  the archive is damaged or unreadable (verify: damage found; unpack, ls --long, get:
-     some entries could not be read, every other one was written)
+  1  the archive is damaged: bytes that were read are wrong (verify: damage found; unpack,
+     ls --long, get: some entries could not be read, every other one was written)
   2  usage error (unknown option, invalid value, --meta conflict, bad SOURCE_DATE_EPOCH)
   3  get: a key was not found
-  4  input/output error (missing or unreadable files, bad JSONL, refused keys, existing
-     targets without --force)";
+  4  input/output error: missing or unreadable files; the network (a timeout, a refused
+     connection or certificate, 403, 404, 5xx, an answer cut short, a server that ignores
+     Range, an archive that changed on the server since it was opened); bad JSONL, refused
+     keys, existing targets without --force";
+
+const ARCHIVE_HELP: &str = "\
+ARCHIVE is a path, an http:// or https:// URL (read by ranges: the server must honour
+Range), or s3://BUCKET/KEY. A URL is read with as few requests as the command needs.
+
+Reading URLs (a flag wins over its variable):
+  --timeout SECONDS  QUIRE_TIMEOUT   the longest one request may take (default 30;
+                                     connecting may take at most 10 of them)
+  --retries N        QUIRE_RETRIES   tries again after a timeout, a lost connection or a
+                                     5xx (default 3; 0 never); never after 403, 404, a
+                                     refused certificate or a changed archive
+  --parallel N       QUIRE_PARALLEL  requests in flight at once (default 32)
+  SSL_CERT_FILE          a PEM file of CA certificates to trust for https:// (a private CA)
+  AWS_ENDPOINT_URL       an S3-compatible server to ask instead of AWS (http://HOST:PORT)
+  AWS_REGION             the bucket's region
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
+                         S3 credentials (the session token for temporary ones)
+  AWS_SKIP_SIGNATURE=true  read a public bucket without credentials
+  AWS_ALLOW_HTTP=true      allow a plain http:// AWS_ENDPOINT_URL";
 
 const PACK_HELP: &str = "\
 Inputs:
@@ -72,11 +96,79 @@ points to).";
     name = "quire",
     version,
     about = "Compact, versioned, read-optimised archives of articles",
-    after_help = EXIT_CODES
+    after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}")
 )]
 struct Cli {
+    #[command(flatten)]
+    remote: RemoteArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How URLs are read: global flags, each with its environment variable.
+#[derive(clap::Args)]
+struct RemoteArgs {
+    /// For URLs: the longest one request may take, in seconds (default 30); connecting may
+    /// take at most 10 of them.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "QUIRE_TIMEOUT",
+        value_parser = parse_seconds
+    )]
+    timeout: Option<Duration>,
+    /// For URLs: how many times a request is tried again after a timeout, a lost connection
+    /// or a server error (default 3).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "QUIRE_RETRIES",
+        value_parser = clap::value_parser!(u32).range(0..=100)
+    )]
+    retries: Option<u32>,
+    /// For URLs: how many requests may be in flight at once (default 32).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "QUIRE_PARALLEL",
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    parallel: Option<u32>,
+}
+
+impl RemoteArgs {
+    fn options(&self) -> RemoteOptions {
+        let mut o = RemoteOptions::new();
+        if let Some(t) = self.timeout {
+            // Connecting is part of a request: it may take the whole timeout when that is
+            // short, and at most the default 10 s when it is long.
+            o = o
+                .request_timeout(t)
+                .connect_timeout(t.min(Duration::from_secs(10)));
+        }
+        if let Some(r) = self.retries {
+            o = o.retries(r as usize);
+        }
+        if let Some(p) = self.parallel {
+            o = o.parallelism(p as usize);
+        }
+        o
+    }
+}
+
+/// A positive number of seconds, e.g. `30` or `0.5`.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("{s:?} is not in 0..=86400 seconds (and not 0)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 #[derive(Subcommand)]
@@ -85,12 +177,12 @@ enum Command {
     #[command(after_help = format!("{PACK_HELP}\n\n{EXIT_CODES}"))]
     Pack(PackArgs),
     /// Write every entry back out, as files under a directory or as JSONL.
-    #[command(after_help = format!("{UNPACK_HELP}\n\n{EXIT_CODES}"))]
+    #[command(after_help = format!("{UNPACK_HELP}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Unpack(UnpackArgs),
     /// List keys, in key order (the order entries are numbered in).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Ls {
-        /// The archive.
+        /// The archive: a path, an http(s):// URL or s3://BUCKET/KEY.
         archive: PathBuf,
         /// Only keys starting with this prefix.
         #[arg(long)]
@@ -104,34 +196,34 @@ enum Command {
         json: bool,
     },
     /// Write the bodies of the given keys to stdout.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Get {
-        /// The archive.
+        /// The archive: a path, an http(s):// URL or s3://BUCKET/KEY.
         archive: PathBuf,
         /// Keys to print.
         #[arg(required = true)]
         keys: Vec<String>,
     },
     /// Show the version, flags, sections, sizes and compression ratio of an archive.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Info {
-        /// The archive.
+        /// The archive: a path, an http(s):// URL or s3://BUCKET/KEY.
         archive: PathBuf,
         /// One JSON object instead: version, flags, counts, sizes, sections, metadata.
         #[arg(long)]
         json: bool,
     },
     /// Check every checksum; print the result (damaged blocks and their keys) on stdout.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Verify {
-        /// The archive.
+        /// The archive: a path, an http(s):// URL or s3://BUCKET/KEY.
         archive: PathBuf,
     },
     /// Recover what can be read of a damaged copy (cut short, bytes appended, damaged pages
     /// or blocks) into a new, valid archive; list what was lost.
-    #[command(after_help = format!("{SALVAGE_HELP}\n\n{EXIT_CODES}"))]
+    #[command(after_help = format!("{SALVAGE_HELP}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Salvage {
-        /// The damaged archive.
+        /// The damaged archive: a path, an http(s):// URL or s3://BUCKET/KEY.
         archive: PathBuf,
         /// The new archive.
         #[arg(short, long, value_name = "FILE")]
@@ -232,7 +324,7 @@ struct PackArgs {
 
 #[derive(clap::Args)]
 struct UnpackArgs {
-    /// The archive.
+    /// The archive: a path, an http(s):// URL or s3://BUCKET/KEY.
     archive: PathBuf,
     /// Directory to write files into (created if missing).
     #[arg(
@@ -344,33 +436,64 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Exit code 1 for a damaged or unreadable archive (a remote one that changed, or whose
-/// server answers wrongly, included), 4 for I/O (a missing file or object, no access, the
-/// network).
+/// The remote error somewhere in `e`'s chain, if a remote read failed: an [`io::Error`]
+/// carries it, and an [`io::Error`]'s `source()` skips the error it carries, so each one on
+/// the chain is opened too.
+fn remote_in<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e RemoteError> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<RemoteError>() {
+            return Some(r);
+        }
+        if let Some(inner) = err.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(r) = remote_in(inner) {
+                return Some(r);
+            }
+        }
+        if let Some(quire::ReadError::Skipped { cause, .. }) = err.downcast_ref() {
+            if let Some(r) = remote_in(&**cause) {
+                return Some(r);
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// Exit code 4 for I/O: a missing or unreadable file, and anything the network did (a
+/// timeout, a refused connection or certificate, 403, 404, 5xx, an answer cut short, a
+/// server that ignores Range, an archive that changed on the server); 1 for bytes that
+/// arrived and are wrong (a damaged archive).
 fn read_code(e: &quire::ReadError) -> u8 {
-    use quire::source::{remote_error_kind, RemoteErrorKind as K};
     match e {
-        quire::ReadError::Io { source, .. } => match remote_error_kind(source) {
-            Some(
-                K::Changed
-                | K::ShortRead
-                | K::IgnoredRange
-                | K::BadResponse
-                | K::RangeNotSatisfiable,
-            ) => 1,
-            _ => 4,
-        },
+        quire::ReadError::Io { .. } => 4,
+        e if remote_in(e).is_some() => 4,
         _ => 1,
     }
 }
 
-/// Whether an archive argument is a URL (`http://`, `https://`, `s3://`) rather than a path.
-fn is_url(arg: &Path) -> bool {
-    arg.to_str().is_some_and(|s| {
-        ["http://", "https://", "s3://"].iter().any(|p| {
-            s.len() > p.len() && s.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
-        })
-    })
+/// A read error as one line that names the archive once: `URL: key "k": message` for a
+/// remote failure (the library's error says `cannot read URL` around the remote error's own
+/// `URL: message`), else `ARCHIVE: key "k": error: causes`; `what` is the context (`key
+/// "k": `, or empty). Exit code by [`read_code`]; an error writing the output (no path)
+/// is the output's (a closed pipe ends quietly).
+fn read_fail(archive: &Path, what: &str, e: quire::ReadError) -> Fail {
+    if let quire::ReadError::Io { path: None, source } = e {
+        return source.into();
+    }
+    Fail::new(read_code(&e), read_line(archive, what, &e))
+}
+
+/// The one line of [`read_fail`].
+fn read_line(archive: &Path, what: &str, e: &quire::ReadError) -> String {
+    if let Some(r) = remote_in(e) {
+        return format!("{}: {what}{}", r.url(), r.message());
+    }
+    match e {
+        // `cannot read PATH: what the system said`, which names the path already.
+        quire::ReadError::Io { .. } if what.is_empty() => chain(e),
+        _ => format!("{}: {what}{}", archive.display(), chain(e)),
+    }
 }
 
 impl From<Error> for Fail {
@@ -389,7 +512,10 @@ impl From<quire::ReadError> for Fail {
         match e {
             // Writing a body to the output failed: a closed pipe ends quietly.
             quire::ReadError::Io { path: None, source } => source.into(),
-            e => Fail::new(read_code(&e), chain(&e)),
+            e => match remote_in(&e) {
+                Some(r) => Fail::new(4, format!("{}: {}", r.url(), r.message())),
+                None => Fail::new(read_code(&e), chain(&e)),
+            },
         }
     }
 }
@@ -424,6 +550,7 @@ fn say(msg: std::fmt::Arguments<'_>) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = REMOTE.set(cli.remote.options());
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(Fail(code, msg)) => {
@@ -435,71 +562,55 @@ fn main() -> ExitCode {
     }
 }
 
+/// How URLs are read, from the global flags and their variables (set once in `main`).
+static REMOTE: OnceLock<RemoteOptions> = OnceLock::new();
+
 /// Opens an archive — a file (memory-mapped) or a URL (read by ranges) — with a small block
 /// cache: `ls -l` and `unpack --jsonl` read each entry's lead (title, metadata) and then its
 /// body from the same block.
-fn open(path: &Path) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail> {
+fn open(path: &Path) -> Result<Archive<AnySource>, Fail> {
     open_as(path, false)
 }
 
-/// Opens an archive; with `salvage`, whatever the file's length ([`Archive::salvage`]).
-fn open_as(
-    path: &Path,
-    salvage: bool,
-) -> Result<Archive<Box<dyn quire::source::ByteSource>>, Fail> {
-    let from = |src: Box<dyn quire::source::ByteSource>| {
-        if salvage {
-            Archive::salvage(src)
-        } else {
-            Archive::from_source(src)
-        }
-    };
-    let opened = |r: quire::ReadResult<Archive<Box<dyn quire::source::ByteSource>>>| {
-        r.map(|a| a.with_block_cache(8)).map_err(|e| match e {
-            quire::ReadError::Io { .. } => Fail::new(read_code(&e), chain(&e)),
-            e if e.code() == "length_mismatch" => Fail::new(
-                1,
-                format!(
-                    "{}: {} (`quire salvage {} -o NEW.quire` recovers the entries that are intact)",
-                    path.display(),
-                    chain(&e),
-                    path.display()
-                ),
-            ),
-            e => Fail::new(1, format!("{}: {}", path.display(), chain(&e))),
-        })
-    };
-    if is_url(path) {
-        let url = path.to_string_lossy();
-        let src = quire::source::RemoteSource::open(&url, quire::source::RemoteOptions::default())
-            .map_err(|source| quire::ReadError::Io {
-                path: Some(path.to_path_buf()),
-                source,
-            });
-        return opened(src.and_then(|s| from(Box::new(s))));
-    }
-    if path.is_dir() {
+/// Opens an archive once, through [`Archive::open_any`]: the prelude is read and parsed
+/// once. With `salvage`, whatever the file's length ([`Archive::salvage`]), and a local file
+/// is read with positioned reads (a copy that was cut short is no file to map).
+fn open_as(path: &Path, salvage: bool) -> Result<Archive<AnySource>, Fail> {
+    let is_url = path.to_str().is_some_and(quire::source::is_url);
+    if !is_url && path.is_dir() {
         return Err(Fail::new(
             4,
             format!("{} is a directory, not a quire archive", path.display()),
         ));
     }
-    if salvage {
-        // Read with positioned reads: a copy that was cut short is no file to map.
-        let src = quire::source::FileSource::open(path).map_err(|source| quire::ReadError::Io {
-            path: Some(path.to_path_buf()),
-            source,
-        });
-        return opened(src.and_then(|s| from(Box::new(s))));
+    let mut options = OpenOptions::new()
+        .salvage(salvage)
+        .block_cache(8)
+        .remote(REMOTE.get().cloned().unwrap_or_default());
+    if !salvage {
+        // SAFETY: a mapped archive must not be modified or truncated while it is mapped.
+        // This process never writes to an archive it reads, and archives are replaced by
+        // rename (quire pack and ArchiveWriter write a new file and rename it over the old
+        // one), which leaves this mapping on the old file. Modifying an archive in place
+        // while a command reads it is outside what the CLI supports (README, "Robustness").
+        #[allow(unsafe_code)]
+        {
+            options = unsafe { options.memory_map(true) };
+        }
     }
-    // SAFETY: `Archive::open` needs the file not to be modified or truncated while it is
-    // mapped. This process never writes to an archive it reads, and archives are replaced
-    // by rename (quire pack and ArchiveWriter write a new file and rename it over the old
-    // one), which leaves this mapping on the old file. Modifying an archive in place while a
-    // command reads it is outside what the CLI supports (README, "Robustness").
-    #[allow(unsafe_code)]
-    let archive = unsafe { Archive::open(path) };
-    opened(archive.and_then(|a| from(Box::new(a.into_inner()))))
+    Archive::open_any(path, &options).map_err(|e| match e {
+        e @ quire::ReadError::Io { .. } => read_fail(path, "", e),
+        e if e.code() == "length_mismatch" => Fail::new(
+            1,
+            format!(
+                "{}: {} (`quire salvage {} -o NEW.quire` recovers the entries that are intact)",
+                path.display(),
+                chain(&e),
+                path.display()
+            ),
+        ),
+        e => read_fail(path, "", e),
+    })
 }
 
 /// Why an entry was lost, the same words for every entry lost the same way (so that
@@ -988,7 +1099,12 @@ fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>>
 
 fn unpack_cmd(a: UnpackArgs) -> Result<u8, Fail> {
     let archive = open(&a.archive)?;
-    let bar = progress_bar(a.quiet, totals(&archive).ok().map(|t| t.0), "unpacking", 0);
+    // The total for the bar walks the index: only when there is a bar to show.
+    let shown_bar = !a.quiet && io::stderr().is_terminal();
+    let total = shown_bar
+        .then(|| totals(&archive).ok().map(|t| t.0))
+        .flatten();
+    let bar = progress_bar(a.quiet, total, "unpacking", 0);
     let mut progress = |b: u64| bar.set_position(b);
     let s = match (&a.output, &a.jsonl) {
         (_, Some(j)) => match output::jsonl_target(j, a.force)? {
@@ -1114,6 +1230,12 @@ fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     for e in entries {
         let e = match e {
             Ok(e) => e,
+            // The network failed, or the archive changed on its server: the walk stops
+            // there, and so does the listing (what was listed stays listed).
+            Err(err) if read_code(&err) == 4 => {
+                out.flush()?;
+                return Err(read_fail(path, "", err));
+            }
             Err(err) => {
                 damaged += match &err {
                     quire::ReadError::Skipped { count, .. } => *count,
@@ -1139,6 +1261,10 @@ fn ls(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
         }
         let title = match readable_title(&e) {
             Ok(t) => t.map_or_else(String::new, |t| format!("  \t{}", shown(&t))),
+            Err(err) if read_code(&err) == 4 => {
+                out.flush()?;
+                return Err(read_fail(path, &format!("key {:?}: ", e.key()), err));
+            }
             Err(err) => {
                 damaged += 1;
                 say(format_args!("{}: key {:?}: {err}", path.display(), e.key()));
@@ -1194,34 +1320,26 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
     let mut out = io::BufWriter::new(stdout.lock());
     let (mut missing, mut damaged) = (0, 0);
     let mut buf = Vec::new();
-    for k in keys {
+    // Every key looked up at once: over a network their index pages come in one round per
+    // level of the tree, and their blocks are asked for together while the first bodies are
+    // written (in the order of the arguments).
+    let found = archive.get_many(keys);
+    for (k, looked_up) in keys.iter().zip(found) {
+        let what = format!("key {:?}: ", k);
         let damage = |e: quire::ReadError, extra: &str| {
-            say(format_args!(
-                "{}: key {k:?}: {}{extra}",
-                path.display(),
-                chain(&e)
-            ));
+            say(format_args!("{}{extra}", read_line(path, &what, &e)));
         };
         // Reading the archive failed (a file, or a remote object that changed, went away or
-        // timed out): stop, with the cause and its exit code. An error writing the output
-        // (no path) is the output's: a closed pipe ends quietly.
-        let stop = |e: quire::ReadError| -> Fail {
-            match e {
-                quire::ReadError::Io { path: None, source } => source.into(),
-                e => Fail::new(
-                    read_code(&e),
-                    format!("{}: key {k:?}: {}", path.display(), chain(&e)),
-                ),
-            }
-        };
-        let e = match archive.get(k) {
+        // timed out): stop at once, with the cause and its exit code. An error writing the
+        // output (no path) is the output's: a closed pipe ends quietly.
+        let e = match looked_up {
             Ok(Some(e)) => e,
             Ok(None) => {
                 say(format_args!("{}: key not found: {k:?}", path.display()));
                 missing += 1;
                 continue;
             }
-            Err(err @ quire::ReadError::Io { .. }) => return Err(stop(err)),
+            Err(err) if read_code(&err) == 4 => return Err(read_fail(path, &what, err)),
             Err(err) => {
                 damage(err, "");
                 damaged += 1;
@@ -1231,7 +1349,7 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
         if e.body_len() <= GET_BUFFERED {
             match e.read_body_into(&mut buf) {
                 Ok(()) => out.write_all(&buf)?,
-                Err(err @ quire::ReadError::Io { .. }) => return Err(stop(err)),
+                Err(err) if read_code(&err) == 4 => return Err(read_fail(path, &what, err)),
                 Err(err) => {
                     damage(err, "");
                     damaged += 1;
@@ -1242,7 +1360,19 @@ fn get(path: &Path, keys: &[String]) -> Result<u8, Fail> {
         let mut counted = Counted(&mut out, 0);
         match e.write_body_to(&mut counted) {
             Ok(()) => {}
-            Err(err @ quire::ReadError::Io { .. }) => return Err(stop(err)),
+            Err(quire::ReadError::Io { path: None, source }) => return Err(source.into()),
+            Err(err) if read_code(&err) == 4 => {
+                // What was written of this body cannot be taken back: say so.
+                let written = counted.1;
+                if written == 0 {
+                    return Err(read_fail(path, &what, err));
+                }
+                let what = format!(
+                    "{what}output cut short after {written} bytes (of {}): ",
+                    e.body_len()
+                );
+                return Err(read_fail(path, &what, err));
+            }
             Err(err) => {
                 let written = counted.1;
                 damage(
@@ -1280,6 +1410,48 @@ impl Write for Counted<'_> {
     }
 }
 
+/// The dictionary's size unpacked, from its zstd frame header when that lies in the first
+/// 16 KiB (which every open reads, and a remote source keeps): `info` reads no more of the
+/// dictionary than that. `None` when the header lies further on, or gives no size.
+fn dictionary_size(archive: &Archive<AnySource>) -> Option<u64> {
+    use quire::source::ByteSource as _;
+    let dict = archive
+        .sections()
+        .iter()
+        .find(|s| s.id == quire::format::SectionId::Dict as u32)?;
+    if dict.length == 0 {
+        return Some(0);
+    }
+    let want = dict.length.min(18);
+    if dict.offset.checked_add(want)? > quire::source::PRELUDE_LEN {
+        return None;
+    }
+    let head = archive.source().read_at(dict.offset, want as usize).ok()?;
+    zstd_content_size(&head)
+}
+
+/// The content size a zstd frame header declares (RFC 8878, 3.1.1.1), if it declares one.
+fn zstd_content_size(b: &[u8]) -> Option<u64> {
+    if b.get(..4)? != [0x28, 0xB5, 0x2F, 0xFD] {
+        return None;
+    }
+    let fhd = *b.get(4)?;
+    let single_segment = fhd & 0x20 != 0;
+    let at = 5 + usize::from(!single_segment) + [0, 1, 2, 4][usize::from(fhd & 3)];
+    let len = match fhd >> 6 {
+        0 if single_segment => 1,
+        0 => return None,
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let field = b.get(at..at + len)?;
+    let mut v = [0u8; 8];
+    v[..len].copy_from_slice(field);
+    let n = u64::from_le_bytes(v);
+    Some(if len == 2 { n + 256 } else { n })
+}
+
 fn info(path: &Path) -> Result<u8, Fail> {
     let archive = open(path)?;
     let h = archive.header();
@@ -1306,12 +1478,20 @@ fn info(path: &Path) -> Result<u8, Fail> {
         "blocks:         {} (target {} bytes, largest {} bytes)",
         h.block_count, h.block_target, h.max_block_len
     );
-    let dict = archive.dictionary()?.map_or(0, <[u8]>::len);
-    let _ = writeln!(
-        o,
-        "dictionary:     {dict} bytes ({} stored)",
-        archive.dictionary_len()
-    );
+    // The dictionary's size from its frame header alone: info reads no block and no more
+    // of the dictionary than the first 16 KiB hold.
+    let _ = match dictionary_size(&archive) {
+        Some(dict) => writeln!(
+            o,
+            "dictionary:     {dict} bytes ({} stored)",
+            archive.dictionary_len()
+        ),
+        None => writeln!(
+            o,
+            "dictionary:     {} bytes stored",
+            archive.dictionary_len()
+        ),
+    };
     let index = index_bytes(&archive);
     let per_entry = |b: u64| b as f64 / h.entry_count.max(1) as f64;
     let _ = writeln!(
@@ -1388,7 +1568,7 @@ fn info_json(path: &Path) -> Result<u8, Fail> {
         "blocks": h.block_count,
         "block_target": h.block_target,
         "max_block_len": h.max_block_len,
-        "dictionary_bytes": archive.dictionary()?.map_or(0, <[u8]>::len),
+        "dictionary_bytes": dictionary_size(&archive),
         "dictionary_stored_bytes": archive.dictionary_len(),
         "index_depth": h.index_depth,
         "prelude_bytes": h.prelude_len,
@@ -1420,6 +1600,11 @@ fn ls_json(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
     let mut damaged = 0u64;
     for e in entries {
         let line = match e {
+            // The network failed, or the archive changed on its server: stop there.
+            Err(err) if read_code(&err) == 4 => {
+                out.flush()?;
+                return Err(read_fail(path, "", err));
+            }
             // A page that could not be read: the entries it held and their key range.
             Err(quire::ReadError::Skipped {
                 first,
@@ -1454,6 +1639,10 @@ fn ls_json(path: &Path, prefix: Option<&str>, long: bool) -> Result<u8, Fail> {
                 if long {
                     match readable_title(&e) {
                         Ok(t) => o["title"] = t.map_or(Value::Null, Value::String),
+                        Err(err) if read_code(&err) == 4 => {
+                            out.flush()?;
+                            return Err(read_fail(path, &format!("key {:?}: ", e.key()), err));
+                        }
                         Err(err) => {
                             damaged += 1;
                             o["error"] = err.to_string().into();
@@ -1488,5 +1677,11 @@ fn verify(path: &Path) -> Result<u8, Fail> {
         write!(out, "{}: {report}", path.display())?;
     }
     out.flush()?;
+    // Stopped by the network (or an archive that changed on its server): that says nothing
+    // of the archive, and is an I/O error.
+    if let Some(why) = &report.interrupted {
+        say(format_args!("{why}"));
+        return Ok(4);
+    }
     Ok(if report.is_ok() { 0 } else { 1 })
 }

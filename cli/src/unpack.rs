@@ -241,6 +241,7 @@ fn check_all_keys<D: quire::source::ByteSource>(
     for index in 0..archive.len() {
         let entry = match archive.get_by_index(index) {
             Ok(e) => e,
+            Err(e) if stops(&e) => return Err(Error::Read(e)),
             Err(e) => {
                 lost.push(Lost {
                     index,
@@ -350,7 +351,17 @@ pub fn unpack_to_dir<D: quire::source::ByteSource>(
         let result = match result {
             Ok(()) => w.flush().map_err(|e| (true, e.to_string())),
             // The file could not be written.
-            Err(quire::ReadError::Io { source: e, .. }) => Err((true, e.to_string())),
+            Err(quire::ReadError::Io {
+                path: None,
+                source: e,
+            }) => Err((true, e.to_string())),
+            // The archive's source failed (the network, an object changed on its server):
+            // nothing is lost to damage, the unpack stops.
+            Err(e) if stops(&e) => {
+                drop(w);
+                let _ = fs::remove_file(&path);
+                return Err(Error::Read(e));
+            }
             // The archive could not be read.
             Err(e) => Err((false, e.to_string())),
         };
@@ -452,6 +463,13 @@ fn create_file(path: &Path, force: bool, key: &str) -> Result<fs::File, Error> {
         })
 }
 
+/// Whether a read error stops an unpack rather than losing one entry: the archive's source
+/// failed (a file that cannot be read, the network, an object that changed on its server),
+/// which says nothing of the entry.
+fn stops(e: &quire::ReadError) -> bool {
+    matches!(e, quire::ReadError::Io { path: Some(_), .. })
+}
+
 /// Writes the archive as JSONL that `quire pack` reads back to the same archive: first the
 /// archive metadata line, then one line per entry in entry order, each body streamed block by
 /// block. An entry that cannot be read because the archive is damaged is left out and listed
@@ -476,6 +494,7 @@ pub fn unpack_jsonl<D: quire::source::ByteSource>(
         };
         let entry = match archive.get_by_index(index) {
             Ok(e) => e,
+            Err(e) if stops(&e) => return Err(Error::Read(e)),
             Err(e) => {
                 summary.lost.push(lose(None, e));
                 continue;
@@ -483,6 +502,9 @@ pub fn unpack_jsonl<D: quire::source::ByteSource>(
         };
         match crate::ingest::write_entry_jsonl(&entry, out) {
             Ok(()) => {}
+            Err(crate::ingest::EntryLineError::Unreadable(e)) if stops(&e) => {
+                return Err(Error::Read(e))
+            }
             Err(crate::ingest::EntryLineError::Unreadable(e)) => {
                 summary.lost.push(lose(Some(entry.key()), e));
                 continue;

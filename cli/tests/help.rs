@@ -9,6 +9,13 @@ use common::*;
 
 const SUBCOMMANDS: [&str; 6] = ["pack", "unpack", "ls", "get", "info", "verify"];
 
+/// The commands that read an ARCHIVE (a path or a URL).
+const READERS: [&str; 6] = ["unpack", "ls", "get", "info", "verify", "salvage"];
+
+/// The global options for URLs: every command's --help lists them, and the README's table
+/// gives them once, not per command.
+const GLOBAL: [&str; 3] = ["--timeout", "--retries", "--parallel"];
+
 /// The `--long` options a help text lists in its options section.
 fn help_options(help: &str) -> BTreeSet<String> {
     help.lines()
@@ -16,6 +23,7 @@ fn help_options(help: &str) -> BTreeSet<String> {
         .filter(|l| l.starts_with('-'))
         .flat_map(long_options)
         .filter(|o| o != "--help" && o != "--version")
+        .filter(|o| !GLOBAL.contains(&o.as_str()))
         .collect()
 }
 
@@ -125,4 +133,105 @@ fn help_lists_exit_codes_inputs_jsonl_fields_and_defaults() {
         unpack.contains("Exit codes:") && unpack.contains("FIFO"),
         "{unpack}"
     );
+}
+
+#[test]
+fn help_says_an_archive_may_be_a_url_and_documents_the_remote_settings() {
+    let top = ok(&run(&["--help"]));
+    let mut helps = vec![("quire".to_string(), top)];
+    for sub in READERS {
+        helps.push((format!("quire {sub}"), ok(&run(&[sub, "--help"]))));
+    }
+    for (name, help) in &helps {
+        for want in [
+            "http://",
+            "https://",
+            "s3://BUCKET/KEY",
+            "--timeout",
+            "--retries",
+            "--parallel",
+            "QUIRE_TIMEOUT",
+            "QUIRE_RETRIES",
+            "QUIRE_PARALLEL",
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_SKIP_SIGNATURE",
+            "AWS_ALLOW_HTTP",
+            "SSL_CERT_FILE",
+            "4  input/output",
+            "the network",
+        ] {
+            assert!(
+                help.contains(want),
+                "{want:?} not in {name} --help:\n{help}"
+            );
+        }
+    }
+    // Exit 1 is for bytes that arrived and are wrong; the network's failures are 4.
+    let top = &helps[0].1;
+    let one = top.lines().find(|l| l.starts_with("  1  ")).unwrap();
+    assert!(one.contains("damaged"), "{one}");
+    for fault in [
+        "timeout",
+        "certificate",
+        "403",
+        "404",
+        "5xx",
+        "cut short",
+        "ignores",
+        "changed",
+    ] {
+        assert!(
+            top.contains(fault),
+            "{fault:?} not among the exit codes:\n{top}"
+        );
+    }
+}
+
+#[test]
+fn remote_settings_come_from_flags_or_the_environment_and_are_checked() {
+    // A bad value is a usage error, from the flag or from the variable.
+    for args in [
+        &["--timeout", "0", "info", "x.quire"][..],
+        &["--timeout", "soon", "info", "x.quire"],
+        &["--parallel", "0", "info", "x.quire"],
+        &["--retries", "-1", "info", "x.quire"],
+    ] {
+        let o = run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = run_env(&["info", "x.quire"], &[("QUIRE_PARALLEL", "zero")]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Good values are taken after the command as well as before it.
+    let o = run_env(
+        &["info", "--timeout", "2.5", "--retries", "0", "nope.quire"],
+        &[("QUIRE_PARALLEL", "4")],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn run_env(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    quire()
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap()
 }
