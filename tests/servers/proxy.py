@@ -2,7 +2,7 @@
 """A fault-injecting HTTP/1.1 reverse proxy for the remote-reading tests (standard library only).
 
     python3 tests/servers/proxy.py --port PORT --upstream http://127.0.0.1:UPORT
-        [--delay SECONDS] [--log FILE] [--fault MODE]... [--fault-after N]
+        [--delay SECONDS] [--log FILE] [--fault MODE]... [--fault-after N] [--fault-from OFFSET]
     python3 tests/servers/proxy.py --in-flight LOGFILE
 
 Listens on 127.0.0.1:PORT (threaded, keep-alive), forwards every request to the upstream
@@ -45,6 +45,7 @@ class Settings:
     log = None
     faults = {}
     fault_after = 0
+    fault_from = 0
 
 
 LOG_LOCK = threading.Lock()
@@ -117,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         with COUNT_LOCK:
             COUNT[0] += 1
             serial = COUNT[0]
-        faulty = serial > Settings.fault_after
+        faulty = serial > Settings.fault_after and range_start(self.headers.get("Range")) >= Settings.fault_from
         faults = Settings.faults if faulty else {}
         record = {
             "start": start,
@@ -250,6 +251,14 @@ class Handler(BaseHTTPRequestHandler):
                 pass
 
 
+def range_start(header):
+    """The first byte a `Range: bytes=A-B` header asks for (0 without one, or for a suffix)."""
+    if not header or not header.startswith("bytes="):
+        return 0
+    first = header[len("bytes="):].split(",")[0].split("-")[0].strip()
+    return int(first) if first.isdigit() else 0
+
+
 def read_chunks(resp):
     while True:
         chunk = resp.read(CHUNK)
@@ -312,6 +321,13 @@ def main():
         help="cut-after=N | stall | stall-body | close | status=CODE | ignore-range (repeatable, or comma-separated)",
     )
     p.add_argument("--fault-after", type=int, default=0, help="the first N requests pass untouched")
+    p.add_argument(
+        "--fault-from",
+        type=int,
+        default=0,
+        metavar="OFFSET",
+        help="only requests whose Range starts at OFFSET or later get the fault",
+    )
     p.add_argument("--in-flight", metavar="LOGFILE", help="print the most requests in flight at once, then exit")
     a = p.parse_args()
 
@@ -330,6 +346,7 @@ def main():
     Settings.log = a.log
     Settings.faults = parse_faults(a.fault)
     Settings.fault_after = a.fault_after
+    Settings.fault_from = a.fault_from
     if a.log:
         open(a.log, "a").close()
 
