@@ -420,3 +420,34 @@ fn open_any_opens_paths_mapped_or_not_and_refuses_a_directory() {
     assert_eq!(a.len(), docs.len() as u64);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_body_over_many_blocks_asks_for_them_together() {
+    let mut docs = damaged::docs(50, 21);
+    let mut rng = common::Rng::new(5);
+    docs[10].body = common::text(&mut rng, 60_000);
+    let bytes = damaged::pack_docs(&docs, damaged::options(true));
+    let a = open(bytes);
+    let data = section(&a, SectionId::Data);
+    a.source().clear();
+    let e = a.get(&docs[10].key).unwrap().unwrap();
+    assert_eq!(e.body().unwrap(), docs[10].body);
+    let asks = a.source().asks();
+    let first = asks
+        .iter()
+        .find_map(|x| match x {
+            Ask::Prefetch(rs) if rs.iter().filter(|r| overlaps(r, &data)).count() >= 3 => {
+                Some(rs.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("one prefetch of the body's blocks: {asks:?}"));
+    // Every block read was in that one prefetch: a round trip for the body, not one a block.
+    for x in &asks {
+        if let Ask::Read(r) = x {
+            if overlaps(r, &data) {
+                assert!(first.contains(r), "{r:?} not asked for with the others");
+            }
+        }
+    }
+}

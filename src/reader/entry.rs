@@ -282,6 +282,38 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The stored ranges of `page`'s blocks that hold any of the stream `spans` (start,
+/// length), in the page's order, at most `budget` bytes of them (the first always), and
+/// whether one of them needs the dictionary.
+fn stored_ranges(
+    ctx: &Ctx<'_>,
+    page: &PageNode,
+    spans: &[(u64, u64)],
+    budget: u64,
+) -> (Vec<std::ops::Range<u64>>, bool) {
+    let data = ctx.st.layout.range(SectionId::Data);
+    let overlaps = |b: &BlockRecord, s: u64, len: u64| {
+        len > 0 && b.stream_start < s.saturating_add(len) && b.stream_end().is_some_and(|e| e > s)
+    };
+    let (mut out, mut dict, mut total) = (Vec::new(), false, 0u64);
+    for b in page.head.run.iter().chain(&page.head.foreign) {
+        if !spans.iter().any(|&(s, len)| overlaps(b, s, len)) {
+            continue;
+        }
+        total = total.saturating_add(b.stored_len.into());
+        if !out.is_empty() && total > budget {
+            break;
+        }
+        let start = data.start.saturating_add(b.offset);
+        out.push(start..start.saturating_add(b.stored_len.into()));
+        dict |= b.codec == Codec::ZstdDict as u8;
+    }
+    (out, dict)
+}
+
+/// Stored bytes of a long body's next blocks asked for at once over a network.
+const BODY_AHEAD: u64 = 8 << 20;
+
 /// Walks a range of the stream through a page's blocks, one piece per block, keeping the
 /// last block it decompressed.
 pub(crate) struct Walk<'a> {
@@ -323,6 +355,16 @@ impl<'a> Walk<'a> {
         let data = match &self.last {
             Some((n, d)) if *n == rec.number => Arc::clone(d),
             _ => {
+                if self.last.is_none()
+                    && self.remaining > u64::from(rec.raw_len)
+                    && self.ctx.src.is_remote()
+                {
+                    // A range over several blocks, over a network: ask for the next ones
+                    // together now, not one round trip each.
+                    let spans = [(self.pos, self.remaining)];
+                    let (ranges, _) = stored_ranges(&self.ctx, &self.page, &spans, BODY_AHEAD);
+                    self.ctx.src.prefetch(&ranges);
+                }
                 let d = self.ctx.block(&rec, self.use_cache)?;
                 self.last = Some((rec.number, Arc::clone(&d)));
                 d
@@ -350,29 +392,11 @@ impl<'a> Entry<'a> {
     /// order, at most `budget` bytes of them (the first block always), and whether one of
     /// them needs the dictionary.
     pub(crate) fn block_ranges(&self, budget: u64) -> (Vec<std::ops::Range<u64>>, bool) {
-        let data = self.ctx.st.layout.range(SectionId::Data);
-        let (lead, lead_len) = (self.rec.lead_at, u64::from(self.rec.lead_len));
-        let (body, body_len) = (self.rec.body_at(), self.rec.body_len);
-        let overlaps = |b: &BlockRecord, s: u64, len: u64| {
-            len > 0
-                && b.stream_start < s.saturating_add(len)
-                && b.stream_end().is_some_and(|e| e > s)
-        };
-        let (mut out, mut dict, mut total) = (Vec::new(), false, 0u64);
-        let head = &self.page.head;
-        for b in head.run.iter().chain(&head.foreign) {
-            if !overlaps(b, lead, lead_len) && !overlaps(b, body, body_len) {
-                continue;
-            }
-            total = total.saturating_add(b.stored_len.into());
-            if !out.is_empty() && total > budget {
-                break;
-            }
-            let start = data.start.saturating_add(b.offset);
-            out.push(start..start.saturating_add(b.stored_len.into()));
-            dict |= b.codec == Codec::ZstdDict as u8;
-        }
-        (out, dict)
+        let spans = [
+            (self.rec.lead_at, u64::from(self.rec.lead_len)),
+            (self.rec.body_at(), self.rec.body_len),
+        ];
+        stored_ranges(&self.ctx, &self.page, &spans, budget)
     }
 
     /// Entry number (position in key order).
