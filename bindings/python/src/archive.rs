@@ -168,11 +168,12 @@ fn remote_options(
 /// :class:`CorruptArchive`. For a URL, the exception says the URL and what went wrong on
 /// one line, and carries the URL as its ``url`` attribute: ``TimeoutError`` (no complete
 /// answer within ``timeout`` or ``connect_timeout``, after the retries),
-/// ``ConnectionError`` (no connection, or it broke), ``FileNotFoundError`` (404),
-/// ``PermissionError`` (401, 403: e.g. S3 credentials), :class:`ArchiveChanged`,
-/// ``ValueError`` (a malformed URL) and ``OSError`` for anything else (a server that kept
-/// failing through the retries, that ignores ranges or cuts answers short, a certificate
-/// that is not trusted). The same exceptions come from any later read of the archive.
+/// ``ConnectionError`` (no connection, or it broke), ``ssl.SSLCertVerificationError`` (the
+/// server's certificate is not trusted: see ``SSL_CERT_FILE``; never retried),
+/// ``FileNotFoundError`` (404), ``PermissionError`` (401, 403, or ``s3://`` with no
+/// credentials), :class:`ArchiveChanged`, ``ValueError`` (a malformed URL) and ``OSError``
+/// for anything else (a server that kept failing through the retries, that ignores ranges
+/// or cuts answers short). The same exceptions come from any later read of the archive.
 #[pyfunction]
 #[pyo3(signature = (
     source,
@@ -565,7 +566,9 @@ impl Archive {
 
     /// Checks every checksum and every record and decompresses every block, and returns
     /// a :class:`VerifyReport` of all the damage found (``report.ok`` when there is none).
-    /// Reads the whole archive, without the GIL.
+    /// Reads the whole archive, without the GIL; over a URL, each byte once, with up to
+    /// ``parallel`` requests in flight. A failure of the network or the server is not
+    /// damage: it stops the check, and ``report.interrupted`` says why.
     fn verify(&self, py: Python<'_>) -> PyResult<VerifyReport> {
         let report = self.with_archive(py, |a| a.verify())?;
         Ok(VerifyReport::from(&report))
@@ -1001,8 +1004,9 @@ impl Problem {
     }
 }
 
-/// What :meth:`Archive.verify` found: ``ok`` is true when nothing is wrong; ``problems``
-/// lists the damage with the keys it affects; ``str(report)`` is the text ``quire verify``
+/// What :meth:`Archive.verify` found: ``ok`` is true when nothing is wrong and everything
+/// was checked; ``problems`` lists the damage with the keys it affects; ``interrupted`` says
+/// why a check over a URL stopped early; ``str(report)`` is the text ``quire verify``
 /// prints.
 #[pyclass(frozen, module = "quire", name = "VerifyReport")]
 pub struct VerifyReport {
@@ -1021,6 +1025,12 @@ pub struct VerifyReport {
     /// The problems found (a list of :class:`Problem`).
     #[pyo3(get)]
     problems: Vec<Problem>,
+    /// Why the check stopped before the end (``str``), or ``None`` when it went through:
+    /// a URL's server or network failed, or the archive changed on the server. That says
+    /// nothing of the archive (it is no problem), but what came after was not checked, so
+    /// ``ok`` is false.
+    #[pyo3(get)]
+    interrupted: Option<String>,
     text: String,
 }
 
@@ -1040,6 +1050,7 @@ impl From<&quire::Report> for VerifyReport {
                     keys: p.keys.clone(),
                 })
                 .collect(),
+            interrupted: r.interrupted.clone(),
             text: r.to_string(),
         }
     }

@@ -132,8 +132,9 @@ pub fn is_remote(e: &ReadError) -> bool {
 /// |---|---|
 /// | Timeout | `TimeoutError` |
 /// | Connect, Network | `ConnectionError` |
+/// | Certificate | `ssl.SSLCertVerificationError` |
 /// | NotFound | `FileNotFoundError` |
-/// | Forbidden | `PermissionError` |
+/// | Forbidden, NoCredentials | `PermissionError` |
 /// | Changed | `quire.ArchiveChanged` |
 /// | InvalidUrl | `ValueError` |
 /// | any other (server errors after the retries, a range ignored, an answer cut short or malformed, TLS) | `OSError` |
@@ -142,14 +143,32 @@ fn remote_error(py: Python<'_>, r: &RemoteError) -> PyErr {
     let err = match r.kind() {
         RemoteErrorKind::Timeout => PyTimeoutError::new_err(message),
         RemoteErrorKind::Connect | RemoteErrorKind::Network => PyConnectionError::new_err(message),
+        RemoteErrorKind::Certificate => certificate_error(py, message),
         RemoteErrorKind::NotFound => PyFileNotFoundError::new_err(message),
-        RemoteErrorKind::Forbidden => PyPermissionError::new_err(message),
+        RemoteErrorKind::Forbidden | RemoteErrorKind::NoCredentials => {
+            PyPermissionError::new_err(message)
+        }
         RemoteErrorKind::Changed => ArchiveChanged::new_err(message),
         RemoteErrorKind::InvalidUrl => PyValueError::new_err(message),
         _ => PyOSError::new_err(message),
     };
     let url = pyo3::types::PyString::new(py, r.url()).into_any();
     with_attrs(py, err, &[("url", url)])
+}
+
+/// `ssl.SSLCertVerificationError(message)` (an `OSError`, as Python's own HTTPS clients raise
+/// for a certificate they refuse), or `ConnectionError` if the `ssl` module cannot be had.
+fn certificate_error(py: Python<'_>, message: String) -> PyErr {
+    let class = py
+        .import("ssl")
+        .and_then(|m| m.getattr("SSLCertVerificationError"))
+        .and_then(|c| c.cast_into::<pyo3::types::PyType>().map_err(PyErr::from));
+    match class {
+        // (1, message), as the ssl module makes them (1 is SSL_ERROR_SSL): with one argument
+        // SSLError's str() would be the tuple.
+        Ok(class) => PyErr::from_type(class, (1i32, message)),
+        Err(_) => PyConnectionError::new_err(message),
+    }
 }
 
 /// The Python exception for an I/O error of a read: a URL's failure (see [`remote_error`]),

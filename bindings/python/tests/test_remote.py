@@ -9,6 +9,8 @@ A server that cannot be installed or started skips these tests, or fails them wh
 from __future__ import annotations
 
 import random
+import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -99,12 +101,15 @@ def test_https(nginx: Nginx, multiblock: tuple[Path, dict[str, bytes]],
     url = nginx.https_url("/mb.quire")
     # The throwaway CA is not trusted: the certificate is refused, in one line.
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    with pytest.raises(OSError) as ei:
-        quire.open(url, retries=0, timeout=10)
-    assert not isinstance(ei.value, (TimeoutError, FileNotFoundError, PermissionError))
-    assert url in str(ei.value) and "\n" not in str(ei.value)
-    assert "certificate" in str(ei.value).lower(), str(ei.value)
+    nginx.log.set_mark()
+    with pytest.raises(ssl.SSLCertVerificationError) as ei:
+        quire.open(url, timeout=10)
+    assert isinstance(ei.value, OSError)
+    assert str(ei.value).startswith(url + ": ") and "\n" not in str(ei.value)
+    assert "certificate" in str(ei.value).lower() and "SSL_CERT_FILE" in str(ei.value)
     assert ei.value.url == url  # type: ignore[attr-defined]
+    # Not retried: the TLS handshake failed, so nginx logged no request at all.
+    assert requests_to(nginx.log.since_mark(), "/mb.quire") == []
     # Trusted through SSL_CERT_FILE.
     monkeypatch.setenv("SSL_CERT_FILE", str(nginx.ca_file))
     with quire.open(url) as a:
@@ -202,6 +207,44 @@ def test_timeout(nginx: Nginx) -> None:
         quire.open(nginx.url("/slow/mb.quire"), timeout=1, retries=2)
     took = time.monotonic() - t
     assert 2.5 < took < 15, f"took {took:.1f} s"
+
+
+def test_connect_timeout() -> None:
+    """A server that never accepts the connection (its backlog full): connect_timeout=1 gives
+    up after about a second, as TimeoutError."""
+    listener = socket.socket()
+    fillers = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(3):  # fill the accept queue: later SYNs are dropped
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+        time.sleep(0.2)
+        t = time.monotonic()
+        with pytest.raises(TimeoutError):
+            quire.open(f"http://127.0.0.1:{port}/a.quire", connect_timeout=1, timeout=20,
+                       retries=0)
+        took = time.monotonic() - t
+        assert 0.8 < took < 4, f"took {took:.1f} s"
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()
+
+
+def test_verify_interrupted(nginx: Nginx) -> None:
+    """A network failure during verify is not damage: the report says the check stopped."""
+    a = quire.open(nginx.url("/slow-ranges/mb.quire"), timeout=1, retries=0)
+    report = a.verify()
+    assert not report.ok
+    assert report.problems == []
+    assert report.interrupted and "timed out" in report.interrupted, report.interrupted
+    assert str(report).startswith("not finished: ")
+    a.close()
 
 
 def test_retries(nginx: Nginx) -> None:

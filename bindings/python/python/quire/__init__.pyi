@@ -82,8 +82,8 @@ def open(
     flight, default 32) set how a URL is read; they are checked, and ignored for a path or
     bytes. A URL's failures raise, with the library's one-line message and a ``url``
     attribute: ``TimeoutError``, ``ConnectionError``, ``FileNotFoundError`` (404),
-    ``PermissionError`` (401, 403), :class:`ArchiveChanged`, ``ValueError`` (a malformed
-    URL), else ``OSError``."""
+    ``PermissionError`` (401, 403, no S3 credentials), ``ssl.SSLCertVerificationError``,
+    :class:`ArchiveChanged`, ``ValueError`` (a malformed URL), else ``OSError``."""
 
 @final
 class Archive:
@@ -194,6 +194,8 @@ class VerifyReport:
     def entries(self) -> int: ...
     @property
     def problems(self) -> list[Problem]: ...
+    @property
+    def interrupted(self) -> str | None: ...
 
 @final
 class Writer:
