@@ -451,3 +451,52 @@ fn a_body_over_many_blocks_asks_for_them_together() {
         }
     }
 }
+
+#[test]
+fn a_walk_over_a_network_asks_for_pages_many_at_a_time_and_a_short_one_few() {
+    let (docs, bytes) = fixture();
+    let a = open(bytes);
+    a.source().clear();
+    assert_eq!(a.prefix("").count(), docs.len());
+    let asks = a.source().asks();
+    let reads = asks.iter().filter(|x| matches!(x, Ask::Read(_))).count();
+    // Round trips: each prefetch, and each read that no prefetch before it covered.
+    let held: Range<u64> = 0..16384;
+    let mut started: Vec<Range<u64>> = Vec::from([held]);
+    let mut trips = 0;
+    for x in &asks {
+        match x {
+            Ask::Prefetch(rs) => {
+                trips += 1;
+                started.extend(rs.iter().cloned());
+            }
+            Ask::Read(r) => {
+                if !started.iter().any(|s| s.start <= r.start && r.end <= s.end) {
+                    trips += 1;
+                    started.push(r.clone());
+                }
+            }
+        }
+    }
+    assert!(reads > 64, "{reads} pages read");
+    assert!(trips * 8 < reads, "{trips} round trips for {reads} pages");
+    assert!(
+        a.source()
+            .fetched()
+            .iter()
+            .map(|r| r.end - r.start)
+            .sum::<u64>()
+            <= a.source().size()
+    );
+
+    // A prefix of a few entries reads a few pages, not 32.
+    a.source().clear();
+    let some = &docs[docs.len() / 2].key[..6];
+    let n = a.prefix(some).count();
+    assert!(n > 0);
+    let fetched = a.source().fetched().len();
+    assert!(
+        fetched <= 2 * n.div_ceil(10) + 4,
+        "{fetched} ranges for {n} entries"
+    );
+}
