@@ -100,9 +100,10 @@ def test_gil_is_released_during_long_calls(tmp_path: Path) -> None:
     # of switch intervals; released, it spins freely.
     assert elapsed > 0.05
     assert ran > 10_000, (ran, elapsed)
-    with quire.open(path) as a:
-        ran, elapsed = ticks_during(lambda: [a.verify() for _ in range(3)])
-        assert ran > 10_000, (ran, elapsed)
+    # A fresh archive for each verify: a second verify of one archive finds its blocks in
+    # the block cache and takes microseconds.
+    ran, elapsed = ticks_during(lambda: [quire.open(path).verify() for _ in range(3)])
+    assert ran > 10_000, (ran, elapsed)
 
 
 def test_close_while_other_threads_read(multiblock) -> None:
