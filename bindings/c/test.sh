@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds libquire (cargo build --release -p quire-c), checks that the committed header is
-# what cbindgen generates, makes the test fixture with the Rust reader, compiles the C test
+# what cbindgen generates, makes the test fixture with the Rust reader, compiles the C tests
 # and the example with the system cc (against libquire.so and libquire.a), runs the test,
-# and runs it again under valgrind (--leak-check=full --error-exitcode=1) unless
-# QUIRE_VALGRIND=0 or valgrind is missing (QUIRE_VALGRIND=1 makes a missing one an error).
+# then quire_open_url against real servers (tests/remote.sh: nginx over http and https, and
+# moto over s3://, started on free ports of 127.0.0.1 and stopped at the end; with CI=true a
+# server that cannot start fails the run, otherwise it is skipped with a message), and runs
+# both again under valgrind (--leak-check=full --error-exitcode=1) unless QUIRE_VALGRIND=0 or
+# valgrind is missing (QUIRE_VALGRIND=1 makes a missing one an error). QUIRE_C_REMOTE=0
+# leaves out the servers.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CC=${CC:-cc}
@@ -22,6 +26,7 @@ cargo run --release -q -p quire-c --example fixture -- "$work/fixture" >/dev/nul
 echo "-- compile with $CC"
 flags=(-std=c11 -Wall -Wextra -Werror -pedantic -Ibindings/c/include)
 "$CC" "${flags[@]}" bindings/c/tests/test.c -L"$lib" -lquire -Wl,-rpath,"$lib" -lpthread -o "$work/test"
+"$CC" "${flags[@]}" bindings/c/tests/remote.c -L"$lib" -lquire -Wl,-rpath,"$lib" -lpthread -o "$work/remote"
 "$CC" "${flags[@]}" bindings/c/examples/get.c -L"$lib" -lquire -Wl,-rpath,"$lib" -o "$work/get"
 "$CC" "${flags[@]}" bindings/c/examples/get.c "$lib/libquire.a" -lpthread -ldl -lm -o "$work/get-static"
 if command -v c++ >/dev/null; then
@@ -40,11 +45,26 @@ status=0
 echo "-- the C test"
 "$work/test" "$work/fixture"
 
+remote=${QUIRE_C_REMOTE:-1}
+if [ "$remote" != 0 ]; then
+  echo "-- quire_open_url against nginx (http, https) and moto (s3)"
+  bindings/c/tests/remote.sh "$work/remote" "$work/fixture"
+fi
+
 if [ "${QUIRE_VALGRIND:-auto}" != 0 ]; then
   if command -v valgrind >/dev/null; then
     echo "-- the C test under valgrind"
     valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1 \
       "$work/test" "$work/fixture"
+    if [ "$remote" != 0 ]; then
+      # The remote reader's I/O runtime (two threads, started at the first URL opened) lives
+      # until the process exits, by design: its memory is still reachable at exit, and its
+      # threads' stacks "possibly lost". Definite and indirect leaks are errors.
+      echo "-- quire_open_url against the servers under valgrind"
+      bindings/c/tests/remote.sh "$work/remote" "$work/fixture" \
+        valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=1
+    fi
   elif [ "${QUIRE_VALGRIND:-auto}" = 1 ]; then
     echo "valgrind is not installed" >&2
     exit 1

@@ -1,6 +1,7 @@
 /*
  * The C test of libquire: 10,000 random gets compared with the Rust reader's bytes, every
- * accessor, both iterators, the three ways of opening, four threads on one handle,
+ * accessor, both iterators, the four ways of opening (quire_open_url with local paths:
+ * tests/remote.c reads URLs), four threads on one handle,
  * errors (missing keys, bad arguments, a truncated, a bit-flipped and a foreign archive),
  * and a prefix walk that goes on past a damaged index page.
  *
@@ -372,6 +373,69 @@ int main(int argc, char **argv) {
     }
     quire_close(a);
     free(file);
+
+    /* quire_open_url with a local path: positioned reads, or a map with
+     * QUIRE_OPEN_MEMORY_MAP; the defaults; options checked before anything is opened.
+     * (URLs: tests/remote.c, against real servers.) */
+    quire_open_options o;
+    CHECK(quire_open_options_default(&o) == QUIRE_OK && o.struct_size == sizeof o &&
+              o.flags == 0 && o.timeout_ms == 30000 && o.connect_timeout_ms == 10000 &&
+              o.retries == 3 && o.parallel == 32 && o.cache_bytes == 64u << 20,
+          "open options' defaults");
+    CHECK(quire_open_options_default(NULL) == QUIRE_ERR_ARGUMENT, "defaults into NULL");
+    for (int way = 0; way < 3; way++) {
+        o.flags = way == 2 ? QUIRE_OPEN_MEMORY_MAP : 0;
+        a = NULL;
+        CHECK(quire_open_url(in_dir(dir, "test.quire"), way == 0 ? NULL : &o, &a) == QUIRE_OK &&
+                  a,
+              "open_url of a path, way %d", way);
+        CHECK(quire_len(a, &n) == QUIRE_OK && n == count, "open_url: len");
+        for (int k = 0; k < 100; k++) {
+            uint64_t i = next_random(&rng_state) % count;
+            CHECK(get_all_ways(a, &exp[i], i), "open_url get %llu", (unsigned long long)i);
+        }
+        quire_close(a);
+    }
+    quire_open_options_default(&o);
+    a = (quire_archive *)1;
+    CHECK(quire_open_url(in_dir(dir, "no-such-file.quire"), &o, &a) == QUIRE_ERR_IO && !a,
+          "open_url: missing file");
+    CHECK(quire_open_url(NULL, &o, &a) == QUIRE_ERR_ARGUMENT && !a, "open_url: NULL");
+    CHECK(quire_open_url(in_dir(dir, "test.quire"), &o, NULL) == QUIRE_ERR_ARGUMENT,
+          "open_url: NULL out");
+    CHECK(quire_open_url("http://127.0.0.1:1:2/a.quire", &o, &a) == QUIRE_ERR_ARGUMENT && !a,
+          "open_url: malformed URL");
+    CHECK(quire_open_url(in_dir(dir, "truncated.quire"), &o, &a) == QUIRE_ERR_DAMAGED && !a,
+          "open_url: truncated");
+    o.flags = QUIRE_OPEN_SALVAGE;
+    CHECK(quire_open_url(in_dir(dir, "truncated.quire"), &o, &a) == QUIRE_OK && a,
+          "open_url: truncated, salvaged");
+    CHECK(quire_get_by_index_alloc(a, 0, &body, &len) == QUIRE_OK && len == exp[0].body_len &&
+              memcmp(body, exp[0].body, len) == 0,
+          "salvaged: the first entry");
+    quire_free(body);
+    quire_close(a);
+    o.flags = 0x80;
+    CHECK(quire_open_url(in_dir(dir, "test.quire"), &o, &a) == QUIRE_ERR_ARGUMENT && !a,
+          "open_url: unknown flag");
+    quire_open_options_default(&o);
+    o.struct_size = 8;
+    CHECK(quire_open_url(in_dir(dir, "test.quire"), &o, &a) == QUIRE_ERR_ARGUMENT && !a,
+          "open_url: struct_size too small");
+    /* A struct from a newer quire.h: fields past the ones known are fine while zero. */
+    struct {
+        quire_open_options o;
+        uint64_t newer;
+    } big;
+    memset(&big, 0, sizeof big);
+    quire_open_options_default(&big.o);
+    big.o.struct_size = sizeof big;
+    CHECK(quire_open_url(in_dir(dir, "test.quire"), &big.o, &a) == QUIRE_OK && a,
+          "open_url: a larger struct, zero past the known fields");
+    quire_close(a);
+    big.newer = 1;
+    CHECK(quire_open_url(in_dir(dir, "test.quire"), &big.o, &a) == QUIRE_ERR_ARGUMENT && !a,
+          "open_url: a larger struct with a field this library does not know");
 
     /* Errors: a missing file, a foreign file, a truncated archive, flipped bits. */
     a = (quire_archive *)1;
