@@ -245,14 +245,15 @@ pub fn open(
 /// An open quire archive, from :func:`open`.
 ///
 /// A read-only mapping from keys (``str``) to bodies (``bytes``): ``len(a)``, ``a[key]``,
-/// ``a.get(key)``, ``key in a``, ``for key in a`` (key order), plus :meth:`entry` for
-/// titles, dates and metadata, :meth:`prefix` for listing under a prefix, :meth:`open_body` to
-/// stream a large body and :meth:`verify` to check every byte.
+/// ``a.get(key)``, ``key in a``, ``for key in a`` (key order), plus :meth:`get_many` for
+/// many keys at once (fetched together over a URL), :meth:`entry` for titles, dates and
+/// metadata, :meth:`prefix` for listing under a prefix, :meth:`open_body` to stream a large
+/// body and :meth:`verify` to check every byte.
 ///
 /// Thread-safe: any number of threads may read one ``Archive`` at once, and every lookup
-/// and decompression runs without the GIL. As a context manager it closes on exit;
-/// entries, iterators and body readers taken from it keep the bytes alive until they go
-/// too.
+/// and decompression (and, for a URL, every fetch) runs without the GIL. As a context
+/// manager it closes on exit; entries, iterators and body readers taken from it keep the
+/// bytes (or the connection) alive until they go too.
 #[pyclass(frozen, module = "quire", name = "Archive")]
 pub struct Archive {
     /// `None` once closed. Lookups hold the read lock while they run; `close` takes the

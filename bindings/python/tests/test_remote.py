@@ -313,12 +313,37 @@ def many_pages_archive(path: Path) -> dict[str, bytes]:
     return bodies
 
 
-def test_get_many_behind_a_slow_server(nginx: Nginx, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def many(nginx: Nginx, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """many_pages_archive, served by nginx as /many.quire."""
+    path = tmp_path_factory.mktemp("many") / "many.quire"
+    bodies = many_pages_archive(path)
+    nginx.put("many.quire", path.read_bytes())
+    return bodies
+
+
+def test_parallel_is_honoured(nginx: Nginx, many: dict[str, bytes], tmp_path: Path) -> None:
+    """parallel=3: never more than 3 requests in flight, behind a proxy that delays each
+    answer by 0.2 s."""
+    proxy = Proxy(nginx.url(""), 0.2, tmp_path / "proxy.log")
+    try:
+        proxy.start()
+        with quire.open(proxy.url("/many.quire"), parallel=3) as a:
+            keys = random.Random(8).sample(sorted(many), 30)
+            assert a.get_many(keys) == [many[k] for k in keys]
+        log = proxy.log.settle()
+        assert len(log) > 10, log
+        assert 2 <= proxy.in_flight() <= 3, proxy.in_flight()
+    finally:
+        proxy.stop()
+
+
+def test_get_many_behind_a_slow_server(nginx: Nginx, many: dict[str, bytes],
+                                       tmp_path: Path) -> None:
     """Issue 20: behind a proxy that delays every answer by 1 s, get_many of 100 random keys
     takes at most 8 s, with at least 16 requests in flight together; open and get_many leave
     the GIL to other threads while they wait."""
-    bodies = many_pages_archive(tmp_path / "many.quire")
-    nginx.put("many.quire", (tmp_path / "many.quire").read_bytes())
+    bodies = many
     proxy = Proxy(nginx.url(""), 1.0, tmp_path / "proxy.log")
     try:
         proxy.start()
