@@ -6,8 +6,8 @@
  *   remote read URL DIR          open URL, compare entries with DIR/expected.bin (made by
  *                                the fixture example): random gets every way, fields, a
  *                                missing key, a prefix walk, four threads, verify
- *   remote timeout URL MS        open with timeout_ms = MS and 0 retries: QUIRE_ERR_TIMEOUT,
- *                                in less than MS + 4 s
+ *   remote timeout URL MS [S]    open with timeout_ms = MS and 0 retries: QUIRE_ERR_TIMEOUT,
+ *                                in less than MS + S seconds (default 4)
  *   remote unavailable URL N     open with N retries (and short timeouts): QUIRE_ERR_NETWORK
  *   remote status URL CODE       open fails with status CODE (e.g. -11, QUIRE_ERR_NOT_FOUND)
  *   remote changed URL FILE NEW  open URL (served from FILE), read, rename NEW over FILE,
@@ -261,7 +261,7 @@ done:
 
 /* A server that trickles (nginx's /slow/, 1 KiB/s): the open fails with QUIRE_ERR_TIMEOUT
  * after about timeout_ms, not after the 16 s the first 16 KiB would take. */
-static void timeout(const char *url, uint64_t ms) {
+static void timeout(const char *url, uint64_t ms, double slack) {
     quire_open_options o = options_with(ms, 0);
     quire_archive *a = (quire_archive *)&o;
     double t0 = now();
@@ -269,7 +269,7 @@ static void timeout(const char *url, uint64_t ms) {
     double took = now() - t0;
     CHECK(rc == QUIRE_ERR_TIMEOUT && a == NULL, "%s: status %d, want QUIRE_ERR_TIMEOUT", url,
           rc);
-    CHECK(took < (double)ms / 1000 + 4, "%s: failed after %.1f s, timeout %llu ms", url, took,
+    CHECK(took < (double)ms / 1000 + slack, "%s: failed after %.1f s, timeout %llu ms", url, took,
           (unsigned long long)ms);
     CHECK(took > (double)ms / 1000 * 0.8, "%s: failed after %.1f s, before its timeout", url,
           took);
@@ -327,8 +327,8 @@ int main(int argc, char **argv) {
     const char *mode = argc > 2 ? argv[1] : "";
     if (!strcmp(mode, "read") && argc == 4) {
         read_archive(argv[2], argv[3]);
-    } else if (!strcmp(mode, "timeout") && argc == 4) {
-        timeout(argv[2], strtoull(argv[3], NULL, 10));
+    } else if (!strcmp(mode, "timeout") && (argc == 4 || argc == 5)) {
+        timeout(argv[2], strtoull(argv[3], NULL, 10), argc == 5 ? atof(argv[4]) : 4);
     } else if (!strcmp(mode, "unavailable") && argc == 4) {
         unavailable(argv[2], (uint32_t)strtoul(argv[3], NULL, 10));
     } else if (!strcmp(mode, "status") && argc == 4) {
@@ -337,7 +337,7 @@ int main(int argc, char **argv) {
         changed(argv[2], argv[3], argv[4]);
     } else {
         fprintf(stderr,
-                "usage: %s read URL DIR | timeout URL MS | unavailable URL RETRIES | "
+                "usage: %s read URL DIR | timeout URL MS [SLACK_S] | unavailable URL RETRIES | "
                 "status URL CODE | changed URL FILE REPLACEMENT\n",
                 argv[0]);
         return 2;
