@@ -8,6 +8,11 @@
  * message quire_last_error() gives for the calling thread. Handles and iterators may be
  * used from several threads at once (but not while quire_close or quire_iter_free runs).
  *
+ * quire_open_url opens http://, https:// and s3:// archives (and local paths), with the
+ * timeouts, retries and cache of a struct quire_open_options; what the network does has
+ * statuses of its own (QUIRE_ERR_NETWORK, _TIMEOUT, _NOT_FOUND, _FORBIDDEN, _CHANGED), apart
+ * from QUIRE_ERR_DAMAGED (bytes that arrived and are wrong).
+ *
  * MIT licence. Generated from bindings/c/src/lib.rs by cbindgen: do not edit by hand.
  */
 
