@@ -8,9 +8,12 @@ A server that cannot be installed or started skips these tests, or fails them wh
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 from pathlib import Path
@@ -258,6 +261,52 @@ def test_retries(nginx: Nginx) -> None:
         tries = requests_to(nginx.log.since_mark(), f"/unavailable/r{retries}.quire")
         assert len(tries) == 1 + retries, tries
         assert all(r["status"] == 503 for r in tries)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_after_a_url_was_opened(nginx: Nginx,
+                                     multiblock: tuple[Path, dict[str, bytes]]) -> None:
+    """The threads that read URLs do not survive a fork: in the child, URLs raise
+    RuntimeError at once (not a wait for ever); local archives still read."""
+    path, bodies = multiblock
+    a = quire.open(nginx.url("/mb.quire"))
+    entry = a.entry("doc/0004")
+    assert a["doc/0003"] == bodies["doc/0003"]
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 when everything behaves
+        code = 1
+        try:
+            for call in (lambda: a.get_many(["doc/0005"]), lambda: a["doc/0006"],
+                         lambda: entry.body, lambda: list(a.keys()),
+                         lambda: quire.open(nginx.url("/mb.quire"))):
+                try:
+                    call()
+                    raise AssertionError("no RuntimeError")
+                except RuntimeError as e:
+                    assert "forked" in str(e)
+            with quire.open(path) as local:
+                assert local["doc/0003"] == bodies["doc/0003"]
+            assert "mb.quire" in repr(a)
+            a.close()
+            code = 0
+        except BaseException as e:  # noqa: BLE001 - reported through the exit code
+            print(f"child: {e!r}", file=sys.stderr)
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung reading a URL")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent reads on.
+    assert a.get_many(["doc/0005"]) == [bodies["doc/0005"]]
+    a.close()
 
 
 def test_remote_options_checked(multiblock: tuple[Path, dict[str, bytes]]) -> None:

@@ -31,8 +31,10 @@ Reading, decompressing and compressing all run without the GIL, so threads scale
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Iterable, Mapping
 
+from . import _quire
 from ._io import BodyReader
 from ._quire import (
     Archive,
@@ -71,6 +73,11 @@ __all__ = [
     "open",
     "pack",
 ]
+
+# The threads that read URLs do not survive os.fork(): in a child forked after a URL was
+# opened, reading a URL raises RuntimeError instead of waiting for ever.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_quire._after_fork_in_child)
 
 # The fields of a record that are not metadata.
 _FIELDS = {"key", "id", "title", "date", "content_type", "body", "body_base64", "meta", "metadata"}
