@@ -331,10 +331,10 @@ int quire_content_type(const struct quire_archive *a, uint64_t index, const char
 // Checks every checksum and record and decompresses every block. `QUIRE_OK` when the
 // archive is intact; `QUIRE_ERR_DAMAGED` otherwise, with the number of problems in
 // `*problems` (which may be NULL) and the full report, damaged keys included, as the
-// message of `quire_last_error`. Over a URL, a verify that found problems asks the server
-// once more whether the object is still there and unchanged: when it is not, or the
-// network fails, the result is that status (`QUIRE_ERR_NETWORK`, `QUIRE_ERR_CHANGED`, ...)
-// rather than `QUIRE_ERR_DAMAGED`.
+// message of `quire_last_error`. Over a URL, a verify that the network stops (or the
+// object's change on its server) returns that status (`QUIRE_ERR_NETWORK`,
+// `QUIRE_ERR_TIMEOUT`, `QUIRE_ERR_CHANGED`, ...), never `QUIRE_ERR_DAMAGED`; `*problems`
+// then counts what was found before it stopped.
 //
 // # Safety
 // `a` is a live handle; `problems` is NULL or writable.

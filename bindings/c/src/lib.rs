@@ -1183,10 +1183,10 @@ pub unsafe extern "C" fn quire_content_type(
 /// Checks every checksum and record and decompresses every block. `QUIRE_OK` when the
 /// archive is intact; `QUIRE_ERR_DAMAGED` otherwise, with the number of problems in
 /// `*problems` (which may be NULL) and the full report, damaged keys included, as the
-/// message of `quire_last_error`. Over a URL, a verify that found problems asks the server
-/// once more whether the object is still there and unchanged: when it is not, or the
-/// network fails, the result is that status (`QUIRE_ERR_NETWORK`, `QUIRE_ERR_CHANGED`, ...)
-/// rather than `QUIRE_ERR_DAMAGED`.
+/// message of `quire_last_error`. Over a URL, a verify that the network stops (or the
+/// object's change on its server) returns that status (`QUIRE_ERR_NETWORK`,
+/// `QUIRE_ERR_TIMEOUT`, `QUIRE_ERR_CHANGED`, ...), never `QUIRE_ERR_DAMAGED`; `*problems`
+/// then counts what was found before it stopped.
 ///
 /// # Safety
 /// `a` is a live handle; `problems` is NULL or writable.
@@ -1204,23 +1204,21 @@ pub unsafe extern "C" fn quire_verify(a: *const quire_archive, problems: *mut us
         if report.is_ok() {
             return Ok(QUIRE_OK);
         }
-        // The report records a range the network failed to deliver as a problem like any
-        // other. Over a URL, ask whether the object is still there, unchanged, before
-        // calling it damage: if not, the network's status says why.
-        if a.archive.source().is_remote() {
-            if let Err(e) = a.archive.source().revalidate() {
-                if let Some((status, remote)) = remote_failure(&e) {
-                    return Err(Failure::new(
-                        status,
-                        format!(
-                            "cannot verify {}: {} ({} problem(s) found before that)",
-                            remote.url(),
-                            remote.message(),
-                            report.problems.len()
-                        ),
-                    ));
-                }
-            }
+        if let Some(why) = &report.interrupted {
+            // The network (or the object changed) stopped the check: that says nothing of
+            // the archive. The report gives the reason as text; its kind comes from asking
+            // the server once more whether the object is there and unchanged.
+            let status = match a.archive.source().revalidate() {
+                Err(e) => remote_failure(&e).map_or(QUIRE_ERR_NETWORK, |(s, _)| s),
+                Ok(()) => QUIRE_ERR_NETWORK,
+            };
+            return Err(Failure::new(
+                status,
+                format!(
+                    "verify stopped before the end: {why} ({} problem(s) found before that)",
+                    report.problems.len()
+                ),
+            ));
         }
         Err(Failure::new(QUIRE_ERR_DAMAGED, report.to_string()))
     })

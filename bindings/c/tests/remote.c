@@ -12,6 +12,8 @@
  *   remote status URL CODE       open fails with status CODE (e.g. -11, QUIRE_ERR_NOT_FOUND)
  *   remote changed URL FILE NEW  open URL (served from FILE), read, rename NEW over FILE,
  *                                read entries not read yet: QUIRE_ERR_CHANGED
+ *   remote down URL COMMAND      open URL, read, run COMMAND (which stops the server), read
+ *                                entries not read yet and verify: QUIRE_ERR_NETWORK
  *
  * Prints "N passed, 0 failed" and exits 0 when every check passes.
  */
@@ -323,6 +325,35 @@ static void changed(const char *url, const char *file, const char *replacement) 
     quire_close(a);
 }
 
+/* The server gone after the open: reads of what is not cached and verify fail with
+ * QUIRE_ERR_NETWORK (the connection is refused), never QUIRE_ERR_DAMAGED. */
+static void down(const char *url, const char *command) {
+    quire_open_options o = options_with(5000, 0);
+    o.connect_timeout_ms = 2000;
+    quire_archive *a = NULL;
+    CHECK(quire_open_url(url, &o, &a) == QUIRE_OK, "open %s", url);
+    if (!a) return;
+    uint64_t count = 0;
+    uint8_t *body = NULL;
+    size_t len;
+    CHECK(quire_len(a, &count) == QUIRE_OK && count > 0, "len");
+    CHECK(quire_get_by_index_alloc(a, 0, &body, &len) == QUIRE_OK, "read before the stop");
+    quire_free(body);
+    fflush(stdout);
+    CHECK(system(command) == 0, "%s", command);
+    int rc = quire_get_by_index_alloc(a, count - 1, &body, &len);
+    quire_free(body);
+    CHECK(rc == QUIRE_ERR_NETWORK, "a read after the stop: status %d, want QUIRE_ERR_NETWORK",
+          rc);
+    printf("down: %s\n", quire_last_error());
+    size_t problems = 0;
+    rc = quire_verify(a, &problems);
+    CHECK(rc == QUIRE_ERR_NETWORK, "verify after the stop: status %d, want QUIRE_ERR_NETWORK",
+          rc);
+    printf("down, verify: %s\n", quire_last_error());
+    quire_close(a);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 2 ? argv[1] : "";
     if (!strcmp(mode, "read") && argc == 4) {
@@ -335,10 +366,12 @@ int main(int argc, char **argv) {
         status(argv[2], atoi(argv[3]));
     } else if (!strcmp(mode, "changed") && argc == 5) {
         changed(argv[2], argv[3], argv[4]);
+    } else if (!strcmp(mode, "down") && argc == 4) {
+        down(argv[2], argv[3]);
     } else {
         fprintf(stderr,
                 "usage: %s read URL DIR | timeout URL MS [SLACK_S] | unavailable URL RETRIES | "
-                "status URL CODE | changed URL FILE REPLACEMENT\n",
+                "status URL CODE | changed URL FILE REPLACEMENT | down URL COMMAND\n",
                 argv[0]);
         return 2;
     }

@@ -16,7 +16,8 @@
 #     nginx's log;
 #   - a missing object (404, S3 NoSuchKey): QUIRE_ERR_NOT_FOUND; /forbidden/ and S3 without
 #     credentials: QUIRE_ERR_FORBIDDEN; https without the CA: QUIRE_ERR_NETWORK; a malformed
-#     URL: QUIRE_ERR_ARGUMENT; the object replaced after the open: QUIRE_ERR_CHANGED.
+#     URL: QUIRE_ERR_ARGUMENT; the object replaced after the open: QUIRE_ERR_CHANGED; the
+#     server stopped after the open: reads and verify give QUIRE_ERR_NETWORK.
 #
 # A server that cannot be installed or started fails the run when CI=true, and is skipped with
 # a message otherwise. The servers are stopped on exit, whatever happens.
@@ -113,6 +114,8 @@ if bash $servers/nginx.sh start "$nginx_dir" "$port" "$tls_port" >"$tmp/nginx-st
   fi
   cp "$fixture/truncated.quire" "$tmp/replacement.quire"
   "${run[@]}" changed "$http/swapped.quire" "$nginx_dir/www/swapped.quire" "$tmp/replacement.quire"
+  # Last: stops nginx after the open.
+  "${run[@]}" down "$http/test.quire" "bash $servers/nginx.sh stop '$nginx_dir' >/dev/null"
   bash $servers/nginx.sh stop "$nginx_dir" >/dev/null
 else
   cat "$tmp/nginx-start.log" >&2
