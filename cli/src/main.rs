@@ -606,7 +606,12 @@ fn open_as(path: &Path, salvage: bool) -> Result<Archive<AnySource>, Fail> {
                 "{}: {} (`quire salvage {} -o NEW.quire` recovers the entries that are intact)",
                 path.display(),
                 chain(&e),
-                path.display()
+                // A line names a URL once.
+                if is_url {
+                    "ARCHIVE".into()
+                } else {
+                    path.display().to_string()
+                }
             ),
         ),
         e => read_fail(path, "", e),
