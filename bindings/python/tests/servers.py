@@ -196,9 +196,10 @@ class S3:
 class Proxy:
     """tests/servers/proxy.py in front of an http upstream, delaying every request."""
 
-    def __init__(self, upstream: str, delay: float, log: Path) -> None:
+    def __init__(self, upstream: str, delay: float, log: Path, *faults: str) -> None:
         self.upstream = upstream
         self.delay = delay
+        self.faults = list(faults)  # proxy.py's options: "--fault", "cut-after=100", ...
         self.log = Log(log)
         self.port = 0
         self.proc: Optional[subprocess.Popen[bytes]] = None
@@ -212,7 +213,7 @@ class Proxy:
             self.proc = subprocess.Popen(
                 [sys.executable, str(SCRIPTS / "proxy.py"), "--port", str(self.port),
                  "--upstream", self.upstream, "--delay", str(self.delay),
-                 "--log", str(self.log.path)],
+                 "--log", str(self.log.path), *self.faults],
                 stdout=subprocess.PIPE,
                 stderr=err_file,
             )

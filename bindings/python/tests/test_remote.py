@@ -250,6 +250,42 @@ def test_verify_interrupted(nginx: Nginx) -> None:
     a.close()
 
 
+@pytest.mark.parametrize("fault, exception, words", [
+    ("cut-after=100", OSError, "short read"),
+    ("stall", TimeoutError, "timed out"),
+    ("stall-body", TimeoutError, "timed out"),
+    ("close", ConnectionError, "connection"),
+    ("status=500", OSError, "server error 500"),
+    ("status=403", PermissionError, "403"),
+    ("ignore-range", OSError, "ignores Range"),
+])
+def test_network_faults_after_the_open(nginx: Nginx, multiblock: tuple[Path, dict[str, bytes]],
+                                       tmp_path: Path, fault: str, exception: type,
+                                       words: str) -> None:
+    """Faults injected by proxy.py after the open: each raises its exception with one line
+    naming the URL and the cause (never CorruptArchive: the bytes were not wrong, the network
+    was), and stops verify without calling it damage."""
+    proxy = Proxy(nginx.url(""), 0, tmp_path / "proxy.log", "--fault", fault,
+                  "--fault-after", "1")
+    try:
+        proxy.start()
+        url = proxy.url("/mb.quire")
+        a = quire.open(url, timeout=1, retries=0)
+        with pytest.raises(OSError) as ei:
+            a.get_many(["doc/0010", "big/text"])
+        e = ei.value
+        assert type(e) is exception, repr(e)
+        assert str(e).startswith(url + ": ") and "\n" not in str(e), str(e)
+        assert words.lower() in str(e).lower(), str(e)
+        assert e.url == url  # type: ignore[attr-defined]
+        report = a.verify()
+        assert not report.ok and report.problems == [], str(report)
+        assert report.interrupted and report.interrupted.startswith(url), report.interrupted
+        a.close()
+    finally:
+        proxy.stop()
+
+
 def test_retries(nginx: Nginx) -> None:
     """A server that keeps answering 503: tried 1 + retries times, then OSError."""
     for retries in (0, 2):
