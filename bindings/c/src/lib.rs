@@ -6,6 +6,10 @@
 //! (with the size needed reported when it is too small) or into a buffer the library
 //! allocates and `quire_free` releases. No panic crosses the boundary: every entry point
 //! runs under `catch_unwind`. A handle may be used from several threads at once.
+//!
+//! Every handle holds a `quire::Archive<AnySource>`, the library's one way in: a mapped
+//! file, bytes in memory, the caller's bytes, or (`quire_open_url`) an `http://`,
+//! `https://` or `s3://` object read by ranges, whose failures map to the network statuses.
 
 #![deny(missing_docs)]
 
