@@ -1263,6 +1263,36 @@ fn a_stalled_server_fails_as_soon_as_the_timeout_says() {
     one_line(&o, &url, "timed out");
     let hops = proxy.wait_for(5, Duration::from_secs(5));
     assert_eq!(hops.len(), 5, "{hops:#?}");
+
+    // A server that answers the open and then stalls: ls, unpack, info and verify stop with
+    // the timeout (exit 4), not with damage.
+    for cmd in [
+        &["ls"][..],
+        &["info"],
+        &["verify"],
+        &["unpack", "-q", "--jsonl", "-"],
+        &["get"],
+    ] {
+        // (the fault's count of requests is the proxy's: one proxy per command)
+        let proxy = Proxy::start(&ng, &["--fault", "stall", "--fault-after", "1"]);
+        let url = proxy.url("/news.quire");
+        let mut args = vec!["--timeout", "1", "--retries", "0"];
+        args.extend(cmd);
+        args.push(&url);
+        if cmd[0] == "get" {
+            args.push(key);
+        }
+        let o = quire_env(&args, &[]);
+        let line = one_line(&o, &url, "timed out");
+        println!("stall after the open, {}: {line}", cmd[0]);
+        if cmd[0] == "verify" {
+            assert!(
+                text(&o.stdout).contains("not finished"),
+                "{}",
+                text(&o.stdout)
+            );
+        }
+    }
 }
 
 #[test]
@@ -1564,4 +1594,66 @@ fn s3_without_credentials_says_which_variables_to_set() {
         assert!(line.contains(var), "{var} not named: {line}");
     }
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn info_and_ls_read_the_prelude_and_index_pages_only() {
+    let c = corpus();
+    let m = &c.model;
+    let Some(mut ng) = Nginx::start() else { return };
+    ng.put("news.quire", &c.bytes);
+    let url = ng.url("/news.quire");
+    let local: &'static str = c.path.to_str().unwrap();
+    let url: &'static str = url.leak();
+    for args in [
+        &["info", "{}"][..],
+        &["info", "--json", "{}"],
+        &["ls", "{}"],
+        &["ls", "--json", "{}"],
+        &["ls", "--prefix", "2003/04", "{}"],
+    ] {
+        let with = |a: &'static str| -> Vec<&'static str> {
+            args.iter()
+                .map(|x| if *x == "{}" { a } else { *x })
+                .collect()
+        };
+        let l = quire(&with(local));
+        ng.log.mark();
+        let before = ng.log.all().len();
+        let r = quire_env(&with(url), &[]);
+        assert!(r.status.success(), "{}", text(&r.stderr));
+        // The same output as the file's (info names its file).
+        let f = |s: &str| -> String {
+            match serde_json::from_str::<serde_json::Value>(s) {
+                Ok(mut v) if args[0] == "info" => {
+                    v.as_object_mut().unwrap().remove("file");
+                    v.to_string()
+                }
+                _ => without_file_line(s, ""),
+            }
+        };
+        assert_eq!(f(&text(&l.stdout)), f(&text(&r.stdout)), "{args:?}");
+        // What reached the server: the first 16 KiB, then index pages only (each request
+        // logged just after its answer: a moment for the last line).
+        std::thread::sleep(Duration::from_millis(300));
+        let log = ng.log.all()[before..].to_vec();
+        let index_bytes: u64 = log[1..].iter().map(|r| r.bytes).sum();
+        assert_eq!(range_of(&log[0]), 0..PRELUDE, "{log:#?}");
+        for r in &log[1..] {
+            let got = range_of(r);
+            assert!(
+                got.start >= m.index.start && got.end <= m.index.end,
+                "{args:?}: a request outside the index: {r:?}"
+            );
+        }
+        let bound = PRELUDE + len(&m.index) + 16 * KIB;
+        let total = PRELUDE + index_bytes;
+        println!(
+            "quire {}: {} requests, {total} bytes (prelude {PRELUDE} + index {}; bound {bound})",
+            args.join(" "),
+            log.len(),
+            len(&m.index)
+        );
+        assert!(total <= bound, "{total} > {bound}");
+    }
 }
