@@ -115,6 +115,7 @@ struct RemoteArgs {
         global = true,
         value_name = "SECONDS",
         env = "QUIRE_TIMEOUT",
+        hide_env_values = true,
         value_parser = parse_seconds
     )]
     timeout: Option<Duration>,
@@ -125,6 +126,7 @@ struct RemoteArgs {
         global = true,
         value_name = "N",
         env = "QUIRE_RETRIES",
+        hide_env_values = true,
         value_parser = clap::value_parser!(u32).range(0..=100)
     )]
     retries: Option<u32>,
@@ -134,6 +136,7 @@ struct RemoteArgs {
         global = true,
         value_name = "N",
         env = "QUIRE_PARALLEL",
+        hide_env_values = true,
         value_parser = clap::value_parser!(u32).range(1..=1024)
     )]
     parallel: Option<u32>,
