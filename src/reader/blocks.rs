@@ -61,6 +61,12 @@ pub(crate) struct BlockCache {
 }
 
 impl BlockCache {
+    /// Forgets every block.
+    pub(crate) fn clear(&mut self) {
+        let (capacity, budget) = (self.capacity, self.budget);
+        *self = BlockCache::new(capacity, budget);
+    }
+
     /// Up to `capacity` blocks and `budget` bytes.
     pub(crate) fn new(capacity: usize, budget: usize) -> Self {
         BlockCache {

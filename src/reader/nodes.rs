@@ -228,6 +228,11 @@ pub(crate) struct NodeCache {
 }
 
 impl NodeCache {
+    /// Forgets every node.
+    pub(crate) fn clear(&mut self) {
+        self.nodes.clear();
+    }
+
     pub(crate) fn new(capacity: usize) -> Self {
         NodeCache {
             capacity,

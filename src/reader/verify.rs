@@ -99,6 +99,16 @@ impl fmt::Display for Report {
 }
 
 pub(crate) fn verify(ctx: Ctx<'_>) -> Report {
+    // Check the bytes as they are now, not what earlier reads decoded and kept.
+    if let Ok(mut n) = ctx.st.nodes.lock() {
+        n.clear();
+    }
+    if let Some(Ok(mut b)) = ctx.st.blocks.as_ref().map(|b| b.lock()) {
+        b.clear();
+    }
+    if let Ok(mut f) = ctx.st.failed.lock() {
+        f.clear();
+    }
     if !ctx.src.is_remote() {
         return verify_with(ctx, None);
     }

@@ -24,7 +24,7 @@ use std::io;
 use std::ops::Range;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The length of the first read, made by [`RemoteSource::open`]: a 3.0 prelude fits in it.
@@ -319,19 +319,31 @@ fn one_line(s: &str) -> String {
 
 /// The internal runtime: two worker threads, started at the first remote open, shared by
 /// every [`RemoteSource`] of the process and never shut down.
+///
+/// A child made by `fork()` has none of its parent's threads: a runtime inherited that way
+/// would never run a task. So the runtime is per process: a child starts its own (the
+/// parent's, which cannot be shut down from the child, is left alone).
 fn runtime() -> Result<&'static tokio::runtime::Runtime, String> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("quire-remote")
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start the I/O runtime: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+    static RUNTIME: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME
+        .lock()
+        .map_err(|_| "the I/O runtime's lock was poisoned".to_owned())?;
+    if let Some((owner, rt)) = *slot {
+        if owner == pid {
+            return Ok(rt);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("quire-remote")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+    // Kept for the life of the process, as a static would be.
+    let rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(rt));
+    *slot = Some((pid, rt));
+    Ok(rt)
 }
 
 /// Runs `fut` on the internal runtime and blocks until it is done. Safe from any thread,
@@ -630,6 +642,9 @@ struct Inner {
     /// When a revalidation last found the object unchanged: another within a second is
     /// not sent (a damaged archive read block after block asks again and again).
     unchanged_at: Mutex<Option<std::time::Instant>>,
+    /// The process that opened the source: its HTTP connections belong to that process's
+    /// runtime, so a child made by `fork()` cannot use them.
+    pid: u32,
 }
 
 /// One range's answer as object_store gave it.
@@ -892,6 +907,20 @@ fn classify(
 impl Inner {
     fn err(&self, kind: RemoteErrorKind, message: String) -> RemoteError {
         RemoteError::new(kind, &self.name, message)
+    }
+
+    /// An error when called in another process than the one that opened the source (a
+    /// child made by `fork()`), whose connections it cannot use.
+    fn same_process(&self) -> io::Result<()> {
+        if std::process::id() == self.pid {
+            return Ok(());
+        }
+        Err(self
+            .err(
+                RemoteErrorKind::Other,
+                "opened in another process (before a fork): open the URL again in this one".into(),
+            )
+            .into())
     }
 
     /// One request for `range` under the pinned version, every answer checked against it.
@@ -1179,6 +1208,7 @@ impl RemoteSource {
             bytes: AtomicU64::new(want),
             hits: AtomicU64::new(0),
             unchanged_at: Mutex::new(None),
+            pid: std::process::id(),
             options,
         };
         Ok(RemoteSource {
@@ -1218,6 +1248,7 @@ impl ByteSource for RemoteSource {
 
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
         let r = check_range(offset, len, self.inner.len)?;
+        self.inner.same_process()?;
         if len == 0 {
             return Ok(Cow::Borrowed(&[]));
         }
@@ -1248,6 +1279,7 @@ impl ByteSource for RemoteSource {
     }
 
     fn read_many(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Cow<'_, [u8]>>> {
+        self.inner.same_process()?;
         let mut checked = Vec::with_capacity(ranges.len());
         for r in ranges {
             checked.push(check_range(r.start, super::range_len(r)?, self.inner.len)?);
@@ -1317,6 +1349,9 @@ impl ByteSource for RemoteSource {
     /// cache are ignored; errors are not reported (the read that needs the range will see
     /// them).
     fn prefetch(&self, ranges: &[Range<u64>]) {
+        if self.inner.same_process().is_err() {
+            return;
+        }
         let Ok(rt) = runtime() else { return };
         for r in ranges {
             let Ok(len) = super::range_len(r) else {
@@ -1345,6 +1380,7 @@ impl ByteSource for RemoteSource {
     /// [`RemoteErrorKind::Changed`]. Not sent again within a second of finding it unchanged.
     fn revalidate(&self) -> io::Result<()> {
         let inner = &self.inner;
+        inner.same_process()?;
         let recent = inner
             .unchanged_at
             .lock()

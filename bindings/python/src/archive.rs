@@ -8,16 +8,15 @@
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyKeyError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDate, PyDict, PyList, PyMemoryView, PyString};
-use quire::source::{AnySource, ByteSource, OpenOptions, RemoteOptions};
+use quire::source::{AnySource, OpenOptions, RemoteOptions};
 use quire::{BodyReader, Date, EntryInfo, ReadError, ReadResult};
 
 use crate::errors::{is_remote, read_error};
@@ -117,39 +116,6 @@ fn remote_options(
     Ok(o)
 }
 
-/// Whether this process has opened a URL: the library's I/O runtime (its threads) started.
-static URL_OPENED: AtomicBool = AtomicBool::new(false);
-
-/// Whether this process was forked from one that had opened a URL: the runtime's threads did
-/// not survive the fork, so a remote read would wait for ever. Such reads raise instead.
-static FORKED_AFTER_URL: AtomicBool = AtomicBool::new(false);
-
-/// Called in the child after `os.fork()` (`os.register_at_fork`, in `quire/__init__.py`).
-#[pyfunction]
-pub fn _after_fork_in_child() {
-    if URL_OPENED.load(Ordering::SeqCst) {
-        FORKED_AFTER_URL.store(true, Ordering::SeqCst);
-    }
-}
-
-const FORKED: &str = "this process was forked after its parent opened a URL: the I/O threads \
-    that read URLs did not survive the fork, so no URL can be read here. Open URLs only after \
-    forking, or start processes with multiprocessing's 'spawn' or 'forkserver' method";
-
-/// Whether reading `a` would wait for ever: a remote archive in a process forked after a URL
-/// was opened.
-fn stale(a: &Inner) -> bool {
-    FORKED_AFTER_URL.load(Ordering::Relaxed) && a.source().is_remote()
-}
-
-/// `RuntimeError` for a read of `a` that cannot work in this process (see [`stale`]).
-fn check_fork(a: &Inner) -> PyResult<()> {
-    if stale(a) {
-        return Err(PyRuntimeError::new_err(FORKED));
-    }
-    Ok(())
-}
-
 /// Opens a quire archive and returns an :class:`Archive`.
 ///
 /// ``source`` is one of:
@@ -208,8 +174,9 @@ fn check_fork(a: &Inner) -> PyResult<()> {
 /// credentials), :class:`ArchiveChanged`, ``ValueError`` (a malformed URL) and ``OSError``
 /// for anything else (a server that kept failing through the retries, that ignores ranges
 /// or cuts answers short). The same exceptions come from any later read of the archive.
-/// In a process forked after a URL was opened, URLs cannot be read (the threads that read
-/// them do not survive ``os.fork()``): opening or reading one raises ``RuntimeError``.
+/// An archive opened from a URL cannot be read in a child made by ``os.fork()`` (its
+/// connections belong to the parent): reading it there raises ``OSError``; open the URL
+/// again in the child, which works.
 #[pyfunction]
 #[pyo3(signature = (
     source,
@@ -259,12 +226,6 @@ pub fn open(
         ))
     })?;
     let is_url = location.to_str().is_some_and(quire::source::is_url);
-    if is_url {
-        if FORKED_AFTER_URL.load(Ordering::SeqCst) {
-            return Err(PyRuntimeError::new_err(FORKED));
-        }
-        URL_OPENED.store(true, Ordering::SeqCst);
-    }
     // SAFETY: with `mmap` the file is memory-mapped, and the contract of a map is that
     // the file is not modified or truncated while the map (here: the returned archive and
     // every object sharing it) is alive. Nothing in this process can check that, so the
@@ -326,16 +287,8 @@ impl Archive {
         py: Python<'_>,
         f: impl FnOnce(&Shared) -> T + Send,
     ) -> PyResult<T> {
-        let r = py.detach(|| {
-            read(&self.inner)
-                .as_ref()
-                .map(|a| if stale(a) { None } else { Some(f(a)) })
-        });
-        match r {
-            None => Err(closed_archive()),
-            Some(None) => Err(PyRuntimeError::new_err(FORKED)),
-            Some(Some(t)) => Ok(t),
-        }
+        py.detach(|| read(&self.inner).as_ref().map(f))
+            .ok_or_else(closed_archive)
     }
 }
 
@@ -710,7 +663,6 @@ impl Entry {
         if let Some(info) = self.info.get() {
             return Ok(info);
         }
-        check_fork(&self.archive)?;
         let info = py
             .detach(|| -> ReadResult<EntryInfo> {
                 Ok(self.archive.get_by_index(self.index)?.info()?.clone())
@@ -768,7 +720,6 @@ impl Entry {
     /// The body (``bytes``), read and checked on each access.
     #[getter]
     fn body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        check_fork(&self.archive)?;
         let doc = py
             .detach(|| self.archive.get_by_index(self.index)?.document())
             .map_err(|e| read_error(py, e))?;
@@ -782,7 +733,6 @@ impl Entry {
 
     /// A binary file-like reader over the body (see :meth:`Archive.open_body`).
     fn open_body<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        check_fork(&self.archive)?;
         let index = self.index;
         let cell = py
             .detach(|| {
@@ -849,7 +799,6 @@ impl<T: Send> Cursor<T> {
         if self.next >= self.end {
             return Ok(None);
         }
-        check_fork(&self.archive)?;
         let (archive, start, end) = (&self.archive, self.next, self.end);
         let (items, next, err) = py.detach(|| {
             let mut items = VecDeque::new();
@@ -981,18 +930,14 @@ impl BodyStream {
         let r = py.detach(|| {
             let mut guard = lock(&self.cell);
             let cell = guard.as_mut()?;
-            if stale(cell.borrow_owner()) {
-                return Some(Err(None));
-            }
-            Some(cell.with_dependent_mut(|_, reader| read_up_to(reader, size).map_err(Some)))
+            Some(cell.with_dependent_mut(|_, reader| read_up_to(reader, size)))
         });
         match r {
             None => Err(PyValueError::new_err(
                 "I/O operation on a closed body reader",
             )),
-            Some(Err(None)) => Err(PyRuntimeError::new_err(FORKED)),
             Some(Ok(bytes)) => Ok(PyBytes::new(py, &bytes)),
-            Some(Err(Some(e))) => Err(read_error(py, unwrap_io(e))),
+            Some(Err(e)) => Err(read_error(py, unwrap_io(e))),
         }
     }
 

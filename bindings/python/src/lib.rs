@@ -22,7 +22,6 @@ use pyo3::prelude::*;
 fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_function(wrap_pyfunction!(archive::open, m)?)?;
-    m.add_function(wrap_pyfunction!(archive::_after_fork_in_child, m)?)?;
     m.add_class::<archive::Archive>()?;
     m.add_class::<archive::Entry>()?;
     m.add_class::<archive::KeyIterator>()?;

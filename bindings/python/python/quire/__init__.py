@@ -74,11 +74,6 @@ __all__ = [
     "pack",
 ]
 
-# The threads that read URLs do not survive os.fork(): in a child forked after a URL was
-# opened, reading a URL raises RuntimeError instead of waiting for ever.
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_quire._after_fork_in_child)
-
 # The fields of a record that are not metadata.
 _FIELDS = {"key", "id", "title", "date", "content_type", "body", "body_base64", "meta", "metadata"}
 
