@@ -487,38 +487,9 @@ fn read_fail(archive: &Path, what: &str, e: quire::ReadError) -> Fail {
     Fail::new(read_code(&e), read_line(archive, what, &e))
 }
 
-/// Whether `r` is S3's refusal of a request that went unsigned because no credentials were
-/// there to sign it: none in the environment, and no instance-metadata service to ask
-/// (`AWS_EC2_METADATA_DISABLED=true`). The library then sends the request unsigned and
-/// reports the 403; the cause to name is the missing credentials.
-fn s3_without_credentials(r: &RemoteError) -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    let yes =
-        |name: &str| std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    r.kind() == quire::source::RemoteErrorKind::Forbidden
-        && r.url()
-            .get(..5)
-            .is_some_and(|s| s.eq_ignore_ascii_case("s3://"))
-        && !set("AWS_ACCESS_KEY_ID")
-        && !set("AWS_WEB_IDENTITY_TOKEN_FILE")
-        && !set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        && !set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        && !yes("AWS_SKIP_SIGNATURE")
-        && yes("AWS_EC2_METADATA_DISABLED")
-}
-
 /// The one line of [`read_fail`].
 fn read_line(archive: &Path, what: &str, e: &quire::ReadError) -> String {
     if let Some(r) = remote_in(e) {
-        if s3_without_credentials(r) {
-            return format!(
-                "{}: {what}no credentials for S3: set AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or \
-                 AWS_SKIP_SIGNATURE=true for a public bucket (the server refused the \
-                 unsigned request)",
-                r.url()
-            );
-        }
         return format!("{}: {what}{}", r.url(), r.message());
     }
     match e {

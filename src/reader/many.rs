@@ -3,8 +3,9 @@
 //! per level of the tree and one for the blocks, rather than one key after another.
 
 use super::entry::Entry;
+use super::nodes::remote_copy;
 use super::Ctx;
-use crate::error::ReadResult;
+use crate::error::{ReadError, ReadResult};
 use crate::format::SectionId;
 
 /// Keys looked up together: their index nodes stay in the node cache (256 nodes) between
@@ -26,8 +27,31 @@ impl<'a> Ctx<'a> {
         let mut budget = PREFETCH_BUDGET;
         let mut out = Vec::with_capacity(keys.len());
         for window in keys.chunks(WINDOW) {
-            self.warm_paths(window);
-            let found: Vec<_> = window.iter().map(|k| self.get_key(k)).collect();
+            // After an error of the source (the network, or the object changed), no key is
+            // asked for again: each is answered with a copy of that error.
+            let stop = |out: &mut Vec<_>, e: ReadError| {
+                while out.len() < keys.len() {
+                    out.push(Err(remote_copy(&e).unwrap_or_else(|| ReadError::Io {
+                        path: None,
+                        source: std::io::Error::other(e.to_string()),
+                    })));
+                }
+            };
+            if let Some(e) = self.warm_paths(window) {
+                stop(&mut out, e);
+                return out;
+            }
+            let mut found = Vec::with_capacity(window.len());
+            for k in window {
+                let r = self.get_key(k);
+                let failed = r.as_ref().err().and_then(remote_copy);
+                found.push(r);
+                if let Some(e) = failed {
+                    out.extend(found);
+                    stop(&mut out, e);
+                    return out;
+                }
+            }
             let mut ranges = Vec::new();
             let mut needs_dict = false;
             for entry in found.iter().flatten().flatten() {

@@ -386,7 +386,10 @@ impl<'a> Ctx<'a> {
     /// once (a remote source fetches them in parallel). Nothing is checked here beyond what
     /// reading a node checks; what cannot be read is left for the lookups to report. At most
     /// `index_depth` rounds, each reading at most one node per key.
-    pub(crate) fn warm_paths(&self, keys: &[&[u8]]) {
+    ///
+    /// A remote source's error (the network, or the object changed) ends it: it is returned,
+    /// and the lookups are not to ask again.
+    pub(crate) fn warm_paths(&self, keys: &[&[u8]]) -> Option<ReadError> {
         let index = self.st.layout.range(SectionId::Index);
         let mut tried: Vec<Claim> = Vec::new();
         for _ in 0..usize::from(self.header().index_depth) {
@@ -401,7 +404,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if need.is_empty() {
-                return;
+                return None;
             }
             let ranges: Vec<_> = need
                 .iter()
@@ -412,10 +415,15 @@ impl<'a> Ctx<'a> {
                 .collect();
             self.src.prefetch(&ranges);
             for (c, level) in &need {
-                // Errors are the lookups' to report.
-                let _ = self.child(c, *level);
+                // Damage is the lookups' to report; the network's stops the batch.
+                if let Err(e @ ReadError::Io { .. }) = self.child(c, *level) {
+                    if let Some(stop) = remote_copy(&e) {
+                        return Some(stop);
+                    }
+                }
             }
         }
+        None
     }
 
     /// The first node on `key`'s path that the node cache lacks, and its level.
@@ -546,6 +554,19 @@ impl<'a> Ctx<'a> {
         .map(|(p, _)| p)
         .filter(|p| e >= p.first_entry && e - p.first_entry < p.head.n as u64)
         .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
+    }
+}
+
+/// A copy of `e` when it is a remote source's error, which ends a batch of lookups.
+pub(crate) fn remote_copy(e: &ReadError) -> Option<ReadError> {
+    match e {
+        ReadError::Io { path, source } => {
+            crate::source::copy_remote_error(source).map(|source| ReadError::Io {
+                path: path.clone(),
+                source,
+            })
+        }
+        _ => None,
     }
 }
 

@@ -96,6 +96,23 @@ pub(crate) fn is_remote_error(e: &io::Error) -> bool {
     }
 }
 
+/// A copy of `e` when it is a remote source's error (the same kind and message): what every
+/// later key of a batch that stops at it is answered with.
+pub(crate) fn copy_remote_error(e: &io::Error) -> Option<io::Error> {
+    #[cfg(feature = "remote")]
+    {
+        e.get_ref()?
+            .downcast_ref::<RemoteError>()
+            .cloned()
+            .map(io::Error::from)
+    }
+    #[cfg(not(feature = "remote"))]
+    {
+        let _ = e;
+        None
+    }
+}
+
 /// The length of `r` as a `usize`, or an error when it does not fit.
 fn range_len(r: &Range<u64>) -> io::Result<usize> {
     usize::try_from(r.end.saturating_sub(r.start))

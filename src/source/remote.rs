@@ -819,6 +819,17 @@ fn classify(
     let err = |kind, msg: String| RemoteError::new(kind, name, msg);
     match seen.status {
         Some(404) => err(NotFound, "not found (404)".into()),
+        Some(401) | Some(403)
+            if name.starts_with("s3://") && metadata_disabled_without_credentials() =>
+        {
+            err(
+                NoCredentials,
+                format!(
+                    "no credentials for S3: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones), or AWS_SKIP_SIGNATURE=true for a public bucket (the server refused the unsigned request: {})",
+                    status.clone().unwrap_or_default()
+                ),
+            )
+        }
         Some(401) | Some(403) if name.starts_with("s3://") => err(
             Forbidden,
             format!(
@@ -1261,21 +1272,23 @@ impl ByteSource for RemoteSource {
         if let Some(bytes) = self.inner.cached(&r) {
             return Ok(Cow::Owned(bytes.to_vec()));
         }
-        let held = self.inner.prelude.len() as u64;
-        if r.start < held {
-            // A range that starts in the first 16 KiB: only the rest is fetched, so that a
-            // reader going through the whole file (verify) gets each byte once.
-            let fut = self.inner.join_or_start(held..r.end);
-            let tail = block_on(&self.inner.name, fut)?;
-            let mut out = Vec::with_capacity(len);
-            // r.start < held, the prelude's length, a usize.
-            out.extend_from_slice(&self.inner.prelude[r.start as usize..]);
-            out.extend_from_slice(&tail);
-            return Ok(Cow::Owned(out));
+        // A range that starts in the first 16 KiB: only the rest is fetched (and looked for
+        // in the cache, where a prefetch of it put it), so that a reader going through the
+        // whole file (verify) gets each byte once.
+        let held = (self.inner.prelude.len() as u64).min(r.end);
+        let rest = r.start.max(held)..r.end;
+        let tail = match self.inner.cached(&rest) {
+            Some(bytes) => bytes,
+            None => block_on(&self.inner.name, self.inner.join_or_start(rest))?,
+        };
+        if r.start >= held {
+            return Ok(Cow::Owned(Vec::from(tail)));
         }
-        let fut = self.inner.join_or_start(r);
-        let bytes = block_on(&self.inner.name, fut)?;
-        Ok(Cow::Owned(Vec::from(bytes)))
+        let mut out = Vec::with_capacity(len);
+        // r.start < held ≤ the prelude's length, a usize.
+        out.extend_from_slice(&self.inner.prelude[r.start as usize..held as usize]);
+        out.extend_from_slice(&tail);
+        Ok(Cow::Owned(out))
     }
 
     fn read_many(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Cow<'_, [u8]>>> {
