@@ -301,7 +301,7 @@ fn quire_pack(
     Ok((s, t.elapsed()))
 }
 
-fn quire_verify(corpus: &[Article], archive: &Archive<memmap2::Mmap>) -> Res<()> {
+fn quire_verify(corpus: &[Article], archive: &Archive<quire::source::AnySource>) -> Res<()> {
     check(archive.len() == corpus.len() as u64, || {
         format!(
             "quire: {} entries for {} articles",
@@ -1270,7 +1270,7 @@ fn sweep(
 }
 
 /// Maps an archive the benchmark wrote itself.
-fn open_mapped(path: impl AsRef<std::path::Path>) -> quire::ReadResult<Archive<quire::Mmap>> {
+fn open_mapped(path: impl AsRef<std::path::Path>) -> quire::ReadResult<Archive<quire::source::AnySource>> {
     // SAFETY: the benchmark wrote this file and nothing modifies it while it is mapped.
     // No block cache (the reader keeps one by default): every read decompresses its block,
     // as the figures measured before format 3.0 did; benchmarks that want one ask for it.

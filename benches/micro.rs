@@ -394,7 +394,7 @@ fn bench_get(c: &mut Criterion) {
     g.finish();
 }
 
-fn iterate(archive: &Archive<memmap2::Mmap>, buf: &mut Vec<u8>) -> usize {
+fn iterate(archive: &Archive<quire::source::AnySource>, buf: &mut Vec<u8>) -> usize {
     let mut n = 0usize;
     for e in archive.iter() {
         e.expect("entry").read_body_into(buf).expect("body");
@@ -491,7 +491,7 @@ criterion_group! {
 criterion_main!(benches);
 
 /// Maps an archive the benchmark wrote itself.
-fn open_mapped(path: impl AsRef<std::path::Path>) -> quire::ReadResult<Archive<quire::Mmap>> {
+fn open_mapped(path: impl AsRef<std::path::Path>) -> quire::ReadResult<Archive<quire::source::AnySource>> {
     // SAFETY: the benchmark wrote this file and nothing modifies it while it is mapped.
     // No block cache (the reader keeps one by default): every read decompresses its block,
     // as the figures measured before format 3.0 did; benchmarks that want one ask for it.

@@ -58,7 +58,7 @@ options:
 
 // ---------------------------------------------------------------- version-specific
 
-type Reader = Archive<quire::Mmap>;
+type Reader = Archive<quire::source::AnySource>;
 
 /// Maps an archive the harness wrote itself.
 fn open_mapped(path: &Path) -> quire::ReadResult<Reader> {

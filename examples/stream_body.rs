@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // SAFETY: the example reads an archive that nothing modifies while it runs.
     let archive = unsafe { quire::Archive::open(path)? };
     let entry = archive.get(key)?.ok_or("key not found")?;
-    let mut body = entry.reader()?;
+    let mut body = entry.reader();
     let mut buf = vec![0u8; 64 << 10];
     let (mut total, mut out) = (0u64, io::stdout().lock());
     loop {

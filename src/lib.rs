@@ -63,8 +63,7 @@ mod writer;
 pub struct ReadmeDoctests;
 
 pub use error::{DamageKind, Location, ReadError, ReadResult, Rule, WriteError};
-pub use format::Date;
-pub use memmap2::Mmap;
+pub use format::{BadDate, Date};
 pub use reader::{
     Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, ReadCounters,
     Report,

@@ -481,7 +481,7 @@ fn bytes_of_two_archives_mixed_are_never_an_answer() {
                 prelude_from: prelude.clone(),
                 rest_from: rest.clone(),
             };
-            let a = Archive::from_source(src).expect("the prelude is whole");
+            let a = Archive::new(src).expect("the prelude is whole");
             let a = a.with_block_cache(0);
             for it in &items {
                 if it.body.is_empty() && it.title.is_none() && it.meta.is_empty() {

@@ -111,7 +111,7 @@ fn fixture() -> (Vec<quire::Document>, Vec<u8>) {
 }
 
 fn open(bytes: Vec<u8>) -> Archive<Network> {
-    Archive::from_source(Network::new(bytes)).expect("open")
+    Archive::new(Network::new(bytes)).expect("open")
 }
 
 fn section(a: &Archive<Network>, id: SectionId) -> Range<u64> {
@@ -357,7 +357,7 @@ fn a_checksum_that_fails_on_a_source_that_changed_is_its_error_not_damage() {
     swapped[rec_block as usize] ^= 0xff;
     let mut src = Network::new(swapped.clone());
     src.changed = Some("changed on the server since it was opened");
-    let a = Archive::from_source(src).unwrap();
+    let a = Archive::new(src).unwrap();
     match a.get(&d.key).unwrap().unwrap().body() {
         Err(ReadError::Io { source, .. }) => {
             assert!(source.to_string().contains("changed on the server"));
@@ -365,7 +365,7 @@ fn a_checksum_that_fails_on_a_source_that_changed_is_its_error_not_damage() {
         other => panic!("expected the source's error, got {other:?}"),
     }
     // A source with nothing to compare: the same bytes are damage.
-    let a = Archive::from_source(Network::new(swapped)).unwrap();
+    let a = Archive::new(Network::new(swapped)).unwrap();
     let e = a.get(&d.key).unwrap().unwrap().body().unwrap_err();
     assert!(
         matches!(

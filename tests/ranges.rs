@@ -44,7 +44,7 @@ fn cold_reads(bytes: &[u8], keys: &[String]) -> (u8, Vec<Vec<Range<u64>>>) {
     let mut depth = 0;
     let mut all = Vec::new();
     for key in keys {
-        let a = Archive::from_source(Recording::new(bytes)).unwrap();
+        let a = Archive::new(Recording::new(bytes)).unwrap();
         depth = a.header().index_depth;
         let opened = a.source().ranges();
         assert_eq!(opened.len(), 1, "open reads one range");

@@ -52,7 +52,7 @@ fn check(bytes: &[u8], model: &[(String, Vec<u8>)]) {
         .collect();
     assert!(backwards.iter().rev().eq(want.iter()));
     let listed: Vec<Vec<u8>> = a
-        .iter_sorted()
+        .prefix("")
         .map(|e| e.unwrap().key().as_bytes().to_vec())
         .collect();
     assert_eq!(listed, want);

@@ -227,7 +227,7 @@ fn add_reader_picks_the_dictionary_where_add_does() {
     let mut streamed = ArchiveWriter::in_memory(o.clone()).unwrap();
     let mut whole = ArchiveWriter::in_memory(o).unwrap();
     for (k, b) in &model {
-        streamed.add_reader(&NewEntry::new(k, b""), &b[..]).unwrap();
+        streamed.add_reader(&NewEntry::streamed(k), &b[..]).unwrap();
         whole.add(&NewEntry::new(k, b)).unwrap();
     }
     let a = streamed.finish_into_inner().unwrap();
@@ -244,7 +244,7 @@ fn add_reader_deduplicates_bodies_up_to_a_block() {
     let long = text(2, 5000);
     let mut w = ArchiveWriter::in_memory(opts().block_size(1024)).unwrap();
     w.add(&NewEntry::new("a", &small)).unwrap();
-    w.add_reader(&NewEntry::new("b", b""), &small[..]).unwrap();
+    w.add_reader(&NewEntry::streamed("b"), &small[..]).unwrap();
     w.add_reader(
         &NewEntry::new("c", b""),
         Trickle {
@@ -254,8 +254,8 @@ fn add_reader_deduplicates_bodies_up_to_a_block() {
     )
     .unwrap();
     // Longer than a block: streamed, stored twice.
-    w.add_reader(&NewEntry::new("d", b""), &long[..]).unwrap();
-    w.add_reader(&NewEntry::new("e", b""), &long[..]).unwrap();
+    w.add_reader(&NewEntry::streamed("d"), &long[..]).unwrap();
+    w.add_reader(&NewEntry::streamed("e"), &long[..]).unwrap();
     let (out, summary) = w.finish_into_inner().unwrap();
     assert_eq!(summary.shared_bodies, 2);
     let a = Archive::new(out.into_inner()).unwrap();
@@ -284,7 +284,7 @@ fn add_reader_wants_the_body_in_one_place() {
         Err(WriteError::InvalidEntry { .. })
     ));
     // Refused before anything was written: the writer goes on.
-    w.add_reader(&NewEntry::new("k", b""), &b"body"[..])
+    w.add_reader(&NewEntry::streamed("k"), &b"body"[..])
         .unwrap();
     assert_eq!(w.finish_into_inner().unwrap().1.entries, 1);
 }
@@ -317,7 +317,7 @@ fn a_reader_failing_midway_adds_nothing_and_the_writer_goes_on() {
     assert_eq!(src.to_string(), "peer went away");
     assert!(!err.to_string().contains("peer went away"), "{err}");
     // The half entry is dropped from the spool; the writer goes on without it.
-    w.add_reader(&NewEntry::new("after", b""), &b"x"[..])
+    w.add_reader(&NewEntry::streamed("after"), &b"x"[..])
         .unwrap();
     w.finish().unwrap();
     let a = quire::Archive::new(fs::read(&target).unwrap()).unwrap();
@@ -459,7 +459,7 @@ fn a_256_mib_body_streams_in_bounded_memory() {
     w.add(&NewEntry::new("small", b"a small body first"))
         .unwrap();
     let zeros = io::repeat(0).take(len);
-    w.add_reader(&NewEntry::new("zeros", b"").title("Nothing"), zeros)
+    w.add_reader(&NewEntry::streamed("zeros").title("Nothing"), zeros)
         .unwrap();
     let (out, summary) = w.finish_into_inner().unwrap();
     let peak = common::alloc::peak_since(base);

@@ -703,7 +703,7 @@ fn salvage(path: &Path, output: &Path, force: bool, quiet: bool) -> Result<u8, F
             for (n, v) in &info.metadata {
                 ne = ne.meta(n, v);
             }
-            let body = entry.reader().map_err(|e| why_lost(&e))?;
+            let body = entry.reader();
             w.add_reader(&ne, body).map(|_| ()).map_err(|e| match e {
                 quire::WriteError::Io(io) | quire::WriteError::BodyRead { source: io, .. } => io
                     .get_ref()
@@ -1306,7 +1306,7 @@ fn readable_title(e: &quire::Entry<'_>) -> quire::ReadResult<Option<String>> {
     let title = e.title()?.map(str::to_string);
     // Reading one byte decompresses (and so checks) the block the body starts in.
     let mut first = [0u8; 1];
-    match std::io::Read::read(&mut e.reader()?, &mut first) {
+    match std::io::Read::read(&mut e.reader(), &mut first) {
         Ok(_) => Ok(title),
         Err(err) => Err(
             match err.into_inner().map(|b| b.downcast::<quire::ReadError>()) {

@@ -96,6 +96,35 @@ impl Date {
     }
 }
 
+/// What [`Date`]'s [`FromStr`](std::str::FromStr) says of a string that is no date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadDate(String);
+
+impl fmt::Display for BadDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not a date of the form YYYY-MM-DD", self.0)
+    }
+}
+
+impl std::error::Error for BadDate {}
+
+/// `"2002-03-14".parse::<Date>()`: [`Date::parse`] with an error.
+///
+/// ```
+/// use quire::Date;
+/// let d: Date = "2002-03-14".parse()?;
+/// assert_eq!(d.to_string(), "2002-03-14");
+/// assert!("2002-02-30".parse::<Date>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl std::str::FromStr for Date {
+    type Err = BadDate;
+
+    fn from_str(s: &str) -> Result<Date, BadDate> {
+        Date::parse(s).ok_or_else(|| BadDate(s.to_owned()))
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)

@@ -12,33 +12,47 @@
 //! | [`meta`] | §3 META |
 //! | [`ctypes`] | §4 CTYPES |
 //! | [`blocks`] | §5 blocks and the dictionary |
-//! | [`nodes`] | §6 the index: pages and branches |
-//! | [`entries`] | §7.1 entries inside a page |
-//! | [`strings`] | §7.3 the lead: title and metadata fields |
+//! | `nodes` | §6 the index: pages and branches (hidden: tools and tests) |
+//! | `entries` | §7.1 entries inside a page (hidden) |
+//! | `strings` | §7.3 the lead: title and metadata fields (hidden) |
 //! | [`date`] | the date of §7.1 |
-//! | [`chain`] | recomputing §1's checksum chain after an edit (tools and tests) |
+//! | `chain` | recomputing §1's checksum chain after an edit (hidden: tools and tests) |
 
+// What a program reading archives may want: the header, the sections, the blocks' records,
+// the limits, dates. The rest (encoders and decoders of pages, entries and leads, the
+// checksum chain's resealer) is there for the reader, the writer, tools and tests, and kept
+// out of the documentation: it follows the spec, not a promise of stability.
 pub mod blocks;
 pub(crate) mod bytes;
+#[doc(hidden)]
 pub mod chain;
 pub mod ctypes;
 pub mod date;
+#[doc(hidden)]
 pub mod entries;
 pub mod header;
 pub mod meta;
+#[doc(hidden)]
 pub mod nodes;
+#[doc(hidden)]
 pub mod strings;
 
 pub use blocks::{BlockRecord, Codec, MAX_BLOCK_LEN, MAX_DICT_LEN, ZSTD_DICT_MAGIC};
+#[doc(hidden)]
 pub use bytes::{put_varint, unzigzag, varint_len, zigzag};
-pub use date::Date;
-pub use entries::{EntryRecord, MAX_KEY_LEN, MAX_LEAD_LEN, RESTART_INTERVAL};
+pub use date::{BadDate, Date};
+#[doc(hidden)]
+pub use entries::EntryRecord;
+pub use entries::{MAX_KEY_LEN, MAX_LEAD_LEN, RESTART_INTERVAL};
 pub use header::{
     Header, Prelude, SectionId, SectionRecord, KNOWN_REQUIRED_FLAGS, MAGIC, MAX_BLOCKS,
     MAX_ENTRIES, MAX_PRELUDE_LEN, OPTIONAL_SHARED_BODIES, REQUIRED_DICT, REQUIRED_RAW_DICT,
     VERSION_MAJOR, VERSION_MINOR,
 };
-pub use nodes::{PageHead, MAX_NODE_LEN};
+pub use nodes::MAX_NODE_LEN;
+#[doc(hidden)]
+pub use nodes::PageHead;
+#[doc(hidden)]
 pub use strings::{FIELD_META, FIELD_TITLE};
 
 /// CRC32 (zlib/PNG flavour) of a byte slice: every checksum of the format (§1).

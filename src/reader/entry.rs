@@ -525,7 +525,7 @@ impl<'a> Entry<'a> {
     /// let entry = archive.get("big")?.expect("present");
     /// let mut total = 0;
     /// let mut buf = [0u8; 8192];
-    /// let mut body = entry.reader()?;
+    /// let mut body = entry.reader();
     /// loop {
     ///     let n = body.read(&mut buf)?;
     ///     if n == 0 { break; }
@@ -534,12 +534,12 @@ impl<'a> Entry<'a> {
     /// assert_eq!(total, 100_000);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn reader(&self) -> ReadResult<BodyReader<'a>> {
-        Ok(BodyReader {
+    pub fn reader(&self) -> BodyReader<'a> {
+        BodyReader {
             walk: self.body_walk(),
             buf: Vec::new(),
             pos: 0,
-        })
+        }
     }
 
     /// Key, title, date, content type, metadata and body together: the lead and the body are

@@ -1,6 +1,6 @@
 //! The reader: [`Archive`] over any [`ByteSource`] — bytes in memory, a memory map
 //! ([`Archive::open`]), positioned reads of a file ([`Archive::open_file`]), or any other
-//! source of byte ranges ([`Archive::from_source`]).
+//! source of byte ranges ([`Archive::new`]).
 //!
 //! Opening reads the prelude (the first ≤ 16 KiB) and checks it: constant work whatever the
 //! number of entries. A lookup then reads one index node per level of the tree and the block
@@ -172,7 +172,7 @@ impl<S> std::fmt::Debug for Archive<S> {
     }
 }
 
-impl Archive<memmap2::Mmap> {
+impl Archive<AnySource> {
     /// Opens an archive file by memory-mapping it: constant time and memory, whatever its
     /// size; pages are read from disk as lookups touch them.
     ///
@@ -194,36 +194,9 @@ impl Archive<memmap2::Mmap> {
     /// and `quire pack` do, meet this: the mapping keeps the old file. When that cannot be
     /// promised, use [`Archive::open_file`], which reads without mapping.
     pub unsafe fn open(path: impl AsRef<Path>) -> ReadResult<Self> {
-        let path = path.as_ref();
-        let with_path = |source| ReadError::Io {
-            path: Some(path.to_path_buf()),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(with_path)?;
-        // SAFETY: the caller promises that the file is not modified or truncated while the
-        // map is alive (this function's contract), which is what `Mmap::map` requires.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(with_path)?;
-        #[cfg(unix)]
-        {
-            // Lookups touch an index page and one block: tell the kernel not to read
-            // ahead. Failure only costs speed, so it is ignored.
-            let _ = map.advise(memmap2::Advice::Random);
-        }
-        let archive = Archive::from_source(map)?;
-        #[cfg(unix)]
-        {
-            // But the dictionary is read whole on first use: ask for it in one go now, rather
-            // than a page fault at a time when the file is not in the page cache.
-            let dict = archive.st.layout.range(SectionId::Dict);
-            if !dict.is_empty() {
-                let _ = archive.src.advise_range(
-                    memmap2::Advice::WillNeed,
-                    dict.start as usize,
-                    (dict.end - dict.start) as usize,
-                );
-            }
-        }
-        Ok(archive)
+        // SAFETY: the caller promises what `memory_map` asks (this function's contract).
+        let options = unsafe { OpenOptions::new().memory_map(true) };
+        Self::open_any(path, &options)
     }
 }
 
@@ -244,7 +217,7 @@ impl Archive<FileSource> {
             path: Some(path.to_path_buf()),
             source,
         })?;
-        Archive::from_source(src)
+        Archive::new(src)
     }
 }
 
@@ -278,7 +251,7 @@ impl Archive<crate::source::RemoteSource> {
                 path: Some(url.into()),
                 source,
             })?;
-        Archive::from_source(src)
+        Archive::new(src)
     }
 }
 
@@ -322,8 +295,10 @@ impl Archive<AnySource> {
 }
 
 impl<S: ByteSource> Archive<S> {
-    /// Reads an archive from bytes in memory (anything that is `AsRef<[u8]>`). Checks the
-    /// prelude; constant work, independent of the number of entries.
+    /// Reads an archive through any byte source: bytes in memory (anything that is
+    /// `AsRef<[u8]>`), a [`FileSource`], a remote source, or your own. Reads the prelude (one
+    /// range of at most 16 KiB) and checks it: constant work, independent of the number of
+    /// entries. The dictionary is read when the first block that needs it is.
     ///
     /// ```
     /// let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/spec/vectors/small.quire"))?;
@@ -331,18 +306,12 @@ impl<S: ByteSource> Archive<S> {
     /// assert_eq!(archive.len(), 5);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(data: S) -> ReadResult<Self> {
-        Archive::from_source(data)
-    }
-
-    /// Reads an archive through any byte source: reads the prelude (one range of at most
-    /// 16 KiB) and checks it. The dictionary is read when the first block that needs it is.
-    pub fn from_source(src: S) -> ReadResult<Self> {
-        Self::opened(src, false)
+    pub fn new(source: S) -> ReadResult<Self> {
+        Self::opened(source, false)
     }
 
     /// Opens a copy that was cut short (a download that stopped) or has bytes appended (a
-    /// copy tool that padded it), which [`from_source`](Self::from_source) refuses with
+    /// copy tool that padded it), which [`new`](Self::new) refuses with
     /// `length_mismatch`. Every check but the file's length is made as usual; the archive is
     /// read as the length its header gives, so every entry whose prelude, index page and
     /// blocks lie before the cut reads back intact, and the others fail with an I/O error
@@ -578,11 +547,6 @@ impl<S: ByteSource> Archive<S> {
     /// ```
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> PrefixIter<'a> {
         PrefixIter::new(self.ctx(), prefix.as_bytes())
-    }
-
-    /// All entries in key order, as a [`PrefixIter`] (which refuses keys out of order).
-    pub fn iter_sorted(&self) -> PrefixIter<'_> {
-        self.prefix("")
     }
 
     /// Checks every checksum, every node, record and entry, decompresses every block, and

@@ -23,7 +23,7 @@ pub struct NewEntry<'a> {
     /// Extra metadata pairs.
     pub metadata: Vec<(&'a str, &'a str)>,
     /// The body (empty for [`ArchiveWriter::add_reader`](crate::ArchiveWriter::add_reader),
-    /// which takes it from a reader).
+    /// which takes it from a reader: see [`NewEntry::streamed`]).
     pub body: &'a [u8],
 }
 
@@ -33,6 +33,15 @@ impl<'a> NewEntry<'a> {
         NewEntry {
             key,
             body,
+            ..NewEntry::default()
+        }
+    }
+
+    /// An entry whose body comes from a reader: a key, no body here; for
+    /// [`ArchiveWriter::add_reader`](crate::ArchiveWriter::add_reader).
+    pub fn streamed(key: &'a str) -> Self {
+        NewEntry {
+            key,
             ..NewEntry::default()
         }
     }

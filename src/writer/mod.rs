@@ -289,7 +289,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// let mut w = ArchiveWriter::in_memory(WriterOptions::new().block_size(4096))?;
     /// // Any reader: a file, a socket, a decoder. This one makes 1 MiB of text.
     /// let body = std::io::repeat(b'a').take(1 << 20);
-    /// w.add_reader(&NewEntry::new("big", b"").title("Big"), body)?;
+    /// w.add_reader(&NewEntry::streamed("big").title("Big"), body)?;
     /// let (out, _) = w.finish_into_inner()?;
     /// let archive = Archive::new(out.into_inner())?;
     /// assert_eq!(archive.get("big")?.unwrap().body()?.len(), 1 << 20);

@@ -15,7 +15,7 @@ use std::time::Instant;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// One get as Python's `a[key]` does it: look up, read the whole body.
-fn get(a: &quire::Archive<quire::Mmap>, key: &str) -> Result<usize> {
+fn get(a: &quire::Archive<quire::source::AnySource>, key: &str) -> Result<usize> {
     let entry = a.get(key)?.ok_or_else(|| format!("no key {key:?}"))?;
     Ok(entry.body()?.len())
 }
@@ -23,7 +23,7 @@ fn get(a: &quire::Archive<quire::Mmap>, key: &str) -> Result<usize> {
 /// Gets per second of `threads` threads each doing `n` gets, walking the keys from
 /// different starting points.
 fn throughput(
-    a: &quire::Archive<quire::Mmap>,
+    a: &quire::Archive<quire::source::AnySource>,
     keys: &[String],
     threads: usize,
     n: usize,

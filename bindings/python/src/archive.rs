@@ -737,7 +737,7 @@ impl Entry {
         let cell = py
             .detach(|| {
                 ReaderCell::try_new(Arc::clone(&self.archive), |a| {
-                    a.get_by_index(index)?.reader()
+                    a.get_by_index(index).map(|e| e.reader())
                 })
             })
             .map_err(|e| read_error(py, e))?;
