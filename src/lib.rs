@@ -52,6 +52,8 @@
 
 pub mod error;
 pub mod format;
+#[cfg(feature = "jsonl")]
+pub mod jsonl;
 #[allow(unsafe_code)] // Archive::open maps the file.
 mod reader;
 pub mod source; // AnySource maps a file when OpenOptions::memory_map says so.
