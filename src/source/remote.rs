@@ -384,6 +384,9 @@ struct Seen {
     transport: Option<HttpErrorKind>,
     /// A TLS certificate the client refused: what it said.
     certificate: Option<String>,
+    /// The store is not one of `open`'s HTTP stores (no HTTP try was seen): what is known
+    /// came from its own metadata and errors.
+    direct: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -392,6 +395,28 @@ struct Probe(Arc<Mutex<Seen>>);
 impl Probe {
     fn seen(&self) -> Seen {
         self.0.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// After a request that gave no answer within its deadline: at least one try.
+    fn unanswered(&self) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.tries = seen.tries.max(1);
+        }
+    }
+
+    /// After a request that no HTTP try recorded (a store that is not HTTP): one try, and the
+    /// version from the store's metadata, when it answered.
+    fn direct(&self, meta: Option<&object_store::ObjectMeta>) {
+        let Ok(mut seen) = self.0.lock() else { return };
+        if seen.tries > 0 {
+            return;
+        }
+        seen.tries = 1;
+        seen.direct = true;
+        if let Some(meta) = meta {
+            seen.etag = meta.e_tag.clone();
+            seen.last_modified = Some(meta.last_modified.to_rfc2822());
+        }
     }
 
     fn record(&self, result: &Result<HttpResponse, HttpError>) {
@@ -675,10 +700,11 @@ async fn get_range(
         range.end.saturating_sub(1)
     );
     let work = async {
-        let result = store
-            .get_opts(path, options)
-            .await
-            .map_err(|e| classify(&e, &probe.seen(), name, &asked, version))?;
+        let result = store.get_opts(path, options).await.map_err(|e| {
+            probe.direct(None);
+            classify(&e, &probe.seen(), name, &asked, version)
+        })?;
+        probe.direct(Some(&result.meta));
         let total = result.meta.size;
         let last_modified = result.meta.last_modified;
         let got = result.range.clone();
@@ -741,14 +767,18 @@ async fn get_range(
     };
     let result = match tokio::time::timeout(deadline, work).await {
         Ok(r) => r,
-        Err(_) => Err(RemoteError::new(
-            RemoteErrorKind::Timeout,
-            name,
-            format!(
-                "no complete answer to {asked} within {:.1} s",
-                deadline.as_secs_f64()
-            ),
-        )),
+        Err(_) => Err({
+            // A request that never answered was still sent: counted.
+            probe.unanswered();
+            RemoteError::new(
+                RemoteErrorKind::Timeout,
+                name,
+                format!(
+                    "no complete answer to {asked} within {:.1} s",
+                    deadline.as_secs_f64()
+                ),
+            )
+        }),
     };
     (result, probe.seen())
 }
@@ -768,6 +798,18 @@ fn transport_kind(e: &(dyn std::error::Error + 'static)) -> Option<HttpErrorKind
     while let Some(err) = cur {
         if let Some(h) = err.downcast_ref::<HttpError>() {
             return Some(h.kind());
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// The kind of the first [`io::Error`] in `e`'s source chain.
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(io.kind());
         }
         cur = err.source();
     }
@@ -903,12 +945,39 @@ fn classify(
                     err(Connect, format!("cannot connect{tries} ({})", root(e)))
                 }
                 Some(_) => err(Network, format!("connection failed{tries} ({})", root(e))),
+                // No HTTP status or transport error: object_store's own variants, and the
+                // io::Error in the chain of any other (a store that is not HTTP).
                 None => match e {
                     object_store::Error::NotFound { .. } => err(NotFound, chain(e)),
                     object_store::Error::PermissionDenied { .. }
                     | object_store::Error::Unauthenticated { .. } => err(Forbidden, chain(e)),
-                    object_store::Error::Precondition { .. } => err(Changed, chain(e)),
-                    _ => err(Other, chain(e)),
+                    object_store::Error::Precondition { .. } => err(
+                        Changed,
+                        format!(
+                            "the archive changed since it was opened ({asked} with {}: {})",
+                            version.map(Version::describe).unwrap_or_default(),
+                            chain(e)
+                        ),
+                    ),
+                    object_store::Error::NotModified { .. } => err(
+                        BadResponse,
+                        format!("'not modified' to {asked}, which asked no such condition ({})", chain(e)),
+                    ),
+                    object_store::Error::InvalidPath { .. } => err(InvalidUrl, chain(e)),
+                    _ => match io_kind(e) {
+                        Some(io::ErrorKind::TimedOut) => {
+                            err(Timeout, format!("timed out{tries}, {asked} ({})", chain(e)))
+                        }
+                        Some(io::ErrorKind::ConnectionRefused) => {
+                            err(Connect, format!("cannot connect{tries} ({})", chain(e)))
+                        }
+                        Some(
+                            io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::BrokenPipe,
+                        ) => err(Network, format!("connection failed{tries} ({})", chain(e))),
+                        _ => err(Other, chain(e)),
+                    },
                 },
             }
         }
@@ -1144,6 +1213,37 @@ impl RemoteSource {
     /// ```
     pub fn open(url: &str, options: RemoteOptions) -> io::Result<RemoteSource> {
         let (store, path, name) = build_store(url, &options)?;
+        Self::from_store(store, path, &name, options)
+    }
+
+    /// Opens the object at `path` in `store`, as [`open`](Self::open) does once it has built
+    /// the store for a URL (`open` calls it): one request for the first `min(16 KiB, size)`
+    /// bytes, which gives the size and the version (ETag, else Last-Modified) that every later
+    /// request then pins, and the same checks, cache, parallelism and errors. `name` is what
+    /// messages and [`describe`](ByteSource::describe) call the object.
+    ///
+    /// For a store that is not one `open` builds (object_store's in-memory store, a
+    /// throttled or fault-injecting wrapper, a local directory):
+    /// - the version comes from the store's own metadata (`ObjectMeta::e_tag` and
+    ///   `last_modified`), since there are no HTTP headers to read;
+    /// - errors are classified from object_store's own error variants (`NotFound`,
+    ///   `Precondition`, `NotModified`, …) and the `io::Error`s in their chain, since the HTTP
+    ///   statuses that `open`'s stores let it see are not there;
+    /// - the store's own retry policy applies: `options`' timeouts and retries configure the
+    ///   HTTP clients that `open` builds, and here only bound a fetch as a whole.
+    ///
+    /// Hidden from the docs: it puts object_store's types (`ObjectStore`, its `Path`) into
+    /// quire's API, which would tie quire's semver to that 0.x crate's. It is there so that
+    /// tests can run the [`ByteSource`] contract over in-process stores
+    /// (`tests/byte_source.rs`), with no server and no network.
+    #[doc(hidden)]
+    pub fn from_store(
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        name: &str,
+        options: RemoteOptions,
+    ) -> io::Result<RemoteSource> {
+        let name = name.to_owned();
         let deadline = options.deadline();
         let (s, p, n) = (Arc::clone(&store), path.clone(), name.clone());
         let (answer, seen) = block_on(&name, async move {
@@ -1170,6 +1270,28 @@ impl RemoteSource {
                         && seen.status == Some(200)
                         && seen.content_length.as_deref().map(str::trim) == Some("0")) =>
             {
+                Answer {
+                    bytes: Bytes::new(),
+                    total: 0,
+                    got: 0..0,
+                    last_modified: chrono::DateTime::UNIX_EPOCH,
+                }
+            }
+            // A store that is not HTTP refuses a range of an empty object in its own words
+            // (object_store: "wanted range starting at 0, but object was only 0 bytes long"):
+            // its size, asked once, tells.
+            Err(e) if seen.direct && e.kind == RemoteErrorKind::Other => {
+                let (s, p) = (Arc::clone(&store), path.clone());
+                let empty = block_on(&name, async move {
+                    let head = GetOptions {
+                        head: true,
+                        ..GetOptions::default()
+                    };
+                    Ok(s.get_opts(&p, head).await.is_ok_and(|r| r.meta.size == 0))
+                })?;
+                if !empty {
+                    return Err(e.into());
+                }
                 Answer {
                     bytes: Bytes::new(),
                     total: 0,
