@@ -175,13 +175,19 @@ pub enum ParseError {
         /// The name.
         name: String,
     },
-    /// Two metadata pairs of one record with the same name (a field and a member of `meta`,
-    /// or a `meta` member named `date` beside a date-time `"date"`).
+    /// Two metadata pairs of one record with the same name (a member repeated, a member and
+    /// a member of `meta` of one name, or a metadata pair `date` beside a date-time `"date"`).
     RepeatedName {
         /// The record's key.
         key: String,
         /// The name.
         name: String,
+    },
+    /// A member of the line that is not metadata (`key`, `id`, `title`, `date`,
+    /// `content_type`, `body`, `body_base64`, `meta`) given twice.
+    RepeatedField {
+        /// The member's name.
+        field: String,
     },
     /// An archive line whose value is not a string.
     ArchiveValue {
@@ -229,6 +235,7 @@ impl fmt::Display for ParseError {
                 "metadata {name:?} of {key:?} is given twice (a metadata name appears once \
                  per record; an RFC 3339 \"date\" is kept as metadata \"date\")"
             ),
+            ParseError::RepeatedField { field } => write!(f, "\"{field}\" is given twice"),
             ParseError::ArchiveValue { name, value } => {
                 write!(f, "metadata {name:?} must be a string, not {value}")
             }

@@ -3,11 +3,10 @@
 use std::io::BufRead;
 
 use base64::Engine as _;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{
-    Error, Line, ParseError, Record, BINARY_CONTENT_TYPE, DATE_TIME_FIELD, JSON_FIELDS,
-};
+use super::{Error, Line, ParseError, Record, BINARY_CONTENT_TYPE, DATE_TIME_FIELD, JSON_FIELDS};
 use crate::Date;
 
 /// The date part of an RFC 3339 date-time (`2002-03-14T10:00:00Z`,
@@ -56,14 +55,17 @@ pub fn rfc3339_date_part(s: &str) -> Option<Date> {
 }
 
 /// Parses one line (a trailing `\n` or `\r\n` is allowed): `{"key" or "id", "title"?,
-/// "date"?, "content_type"?, "body" or "body_base64", "meta"?: {...}}`, any other field
+/// "date"?, "content_type"?, "body" or "body_base64", "meta"?: {...}}`, any other member
 /// being entry metadata in the order of the line (a `meta` object's members where it
-/// stands); or the archive line `{"archive":{...}}`. See [`parse_object`].
+/// stands); or the archive line `{"archive":{...}}`. See [`parse_object`] for the rules; in
+/// addition, a member name repeated in the line's object or in its `"meta"` is an error
+/// ([`ParseError::RepeatedName`]). (Inside a metadata value that is itself an object, a
+/// repeated member keeps its last value at its first place, as serde_json reads it.)
 pub fn parse_line(line: &str) -> Result<Line, ParseError> {
     if line.starts_with('\u{feff}') {
         return Err(ParseError::ByteOrderMark);
     }
-    let value: Value = serde_json::from_str(line).map_err(|e| {
+    let top: Top = serde_json::from_str(line).map_err(|e| {
         // serde_json adds "at line 1 column N": the line number is the caller's.
         let msg = e.to_string();
         let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
@@ -72,28 +74,162 @@ pub fn parse_line(line: &str) -> Result<Line, ParseError> {
             column: e.column(),
         }
     })?;
-    match value {
-        Value::Object(obj) => parse_object(obj),
-        _ => Err(ParseError::NotAnObject),
+    match top {
+        Top::Object(members) => from_members(members),
+        Top::Other => Err(ParseError::NotAnObject),
     }
 }
 
-/// Makes a [`Line`] of a JSON object (what [`parse_line`] does once the JSON is parsed).
+/// A member's value: `"meta"`'s members are kept in a list, so that a repeated name shows.
+#[derive(Debug)]
+enum Member {
+    Value(Value),
+    Meta(Meta),
+}
+
+/// What `"meta"` held.
+#[derive(Debug)]
+enum Meta {
+    Pairs(Vec<(String, Value)>),
+    Null,
+    Other,
+}
+
+/// What a line held: an object's members in order, repeated names kept, or something else.
+enum Top {
+    Object(Vec<(String, Member)>),
+    Other,
+}
+
+/// Sees any JSON value, keeping only what `T` wants of it.
+struct AnyVisitor<T>(std::marker::PhantomData<T>);
+
+/// What an [`AnyVisitor`] makes of an object, and of anything else.
+trait FromAny: Sized {
+    fn object<'de, A: MapAccess<'de>>(a: A) -> Result<Self, A::Error>;
+    fn other() -> Self;
+    fn null() -> Self {
+        Self::other()
+    }
+}
+
+impl FromAny for Top {
+    fn object<'de, A: MapAccess<'de>>(mut a: A) -> Result<Self, A::Error> {
+        let mut members = Vec::new();
+        while let Some(name) = a.next_key::<String>()? {
+            let value = if name == "meta" {
+                Member::Meta(a.next_value::<Meta>()?)
+            } else {
+                Member::Value(a.next_value::<Value>()?)
+            };
+            members.push((name, value));
+        }
+        Ok(Top::Object(members))
+    }
+    fn other() -> Self {
+        Top::Other
+    }
+}
+
+impl FromAny for Meta {
+    fn object<'de, A: MapAccess<'de>>(mut a: A) -> Result<Self, A::Error> {
+        let mut pairs = Vec::new();
+        while let Some((name, value)) = a.next_entry::<String, Value>()? {
+            pairs.push((name, value));
+        }
+        Ok(Meta::Pairs(pairs))
+    }
+    fn other() -> Self {
+        Meta::Other
+    }
+    fn null() -> Self {
+        Meta::Null
+    }
+}
+
+impl<'de, T: FromAny> Visitor<'de> for AnyVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<T, A::Error> {
+        T::object(a)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<T, A::Error> {
+        while a.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(T::other())
+    }
+    fn visit_unit<E>(self) -> Result<T, E> {
+        Ok(T::null())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<T, E> {
+        Ok(T::other())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<T, E> {
+        Ok(T::other())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<T, E> {
+        Ok(T::other())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<T, E> {
+        Ok(T::other())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<T, E> {
+        Ok(T::other())
+    }
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Meta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(AnyVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Makes a [`Line`] of a JSON object (what [`parse_line`] does once the JSON is parsed; for
+/// records that come as objects, such as the Python package's dicts).
 ///
 /// An object without `"key"`/`"id"` whose only member is `"archive"` holding an object of
-/// strings is the archive line. Otherwise: `title`, `date`, `content_type`, `body` and
-/// `body_base64` are strings or null (null is absent); `date` is `YYYY-MM-DD` or an RFC 3339
-/// date-time ([`rfc3339_date_part`]), whose full value is kept as the first metadata pair
-/// ([`DATE_TIME_FIELD`]); an empty `date` is no date. A `body_base64` record without a
-/// content type gets [`BINARY_CONTENT_TYPE`]. Metadata values that are strings are stored as
-/// they are, any other JSON value as its compact JSON text, and then the names of those
-/// pairs are listed in a last pair [`JSON_FIELDS`] (a JSON array of strings). A record may
-/// not name a pair [`JSON_FIELDS`], nor give one metadata name twice.
-pub fn parse_object(mut obj: Map<String, Value>) -> Result<Line, ParseError> {
-    if !obj.contains_key("key") && !obj.contains_key("id") {
-        if let Some(Value::Object(a)) = obj.shift_remove("archive") {
-            if obj.is_empty() {
-                return a
+/// strings is the archive line. Otherwise: `key` (or `id`, when there is no `key`) is a
+/// string or a number (written in decimal as serde_json writes it); `title`, `date`,
+/// `content_type`, `body` and `body_base64` are strings or null (null is absent); `date` is
+/// `YYYY-MM-DD` or an RFC 3339 date-time ([`rfc3339_date_part`]), whose full value is kept as
+/// the first metadata pair ([`DATE_TIME_FIELD`]); an empty `date` is no date. A `body_base64`
+/// record without a content type gets [`BINARY_CONTENT_TYPE`]. `meta` is an object or null.
+/// Metadata values that are strings are stored as they are, any other JSON value as its
+/// compact JSON text, and then the names of those pairs are listed in a last pair
+/// [`JSON_FIELDS`] (a JSON array of strings). A record may not name a pair [`JSON_FIELDS`],
+/// nor give one metadata name twice.
+pub fn parse_object(obj: Map<String, Value>) -> Result<Line, ParseError> {
+    from_members(
+        obj.into_iter()
+            .map(|(name, v)| {
+                let m = if name == "meta" {
+                    Member::Meta(match v {
+                        Value::Object(m) => Meta::Pairs(m.into_iter().collect()),
+                        Value::Null => Meta::Null,
+                        _ => Meta::Other,
+                    })
+                } else {
+                    Member::Value(v)
+                };
+                (name, m)
+            })
+            .collect(),
+    )
+}
+
+fn from_members(mut members: Vec<(String, Member)>) -> Result<Line, ParseError> {
+    let has = |members: &[(String, Member)], name: &str| members.iter().any(|(n, _)| n == name);
+    if !has(&members, "key") && !has(&members, "id") {
+        if let [(name, Member::Value(Value::Object(a)))] = &mut members[..] {
+            if name == "archive" {
+                return std::mem::take(a)
                     .into_iter()
                     .map(|(name, v)| match v {
                         Value::String(s) => Ok((name, s)),
@@ -108,16 +244,30 @@ pub fn parse_object(mut obj: Map<String, Value>) -> Result<Line, ParseError> {
         }
         return Err(ParseError::NoKey);
     }
-    // shift_remove keeps the order of the fields left, which become metadata in that order.
-    let key = match obj.shift_remove("key").or_else(|| obj.shift_remove("id")) {
-        Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => n.to_string(),
+    // Taking members out keeps the order of those left, which become metadata in that order.
+    let mut take = |name: &str| -> Result<Option<Member>, ParseError> {
+        let Some(i) = members.iter().position(|(n, _)| n == name) else {
+            return Ok(None);
+        };
+        let (n, m) = members.remove(i);
+        if members.iter().any(|(other, _)| *other == n) {
+            return Err(ParseError::RepeatedField { field: n });
+        }
+        Ok(Some(m))
+    };
+    let key = match take("key")? {
+        Some(k) => Some(k),
+        None => take("id")?,
+    };
+    let key = match key {
+        Some(Member::Value(Value::String(s))) => s,
+        Some(Member::Value(Value::Number(n))) => n.to_string(),
         _ => return Err(ParseError::KeyType),
     };
     let mut text = |field: &'static str| -> Result<Option<String>, ParseError> {
-        match obj.shift_remove(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
+        match take(field)? {
+            None | Some(Member::Value(Value::Null)) => Ok(None),
+            Some(Member::Value(Value::String(s))) => Ok(Some(s)),
             Some(_) => Err(ParseError::NotAString {
                 key: key.clone(),
                 field,
@@ -143,6 +293,12 @@ pub fn parse_object(mut obj: Map<String, Value>) -> Result<Line, ParseError> {
     let content_type = text("content_type")?;
     let body = text("body")?;
     let body64 = text("body_base64")?;
+    let meta_count = members.iter().filter(|(n, _)| n == "meta").count();
+    if meta_count > 1 {
+        return Err(ParseError::RepeatedField {
+            field: "meta".into(),
+        });
+    }
     let (body, content_type) = match (body, body64) {
         (Some(b), None) => (b.into_bytes(), content_type),
         (None, Some(b)) => (
@@ -157,15 +313,12 @@ pub fn parse_object(mut obj: Map<String, Value>) -> Result<Line, ParseError> {
         (None, None) => (Vec::new(), content_type),
         (Some(_), Some(_)) => return Err(ParseError::BothBodies { key }),
     };
-    for (name, v) in obj {
-        if name == "meta" {
-            match v {
-                Value::Null => {}
-                Value::Object(m) => metadata.extend(m),
-                _ => return Err(ParseError::MetaNotAnObject { key }),
-            }
-        } else {
-            metadata.push((name, v));
+    for (name, m) in members {
+        match m {
+            Member::Meta(Meta::Pairs(pairs)) => metadata.extend(pairs),
+            Member::Meta(Meta::Null) => {}
+            Member::Meta(Meta::Other) => return Err(ParseError::MetaNotAnObject { key }),
+            Member::Value(v) => metadata.push((name, v)),
         }
     }
     let metadata = stored_metadata(&key, metadata)?;
@@ -203,12 +356,8 @@ fn stored_metadata(
             json_names.push(name.clone());
         }
     }
-    let marker = (!json_names.is_empty()).then(|| {
-        (
-            JSON_FIELDS.to_string(),
-            Value::from(json_names).to_string(),
-        )
-    });
+    let marker = (!json_names.is_empty())
+        .then(|| (JSON_FIELDS.to_string(), Value::from(json_names).to_string()));
     let mut out: Vec<(String, String)> = fields
         .into_iter()
         .map(|(name, v)| match v {

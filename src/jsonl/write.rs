@@ -4,26 +4,50 @@ use std::fmt;
 use std::io::{self, Write};
 
 use base64::Engine as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::stream::{Capture, JsonStrWriter, Utf8Check};
 use super::{rfc3339_date_part, Record, DATE_TIME_FIELD, JSON_FIELDS};
 use crate::{Date, Entry, ReadError, ReadResult, DEFAULT_CONTENT_TYPE};
 
 /// The archive line, `{"archive":{NAME:VALUE,…}}` with the pairs in order (without the
-/// newline). A name given twice keeps its first place and its last value.
+/// newline). (META's names are unique, §3.)
 pub fn archive_line(meta: &[(String, String)]) -> String {
-    let m: Map<String, Value> = meta
-        .iter()
-        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
-        .collect();
-    let mut obj = Map::new();
-    obj.insert("archive".into(), Value::Object(m));
-    Value::Object(obj).to_string()
+    let mut out = String::from("{\"archive\":{");
+    for (i, (n, v)) in meta.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(&mut out, n);
+        out.push(':');
+        json_str(&mut out, v);
+    }
+    out.push_str("}}");
+    out
 }
 
-/// The members of an entry's line before its body, in their order; `text` says whether the
-/// body will be written as `"body"` (else `"body_base64"`).
+/// A string as JSON (§9's escaping: serde_json's).
+fn json_str(out: &mut String, s: &str) {
+    out.push_str(&Value::String(s.to_string()).to_string());
+}
+
+/// The names a `quire:json` value lists: the strings of a JSON array (other elements are
+/// ignored); any other value lists none.
+fn listed_names(value: &str) -> Vec<String> {
+    match serde_json::from_str(value) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// An entry's line up to its body: `{` and the members before the body, each followed by
+/// `,`; `text` says whether the body will be written as `"body"` (else `"body_base64"`).
 fn head(
     key: &str,
     title: Option<&str>,
@@ -31,72 +55,89 @@ fn head(
     content_type: &str,
     metadata: &[(String, String)],
     text: bool,
-) -> Map<String, Value> {
-    let mut obj = Map::new();
-    obj.insert("key".into(), Value::String(key.to_string()));
+) -> String {
+    let mut out = String::from("{\"key\":");
+    json_str(&mut out, key);
+    out.push(',');
     if let Some(t) = title {
-        obj.insert("title".into(), Value::String(t.to_string()));
+        out.push_str("\"title\":");
+        json_str(&mut out, t);
+        out.push(',');
     }
-    // The first pair named quire:json, when its value is a JSON array of strings.
-    let json_names: Vec<String> = metadata
+    // The first pair named quire:json lists the pairs whose values are JSON text.
+    let json_names = metadata
         .iter()
         .find(|(n, _)| n == JSON_FIELDS)
-        .and_then(|(_, v)| serde_json::from_str(v).ok())
-        .unwrap_or_default();
-    // An RFC 3339 date-time kept by `pack`: written back as the date.
-    let date_time = metadata.iter().position(|(n, v)| {
-        n == DATE_TIME_FIELD
-            && !json_names.contains(n)
-            && date.is_some()
-            && rfc3339_date_part(v) == date
-    });
-    match (date_time, date) {
-        (Some(i), _) => obj.insert("date".into(), Value::String(metadata[i].1.clone())),
-        (None, Some(d)) => obj.insert("date".into(), Value::String(d.to_string())),
-        (None, None) => None,
+        .map_or_else(Vec::new, |(_, v)| listed_names(v));
+    // The first pair named date, when it is an RFC 3339 date-time on the entry's date (as
+    // `pack` keeps one): written as the date.
+    let date_time = metadata
+        .iter()
+        .position(|(n, _)| n == DATE_TIME_FIELD)
+        .filter(|&i| date.is_some() && rfc3339_date_part(&metadata[i].1) == date);
+    let date = match (date_time, date) {
+        (Some(i), _) => Some(metadata[i].1.clone()),
+        (None, d) => d.map(|d| d.to_string()),
     };
+    if let Some(d) = date {
+        out.push_str("\"date\":");
+        json_str(&mut out, &d);
+        out.push(',');
+    }
     // A binary body with the default (text) content type says so, since pack would
     // otherwise give it application/octet-stream.
     if content_type != DEFAULT_CONTENT_TYPE || !text {
-        obj.insert(
-            "content_type".into(),
-            Value::String(content_type.to_string()),
-        );
+        out.push_str("\"content_type\":");
+        json_str(&mut out, content_type);
+        out.push(',');
     }
-    let mut meta = Map::new();
+    // Every other pair, in order, a repeated name repeated.
+    let mut first = true;
     for (i, (n, v)) in metadata.iter().enumerate() {
         if Some(i) == date_time || n == JSON_FIELDS {
             continue;
         }
-        let value = if json_names.contains(n) {
-            serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.clone()))
-        } else {
-            Value::String(v.clone())
-        };
-        meta.insert(n.clone(), value);
+        out.push_str(if first { "\"meta\":{" } else { "," });
+        first = false;
+        json_str(&mut out, n);
+        out.push(':');
+        // A listed value that does not parse is written as a string.
+        let parsed = json_names
+            .contains(n)
+            .then(|| serde_json::from_str::<Value>(v).ok())
+            .flatten();
+        match parsed {
+            Some(value) => out.push_str(&value.to_string()),
+            None => json_str(&mut out, v),
+        }
     }
-    if !meta.is_empty() {
-        obj.insert("meta".into(), Value::Object(meta));
+    if !first {
+        out.push_str("},");
     }
-    obj
+    out
 }
 
 /// A whole line from its head and body.
-fn whole_line(mut obj: Map<String, Value>, body: &[u8]) -> String {
+fn whole_line(mut line: String, body: &[u8]) -> String {
     match std::str::from_utf8(body) {
-        Ok(s) => obj.insert("body".into(), Value::String(s.to_string())),
-        Err(_) => obj.insert(
-            "body_base64".into(),
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-        ),
-    };
-    Value::Object(obj).to_string()
+        Ok(s) => {
+            line.push_str("\"body\":");
+            json_str(&mut line, s);
+        }
+        Err(_) => {
+            line.push_str("\"body_base64\":\"");
+            line.push_str(&base64::engine::general_purpose::STANDARD.encode(body));
+            line.push('"');
+        }
+    }
+    line.push('}');
+    line
 }
 
 /// The line of a record (see [`Record::to_line`]).
 pub(super) fn record_line(r: &Record) -> String {
     let text = std::str::from_utf8(&r.body).is_ok();
-    let obj = head(
+    let head = head(
         &r.key,
         r.title.as_deref(),
         r.date,
@@ -104,7 +145,7 @@ pub(super) fn record_line(r: &Record) -> String {
         &r.metadata,
         text,
     );
-    whole_line(obj, &r.body)
+    whole_line(head, &r.body)
 }
 
 /// An entry's line (without the newline), the body held whole: `"key"`, then `"title"`,
@@ -114,7 +155,7 @@ pub fn entry_line(e: &Entry<'_>) -> ReadResult<String> {
     let info = e.info()?;
     let body = e.body()?;
     let text = std::str::from_utf8(&body).is_ok();
-    let obj = head(
+    let head = head(
         e.key(),
         info.title.as_deref(),
         e.date(),
@@ -122,7 +163,7 @@ pub fn entry_line(e: &Entry<'_>) -> ReadResult<String> {
         &info.metadata,
         text,
     );
-    Ok(whole_line(obj, &body))
+    Ok(whole_line(head, &body))
 }
 
 /// Why [`write_entry_line`] failed.
@@ -176,26 +217,23 @@ pub fn write_entry_line(e: &Entry<'_>, out: &mut dyn Write) -> Result<(), WriteL
         Err(_) if check.stopped() => false,
         Err(err) => return Err(WriteLineError::Unreadable(err)),
     };
-    let head = Value::Object(head(
+    let head = head(
         e.key(),
         info.title.as_deref(),
         e.date(),
         e.content_type(),
         &info.metadata,
         text,
-    ))
-    .to_string();
-    // `head` is `{...}` with at least the key: drop the `}` and add the body member.
-    let open = head.strip_suffix('}').unwrap_or(&head);
-    out.write_all(open.as_bytes())?;
+    );
+    out.write_all(head.as_bytes())?;
     let mut cap = Capture { out, error: None };
     let body = if text {
-        cap.write_all(b",\"body\":\"")?;
+        cap.write_all(b"\"body\":\"")?;
         let mut w = JsonStrWriter::new(&mut cap);
         e.write_body_to(&mut w)
             .and_then(|()| w.finish().map_err(ReadError::from))
     } else {
-        cap.write_all(b",\"body_base64\":\"")?;
+        cap.write_all(b"\"body_base64\":\"")?;
         let mut enc =
             base64::write::EncoderWriter::new(&mut cap, &base64::engine::general_purpose::STANDARD);
         e.write_body_to(&mut enc)
