@@ -1,7 +1,7 @@
 //! Error types: [`ReadError`] for reading archives, [`WriteError`] for writing them.
 //!
 //! Damage to an archive is a [`ReadError::Damaged`]: a [`Location`] (the header, a section,
-//! block *n*, entry *n*, bucket *n*, …) and a [`DamageKind`] (what is wrong there), both plain
+//! block *n*, entry *n*, index node at *offset*, …) and a [`DamageKind`] (what is wrong there), both plain
 //! data that a program can match on; the messages are built from them by `Display`.
 
 use std::fmt;
@@ -268,13 +268,18 @@ impl fmt::Display for DamageKind {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ReadError {
-    /// An I/O error opening, mapping or reading the file.
+    /// An I/O error opening, mapping or reading the archive.
     Io {
         /// The file, when known.
         path: Option<PathBuf>,
         /// What the operating system said.
         source: io::Error,
     },
+    /// Writing what was read to the caller's writer failed ([`Entry::write_body_to`]): the
+    /// archive was read, the output was not written. A closed pipe is `BrokenPipe` here.
+    ///
+    /// [`Entry::write_body_to`]: crate::Entry::write_body_to
+    Output(io::Error),
     /// The file does not start with the quire magic number.
     BadMagic,
     /// The file is too short to hold its prelude, or the prelude's length is out of range
@@ -376,10 +381,12 @@ impl ReadError {
     }
 
     /// The stable error code of spec §11 (`damaged_node`, `length_mismatch`, …), or `io` for
-    /// an I/O error and `entry_out_of_range` for a caller's out-of-range entry number.
+    /// an I/O error reading the archive, `output` for one writing to the caller's writer and
+    /// `entry_out_of_range` for a caller's out-of-range entry number.
     pub fn code(&self) -> &'static str {
         match self {
             ReadError::Io { .. } => "io",
+            ReadError::Output(_) => "output",
             ReadError::BadMagic => "not_quire",
             ReadError::TruncatedPrelude { .. } => "truncated_prelude",
             ReadError::UnsupportedVersion { .. } => "unsupported_version",
@@ -420,6 +427,7 @@ impl fmt::Display for ReadError {
             // The source is returned by `source()`, not repeated here.
             ReadError::Io { path: Some(p), .. } => write!(f, "cannot read {}", p.display()),
             ReadError::Io { path: None, .. } => f.write_str("cannot read the archive"),
+            ReadError::Output(_) => f.write_str("cannot write the output"),
             ReadError::BadMagic => f.write_str(
                 "not a quire archive (bad magic number; was it transferred in text mode?)",
             ),
@@ -477,7 +485,7 @@ impl fmt::Display for ReadError {
 impl std::error::Error for ReadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ReadError::Io { source, .. } => Some(source),
+            ReadError::Io { source, .. } | ReadError::Output(source) => Some(source),
             ReadError::Skipped { cause, .. } => cause.source(),
             _ => None,
         }

@@ -626,14 +626,11 @@ pub fn write_entry_jsonl(
     // `head` is `{...}` with at least the key: drop the `}` and add the body field.
     let open = head.strip_suffix('}').unwrap_or(&head);
     out.write_all(open.as_bytes())?;
-    // A failed write into `out` comes back from the body reader as `ReadError::Io`.
+    // A failed write into `out` comes back from the body reader as `ReadError::Output`.
     let body_err = |err| {
         EntryLineError::Failed(match err {
             // Writing the output failed; a failed read of the archive keeps its path.
-            quire::ReadError::Io {
-                path: None,
-                source: io,
-            } => Error::Io(io),
+            quire::ReadError::Output(io) => Error::Io(io),
             other => Error::Read(other),
         })
     };

@@ -211,7 +211,7 @@ pub fn is_utf8(
     let mut check = Utf8Check::default();
     match feed(&mut check) {
         Ok(()) => Ok(check.is_utf8()),
-        Err(quire::ReadError::Io { .. }) if check.stopped() => Ok(false),
+        Err(quire::ReadError::Output(_)) if check.stopped() => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -223,7 +223,7 @@ pub fn write_json_str_body(
 ) -> Result<(), quire::ReadError> {
     let mut w = JsonStrWriter::new(out);
     feed(&mut w)?;
-    w.finish().map_err(quire::ReadError::from)
+    w.finish().map_err(quire::ReadError::Output)
 }
 
 /// Streams a body as standard base64 (with padding) into `out`.
@@ -233,7 +233,7 @@ pub fn write_base64_body(
 ) -> Result<(), quire::ReadError> {
     let mut enc = EncoderWriter::new(out, &base64::engine::general_purpose::STANDARD);
     feed(&mut enc)?;
-    enc.finish().map_err(quire::ReadError::from)?;
+    enc.finish().map_err(quire::ReadError::Output)?;
     Ok(())
 }
 
@@ -261,7 +261,7 @@ mod tests {
             for size in 1..8 {
                 let feed = |w: &mut dyn Write| -> Result<(), quire::ReadError> {
                     for c in body.chunks(size) {
-                        w.write_all(c)?;
+                        w.write_all(c).map_err(quire::ReadError::Output)?;
                     }
                     Ok(())
                 };

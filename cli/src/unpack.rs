@@ -351,10 +351,7 @@ pub fn unpack_to_dir<D: quire::source::ByteSource>(
         let result = match result {
             Ok(()) => w.flush().map_err(|e| (true, e.to_string())),
             // The file could not be written.
-            Err(quire::ReadError::Io {
-                path: None,
-                source: e,
-            }) => Err((true, e.to_string())),
+            Err(quire::ReadError::Output(e)) => Err((true, e.to_string())),
             // The archive's source failed (the network, an object changed on its server):
             // nothing is lost to damage, the unpack stops.
             Err(e) if stops(&e) => {
@@ -467,7 +464,7 @@ fn create_file(path: &Path, force: bool, key: &str) -> Result<fs::File, Error> {
 /// failed (a file that cannot be read, the network, an object that changed on its server),
 /// which says nothing of the entry.
 fn stops(e: &quire::ReadError) -> bool {
-    matches!(e, quire::ReadError::Io { path: Some(_), .. })
+    matches!(e, quire::ReadError::Io { .. })
 }
 
 /// Writes the archive as JSONL that `quire pack` reads back to the same archive: first the

@@ -1417,7 +1417,10 @@ fn an_archive_whose_etag_changed_stops_get_at_once() {
     assert!(blocks.is_empty(), "blocks asked for: {blocks:#?}");
     // What was asked together with the first refused request is refused with it; nothing is
     // asked after.
-    assert!(later.is_empty(), "asked after the first refusal: {later:#?}");
+    assert!(
+        later.is_empty(),
+        "asked after the first refusal: {later:#?}"
+    );
 }
 
 #[test]

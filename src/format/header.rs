@@ -196,6 +196,85 @@ pub struct Header {
     pub root_len: u32,
 }
 
+/// The kind of dictionary an archive's blocks are compressed with, as its required flags
+/// say (§2.4, §5): DICT alone is a trained zstd dictionary, DICT with RAW_DICT raw content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DictionaryKind {
+    /// A trained zstd dictionary (DICT without RAW_DICT).
+    Trained,
+    /// Raw content used as a dictionary (DICT and RAW_DICT).
+    Raw,
+}
+
+impl DictionaryKind {
+    /// `"trained"` or `"raw"`, as `quire info` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DictionaryKind::Trained => "trained",
+            DictionaryKind::Raw => "raw",
+        }
+    }
+}
+
+/// The names of the required flags (§2.4), bit by bit from the lowest.
+const REQUIRED_FLAG_NAMES: [(u64, &str); 2] =
+    [(REQUIRED_DICT, "DICT"), (REQUIRED_RAW_DICT, "RAW_DICT")];
+/// The names of the optional flags (§2.4), bit by bit from the lowest.
+const OPTIONAL_FLAG_NAMES: [(u64, &str); 1] = [(OPTIONAL_SHARED_BODIES, "SHARED_BODIES")];
+
+/// The spec's names of the bits set in `flags`, lowest first; a bit without a name is
+/// `0x…` (its value in hexadecimal).
+fn flag_names(flags: u64, names: &[(u64, &'static str)]) -> Vec<std::borrow::Cow<'static, str>> {
+    (0..64)
+        .map(|bit| 1u64 << bit)
+        .filter(|b| flags & b != 0)
+        .map(|b| match names.iter().find(|(v, _)| *v == b) {
+            Some((_, n)) => std::borrow::Cow::Borrowed(*n),
+            None => std::borrow::Cow::Owned(format!("{b:#x}")),
+        })
+        .collect()
+}
+
+impl Header {
+    /// The dictionary's kind from the required flags: `None` when DICT is not set (the
+    /// blocks use no dictionary).
+    ///
+    /// ```
+    /// use quire::format::{header::DictionaryKind, Header, REQUIRED_DICT, REQUIRED_RAW_DICT};
+    /// let h = Header { required_flags: REQUIRED_DICT | REQUIRED_RAW_DICT, ..Header::default() };
+    /// assert_eq!(h.dictionary_kind(), Some(DictionaryKind::Raw));
+    /// assert_eq!(Header::default().dictionary_kind(), None);
+    /// ```
+    pub fn dictionary_kind(&self) -> Option<DictionaryKind> {
+        if self.required_flags & REQUIRED_DICT == 0 {
+            None
+        } else if self.required_flags & REQUIRED_RAW_DICT != 0 {
+            Some(DictionaryKind::Raw)
+        } else {
+            Some(DictionaryKind::Trained)
+        }
+    }
+
+    /// The spec's names of the required flags that are set (`DICT`, `RAW_DICT`), lowest
+    /// bit first; a bit this reader does not know is shown as `0x…`.
+    ///
+    /// ```
+    /// use quire::format::{Header, REQUIRED_DICT, REQUIRED_RAW_DICT};
+    /// let h = Header { required_flags: REQUIRED_DICT | REQUIRED_RAW_DICT | 0x80, ..Header::default() };
+    /// assert_eq!(h.required_flag_names(), ["DICT", "RAW_DICT", "0x80"]);
+    /// ```
+    pub fn required_flag_names(&self) -> Vec<std::borrow::Cow<'static, str>> {
+        flag_names(self.required_flags, &REQUIRED_FLAG_NAMES)
+    }
+
+    /// The spec's names of the optional flags that are set (`SHARED_BODIES`), lowest bit
+    /// first; a bit this reader does not know is shown as `0x…`.
+    pub fn optional_flag_names(&self) -> Vec<std::borrow::Cow<'static, str>> {
+        flag_names(self.optional_flags, &OPTIONAL_FLAG_NAMES)
+    }
+}
+
 impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];

@@ -502,11 +502,11 @@ impl<'a> Entry<'a> {
     }
 
     /// Writes the body to `w` block by block, without holding it whole in memory. An error
-    /// of `w` is a [`ReadError::Io`].
+    /// of `w` is a [`ReadError::Output`]; an error reading the archive is any other variant.
     pub fn write_body_to(&self, w: &mut dyn io::Write) -> ReadResult<()> {
         let mut walk = self.body_walk();
         while let Some(r) = walk.next(|piece| w.write_all(piece))? {
-            r?;
+            r.map_err(ReadError::Output)?;
         }
         Ok(())
     }

@@ -450,6 +450,23 @@ impl<S: ByteSource> Archive<S> {
         r.end - r.start
     }
 
+    /// The dictionary's size unpacked, as its zstd frame header declares it, read only when
+    /// that header lies in the first 16 KiB of the file (which opening reads, and a remote
+    /// source keeps): no more of the dictionary is read or checked. `Some(0)` when there is
+    /// no dictionary; `None` when the header lies further on or declares no size.
+    pub fn dictionary_declared_len(&self) -> Option<u64> {
+        let r = self.st.layout.range(SectionId::Dict);
+        if r.end == r.start {
+            return Some(0);
+        }
+        let want = (r.end - r.start).min(18);
+        if r.start.checked_add(want)? > crate::format::MAX_PRELUDE_LEN as u64 {
+            return None;
+        }
+        let head = self.source().read_at(r.start, want as usize).ok()?;
+        zstd_content_size(&head)
+    }
+
     /// Stored size of all blocks (the DATA section) in bytes.
     pub fn data_len(&self) -> u64 {
         let r = self.st.layout.range(SectionId::Data);
@@ -563,4 +580,26 @@ impl<'a, S: ByteSource> IntoIterator for &'a Archive<S> {
     fn into_iter(self) -> Entries<'a> {
         self.iter()
     }
+}
+
+/// The content size a zstd frame header declares (RFC 8878, 3.1.1.1), if it declares one.
+fn zstd_content_size(b: &[u8]) -> Option<u64> {
+    if b.get(..4)? != [0x28, 0xB5, 0x2F, 0xFD] {
+        return None;
+    }
+    let fhd = *b.get(4)?;
+    let single_segment = fhd & 0x20 != 0;
+    let at = 5 + usize::from(!single_segment) + [0, 1, 2, 4][usize::from(fhd & 3)];
+    let len = match fhd >> 6 {
+        0 if single_segment => 1,
+        0 => return None,
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let field = b.get(at..at + len)?;
+    let mut v = [0u8; 8];
+    v[..len].copy_from_slice(field);
+    let n = u64::from_le_bytes(v);
+    Some(if len == 2 { n + 256 } else { n })
 }

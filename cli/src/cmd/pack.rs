@@ -1,0 +1,456 @@
+//! `quire pack`: directories, JSONL files and single files into an archive.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use quire::{ArchiveWriter, DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
+use quire_cli::ingest::{Input, Packer};
+use quire_cli::output;
+
+use super::{chain, progress_bar, say, Fail};
+
+pub const HELP: &str = "\
+Inputs:
+  DIR            every regular file under DIR is an entry; key = path relative to DIR with
+                 `/`; symbolic links (not followed), FIFOs, devices and file names that are
+                 not UTF-8 are skipped and counted (--strict-names: a non-UTF-8 name is an
+                 error); the archive being written and its temporary files are left out
+  FILE.jsonl     JSONL, one entry per line (also *.ndjson)
+  FILE           any other regular file: one entry, keyed by its file name
+  -              JSONL on standard input (a FIFO or other non-regular path is read as JSONL)
+A text file with a headline line `Title - YYYY-MM-DD` near its top gets that title and date.
+
+JSONL fields (one object per line):
+  key or id      string or number (required)
+  title          string
+  date           YYYY-MM-DD, or an RFC 3339 date-time (2002-03-14T10:00:00Z): the entry's
+                 date is the date part, the full value is kept and comes back from
+                 unpack --jsonl
+  content_type   string; default text/plain; charset=utf-8, or application/octet-stream
+                 for body_base64
+  body           the body as a JSON string (UTF-8 text)
+  body_base64    the body in standard base64 (binary bodies)
+  meta           an object of entry metadata
+  anything else  entry metadata, in the order given; numbers, booleans, null, arrays and
+                 objects are kept as JSON and come back from unpack --jsonl as the same values
+A first line {\"archive\": {...}} (as unpack --jsonl writes) gives archive metadata the
+command line does not.";
+
+/// `quire pack`'s arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directories, JSONL files, other files, or `-` for JSONL on stdin (see below).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// The archive to write: a regular file (standard output cannot take an archive).
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Starting settings: `default` (fast lookups: 16 KiB blocks at level 16, or 128 KiB at
+    /// level 19 for long documents, a 2–4 MiB dictionary) or `smallest` (4 MiB blocks, level 22: close to solid compression, slower lookups).
+    #[arg(long, value_enum, default_value_t = Preset::Default)]
+    preset: Preset,
+    /// zstd level, 1..=22 (default 16, or 19 when the writer picks blocks over 16 KiB; 22 with
+    /// --preset smallest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
+    level: Option<i32>,
+    /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 16K; 4M with
+    /// --preset smallest).
+    #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
+    block_size: Option<u32>,
+    /// Do not use a dictionary.
+    #[arg(long)]
+    no_dict: bool,
+    /// Largest dictionary, 256..=16M (default 4M, or 256K when the median entry is under 512
+    /// bytes; at most a quarter of the sample; the writer takes half of it unless the whole
+    /// makes the archive at least 1% smaller).
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
+    dict_size: Option<u32>,
+    /// How much of the input (from the start) to pick the dictionary from, e.g. 16M
+    /// (default 16M).
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_sample)]
+    dict_sample: Option<u32>,
+    /// Store every body separately, even identical ones.
+    #[arg(long)]
+    no_dedup: bool,
+    /// Compression threads, 0..=1024; 0 = one per idle core (measured for 0.1 s at the start;
+    /// an extra thread costs CPU time, so it only pays on a free core). The archive is
+    /// byte-identical whatever the count.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u16).range(0..=1024)
+    )]
+    threads: u16,
+    /// What a repeated key does: error, keep the first, or keep the last.
+    #[arg(long, value_enum, default_value_t = Dups::Error)]
+    duplicates: Dups,
+    /// Replace OUTPUT if it exists (atomically: the old archive stays until the new is done;
+    /// through a symbolic link, the file it points to).
+    #[arg(short, long)]
+    force: bool,
+    /// Make a file name that is not UTF-8 (in a directory input) an error instead of a
+    /// skipped path.
+    #[arg(long)]
+    strict_names: bool,
+    /// Archive title.
+    #[arg(long)]
+    title: Option<String>,
+    /// Archive description.
+    #[arg(long)]
+    description: Option<String>,
+    /// Who made the archive.
+    #[arg(long)]
+    creator: Option<String>,
+    /// Where the articles came from.
+    #[arg(long)]
+    source: Option<String>,
+    /// Other archive metadata, NAME=VALUE (repeatable; each NAME once; `created` and `tool`
+    /// are written by quire).
+    #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    meta: Vec<(String, String)>,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    Default,
+    Smallest,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dups {
+    Error,
+    First,
+    Last,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 65536, 64K or 1M"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn size_in(s: &str, lo: u64, hi: u64) -> Result<u32, String> {
+    let n = parse_size(s)?;
+    if n < lo || n > hi {
+        return Err(format!("{s} is not in {}..={}", human(lo), human(hi)));
+    }
+    u32::try_from(n).map_err(|_| format!("{s:?} is too large"))
+}
+
+/// `16K`, `256M`, or the number of bytes.
+fn human(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        n => n.to_string(),
+    }
+}
+
+fn parse_block_size(s: &str) -> Result<u32, String> {
+    size_in(s, 64, u64::from(quire::format::MAX_BLOCK_LEN))
+}
+
+fn parse_dict_size(s: &str) -> Result<u32, String> {
+    size_in(s, 256, quire::format::MAX_DICT_LEN)
+}
+
+fn parse_dict_sample(s: &str) -> Result<u32, String> {
+    size_in(s, 1, u64::from(u32::MAX))
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some(("", _)) => Err(format!("{s:?} has an empty NAME")),
+        Some((a, b)) => Ok((a.to_string(), b.to_string())),
+        None => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
+/// A failure with its exit code and its one-line message (`None`: end quietly, as on a
+/// closed output pipe).
+fn command_line_metadata(a: &Args) -> Result<Vec<(String, String)>, Fail> {
+    let mut metadata: Vec<(String, String)> = Vec::new();
+    let named = [
+        ("title", &a.title),
+        ("description", &a.description),
+        ("creator", &a.creator),
+        ("source", &a.source),
+    ];
+    let given = named
+        .iter()
+        .filter_map(|(n, v)| v.as_ref().map(|v| (n.to_string(), v.clone())))
+        .chain(a.meta.iter().cloned());
+    for (name, value) in given {
+        if name == "created" || name == "tool" {
+            return Err(Fail::new(
+                2,
+                format!("--meta {name}=...: quire writes the {name:?} field itself"),
+            ));
+        }
+        if metadata.iter().any(|(n, _)| *n == name) {
+            return Err(Fail::new(
+                2,
+                format!("archive metadata field {name:?} is given twice"),
+            ));
+        }
+        metadata.push((name, value));
+    }
+    Ok(metadata)
+}
+
+/// The creation time from `SOURCE_DATE_EPOCH` (seconds since 1970), when it is set.
+fn source_date_epoch() -> Result<Option<u64>, Fail> {
+    match std::env::var_os("SOURCE_DATE_EPOCH") {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .to_str()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Fail::new(
+                    2,
+                    format!(
+                        "SOURCE_DATE_EPOCH={:?} is not a whole number of seconds since 1970",
+                        v.to_string_lossy()
+                    ),
+                )
+            }),
+    }
+}
+
+/// Runs `quire pack`.
+pub fn run(a: Args) -> Result<u8, Fail> {
+    let created = source_date_epoch()?;
+    let target = pack_target(&a)?;
+    let inputs: Vec<Input> = a.inputs.iter().map(|s| Input::from_arg(s)).collect();
+    let total: Option<u64> = inputs.iter().try_fold(0u64, |acc, i| match i {
+        Input::Jsonl(p) | Input::File(p) => std::fs::metadata(p).ok().map(|m| acc + m.len()),
+        _ => None,
+    });
+    let opts = pack_options(&a, &inputs, created, total)?;
+    let warmup = if a.no_dict {
+        0
+    } else {
+        opts.get_dict_sample() as u64
+    };
+    let writer = ArchiveWriter::create(&target, opts).map_err(|e| match e {
+        quire::WriteError::InvalidOptions(m) => Fail::new(2, m),
+        e => Fail::new(
+            4,
+            format!("cannot create {}: {}", a.output.display(), chain(&e)),
+        ),
+    })?;
+    let mut packer = Packer::new(writer);
+    packer.exclude_output(&target);
+    packer.strict_names(a.strict_names);
+    let bar = progress_bar(a.quiet, total, "packing", warmup);
+    add_inputs(&mut packer, &inputs, &bar)?;
+    // Choosing the dictionary and compressing what is still held happen in finish().
+    if !bar.is_hidden() {
+        bar.set_style(indicatif::ProgressStyle::default_spinner());
+        bar.set_message("compressing and writing the indexes");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+    let skipped = [
+        (packer.skipped.symlinks.len(), "symbolic link"),
+        (packer.skipped.special.len(), "special file"),
+        (packer.skipped.bad_names.len(), "non-UTF-8 name"),
+    ];
+    let s = packer.into_writer().finish();
+    bar.finish_and_clear();
+    let s = s?;
+    if !a.quiet {
+        say_packed(&s, &a.output, &skipped);
+    }
+    Ok(0)
+}
+
+/// The archive's path, after refusing standard output and targets that are not regular
+/// files (or that exist, without --force).
+fn pack_target(a: &Args) -> Result<PathBuf, Fail> {
+    if output::is_stdout_path(&a.output) {
+        return Err(Fail::new(
+            2,
+            "-o -: an archive cannot be written to standard output (it is finished by seeking \
+             back to its header); give a file name (./- for a file named -)",
+        ));
+    }
+    let target = output::check_file_target(&a.output, a.force)?;
+    if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+        return Err(Fail::new(
+            4,
+            format!(
+                "{} is not a regular file (an archive is written to a temporary file and \
+                 renamed into place)",
+                a.output.display()
+            ),
+        ));
+    }
+    Ok(target)
+}
+
+/// The writer's options from the preset, the flags, and archive metadata from the command
+/// line (or, where it is silent, from the first line of `unpack --jsonl` input).
+fn pack_options(
+    a: &Args,
+    inputs: &[Input],
+    created: Option<u64>,
+    total: Option<u64>,
+) -> Result<WriterOptions, Fail> {
+    let mut metadata = command_line_metadata(a)?;
+    for input in inputs {
+        if let Input::Jsonl(p) = input {
+            for (n, v) in first_line_archive_meta(p).unwrap_or_default() {
+                if !metadata.iter().any(|(m, _)| *m == n) {
+                    metadata.push((n, v));
+                }
+            }
+        }
+    }
+    let defaults = match a.preset {
+        Preset::Default => WriterOptions::default(),
+        Preset::Smallest => WriterOptions::smallest(),
+    };
+    let block_size = a.block_size;
+    let dict_sample = a
+        .dict_sample
+        .map_or(defaults.get_dict_sample(), |d| d as usize);
+    let opts = match block_size {
+        Some(b) => defaults.block_size(b),
+        None => defaults,
+    };
+    let opts = match a.level {
+        Some(l) => opts.level(l),
+        None => opts,
+    };
+    let opts = match a.dict_size {
+        Some(d) => opts.dict_size(d as usize),
+        None => opts,
+    };
+    let mut opts = opts
+        .dictionary(if a.no_dict {
+            DictionaryMode::Off
+        } else {
+            DictionaryMode::Auto
+        })
+        .dict_sample(dict_sample)
+        .threads(match a.threads {
+            0 => quire_cli::threads::default_threads(total),
+            n => usize::from(n),
+        })
+        .duplicates(match a.duplicates {
+            Dups::Error => DuplicatePolicy::Error,
+            Dups::First => DuplicatePolicy::First,
+            Dups::Last => DuplicatePolicy::Last,
+        })
+        .dedup(!a.no_dedup)
+        .overwrite(if a.force {
+            Overwrite::Replace
+        } else {
+            Overwrite::Never
+        });
+    if let Some(c) = created {
+        opts = opts.created(c);
+    }
+    for (name, value) in metadata {
+        opts = opts.metadata(name, value);
+    }
+    Ok(opts)
+}
+
+/// Adds every input, moving the progress bar and warning about skipped names as they come.
+fn add_inputs(
+    packer: &mut Packer<quire::AtomicFile>,
+    inputs: &[Input],
+    bar: &indicatif::ProgressBar,
+) -> Result<(), Fail> {
+    let (mut base, mut warned) = (0u64, 0);
+    for input in inputs {
+        let mut last = 0u64;
+        let added = packer.add_input(input, &mut |done| {
+            last = done;
+            bar.set_position(base + done);
+        });
+        for bad in &packer.skipped.bad_names[warned..] {
+            bar.suspend(|| {
+                say(format_args!(
+                    "warning: skipping {}: its name is not UTF-8, so it cannot be a key \
+                     (--strict-names makes this an error)",
+                    bad.display()
+                ))
+            });
+        }
+        warned = packer.skipped.bad_names.len();
+        added?;
+        base += last;
+    }
+    Ok(())
+}
+
+/// The one-line summary of a pack: counts, sizes (the dictionary as stored), ratio, and
+/// what was deduplicated, resolved or skipped.
+fn say_packed(s: &quire::Summary, output: &Path, skipped: &[(usize, &str)]) {
+    let ratio = if s.file_len > 0 {
+        s.raw_bytes as f64 / s.file_len as f64
+    } else {
+        0.0
+    };
+    let mut extra = String::new();
+    if s.duplicates > 0 {
+        extra.push_str(&format!(", {} duplicate keys resolved", s.duplicates));
+    }
+    if s.shared_bodies > 0 {
+        extra.push_str(&format!(
+            ", {} identical bodies stored once",
+            s.shared_bodies
+        ));
+    }
+    let total: usize = skipped.iter().map(|(n, _)| n).sum();
+    if total > 0 {
+        let parts: Vec<String> = skipped
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        extra.push_str(&format!(", skipped {total} paths ({})", parts.join(", ")));
+    }
+    let _ = writeln!(
+        io::stderr(),
+        "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes \
+         stored, ratio {:.2}){extra}",
+        s.entries,
+        s.raw_bytes,
+        output.display(),
+        s.file_len,
+        s.blocks,
+        s.stored_dict_len,
+        ratio,
+    );
+}
+
+/// The `{"archive": ...}` line at the top of a JSONL file written by `unpack --jsonl`.
+fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(p).ok()?;
+    let mut line = String::new();
+    io::BufReader::new(f).read_line(&mut line).ok()?;
+    match quire_cli::ingest::parse_jsonl_line(&line, "") {
+        Ok(quire_cli::ingest::Line::Archive(m)) => Some(m),
+        _ => None,
+    }
+}
