@@ -755,3 +755,25 @@ fn jsonl_vectors_read_back_and_are_reproduced() {
         }
     }
 }
+
+/// The codec writes every accept vector of `spec/vectors/` exactly as its `.jsonl` (which
+/// `quire unpack --jsonl` made before the codec moved into the library).
+#[test]
+fn accept_vectors_read_back_through_the_codec() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/vectors");
+    let mut n = 0;
+    for item in fs::read_dir(&dir).unwrap() {
+        let path = item.unwrap().path();
+        if path.extension().is_some_and(|e| e == "quire") {
+            let bytes = fs::read(&path).unwrap();
+            let want = fs::read_to_string(path.with_extension("jsonl")).unwrap();
+            assert!(jsonl_of(&bytes) == want, "{}", path.display());
+            // And every line of it reads as a record.
+            for line in LineReader::new(want.as_bytes()) {
+                line.unwrap();
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 10, "{n} vectors");
+}

@@ -336,6 +336,71 @@ impl Skip {
     }
 }
 
+/// A Python binary file object as an `io::Write`, in pieces of at most 64 KiB; each write
+/// of a piece takes the GIL. A Python exception is kept, to be raised in place of the I/O
+/// error that stops the writer.
+struct PyWriter {
+    file: Py<PyAny>,
+    buf: Vec<u8>,
+    error: Option<PyErr>,
+}
+
+impl PyWriter {
+    const PIECE: usize = 64 << 10;
+
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let r = Python::attach(|py| -> PyResult<()> {
+            let mut rest = &self.buf[..];
+            while !rest.is_empty() {
+                let n = self
+                    .file
+                    .bind(py)
+                    .call_method1("write", (PyBytes::new(py, rest),))?;
+                // A raw file may write less than it was given (and says how much); None
+                // (a non-blocking file that would block) is taken as all of it.
+                let n = if n.is_none() {
+                    rest.len()
+                } else {
+                    n.extract::<usize>()?
+                };
+                if n == 0 {
+                    return Err(pyo3::exceptions::PyOSError::new_err(
+                        "the file's write() wrote nothing",
+                    ));
+                }
+                rest = rest.get(n..).unwrap_or_default();
+            }
+            Ok(())
+        });
+        self.buf.clear();
+        r.map_err(|e| {
+            self.error = Some(e);
+            io::Error::other("the file's write() raised an exception")
+        })
+    }
+}
+
+impl io::Write for PyWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.error.is_some() {
+            return Err(io::Error::other("the file's write() raised an exception"));
+        }
+        let room = Self::PIECE - self.buf.len();
+        let take = data.len().min(room);
+        self.buf.extend_from_slice(&data[..take]);
+        if self.buf.len() >= Self::PIECE {
+            self.send()?;
+        }
+        Ok(take)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
 /// Looks `key` up and reads its body.
 fn body_of(a: &Inner, key: &str) -> ReadResult<Option<Vec<u8>>> {
     a.get(key)?.map(|e| e.body()).transpose()
@@ -568,6 +633,45 @@ impl Archive {
         entry.open_body(py)
     }
 
+    /// Writes the archive in the JSON Lines form of ``quire unpack --jsonl`` (spec §9) to
+    /// ``file``, a binary file object: the ``{"archive": {...}}`` line, then one line per
+    /// entry in key order; the same bytes as ``quire unpack --jsonl``, which
+    /// :func:`quire.pack` reads back. Bodies are streamed block by block, without the GIL;
+    /// ``file.write`` is called with pieces of at most 64 KiB. Returns the number of entries
+    /// written. A damaged entry raises :class:`CorruptArchive` (the lines before it are
+    /// written).
+    fn write_jsonl(&self, py: Python<'_>, file: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let a = self.shared(py)?;
+        let mut out = PyWriter {
+            file: file.clone().unbind(),
+            buf: Vec::new(),
+            error: None,
+        };
+        let r = py.detach(|| -> ReadResult<u64> {
+            let head = quire::jsonl::archive_line(a.metadata());
+            io::Write::write_all(&mut out, head.as_bytes())?;
+            io::Write::write_all(&mut out, b"\n")?;
+            let mut n = 0;
+            for e in a.prefix("") {
+                match quire::jsonl::write_entry_line(&e?, &mut out) {
+                    Ok(()) => n += 1,
+                    Err(quire::jsonl::WriteLineError::Io(io)) => return Err(io.into()),
+                    Err(
+                        quire::jsonl::WriteLineError::Unreadable(e)
+                        | quire::jsonl::WriteLineError::Read(e),
+                    ) => return Err(e),
+                    Err(other) => return Err(io::Error::other(other.to_string()).into()),
+                }
+            }
+            io::Write::flush(&mut out)?;
+            Ok(n)
+        });
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+        r.map_err(|e| read_error(py, e))
+    }
+
     /// Checks every checksum and every record and decompresses every block, and returns
     /// a :class:`VerifyReport` of all the damage found (``report.ok`` when there is none).
     /// Reads the whole archive, without the GIL; over a URL, each byte once, with up to
@@ -751,6 +855,17 @@ impl Entry {
             Ok(py.import("quire._io")?.getattr("BodyReader")?.unbind())
         })?;
         class.bind(py).call1((Bound::new(py, stream)?,))
+    }
+
+    /// The entry as its line of ``quire unpack --jsonl`` (spec §9), without the newline: a
+    /// ``str`` that :func:`quire.pack` (and ``quire pack``) read back to the same entry.
+    /// Written by the library's JSONL codec, the one the command-line tool uses; reads the
+    /// body whole.
+    fn to_jsonl(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| -> ReadResult<String> {
+            quire::jsonl::entry_line(&self.archive.get_by_index(self.index)?)
+        })
+        .map_err(|e| read_error(py, e))
     }
 
     fn __repr__(&self) -> String {

@@ -1,7 +1,8 @@
 //! `quire._quire`: the native half of the `quire` Python package (PyO3, stable ABI 3.9+).
 //!
-//! The Python package (`python/quire/`) re-exports everything here and adds `pack` and the
-//! `io.RawIOBase` body reader. See `bindings/python/README.md` for the Python API.
+//! The Python package (`python/quire/`) re-exports everything here and adds the
+//! `io.RawIOBase` body reader. Records (`pack`, `Writer.add_record`) are read by the
+//! library's JSONL codec, `quire::jsonl`, as `quire pack` reads them. See `bindings/python/README.md` for the Python API.
 //!
 //! Design: every Python object that reads holds an `Arc` of one `quire::Archive` (never a
 //! Rust borrow), so objects may cross threads and outlive each other; every lookup,
@@ -12,6 +13,7 @@
 
 mod archive;
 mod errors;
+mod records;
 mod storage;
 mod writer;
 
@@ -22,6 +24,7 @@ use pyo3::prelude::*;
 fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_function(wrap_pyfunction!(archive::open, m)?)?;
+    m.add_function(wrap_pyfunction!(writer::pack, m)?)?;
     m.add_class::<archive::Archive>()?;
     m.add_class::<archive::Entry>()?;
     m.add_class::<archive::KeyIterator>()?;

@@ -18,6 +18,8 @@ use quire::{
 
 use crate::archive::lock;
 use crate::errors::write_error;
+use crate::records;
+use quire::jsonl::{self, Line};
 
 /// String pairs from a mapping (its `items()`) of `str` to `str`.
 fn string_pairs(what: &str, m: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
@@ -61,11 +63,25 @@ fn extract_date(d: &Bound<'_, PyAny>) -> PyResult<Date> {
 
 /// The fields of one entry, owned, so that the GIL can be released while it is added.
 struct Fields {
-    key: PyBackedStr,
-    title: Option<PyBackedStr>,
+    key: String,
+    title: Option<String>,
     date: Option<Date>,
-    content_type: Option<PyBackedStr>,
+    content_type: Option<String>,
     metadata: Vec<(String, String)>,
+}
+
+impl Fields {
+    /// The fields of a record of the JSONL codec, and its body.
+    fn of_record(r: jsonl::Record) -> (Fields, Vec<u8>) {
+        let fields = Fields {
+            key: r.key,
+            title: r.title,
+            date: r.date,
+            content_type: r.content_type,
+            metadata: r.metadata,
+        };
+        (fields, r.body)
+    }
 }
 
 impl Fields {
@@ -313,65 +329,33 @@ impl Writer {
         metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let fields = Fields {
-            key,
-            title,
+            key: key.to_string(),
+            title: title.map(|t| t.to_string()),
             date: date.map(extract_date).transpose()?,
-            content_type,
+            content_type: content_type.map(|c| c.to_string()),
             metadata: metadata
                 .map(|m| string_pairs("metadata", m))
                 .transpose()?
                 .unwrap_or_default(),
         };
-        let path = self.path.clone();
-        let in_memory = |bytes: &[u8]| -> PyResult<bool> {
-            self.with_writer(py, |w| w.add(&fields.entry(bytes)))?
-                .map_err(|e| write_error(py, e, Some(&path)))
-        };
-        if let Ok(b) = body.cast::<PyBytes>() {
-            return in_memory(b.as_bytes());
-        }
-        if let Ok(s) = body.cast::<PyString>() {
-            let s: PyBackedStr = s.extract()?;
-            return in_memory(s.as_bytes());
-        }
-        if body.is_instance_of::<PyByteArray>() || body.is_instance_of::<PyMemoryView>() {
-            let b = py.get_type::<PyBytes>().call1((body,))?;
-            return in_memory(b.cast::<PyBytes>()?.as_bytes());
-        }
-        if !body.hasattr("read")? {
-            return Err(PyTypeError::new_err(format!(
-                "body must be bytes, str or a binary file object, not {}",
-                body.get_type().name()?
-            )));
-        }
-        let mut reader = PyFileReader {
-            file: body.clone().unbind(),
-            error: None,
-        };
-        // The first bytes are read before the writer sees the entry, so that a file that
-        // fails at once (opened in text mode, say) raises without spoiling the writer: a
-        // body read that fails once the writer has begun the entry leaves it unusable.
-        let mut head = vec![0u8; FILE_HEAD];
-        let mut got = 0;
-        while got < FILE_HEAD {
-            match io::Read::read(&mut reader, &mut head[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(reader.error.take().unwrap_or_else(|| e.into())),
-            }
-        }
-        head.truncate(got);
-        if got < FILE_HEAD {
-            return in_memory(&head);
-        }
-        let mut rest = io::Read::chain(io::Cursor::new(head), &mut reader);
-        let r = self.with_writer(py, |w| w.add_reader(&fields.entry(b""), &mut rest))?;
-        match (r, reader.error.take()) {
-            (Ok(added), _) => Ok(added),
-            (Err(_), Some(py_err)) => Err(py_err),
-            (Err(e), None) => Err(write_error(py, e, Some(&path))),
-        }
+        self.add_fields(py, &fields, body)
+    }
+
+    /// Adds an entry from a record: a ``dict`` shaped like a line of ``quire pack``'s JSONL
+    /// input, or such a line as ``str`` or ``bytes``, read by the same code as ``quire pack``
+    /// (spec §9): ``key`` (or ``id``), ``title``, ``date`` (``'YYYY-MM-DD'``, an RFC 3339
+    /// date-time, or a ``datetime.date``), ``content_type``, ``body`` (``str``; or, in a
+    /// dict, ``bytes`` or a binary file object) or ``body_base64``, ``meta`` (a dict); any
+    /// other field is metadata too, a value that is not a ``str`` kept as JSON (and listed in
+    /// the ``quire:json`` metadata pair, so that ``quire unpack --jsonl`` gives it back).
+    ///
+    /// Returns what :meth:`add` returns. Raises ``ValueError`` for a record that is not
+    /// shaped as §9 says (an archive line ``{"archive": {...}}`` included: give that to
+    /// :func:`pack` or as ``metadata=``), ``TypeError`` for a value JSON cannot hold.
+    fn add_record(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let parsed = records::parse(record)?
+            .ok_or_else(|| PyValueError::new_err("the line is blank: it holds no record"))?;
+        self.add_parsed(py, parsed)
     }
 
     /// Writes the rest of the archive, syncs it and renames it into place; returns a
@@ -444,5 +428,187 @@ impl Writer {
             "<quire.Writer {:?}, {state}>",
             self.path.display().to_string()
         )
+    }
+}
+
+impl Writer {
+    /// Adds a parsed record (not an archive line).
+    fn add_parsed(&self, py: Python<'_>, parsed: records::Parsed<'_>) -> PyResult<bool> {
+        let record =
+            match parsed.line {
+                Line::Entry(r) => r,
+                Line::Archive(_) => return Err(PyValueError::new_err(
+                    "an archive line ({\"archive\": {...}}) gives archive metadata, not an entry",
+                )),
+            };
+        let (fields, body) = Fields::of_record(record);
+        match parsed.body {
+            Some(b) => self.add_fields(py, &fields, &b),
+            None => self.add_bytes(py, &fields, &body),
+        }
+    }
+
+    /// Adds an entry whose body is in memory.
+    fn add_bytes(&self, py: Python<'_>, fields: &Fields, body: &[u8]) -> PyResult<bool> {
+        let path = self.path.clone();
+        self.with_writer(py, |w| w.add(&fields.entry(body)))?
+            .map_err(|e| write_error(py, e, Some(&path)))
+    }
+
+    /// Adds an entry whose body is a Python object: bytes-like, `str` or a binary file.
+    fn add_fields(
+        &self,
+        py: Python<'_>,
+        fields: &Fields,
+        body: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let path = self.path.clone();
+        let in_memory = |bytes: &[u8]| self.add_bytes(py, fields, bytes);
+        if let Ok(b) = body.cast::<PyBytes>() {
+            return in_memory(b.as_bytes());
+        }
+        if let Ok(s) = body.cast::<PyString>() {
+            let s: PyBackedStr = s.extract()?;
+            return in_memory(s.as_bytes());
+        }
+        if body.is_instance_of::<PyByteArray>() || body.is_instance_of::<PyMemoryView>() {
+            let b = py.get_type::<PyBytes>().call1((body,))?;
+            return in_memory(b.cast::<PyBytes>()?.as_bytes());
+        }
+        if !body.hasattr("read")? {
+            return Err(PyTypeError::new_err(format!(
+                "body must be bytes, str or a binary file object, not {}",
+                body.get_type().name()?
+            )));
+        }
+        let mut reader = PyFileReader {
+            file: body.clone().unbind(),
+            error: None,
+        };
+        // The first bytes are read before the writer sees the entry, so that a file that
+        // fails at once (opened in text mode, say) raises without spoiling the writer: a
+        // body read that fails once the writer has begun the entry leaves it unusable.
+        let mut head = vec![0u8; FILE_HEAD];
+        let mut got = 0;
+        while got < FILE_HEAD {
+            match io::Read::read(&mut reader, &mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(reader.error.take().unwrap_or_else(|| e.into())),
+            }
+        }
+        head.truncate(got);
+        if got < FILE_HEAD {
+            return in_memory(&head);
+        }
+        let mut rest = io::Read::chain(io::Cursor::new(head), &mut reader);
+        let r = self.with_writer(py, |w| w.add_reader(&fields.entry(b""), &mut rest))?;
+        match (r, reader.error.take()) {
+            (Ok(added), _) => Ok(added),
+            (Err(_), Some(py_err)) => Err(py_err),
+            (Err(e), None) => Err(write_error(py, e, Some(&path))),
+        }
+    }
+}
+
+/// Writes an archive at ``path`` from an iterable of records; returns the summary dict of
+/// :meth:`Writer.finish`.
+///
+/// Each record is a dict shaped like a line of ``quire pack``'s JSONL input, or such a line
+/// itself (``str`` or ``bytes``; blank lines are skipped), and is read by the same code as
+/// ``quire pack`` (the library's JSONL codec, spec §9): ``key`` (or ``id``; ``str`` or a
+/// number), and optionally ``title``, ``date`` (``'YYYY-MM-DD'``, an RFC 3339 date-time such
+/// as ``'2002-03-14T10:00:00Z'``, kept whole as the ``date`` metadata, or a
+/// ``datetime.date``), ``content_type``, ``body`` (``str``; in a dict also ``bytes`` or a
+/// binary file object) or ``body_base64`` (whose content type is then
+/// ``application/octet-stream`` unless given), and ``meta``: a dict of metadata. Any other
+/// field is metadata too. Metadata values that are not ``str`` (numbers, booleans, ``None``,
+/// lists, dicts) are kept as JSON and listed in the ``quire:json`` metadata pair, so that
+/// ``quire unpack --jsonl`` gives them back as the same values. A first record of the form
+/// ``{"archive": {...}}`` -- the first line of ``quire unpack --jsonl`` -- gives archive
+/// metadata (``metadata=`` wins over it; later ones are ignored), so that::
+///
+///     quire.pack(open("dump.jsonl", encoding="utf-8"), "copy.quire")
+///
+/// re-packs an unpacked archive, as ``quire pack dump.jsonl`` does, to the same bytes with
+/// the same options and ``created``. ``options`` are :class:`Writer`'s (``level``,
+/// ``block_size``, ``threads``, ``overwrite``, ``metadata``, ``created``, ...). Records are
+/// read one at a time: memory does not grow with their number. Nothing is written under
+/// ``path`` unless every record is added. A record that is not as §9 says raises
+/// ``ValueError`` (``TypeError`` for a value JSON cannot hold), naming the record by its
+/// number from 1.
+#[pyfunction]
+#[pyo3(signature = (records, path, **options))]
+pub fn pack<'py>(
+    py: Python<'py>,
+    records: &Bound<'py, PyAny>,
+    path: &Bound<'py, PyAny>,
+    options: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let options = match options {
+        Some(o) => o.copy()?,
+        None => PyDict::new(py),
+    };
+    let mut it = records.try_iter()?;
+    let mut n = 0u64;
+    let mut first = None;
+    for item in it.by_ref() {
+        n += 1;
+        if let Some(p) = records::parse(&item?).map_err(|e| records::at_record(py, n, e))? {
+            first = Some(p);
+            break;
+        }
+    }
+    if let Some(records::Parsed {
+        line: Line::Archive(meta),
+        ..
+    }) = &first
+    {
+        let merged = PyDict::new(py);
+        for (k, v) in meta {
+            merged.set_item(k, v)?;
+        }
+        if let Some(given) = options.get_item("metadata")? {
+            if !given.is_none() {
+                merged.call_method1("update", (given,))?;
+            }
+        }
+        options.set_item("metadata", merged)?;
+        first = None;
+    }
+    let writer = py
+        .get_type::<Writer>()
+        .call((path,), Some(&options))?
+        .cast_into::<Writer>()?;
+    let w = writer.get();
+    let added = (|| -> PyResult<()> {
+        if let Some(p) = first {
+            w.add_parsed(py, p)
+                .map_err(|e| records::at_record(py, n, e))?;
+        }
+        for item in it {
+            n += 1;
+            match records::parse(&item?).map_err(|e| records::at_record(py, n, e))? {
+                // Later archive lines are ignored, as `quire pack` ignores them.
+                None
+                | Some(records::Parsed {
+                    line: Line::Archive(_),
+                    ..
+                }) => {}
+                Some(p) => {
+                    w.add_parsed(py, p)
+                        .map_err(|e| records::at_record(py, n, e))?;
+                }
+            }
+        }
+        Ok(())
+    })();
+    match added {
+        Ok(()) => w.finish(py),
+        Err(e) => {
+            w.abort(py);
+            Err(e)
+        }
     }
 }

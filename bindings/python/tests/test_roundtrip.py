@@ -105,7 +105,10 @@ def test_pack_reads_jsonl_records(quire_bin: Path, tmp_path: Path) -> None:
         assert a.entry("7").title == "Seven"
         assert a.entry("7").date == datetime.date(2001, 2, 3)
         assert a["bin"] == b"\x00\xff\x10"
-        assert a.entry("extra").metadata == {"section": "world", "score": "3"}
+        # A number is kept as JSON and listed in quire:json (as `quire pack` does).
+        assert a.entry("extra").metadata == {
+            "section": "world", "score": "3", "quire:json": '["score"]'
+        }
         assert a.entry("extra").date is None
         assert a.entry("meta").metadata == {"lang": "en"}
         assert a.entry("meta").content_type == "text/html"

@@ -33,6 +33,9 @@ _StrPath = str | os.PathLike[str]
 _Bytes = bytes | bytearray | memoryview
 _Body = bytes | bytearray | memoryview | str | BinaryIO
 _Date = datetime.date | str
+# A record of quire.pack / Writer.add_record: a dict shaped like a JSONL line of
+# `quire pack` (spec §9), or such a line.
+_Record = Mapping[str, Any] | str | bytes
 
 class Error(Exception):
     """Base class of quire's own exceptions."""
@@ -109,6 +112,8 @@ class Archive:
     def entry(self, key: str) -> Entry: ...
     def entry_at(self, index: int) -> Entry: ...
     def open_body(self, key: str) -> BodyReader: ...
+    def write_jsonl(self, file: BinaryIO) -> int:
+        """Writes the archive as ``quire unpack --jsonl`` does (spec §9)."""
     def verify(self) -> VerifyReport: ...
     @property
     def metadata(self) -> dict[str, str]: ...
@@ -144,6 +149,8 @@ class Entry:
     @property
     def body(self) -> bytes: ...
     def open_body(self) -> BodyReader: ...
+    def to_jsonl(self) -> str:
+        """The entry's line of ``quire unpack --jsonl`` (spec §9), without the newline."""
 
 @final
 class KeyIterator(Iterator[str]):
@@ -226,6 +233,9 @@ class Writer:
         content_type: str | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> bool: ...
+    def add_record(self, record: _Record) -> bool:
+        """Adds an entry from a record (a dict shaped like a JSONL line, or the line), read
+        as ``quire pack`` reads it."""
     def finish(self) -> dict[str, int]: ...
     def abort(self) -> None: ...
     @property
@@ -241,5 +251,6 @@ class Writer:
         _tb: TracebackType | None = None,
     ) -> Literal[False]: ...
 
-def pack(records: Iterable[Mapping[str, Any]], path: _StrPath, **options: Any) -> dict[str, int]:
-    """Writes an archive from dicts shaped like ``quire pack``'s JSONL records."""
+def pack(records: Iterable[_Record], path: _StrPath, **options: Any) -> dict[str, int]:
+    """Writes an archive from records shaped like ``quire pack``'s JSONL lines (dicts, or
+    the lines), read as ``quire pack`` reads them."""
