@@ -71,6 +71,6 @@ pub use reader::{
     Report,
 };
 pub use writer::{
-    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Overwrite, Summary,
-    WriterOptions, DEFAULT_CONTENT_TYPE,
+    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Overwrite, Progress,
+    Stage, Summary, WriterOptions, DEFAULT_CONTENT_TYPE,
 };

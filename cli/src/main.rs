@@ -157,12 +157,15 @@ fn main() -> ExitCode {
 /// `--version` print as clap prints them, with exit 0).
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
-        _ => {}
-    }
-    cmd::say(format_args!("{}", cmd::usage_line(&e.render().to_string())));
+    let line = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+        // `quire` alone: clap would print the whole help as the error.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "no command given: pack, unpack, ls, get, info, verify or salvage (see `quire --help`)"
+                .to_string()
+        }
+        _ => cmd::usage_line(&e.render().to_string()),
+    };
+    cmd::say(format_args!("{line}"));
     ExitCode::from(2)
 }

@@ -81,6 +81,79 @@ pub struct Summary {
     pub shared_bodies: u64,
 }
 
+/// What [`ArchiveWriter::finish`] is doing, for a progress callback
+/// ([`ArchiveWriter::on_progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Picking the dictionary from a sample of the entries (no counts move).
+    Dictionary,
+    /// Cutting the entries into blocks and compressing them: `entries` and `bytes` count
+    /// what is compressed, up to `entries_total` and `bytes_total` (the uncompressed stream).
+    Compressing,
+    /// Writing the file: `bytes` of `bytes_total` (the file's length).
+    Writing,
+}
+
+/// How far [`ArchiveWriter::finish`] has got, as given to the callback of
+/// [`ArchiveWriter::on_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// What is being done.
+    pub stage: Stage,
+    /// Entries whose bytes are compressed (all of them from [`Stage::Writing`] on).
+    pub entries: u64,
+    /// Entries in the archive.
+    pub entries_total: u64,
+    /// [`Stage::Compressing`]: uncompressed bytes compressed so far (leads and bodies, a
+    /// shared body once); [`Stage::Writing`]: bytes of the file written.
+    pub bytes: u64,
+    /// What `bytes` counts up to: the uncompressed stream's length, then the file's.
+    pub bytes_total: u64,
+}
+
+/// The callback of [`ArchiveWriter::on_progress`].
+type ProgressFn = Box<dyn FnMut(&Progress) + Send>;
+
+/// Progress through the compression, for the callback.
+struct Tracker {
+    callback: ProgressFn,
+    /// Stream positions where laid-out entries end that are not compressed yet, in order.
+    ends: std::collections::VecDeque<u64>,
+    entries: u64,
+    entries_total: u64,
+    bytes_total: u64,
+    /// Compressed stream bytes at the last call.
+    reported: Option<u64>,
+}
+
+impl Tracker {
+    fn call(&mut self, stage: Stage, entries: u64, bytes: u64, bytes_total: u64) {
+        (self.callback)(&Progress {
+            stage,
+            entries,
+            entries_total: self.entries_total,
+            bytes,
+            bytes_total,
+        });
+    }
+
+    /// Reports the compressed stream's length `done`, when it moved.
+    fn compressed(&mut self, done: u64) {
+        if self.reported == Some(done) {
+            return;
+        }
+        self.reported = Some(done);
+        while self.ends.front().is_some_and(|&end| end <= done) {
+            self.ends.pop_front();
+            self.entries += 1;
+        }
+        let (entries, total) = (self.entries, self.bytes_total);
+        self.call(Stage::Compressing, entries, done, total);
+    }
+}
+
 /// One added entry, waiting in the spool: 40 bytes, plus its key in the writer's key arena.
 struct Pending {
     /// Where its key lies in the key arena.
@@ -157,6 +230,8 @@ pub struct ArchiveWriter<W: Write + Seek> {
     /// What [`finish`](ArchiveWriter::finish) does with the finished output: for
     /// [`create`](ArchiveWriter::create), sync it and rename it into place.
     commit: Option<fn(W) -> Result<(), WriteError>>,
+    /// The progress callback and its counts ([`on_progress`](ArchiveWriter::on_progress)).
+    progress: Option<Tracker>,
 }
 
 impl ArchiveWriter<io::Cursor<Vec<u8>>> {
@@ -227,7 +302,44 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             target: opts.get_block_size(),
             poisoned: false,
             commit: None,
+            progress: None,
         })
+    }
+
+    /// Calls `callback` as [`finish`](ArchiveWriter::finish) goes: once when it starts
+    /// picking the dictionary ([`Stage::Dictionary`]), as blocks are compressed
+    /// ([`Stage::Compressing`], each time the compressed bytes move; the last call has
+    /// `entries == entries_total` and `bytes == bytes_total`), and before and after it
+    /// writes the file ([`Stage::Writing`]). Adding entries calls nothing: the caller knows
+    /// what it adds. The callback runs on the thread that calls `finish`, between blocks:
+    /// keep it quick.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use quire::{ArchiveWriter, NewEntry, Progress, Stage, WriterOptions};
+    /// let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    /// let mut w = ArchiveWriter::in_memory(WriterOptions::new().block_size(1024))?;
+    /// let log = Arc::clone(&seen);
+    /// w.on_progress(move |p| log.lock().unwrap().push(*p));
+    /// for i in 0..100 {
+    ///     w.add(&NewEntry::new(&format!("k{i:03}"), &[b'x'; 100]))?;
+    /// }
+    /// w.finish_into_inner()?;
+    /// let seen = seen.lock().unwrap();
+    /// let last = seen.iter().rev().find(|p| p.stage == Stage::Compressing).unwrap();
+    /// assert_eq!((last.entries, last.entries_total), (100, 100));
+    /// assert_eq!(last.bytes, last.bytes_total);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_progress(&mut self, callback: impl FnMut(&Progress) + Send + 'static) {
+        self.progress = Some(Tracker {
+            callback: Box::new(callback),
+            ends: Default::default(),
+            entries: 0,
+            entries_total: 0,
+            bytes_total: 0,
+            reported: None,
+        });
     }
 
     /// Number of entries added so far.
@@ -525,6 +637,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         if self.opts.get_block_size_is_auto() {
             self.target = choose_block_size(&entries, self.opts.get_block_size());
         }
+        if let Some(t) = &mut self.progress {
+            t.entries_total = entries.len() as u64;
+            t.call(Stage::Dictionary, 0, 0, 0);
+        }
         let dict = self.pick_dictionary(&entries, threads)?;
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         // One copy of the dictionary, for its own compression and for every block's.
@@ -534,6 +650,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let mut data = DataWriter::new(Compressors::start(level, dict, threads)?)?;
         let placed = self.lay_out(&entries, &mut data)?;
         let blocks = data.finish()?;
+        if let Some(t) = &mut self.progress {
+            t.entries = t.entries_total;
+            t.ends.clear();
+            t.compressed(blocks.stream_len);
+        }
         let stored = stored.wait()?.unwrap_or_default();
         let record = |i: usize| {
             let (p, at) = (&entries[i], placed[i]);
@@ -694,6 +815,17 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     ) -> Result<Vec<Placed>, WriteError> {
         let target = u64::from(self.target);
         let repeats = self.find_repeats(entries)?;
+        if let Some(t) = &mut self.progress {
+            t.bytes_total = entries
+                .iter()
+                .enumerate()
+                .map(|(i, p)| match repeats.contains_key(&(i as u32)) {
+                    true => u64::from(p.lead_len),
+                    false => u64::from(p.lead_len) + p.body_len,
+                })
+                .sum();
+            t.compressed(0);
+        }
         let mut out: Vec<Placed> = Vec::with_capacity(entries.len());
         let mut buf = Vec::new();
         for (i, p) in entries.iter().enumerate() {
@@ -709,6 +841,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 data.cut()?;
             }
             let lead_at = data.stream_pos();
+            if let Some(t) = &mut self.progress {
+                t.ends.push_back(lead_at + stored_len);
+            }
             if big {
                 self.copy_big(p, data, target)?;
             } else {
@@ -723,6 +858,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 lead_at,
                 shared_body_at: dup.unwrap_or(NOT_SHARED),
             });
+            if let Some(t) = &mut self.progress {
+                t.compressed(data.compressed);
+            }
         }
         Ok(out)
     }
@@ -755,6 +893,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             left -= n as u64;
             if data.cur.len() as u64 >= chunk {
                 data.cut()?;
+            }
+            if let Some(t) = &mut self.progress {
+                t.compressed(data.compressed);
             }
         }
         data.cut()
@@ -802,10 +943,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .collect();
         h.file_len = at;
         let prelude = header::encode_prelude(&h, &sections, &self.meta, &ctypes, &tree.root);
+        if let Some(t) = &mut self.progress {
+            t.call(Stage::Writing, h.entry_count, 0, h.file_len);
+        }
         self.out.write_all(&prelude)?;
         self.out.write_all(stored_dict)?;
         self.out.write_all(&tree.nodes)?;
         blocks.spool.copy_to(&mut self.out, blocks.data_len)?;
+        if let Some(t) = &mut self.progress {
+            t.call(Stage::Writing, h.entry_count, h.file_len, h.file_len);
+        }
         Ok(Summary {
             entries: h.entry_count,
             blocks: h.block_count,
@@ -870,6 +1017,8 @@ struct DataWriter {
     data_len: u64,
     crc: crc32fast::Hasher,
     max_block_len: u32,
+    /// Uncompressed bytes of the blocks compressed and spooled so far.
+    compressed: u64,
 }
 
 impl DataWriter {
@@ -887,6 +1036,7 @@ impl DataWriter {
             data_len: 0,
             crc: crc32fast::Hasher::new(),
             max_block_len: 0,
+            compressed: 0,
         })
     }
 
@@ -934,6 +1084,7 @@ impl DataWriter {
             self.crc.update(&d.bytes);
             self.data_len += d.bytes.len() as u64;
             self.max_block_len = self.max_block_len.max(d.raw_len);
+            self.compressed += u64::from(d.raw_len);
             self.records.push(rec);
         }
         Ok(())

@@ -29,7 +29,9 @@ Exit codes:
   4  input/output error: missing or unreadable files; the network (a timeout, a refused
      connection or certificate, 403, 404, 5xx, an answer cut short, a server that ignores
      Range, an archive that changed on the server since it was opened); bad JSONL, refused
-     keys, existing targets without --force";
+     keys, existing targets without --force
+  130, 143, 129  pack, salvage or unpack --jsonl FILE stopped by Ctrl-C (SIGINT), SIGTERM or
+     SIGHUP (128 + the signal): the target is not written and no temporary file is left";
 
 pub const ARCHIVE_HELP: &str = "\
 ARCHIVE is a path, an http:// or https:// URL (read by ranges: the server must honour
@@ -300,6 +302,7 @@ pub fn why_lost(e: &quire::ReadError) -> String {
     }
 }
 
+/// The progress bar's `{left}`: the time left, from [`quire_cli::progress::Eta`].
 #[derive(Clone)]
 struct TimeLeft(quire_cli::progress::Eta);
 
@@ -348,6 +351,28 @@ pub fn progress_bar(
     bar
 }
 
+/// Sets `bar` up for a stage of [`quire::ArchiveWriter::finish`].
+pub fn restyle(bar: &indicatif::ProgressBar, stage: quire::Stage) {
+    let (template, message) = match stage {
+        quire::Stage::Dictionary => ("{msg} {spinner} {elapsed}", "choosing the dictionary"),
+        quire::Stage::Compressing => (
+            "{msg} [{bar:20}] {percent:>3}% {bytes_per_sec} left {left}",
+            "compressing",
+        ),
+        _ => ("{msg} [{bar:20}] {bytes}/{total_bytes}", "writing"),
+    };
+    if let Ok(s) = indicatif::ProgressStyle::with_template(template) {
+        let s = s.with_key("left", TimeLeft(quire_cli::progress::Eta::new(0)));
+        bar.set_style(s.progress_chars("=> "));
+    }
+    // The rate and the time left count from the start of this stage.
+    bar.reset();
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+}
+
+/// Body and key bytes of every entry, from the index alone (no block is read). An index that
+/// cannot be walked is an error: info reports it rather than a partial sum.
 pub fn totals<D: quire::source::ByteSource>(
     archive: &Archive<D>,
 ) -> Result<(u64, u64), quire::ReadError> {
@@ -361,7 +386,71 @@ pub fn totals<D: quire::source::ByteSource>(
 }
 
 /// The bytes of everything but the stored dictionary and blocks: the prelude and INDEX.
+/// The bytes of everything but the stored dictionary and blocks: the prelude and INDEX.
 pub fn index_bytes<D: quire::source::ByteSource>(archive: &Archive<D>) -> u64 {
     let h = archive.header();
     h.file_len - archive.dictionary_len() - archive.data_len()
+}
+
+/// On Ctrl-C (SIGINT), SIGTERM or SIGHUP while `target` is being written, removes this
+/// process's temporary files beside it (`.NAME.quire-tmp-PID-….partial`, which
+/// [`quire::AtomicFile`] would remove on drop, but a signal ends the process without drops)
+/// and ends the process with 128 + the signal's number, as a shell reports it. The writer's
+/// spools are anonymous temporary files, which the system removes anyway.
+///
+/// A thread waits for the signal: removing files is no work for a signal handler.
+pub fn clean_up_on_signal(target: &Path) -> Result<(), Fail> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| Fail::new(4, format!("cannot watch for signals: {e}")))?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{name}.quire-tmp-{}-", std::process::id());
+    let shown = target.display().to_string();
+    std::thread::spawn(move || {
+        let Some(signal) = signals.forever().next() else {
+            return;
+        };
+        let mut removed = 0;
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                if n.starts_with(&prefix)
+                    && n.ends_with(".partial")
+                    && std::fs::remove_file(e.path()).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+        }
+        let what = match signal {
+            SIGINT => "interrupted",
+            SIGTERM => "terminated",
+            _ => "hung up",
+        };
+        let mut err = io::stderr().lock();
+        if err.is_terminal() {
+            // Over the progress bar's line.
+            let _ = write!(err, "\r\x1b[2K");
+        }
+        let _ = writeln!(
+            err,
+            "quire: {what}: {shown} was not written{}",
+            if removed > 0 {
+                " (its temporary file is removed)"
+            } else {
+                ""
+            }
+        );
+        drop(err);
+        std::process::exit(128 + signal);
+    });
+    Ok(())
 }

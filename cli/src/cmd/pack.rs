@@ -15,7 +15,10 @@ Inputs:
   DIR            every regular file under DIR is an entry; key = path relative to DIR with
                  `/`; symbolic links (not followed), FIFOs, devices and file names that are
                  not UTF-8 are skipped and counted (--strict-names: a non-UTF-8 name is an
-                 error); the archive being written and its temporary files are left out
+                 error); the archive being written and its temporary files are left out;
+                 only the bytes and the name are kept: file modes, owners and
+                 modification times are not (unpack writes files with the default mode
+                 and the current time)
   FILE.jsonl     JSONL, one entry per line (also *.ndjson)
   FILE           any other regular file: one entry, keyed by its file name
   -              JSONL on standard input (a FIFO or other non-regular path is read as JSONL)
@@ -243,29 +246,24 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         _ => None,
     });
     let opts = pack_options(&a, &inputs, created, total)?;
-    let warmup = if a.no_dict {
-        0
-    } else {
-        opts.get_dict_sample() as u64
-    };
-    let writer = ArchiveWriter::create(&target, opts).map_err(|e| match e {
+    super::clean_up_on_signal(&target)?;
+    let mut writer = ArchiveWriter::create(&target, opts).map_err(|e| match e {
         quire::WriteError::InvalidOptions(m) => Fail::new(2, m),
         e => Fail::new(
             4,
             format!("cannot create {}: {}", a.output.display(), chain(&e)),
         ),
     })?;
+    // Reading the inputs only spools them; choosing the dictionary, compressing and
+    // writing happen in finish(), which moves the same bar through its stages.
+    let bar = progress_bar(a.quiet, total, "reading", 0);
+    if !bar.is_hidden() {
+        writer.on_progress(finish_progress(bar.clone()));
+    }
     let mut packer = Packer::new(writer);
     packer.exclude_output(&target);
     packer.strict_names(a.strict_names);
-    let bar = progress_bar(a.quiet, total, "packing", warmup);
     add_inputs(&mut packer, &inputs, &bar)?;
-    // Choosing the dictionary and compressing what is still held happen in finish().
-    if !bar.is_hidden() {
-        bar.set_style(indicatif::ProgressStyle::default_spinner());
-        bar.set_message("compressing and writing the indexes");
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    }
     let skipped = [
         (packer.skipped.symlinks.len(), "symbolic link"),
         (packer.skipped.special.len(), "special file"),
@@ -278,6 +276,32 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         say_packed(&s, &a.output, &skipped);
     }
     Ok(0)
+}
+
+/// The progress display of [`ArchiveWriter::finish`] on `bar`: a spinner while the
+/// dictionary is chosen, then a bar of the bytes compressed with the entries done, the rate
+/// and the time left, then the file being written.
+fn finish_progress(bar: indicatif::ProgressBar) -> impl FnMut(&quire::Progress) + Send {
+    let mut stage = None;
+    move |p: &quire::Progress| {
+        if stage != Some(p.stage) {
+            stage = Some(p.stage);
+            bar.set_length(p.bytes_total);
+            super::restyle(&bar, p.stage);
+        }
+        match p.stage {
+            quire::Stage::Compressing => {
+                bar.set_length(p.bytes_total);
+                bar.set_position(p.bytes);
+                bar.set_message(format!("compressing {}/{}", p.entries, p.entries_total));
+            }
+            quire::Stage::Writing => {
+                bar.set_length(p.bytes_total);
+                bar.set_position(p.bytes);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The archive's path, after refusing standard output and targets that are not regular

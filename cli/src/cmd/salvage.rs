@@ -46,6 +46,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
             opts = opts.metadata(name.clone(), value.clone());
         }
     }
+    super::clean_up_on_signal(output)?;
     let mut w = quire::ArchiveWriter::create(output, opts).map_err(|e| {
         Fail::new(
             4,

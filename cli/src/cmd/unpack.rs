@@ -76,6 +76,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
                 } else {
                     Overwrite::Never
                 };
+                super::clean_up_on_signal(&target)?;
                 let mut f = quire::AtomicFile::create(&target, overwrite).map_err(|e| {
                     Fail::new(4, format!("cannot create {}: {}", j.display(), chain(&e)))
                 })?;
