@@ -182,7 +182,8 @@ fn eight_threads_share_a_memory_mapped_archive() {
     let path = dir.path().join("shared.quire");
     std::fs::write(&path, &bytes).expect("write");
     // SAFETY: the test wrote the file and nothing modifies it while it is mapped.
-    let archive: Archive<quire::source::AnySource> = unsafe { Archive::open(&path) }.expect("open mapped");
+    let archive: Archive<quire::source::AnySource> =
+        unsafe { Archive::open(&path) }.expect("open mapped");
     assert_eq!(archive.len(), items.len() as u64);
     std::thread::scope(|s| {
         for t in 0..THREADS {

@@ -49,9 +49,9 @@ pub use header::{
     MAX_ENTRIES, MAX_PRELUDE_LEN, OPTIONAL_SHARED_BODIES, REQUIRED_DICT, REQUIRED_RAW_DICT,
     VERSION_MAJOR, VERSION_MINOR,
 };
-pub use nodes::MAX_NODE_LEN;
 #[doc(hidden)]
 pub use nodes::PageHead;
+pub use nodes::MAX_NODE_LEN;
 #[doc(hidden)]
 pub use strings::{FIELD_META, FIELD_TITLE};
 
