@@ -1,16 +1,14 @@
 //! Reading input for `quire pack`: directories of files, JSONL files and JSONL on stdin.
 //!
-//! Each input yields [`Record`]s, owned entries with a `source` (a path, or `file:line`) so
-//! that errors and duplicate keys can say where they came from. [`Packer`] feeds records to an
+//! A file yields a [`Record`], an owned entry with its `source` (its path); a JSONL line is
+//! read by the library's codec ([`quire::jsonl`], spec §9) and known by `FILE:LINE`, so that
+//! errors and duplicate keys can say where they came from. [`Packer`] feeds records to an
 //! [`ArchiveWriter`] one at a time, so memory stays bounded by the largest JSONL line; files
 //! of a directory are streamed ([`ArchiveWriter::add_reader`]), never held whole.
 
 use std::fs;
 use std::io::{self, BufRead, Read, Seek};
 use std::path::{Path, PathBuf};
-
-use base64::Engine as _;
-use serde_json::{Map, Value};
 
 use quire::WriteError;
 
@@ -313,347 +311,14 @@ fn is_utf8(head: &[u8], mut r: impl Read) -> io::Result<bool> {
     }
 }
 
-/// What a JSONL line held: an entry, or the archive metadata line that `unpack --jsonl`
-/// writes first (`{"archive": {...}}`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    /// An entry.
-    Entry(Record),
-    /// Archive metadata pairs.
-    Archive(Vec<(String, String)>),
-}
+/// What a JSONL line holds: the library's §9 codec ([`quire::jsonl`]) reads and writes
+/// JSONL; the CLI holds no record handling of its own.
+pub use quire::jsonl::Line;
 
-/// The entry metadata field that lists (as a JSON array of names) the metadata whose values
-/// are JSON text rather than plain strings: JSONL numbers, booleans, null, arrays and objects
-/// are stored as their JSON text, and `unpack --jsonl` gives them back as the same values.
-pub const JSON_FIELDS: &str = "quire:json";
-
-/// The metadata field that keeps an RFC 3339 date-time given as `"date"`: the entry's date
-/// is its date part, and `unpack --jsonl` writes the full value back as `"date"`.
-pub const DATE_TIME_FIELD: &str = "date";
-
-/// The content type of `body_base64` entries that give none.
-pub const BINARY_CONTENT_TYPE: &str = "application/octet-stream";
-
-/// The date part of an RFC 3339 date-time (`2002-03-14T10:00:00Z`,
-/// `2002-03-14t10:00:00.5+01:00`, or with a space for the `T`), when `s` is one.
-pub fn rfc3339_date_part(s: &str) -> Option<Date> {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = b.get(r)?;
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(part).ok()?.parse().ok()
-    };
-    let date = Date::parse(s.get(..10)?)?;
-    if !matches!(b.get(10), Some(b'T' | b't' | b' '))
-        || b.get(13) != Some(&b':')
-        || b.get(16) != Some(&b':')
-    {
-        return None;
-    }
-    let (h, m, sec) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    match b.get(i..)? {
-        [b'Z' | b'z'] => Some(date),
-        [b'+' | b'-', _, _, b':', _, _] => {
-            let (oh, om) = (digits(i + 1..i + 3)?, digits(i + 4..i + 6)?);
-            (oh <= 23 && om <= 59).then_some(date)
-        }
-        _ => None,
-    }
-}
-
-/// Parses one JSONL line: `{"key" or "id", "title"?, "date"?, "content_type"?, "body" or
-/// "body_base64", "meta"?: {...}}`; any other field becomes entry metadata, in the order of
-/// the line (a `meta` object's fields where it stands). String values are stored as they
-/// are; other JSON values as their JSON text, named in [`JSON_FIELDS`]. `date` may be an
-/// RFC 3339 date-time (its date part is the entry's date; the full value is kept in the
-/// metadata field [`DATE_TIME_FIELD`]). A `body_base64` entry without a content type gets
-/// [`BINARY_CONTENT_TYPE`].
+/// Parses one JSONL line with [`quire::jsonl::parse_line`]; an error names `source`
+/// (`FILE:LINE`).
 pub fn parse_jsonl_line(line: &str, source: &str) -> Result<Line, Error> {
-    let bad = |msg: String| Error::Input(format!("{source}: {msg}"));
-    if line.starts_with('\u{feff}') {
-        return Err(bad(
-            "the line starts with a UTF-8 byte order mark (BOM, U+FEFF), which JSONL does not \
-             allow: save the file without it"
-                .into(),
-        ));
-    }
-    let value: Value = serde_json::from_str(line).map_err(|e| {
-        // serde_json adds "at line 1 column N": the line number is the caller's, in `source`.
-        let msg = e.to_string();
-        let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
-        bad(format!("invalid JSON: {msg} (column {})", e.column()))
-    })?;
-    let Value::Object(mut obj) = value else {
-        return Err(bad("each line must be a JSON object".into()));
-    };
-    if !obj.contains_key("key") && !obj.contains_key("id") {
-        if let Some(Value::Object(a)) = obj.shift_remove("archive") {
-            if obj.is_empty() {
-                return Ok(Line::Archive(string_pairs(a, &bad)?));
-            }
-        }
-        return Err(bad("a record needs a \"key\" (or \"id\") field".into()));
-    }
-    // shift_remove keeps the order of the fields left, which become metadata in that order.
-    let key = match obj.shift_remove("key").or_else(|| obj.shift_remove("id")) {
-        Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(bad("\"key\" must be a string or a number".into())),
-    };
-    let mut text = |name: &str| -> Result<Option<String>, Error> {
-        match obj.shift_remove(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(bad(format!("\"{name}\" of {key:?} must be a string"))),
-        }
-    };
-    let title = text("title")?;
-    let mut metadata: Vec<(String, Value)> = Vec::new();
-    let date = match text("date")? {
-        None => None,
-        Some(d) if d.is_empty() => None,
-        Some(d) => match Date::parse(&d) {
-            Some(date) => Some(date),
-            None => {
-                let date = rfc3339_date_part(&d).ok_or_else(|| {
-                    bad(format!(
-                        "date {d:?} of {key:?} is not a valid YYYY-MM-DD date or RFC 3339 \
-                         date-time"
-                    ))
-                })?;
-                metadata.push((DATE_TIME_FIELD.to_string(), Value::String(d)));
-                Some(date)
-            }
-        },
-    };
-    let content_type = text("content_type")?;
-    let body = text("body")?;
-    let body64 = text("body_base64")?;
-    let (body, content_type) = match (body, body64) {
-        (Some(b), None) => (b.into_bytes(), content_type),
-        (None, Some(b)) => (
-            base64::engine::general_purpose::STANDARD
-                .decode(b.as_bytes())
-                .map_err(|e| bad(format!("body_base64 of {key:?} is not base64: {e}")))?,
-            content_type.or_else(|| Some(BINARY_CONTENT_TYPE.to_string())),
-        ),
-        (None, None) => (Vec::new(), content_type),
-        (Some(_), Some(_)) => {
-            return Err(bad(format!(
-                "{key:?} has both \"body\" and \"body_base64\""
-            )))
-        }
-    };
-    for (name, v) in obj {
-        if name == "meta" {
-            match v {
-                Value::Null => {}
-                Value::Object(m) => metadata.extend(m),
-                _ => return Err(bad(format!("\"meta\" of {key:?} must be an object"))),
-            }
-        } else {
-            metadata.push((name, v));
-        }
-    }
-    Ok(Line::Entry(Record {
-        key,
-        title,
-        date,
-        content_type,
-        metadata: stored_metadata(metadata).map_err(bad)?,
-        body,
-        source: source.to_string(),
-    }))
-}
-
-/// Metadata as stored: strings as they are; for a name with any other JSON value, every
-/// value of that name as JSON text, and the name listed in [`JSON_FIELDS`].
-fn stored_metadata(fields: Vec<(String, Value)>) -> Result<Vec<(String, String)>, String> {
-    let mut json_names: Vec<String> = Vec::new();
-    for (name, v) in &fields {
-        if name == JSON_FIELDS {
-            return Err(format!("the field name {JSON_FIELDS:?} is reserved"));
-        }
-        if !v.is_string() && !json_names.contains(name) {
-            json_names.push(name.clone());
-        }
-    }
-    let marker = (!json_names.is_empty()).then(|| {
-        (
-            JSON_FIELDS.to_string(),
-            Value::from(json_names.clone()).to_string(),
-        )
-    });
-    let mut out: Vec<(String, String)> = fields
-        .into_iter()
-        .map(|(name, v)| {
-            let v = match v {
-                Value::String(s) if !json_names.contains(&name) => s,
-                other => other.to_string(),
-            };
-            (name, v)
-        })
-        .collect();
-    out.extend(marker);
-    Ok(out)
-}
-
-fn string_pairs(
-    m: Map<String, Value>,
-    bad: &dyn Fn(String) -> Error,
-) -> Result<Vec<(String, String)>, Error> {
-    m.into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => Ok((k, s)),
-            other => Err(bad(format!("metadata {k:?} must be a string, not {other}"))),
-        })
-        .collect()
-}
-
-/// The fields of an entry's JSONL line before its body, in their order; `text` says whether
-/// the body will be written as `"body"` (else `"body_base64"`).
-fn entry_head(e: &quire::Entry<'_>, info: &quire::EntryInfo, text: bool) -> Map<String, Value> {
-    let mut obj = Map::new();
-    obj.insert("key".into(), Value::String(e.key().to_string()));
-    if let Some(t) = &info.title {
-        obj.insert("title".into(), Value::String(t.clone()));
-    }
-    let json_names: Vec<String> = info
-        .metadata
-        .iter()
-        .find(|(n, _)| n == JSON_FIELDS)
-        .and_then(|(_, v)| serde_json::from_str(v).ok())
-        .unwrap_or_default();
-    // An RFC 3339 date-time kept by `pack`: written back as the date.
-    let date_time = info.metadata.iter().position(|(n, v)| {
-        n == DATE_TIME_FIELD
-            && !json_names.contains(n)
-            && e.date().is_some()
-            && rfc3339_date_part(v) == e.date()
-    });
-    match (date_time, e.date()) {
-        (Some(i), _) => obj.insert("date".into(), Value::String(info.metadata[i].1.clone())),
-        (None, Some(d)) => obj.insert("date".into(), Value::String(d.to_string())),
-        (None, None) => None,
-    };
-    // A binary body with the default (text) content type says so, since pack would
-    // otherwise give it application/octet-stream.
-    if e.content_type() != quire::DEFAULT_CONTENT_TYPE || !text {
-        obj.insert(
-            "content_type".into(),
-            Value::String(e.content_type().to_string()),
-        );
-    }
-    let mut meta = Map::new();
-    for (i, (n, v)) in info.metadata.iter().enumerate() {
-        if Some(i) == date_time || n == JSON_FIELDS {
-            continue;
-        }
-        let value = if json_names.contains(n) {
-            serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.clone()))
-        } else {
-            Value::String(v.clone())
-        };
-        meta.insert(n.clone(), value);
-    }
-    if !meta.is_empty() {
-        obj.insert("meta".into(), Value::Object(meta));
-    }
-    obj
-}
-
-/// Writes one entry (with its [`Entry::info`](quire::Entry::info) and body) as a JSONL line
-/// that [`parse_jsonl_line`] reads back to the same entry. Holds the whole body; `unpack
-/// --jsonl` uses [`write_entry_jsonl`], which streams it and writes the same bytes.
-pub fn entry_to_jsonl(e: &quire::Entry<'_>, info: &quire::EntryInfo, body: &[u8]) -> String {
-    let text = std::str::from_utf8(body).is_ok();
-    let mut obj = entry_head(e, info, text);
-    match std::str::from_utf8(body) {
-        Ok(s) => obj.insert("body".into(), Value::String(s.to_string())),
-        Err(_) => obj.insert(
-            "body_base64".into(),
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-        ),
-    };
-    Value::Object(obj).to_string()
-}
-
-/// Why [`write_entry_jsonl`] failed.
-#[derive(Debug)]
-pub enum EntryLineError {
-    /// The entry cannot be read (the archive is damaged where it is stored); nothing of its
-    /// line was written.
-    Unreadable(quire::ReadError),
-    /// Writing the output failed, or the body could not be read after its line was begun.
-    Failed(Error),
-}
-
-impl From<io::Error> for EntryLineError {
-    fn from(e: io::Error) -> Self {
-        EntryLineError::Failed(Error::Io(e))
-    }
-}
-
-/// Writes one entry as its JSONL line (with the newline), streaming the body block by block:
-/// memory is bounded by the block size, not the body. The bytes are those of
-/// [`entry_to_jsonl`]. The title, metadata and the whole body are read once before anything
-/// is written, so an unreadable entry writes nothing.
-pub fn write_entry_jsonl(
-    e: &quire::Entry<'_>,
-    out: &mut dyn io::Write,
-) -> Result<(), EntryLineError> {
-    let info = e.info().map_err(EntryLineError::Unreadable)?;
-    let text =
-        crate::stream::is_utf8(|w| e.write_body_to(w)).map_err(EntryLineError::Unreadable)?;
-    let head = Value::Object(entry_head(e, info, text)).to_string();
-    // `head` is `{...}` with at least the key: drop the `}` and add the body field.
-    let open = head.strip_suffix('}').unwrap_or(&head);
-    out.write_all(open.as_bytes())?;
-    // A failed write into `out` comes back from the body reader as `ReadError::Output`.
-    let body_err = |err| {
-        EntryLineError::Failed(match err {
-            // Writing the output failed; a failed read of the archive keeps its path.
-            quire::ReadError::Output(io) => Error::Io(io),
-            other => Error::Read(other),
-        })
-    };
-    if text {
-        out.write_all(b",\"body\":\"")?;
-        crate::stream::write_json_str_body(out, |w| e.write_body_to(w)).map_err(body_err)?;
-    } else {
-        out.write_all(b",\"body_base64\":\"")?;
-        crate::stream::write_base64_body(out, |w| e.write_body_to(w)).map_err(body_err)?;
-    }
-    out.write_all(b"\"}\n")?;
-    Ok(())
-}
-
-/// The archive metadata line written first by `unpack --jsonl`.
-pub fn archive_to_jsonl(meta: &[(String, String)]) -> String {
-    let m: Map<String, Value> = meta
-        .iter()
-        .map(|(n, v)| (n.clone(), Value::String(v.clone())))
-        .collect();
-    let mut obj = Map::new();
-    obj.insert("archive".into(), Value::Object(m));
-    Value::Object(obj).to_string()
+    quire::jsonl::parse_line(line).map_err(|e| Error::Input(format!("{source}: {e}")))
 }
 
 /// One pack input.
@@ -878,35 +543,38 @@ impl<W: io::Write + io::Seek> Packer<W> {
         }
     }
 
-    /// Adds every line of a JSONL stream (blank lines are skipped).
+    /// Adds every line of a JSONL stream (blank lines are skipped), read by the library's
+    /// [`quire::jsonl::LineReader`]; an error names `NAME:LINE`.
     pub fn add_jsonl(
         &mut self,
-        mut r: impl BufRead,
+        r: impl BufRead,
         name: &str,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
-        let mut line = String::new();
-        let mut n = 0u64;
-        let mut done = 0u64;
-        loop {
-            line.clear();
-            let got = r
-                .read_line(&mut line)
-                .map_err(|e| Error::Input(format!("{name}:{}: {e}", n + 1)))?;
-            if got == 0 {
-                return Ok(());
-            }
-            n += 1;
-            done += got as u64;
-            if line.trim().is_empty() {
-                continue;
-            }
-            match parse_jsonl_line(&line, &format!("{name}:{n}"))? {
-                Line::Entry(rec) => self.add(&rec)?,
+        let mut lines = quire::jsonl::LineReader::new(r);
+        while let Some(line) = lines.next() {
+            let at = lines.line_number();
+            let line = line.map_err(|e| match e {
+                quire::jsonl::Error::Io { line, source } => {
+                    Error::Input(format!("{name}:{line}: {source}"))
+                }
+                e => Error::Input(format!(
+                    "{name}:{at}: {}",
+                    e.parse_error()
+                        .map_or_else(|| e.to_string(), |p| p.to_string())
+                )),
+            })?;
+            match line {
+                Line::Entry(rec) => {
+                    let before = self.writer.len();
+                    let result = self.writer.add(&rec.as_entry());
+                    self.added(result, before, &format!("{name}:{at}"))?;
+                }
                 Line::Archive(meta) => self.archive_lines.push(meta),
             }
-            progress(done);
+            progress(lines.bytes_read());
         }
+        Ok(())
     }
 
     /// Gives the writer back, to finish it.
@@ -964,64 +632,6 @@ mod tests {
                 },
                 "{name}"
             );
-        }
-    }
-
-    #[test]
-    fn jsonl_fields() {
-        let l =
-            r#"{"id": 7, "title": "T", "date": "2020-01-02", "lang": "en", "n": 3, "body": "x"}"#;
-        let Line::Entry(r) = parse_jsonl_line(l, "f:1").unwrap() else {
-            panic!("not an entry")
-        };
-        assert_eq!(r.key, "7");
-        assert_eq!(r.title.as_deref(), Some("T"));
-        assert_eq!(
-            r.metadata,
-            vec![
-                ("lang".into(), "en".into()),
-                ("n".into(), "3".into()),
-                (JSON_FIELDS.into(), "[\"n\"]".into())
-            ]
-        );
-        assert_eq!(r.body, b"x");
-        let err = parse_jsonl_line(r#"{"body": "x"}"#, "f:2").unwrap_err();
-        assert!(err.to_string().starts_with("f:2:"), "{err}");
-        let err = parse_jsonl_line(r#"{"key": "k", "date": "2020-02-30x"}"#, "f:3").unwrap_err();
-        assert!(err.to_string().contains("not a valid"), "{err}");
-        let b64 = r#"{"key": "b", "body_base64": "AAH/"}"#;
-        let Line::Entry(r) = parse_jsonl_line(b64, "f:4").unwrap() else {
-            panic!("not an entry")
-        };
-        assert_eq!(r.body, [0, 1, 255]);
-        assert_eq!(r.content_type.as_deref(), Some(BINARY_CONTENT_TYPE));
-    }
-
-    #[test]
-    fn rfc3339_date_times() {
-        for ok in [
-            "2002-03-14T10:00:00Z",
-            "2002-03-14t10:00:00z",
-            "2002-03-14 23:59:60.123+01:00",
-            "2002-03-14T00:00:00-23:59",
-        ] {
-            assert_eq!(
-                rfc3339_date_part(ok).map(|d| d.to_string()).as_deref(),
-                Some("2002-03-14"),
-                "{ok}"
-            );
-        }
-        for bad in [
-            "2002-03-14",
-            "2002-03-14T10:00:00",
-            "2002-03-14T24:00:00Z",
-            "2002-03-14T10:00Z",
-            "2002-03-14T10:00:00.Z",
-            "2002-03-14T10:00:00+0100",
-            "2002-03-14T10:00:00ZZ",
-            "2002-03-14T10:00:00+01:00:00",
-        ] {
-            assert_eq!(rfc3339_date_part(bad), None, "{bad}");
         }
     }
 }

@@ -9,7 +9,6 @@ pub mod ingest;
 pub mod output;
 pub mod progress;
 pub mod show;
-pub mod stream;
 pub mod threads;
 pub mod unpack;
 

@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use quire::jsonl::WriteLineError;
 use quire::Archive;
 
 /// Longest path component accepted (most file systems allow 255 bytes).
@@ -477,11 +478,7 @@ pub fn unpack_jsonl<D: quire::source::ByteSource>(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<UnpackSummary, Error> {
-    writeln!(
-        out,
-        "{}",
-        crate::ingest::archive_to_jsonl(archive.metadata())
-    )?;
+    writeln!(out, "{}", quire::jsonl::archive_line(archive.metadata()))?;
     let mut summary = UnpackSummary::default();
     for index in 0..archive.len() {
         let lose = |key: Option<&str>, e: quire::ReadError| Lost {
@@ -497,16 +494,17 @@ pub fn unpack_jsonl<D: quire::source::ByteSource>(
                 continue;
             }
         };
-        match crate::ingest::write_entry_jsonl(&entry, out) {
+        // The library's §9 codec writes the line, streaming the body block by block.
+        match quire::jsonl::write_entry_line(&entry, out) {
             Ok(()) => {}
-            Err(crate::ingest::EntryLineError::Unreadable(e)) if stops(&e) => {
-                return Err(Error::Read(e))
-            }
-            Err(crate::ingest::EntryLineError::Unreadable(e)) => {
+            Err(WriteLineError::Unreadable(e)) if stops(&e) => return Err(Error::Read(e)),
+            Err(WriteLineError::Unreadable(e)) => {
                 summary.lost.push(lose(Some(entry.key()), e));
                 continue;
             }
-            Err(crate::ingest::EntryLineError::Failed(e)) => return Err(e),
+            Err(WriteLineError::Read(e)) => return Err(Error::Read(e)),
+            Err(WriteLineError::Io(e)) => return Err(Error::Io(e)),
+            Err(e) => return Err(Error::Input(e.to_string())),
         }
         summary.files += 1;
         summary.bytes += entry.body_len();

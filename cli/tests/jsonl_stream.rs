@@ -84,7 +84,7 @@ fn streamed_jsonl_equals_whole_body_encoding_across_block_boundaries() {
     // SAFETY: the test wrote the file and nothing modifies it while it is mapped.
     let archive = unsafe { quire::Archive::open(&arc) }.unwrap();
     assert_eq!(archive.header().block_target, BLOCK);
-    let mut want = quire_cli::ingest::archive_to_jsonl(archive.metadata());
+    let mut want = quire::jsonl::archive_line(archive.metadata());
     want.push('\n');
     let mut straddles = 0;
     for e in archive.iter() {
@@ -95,8 +95,7 @@ fn streamed_jsonl_equals_whole_body_encoding_across_block_boundaries() {
             "{} spans few blocks",
             e.key()
         );
-        let info = e.info().unwrap();
-        want.push_str(&quire_cli::ingest::entry_to_jsonl(&e, info, &body));
+        want.push_str(&quire::jsonl::entry_line(&e).unwrap());
         want.push('\n');
         // Blocks are cut every BLOCK bytes of the stream: where do the cuts fall in the body?
         let (_, offset) = e.location().unwrap();

@@ -473,8 +473,8 @@ fn first_line_archive_meta(p: &std::path::Path) -> Option<Vec<(String, String)>>
     let f = std::fs::File::open(p).ok()?;
     let mut line = String::new();
     io::BufReader::new(f).read_line(&mut line).ok()?;
-    match quire_cli::ingest::parse_jsonl_line(&line, "") {
-        Ok(quire_cli::ingest::Line::Archive(m)) => Some(m),
+    match quire::jsonl::parse_line(&line) {
+        Ok(quire::jsonl::Line::Archive(m)) => Some(m),
         _ => None,
     }
 }
