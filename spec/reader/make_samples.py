@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import random
+import re
 import struct
 import sys
 import zlib
@@ -334,6 +335,15 @@ def jstr(s):
     return json.dumps(s, ensure_ascii=False)
 
 
+# §9.1: "An RFC 3339 date-time here is: a valid YYYY-MM-DD date; T, t or a space; hh:mm:ss
+# with hours 00–23, minutes 00–59, seconds 00–60; optionally . and one or more digits; then Z,
+# z, or +hh:mm / -hh:mm with hours 00–23 and minutes 00–59. Nothing may follow." The date part
+# is compared with the entry's (valid) date, so only the date's shape is checked here.
+DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:"
+                       r"(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
+                       r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+
+
 def jsonl(entries, meta):
     lines = ['{"archive":{' + ",".join(jstr(n) + ":" + jstr(v) for n, v in meta) + "}}"]
     for e in sorted(entries, key=lambda e: e.key):
@@ -345,7 +355,9 @@ def jsonl(entries, meta):
             d = "%04d-%02d-%02d" % (e.date // 10000, e.date // 100 % 100, e.date % 100)
             for i, (n, v) in enumerate(m):
                 if n == "date":
-                    if v[:11] == d + "T":
+                    # the first pair named date, merged when it is an RFC 3339 date-time
+                    # on the entry's date (§9.1)
+                    if DATE_TIME.fullmatch(v) and v[:10] == d:
                         d = v
                         del m[i]
                     break

@@ -14,7 +14,8 @@ Library:
 CLI:
     quire_spec_reader.py dump ARCHIVE      JSON Lines of spec section 9
     quire_spec_reader.py check ARCHIVE     open, read every entry, verify: 'ok' or the errors
-    quire_spec_reader.py vectors DIR       run the test vectors
+    quire_spec_reader.py vectors DIR       run the test vectors: DIR/*.quire, DIR/jsonl/*.quire
+                                           (if any) and DIR/reject/
 
 Every check of spec section 11 is made in the order of its table, with its code. Nothing
 recurses to a depth the file sets (index_depth <= 4 is checked on open, and walks use an
@@ -1481,10 +1482,13 @@ def open_archive(path):
 
 
 # --------------------------------------------------------------------------------------------
-# §9: JSON Lines
+# §9.1: JSON Lines, writing
 
 
 def json_str(s):
+    """A JSON string as §9.1 writes it: `"` and `\\` escaped, U+0008 U+0009 U+000A U+000C
+    U+000D as `\\b \\t \\n \\f \\r`, the other U+0000–U+001F as `\\u00xx` (lowercase hex),
+    nothing else escaped."""
     out = ['"']
     for ch in s:
         o = ord(ch)
@@ -1501,9 +1505,104 @@ def json_str(s):
     return "".join(out)
 
 
+class NotJson(ValueError):
+    pass
+
+
+INT_MIN, INT_MAX = -(1 << 63), (1 << 64) - 1
+
+
+def _json_int(token):
+    """§9.1 Numbers: a number without fraction or exponent, from −2^63 to 2^64 − 1, is that
+    integer (except `-0`, the binary64 −0.0); any other is the nearest binary64."""
+    if token == "-0":
+        return -0.0
+    digits = token.lstrip("-")
+    if len(digits) <= 20:  # so int() never meets Python's limit on digits
+        v = int(token)
+        if INT_MIN <= v <= INT_MAX:
+            return v
+    return _json_float(token)
+
+
+def _json_float(token):
+    v = float(token)  # correctly rounded
+    if v in (float("inf"), float("-inf")):
+        # "a number beyond binary64's range is an error" (§9.1)
+        raise NotJson(f"number beyond binary64's range: {token[:40]}")
+    return v
+
+
+def _json_constant(name):
+    raise NotJson(f"not JSON: {name}")  # Python's json would take NaN, Infinity, -Infinity
+
+
+def _no_lone_surrogates(v):
+    """A string with a lone surrogate (`"\\ud800"`) is not a Unicode string and cannot be
+    written as UTF-8: taken as not JSON (SPEC_ISSUES.md, §9 #5)."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotJson("a lone surrogate in a string") from None
+        elif isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+
+
+def parse_json(text):
+    """JSON text (RFC 8259) to a value, as §9.1 reads it: objects keep their member order, a
+    repeated member name keeps its last value at its first place (a dict does exactly that);
+    numbers as _json_int / _json_float. Raises NotJson (a ValueError) if it does not parse."""
+    try:
+        v = json.loads(text, parse_int=_json_int, parse_float=_json_float,
+                       parse_constant=_json_constant)
+    except RecursionError:
+        raise NotJson("nested too deeply") from None
+    _no_lone_surrogates(v)
+    return v
+
+
+def json_number(v):
+    """§9.1 Numbers: integers in decimal; a binary64 with the fewest significant digits that
+    read back as it (Python's repr gives those digits, the closest of several), d₁.d₂…dₙ ×
+    10^E, positional when −5 ≤ E ≤ 15 with at least one digit after the point, else
+    d₁[.d₂…dₙ]e±E."""
+    if isinstance(v, int):
+        return str(v)
+    sign = "-" if str(v)[0] == "-" else ""  # keeps -0.0's sign
+    a = abs(v)
+    if a == 0.0:
+        return sign + "0.0"
+    r = repr(a)  # shortest round-trip digits: '1e-07', '0.1', '1.5e+300', '100.0'
+    mant, _, exp = r.partition("e")
+    ip, _, fp = mant.partition(".")
+    digits = (ip + fp).lstrip("0")
+    # the exponent of the first significant digit
+    lead_zeros = len(ip + fp) - len((ip + fp).lstrip("0"))
+    E = (int(exp) if exp else 0) + len(ip) - 1 - lead_zeros
+    digits = digits.rstrip("0") or "0"
+    n = len(digits)
+    if -5 <= E <= 15:
+        if E >= 0:
+            whole = digits[:E + 1].ljust(E + 1, "0")
+            frac = digits[E + 1:] or "0"
+        else:
+            whole = "0"
+            frac = "0" * (-E - 1) + digits
+        return f"{sign}{whole}.{frac}"
+    m = digits[0] + ("." + digits[1:] if n > 1 else "")
+    return f"{sign}{m}e{'+' if E >= 0 else '-'}{abs(E)}"
+
+
 def json_value(v):
-    """A parsed JSON value written compactly, the way serde_json writes a Value
-    (objects in their order, as with serde_json's preserve_order)."""
+    """A parsed JSON value written as §9.1 says: compactly, object members in their order,
+    numbers as json_number."""
     if v is None:
         return "null"
     if v is True:
@@ -1512,11 +1611,8 @@ def json_value(v):
         return "false"
     if isinstance(v, str):
         return json_str(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        r = repr(v)
-        return r if ("." in r or "e" in r or "inf" in r or "nan" in r) else r + ".0"
+    if isinstance(v, (int, float)):
+        return json_number(v)
     if isinstance(v, list):
         return "[" + ",".join(json_value(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -1525,10 +1621,11 @@ def json_value(v):
 
 
 def json_names(value):
-    """Names listed by a `quire:json` metadata value: a JSON array of names (§9). A value that
-    is not a JSON array lists none (SPEC_ISSUES.md, 3.1 #9)."""
+    """Names listed by a `quire:json` value (§9.1): the strings of the JSON array it is;
+    elements that are not strings are ignored; a value that is not a JSON array (or not JSON)
+    lists no names."""
     try:
-        v = json.loads(value)
+        v = parse_json(value)
     except ValueError:
         return set()
     if isinstance(v, list):
@@ -1536,26 +1633,47 @@ def json_names(value):
     return set()
 
 
+RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))")
+
+
+def is_rfc3339(s):
+    """§9.1 "An RFC 3339 date-time here is": a valid YYYY-MM-DD date; T, t or a space;
+    hh:mm:ss (hours 00–23, minutes 00–59, seconds 00–60); optionally `.` and one or more
+    digits; then Z, z or ±hh:mm (hours 00–23, minutes 00–59). Nothing may follow. Digits are
+    ASCII digits."""
+    m = RFC3339.fullmatch(s)
+    if not m:
+        return False
+    y, mo, d, hh, mi, ss, oh, om = m.groups()
+    if not valid_date(int(y) * 10000 + int(mo) * 100 + int(d)):
+        return False
+    if not (int(hh) <= 23 and int(mi) <= 59 and int(ss) <= 60):
+        return False
+    if oh is not None and not (int(oh) <= 23 and int(om) <= 59):
+        return False
+    return True
+
+
 def entry_json(ent):
     parts = ['"key":' + json_str(ent.key)]
-    if ent.title is not None:
+    if ent.title is not None:  # an empty title is a title
         parts.append('"title":' + json_str(ent.title))
     meta = list(ent.metadata)
-    json_fields = set()
-    for name, value in meta:
-        if name == "quire:json":
-            json_fields |= json_names(value)
-    meta = [(n, v) for n, v in meta if n != "quire:json"]
+    # the names the entry's first pair named quire:json lists
+    json_fields = next((json_names(v) for n, v in meta if n == "quire:json"), set())
     if ent.date is not None:
         date = ent.date_str
-        for i, (name, value) in enumerate(meta):
-            if name == "date":
-                # the first pair named date: merged when it starts with the date and "T"
-                if value[:11] == date + "T":
-                    date = value
-                    del meta[i]
-                break
+        # only the entry's first pair named date is looked at
+        i = next((i for i, (n, _) in enumerate(meta) if n == "date"), None)
+        if i is not None:
+            value = meta[i][1]
+            if is_rfc3339(value) and value[:10] == date:
+                date = value
+                del meta[i]
         parts.append('"date":' + json_str(date))
+    meta = [(n, v) for n, v in meta if n != "quire:json"]  # never written
     body = ent.body
     try:
         text = body.decode("utf-8")
@@ -1565,12 +1683,12 @@ def entry_json(ent):
         parts.append('"content_type":' + json_str(ent.content_type))
     if meta:
         items = []
-        for name, value in meta:
+        for name, value in meta:  # a repeated name is written once for each pair
             if name in json_fields:
                 try:
-                    items.append(json_str(name) + ":" + json_value(json.loads(value)))
+                    items.append(json_str(name) + ":" + json_value(parse_json(value)))
                     continue
-                except ValueError:
+                except ValueError:  # a listed value that does not parse: a string
                     pass
             items.append(json_str(name) + ":" + json_str(value))
         parts.append('"meta":{' + ",".join(items) + "}")
@@ -1716,13 +1834,16 @@ def expected_when(d):
     return out
 
 
-def run_vectors(d):
+def run_accept(d, prefix=""):
+    """Every NAME.quire of d must pass full verification and lookups, and dump to exactly
+    NAME.jsonl. Returns (passed, failed)."""
     passed = failed = 0
     for name in sorted(os.listdir(d)):
         if not name.endswith(".quire"):
             continue
         path = os.path.join(d, name)
         exp_path = path[:-6] + ".jsonl"
+        name = prefix + name
         try:
             with open_archive(path) as a:
                 faults = a.verify_all()
@@ -1752,6 +1873,19 @@ def run_vectors(d):
         except AssertionError as e:
             print(f"FAIL {name}: wrong lookup answer: {e}")
             failed += 1
+    return passed, failed
+
+
+def run_vectors(d):
+    """The vectors of d: its accept vectors, those of d/jsonl/ if there is one (the JSON Lines
+    vectors of §9, run the same way; `vectors spec/vectors/jsonl` runs them alone), and the
+    reject files of d/reject/."""
+    passed, failed = run_accept(d)
+    jdir = os.path.join(d, "jsonl")
+    if os.path.isdir(jdir):
+        p, f = run_accept(jdir, "jsonl/")
+        passed += p
+        failed += f
     rdir = os.path.join(d, "reject")
     if os.path.isdir(rdir):
         exp = expected_kinds(rdir)
