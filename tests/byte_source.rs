@@ -117,10 +117,10 @@ fn local_cases(bytes: &[u8], dir: &TempDir) -> Vec<Case> {
 
 /// Every source over `bytes`: the local ones and (feature `remote`) the remote ones.
 fn all_cases(bytes: &[u8], dir: &TempDir) -> Vec<Case> {
-    let mut cases = local_cases(bytes, dir);
+    let local = local_cases(bytes, dir);
     #[cfg(feature = "remote")]
-    cases.extend(remote::cases(bytes));
-    cases
+    let local = local.into_iter().chain(remote::cases(bytes)).collect();
+    local
 }
 
 // ------------------------------------------------------------------------------ the contract
@@ -697,6 +697,26 @@ mod remote {
         inner: Arc<dyn ObjectStore>,
         gets: AtomicUsize,
         faults: Mutex<HashMap<usize, Fault>>,
+        /// Gets under way now, and the most there ever were at once.
+        busy: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    /// One get under way, counted in [`Faulty`] until dropped.
+    struct Busy<'a>(&'a Faulty);
+
+    impl<'a> Busy<'a> {
+        fn enter(store: &'a Faulty) -> Busy<'a> {
+            let now = store.busy.fetch_add(1, Ordering::SeqCst) + 1;
+            store.most.fetch_max(now, Ordering::SeqCst);
+            Busy(store)
+        }
+    }
+
+    impl Drop for Busy<'_> {
+        fn drop(&mut self) {
+            self.0.busy.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     impl Faulty {
@@ -705,11 +725,18 @@ mod remote {
                 inner,
                 gets: AtomicUsize::new(0),
                 faults: Mutex::new(faults.iter().copied().collect()),
+                busy: AtomicUsize::new(0),
+                most: AtomicUsize::new(0),
             })
         }
 
         fn gets(&self) -> usize {
             self.gets.load(Ordering::SeqCst)
+        }
+
+        /// The most gets that were under way at once.
+        fn most(&self) -> usize {
+            self.most.load(Ordering::SeqCst)
         }
     }
 
@@ -734,6 +761,7 @@ mod remote {
             options: GetOptions,
         ) -> object_store::Result<GetResult> {
             let n = self.gets.fetch_add(1, Ordering::SeqCst) + 1;
+            let _busy = Busy::enter(self);
             let fault = self.faults.lock().unwrap().get(&n).copied();
             let fault = match fault {
                 None => return self.inner.get_opts(location, options).await,
@@ -1088,32 +1116,42 @@ mod remote {
     }
 
     #[test]
-    fn latency_is_paid_per_round_trip_not_per_range() {
-        // 200 ms a request: read_many's ranges travel together; a read inside the held
-        // 16 KiB costs nothing.
+    fn ranges_asked_together_are_fetched_together_up_to_the_parallelism() {
+        // 100 ms a get (ThrottledStore): gets that overlap are counted, not timed.
         let bytes = pattern(200_000);
-        let store = Arc::new(ThrottledStore::new(
-            in_memory(&bytes).fork(),
-            ThrottleConfig {
-                wait_get_per_call: Duration::from_millis(200),
-                ..ThrottleConfig::default()
-            },
-        ));
-        let src = open(store, RemoteOptions::new()).unwrap();
-        let started = Instant::now();
-        assert!(*src.read_at(100, 1000).unwrap() == bytes[100..1100]);
-        assert!(started.elapsed() < Duration::from_millis(150));
+        let slow = || -> Arc<dyn ObjectStore> {
+            Arc::new(ThrottledStore::new(
+                in_memory(&bytes).fork(),
+                ThrottleConfig {
+                    wait_get_per_call: Duration::from_millis(100),
+                    ..ThrottleConfig::default()
+                },
+            ))
+        };
         let ranges: Vec<Range<u64>> = (2..=17).map(|i| i * 10_000..i * 10_000 + 500).collect();
-        let started = Instant::now();
-        let got = src.read_many(&ranges).unwrap();
-        let took = started.elapsed();
-        assert!(ranges
-            .iter()
-            .zip(&got)
-            .all(|(r, g)| **g == *slice(&bytes, r)));
-        assert_eq!(src.stats().requests, 17);
-        // One after the other would be 3.2 s; a generous bound for a loaded machine.
-        assert!(took < Duration::from_millis(1600), "{took:?}");
+        for (parallelism, at_least, at_most) in [(32, 12, 16), (4, 2, 4), (1, 1, 1)] {
+            let store = Faulty::new(slow(), &[]);
+            let options = RemoteOptions::new().parallelism(parallelism);
+            let src = open(store.clone(), options).unwrap();
+            // Inside the 16 KiB held from the open: no get.
+            assert!(*src.read_at(100, 1000).unwrap() == bytes[100..1100]);
+            assert_eq!(store.gets(), 1);
+            let got = src.read_many(&ranges).unwrap();
+            assert!(ranges
+                .iter()
+                .zip(&got)
+                .all(|(r, g)| **g == *slice(&bytes, r)));
+            assert_eq!(store.gets(), 17, "one get per range");
+            assert_eq!(src.stats().requests, 17);
+            let most = store.most();
+            assert!(
+                (at_least..=at_most).contains(&most),
+                "parallelism {parallelism}: {most} gets at once"
+            );
+            // All cached now: asked again, nothing is fetched.
+            src.read_many(&ranges).unwrap();
+            assert_eq!(store.gets(), 17);
+        }
     }
 
     // ------------------------------------------------- object_store's HTTP store, in-process
