@@ -425,3 +425,73 @@ fn a_fresh_release_binary_is_at_most_15_mb() {
         b.len()
     );
 }
+
+/// Every command renders its facts as JSON too: pack, unpack, salvage and verify print one
+/// object on stdout; get prints one §9 line per key found.
+#[test]
+fn every_command_has_a_json_form() {
+    let t = tempfile::tempdir().unwrap();
+    let arc = t.path().join("a.quire");
+    let jsonl = "{\"key\":\"a\",\"title\":\"T\",\"body\":\"first\"}\n\
+                 {\"key\":\"b\",\"body_base64\":\"AAH/\"}\n";
+    let o = run_stdin(&["pack", "-", "-o", s(&arc), "--json"], jsonl.as_bytes());
+    let packed: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(packed["entries"], 2);
+    assert_eq!(packed["output"], s(&arc));
+    assert!(err(&o).is_empty(), "{}", err(&o));
+
+    let out = t.path().join("out.jsonl");
+    let o = run(&["unpack", s(&arc), "--jsonl", s(&out), "--json"]);
+    let unpacked: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(
+        (
+            unpacked["written"].clone(),
+            unpacked["lost_entries"].clone()
+        ),
+        (2.into(), 0.into())
+    );
+    let e = fails(&run(&["unpack", s(&arc), "--jsonl", "-", "--json"]), 2);
+    assert!(e.contains("--json"), "{e}");
+
+    let copy = t.path().join("copy.quire");
+    let o = run(&["salvage", s(&arc), "-o", s(&copy), "--json"]);
+    let salvaged: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(salvaged["kept"], 2);
+
+    let lines = ok(&run(&["get", "--json", s(&arc), "b", "a"]));
+    let keys: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(keys, ["b", "a"]);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["body_base64"], "AAH/");
+
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&run(&["verify", "--json", s(&arc)]))).unwrap();
+    assert_eq!(
+        (v["ok"].clone(), v["entries"].clone()),
+        (true.into(), 2.into())
+    );
+    // A flipped byte in the data: a problem with its §11 code, exit 1.
+    let mut bytes = fs::read(&arc).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x55;
+    let bad = t.path().join("bad.quire");
+    fs::write(&bad, &bytes).unwrap();
+    let o = run(&["verify", "--json", s(&bad)]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out_of(&o)).unwrap();
+    assert_eq!(v["ok"], false);
+    let code = v["problems"][0]["code"].as_str().unwrap();
+    assert!(code.starts_with("damaged_"), "{code}");
+}
+
+fn out_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}

@@ -454,3 +454,27 @@ pub fn clean_up_on_signal(target: &Path) -> Result<(), Fail> {
     });
     Ok(())
 }
+
+/// A run of lost entries in `--json` output.
+#[derive(serde::Serialize)]
+pub struct LostJson {
+    first: u64,
+    last: u64,
+    count: u64,
+    from_key: Option<String>,
+    to_key: Option<String>,
+    why: String,
+}
+
+impl From<&quire_cli::unpack::LostRun> for LostJson {
+    fn from(r: &quire_cli::unpack::LostRun) -> LostJson {
+        LostJson {
+            first: r.first,
+            last: r.last,
+            count: r.last - r.first + 1,
+            from_key: r.keys.0.clone(),
+            to_key: r.keys.1.clone(),
+            why: r.why.clone(),
+        }
+    }
+}

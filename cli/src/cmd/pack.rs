@@ -116,6 +116,11 @@ pub struct Args {
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// The summary as one JSON object on stdout instead: output, entries, raw_bytes,
+    /// file_bytes, blocks, dictionary_bytes, dictionary_stored_bytes, ratio,
+    /// duplicates_resolved, shared_bodies, skipped (symlinks, special, bad_names).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -183,8 +188,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// A failure with its exit code and its one-line message (`None`: end quietly, as on a
-/// closed output pipe).
+/// Archive metadata from the command line: each name once, none that the writer sets.
 fn command_line_metadata(a: &Args) -> Result<Vec<(String, String)>, Fail> {
     let mut metadata: Vec<(String, String)> = Vec::new();
     let named = [
@@ -264,18 +268,115 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     packer.exclude_output(&target);
     packer.strict_names(a.strict_names);
     add_inputs(&mut packer, &inputs, &bar)?;
-    let skipped = [
-        (packer.skipped.symlinks.len(), "symbolic link"),
-        (packer.skipped.special.len(), "special file"),
-        (packer.skipped.bad_names.len(), "non-UTF-8 name"),
-    ];
+    let skipped = Skipped {
+        symlinks: packer.skipped.symlinks.len(),
+        special: packer.skipped.special.len(),
+        bad_names: packer.skipped.bad_names.len(),
+    };
     let s = packer.into_writer().finish();
     bar.finish_and_clear();
-    let s = s?;
-    if !a.quiet {
-        say_packed(&s, &a.output, &skipped);
+    let packed = Packed::new(&s?, &a.output, skipped);
+    if a.json {
+        let mut out = io::stdout().lock();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&packed).unwrap_or_default()
+        )?;
+        out.flush()?;
+    } else if !a.quiet {
+        let _ = writeln!(io::stderr(), "{}", packed.text());
     }
     Ok(0)
+}
+
+/// What a pack wrote.
+#[derive(serde::Serialize)]
+struct Packed {
+    output: String,
+    entries: u64,
+    raw_bytes: u64,
+    file_bytes: u64,
+    blocks: u64,
+    dictionary_bytes: u64,
+    dictionary_stored_bytes: u64,
+    ratio: f64,
+    duplicates_resolved: u64,
+    shared_bodies: u64,
+    skipped: Skipped,
+}
+
+/// What directory inputs left out.
+#[derive(serde::Serialize)]
+struct Skipped {
+    symlinks: usize,
+    special: usize,
+    bad_names: usize,
+}
+
+impl Packed {
+    fn new(s: &quire::Summary, output: &Path, skipped: Skipped) -> Packed {
+        Packed {
+            output: output.display().to_string(),
+            entries: s.entries,
+            raw_bytes: s.raw_bytes,
+            file_bytes: s.file_len,
+            blocks: s.blocks,
+            dictionary_bytes: s.dict_len,
+            dictionary_stored_bytes: s.stored_dict_len,
+            ratio: if s.file_len > 0 {
+                s.raw_bytes as f64 / s.file_len as f64
+            } else {
+                0.0
+            },
+            duplicates_resolved: s.duplicates,
+            shared_bodies: s.shared_bodies,
+            skipped,
+        }
+    }
+
+    /// The one-line summary: counts, sizes (the dictionary as stored), ratio, and what was
+    /// deduplicated, resolved or skipped.
+    fn text(&self) -> String {
+        let mut extra = String::new();
+        if self.duplicates_resolved > 0 {
+            extra.push_str(&format!(
+                ", {} duplicate keys resolved",
+                self.duplicates_resolved
+            ));
+        }
+        if self.shared_bodies > 0 {
+            extra.push_str(&format!(
+                ", {} identical bodies stored once",
+                self.shared_bodies
+            ));
+        }
+        let sk = &self.skipped;
+        let parts: Vec<String> = [
+            (sk.symlinks, "symbolic link"),
+            (sk.special, "special file"),
+            (sk.bad_names, "non-UTF-8 name"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+        let total = sk.symlinks + sk.special + sk.bad_names;
+        if total > 0 {
+            extra.push_str(&format!(", skipped {total} paths ({})", parts.join(", ")));
+        }
+        format!(
+            "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes \
+             stored, ratio {:.2}){extra}",
+            self.entries,
+            self.raw_bytes,
+            self.output,
+            self.file_bytes,
+            self.blocks,
+            self.dictionary_stored_bytes,
+            self.ratio,
+        )
+    }
 }
 
 /// The progress display of [`ArchiveWriter::finish`] on `bar`: a spinner while the
@@ -424,47 +525,6 @@ fn add_inputs(
         base += last;
     }
     Ok(())
-}
-
-/// The one-line summary of a pack: counts, sizes (the dictionary as stored), ratio, and
-/// what was deduplicated, resolved or skipped.
-fn say_packed(s: &quire::Summary, output: &Path, skipped: &[(usize, &str)]) {
-    let ratio = if s.file_len > 0 {
-        s.raw_bytes as f64 / s.file_len as f64
-    } else {
-        0.0
-    };
-    let mut extra = String::new();
-    if s.duplicates > 0 {
-        extra.push_str(&format!(", {} duplicate keys resolved", s.duplicates));
-    }
-    if s.shared_bodies > 0 {
-        extra.push_str(&format!(
-            ", {} identical bodies stored once",
-            s.shared_bodies
-        ));
-    }
-    let total: usize = skipped.iter().map(|(n, _)| n).sum();
-    if total > 0 {
-        let parts: Vec<String> = skipped
-            .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
-            .collect();
-        extra.push_str(&format!(", skipped {total} paths ({})", parts.join(", ")));
-    }
-    let _ = writeln!(
-        io::stderr(),
-        "packed {} entries ({} bytes) into {} ({} bytes, {} blocks, dictionary {} bytes \
-         stored, ratio {:.2}){extra}",
-        s.entries,
-        s.raw_bytes,
-        output.display(),
-        s.file_len,
-        s.blocks,
-        s.stored_dict_len,
-        ratio,
-    );
 }
 
 /// The `{"archive": ...}` line at the top of a JSONL file written by `unpack --jsonl`.

@@ -1,6 +1,7 @@
 //! `quire salvage`: what can be read of a damaged copy, into a new archive; what was lost,
 //! one line per damaged page or run of neighbouring entries.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use quire::{Overwrite, WriterOptions};
@@ -30,6 +31,58 @@ pub struct Args {
     /// One summary line of what was lost instead of one line per lost range.
     #[arg(short, long)]
     quiet: bool,
+    /// What was salvaged and lost as one JSON object on stdout instead: archive, output,
+    /// entries, kept, file_bytes, lost_entries, lost (first, last, count, from_key, to_key,
+    /// why).
+    #[arg(long)]
+    json: bool,
+}
+
+/// What salvage kept and lost.
+#[derive(serde::Serialize)]
+struct Salvaged {
+    archive: String,
+    output: String,
+    /// Entries the archive's header gives.
+    entries: u64,
+    kept: u64,
+    file_bytes: u64,
+    lost_entries: u64,
+    lost: Vec<super::LostJson>,
+    #[serde(skip)]
+    runs: Vec<unpack::LostRun>,
+}
+
+impl Salvaged {
+    /// One line per lost range (unless `quiet`), then the summary: what [`run`] says on
+    /// stderr.
+    fn say(&self, quiet: bool) {
+        if !quiet {
+            for r in &self.runs {
+                say(format_args!("{}: {r}", self.archive));
+            }
+        }
+        say(format_args!(
+            "{}: salvaged {} of {} entries into {} ({} bytes){}",
+            self.archive,
+            self.kept,
+            self.entries,
+            self.output,
+            self.file_bytes,
+            match self.lost_entries {
+                0 => String::new(),
+                n => format!(
+                    "; {n} lost in {} place(s){}",
+                    self.runs.len(),
+                    if quiet {
+                        " (run without -q for the list)"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        ));
+    }
 }
 
 /// Runs `quire salvage`: every entry that can be read, into a new archive.
@@ -130,29 +183,22 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let summary = w
         .finish()
         .map_err(|e| Fail::new(4, format!("writing {}: {}", output.display(), chain(&e))))?;
-    if !quiet {
-        for r in &runs {
-            say(format_args!("{}: {r}", path.display()));
-        }
+    let facts = Salvaged {
+        archive: path.display().to_string(),
+        output: output.display().to_string(),
+        entries: archive.len(),
+        kept,
+        file_bytes: summary.file_len,
+        lost_entries,
+        lost: runs.iter().map(super::LostJson::from).collect(),
+        runs,
+    };
+    if a.json {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", serde_json::to_string(&facts).unwrap_or_default())?;
+        out.flush()?;
+    } else {
+        facts.say(quiet);
     }
-    say(format_args!(
-        "{}: salvaged {kept} of {} entries into {} ({} bytes){}",
-        path.display(),
-        archive.len(),
-        output.display(),
-        summary.file_len,
-        match lost_entries {
-            0 => String::new(),
-            n => format!(
-                "; {n} lost in {} place(s){}",
-                runs.len(),
-                if quiet {
-                    " (run without -q for the list)"
-                } else {
-                    ""
-                }
-            ),
-        }
-    ));
     Ok(if lost_entries == 0 { 0 } else { 1 })
 }

@@ -1,7 +1,7 @@
 //! `quire unpack`: every entry back out, as files under a directory or as JSONL.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use quire::Overwrite;
 use quire_cli::output;
@@ -47,6 +47,68 @@ pub struct Args {
     /// No progress bar and no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// What was written and lost as one JSON object on stdout instead of the summary:
+    /// archive, entries, written, bytes, lost_entries, lost (first, last, count, from_key,
+    /// to_key, why). Not with --jsonl - (stdout holds the JSONL).
+    #[arg(long)]
+    json: bool,
+}
+
+/// What unpack wrote and lost.
+#[derive(serde::Serialize)]
+struct Unpacked {
+    archive: String,
+    /// Entries the archive holds.
+    entries: u64,
+    /// Files (or JSONL lines) written.
+    written: u64,
+    /// Body bytes written.
+    bytes: u64,
+    lost_entries: u64,
+    lost: Vec<super::LostJson>,
+    #[serde(skip)]
+    runs: Vec<unpack::LostRun>,
+}
+
+impl Unpacked {
+    /// What unpack lost: one line per run of neighbouring entries lost for one reason (a
+    /// damaged page costs one line, not one per entry), then a summary; with `quiet`, the
+    /// summary alone.
+    fn say_lost(&self, quiet: bool) {
+        if self.runs.is_empty() {
+            return;
+        }
+        if !quiet {
+            for r in &self.runs {
+                say(format_args!("{}: {r}", self.archive));
+            }
+        }
+        let first = match self.runs.first() {
+            Some(r) if quiet => format!(" (first: {r}); run without -q for the list"),
+            _ => String::new(),
+        };
+        say(format_args!(
+            "{}: {} of {} entries could not be read (the archive is damaged, {} place(s)); \
+             every other entry was written{first}",
+            self.archive,
+            self.lost_entries,
+            self.entries,
+            self.runs.len(),
+        ));
+    }
+
+    /// The summary line.
+    fn text(&self) -> String {
+        format!(
+            "unpacked {} entries ({} bytes){}",
+            self.written,
+            self.bytes,
+            match self.lost_entries {
+                0 => String::new(),
+                n => format!(", {n} lost to damage"),
+            }
+        )
+    }
 }
 
 /// Runs `quire unpack`.
@@ -61,6 +123,13 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     let mut progress = |b: u64| bar.set_position(b);
     let s = match (&a.output, &a.jsonl) {
         (_, Some(j)) => match output::jsonl_target(j, a.force)? {
+            output::JsonlTarget::Stdout if a.json => {
+                return Err(Fail::new(
+                    2,
+                    "--json prints on stdout, where --jsonl - writes the entries: give \
+                     --jsonl a file",
+                ))
+            }
             output::JsonlTarget::Stdout => {
                 let stdout = io::stdout();
                 let mut out = io::BufWriter::new(stdout.lock());
@@ -97,44 +166,25 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         (None, None) => return Err(Fail::new(2, "give -o DIR or --jsonl FILE")),
     };
     bar.finish_and_clear();
-    report_lost(&a.archive, &s.lost, archive.len(), a.quiet);
-    if !a.quiet {
-        let _ = writeln!(
-            io::stderr(),
-            "unpacked {} entries ({} bytes){}",
-            s.files,
-            s.bytes,
-            match s.lost.len() {
-                0 => String::new(),
-                n => format!(", {n} lost to damage"),
-            }
-        );
-    }
-    Ok(if s.lost.is_empty() { 0 } else { 1 })
-}
-
-/// One line per entry lost to damage, then how many: each names the archive and the key.
-/// What unpack lost: one line per run of neighbouring entries lost for one reason (a damaged
-/// page costs one line, not one per entry), then a summary; with `quiet`, the summary alone.
-fn report_lost(archive: &Path, lost: &[unpack::Lost], total: u64, quiet: bool) {
-    if lost.is_empty() {
-        return;
-    }
-    let runs = unpack::runs_of_lost(lost);
-    if !quiet {
-        for r in &runs {
-            say(format_args!("{}: {r}", archive.display()));
+    let runs = unpack::runs_of_lost(&s.lost);
+    let facts = Unpacked {
+        archive: a.archive.display().to_string(),
+        entries: archive.len(),
+        written: s.files,
+        bytes: s.bytes,
+        lost_entries: s.lost.len() as u64,
+        lost: runs.iter().map(super::LostJson::from).collect(),
+        runs,
+    };
+    if a.json {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{}", serde_json::to_string(&facts).unwrap_or_default())?;
+        out.flush()?;
+    } else {
+        facts.say_lost(a.quiet);
+        if !a.quiet {
+            let _ = writeln!(io::stderr(), "{}", facts.text());
         }
     }
-    let first = match runs.first() {
-        Some(r) if quiet => format!(" (first: {r}); run without -q for the list"),
-        _ => String::new(),
-    };
-    say(format_args!(
-        "{}: {} of {total} entries could not be read (the archive is damaged, {} place(s)); \
-         every other entry was written{first}",
-        archive.display(),
-        lost.len(),
-        runs.len(),
-    ));
+    Ok(if s.lost.is_empty() { 0 } else { 1 })
 }
