@@ -3,6 +3,8 @@
 spec/FORMAT.md alone, and a round trip through it.
 
     jsonl_pack.py roundtrip FILE.jsonl [ARCHIVE.quire]
+    jsonl_pack.py selftest
+
 
 reads FILE.jsonl by §9.2 into entries, writes them as an archive with make_samples.py's
 writer, reads that archive back with quire_spec_reader.py and writes it by §9.1: the result
@@ -65,9 +67,16 @@ def parse_line(line):
                          parse_float=qr._json_float, parse_constant=qr._json_constant)
     except ValueError as e:
         raise JsonlError(f"not JSON: {e}") from None
+    except RecursionError:
+        raise JsonlError("not JSON: nested too deeply for this reader") from None
     if not isinstance(obj, Pairs):
         raise JsonlError("not a JSON object")
-    qr._no_lone_surrogates(_to_value(obj))
+    try:
+        qr._no_lone_surrogates(_to_value(obj))  # a string that is not Unicode: not stored
+    except ValueError as e:
+        raise JsonlError(str(e)) from None
+    except RecursionError:
+        raise JsonlError("nested too deeply for this reader") from None
     _unique(obj, "the line")
     return obj
 
@@ -90,8 +99,16 @@ def canonical_base64(s):
 NAMED = ("title", "date", "content_type", "body", "body_base64")
 
 
+MAX_KEY = 4096      # §7.1: keys are 1 ..= 4096 bytes
+MAX_CTYPE = 255     # §4: a content type is 1 ..= 255 bytes
+
+
 def entry_from(obj):
-    """One line's object (Pairs) to (archive_meta, None) or (None, make_samples.E)."""
+    """One line's object (Pairs) to (archive_meta, None) or (None, make_samples.E).
+    §9.2: "An object without "key" and "id" whose only member is "archive", an object of
+    strings, gives archive metadata ... when it is the first line; such a line further on
+    gives none (`quire pack` skips it). An "archive" member that is not an object of strings
+    is an error." (read_jsonl skips a later one.)"""
     names = [k for k, _ in obj]
     if names == ["archive"]:
         arch = obj[0][1]
@@ -111,6 +128,9 @@ def entry_from(obj):
         key = qr.json_number(kv)  # "a number is written in decimal, as §9.1 writes numbers"
     else:
         raise JsonlError('"key"/"id" is not a string or a number')
+    # "The key obeys §7.1 (not empty, at most 4096 bytes)"
+    if not 1 <= len(key.encode("utf-8")) <= MAX_KEY:
+        raise JsonlError(f"a key of {len(key.encode('utf-8'))} bytes (§7.1: 1 to {MAX_KEY})")
     key_member = "key" if "key" in d else "id"
     for n in NAMED:
         if d.get(n) is not None and not isinstance(d[n], str):
@@ -125,7 +145,9 @@ def entry_from(obj):
             date = int(dv[:4] + dv[5:7] + dv[8:10])
         elif qr.is_rfc3339(dv):
             date = int(dv[:4] + dv[5:7] + dv[8:10])
-            pairs.append(("date", dv))  # "kept as the entry's first metadata pair"
+            # "kept as a metadata pair named date, placed first, before every other pair
+            # (position 0)": pairs is empty here, the other pairs follow
+            pairs.append(("date", dv))
             rfc_date = True
         else:
             raise JsonlError(f'"date" {dv!r} is neither YYYY-MM-DD nor an RFC 3339 date-time')
@@ -137,8 +159,11 @@ def entry_from(obj):
     else:
         body = (d.get("body") or "").encode("utf-8")
         ctype = d.get("content_type") or TEXT_PLAIN
-    if d.get("content_type") == "":
-        raise JsonlError('an empty "content_type"')  # CTYPES records are 1..=255 bytes
+    # "A "content_type" obeys §4 (1 to 255 bytes)"
+    if d.get("content_type") is not None and not (
+            1 <= len(d["content_type"].encode("utf-8")) <= MAX_CTYPE):
+        raise JsonlError(f'a "content_type" of {len(d["content_type"].encode("utf-8"))} bytes'
+                         f' (§4: 1 to {MAX_CTYPE})')
     # metadata: every other member, and "meta"'s members where "meta" stands
     raw = []
     for k, v in obj:
@@ -160,7 +185,14 @@ def entry_from(obj):
         if isinstance(v, str):
             pairs.append((k, v))
         else:
-            pairs.append((k, qr.json_value(_to_value(v))))
+            v = _to_value(v)
+            # Not in §9.2's text (SPEC_ISSUES.md, §9 after 6a344da, #1): a value nested more
+            # than 128 deep would be stored, then written by §9.1 as a string, not "as the same
+            # JSON"; refused here.
+            if qr.value_depth(v) > qr.MAX_JSON_DEPTH:
+                raise JsonlError(f"metadata {k!r}: nested more than {qr.MAX_JSON_DEPTH} "
+                                 "arrays or objects deep")
+            pairs.append((k, qr.json_value(v)))
             json_names.append(k)
     names = [k for k, _ in pairs]
     if len(set(names)) != len(names):
@@ -172,9 +204,14 @@ def entry_from(obj):
 
 
 def read_jsonl(data):
-    """The bytes of a .jsonl file to (archive_meta, entries)."""
+    """The bytes of a .jsonl file to (archive_meta, entries). An "archive" line gives the
+    archive metadata only as the first line (the first non-blank one: blank lines are
+    skipped); further on it is skipped. Two lines with the same key are "the writer's
+    choice": refused here, as `quire pack` does unless told otherwise."""
     text = data.decode("utf-8")
     meta, entries = [], []
+    first = True
+    keys = {}
     for i, line in enumerate(text.split("\n"), 1):
         if line.strip(" \t\r\n") == "":
             continue
@@ -183,9 +220,14 @@ def read_jsonl(data):
         except JsonlError as ex:
             raise JsonlError(f"line {i}: {ex}") from None
         if m is not None:
-            meta = m
+            if first:
+                meta = m
         else:
+            if e.key in keys:
+                raise JsonlError(f"line {i}: key {e.key!r} given again (line {keys[e.key]})")
+            keys[e.key] = i
             entries.append(e)
+        first = False
     return meta, entries
 
 
@@ -220,7 +262,93 @@ def roundtrip(path, archive=None):
     return problems
 
 
+ARCH = '{"archive":{"t":"x"}}'
+BAD = object()
+# (lines, expected): expected is BAD (refused), or (archive metadata, [(key, date, ctype,
+# metadata pairs)]) — each case from a sentence of §9.2 (as of commit 6a344da)
+SELFTEST = [
+    # "An object ... whose only member is "archive" ... gives archive metadata ... when it is
+    # the first line; such a line further on gives none (`quire pack` skips it)"
+    ([ARCH, '{"key":"a"}'], ([("t", "x")], [("a", None, TEXT_PLAIN, [])])),
+    (["", "  ", ARCH, '{"key":"a"}'], ([("t", "x")], [("a", None, TEXT_PLAIN, [])])),
+    (['{"key":"a"}', ARCH], ([], [("a", None, TEXT_PLAIN, [])])),
+    ([ARCH, '{"archive":{"u":"y"}}', '{"key":"a"}'], ([("t", "x")], [("a", None, TEXT_PLAIN, [])])),
+    # "An "archive" member that is not an object of strings is an error."
+    (['{"archive":5}'], BAD), (['{"archive":{"a":1}}'], BAD), (['{"archive":null}'], BAD),
+    ([ARCH, '{"archive":[]}'], BAD),
+    # "a number is written as §9.1 writes numbers: 7, 7.5, 1e+20"
+    (['{"id":1e20}', '{"id":7.50}', '{"key":7,"id":"x"}'],
+     ([], [("1e+20", None, TEXT_PLAIN, []), ("7.5", None, TEXT_PLAIN, []),
+           ("7", None, TEXT_PLAIN, [("id", "x")])])),
+    (['{"id":1e400}'], BAD),
+    # "The key obeys §7.1 (not empty, at most 4096 bytes)"
+    (['{"key":""}'], BAD), (['{"key":"' + "k" * 4097 + '"}'], BAD),
+    (['{"key":"' + "é" * 2049 + '"}'], BAD),
+    (['{"key":"' + "k" * 4096 + '"}'], ([], [("k" * 4096, None, TEXT_PLAIN, [])])),
+    # "two lines with the same key are the writer's choice (`quire pack` refuses the second
+    # unless told otherwise)": refused here
+    (['{"key":"a"}', '{"key":"a"}'], BAD), (['{"key":"7"}', '{"id":7}'], BAD),
+    # "A "content_type" obeys §4 (1 to 255 bytes)"
+    (['{"key":"a","content_type":""}'], BAD),
+    (['{"key":"a","content_type":"' + "x" * 256 + '"}'], BAD),
+    (['{"key":"a","content_type":"' + "x" * 255 + '"}'], ([], [("a", None, "x" * 255, [])])),
+    (['{"key":"a","content_type":null,"body_base64":"AA=="}'], ([], [("a", None, OCTET, [])])),
+    # "the whole value is kept as a metadata pair named date, placed first, before every
+    # other pair (position 0)"
+    (['{"key":"a","x":"1","meta":{"y":"2"},"date":"2002-03-14T10:00:00Z","z":3}'],
+     ([], [("a", 20020314, TEXT_PLAIN, [("date", "2002-03-14T10:00:00Z"), ("x", "1"),
+                                        ("y", "2"), ("z", "3"), ("quire:json", '["z"]')])])),
+    (['{"key":"a","x":"1","date":"2002-03-14T10:00:00Z","meta":{"date":"d"}}'], BAD),
+    # numbers: "one too small for it is 0.0, or −0.0 when negative"; beyond range an error
+    (['{"key":"a","n":1e-400,"m":-1e-400}'],
+     ([], [("a", None, TEXT_PLAIN, [("n", "0.0"), ("m", "-0.0"), ("quire:json", '["n","m"]')])])),
+    (['{"key":"a","n":[1e400]}'], BAD), (['{"key":"a","n":-1e309}'], BAD),
+    # not in §9.2's text: a value §9.1 would not give back (unpaired surrogate, > 128 deep)
+    (['{"key":"a","s":"\\ud800"}'], BAD),
+    (['{"key":"a","n":' + "[" * 129 + "]" * 129 + "}"], BAD),
+    (['{"key":"a","n":' + "[" * 128 + "]" * 128 + "}"],
+     ([], [("a", None, TEXT_PLAIN, [("n", "[" * 128 + "]" * 128), ("quire:json", '["n"]')])])),
+    (['{"key":"a","n":' + "[" * 5000 + "]" * 5000 + "}"], BAD),
+]
+
+
+def selftest():
+    """§9.2's sentences, one case each; then each accepted case packed, read back and written
+    by §9.1, which must give the pairs' JSON values back as the same text."""
+    failed = 0
+    for lines, want in SELFTEST:
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        try:
+            meta, entries = read_jsonl(data)
+            got = (meta, [(e.key.decode(), e.date, e.ctype, e.meta) for e in entries])
+        except JsonlError as e:
+            got = BAD
+            why = str(e)
+        if got != want:
+            failed += 1
+            print(f"FAIL {lines!r:.100}: got {'refused: ' + why if got is BAD else got!r:.300}")
+            continue
+        if got is not BAD:
+            out = "/tmp/jsonl_pack_selftest.quire"
+            with open(out, "wb") as f:
+                f.write(make_samples.build(entries, meta, block_target=256))
+            back = qr.dump_bytes(out).decode("utf-8").split("\n")
+            os.unlink(out)
+            for e, line in zip(sorted(entries, key=lambda e: e.key), back[1:]):
+                m = json.loads(line, object_pairs_hook=Pairs).copy()
+                metaj = dict(m).get("meta") or []
+                names = json.loads(dict(e.meta).get("quire:json", "[]"))
+                for n, v in metaj:
+                    if n in names and qr.json_value(_to_value(v)) != dict(e.meta)[n]:
+                        failed += 1
+                        print(f"FAIL {lines!r:.100}: {n!r} comes back as {v!r:.100}")
+    print(f"{len(SELFTEST) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main(argv):
+    if len(argv) == 2 and argv[1] == "selftest":
+        return selftest()
     if len(argv) not in (3, 4) or argv[1] != "roundtrip":
         print(__doc__, file=sys.stderr)
         return 2

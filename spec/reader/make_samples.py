@@ -368,7 +368,9 @@ def jsonl(entries, meta):
             text = None
         if e.ctype != TEXT or text is None:
             p.append('"content_type":' + jstr(e.ctype))
-        if m:
+        if getattr(e, "meta_json", None) is not None:
+            p.append('"meta":{' + e.meta_json + "}")  # written by hand from §9.1
+        elif m:
             p.append('"meta":{' + ",".join(jstr(n) + ":" + jstr(v) for n, v in m) + "}")
         if text is not None:
             p.append('"body":' + jstr(text))
@@ -418,6 +420,44 @@ def many_entries(n, seed=2):
     return out
 
 
+def json_limit_entries():
+    """`quire:json` values at §9.1's limits, each with its "meta" written by hand from the
+    text (commit 6a344da): nested 128 deep parses, 129 does not; a number beyond binary64's
+    range does not parse (and a `quire:json` value holding one lists no names); one too small
+    is 0.0 / -0.0; an unpaired surrogate escape does not parse, a pair does. A listed value
+    that does not parse is written as a string."""
+    def j(key, pairs, names, meta_json, marker=None):
+        e = E(key, b"", meta=list(pairs) + [
+            ("quire:json", marker if marker is not None else json.dumps(names))])
+        e.meta_json = meta_json
+        return e
+
+    deep = lambda n: "[" * n + "]" * n  # noqa: E731
+    objs = lambda n: '{"a":' * n + "0" + "}" * n  # noqa: E731
+    return [
+        j("j/deep128", [("n", deep(128)), ("o", objs(128))], ["n", "o"],
+          '"n":' + deep(128) + ',"o":' + objs(128)),
+        j("j/deep129", [("n", deep(129)), ("o", objs(129)), ("m", "[" + objs(128) + "]")],
+          ["n", "o", "m"],
+          '"n":' + jstr(deep(129)) + ',"o":' + jstr(objs(129)) + ',"m":'
+          + jstr("[" + objs(128) + "]")),
+        j("j/huge", [("n", "1e400"), ("m", "-1e400"), ("i", "1" * 400), ("a", "[1,1e309]")],
+          ["n", "m", "i", "a"],
+          '"n":"1e400","m":"-1e400","i":"' + "1" * 400 + '","a":"[1,1e309]"'),
+        j("j/max", [("n", "1.7976931348623157e308"), ("i", "18446744073709551616")],
+          ["n", "i"], '"n":1.7976931348623157e+308,"i":1.8446744073709552e+19'),
+        j("j/tiny", [("n", "1e-400"), ("m", "-1e-400"), ("a", "[2e-324,3e-324]")],
+          ["n", "m", "a"], '"n":0.0,"m":-0.0,"a":[0.0,5e-324]'),
+        j("j/surrogates", [("s", '"\\ud800"'), ("p", '"\\ud83d\\ude00"'),
+                           ("r", '"\\udc00\\ud800"'), ("k", '{"\\ud800":1}')],
+          ["s", "p", "r", "k"],
+          '"s":"\\"\\\\ud800\\"","p":"\U0001F600","r":"\\"\\\\udc00\\\\ud800\\"",'
+          '"k":"{\\"\\\\ud800\\":1}"'),
+        j("j/marker-huge", [("n", "5")], None, '"n":"5"', marker='["n",1e400]'),
+        j("j/marker-deep", [("n", "5")], None, '"n":"5"', marker='["n",' + deep(128) + "]"),
+    ]
+
+
 def main(outdir):
     os.makedirs(os.path.join(outdir, "reject"), exist_ok=True)
 
@@ -455,6 +495,8 @@ def main(outdir):
     write("all-empty", build(empties, META), empties)
     write("all-empty-tree", build(empties, META, per_page=6), empties)
     write("no-meta", build(small[:2], []), small[:2], meta=[])
+    limits = json_limit_entries()
+    write("json-limits", build(limits, META, block_target=512), limits)
 
     # rejects
     good = build(small, META, block_target=256)

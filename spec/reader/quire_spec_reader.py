@@ -1526,9 +1526,11 @@ def _json_int(token):
 
 
 def _json_float(token):
-    v = float(token)  # correctly rounded
+    """The nearest binary64 (float() rounds correctly). §9.1: "a number beyond binary64's
+    range is an error when reading a record ... a listed value whose text holds [one] does not
+    parse"; "one too small for it is 0.0, or −0.0 when negative" (float() gives those)."""
+    v = float(token)
     if v in (float("inf"), float("-inf")):
-        # "a number beyond binary64's range is an error" (§9.1)
         raise NotJson(f"number beyond binary64's range: {token[:40]}")
     return v
 
@@ -1538,8 +1540,9 @@ def _json_constant(name):
 
 
 def _no_lone_surrogates(v):
-    """A string with a lone surrogate (`"\\ud800"`) is not a Unicode string and cannot be
-    written as UTF-8: taken as not JSON (SPEC_ISSUES.md, §9 #5)."""
+    """§9.1: a listed value with "a string holding an unpaired surrogate escape (`"\\ud800"`)"
+    does not parse. (json.loads joins a high and a low surrogate escape into one character and
+    leaves an unpaired one as it is, which then does not encode as UTF-8.)"""
     stack = [v]
     while stack:
         x = stack.pop()
@@ -1555,10 +1558,55 @@ def _no_lone_surrogates(v):
             stack.extend(x.values())
 
 
+MAX_JSON_DEPTH = 128  # §9.1: a value "nested more than 128 arrays or objects deep" does not parse
+
+
+def json_depth(text):
+    """How many arrays and objects deep JSON text nests (`5` 0, `[]` 1, `[{"a":[]}]` 3):
+    the most `[`/`{` open at once outside strings. Exact for JSON text; for other text the
+    value does not parse anyway."""
+    depth = deepest = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def value_depth(v):
+    """The same for a parsed value (iteratively)."""
+    deepest = 0
+    stack = [(v, 0)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, (list, dict)):
+            d += 1
+            deepest = max(deepest, d)
+            stack.extend((y, d) for y in (x.values() if isinstance(x, dict) else x))
+    return deepest
+
+
 def parse_json(text):
     """JSON text (RFC 8259) to a value, as §9.1 reads it: objects keep their member order, a
     repeated member name keeps its last value at its first place (a dict does exactly that);
-    numbers as _json_int / _json_float. Raises NotJson (a ValueError) if it does not parse."""
+    numbers as _json_int / _json_float. Raises NotJson (a ValueError) if it does not parse:
+    not JSON, a number beyond binary64's range, nested more than 128 arrays or objects deep,
+    or a string holding an unpaired surrogate escape (§9.1)."""
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise NotJson(f"nested more than {MAX_JSON_DEPTH} arrays or objects deep")
     try:
         v = json.loads(text, parse_int=_json_int, parse_float=_json_float,
                        parse_constant=_json_constant)
