@@ -1,11 +1,11 @@
-//! The time left for `quire pack`'s progress bar.
+//! The time left for the progress bars of `quire pack` and `quire unpack`.
 //!
-//! The input is read much faster than it is compressed while the writer is still collecting
-//! the sample it picks the dictionary from (the first `dict_sample` bytes, 16 MiB by default):
-//! nothing is compressed until the sample is complete. An estimate from that phase says
-//! "0 s", and then jumps once compression starts (issue 13 item 19). So no estimate is given
-//! until the sample is complete and a few seconds of steady work have been seen, and the
-//! rate is the average since the sample was complete, not a recent burst.
+//! A stage's first moments are not its pace: the compressors start, the first blocks wait
+//! for the dictionary to load, and an estimate from them says "0 s" or "an hour" and then
+//! jumps (issue 13 item 19). So no estimate is given until `warmup` bytes are done (0 when
+//! nothing is buffered first) and a few seconds of steady work have been seen, and the rate
+//! is the average since then, not a recent burst. Each stage of a pack (reading, compressing,
+//! writing) gets an estimator of its own.
 
 use std::time::Duration;
 
