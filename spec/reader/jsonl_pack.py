@@ -186,11 +186,11 @@ def entry_from(obj):
             pairs.append((k, v))
         else:
             v = _to_value(v)
-            # Not in §9.2's text (SPEC_ISSUES.md, §9 after 6a344da, #1): a value nested more
-            # than 128 deep would be stored, then written by §9.1 as a string, not "as the same
-            # JSON"; refused here.
+            # Not in §9.2's text (SPEC_ISSUES.md, §9 after 6a344da, #2): a value nested 128 or
+            # more deep would be stored, then written by §9.1 as a string, not "as the same
+            # JSON"; refused here (counted on the value itself: 127 levels are taken).
             if qr.value_depth(v) > qr.MAX_JSON_DEPTH:
-                raise JsonlError(f"metadata {k!r}: nested more than {qr.MAX_JSON_DEPTH} "
+                raise JsonlError(f"metadata {k!r}: nested {qr.MAX_JSON_DEPTH + 1} or more "
                                  "arrays or objects deep")
             pairs.append((k, qr.json_value(v)))
             json_names.append(k)
@@ -303,11 +303,17 @@ SELFTEST = [
     (['{"key":"a","n":1e-400,"m":-1e-400}'],
      ([], [("a", None, TEXT_PLAIN, [("n", "0.0"), ("m", "-0.0"), ("quire:json", '["n","m"]')])])),
     (['{"key":"a","n":[1e400]}'], BAD), (['{"key":"a","n":-1e309}'], BAD),
-    # not in §9.2's text: a value §9.1 would not give back (unpaired surrogate, > 128 deep)
+    # not in §9.2's text: a value §9.1 would not give back (unpaired surrogate, 128 or more
+    # deep: "127 levels parse and 128 do not")
     (['{"key":"a","s":"\\ud800"}'], BAD),
     (['{"key":"a","n":' + "[" * 129 + "]" * 129 + "}"], BAD),
-    (['{"key":"a","n":' + "[" * 128 + "]" * 128 + "}"],
-     ([], [("a", None, TEXT_PLAIN, [("n", "[" * 128 + "]" * 128), ("quire:json", '["n"]')])])),
+    (['{"key":"a","n":' + "[" * 128 + "]" * 128 + "}"], BAD),
+    (['{"key":"a","meta":{"o":' + '{"a":' * 128 + "0" + "}" * 128 + "}}"], BAD),
+    (['{"key":"a","n":' + "[" * 127 + "]" * 127 + "}"],
+     ([], [("a", None, TEXT_PLAIN, [("n", "[" * 127 + "]" * 127), ("quire:json", '["n"]')])])),
+    (['{"key":"a","meta":{"o":' + '{"a":' * 127 + "0" + "}" * 127 + "}}"],
+     ([], [("a", None, TEXT_PLAIN, [("o", '{"a":' * 127 + "0" + "}" * 127),
+                                    ("quire:json", '["o"]')])])),
     (['{"key":"a","n":' + "[" * 5000 + "]" * 5000 + "}"], BAD),
 ]
 

@@ -422,7 +422,8 @@ def many_entries(n, seed=2):
 
 def json_limit_entries():
     """`quire:json` values at §9.1's limits, each with its "meta" written by hand from the
-    text (commit 6a344da): nested 128 deep parses, 129 does not; a number beyond binary64's
+    text (commits 6a344da, 741ae04): nested 127 deep parses, 128 and 129 do not ("a value is
+    level 1: `[]` is 1 deep, `[[]]` 2; so 127 levels parse and 128 do not"); a number beyond binary64's
     range does not parse (and a `quire:json` value holding one lists no names); one too small
     is 0.0 / -0.0; an unpaired surrogate escape does not parse, a pair does. A listed value
     that does not parse is written as a string."""
@@ -435,8 +436,13 @@ def json_limit_entries():
     deep = lambda n: "[" * n + "]" * n  # noqa: E731
     objs = lambda n: '{"a":' * n + "0" + "}" * n  # noqa: E731
     return [
-        j("j/deep128", [("n", deep(128)), ("o", objs(128))], ["n", "o"],
-          '"n":' + deep(128) + ',"o":' + objs(128)),
+        j("j/deep127", [("n", deep(127)), ("o", objs(127)), ("m", "[" + objs(126) + "]")],
+          ["n", "o", "m"],
+          '"n":' + deep(127) + ',"o":' + objs(127) + ',"m":[' + objs(126) + "]"),
+        j("j/deep128", [("n", deep(128)), ("o", objs(128)), ("m", "[" + objs(127) + "]")],
+          ["n", "o", "m"],
+          '"n":' + jstr(deep(128)) + ',"o":' + jstr(objs(128)) + ',"m":'
+          + jstr("[" + objs(127) + "]")),
         j("j/deep129", [("n", deep(129)), ("o", objs(129)), ("m", "[" + objs(128) + "]")],
           ["n", "o", "m"],
           '"n":' + jstr(deep(129)) + ',"o":' + jstr(objs(129)) + ',"m":'
@@ -454,7 +460,9 @@ def json_limit_entries():
           '"s":"\\"\\\\ud800\\"","p":"\U0001F600","r":"\\"\\\\udc00\\\\ud800\\"",'
           '"k":"{\\"\\\\ud800\\":1}"'),
         j("j/marker-huge", [("n", "5")], None, '"n":"5"', marker='["n",1e400]'),
-        j("j/marker-deep", [("n", "5")], None, '"n":"5"', marker='["n",' + deep(128) + "]"),
+        # the quire:json value itself: 127 levels (its array and 126 more) list "n"; 128 do not
+        j("j/marker-deep127", [("n", "5")], None, '"n":5', marker='["n",' + deep(126) + "]"),
+        j("j/marker-deep128", [("n", "5")], None, '"n":"5"', marker='["n",' + deep(127) + "]"),
     ]
 
 

@@ -1558,7 +1558,9 @@ def _no_lone_surrogates(v):
             stack.extend(x.values())
 
 
-MAX_JSON_DEPTH = 128  # §9.1: a value "nested more than 128 arrays or objects deep" does not parse
+# §9.1 (741ae04): a value "nested 128 or more arrays or objects deep" does not parse ("a value
+# is level 1: `[]` is 1 deep, `[[]]` 2; so 127 levels parse and 128 do not"). The most that parse:
+MAX_JSON_DEPTH = 127
 
 
 def json_depth(text):
@@ -1603,10 +1605,10 @@ def parse_json(text):
     """JSON text (RFC 8259) to a value, as §9.1 reads it: objects keep their member order, a
     repeated member name keeps its last value at its first place (a dict does exactly that);
     numbers as _json_int / _json_float. Raises NotJson (a ValueError) if it does not parse:
-    not JSON, a number beyond binary64's range, nested more than 128 arrays or objects deep,
-    or a string holding an unpaired surrogate escape (§9.1)."""
+    not JSON, a number beyond binary64's range, nested 128 or more arrays or objects deep
+    (127 parse), or a string holding an unpaired surrogate escape (§9.1)."""
     if json_depth(text) > MAX_JSON_DEPTH:
-        raise NotJson(f"nested more than {MAX_JSON_DEPTH} arrays or objects deep")
+        raise NotJson(f"nested {MAX_JSON_DEPTH + 1} or more arrays or objects deep")
     try:
         v = json.loads(text, parse_int=_json_int, parse_float=_json_float,
                        parse_constant=_json_constant)
