@@ -282,6 +282,11 @@ pub enum ReadError {
     Output(io::Error),
     /// The file does not start with the quire magic number.
     BadMagic,
+    /// The file is empty (0 bytes): no archive, and no magic number (code `not_quire`, as
+    /// [`BadMagic`](ReadError::BadMagic)). Said by [`Archive::open_any`](crate::Archive::open_any)
+    /// and [`Archive::open_source`](crate::Archive::open_source), which the CLI and the
+    /// bindings open with.
+    Empty,
     /// The file is too short to hold its prelude, or the prelude's length is out of range
     /// (§2.3).
     TruncatedPrelude {
@@ -387,7 +392,7 @@ impl ReadError {
         match self {
             ReadError::Io { .. } => "io",
             ReadError::Output(_) => "output",
-            ReadError::BadMagic => "not_quire",
+            ReadError::BadMagic | ReadError::Empty => "not_quire",
             ReadError::TruncatedPrelude { .. } => "truncated_prelude",
             ReadError::UnsupportedVersion { .. } => "unsupported_version",
             ReadError::UnsupportedFeatures { .. } | ReadError::BlocksOverLimit { .. } => {
@@ -428,6 +433,7 @@ impl fmt::Display for ReadError {
             ReadError::Io { path: Some(p), .. } => write!(f, "cannot read {}", p.display()),
             ReadError::Io { path: None, .. } => f.write_str("cannot read the archive"),
             ReadError::Output(_) => f.write_str("cannot write the output"),
+            ReadError::Empty => f.write_str("not a quire archive: the file is empty (0 bytes)"),
             ReadError::BadMagic => f.write_str(
                 "not a quire archive (bad magic number; was it transferred in text mode?)",
             ),

@@ -286,6 +286,9 @@ impl Archive<AnySource> {
     /// Reads an archive from a source already opened ([`AnySource::Memory`] for bytes, say),
     /// with `options`' salvage and block-cache settings.
     pub fn open_source(src: AnySource, options: &OpenOptions) -> ReadResult<Self> {
+        if src.size() == 0 {
+            return Err(ReadError::Empty);
+        }
         let archive = Self::opened(src, options.is_salvage())?;
         Ok(match options.block_cache_blocks() {
             Some(n) => archive.with_block_cache(n),

@@ -245,8 +245,8 @@ impl From<ReadError> for Failure {
             }
         }
         let status = match &e {
-            ReadError::Io { .. } => QUIRE_ERR_IO,
-            ReadError::BadMagic => QUIRE_ERR_NOT_ARCHIVE,
+            ReadError::Io { .. } | ReadError::Output(_) => QUIRE_ERR_IO,
+            ReadError::BadMagic | ReadError::Empty => QUIRE_ERR_NOT_ARCHIVE,
             ReadError::UnsupportedVersion { .. }
             | ReadError::UnsupportedFeatures { .. }
             | ReadError::BlocksOverLimit { .. } => QUIRE_ERR_UNSUPPORTED,

@@ -448,9 +448,22 @@ int main(int argc, char **argv) {
     CHECK(strstr(quire_last_error(), "truncated") != NULL, "message says truncated");
     CHECK(quire_open(in_dir(dir, "flipped-header.quire"), &a) < 0 && !a, "flipped header");
     CHECK(quire_open(NULL, &a) == QUIRE_ERR_ARGUMENT, "NULL path");
-    CHECK(quire_open_memory(NULL, 0, &a) == QUIRE_ERR_DAMAGED ||
-              quire_open_memory(NULL, 0, &a) == QUIRE_ERR_NOT_ARCHIVE,
-          "empty memory");
+    CHECK(quire_open_memory(NULL, 0, &a) == QUIRE_ERR_NOT_ARCHIVE, "empty memory");
+    CHECK(strstr(quire_last_error(), "empty (0 bytes)") != NULL, "empty memory: says so");
+    {
+        FILE *f = fopen(in_dir(dir, "empty.quire"), "wb");
+        CHECK(f != NULL, "create an empty file");
+        if (f) fclose(f);
+        CHECK(quire_open(in_dir(dir, "empty.quire"), &a) == QUIRE_ERR_NOT_ARCHIVE && !a,
+              "empty file");
+        CHECK(strstr(quire_last_error(), "empty (0 bytes)") != NULL &&
+                  strstr(quire_last_error(), "text mode") == NULL,
+              "empty file: says it is empty, not text mode");
+        CHECK(quire_open(dir, &a) < 0 && !a, "a directory");
+        CHECK(strstr(quire_last_error(), "directory") != NULL &&
+                  strstr(quire_last_error(), "No such device") == NULL,
+              "a directory: says so");
+    }
 
     /* A flipped bit in the data: the archive opens, the entries in the damaged block fail
      * with QUIRE_ERR_DAMAGED and a message naming the block, every other entry reads back

@@ -205,7 +205,9 @@ pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
     let message = e.to_string();
     match e {
         ReadError::Io { path, source } => io_error(py, &source, path.as_deref()),
-        ReadError::BadMagic => NotAnArchive::new_err(message),
+        ReadError::BadMagic | ReadError::Empty => NotAnArchive::new_err(message),
+        // The caller's output failed: the operating system's error.
+        ReadError::Output(source) => io_error(py, &source, None),
         ReadError::UnsupportedVersion { major, minor } => with_attrs(
             py,
             UnsupportedVersion::new_err(message),

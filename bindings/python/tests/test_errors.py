@@ -133,6 +133,18 @@ def test_os_errors(tmp_path: Path) -> None:
         quire.open(42)  # type: ignore[arg-type]
 
 
+def test_an_empty_file_is_said_to_be_empty(tmp_path: Path) -> None:
+    """Not blamed on a transfer in text mode: the file is empty."""
+    empty = tmp_path / "empty.quire"
+    empty.write_bytes(b"")
+    for source in (empty, str(empty), b""):
+        for mmap in (True, False):
+            with pytest.raises(quire.NotAnArchive) as ei:
+                quire.open(source, mmap=mmap)
+            assert "empty (0 bytes)" in str(ei.value)
+            assert "text mode" not in str(ei.value)
+
+
 def test_writer_refusals(tmp_path: Path) -> None:
     out = tmp_path / "w.quire"
     with pytest.raises(ValueError):
