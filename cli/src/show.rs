@@ -12,9 +12,11 @@ fn needs_escape(c: char) -> bool {
 
 /// `s` as it is when it is harmless, else quoted and escaped the way Rust's `{:?}` does
 /// (`"a\nb"`, `"\u{1b}[31m"`), so that one listed string is one line and cannot drive the
-/// terminal.
+/// terminal. A string that starts with `"` is quoted too, so that a shown string is never
+/// ambiguous: the key `"a\nb"` (quotes and a backslash) shows as `"\"a\\nb\""`, not as the
+/// key with a newline.
 pub fn shown(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    if !s.starts_with('"') && !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -44,5 +46,14 @@ mod tests {
         assert_eq!(shown("nul\0\"x\\"), "\"nul\\u{0}\\\"x\\\\\"");
         assert_eq!(shown("evil\u{202E}txt.exe"), "\"evil\\u{202e}txt.exe\"");
         assert_eq!(shown("c1\u{9b}"), "\"c1\\u{9b}\"");
+    }
+
+    #[test]
+    fn a_key_that_looks_escaped_is_not_shown_as_the_key_it_looks_like() {
+        let newline = shown("a\nb");
+        let literal = shown("\"a\\nb\"");
+        assert_ne!(newline, literal);
+        assert_eq!(literal, "\"\\\"a\\\\nb\\\"\"");
+        assert_eq!(shown("a\\nb"), "a\\nb");
     }
 }

@@ -496,3 +496,72 @@ fn every_command_has_a_json_form() {
 fn out_of(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+#[cfg(unix)]
+#[test]
+fn pack_force_keeps_the_permissions_of_the_archive_it_replaces() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let input = t.path().join("in.jsonl");
+    fs::write(&input, articles(20, 200)).unwrap();
+    let out = t.path().join("a.quire");
+    ok(&run(&["pack", "-q", s(&input), "-o", s(&out)]));
+    fs::set_permissions(&out, fs::Permissions::from_mode(0o640)).unwrap();
+    ok(&run(&["pack", "-q", "--force", s(&input), "-o", s(&out)]));
+    let mode = fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "{mode:o}");
+}
+
+#[cfg(unix)]
+#[test]
+fn packing_to_a_fifo_says_why_at_once_and_never_suggests_force() {
+    let t = tempfile::tempdir().unwrap();
+    let input = t.path().join("in.jsonl");
+    fs::write(&input, articles(5, 100)).unwrap();
+    let fifo = t.path().join("out.quire");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for force in [false, true] {
+        let mut args = vec!["pack", s(&input), "-o", s(&fifo)];
+        if force {
+            args.push("--force");
+        }
+        let e = fails(&run(&args), 4);
+        assert!(e.contains("not a regular file"), "{e}");
+        assert!(!e.contains("--force"), "{e}");
+    }
+}
+
+#[test]
+fn unpack_then_pack_gives_the_same_bytes_whatever_order_the_content_types_came_in() {
+    let t = tempfile::tempdir().unwrap();
+    // Keys out of order, and content types first met in another order than key order.
+    let lines = [
+        r#"{"key":"z/page.html","content_type":"text/html","body":"<p>z</p>"}"#,
+        r#"{"key":"m/logo.svg","content_type":"image/svg+xml","body":"<svg/>"}"#,
+        r#"{"key":"a/style.css","content_type":"text/css","body":"p{}"}"#,
+        r#"{"key":"b/readme","body":"plain"}"#,
+        r#"{"key":"c/page.html","content_type":"text/html","body":"<p>c</p>"}"#,
+    ];
+    let input = t.path().join("in.jsonl");
+    fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let pack = |from: &Path, to: &Path| {
+        let o = quire()
+            .args(["pack", "-q", "--force", s(from), "-o", s(to)])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        ok(&o);
+    };
+    let first = t.path().join("first.quire");
+    pack(&input, &first);
+    let again_jsonl = t.path().join("again.jsonl");
+    ok(&run(&["unpack", s(&first), "--jsonl", s(&again_jsonl)]));
+    let second = t.path().join("second.quire");
+    pack(&again_jsonl, &second);
+    assert_eq!(
+        fs::read(&first).unwrap(),
+        fs::read(&second).unwrap(),
+        "unpack --jsonl then pack is not byte-identical"
+    );
+}

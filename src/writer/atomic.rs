@@ -12,7 +12,8 @@ use crate::error::WriteError;
 /// [`commit`](AtomicFile::commit); dropped without commit, it is deleted.
 ///
 /// The temporary file is `.NAME.quire-tmp-PID-N-NANOS.partial` in the target's directory,
-/// created with the permissions [`File::create`] gives (`0o666` less the umask on Unix), and
+/// created with the permissions [`File::create`] gives (`0o666` less the umask on Unix) — or,
+/// when it replaces a file, that file's permissions — and
 /// locked while it is written: a later commit to the same target removes such files only
 /// when no live writer holds them (those of killed processes).
 ///
@@ -70,6 +71,15 @@ impl AtomicFile {
             return Err(io::Error::other("the file was already committed").into());
         };
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        // A file replaced keeps its permissions (a 0640 archive stays 0640): what replacing
+        // it in place would have kept.
+        if self.overwrite != Overwrite::Never {
+            if let Ok(old) = fs::metadata(&self.target) {
+                if old.is_file() {
+                    file.set_permissions(old.permissions())?;
+                }
+            }
+        }
         file.sync_all()?;
         match self.overwrite {
             Overwrite::Never => self.rename_no_clobber()?,

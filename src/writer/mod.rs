@@ -632,6 +632,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let mut entries = std::mem::take(&mut self.entries);
         let keys = std::mem::take(&mut self.keys);
         entries.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));
+        self.number_content_types(&mut entries);
         self.spool.finish_writing()?;
         let threads = self.opts.thread_count();
         if self.opts.get_block_size_is_auto() {
@@ -703,6 +704,45 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let summary = self.write_file(h, &stored, &tree, &blocks, dict_len, shared)?;
         self.out.flush()?;
         Ok((self.out, summary))
+    }
+
+    /// Numbers the content types by their first use in key order (the default stays 0), so
+    /// that the same entries give the same archive in whatever order they were added: an
+    /// archive unpacked and packed again is byte-identical.
+    fn number_content_types(&mut self, entries: &mut [Pending]) {
+        let n = self.ctypes.len();
+        let mut new_of = vec![u32::MAX; n];
+        let mut next = 0u32;
+        let mut give = |old: usize, new_of: &mut Vec<u32>| {
+            if let Some(slot) = new_of.get_mut(old).filter(|s| **s == u32::MAX) {
+                *slot = next;
+                next += 1;
+            }
+        };
+        give(0, &mut new_of);
+        for e in entries.iter() {
+            give(e.content_type as usize, &mut new_of);
+        }
+        for old in 0..n {
+            give(old, &mut new_of);
+        }
+        let mut ctypes = vec![String::new(); n];
+        for (old, &new) in new_of.iter().enumerate() {
+            if let (Some(slot), Some(name)) = (ctypes.get_mut(new as usize), self.ctypes.get(old)) {
+                *slot = name.clone();
+            }
+        }
+        for e in entries.iter_mut() {
+            if let Some(&new) = new_of.get(e.content_type as usize) {
+                e.content_type = new;
+            }
+        }
+        self.ctype_ids = ctypes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i as u32))
+            .collect();
+        self.ctypes = ctypes;
     }
 
     /// Room for the root in the prelude, after the fixed parts.

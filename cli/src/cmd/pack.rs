@@ -415,8 +415,9 @@ fn pack_target(a: &Args) -> Result<PathBuf, Fail> {
              back to its header); give a file name (./- for a file named -)",
         ));
     }
-    let target = output::check_file_target(&a.output, a.force)?;
-    if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+    // Before the check for an existing target, which would suggest --force: no flag makes a
+    // FIFO or a device a place for an archive.
+    if std::fs::metadata(&a.output).is_ok_and(|m| !m.is_file()) {
         return Err(Fail::new(
             4,
             format!(
@@ -426,7 +427,7 @@ fn pack_target(a: &Args) -> Result<PathBuf, Fail> {
             ),
         ));
     }
-    Ok(target)
+    Ok(output::check_file_target(&a.output, a.force)?)
 }
 
 /// The writer's options from the preset, the flags, and archive metadata from the command
