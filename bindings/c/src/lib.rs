@@ -212,7 +212,8 @@ fn remote_failure(e: &io::Error) -> Option<(quire_status, &RemoteError)> {
     let status = match remote_error_kind(e)? {
         RemoteErrorKind::Timeout => QUIRE_ERR_TIMEOUT,
         RemoteErrorKind::NotFound => QUIRE_ERR_NOT_FOUND,
-        RemoteErrorKind::Forbidden => QUIRE_ERR_FORBIDDEN,
+        // No access, or no credentials to ask for it with.
+        RemoteErrorKind::Forbidden | RemoteErrorKind::NoCredentials => QUIRE_ERR_FORBIDDEN,
         RemoteErrorKind::Changed => QUIRE_ERR_CHANGED,
         RemoteErrorKind::InvalidUrl => QUIRE_ERR_ARGUMENT,
         // Connect, Network, Server, ShortRead, BadResponse, IgnoredRange,
