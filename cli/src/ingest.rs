@@ -16,21 +16,12 @@ use crate::error::Error;
 use quire::Date;
 use quire::{ArchiveWriter, NewEntry};
 
-/// One entry read from an input, with where it came from.
+/// One entry read from an input (the library's record: key, title, date, content type,
+/// metadata, body), with where it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
-    /// The key.
-    pub key: String,
-    /// Title, if any.
-    pub title: Option<String>,
-    /// Date, if any.
-    pub date: Option<Date>,
-    /// Content type; `None` for the default.
-    pub content_type: Option<String>,
-    /// Extra metadata pairs.
-    pub metadata: Vec<(String, String)>,
-    /// The body.
-    pub body: Vec<u8>,
+    /// The entry.
+    pub fields: quire::jsonl::Record,
     /// Where it came from: a file path, or `FILE:LINE` for JSONL.
     pub source: String,
 }
@@ -38,18 +29,7 @@ pub struct Record {
 impl Record {
     /// Borrows the record as an entry for [`ArchiveWriter::add`].
     pub fn as_entry(&self) -> NewEntry<'_> {
-        NewEntry {
-            key: &self.key,
-            title: self.title.as_deref(),
-            date: self.date,
-            content_type: self.content_type.as_deref(),
-            metadata: self
-                .metadata
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect(),
-            body: &self.body,
-        }
+        self.fields.as_entry()
     }
 }
 
@@ -239,12 +219,14 @@ pub fn read_file_record(key: String, path: &Path) -> Result<Record, Error> {
         _ => (None, None),
     };
     Ok(Record {
-        key,
-        title,
-        date,
-        content_type,
-        metadata: Vec::new(),
-        body,
+        fields: quire::jsonl::Record {
+            key,
+            title,
+            date,
+            content_type,
+            metadata: Vec::new(),
+            body,
+        },
         source: path.display().to_string(),
     })
 }
@@ -275,12 +257,14 @@ pub fn open_file_record(key: String, path: &Path) -> Result<(Record, impl Read),
         _ => (None, None),
     };
     let record = Record {
-        key,
-        title,
-        date,
-        content_type: content_type.map(str::to_string),
-        metadata: Vec::new(),
-        body: Vec::new(),
+        fields: quire::jsonl::Record {
+            key,
+            title,
+            date,
+            content_type: content_type.map(str::to_string),
+            metadata: Vec::new(),
+            body: Vec::new(),
+        },
         source: path.display().to_string(),
     };
     Ok((record, io::Cursor::new(head).chain(file)))
@@ -623,15 +607,10 @@ mod tests {
             let (got, mut body) = open_file_record(name.into(), &path).unwrap();
             let mut read = Vec::new();
             body.read_to_end(&mut read).unwrap();
-            assert_eq!(read, want.body, "{name}");
-            assert_eq!(
-                got,
-                Record {
-                    body: Vec::new(),
-                    ..want
-                },
-                "{name}"
-            );
+            assert_eq!(read, want.fields.body, "{name}");
+            let mut want = want;
+            want.fields.body = Vec::new();
+            assert_eq!(got, want, "{name}");
         }
     }
 }

@@ -61,45 +61,22 @@ fn extract_date(d: &Bound<'_, PyAny>) -> PyResult<Date> {
     })
 }
 
-/// The fields of one entry, owned, so that the GIL can be released while it is added.
-struct Fields {
-    key: String,
-    title: Option<String>,
-    date: Option<Date>,
-    content_type: Option<String>,
-    metadata: Vec<(String, String)>,
-}
+/// The fields of one entry, owned, so that the GIL can be released while it is added: the
+/// library's record with its body kept apart (it may be streamed from a file).
+struct Fields(jsonl::Record);
 
 impl Fields {
     /// The fields of a record of the JSONL codec, and its body.
-    fn of_record(r: jsonl::Record) -> (Fields, Vec<u8>) {
-        let fields = Fields {
-            key: r.key,
-            title: r.title,
-            date: r.date,
-            content_type: r.content_type,
-            metadata: r.metadata,
-        };
-        (fields, r.body)
+    fn of_record(mut r: jsonl::Record) -> (Fields, Vec<u8>) {
+        let body = std::mem::take(&mut r.body);
+        (Fields(r), body)
     }
-}
 
-impl Fields {
     fn entry<'a>(&'a self, body: &'a [u8]) -> NewEntry<'a> {
-        let mut e = NewEntry::new(&self.key, body);
-        if let Some(t) = &self.title {
-            e = e.title(t);
+        NewEntry {
+            body,
+            ..self.0.as_entry()
         }
-        if let Some(d) = self.date {
-            e = e.date(d);
-        }
-        if let Some(c) = &self.content_type {
-            e = e.content_type(c);
-        }
-        for (n, v) in &self.metadata {
-            e = e.meta(n, v);
-        }
-        e
     }
 }
 
@@ -328,7 +305,7 @@ impl Writer {
         content_type: Option<PyBackedStr>,
         metadata: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let fields = Fields {
+        let fields = Fields(jsonl::Record {
             key: key.to_string(),
             title: title.map(|t| t.to_string()),
             date: date.map(extract_date).transpose()?,
@@ -337,7 +314,8 @@ impl Writer {
                 .map(|m| string_pairs("metadata", m))
                 .transpose()?
                 .unwrap_or_default(),
-        };
+            body: Vec::new(),
+        });
         self.add_fields(py, &fields, body)
     }
 
