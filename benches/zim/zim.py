@@ -2,8 +2,13 @@
 """libzim as a peer for quire's benchmarks: build a ZIM from quire JSONL and time reads from it.
 
     python3 benches/zim/zim.py build CORPUS.jsonl -o OUT.zim [--force] [--language eng]
-    python3 benches/zim/zim.py read OUT.zim CORPUS.jsonl [--lookups 20000] [--seed 42] [--keys FILE]
-    python3 benches/zim/zim.py cold OUT.zim CORPUS.jsonl [--runs 11] [--seed 42] [--keys FILE]
+    python3 benches/zim/zim.py build DIR --types TYPES.jsonl -o OUT.zim [--force]
+    python3 benches/zim/zim.py build DIR --quire-archive DIR.quire -o OUT.zim [--force]
+    python3 benches/zim/zim.py read OUT.zim CORPUS [--lookups 20000] [--seed 42] [--keys FILE]
+    python3 benches/zim/zim.py cold OUT.zim CORPUS [--runs 11] [--seed 42] [--keys FILE]
+    python3 benches/zim/zim.py zimwriterfs DIR -o OUT.zim [--force] [--welcome index.html]
+
+CORPUS is a quire JSONL file or a directory (a website: every regular file is an entry).
 
 Each prints one JSON object on stdout (progress, if any, goes to stderr), so a Rust bench
 harness can run it and parse the result. Needs the PyPI package pinned in requirements.txt
@@ -13,8 +18,18 @@ bundles the C++ libzim 9.8.2 with zstd 1.5.7, so nothing else is needed.
 build: one ZIM item per JSONL record, path = key, title = title (libzim falls back to the
 path when it is empty), mimetype = content_type (text/plain when absent), content = body
 (or the decoded body_base64), hints {FRONT_ARTICLE: True} as scrapers give articles (the
-COMPRESS hint is left to libzim, which compresses text/* mimetypes). Creator
-configuration, as Kiwix's scrapers leave it unless they say otherwise:
+COMPRESS hint is left to libzim, which compresses text/* mimetypes).
+From a directory: one item per regular file, found as `quire pack DIR` finds them
+(symbolic links, special files and names that are not UTF-8 are skipped), path = the
+file's path under DIR joined with `/` (quire's key), no title (libzim uses the path, as
+quire stores none), content = the file (FileProvider, streamed), FRONT_ARTICLE only for
+text/html (as zimwriterfs gives it; `--no-front-articles` leaves it off). The mimetype of
+each file is the content type quire recorded for it, so both archives hold the same files
+with the same types: `--types FILE` reads it from JSON lines with "key" and "content_type"
+(the output of `quire ls --json ARCHIVE`), `--quire-archive ARCHIVE` runs that command
+(`--quire PATH`, default target/release/quire); the keys must be exactly the directory's
+files. Creator configuration, the same for both inputs, as Kiwix's scrapers leave it unless
+they say otherwise:
   - cluster size 2 MiB, set explicitly (`config_clustersize(2 * 1024 * 1024)`; it is also
     libzim's DEFAULT_CLUSTER_SIZE);
   - compression zstd, set explicitly (`config_compression(Compression.zstd)`); the level is not
@@ -48,15 +63,29 @@ a new buffer, as quire's harness does with a Vec<u8>). Reported:
     os.posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) (after os.fsync), then open + first get,
     `--cold-runs` runs; `cold_resident_pages_after_evict` is what `fincore` (util-linux) saw
     after the last eviction, when it is installed (0 means the eviction worked).
-`--keys FILE` (a JSON object with lists "warm", "open" and "cold" of keys, any of them
-optional) replaces the random choice of that sequence, so that a harness can time quire and
-libzim on the same keys (benches/targets.sh does); `--rounds R` repeats the warm_default pass
-R times over the sequence and adds the median of each pass (`warm_default_rounds_p50_us`).
+`--keys FILE` (a JSON object with lists "warmup", "warm", "open" and "cold" of keys, any of
+them optional) replaces the random choice of that sequence, so that a harness can time quire
+and libzim on the same keys (benches/targets.sh does); `--rounds R` repeats the warm_default
+pass R times over the sequence and adds the median, p90 and mean of each pass
+(`warm_default_rounds_p50_us`, `..._p90_us`, `..._mean_us`); `--times-out FILE` writes every
+timed warm_default get, in ns, per round ({"warm_rounds_ns": [[...], ...]}), for a harness
+that splits them by key (per content type).
 
 cold: only the page-cache-cold first get of `read` (evict, open, first get), `--runs` times,
 with each trial's time (`trials_us`) and the pages still resident after each eviction
 (`resident_pages_after_evict`, from fincore when installed); the target of issue 10 compares
 it with quire's, run right after in the same harness.
+
+zimwriterfs: Kiwix's own directory packer (Debian zim-tools; libzim 8) on DIR, as a user
+runs it, with what it requires: --welcome (default index.html), --illustration (a 48x48
+PNG generated beside OUTPUT and given relative to DIR: zimwriterfs keeps it as the
+Illustration_48x48@1 metadata, not as an entry), --language, --title, --description,
+--creator, --publisher, --name; plus `-j` (--withoutFTIndex: no Xapian full-text index).
+It still builds its title index for the HTML pages (X/title/xapian and the title listings:
+zimwriterfs has no option against them); `title_xapian_bytes` and
+`file_bytes_without_title_xapian` give the size without the Xapian one. Its own defaults
+otherwise: 2 MiB clusters, zstd, 4 threads, mimetypes by its own detection (libmagic and
+extensions). Reported: file_bytes, the wall time, the entries it made, its version lines.
 
 All times are in microseconds and include the Python binding's call overhead (roughly 1-2
 µs a get; `timer_overhead_ns` is the cost of the timing itself).
@@ -69,6 +98,7 @@ import os
 import random
 import resource
 import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -79,7 +109,7 @@ REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "require
 try:
     import libzim
     from libzim.reader import Archive
-    from libzim.writer import Compression, Creator, Hint, Item, StringProvider
+    from libzim.writer import Compression, Creator, FileProvider, Hint, Item, StringProvider
 except ImportError as e:  # pragma: no cover - message for the bench harness / the user
     sys.stderr.write(
         f"zim.py: cannot import libzim ({e}).\n"
@@ -89,6 +119,8 @@ except ImportError as e:  # pragma: no cover - message for the bench harness / t
     sys.exit(3)
 
 CLUSTER_SIZE = 2 * 1024 * 1024
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_QUIRE = os.path.join(HERE, "..", "..", "target", "release", "quire")
 ZSTD_LEVEL = 19  # fixed inside libzim 9 (src/compression.cpp), not configurable
 
 
@@ -109,12 +141,61 @@ def load_records(path, with_bodies=True):
             yield key, r.get("title") or "", r.get("content_type") or "text/plain", body
 
 
-class Article(Item):
-    __slots__ = ("_path", "_title", "_mime", "_body", "_front")
+def walk_dir(root):
+    """(key, path) of every regular file under root, as `quire pack DIR` finds them: the
+    path relative to root joined with `/`; symbolic links (not followed), special files and
+    names that are not UTF-8 are skipped; sorted by key (UTF-8 byte order)."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if not os.path.islink(os.path.join(d, x))]
+        for f in files:
+            p = os.path.join(d, f)
+            if not stat.S_ISREG(os.lstat(p).st_mode):
+                continue
+            key = os.path.relpath(p, root).replace(os.sep, "/")
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                continue
+            out.append((key, p))
+    out.sort()
+    return out
 
-    def __init__(self, path, title, mime, body, front):
+
+def corpus_sizes(path):
+    """{key: body length} of a JSONL corpus or a directory."""
+    if os.path.isdir(path):
+        return {k: os.path.getsize(p) for k, p in walk_dir(path)}
+    return {key: len(body) for key, _, _, body in load_records(path)}
+
+
+def quire_types(a):
+    """{key: content type} from --types FILE or `quire ls --json --quire-archive`."""
+    if a.types:
+        with open(a.types, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    elif a.quire_archive:
+        r = subprocess.run([a.quire, "ls", "--json", a.quire_archive], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"zim.py: quire ls --json {a.quire_archive} failed: {r.stderr.strip()}")
+        lines = r.stdout.splitlines()
+    else:
+        raise SystemExit("zim.py: a directory needs --types FILE or --quire-archive ARCHIVE")
+    types = {}
+    for line in lines:
+        if line.strip():
+            r = json.loads(line)
+            types[r["key"]] = r.get("content_type") or "text/plain; charset=utf-8"
+    return types
+
+
+class Article(Item):
+    __slots__ = ("_path", "_title", "_mime", "_body", "_file", "_front")
+
+    def __init__(self, path, title, mime, body, front, file=None):
         super().__init__()
         self._path, self._title, self._mime, self._body, self._front = path, title, mime, body, front
+        self._file = file
 
     def get_path(self):
         return self._path
@@ -126,6 +207,8 @@ class Article(Item):
         return self._mime
 
     def get_contentprovider(self):
+        if self._file is not None:
+            return FileProvider(self._file)
         return StringProvider(self._body)
 
     def get_hints(self):
@@ -137,7 +220,8 @@ def cmd_build(a):
         if not a.force:
             raise SystemExit(f"zim.py: {a.output} exists (--force overwrites)")
         os.remove(a.output)
-    name = os.path.splitext(os.path.basename(a.corpus))[0]
+    name = os.path.splitext(os.path.basename(os.path.normpath(a.corpus)))[0]
+    types = quire_types(a) if os.path.isdir(a.corpus) else None
     t0 = time.perf_counter()
     creator = Creator(a.output).config_clustersize(a.cluster_size).config_compression(Compression.zstd)
     creator.config_indexing(bool(a.fulltext), a.fulltext or a.language)
@@ -148,18 +232,14 @@ def cmd_build(a):
     os.dup2(2, 1)  # libzim prints its progress ("Index titles", ...) on stdout: keep stdout JSON
     try:
         with creator as c:
-            entries, body_bytes = add_all(c, a, name)
+            entries, body_bytes = add_all(c, a, name, types)
     finally:
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
     secs = time.perf_counter() - t0
     size = os.path.getsize(a.output)
     check = Archive(a.output)
-    special = {}
-    for i in range(check.entry_count, check.all_entry_count):  # M/ metadata and X/ indexes
-        e = check._get_entry_by_id(i)
-        if not e.is_redirect:
-            special[e.path] = e.get_item().size
+    special, _, _ = special_entries(a.output)  # M/ metadata and X/ indexes
     xapian_title = special.get("title/xapian", 0)
     out = {
         "tool": "libzim",
@@ -185,6 +265,7 @@ def cmd_build(a):
             "workers": a.workers or 4,
             "fulltext_index": bool(a.fulltext),
             "front_articles": a.front_articles,
+            "mimetypes": "quire's (quire ls --json)" if types is not None else "the JSONL's content_type",
         },
     }
     if check.entry_count < entries:
@@ -192,10 +273,26 @@ def cmd_build(a):
     print(json.dumps(out, indent=1))
 
 
-def add_all(c, a, name):
-    """Adds every record and the metadata; returns (entries, body bytes)."""
+def add_all(c, a, name, types):
+    """Adds every record (or file, with `types` {key: mimetype} for a directory) and the
+    metadata; returns (entries, body bytes)."""
     entries = body_bytes = 0
-    for key, title, mime, body in load_records(a.corpus):
+    if types is not None:
+        files = walk_dir(a.corpus)
+        keys = {k for k, _ in files}
+        if keys != set(types):
+            extra, missing = sorted(set(types) - keys), sorted(keys - set(types))
+            raise SystemExit(
+                f"zim.py: the types name other files than {a.corpus} holds "
+                f"(only in the types: {extra[:3]}, only in the directory: {missing[:3]})"
+            )
+        for key, path in files:
+            mime = types[key]
+            front = a.front_articles and mime.split(";")[0].strip() == "text/html"
+            c.add_item(Article(key, "", mime, None, front, file=path))
+            entries += 1
+            body_bytes += os.path.getsize(path)
+    for key, title, mime, body in load_records(a.corpus) if types is None else ():
         c.add_item(Article(key, title, mime, body, a.front_articles))
         entries += 1
         body_bytes += len(body)
@@ -206,7 +303,7 @@ def add_all(c, a, name):
         ("Creator", "quire benches"),
         ("Publisher", "quire benches"),
         ("Date", "2023-11-14"),
-        ("Description", f"{name}.jsonl packed by benches/zim/zim.py"),
+        ("Description", f"{os.path.basename(os.path.normpath(a.corpus))} packed by benches/zim/zim.py"),
     ):
         c.add_metadata(k, v)
     return entries, body_bytes
@@ -267,9 +364,7 @@ def resident_pages(path):
 
 
 def cmd_read(a):
-    sizes = {}
-    for key, _, _, body in load_records(a.corpus):
-        sizes[key] = len(body)
+    sizes = corpus_sizes(a.corpus)
     keys = sorted(sizes)
     rng = random.Random(a.seed)
     warm_keys = [rng.choice(keys) for _ in range(a.warmup)]
@@ -277,6 +372,7 @@ def cmd_read(a):
     open_keys = [rng.choice(keys) for _ in range(a.open_runs)]
     cold_keys = [rng.choice(keys) for _ in range(a.cold_runs)]
     given = load_keys(a.keys, sizes)
+    warm_keys = given.get("warmup", warm_keys)
     sample = given.get("warm", sample)
     open_keys = given.get("open", open_keys)
     cold_keys = given.get("cold", cold_keys)
@@ -290,7 +386,10 @@ def cmd_read(a):
         get_body(arch, k)
     rounds = [timed_gets(arch, sample, sizes) for _ in range(max(1, a.rounds))]
     warm_default = stats_us([t for r in rounds for t in r])
-    warm_default_rounds = [round(statistics.median(r) / 1000, 3) for r in rounds]
+    per_round = [stats_us(r) for r in rounds]
+    if a.times_out:
+        with open(a.times_out, "w", encoding="utf-8") as f:
+            json.dump({"keys": "the warm sequence", "warm_rounds_ns": rounds}, f)
 
     libzim.set_cluster_cache_max_size(0)
     arch.dirent_cache_max_size = 0
@@ -329,7 +428,9 @@ def cmd_read(a):
         "default_cluster_cache_bytes": default_cluster_cache,
         "default_dirent_cache_entries": default_dirent_cache,
         "warm_default": warm_default,
-        "warm_default_rounds_p50_us": warm_default_rounds,
+        "warm_default_rounds_p50_us": [r["p50_us"] for r in per_round],
+        "warm_default_rounds_p90_us": [r["p90_us"] for r in per_round],
+        "warm_default_rounds_mean_us": [r["mean_us"] for r in per_round],
         "warm_nocache": warm_nocache,
         "open": stats_us(opens),
         "first_after_open": stats_us(firsts),
@@ -340,7 +441,8 @@ def cmd_read(a):
 
 
 def load_keys(path, sizes):
-    """The key sequences of --keys FILE ({"warm": [...], "open": [...], "cold": [...]})."""
+    """The key sequences of --keys FILE ({"warmup": [...], "warm": [...], "open": [...],
+    "cold": [...]})."""
     if not path:
         return {}
     with open(path, encoding="utf-8") as f:
@@ -372,9 +474,7 @@ def cold_trials(zim, keys, sizes):
 
 
 def cmd_cold(a):
-    sizes = {}
-    for key, _, _, body in load_records(a.corpus):
-        sizes[key] = len(body)
+    sizes = corpus_sizes(a.corpus)
     keys = sorted(sizes)
     rng = random.Random(a.seed)
     cold_keys = [rng.choice(keys) for _ in range(a.runs)]
@@ -392,11 +492,99 @@ def cmd_cold(a):
     print(json.dumps(out, indent=1))
 
 
+def png_48(path):
+    """Writes a 48x48 RGB PNG (a gradient) with the standard library alone."""
+    import struct
+    import zlib
+
+    raw = b"".join(b"\0" + b"".join(bytes((x * 5, y * 5, 128)) for x in range(48)) for y in range(48))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 48, 48, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def special_entries(zim):
+    """{path: size} of the M/ metadata and X/ index entries, the number of content entries,
+    and how many of them are redirects."""
+    check = Archive(zim)
+    special = {}
+    for i in range(check.entry_count, check.all_entry_count):
+        e = check._get_entry_by_id(i)
+        if not e.is_redirect:
+            special[e.path] = e.get_item().size
+    redirects = sum(check._get_entry_by_id(i).is_redirect for i in range(check.entry_count))
+    return special, check.entry_count, redirects
+
+
+def cmd_zimwriterfs(a):
+    exe = shutil.which(a.zimwriterfs)
+    if not exe:
+        raise SystemExit(f"zim.py: {a.zimwriterfs} not found (Debian: apt-get install zim-tools)")
+    if os.path.exists(a.output):
+        if not a.force:
+            raise SystemExit(f"zim.py: {a.output} exists (--force overwrites)")
+        os.remove(a.output)
+    root = os.path.normpath(a.dir)
+    name = os.path.basename(root)
+    illustration = os.path.splitext(a.output)[0] + ".illustration-48.png"
+    png_48(illustration)
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+    cmd = [
+        exe, "-j",
+        "--welcome", a.welcome,
+        "--illustration", os.path.relpath(illustration, root),
+        "--language", a.language,
+        "--title", f"quire benchmark corpus {name}",
+        "--description", f"{name} packed by zimwriterfs for benches/zim/zim.py",
+        "--creator", "quire benches",
+        "--publisher", "quire benches",
+        "--name", f"quire-bench_{name}",
+        root, a.output,
+    ]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr)  # keep stdout JSON
+    secs = time.perf_counter() - t0
+    os.remove(illustration)
+    if r.returncode != 0:
+        raise SystemExit(f"zim.py: zimwriterfs failed ({r.returncode}): {' '.join(cmd)}")
+    size = os.path.getsize(a.output)
+    special, entries, redirects = special_entries(a.output)
+    xapian_title = special.get("title/xapian", 0)
+    files = walk_dir(root)
+    body_bytes = sum(os.path.getsize(p) for _, p in files)
+    out = {
+        "tool": "zimwriterfs",
+        "version": [line.strip() for line in version.splitlines() if line.strip()],
+        "command": " ".join(cmd),
+        "dir": a.dir,
+        "output": a.output,
+        "files": len(files),
+        "archive_entry_count": entries,
+        "redirects": redirects,
+        "body_bytes": body_bytes,
+        "file_bytes": size,
+        "title_xapian_bytes": xapian_title,
+        "fulltext_xapian_bytes": special.get("fulltext/xapian", 0),
+        "file_bytes_without_title_xapian": size - xapian_title,
+        "special_entries": special,
+        "pack_seconds": round(secs, 3),
+        "pack_mb_per_s": round(body_bytes / 1e6 / secs, 3),
+    }
+    print(json.dumps(out, indent=1))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="build a ZIM from quire JSONL")
-    b.add_argument("corpus")
+    b = sub.add_parser("build", help="build a ZIM from quire JSONL or from a directory")
+    b.add_argument("corpus", help="a JSONL file, or a directory (then --types or --quire-archive)")
+    b.add_argument("--types", metavar="FILE", help='a directory\'s mimetypes: JSON lines {"key", "content_type"} (quire ls --json)')
+    b.add_argument("--quire-archive", metavar="ARCHIVE", help="a directory's mimetypes from `quire ls --json ARCHIVE`")
+    b.add_argument("--quire", default=DEFAULT_QUIRE, help="the quire CLI for --quire-archive (default target/release/quire)")
     b.add_argument("-o", "--output", required=True)
     b.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT")
     b.add_argument("--cluster-size", type=int, default=CLUSTER_SIZE, help="bytes (default 2 MiB)")
@@ -416,16 +604,24 @@ def main():
     r.add_argument("--open-runs", type=int, default=21)
     r.add_argument("--cold-runs", type=int, default=7)
     r.add_argument("--seed", type=int, default=42)
-    r.add_argument("--keys", metavar="FILE", help='JSON {"warm": [...], "open": [...], "cold": [...]}')
+    r.add_argument("--keys", metavar="FILE", help='JSON {"warmup": [...], "warm": [...], "open": [...], "cold": [...]}')
     r.add_argument("--rounds", type=int, default=1, help="passes over the warm sequence (default 1)")
+    r.add_argument("--times-out", metavar="FILE", help="write every timed warm_default get (ns, per round) to FILE")
     c = sub.add_parser("cold", help="page-cache-cold first get after open, alone")
     c.add_argument("zim")
     c.add_argument("corpus")
     c.add_argument("--runs", type=int, default=11)
     c.add_argument("--seed", type=int, default=42)
     c.add_argument("--keys", metavar="FILE", help='JSON {"cold": [...]}')
+    w = sub.add_parser("zimwriterfs", help="Kiwix's zimwriterfs on a directory (no full-text index)")
+    w.add_argument("dir")
+    w.add_argument("-o", "--output", required=True)
+    w.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT")
+    w.add_argument("--welcome", default="index.html", help="the main page, relative to DIR (default index.html)")
+    w.add_argument("--language", default="eng", help="ISO 639-3 (default eng)")
+    w.add_argument("--zimwriterfs", default="zimwriterfs", help="the program (default: zimwriterfs on PATH)")
     a = p.parse_args()
-    {"build": cmd_build, "read": cmd_read, "cold": cmd_cold}[a.cmd](a)
+    {"build": cmd_build, "read": cmd_read, "cold": cmd_cold, "zimwriterfs": cmd_zimwriterfs}[a.cmd](a)
 
 
 if __name__ == "__main__":
