@@ -5,17 +5,24 @@
 # targets-summary.md.
 #
 #   benches/targets.sh [--quick] [--no-1m] [CORPUS...]     # default: news docs zh short
+#   benches/targets.sh --quick --no-1m web web2             # the two websites
 #
 # --quick    fewer repetitions (1 pack instead of 3, 2,000 instead of 10,000 gets a round,
 #            6 instead of 12 page-cache-cold trials); still 5 rounds/runs where they are cheap
 # --no-1m    skip the 1M synthetic pack (peak RSS), e.g. while iterating on one corpus
 #
-# For each CORPUS: benches/corpus/CORPUS.sh fetches it if benches/corpus/data/CORPUS.jsonl is
-# missing; then the `targets` bench (benches/targets.rs) packs it with target/release/quire
-# and with libzim (benches/zim/zim.py), alternating, and measures reads; see that file.
+# For each CORPUS: benches/corpus/CORPUS.sh fetches it if benches/corpus/data/CORPUS.jsonl (or,
+# for a website, the directory benches/corpus/data/CORPUS/) is missing; then the `targets`
+# bench (benches/targets.rs) packs it with target/release/quire and with libzim
+# (benches/zim/zim.py), alternating, and measures reads; see that file. A directory corpus
+# (web: the Python docs, web2: the sqlite.org site) is packed with `quire pack DIR`, libzim
+# is given the same files with quire's content types, and zimwriterfs (Debian zim-tools) packs
+# the same directory too.
 # Needs: cargo, /usr/bin/time, python3 with benches/zim/requirements.txt installed (PYTHON
 # overrides the interpreter), and a disk-backed TARGET_WORK (default target/; a fresh folder is
-# made in it and removed at the end) so that page-cache eviction means something. About 8 minutes for everything on 2 cores; --quick 4.
+# made in it and removed at the end) so that page-cache eviction means something; zimwriterfs
+# for the websites (its row says "not run" without it). About 8 minutes for the four JSONL
+# corpora on 2 cores, --quick 4; web and web2 --quick about 7.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +36,7 @@ for arg in "$@"; do
         --quick) quick=(--quick) ;;
         --no-1m) synth=0 ;;
         -h | --help)
-            sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         -*) echo "targets.sh: unknown option $arg" >&2; exit 2 ;;
@@ -84,7 +91,9 @@ fi
 
 for name in "${corpora[@]}"; do
     echo "targets.sh: $name (load $(cut -d' ' -f1-3 /proc/loadavg), $(( $(date +%s) - start )) s in)" >&2
-    targets --corpus "$name" --jsonl "$here/corpus/data/$name.jsonl" --work "$work" \
+    input=(--jsonl "$here/corpus/data/$name.jsonl")
+    [[ -d "$here/corpus/data/$name" ]] && input=(--dir "$here/corpus/data/$name")
+    targets --corpus "$name" "${input[@]}" --work "$work" \
         "${quick[@]}" "${synth_json[@]}" --command "$cmdline" >/dev/null
     rm -f "$work"/*
 done
