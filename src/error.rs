@@ -36,6 +36,8 @@ pub enum Location {
     Block(u32),
     /// Entry `n`: its record or its lead (§7).
     Entry(u64),
+    /// The title index (§14): its header, root or a page, at this file offset.
+    TitleIndex(u64),
 }
 
 impl fmt::Display for Location {
@@ -52,6 +54,7 @@ impl fmt::Display for Location {
             Location::Node(at) => write!(f, "index node at offset {at}"),
             Location::Block(n) => write!(f, "block {n}"),
             Location::Entry(n) => write!(f, "entry {n}"),
+            Location::TitleIndex(at) => write!(f, "title index at offset {at}"),
         }
     }
 }
@@ -336,6 +339,9 @@ pub enum ReadError {
         /// Why the node could not be read.
         cause: Box<ReadError>,
     },
+    /// The archive has no title index (it was packed without one: `--index none`), so it
+    /// cannot suggest titles (code `no_title_index`).
+    NoTitleIndex,
     /// An entry number past the end.
     EntryOutOfRange {
         /// The entry asked for.
@@ -401,6 +407,7 @@ impl ReadError {
             ReadError::Damaged { at, kind } => damage_code(*at, *kind),
             ReadError::Skipped { cause, .. } => cause.code(),
             ReadError::EntryOutOfRange { .. } => "entry_out_of_range",
+            ReadError::NoTitleIndex => "no_title_index",
         }
     }
 }
@@ -423,6 +430,7 @@ pub fn damage_code(at: Location, kind: DamageKind) -> &'static str {
         (Location::Block(_), DamageKind::DecodedChecksumMismatch) => "damaged_block_raw",
         (Location::Block(_), _) => "damaged_block_frame",
         (Location::Entry(_), _) => "damaged_entry",
+        (Location::TitleIndex(_), _) => "damaged_title_index",
     }
 }
 
@@ -484,6 +492,9 @@ impl fmt::Display for ReadError {
             ReadError::EntryOutOfRange { index, len } => {
                 write!(f, "entry {index} out of range (archive has {len} entries)")
             }
+            ReadError::NoTitleIndex => f.write_str(
+                "the archive has no title index (it was packed with --index none): no suggestions",
+            ),
         }
     }
 }

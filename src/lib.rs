@@ -65,12 +65,13 @@ mod writer;
 pub struct ReadmeDoctests;
 
 pub use error::{DamageKind, Location, ReadError, ReadResult, Rule, WriteError};
+pub use format::titles::MatchKind;
 pub use format::{BadDate, Date};
 pub use reader::{
     Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, ReadCounters,
-    Report,
+    Report, Suggestion,
 };
 pub use writer::{
-    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, NewEntry, Overwrite, Progress,
-    Stage, Summary, WriterOptions, DEFAULT_CONTENT_TYPE,
+    ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, IndexKind, NewEntry, Overwrite,
+    Progress, Stage, Summary, WriterOptions, DEFAULT_CONTENT_TYPE,
 };

@@ -16,6 +16,7 @@
 //! | `entries` | §7.1 entries inside a page (hidden) |
 //! | `strings` | §7.3 the lead: title and metadata fields (hidden) |
 //! | [`date`] | the date of §7.1 |
+//! | [`titles`] | §14 the title index: folding, word starts, its header and nodes |
 //! | `chain` | recomputing §1's checksum chain after an edit (hidden: tools and tests) |
 
 // What a program reading archives may want: the header, the sections, the blocks' records,
@@ -36,6 +37,7 @@ pub mod meta;
 pub mod nodes;
 #[doc(hidden)]
 pub mod strings;
+pub mod titles;
 
 pub use blocks::{BlockRecord, Codec, MAX_BLOCK_LEN, MAX_DICT_LEN, ZSTD_DICT_MAGIC};
 #[doc(hidden)]

@@ -14,6 +14,7 @@ mod iter;
 mod layout;
 mod many;
 mod nodes;
+mod suggest;
 mod verify;
 
 use std::borrow::Cow;
@@ -24,6 +25,7 @@ use std::sync::{Mutex, OnceLock};
 
 pub use entry::{BodyReader, Document, Entry, EntryInfo};
 pub use iter::{Entries, PrefixIter};
+pub use suggest::Suggestion;
 pub use verify::{Problem, Report};
 
 use self::blocks::{BlockCache, ScratchPool};
@@ -58,6 +60,8 @@ pub(crate) struct State {
     counters: Counters,
     /// Blocks found damaged (number, stored and raw CRC) and what was wrong.
     failed: Mutex<HashMap<(u32, u32, u32), DamageKind>>,
+    /// The title index (§14), read on first use.
+    titles: suggest::TitleState,
 }
 
 /// Counts of the work an archive's reads did (relaxed atomics: figures, not a protocol).
@@ -351,6 +355,7 @@ impl<S: ByteSource> Archive<S> {
                 nodes: Mutex::new(NodeCache::new(NODE_CACHE)),
                 counters: Counters::default(),
                 failed: Mutex::new(HashMap::new()),
+                titles: suggest::TitleState::default(),
             },
         })
     }
@@ -567,6 +572,39 @@ impl<S: ByteSource> Archive<S> {
     /// ```
     pub fn prefix<'a>(&'a self, prefix: &'a str) -> PrefixIter<'a> {
         PrefixIter::new(self.ctx(), prefix.as_bytes())
+    }
+
+    /// Title suggestions (spec §14) for what a user typed: the entries whose title, folded
+    /// (case, diacritics, width and compatibility forms: "zurich" finds "Zürich" and
+    /// "ＺÜＲＩＣＨ"), starts with `text` folded, or has a word that does; title starts
+    /// first, then shorter titles, then by folded title and key; each entry once. At most
+    /// `limit` of them (`None`: all). Reads the title index only (no data block, no
+    /// dictionary): over a network, the first suggestion fetches its root (and a small index
+    /// whole), then a page or two. An entry without a title is suggested by its key.
+    ///
+    /// ```
+    /// use quire::{Archive, ArchiveWriter, MatchKind, NewEntry, WriterOptions};
+    /// let mut w = ArchiveWriter::in_memory(WriterOptions::new())?;
+    /// w.add(&NewEntry::new("zh", b"").title("Zürich"))?;
+    /// w.add(&NewEntry::new("air", b"").title("Flughafen ZÜRICH"))?;
+    /// w.add(&NewEntry::new("lake", b"").title("Lake Geneva"))?;
+    /// let archive = Archive::new(w.finish_into_inner()?.0.into_inner())?;
+    /// let found = archive.suggest("zur", Some(10))?;
+    /// let keys: Vec<&str> = found.iter().map(|s| s.key.as_str()).collect();
+    /// assert_eq!(keys, ["zh", "air"]);
+    /// assert_eq!(found[0].kind, MatchKind::TitleStart);
+    /// assert_eq!(found[1].kind, MatchKind::WordStart);
+    /// assert_eq!(found[1].title.as_deref(), Some("Flughafen ZÜRICH"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn suggest(&self, text: &str, limit: Option<usize>) -> ReadResult<Vec<Suggestion>> {
+        self.ctx().suggest(text, limit)
+    }
+
+    /// Whether the archive has a title index (spec §14), as its section table says: what
+    /// [`suggest`](Self::suggest) needs. Reads nothing.
+    pub fn has_title_index(&self) -> bool {
+        self.ctx().has_title_index()
     }
 
     /// Checks every checksum, every node, record and entry, decompresses every block, and

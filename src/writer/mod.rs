@@ -22,10 +22,11 @@ mod entry;
 mod index;
 mod options;
 mod spool;
+mod titles;
 
 pub use atomic::AtomicFile;
 pub use entry::{NewEntry, DEFAULT_CONTENT_TYPE};
-pub use options::{DictionaryMode, DuplicatePolicy, Overwrite, WriterOptions};
+pub use options::{DictionaryMode, DuplicatePolicy, IndexKind, Overwrite, WriterOptions};
 
 use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -75,6 +76,8 @@ pub struct Summary {
     pub index_len: u64,
     /// Levels of branches above the pages (0: the root is a page).
     pub index_depth: u8,
+    /// Size of the title index (TITLES, spec §14; 0 without one).
+    pub titles_len: u64,
     /// Entries dropped by [`DuplicatePolicy::First`] or replaced by [`DuplicatePolicy::Last`].
     pub duplicates: u64,
     /// Entries whose body was stored once for several of them ([`WriterOptions::dedup`]).
@@ -634,6 +637,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         entries.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));
         self.number_content_types(&mut entries);
         self.spool.finish_writing()?;
+        // The title index (§14) first, while only the entries are in memory.
+        let titles = match self.opts.get_index() {
+            IndexKind::Titles => Some(titles::build(&entries, &keys, &self.spool)?),
+            IndexKind::None => None,
+        };
         let threads = self.opts.thread_count();
         if self.opts.get_block_size_is_auto() {
             self.target = choose_block_size(&entries, self.opts.get_block_size());
@@ -701,7 +709,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             block_target: self.target,
             ..Header::default()
         };
-        let summary = self.write_file(h, &stored, &tree, &blocks, dict_len, shared)?;
+        let summary =
+            self.write_file(h, &stored, &tree, &blocks, dict_len, shared, titles.as_ref())?;
         self.out.flush()?;
         Ok((self.out, summary))
     }
@@ -748,7 +757,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// Room for the root in the prelude, after the fixed parts.
     fn root_budget(&self) -> usize {
         let ct: usize = self.ctypes.iter().map(|c| ctypes::encoded_len(c)).sum();
-        format::MAX_PRELUDE_LEN - header::prelude_len(SectionId::ALL.len(), self.meta.len(), ct, 0)
+        let sections = SectionId::ALL.len() + usize::from(self.opts.get_index() == IndexKind::Titles);
+        format::MAX_PRELUDE_LEN - header::prelude_len(sections, self.meta.len(), ct, 0)
     }
 
     /// The dictionary, sampled from entries spread evenly over the key order (§8), or `None`
@@ -941,7 +951,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         data.cut()
     }
 
-    /// Writes the prelude, DICT, INDEX and DATA (from its spool).
+    /// Writes the prelude, DICT, INDEX, DATA (from its spool) and, when there is one, the
+    /// title index (TITLES, §14).
+    #[allow(clippy::too_many_arguments)]
     fn write_file(
         &mut self,
         mut h: Header,
@@ -950,9 +962,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         blocks: &Blocks,
         dict_len: u64,
         shared: u64,
+        titles: Option<&titles::Built>,
     ) -> Result<Summary, WriteError> {
         let ctypes = ctypes::encode(&self.ctypes);
-        let lens = [
+        let sealed = titles.map(|t| t.seal(format::crc32(&tree.nodes), blocks.data_crc));
+        let known = [
             (
                 SectionId::Dict,
                 stored_dict.len() as u64,
@@ -965,6 +979,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             ),
             (SectionId::Data, blocks.data_len, blocks.data_crc),
         ];
+        let mut lens: Vec<(u32, u64, u32)> =
+            known.iter().map(|&(id, len, crc)| (id as u32, len, crc)).collect();
+        if let (Some(t), Some((_, crc))) = (titles, &sealed) {
+            lens.push((format::titles::SECTION_ID, t.len(), *crc));
+        }
         let prelude_len =
             header::prelude_len(lens.len(), self.meta.len(), ctypes.len(), tree.root.len()) as u64;
         let mut at = prelude_len;
@@ -972,7 +991,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .iter()
             .map(|&(id, length, crc)| {
                 let r = SectionRecord {
-                    id: id as u32,
+                    id,
                     offset: at,
                     length,
                     crc,
@@ -990,6 +1009,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         self.out.write_all(stored_dict)?;
         self.out.write_all(&tree.nodes)?;
         blocks.spool.copy_to(&mut self.out, blocks.data_len)?;
+        if let (Some(t), Some((header, _))) = (titles, &sealed) {
+            t.write_to(header, &mut self.out)?;
+        }
         if let Some(t) = &mut self.progress {
             t.call(Stage::Writing, h.entry_count, h.file_len, h.file_len);
         }
@@ -1004,6 +1026,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             prelude_len,
             index_len: tree.nodes.len() as u64,
             index_depth: tree.depth,
+            titles_len: titles.map_or(0, |t| t.len()),
             duplicates: self.duplicates,
             shared_bodies: shared,
         })

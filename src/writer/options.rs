@@ -59,6 +59,18 @@ const AUTO_LEVEL_SMALL_BLOCKS: i32 = 16;
 /// The automatic level for larger blocks.
 const AUTO_LEVEL_LARGE_BLOCKS: i32 = 19;
 
+/// Which search indexes the writer adds (spec §14): [`WriterOptions::index`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum IndexKind {
+    /// No index beyond the key index: the smallest archive; no title suggestions.
+    None,
+    /// The title index (the TITLES section, §14), for [`Archive::suggest`](crate::Archive::suggest):
+    /// about 90 bytes an entry on news titles, 20 on short ones (`BENCHMARKS.md`).
+    #[default]
+    Titles,
+}
+
 /// Writer settings, built by chaining setters on [`WriterOptions::new`] (the defaults, the
 /// balance measured in `BENCHMARKS.md`) or [`WriterOptions::smallest`].
 ///
@@ -99,6 +111,7 @@ pub struct WriterOptions {
     created: Option<u64>,
     metadata: Vec<(String, String)>,
     overwrite: Overwrite,
+    index: IndexKind,
 }
 
 impl Default for WriterOptions {
@@ -119,6 +132,7 @@ impl Default for WriterOptions {
             created: None,
             metadata: Vec::new(),
             overwrite: Overwrite::Never,
+            index: IndexKind::Titles,
         }
     }
 }
@@ -238,6 +252,19 @@ impl WriterOptions {
     pub fn overwrite(mut self, overwrite: Overwrite) -> Self {
         self.overwrite = overwrite;
         self
+    }
+
+    /// Which search indexes to add: [`IndexKind::Titles`] (the default: title suggestions,
+    /// [`Archive::suggest`](crate::Archive::suggest), for about 90 bytes an entry on news
+    /// titles) or [`IndexKind::None`].
+    pub fn index(mut self, kind: IndexKind) -> Self {
+        self.index = kind;
+        self
+    }
+
+    /// The search indexes the writer adds.
+    pub fn get_index(&self) -> IndexKind {
+        self.index
     }
 
     /// The zstd level: the one set, or without [`level`](WriterOptions::level) the one the
