@@ -536,7 +536,9 @@ def cmd_zimwriterfs(a):
     cmd = [
         exe, "-j",
         "--welcome", a.welcome,
-        "--illustration", os.path.relpath(illustration, root),
+        # Resolved paths: zimwriterfs joins DIR and this, and the kernel resolves the `..`
+        # of a path through symbolic links from where they point.
+        "--illustration", os.path.relpath(os.path.realpath(illustration), os.path.realpath(root)),
         "--language", a.language,
         "--title", f"quire benchmark corpus {name}",
         "--description", f"{name} packed by zimwriterfs for benches/zim/zim.py",
