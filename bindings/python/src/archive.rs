@@ -250,8 +250,9 @@ pub fn open(
 /// A read-only mapping from keys (``str``) to bodies (``bytes``): ``len(a)``, ``a[key]``,
 /// ``a.get(key)``, ``key in a``, ``for key in a`` (key order), plus :meth:`get_many` for
 /// many keys at once (fetched together over a URL), :meth:`entry` for titles, dates and
-/// metadata, :meth:`prefix` for listing under a prefix, :meth:`open_body` to stream a large
-/// body and :meth:`verify` to check every byte.
+/// metadata, :meth:`prefix` for listing under a prefix, :meth:`suggest` for title
+/// suggestions, :meth:`open_body` to stream a large body and :meth:`verify` to check every
+/// byte.
 ///
 /// Thread-safe: any number of threads may read one ``Archive`` at once, and every lookup
 /// and decompression (and, for a URL, every fetch) runs without the GIL. As a context
@@ -587,6 +588,51 @@ impl Archive {
             Some(e) => Err(read_error(py, e)),
             None => Ok(keys),
         }
+    }
+
+    /// Title suggestions for what a reader typed: the entries whose title (or key, for an
+    /// entry without a title), folded, starts with ``text`` folded, or has a word that does.
+    /// Folding ignores case, diacritics and width (Unicode 16.0, spec §14.1), so ``"zurich"``
+    /// finds ``"Zürich"`` and ``"ZÜRICH"``.
+    ///
+    /// Returns a list of :class:`Suggestion` (``key``, ``title``, ``kind``), best first:
+    /// matches at the start of the title (``kind == "title"``) before matches at the start of
+    /// a later word (``"word"``), then shorter titles, then by folded title and key; each
+    /// entry once. At most ``limit`` of them (default 10; ``None`` for all; ``0`` for
+    /// none). ``""`` matches every entry (at the title start).
+    ///
+    /// Reads only the archive's title index (never a data block), with the GIL released:
+    /// over a URL the first suggestion fetches the index's root (a small index whole), then
+    /// a page or two each. Raises :class:`NoTitleIndex` when the archive has none
+    /// (:attr:`has_title_index`), :class:`CorruptArchive` for a damaged one, ``ValueError``
+    /// for a negative ``limit``, and for a URL the network's exceptions (see :func:`open`).
+    #[pyo3(signature = (text, limit = Some(10)), text_signature = "($self, text, limit=10)")]
+    fn suggest(
+        &self,
+        py: Python<'_>,
+        text: PyBackedStr,
+        limit: Option<i64>,
+    ) -> PyResult<Vec<Suggestion>> {
+        let limit = match limit {
+            Some(n) if n < 0 => {
+                return Err(PyValueError::new_err(format!(
+                    "suggest(): limit must be at least 0 (or None for all), not {n}"
+                )))
+            }
+            Some(n) => Some(to_usize(n.unsigned_abs())?),
+            None => None,
+        };
+        let found = self
+            .with_archive(py, |a| a.suggest(&text, limit))?
+            .map_err(|e| read_error(py, e))?;
+        Ok(found.into_iter().map(Suggestion::from).collect())
+    }
+
+    /// Whether the archive has a title index (``True`` unless it was packed with
+    /// ``index="none"``), which :meth:`suggest` needs. Reads nothing.
+    #[getter]
+    fn has_title_index(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with_archive(py, |a| a.has_title_index())
     }
 
     /// The :class:`Entry` for ``key``; ``KeyError`` when there is none.
@@ -1119,6 +1165,75 @@ impl Problem {
             self.location,
             self.kind,
             self.keys.len()
+        )
+    }
+}
+
+/// One title suggestion, from :meth:`Archive.suggest`: ``key`` (open it with
+/// ``archive[key]`` or :meth:`Archive.entry`), ``title`` (``str``, or ``None`` for an entry
+/// without a title, which is suggested by its key), ``kind`` (``"title"`` when the text
+/// matched at the start of the title, ``"word"`` at the start of a later word) and ``text``
+/// (what to show: the title, or the key). Suggestions compare equal when all three are
+/// equal, and unpack as a tuple: ``key, title, kind = s``.
+#[pyclass(frozen, eq, hash, module = "quire", name = "Suggestion")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Suggestion {
+    key: String,
+    title: Option<String>,
+    kind: &'static str,
+}
+
+impl From<quire::Suggestion> for Suggestion {
+    fn from(s: quire::Suggestion) -> Self {
+        Suggestion {
+            kind: s.kind.name(),
+            key: s.key,
+            title: s.title,
+        }
+    }
+}
+
+#[pymethods]
+impl Suggestion {
+    /// The entry's key (``str``).
+    #[getter]
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The entry's title (``str``), or ``None`` when it has none.
+    #[getter]
+    fn title(&self) -> Option<&str> {
+        self.title.as_deref()
+    }
+
+    /// Where the text matched: ``"title"`` (at the title's start) or ``"word"`` (at the
+    /// start of a later word).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// What to show (``str``): the title, or the key when the entry has no title.
+    #[getter]
+    fn text(&self) -> &str {
+        self.title.as_deref().unwrap_or(&self.key)
+    }
+
+    /// ``(key, title, kind)``, so that ``key, title, kind = s`` works.
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = (self.key.as_str(), self.title.as_deref(), self.kind).into_pyobject(py)?;
+        t.try_iter().map(Bound::into_any)
+    }
+
+    fn __repr__(&self) -> String {
+        let title = match &self.title {
+            Some(t) => format!("{t:?}"),
+            None => "None".into(),
+        };
+        format!(
+            "<quire.Suggestion {:?}, title {title}, kind {:?}>",
+            self.key, self.kind
         )
     }
 }

@@ -59,6 +59,14 @@ create_exception!(
 );
 create_exception!(
     quire,
+    NoTitleIndex,
+    Error,
+    "The archive has no title index (it was packed with index='none', or `quire pack\n\
+     --index none`), so Archive.suggest cannot answer. Archive.has_title_index says so\n\
+     beforehand."
+);
+create_exception!(
+    quire,
     DuplicateKey,
     Error,
     "Writer.add was given a key that is already in the archive (duplicates='error').\n\n\
@@ -235,6 +243,7 @@ pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
             _ => Error::new_err(message),
         },
         ReadError::EntryOutOfRange { .. } => PyIndexError::new_err(message),
+        ReadError::NoTitleIndex => NoTitleIndex::new_err(message),
         _ => Error::new_err(message),
     }
 }

@@ -32,6 +32,7 @@ fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<archive::BodyStream>()?;
     m.add_class::<archive::VerifyReport>()?;
     m.add_class::<archive::Problem>()?;
+    m.add_class::<archive::Suggestion>()?;
     m.add_class::<writer::Writer>()?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("CorruptArchive", py.get_type::<errors::CorruptArchive>())?;
@@ -42,6 +43,7 @@ fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<errors::UnsupportedVersion>(),
     )?;
     m.add("DuplicateKey", py.get_type::<errors::DuplicateKey>())?;
+    m.add("NoTitleIndex", py.get_type::<errors::NoTitleIndex>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -12,8 +12,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 use quire::{
-    ArchiveWriter, AtomicFile, Date, DictionaryMode, DuplicatePolicy, NewEntry, Overwrite, Summary,
-    WriteError, WriterOptions,
+    ArchiveWriter, AtomicFile, Date, DictionaryMode, DuplicatePolicy, IndexKind, NewEntry,
+    Overwrite, Summary, WriteError, WriterOptions,
 };
 
 use crate::archive::lock;
@@ -143,7 +143,8 @@ impl io::Read for PyFileReader {
 /// identical bodies once, default True), ``duplicates`` (``'error'``, ``'first'`` or
 /// ``'last'``), ``metadata`` (archive metadata: ``title``, ``description``, ``creator``,
 /// ``source``, ...), ``created`` (creation time in Unix seconds; default
-/// ``SOURCE_DATE_EPOCH`` or now).
+/// ``SOURCE_DATE_EPOCH`` or now), ``index`` (``'titles'``, the default: a title index for
+/// :meth:`Archive.suggest`; ``'none'``: no index beyond the keys, the smallest archive).
 ///
 /// Compression runs on background threads and without the GIL. One writer may be used
 /// from several threads (calls are serialised).
@@ -197,7 +198,7 @@ impl Writer {
     #[pyo3(signature = (
         path, *, level = None, block_size = None, threads = None, overwrite = false,
         dictionary = None, dict_size = None, dedup = None, duplicates = None,
-        metadata = None, created = None,
+        metadata = None, created = None, index = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -213,6 +214,7 @@ impl Writer {
         duplicates: Option<&str>,
         metadata: Option<&Bound<'_, PyAny>>,
         created: Option<u64>,
+        index: Option<&str>,
     ) -> PyResult<Self> {
         let mut opts = WriterOptions::new();
         if let Some(l) = level {
@@ -273,6 +275,17 @@ impl Writer {
         }
         if let Some(c) = created {
             opts = opts.created(c);
+        }
+        if let Some(i) = index {
+            opts = opts.index(match i {
+                "titles" => IndexKind::Titles,
+                "none" => IndexKind::None,
+                _ => {
+                    return Err(PyValueError::new_err(format!(
+                        "index must be 'titles' or 'none', not {i:?}"
+                    )))
+                }
+            });
         }
         let w = py
             .detach(|| ArchiveWriter::create(&path, opts))
@@ -511,8 +524,8 @@ impl Writer {
 ///
 /// re-packs an unpacked archive, as ``quire pack dump.jsonl`` does, to the same bytes with
 /// the same options and ``created``. ``options`` are :class:`Writer`'s (``level``,
-/// ``block_size``, ``threads``, ``overwrite``, ``metadata``, ``created``, ...). Records are
-/// read one at a time: memory does not grow with their number. Nothing is written under
+/// ``block_size``, ``threads``, ``overwrite``, ``metadata``, ``created``, ``index``, ...).
+/// Records are read one at a time: memory does not grow with their number. Nothing is written under
 /// ``path`` unless every record is added. A record that is not as §9 says raises
 /// ``ValueError`` (``TypeError`` for a value JSON cannot hold), naming the record by its
 /// number from 1.

@@ -10,6 +10,8 @@ found by key in constant time. Reading::
         e = a.entry("2002/embassy")         # e.title, e.date, e.metadata, e.body
         for key in a.prefix("2002/"):       # sorted keys under a prefix
             print(key)
+        for s in a.suggest("emb"):          # titles that start (or have a word) so
+            print(s.key, s.title, s.kind)   # folded: "zurich" finds "Zürich"
 
 The same for a URL (``http://``, ``https://``, ``s3://BUCKET/KEY``), read by ranges, with
 many keys fetched together::
@@ -39,8 +41,10 @@ from ._quire import (
     EntryIterator,
     Error,
     KeyIterator,
+    NoTitleIndex,
     NotAnArchive,
     Problem,
+    Suggestion,
     UnsupportedVersion,
     VerifyReport,
     Writer,
@@ -59,8 +63,10 @@ __all__ = [
     "EntryIterator",
     "Error",
     "KeyIterator",
+    "NoTitleIndex",
     "NotAnArchive",
     "Problem",
+    "Suggestion",
     "UnsupportedVersion",
     "VerifyReport",
     "Writer",

@@ -16,8 +16,10 @@ __all__ = [
     "EntryIterator",
     "Error",
     "KeyIterator",
+    "NoTitleIndex",
     "NotAnArchive",
     "Problem",
+    "Suggestion",
     "UnsupportedVersion",
     "VerifyReport",
     "Writer",
@@ -59,6 +61,9 @@ class UnsupportedVersion(Error):
 
     major: int | None
     minor: int | None
+
+class NoTitleIndex(Error):
+    """The archive has no title index (packed with ``index="none"``): no suggestions."""
 
 class DuplicateKey(Error):
     """A key was added twice (``duplicates='error'``)."""
@@ -109,6 +114,13 @@ class Archive:
         """Keys starting with ``prefix``, sorted. With ``lost``, damage is appended to it
         (``first``, ``count``, ``from_key``, ``to_key``, ``code``, ``message``) and the walk
         goes on."""
+    def suggest(self, text: str, limit: int | None = 10) -> list[Suggestion]:
+        """Title suggestions: entries whose folded title (or key, without one) starts with
+        ``text`` folded (``kind == "title"``) or has a word that does (``"word"``); title
+        starts first, then shorter titles; at most ``limit`` (``None`` for all). Reads only
+        the title index, without the GIL. Raises :class:`NoTitleIndex` without one."""
+    @property
+    def has_title_index(self) -> bool: ...
     def entry(self, key: str) -> Entry: ...
     def entry_at(self, index: int) -> Entry: ...
     def open_body(self, key: str) -> BodyReader: ...
@@ -188,6 +200,22 @@ class Problem:
     def keys(self) -> list[str]: ...
 
 @final
+class Suggestion:
+    """One title suggestion from :meth:`Archive.suggest`; unpacks as ``(key, title, kind)``."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def kind(self) -> Literal["title", "word"]: ...
+    @property
+    def text(self) -> str: ...
+    def __iter__(self) -> Iterator[str | None]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class VerifyReport:
     """What :meth:`Archive.verify` found."""
 
@@ -222,6 +250,7 @@ class Writer:
         duplicates: Literal["error", "first", "last"] | None = None,
         metadata: Mapping[str, str] | None = None,
         created: int | None = None,
+        index: Literal["titles", "none"] | None = None,
     ) -> Writer: ...
     def add(
         self,
