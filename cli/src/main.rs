@@ -5,7 +5,8 @@
 //! Exit codes: 0 success; 1 the archive is damaged: bytes that were read are wrong (for
 //! `verify`: damage found; for `unpack`, `ls`, `get`: some entries could not be read, every
 //! other one was written); 2 usage error; 3 `get` did not find some key; 4 input or output
-//! error (files, the network, JSONL, refused keys, existing targets); 130 and 143 a pack
+//! error (files, the network, JSONL, refused keys, existing targets); 5 `suggest`: the archive
+//! has no title index; 130 and 143 a pack
 //! stopped by Ctrl-C or SIGTERM. A closed output pipe ends any command quietly with 0.
 
 mod cmd;
@@ -115,6 +116,10 @@ enum Command {
     /// Write the bodies of the given keys to stdout.
     #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Get(cmd::get::Args),
+    /// Title suggestions: entries whose title (folded: case, diacritics, width) starts with
+    /// TEXT, or has a word that does; best first.
+    #[command(after_help = format!("{}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}", cmd::suggest::HELP))]
+    Suggest(cmd::suggest::Args),
     /// Show the version, flags, sections, sizes and compression ratio of an archive.
     #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Info(cmd::info::Args),
@@ -138,6 +143,7 @@ fn main() -> ExitCode {
         Command::Unpack(a) => cmd::unpack::run(a),
         Command::Ls(a) => cmd::ls::run(a),
         Command::Get(a) => cmd::get::run(a),
+        Command::Suggest(a) => cmd::suggest::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Salvage(a) => cmd::salvage::run(a),
@@ -161,7 +167,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
         // `quire` alone: clap would print the whole help as the error.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "no command given: pack, unpack, ls, get, info, verify or salvage (see `quire --help`)"
+            "no command given: pack, unpack, ls, get, suggest, info, verify or salvage (see `quire --help`)"
                 .to_string()
         }
         _ => cmd::usage_line(&e.render().to_string()),

@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 
 use common::*;
 
-const SUBCOMMANDS: [&str; 6] = ["pack", "unpack", "ls", "get", "info", "verify"];
+const SUBCOMMANDS: [&str; 7] = ["pack", "unpack", "ls", "get", "suggest", "info", "verify"];
 
 /// The commands that read an ARCHIVE (a path or a URL).
-const READERS: [&str; 6] = ["unpack", "ls", "get", "info", "verify", "salvage"];
+const READERS: [&str; 7] = [
+    "unpack", "ls", "get", "suggest", "info", "verify", "salvage",
+];
 
 /// The global options for URLs: every command's --help lists them, and the README's table
 /// gives them once, not per command.

@@ -60,9 +60,11 @@ fn info_json_describes_the_archive() {
         Some(a.header().index_depth.into())
     );
     assert_eq!(v["data_bytes"].as_u64(), Some(a.data_len()));
+    let titles = v["title_index_bytes"].as_u64().unwrap();
+    assert!(v["title_index"] == true && titles > 0);
     assert_eq!(
         v["index_bytes"].as_u64(),
-        Some(bytes.len() as u64 - a.dictionary_len() - a.data_len())
+        Some(bytes.len() as u64 - a.dictionary_len() - a.data_len() - titles)
     );
     let keys: u64 = a.iter().map(|e| e.unwrap().key().len() as u64).sum();
     assert_eq!(v["key_bytes"].as_u64(), Some(keys));

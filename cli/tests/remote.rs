@@ -491,6 +491,17 @@ fn the_cli_prints_over_http_what_it_prints_for_the_file() {
     same(local, &url, &["ls", "--prefix", "2003/04", "{}"], as_is);
     same(local, &url, &["ls", "--json", "--long", "{}"], as_is);
     same(local, &url, &["info", "{}"], without_file_line);
+    // Title suggestions over HTTP: the same lines, one letter and two, with and without a
+    // limit.
+    for q in ["k", "Ka", "KA TO"] {
+        same(local, &url, &["suggest", "{}", q], as_is);
+        same(
+            local,
+            &url,
+            &["suggest", "--json", "--limit", "0", "{}", q],
+            as_is,
+        );
+    }
     same(local, &url, &["verify", "{}"], without_archive);
     same(local, &url, &["unpack", "-q", "--jsonl", "-", "{}"], as_is);
 }
@@ -548,6 +559,7 @@ fn the_cli_prints_over_s3_what_it_prints_for_the_file() {
         &["info", "{}"],
         &["verify", "{}"],
         &["unpack", "-q", "--jsonl", "-", "{}"],
+        &["suggest", "--json", "{}", "ka"],
     ] {
         let a = |x: &str| -> Vec<String> {
             args.iter()

@@ -53,6 +53,10 @@ pub struct Info {
     data_bytes: u64,
     raw_bytes: u64,
     file_bytes: u64,
+    /// Whether the archive has a title index (the TITLES section, for `quire suggest`).
+    title_index: bool,
+    /// Its size in bytes, from the section table (0 without one).
+    title_index_bytes: u64,
     sections: Vec<Section>,
     metadata: Map<String, Value>,
     content_types: Vec<String>,
@@ -76,6 +80,12 @@ impl Info {
     ) -> Result<Info, Fail> {
         let h = archive.header();
         let (raw, keys) = totals(archive)?;
+        let title_index_bytes: u64 = archive
+            .sections()
+            .iter()
+            .filter(|s| s.id == quire::format::titles::SECTION_ID)
+            .map(|s| s.length)
+            .sum();
         Ok(Info {
             file: path.display().to_string(),
             version: format!("{}.{}", h.major, h.minor),
@@ -102,17 +112,19 @@ impl Info {
             dictionary_stored_bytes: archive.dictionary_len(),
             index_depth: h.index_depth,
             prelude_bytes: h.prelude_len,
-            index_bytes: index_bytes(archive),
+            index_bytes: index_bytes(archive) - title_index_bytes,
             key_bytes: keys,
             data_bytes: archive.data_len(),
             raw_bytes: raw,
             file_bytes: h.file_len,
+            title_index: archive.has_title_index(),
+            title_index_bytes,
             sections: archive
                 .sections()
                 .iter()
                 .map(|s| Section {
                     id: s.id,
-                    name: quire::format::SectionId::from_u32(s.id).map(|i| i.name()),
+                    name: section_name(s.id),
                     offset: s.offset,
                     length: s.length,
                     crc: s.crc,
@@ -175,6 +187,19 @@ impl Info {
             self.index_depth,
             self.prelude_bytes
         );
+        let _ = if self.title_index {
+            writeln!(
+                o,
+                "title index:    {} bytes ({:.1} per entry)",
+                self.title_index_bytes,
+                per_entry(self.title_index_bytes)
+            )
+        } else {
+            writeln!(
+                o,
+                "title index:    none (packed with --index none: no suggestions)"
+            )
+        };
         let _ = writeln!(o, "raw size:       {} bytes (bodies)", self.raw_bytes);
         let _ = writeln!(o, "packed size:    {} bytes", self.file_bytes);
         let ratio = if self.file_bytes > 0 {
@@ -207,6 +232,14 @@ impl Info {
     /// The `--json` form: one object on one line.
     fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default() + "\n"
+    }
+}
+
+/// The spec's name of a section id (§2.2), if it is one this reader knows.
+fn section_name(id: u32) -> Option<&'static str> {
+    match id {
+        quire::format::titles::SECTION_ID => Some("TITLES"),
+        id => quire::format::SectionId::from_u32(id).map(|i| i.name()),
     }
 }
 
