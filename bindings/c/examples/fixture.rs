@@ -11,7 +11,12 @@
 //! - `damaged-page.quire`: the same entries as `test.quire` (so numbered the same), written
 //!   with 2 KiB index pages, with one byte flipped in the middle of its second page (its
 //!   parent's CRC of it fails); `damaged-page.txt`: `FIRST COUNT`, the entries that page
-//!   holds.
+//!   holds;
+//! - `suggest.bin`: title suggestions the Rust reader gives on `test.quire` for a few
+//!   queries, with limits (format below);
+//! - `titles.quire`: seven entries whose titles differ in case, diacritics and width (the C
+//!   test knows their suggestions by heart); `no-index.quire`: the same without a title
+//!   index (`IndexKind::None`).
 //!
 //! ```sh
 //! cargo run -p quire-c --example fixture -- DIR
@@ -20,10 +25,16 @@
 //! `expected.bin`, all integers little-endian: `u64 count`, then per entry `u32 key_len,
 //! key, u64 body_len, body, u32 title_len_plus_1 (0: no title), title, u32 date (YYYYMMDD,
 //! 0: none), u32 content_type_len, content_type`.
+//!
+//! `suggest.bin`: `u32 count`, then per query `u32 text_len, text, u64 limit (u64::MAX: all),
+//! u32 n`, then per suggestion `u32 key_len, key, u32 title_len_plus_1 (0: no title), title,
+//! u32 kind (0 title start, 1 word start)`.
 
 use std::path::Path;
 
-use quire::{Archive, ArchiveWriter, Date, NewEntry, Overwrite, WriterOptions};
+use quire::{
+    Archive, ArchiveWriter, Date, IndexKind, MatchKind, NewEntry, Overwrite, WriterOptions,
+};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -162,6 +173,86 @@ fn write_expected(archive: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The title suggestions of the Rust reader on `archive` for a few queries (`suggest.bin`).
+fn write_suggestions(archive: &Path, out: &Path) -> Result<()> {
+    let a = Archive::new(std::fs::read(archive)?)?;
+    let queries = [
+        "t",
+        "TI",
+        "title 1",
+        "Title 12",
+        "title 2999:",
+        "title 1:",
+        "a",
+        "zz",
+        "caf",
+        "",
+        "x",
+        "Title 7: q",
+        "nothing-like-this",
+    ];
+    let mut v = Vec::new();
+    let mut cases = 0u32;
+    let mut body = Vec::new();
+    for q in queries {
+        for limit in [Some(10), Some(1), None] {
+            let found = a.suggest(q, limit)?;
+            cases += 1;
+            body.extend_from_slice(&(q.len() as u32).to_le_bytes());
+            body.extend_from_slice(q.as_bytes());
+            body.extend_from_slice(&limit.map_or(u64::MAX, |l| l as u64).to_le_bytes());
+            body.extend_from_slice(&(found.len() as u32).to_le_bytes());
+            for s in &found {
+                body.extend_from_slice(&(s.key.len() as u32).to_le_bytes());
+                body.extend_from_slice(s.key.as_bytes());
+                match &s.title {
+                    Some(t) => {
+                        body.extend_from_slice(&(t.len() as u32 + 1).to_le_bytes());
+                        body.extend_from_slice(t.as_bytes());
+                    }
+                    None => body.extend_from_slice(&0u32.to_le_bytes()),
+                }
+                let kind: u32 = match s.kind {
+                    MatchKind::TitleStart => 0,
+                    _ => 1,
+                };
+                body.extend_from_slice(&kind.to_le_bytes());
+            }
+        }
+    }
+    v.extend_from_slice(&cases.to_le_bytes());
+    v.extend_from_slice(&body);
+    std::fs::write(out.join("suggest.bin"), v)?;
+    Ok(())
+}
+
+/// Seven entries for the C test's folding checks, with or without a title index.
+fn write_titles(path: &Path, index: IndexKind) -> Result<()> {
+    let opts = WriterOptions::new()
+        .overwrite(Overwrite::Replace)
+        .created(1_000_000_000)
+        .index(index);
+    let mut w = ArchiveWriter::create(path, opts)?;
+    let entries: [(&str, Option<&str>); 7] = [
+        ("air", Some("Flughafen Zürich")),
+        ("lake", Some("Lake Geneva")),
+        ("notitle/zurich", None),
+        ("street", Some("Straße")),
+        ("wide", Some("ｚｕｒｉｃｈ")),
+        ("zh", Some("Zürich")),
+        ("zh-upper", Some("ZÜRICH")),
+    ];
+    for (key, title) in entries {
+        let mut e = NewEntry::new(key, b"body");
+        if let Some(t) = title {
+            e = e.title(t);
+        }
+        w.add(&e)?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
 /// Flips a byte in the middle of the second index page of the archive at `path` (whose
 /// root is a branch over pages); returns the file and the page's first entry and count.
 fn damage_second_page(path: &Path) -> Result<(Vec<u8>, u64, u64)> {
@@ -199,6 +290,9 @@ fn main() -> Result<()> {
     let archive = dir.join("test.quire");
     write_archive(&archive, None)?;
     write_expected(&archive, dir)?;
+    write_suggestions(&archive, dir)?;
+    write_titles(&dir.join("titles.quire"), IndexKind::Titles)?;
+    write_titles(&dir.join("no-index.quire"), IndexKind::None)?;
 
     let paged = dir.join("damaged-page.quire");
     write_archive(&paged, Some(2048))?;

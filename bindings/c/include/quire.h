@@ -13,6 +13,9 @@
  * statuses of its own (QUIRE_ERR_NETWORK, _TIMEOUT, _NOT_FOUND, _FORBIDDEN, _CHANGED), apart
  * from QUIRE_ERR_DAMAGED (bytes that arrived and are wrong).
  *
+ * quire_suggest answers title suggestions (folded prefixes of titles and of their words)
+ * from an archive's title index; QUIRE_ERR_NO_INDEX for one packed with --index none.
+ *
  * MIT licence. Generated from bindings/c/src/lib.rs by cbindgen: do not edit by hand.
  */
 
@@ -83,7 +86,18 @@ typedef enum quire_status {
     // size differ, or the server answered 412 to the version the handle pinned). The
     // handle cannot read it any more: close it and open the URL again.
     QUIRE_ERR_CHANGED = -13,
+    // The archive has no title index (it was packed with `--index none`), so
+    // `quire_suggest` cannot answer; `quire_has_title_index` tells beforehand.
+    QUIRE_ERR_NO_INDEX = -14,
 } quire_status;
+
+// Where a suggestion's text matched (`quire_suggestion_kind`).
+typedef enum quire_match_kind {
+    // At the start of the folded title (these come first).
+    QUIRE_MATCH_TITLE = 0,
+    // At the start of a later word of it.
+    QUIRE_MATCH_WORD = 1,
+} quire_match_kind;
 
 // An open archive. Opaque; from `quire_open`, `quire_open_memory`,
 // `quire_open_memory_borrowed` or `quire_open_url`, released by `quire_close`.
@@ -92,6 +106,12 @@ typedef struct quire_archive quire_archive;
 // An iterator over entry numbers. Opaque; from `quire_iter_new` or `quire_iter_prefix`,
 // released by `quire_iter_free`.
 typedef struct quire_iter quire_iter;
+
+// The title suggestions one `quire_suggest` found. Opaque; read with
+// `quire_suggestions_len`, `quire_suggestion_key`, `quire_suggestion_title` and
+// `quire_suggestion_kind`, released by `quire_suggestions_free`. Owns its strings: it may
+// outlive the archive's handle.
+typedef struct quire_suggestions quire_suggestions;
 
 // How `quire_open_url` opens an archive. Start from `quire_open_options_default`, then
 // change the fields you need:
@@ -339,6 +359,73 @@ int quire_content_type(const struct quire_archive *a, uint64_t index, const char
 // # Safety
 // `a` is a live handle; `problems` is NULL or writable.
 int quire_verify(const struct quire_archive *a, size_t *problems);
+
+// Stores in `*has` whether the archive has a title index (1) or not (0): what
+// `quire_suggest` needs. Reads nothing.
+//
+// # Safety
+// `a` is a live handle; `has` is writable.
+int quire_has_title_index(const struct quire_archive *a, int *has);
+
+// Title suggestions for the `text_len` bytes of `text` (UTF-8; what a reader typed), as
+// spec §14 defines them: the entries whose title (or key, for an entry without one),
+// folded, starts with `text` folded, or has a word that does. Folding ignores case,
+// diacritics and width (Unicode 16.0), so `"zurich"` finds `"Zürich"` and `"ZÜRICH"`.
+//
+// Stores them in `*out` (NULL on failure), best first: matches at the title's start
+// (`QUIRE_MATCH_TITLE`) before matches at a later word's (`QUIRE_MATCH_WORD`), then
+// shorter titles, then by folded title and key; each entry once; at most `limit` of them
+// (`SIZE_MAX` for all; 0 gives none). An empty `text` matches every entry. Read them with
+// `quire_suggestions_len` and the `quire_suggestion_*` accessors, and release them with
+// `quire_suggestions_free`.
+//
+// Reads only the title index (no data block, no dictionary); over a URL the first
+// suggestion fetches the index's root (a small index whole), then a page or two each.
+// `QUIRE_ERR_NO_INDEX` when the archive has no title index, `QUIRE_ERR_DAMAGED` for a
+// damaged one, `QUIRE_ERR_ARGUMENT` when `text` is not UTF-8; over a URL, the network's
+// statuses.
+//
+// # Safety
+// `a` is a live handle; `text` points to `text_len` readable bytes (NULL only with
+// `text_len` 0); `out` is writable.
+int quire_suggest(const struct quire_archive *a, const char *text, size_t text_len, size_t limit, struct quire_suggestions **out);
+
+// Stores the number of suggestions in `*n` (numbered from 0, best first).
+//
+// # Safety
+// `s` is live suggestions from `quire_suggest`; `n` is writable.
+int quire_suggestions_len(const struct quire_suggestions *s, size_t *n);
+
+// Stores a pointer to suggestion `i`'s key in `*key` and its length in `*key_len`: UTF-8,
+// followed by a NUL byte (not counted; a key may hold NUL bytes itself, so prefer the
+// length), valid until `quire_suggestions_free`. Open the entry with `quire_get` or
+// `quire_index_of`. `QUIRE_ERR_RANGE` when `i` is not below `quire_suggestions_len`.
+//
+// # Safety
+// `s` is live suggestions; `key` and `key_len` are writable.
+int quire_suggestion_key(const struct quire_suggestions *s, size_t i, const char **key, size_t *key_len);
+
+// Stores a pointer to suggestion `i`'s title in `*title` and its length in `*title_len`,
+// as `quire_suggestion_key` does; `QUIRE_NOT_FOUND` (with NULL and 0) when the entry has no
+// title: it was suggested by its key, which is then what to show.
+//
+// # Safety
+// `s` is live suggestions; `title` and `title_len` are writable.
+int quire_suggestion_title(const struct quire_suggestions *s, size_t i, const char **title, size_t *title_len);
+
+// Stores where suggestion `i` matched in `*kind`: `QUIRE_MATCH_TITLE` (at the start of
+// the title) or `QUIRE_MATCH_WORD` (at the start of a later word).
+//
+// # Safety
+// `s` is live suggestions; `kind` is writable.
+int quire_suggestion_kind(const struct quire_suggestions *s, size_t i, int *kind);
+
+// Releases suggestions from `quire_suggest` (NULL is allowed).
+//
+// # Safety
+// `s` is NULL or suggestions from `quire_suggest`, not yet freed and not in use by
+// another thread.
+int quire_suggestions_free(struct quire_suggestions *s);
 
 // Makes an iterator over every entry in entry order (which is key order) and
 // stores it in `*it`. The iterator keeps the archive's data alive: it may outlive

@@ -82,6 +82,9 @@ pub enum quire_status {
     /// size differ, or the server answered 412 to the version the handle pinned). The
     /// handle cannot read it any more: close it and open the URL again.
     QUIRE_ERR_CHANGED = -13,
+    /// The archive has no title index (it was packed with `--index none`), so
+    /// `quire_suggest` cannot answer; `quire_has_title_index` tells beforehand.
+    QUIRE_ERR_NO_INDEX = -14,
 }
 
 use quire_status::*;
@@ -105,11 +108,40 @@ pub struct quire_iter {
     state: Mutex<IterState>,
 }
 
-// Handles and iterators are shared between C threads: the compiler checks that they may be.
+/// The title suggestions one `quire_suggest` found. Opaque; read with
+/// `quire_suggestions_len`, `quire_suggestion_key`, `quire_suggestion_title` and
+/// `quire_suggestion_kind`, released by `quire_suggestions_free`. Owns its strings: it may
+/// outlive the archive's handle.
+#[allow(non_camel_case_types)]
+pub struct quire_suggestions {
+    items: Vec<Suggested>,
+}
+
+/// One suggestion, its strings each followed by a NUL byte (not counted in their length).
+struct Suggested {
+    key: Box<[u8]>,
+    title: Option<Box<[u8]>>,
+    kind: quire_match_kind,
+}
+
+/// Where a suggestion's text matched (`quire_suggestion_kind`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum quire_match_kind {
+    /// At the start of the folded title (these come first).
+    QUIRE_MATCH_TITLE = 0,
+    /// At the start of a later word of it.
+    QUIRE_MATCH_WORD = 1,
+}
+
+// Handles, iterators and suggestions are shared between C threads: the compiler checks that
+// they may be.
 const _: () = {
     const fn shareable<T: Send + Sync>() {}
     shareable::<quire_archive>();
     shareable::<quire_iter>();
+    shareable::<quire_suggestions>();
 };
 
 // ---------------------------------------------------------------------------------------
@@ -252,6 +284,7 @@ impl From<ReadError> for Failure {
             | ReadError::UnsupportedFeatures { .. }
             | ReadError::BlocksOverLimit { .. } => QUIRE_ERR_UNSUPPORTED,
             ReadError::EntryOutOfRange { .. } => QUIRE_ERR_RANGE,
+            ReadError::NoTitleIndex => QUIRE_ERR_NO_INDEX,
             _ => QUIRE_ERR_DAMAGED,
         };
         let mut message = e.to_string();
@@ -1226,6 +1259,217 @@ pub unsafe extern "C" fn quire_verify(a: *const quire_archive, problems: *mut us
             ));
         }
         Err(Failure::new(QUIRE_ERR_DAMAGED, report.to_string()))
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Title suggestions.
+
+/// `s` followed by a NUL byte.
+fn nul_terminated(s: String) -> Box<[u8]> {
+    let mut v = s.into_bytes();
+    v.push(0);
+    v.into_boxed_slice()
+}
+
+/// Stores in `*has` whether the archive has a title index (1) or not (0): what
+/// `quire_suggest` needs. Reads nothing.
+///
+/// # Safety
+/// `a` is a live handle; `has` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_has_title_index(a: *const quire_archive, has: *mut c_int) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, has) = unsafe { (arg(a, "archive")?, out(has, "has")?) };
+        *has = c_int::from(a.archive.has_title_index());
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Title suggestions for the `text_len` bytes of `text` (UTF-8; what a reader typed), as
+/// spec §14 defines them: the entries whose title (or key, for an entry without one),
+/// folded, starts with `text` folded, or has a word that does. Folding ignores case,
+/// diacritics and width (Unicode 16.0), so `"zurich"` finds `"Zürich"` and `"ZÜRICH"`.
+///
+/// Stores them in `*out` (NULL on failure), best first: matches at the title's start
+/// (`QUIRE_MATCH_TITLE`) before matches at a later word's (`QUIRE_MATCH_WORD`), then
+/// shorter titles, then by folded title and key; each entry once; at most `limit` of them
+/// (`SIZE_MAX` for all; 0 gives none). An empty `text` matches every entry. Read them with
+/// `quire_suggestions_len` and the `quire_suggestion_*` accessors, and release them with
+/// `quire_suggestions_free`.
+///
+/// Reads only the title index (no data block, no dictionary); over a URL the first
+/// suggestion fetches the index's root (a small index whole), then a page or two each.
+/// `QUIRE_ERR_NO_INDEX` when the archive has no title index, `QUIRE_ERR_DAMAGED` for a
+/// damaged one, `QUIRE_ERR_ARGUMENT` when `text` is not UTF-8; over a URL, the network's
+/// statuses.
+///
+/// # Safety
+/// `a` is a live handle; `text` points to `text_len` readable bytes (NULL only with
+/// `text_len` 0); `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_suggest(
+    a: *const quire_archive,
+    text: *const c_char,
+    text_len: usize,
+    limit: usize,
+    out: *mut *mut quire_suggestions,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, out) = unsafe { (arg(a, "archive")?, self::out(out, "out")?) };
+        *out = ptr::null_mut();
+        // SAFETY: the caller's contract for `text` and `text_len`.
+        let text = unsafe { bytes(text, text_len, "text") }?;
+        let text = std::str::from_utf8(text).map_err(|_| Failure::argument("text is not UTF-8"))?;
+        let found = a.archive.suggest(text, Some(limit))?;
+        let items = found
+            .into_iter()
+            .map(|s| Suggested {
+                key: nul_terminated(s.key),
+                title: s.title.map(nul_terminated),
+                kind: match s.kind {
+                    quire::MatchKind::TitleStart => quire_match_kind::QUIRE_MATCH_TITLE,
+                    quire::MatchKind::WordStart => quire_match_kind::QUIRE_MATCH_WORD,
+                },
+            })
+            .collect();
+        *out = Box::into_raw(Box::new(quire_suggestions { items }));
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Suggestion `i` of `s`, or `QUIRE_ERR_RANGE`.
+fn suggestion(s: &quire_suggestions, i: usize) -> Result<&Suggested, Failure> {
+    s.items.get(i).ok_or_else(|| {
+        Failure::new(
+            QUIRE_ERR_RANGE,
+            format!(
+                "suggestion {i} out of range ({} suggestions)",
+                s.items.len()
+            ),
+        )
+    })
+}
+
+/// Stores the number of suggestions in `*n` (numbered from 0, best first).
+///
+/// # Safety
+/// `s` is live suggestions from `quire_suggest`; `n` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_suggestions_len(
+    s: *const quire_suggestions,
+    n: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (s, n) = unsafe { (arg(s, "suggestions")?, out(n, "n")?) };
+        *n = s.items.len();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores a pointer to suggestion `i`'s key in `*key` and its length in `*key_len`: UTF-8,
+/// followed by a NUL byte (not counted; a key may hold NUL bytes itself, so prefer the
+/// length), valid until `quire_suggestions_free`. Open the entry with `quire_get` or
+/// `quire_index_of`. `QUIRE_ERR_RANGE` when `i` is not below `quire_suggestions_len`.
+///
+/// # Safety
+/// `s` is live suggestions; `key` and `key_len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_suggestion_key(
+    s: *const quire_suggestions,
+    i: usize,
+    key: *mut *const c_char,
+    key_len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (s, key, key_len) = unsafe {
+            (
+                arg(s, "suggestions")?,
+                out(key, "key")?,
+                out(key_len, "key_len")?,
+            )
+        };
+        (*key, *key_len) = (ptr::null(), 0);
+        let k = &suggestion(s, i)?.key;
+        *key = k.as_ptr().cast();
+        *key_len = k.len() - 1;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores a pointer to suggestion `i`'s title in `*title` and its length in `*title_len`,
+/// as `quire_suggestion_key` does; `QUIRE_NOT_FOUND` (with NULL and 0) when the entry has no
+/// title: it was suggested by its key, which is then what to show.
+///
+/// # Safety
+/// `s` is live suggestions; `title` and `title_len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_suggestion_title(
+    s: *const quire_suggestions,
+    i: usize,
+    title: *mut *const c_char,
+    title_len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (s, title, title_len) = unsafe {
+            (
+                arg(s, "suggestions")?,
+                out(title, "title")?,
+                out(title_len, "title_len")?,
+            )
+        };
+        (*title, *title_len) = (ptr::null(), 0);
+        let item = suggestion(s, i)?;
+        let Some(t) = &item.title else {
+            return Err(Failure::new(
+                QUIRE_NOT_FOUND,
+                format!("suggestion {i} has no title"),
+            ));
+        };
+        *title = t.as_ptr().cast();
+        *title_len = t.len() - 1;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores where suggestion `i` matched in `*kind`: `QUIRE_MATCH_TITLE` (at the start of
+/// the title) or `QUIRE_MATCH_WORD` (at the start of a later word).
+///
+/// # Safety
+/// `s` is live suggestions; `kind` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_suggestion_kind(
+    s: *const quire_suggestions,
+    i: usize,
+    kind: *mut c_int,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (s, kind) = unsafe { (arg(s, "suggestions")?, out(kind, "kind")?) };
+        *kind = suggestion(s, i)?.kind as c_int;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Releases suggestions from `quire_suggest` (NULL is allowed).
+///
+/// # Safety
+/// `s` is NULL or suggestions from `quire_suggest`, not yet freed and not in use by
+/// another thread.
+#[no_mangle]
+pub unsafe extern "C" fn quire_suggestions_free(s: *mut quire_suggestions) -> c_int {
+    boundary(|| {
+        if !s.is_null() {
+            // SAFETY: live suggestions made by `Box::into_raw` in `quire_suggest`, released
+            // once.
+            drop(unsafe { Box::from_raw(s) });
+        }
+        Ok(QUIRE_OK)
     })
 }
 

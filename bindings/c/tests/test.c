@@ -3,7 +3,8 @@
  * accessor, both iterators, the four ways of opening (quire_open_url with local paths:
  * tests/remote.c reads URLs), four threads on one handle,
  * errors (missing keys, bad arguments, a truncated, a bit-flipped and a foreign archive),
- * and a prefix walk that goes on past a damaged index page.
+ * a prefix walk that goes on past a damaged index page, and title suggestions (against the
+ * Rust reader's, folding, no title index).
  *
  *   cargo run -p quire-c --example fixture -- DIR     # test.quire, expected.bin, ...
  *   cc -std=c11 -Wall -Wextra -Werror -Ibindings/c/include bindings/c/tests/test.c \
@@ -210,6 +211,155 @@ static char path_buf[4096];
 static const char *in_dir(const char *dir, const char *name) {
     snprintf(path_buf, sizeof path_buf, "%s/%s", dir, name);
     return path_buf;
+}
+
+/* Title suggestions: quire_suggest on test.quire against the Rust reader's answers
+ * (suggest.bin), the folding of case, diacritics and width on titles.quire, an archive
+ * without a title index, and the accessors' errors. */
+static void check_suggestions(const char *dir) {
+    quire_archive *a = NULL;
+    CHECK(quire_open(in_dir(dir, "test.quire"), &a) == QUIRE_OK, "open for suggest");
+    int has = -1;
+    CHECK(quire_has_title_index(a, &has) == QUIRE_OK && has == 1, "has_title_index: %d", has);
+    size_t sl;
+    uint8_t *sb = read_file(in_dir(dir, "suggest.bin"), &sl);
+    CHECK(sb != NULL, "read suggest.bin");
+    if (!sb) {
+        quire_close(a);
+        return;
+    }
+    const uint8_t *p = sb;
+    uint32_t cases = u32le(&p), nonempty = 0, bad = 0;
+    for (uint32_t c = 0; c < cases; c++) {
+        uint32_t qlen = u32le(&p);
+        const char *q = (const char *)p;
+        p += qlen;
+        uint64_t limit = u64le(&p);
+        uint32_t want = u32le(&p);
+        quire_suggestions *s = NULL;
+        size_t n = 99;
+        int rc = quire_suggest(a, q, qlen, limit == UINT64_MAX ? SIZE_MAX : (size_t)limit, &s);
+        if (rc != QUIRE_OK || quire_suggestions_len(s, &n) != QUIRE_OK || n != want) {
+            if (bad++ < 5)
+                fprintf(stderr, "suggest %.*s (limit %llu): rc %d, %zu of %u\n", (int)qlen, q,
+                        (unsigned long long)limit, rc, n, want);
+        }
+        nonempty += want > 0;
+        for (uint32_t i = 0; i < want; i++) {
+            uint32_t kl = u32le(&p);
+            const char *k = (const char *)p;
+            p += kl;
+            uint32_t tl = u32le(&p);
+            const char *t = tl ? (const char *)p : NULL;
+            p += tl ? tl - 1 : 0;
+            uint32_t kind = u32le(&p);
+            if (i >= n) continue;
+            const char *gk, *gt;
+            size_t gkl, gtl;
+            int gkind = -1;
+            int ok = quire_suggestion_key(s, i, &gk, &gkl) == QUIRE_OK && gkl == kl &&
+                     memcmp(gk, k, kl) == 0 && gk[kl] == 0;
+            int trc = quire_suggestion_title(s, i, &gt, &gtl);
+            ok &= t ? trc == QUIRE_OK && gtl == tl - 1 && memcmp(gt, t, gtl) == 0 && gt[gtl] == 0
+                    : trc == QUIRE_NOT_FOUND && gt == NULL && gtl == 0;
+            ok &= quire_suggestion_kind(s, i, &gkind) == QUIRE_OK && gkind == (int)kind;
+            if (!ok && bad++ < 5)
+                fprintf(stderr, "suggest %.*s: suggestion %u differs (%.*s)\n", (int)qlen, q, i,
+                        (int)kl, k);
+        }
+        quire_suggestions_free(s);
+    }
+    CHECK(bad == 0 && cases == 39 && nonempty >= 20, "suggest.bin: %u cases, %u differ, %u "
+          "non-empty", cases, bad, nonempty);
+    free(sb);
+
+    /* A suggestion's key opens its entry; the suggestions outlive the handle. */
+    quire_suggestions *s = NULL;
+    size_t n = 0;
+    CHECK(quire_suggest(a, "title 1", 7, 10, &s) == QUIRE_OK && quire_suggestions_len(s, &n) ==
+              QUIRE_OK && n == 10, "suggest title 1: %zu", n);
+    const char *k;
+    size_t kl;
+    uint64_t index;
+    CHECK(quire_suggestion_key(s, 0, &k, &kl) == QUIRE_OK &&
+              quire_index_of(a, k, kl, &index) == QUIRE_OK,
+          "a suggestion's key is an entry's");
+    /* Accessors' errors. */
+    int kind;
+    CHECK(quire_suggestion_key(s, n, &k, &kl) == QUIRE_ERR_RANGE && k == NULL && kl == 0,
+          "key out of range");
+    CHECK(quire_suggestion_kind(s, (size_t)-1, &kind) == QUIRE_ERR_RANGE, "kind out of range");
+    CHECK(quire_suggestion_title(s, 0, NULL, &kl) == QUIRE_ERR_ARGUMENT, "title into NULL");
+    CHECK(quire_suggestions_len(NULL, &n) == QUIRE_ERR_ARGUMENT, "len of NULL");
+    quire_close(a);
+    CHECK(quire_suggestion_key(s, 9, &k, &kl) == QUIRE_OK && kl > 0, "after close");
+    CHECK(quire_suggestions_free(s) == QUIRE_OK && quire_suggestions_free(NULL) == QUIRE_OK,
+          "suggestions_free");
+
+    /* Folding: case, diacritics, width, ß; title starts, then shorter, then word starts. */
+    CHECK(quire_open(in_dir(dir, "titles.quire"), &a) == QUIRE_OK, "open titles.quire");
+    static const char *const want_keys[] = {"wide", "zh", "zh-upper", "notitle/zurich", "air"};
+    static const int want_kinds[] = {QUIRE_MATCH_TITLE, QUIRE_MATCH_TITLE, QUIRE_MATCH_TITLE,
+                                     QUIRE_MATCH_WORD, QUIRE_MATCH_WORD};
+    static const char *const queries[] = {"zurich", "Z\xc3\x9cR", "\xef\xbd\x9a\xef\xbd\x95"};
+    for (int q = 0; q < 3; q++) {
+        s = NULL;
+        n = 0;
+        CHECK(quire_suggest(a, queries[q], strlen(queries[q]), SIZE_MAX, &s) == QUIRE_OK &&
+                  quire_suggestions_len(s, &n) == QUIRE_OK && n == 5,
+              "zurich, query %d: %zu suggestions", q, n);
+        for (size_t i = 0; i < n && i < 5; i++) {
+            int kd = -1;
+            CHECK(quire_suggestion_key(s, i, &k, &kl) == QUIRE_OK && kl == strlen(want_keys[i]) &&
+                      memcmp(k, want_keys[i], kl) == 0 &&
+                      quire_suggestion_kind(s, i, &kd) == QUIRE_OK && kd == want_kinds[i],
+                  "zurich, query %d, suggestion %zu: %.*s, kind %d", q, i, (int)kl, k, kd);
+        }
+        const char *t;
+        size_t tl;
+        CHECK(quire_suggestion_title(s, 3, &t, &tl) == QUIRE_NOT_FOUND && !t,
+              "an entry without a title is suggested by its key");
+        CHECK(quire_suggestion_title(s, 4, &t, &tl) == QUIRE_OK &&
+                  strcmp(t, "Flughafen Z\xc3\xbcrich") == 0 && tl == strlen(t),
+              "a title, NUL-terminated");
+        quire_suggestions_free(s);
+    }
+    CHECK(quire_suggest(a, "STRASSE", 7, 2, &s) == QUIRE_OK &&
+              quire_suggestions_len(s, &n) == QUIRE_OK && n == 1 &&
+              quire_suggestion_key(s, 0, &k, &kl) == QUIRE_OK && kl == 6 &&
+              memcmp(k, "street", 6) == 0,
+          "STRASSE finds Stra\xc3\x9f" "e");
+    quire_suggestions_free(s);
+    CHECK(quire_suggest(a, "zurich", 6, 2, &s) == QUIRE_OK &&
+              quire_suggestions_len(s, &n) == QUIRE_OK && n == 2,
+          "limit 2");
+    quire_suggestions_free(s);
+    CHECK(quire_suggest(a, "zurich", 6, 0, &s) == QUIRE_OK &&
+              quire_suggestions_len(s, &n) == QUIRE_OK && n == 0,
+          "limit 0");
+    quire_suggestions_free(s);
+    CHECK(quire_suggest(a, NULL, 0, SIZE_MAX, &s) == QUIRE_OK &&
+              quire_suggestions_len(s, &n) == QUIRE_OK && n == 7,
+          "the empty text matches every entry: %zu", n);
+    quire_suggestions_free(s);
+    s = (quire_suggestions *)1;
+    CHECK(quire_suggest(a, "\xff", 1, 10, &s) == QUIRE_ERR_ARGUMENT && s == NULL,
+          "text not UTF-8");
+    CHECK(quire_suggest(a, NULL, 3, 10, &s) == QUIRE_ERR_ARGUMENT, "NULL text");
+    CHECK(quire_suggest(a, "z", 1, 10, NULL) == QUIRE_ERR_ARGUMENT, "NULL out");
+    CHECK(quire_suggest(NULL, "z", 1, 10, &s) == QUIRE_ERR_ARGUMENT, "NULL handle");
+    quire_close(a);
+
+    /* No title index: QUIRE_ERR_NO_INDEX, and the entries still read. */
+    CHECK(quire_open(in_dir(dir, "no-index.quire"), &a) == QUIRE_OK, "open no-index.quire");
+    CHECK(quire_has_title_index(a, &has) == QUIRE_OK && has == 0, "no title index: %d", has);
+    s = (quire_suggestions *)1;
+    CHECK(quire_suggest(a, "zurich", 6, 10, &s) == QUIRE_ERR_NO_INDEX && s == NULL,
+          "suggest without a title index");
+    CHECK(strstr(quire_last_error(), "no title index") != NULL, "message says so");
+    CHECK(quire_index_of(a, "zh", 2, &index) == QUIRE_OK, "entries still read");
+    CHECK(quire_has_title_index(a, NULL) == QUIRE_ERR_ARGUMENT, "has_title_index into NULL");
+    quire_close(a);
 }
 
 int main(int argc, char **argv) {
@@ -567,6 +717,8 @@ int main(int argc, char **argv) {
           (unsigned long long)damaged_n);
     CHECK(quire_iter_free(it) == QUIRE_OK, "iter_free");
     quire_close(a);
+
+    check_suggestions(dir);
 
     free(exp);
     free(exp_bytes);
