@@ -894,8 +894,24 @@ fn quire_types(quire: &Path, archive: &Path, c: &Corpus, out: &Path) -> Res<Vec<
         .collect()
 }
 
+/// `--index none` when this `quire pack` takes it (the round's rule: sizes and speeds are
+/// compared without search indexes, as the ZIM is built without them), unless the caller
+/// passed `--index` itself.
+fn no_index_args(a: &Args) -> Vec<String> {
+    let takes_index = Command::new(&a.quire)
+        .args(["pack", "--help"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--index"));
+    if takes_index && !a.pack_args.iter().any(|x| x.starts_with("--index")) {
+        vec!["--index".into(), "none".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 fn pack_both(a: &Args, plan: &Plan, c: &Corpus, qpath: &Path, zpath: &Path) -> Res<Packs> {
     let threads = nproc().to_string();
+    let no_index = no_index_args(a);
     let (mut quire_secs, mut quire_rss, mut zim_secs, mut zim_rss) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut quire_len = None;
@@ -915,6 +931,7 @@ fn pack_both(a: &Args, plan: &Plan, c: &Corpus, qpath: &Path, zpath: &Path) -> R
             Command::new(&a.quire)
                 .env("SOURCE_DATE_EPOCH", "1700000000")
                 .args(["pack", "-q", "-f", "--threads", &threads])
+                .args(&no_index)
                 .args(&a.pack_args)
                 .arg("-o")
                 .arg(qpath)
