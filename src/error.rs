@@ -128,6 +128,11 @@ pub enum Rule {
     NodePlace,
     /// A page's keys lie within the bounds its parents' separators give (§6.3).
     KeyBounds,
+    /// The title index lists exactly the archive's entries, in order, each with a word-start
+    /// record for every word start of its folded title (§14.4).
+    TitleRows,
+    /// A tops list is exactly the first suggestions of its prefix (§14.5).
+    TopsList,
     /// Every entry takes at least 7 bytes of its page: the entry count is at most a seventh
     /// of the index's bytes (§6.4).
     EntryBound,
@@ -170,6 +175,10 @@ impl fmt::Display for Rule {
                 "the node is not where the index's layout puts it (a shared child, a cycle, a gap or bytes after the last node)"
             }
             Rule::KeyBounds => "keys lie outside the bounds the separators above give",
+            Rule::TitleRows => {
+                "the title index does not list exactly the archive's entries, in order, with their word starts"
+            }
+            Rule::TopsList => "a tops list is not the first suggestions of its prefix",
             Rule::EntryBound => "more entries than the index has bytes for",
         })
     }

@@ -338,7 +338,13 @@ fn check_salvage(copy: &[u8], total: usize, want: &[Document]) -> Walked {
     let skipped: BTreeSet<u64> = w.skipped.iter().map(|s| s.0).collect();
     assert_eq!(skipped.len(), w.skipped.len());
     // Written into a new archive.
-    let out = pack_docs(&w.docs, quire::WriterOptions::new().created(0).threads(1));
+    let out = pack_docs(
+        &w.docs,
+        quire::WriterOptions::new()
+            .index(quire::IndexKind::None)
+            .created(0)
+            .threads(1),
+    );
     let new = Archive::new(&out[..]).expect("the salvaged archive opens");
     let report = new.verify();
     assert!(report.is_ok(), "{report}");

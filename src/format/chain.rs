@@ -80,6 +80,7 @@ pub fn reseal(bytes: &mut [u8], opts: Reseal) -> bool {
             LE::write_u32(slot, crc);
         }
     }
+    reseal_titles(bytes, sections as usize);
     header::reseal(bytes)
 }
 
@@ -102,7 +103,52 @@ pub fn reseal_sections(bytes: &mut [u8]) -> bool {
             LE::write_u32(slot, crc);
         }
     }
+    reseal_titles(bytes, sections as usize);
     header::reseal(bytes)
+}
+
+/// The title index's header (§14.3) seals the CRCs of INDEX and DATA: recomputes its
+/// `head_crc` from the table's (already recomputed) CRCs, then the TITLES section's CRC.
+fn reseal_titles(bytes: &mut [u8], sections: usize) {
+    let record = |bytes: &[u8], i: usize| {
+        let at = HEADER_LEN + SECTION_RECORD_LEN * i;
+        bytes.get(at..at + SECTION_RECORD_LEN).map(|r| {
+            (
+                LE::read_u32(&r[0..]),
+                LE::read_u64(&r[8..]),
+                LE::read_u64(&r[16..]),
+                LE::read_u32(&r[24..]),
+            )
+        })
+    };
+    let crc_of = |bytes: &[u8], id: SectionId| {
+        (0..sections)
+            .filter_map(|i| record(bytes, i))
+            .find(|r| r.0 == id as u32)
+            .map_or(0, |r| r.3)
+    };
+    let (index_crc, data_crc) = (
+        crc_of(bytes, SectionId::Index),
+        crc_of(bytes, SectionId::Data),
+    );
+    for i in 0..sections {
+        let Some((id, offset, length, _)) = record(bytes, i) else {
+            return;
+        };
+        if id != super::titles::SECTION_ID || length < super::titles::HEADER_LEN as u64 {
+            continue;
+        }
+        let Some(head) = slice_at(bytes, offset, super::titles::HEADER_LEN as u64) else {
+            continue;
+        };
+        let crc = super::titles::head_crc(&head[4..], index_crc, data_crc);
+        LE::write_u32(&mut bytes[offset as usize..offset as usize + 4], crc);
+        let crc = slice_at(bytes, offset, length).map(crc32);
+        let at = HEADER_LEN + SECTION_RECORD_LEN * i + 24;
+        if let (Some(crc), Some(slot)) = (crc, bytes.get_mut(at..at + 4)) {
+            LE::write_u32(slot, crc);
+        }
+    }
 }
 
 struct Ctx {

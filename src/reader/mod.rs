@@ -77,6 +77,17 @@ impl Counters {
     pub(crate) fn node_visit(&self) {
         self.node_visits.fetch_add(1, Ordering::Relaxed);
     }
+    /// The node counts, to put back with [`restore`](Self::restore).
+    pub(crate) fn node_counts(&self) -> (u64, u64) {
+        (
+            self.node_visits.load(Ordering::Relaxed),
+            self.nodes_read.load(Ordering::Relaxed),
+        )
+    }
+    pub(crate) fn restore(&self, (visits, read): (u64, u64)) {
+        self.node_visits.store(visits, Ordering::Relaxed);
+        self.nodes_read.store(read, Ordering::Relaxed);
+    }
     pub(crate) fn node_read(&self) {
         self.nodes_read.fetch_add(1, Ordering::Relaxed);
     }

@@ -69,6 +69,10 @@ impl<T> PageCache<T> {
     fn get(&self, i: u32) -> Option<Arc<T>> {
         self.map.get(&i).cloned()
     }
+    fn clear(&mut self) {
+        self.map.clear();
+        self.order.clear();
+    }
     fn put(&mut self, i: u32, v: Arc<T>) {
         if self.map.insert(i, v).is_none() {
             self.order.push_back(i);
@@ -154,6 +158,12 @@ impl<'a> Ctx<'a> {
         if let Some(l) = self.st.titles.loaded.get() {
             return Ok(Arc::clone(l));
         }
+        let loaded = Arc::new(self.load_titles()?);
+        Ok(Arc::clone(self.st.titles.loaded.get_or_init(|| loaded)))
+    }
+
+    /// The header and root, read and checked (§11's order), without the cache.
+    fn load_titles(&self) -> ReadResult<Loaded> {
         let section = self.titles_section()?.ok_or(ReadError::NoTitleIndex)?;
         let len = section.end - section.start;
         if len < titles::HEADER_LEN as u64 {
@@ -189,12 +199,11 @@ impl<'a> Ctx<'a> {
         let stored = self.read(at, head.root_len as usize)?;
         let raw = self.unstore_at(at, &stored, head.root_raw_len, head.root_crc, MAX_ROOT_RAW)?;
         let root = Root::decode(&raw, &head, len).map_err(|k| damaged(at, k))?;
-        let loaded = Arc::new(Loaded {
+        Ok(Loaded {
             section,
             head,
             root,
-        });
-        Ok(Arc::clone(self.st.titles.loaded.get_or_init(|| loaded)))
+        })
     }
 
     /// A stored node's bytes, checked (§14.3); a CRC that fails is damage at `at` (or a
@@ -222,21 +231,24 @@ impl<'a> Ctx<'a> {
         if let Some(p) = self.st.titles.pages.lock().ok().and_then(|c| c.get(i)) {
             return Ok(p);
         }
+        self.st.counters.node_read();
+        let page = Arc::new(self.read_list_page(t, i)?);
+        if let Ok(mut c) = self.st.titles.pages.lock() {
+            c.put(i, Arc::clone(&page));
+        }
+        Ok(page)
+    }
+
+    /// List page `i`, read and checked whole (not cached).
+    fn read_list_page(&self, t: &Loaded, i: u32) -> ReadResult<ListPage> {
         let r =
             t.root.pages.get(i as usize).ok_or_else(|| {
                 damaged(t.section.start, DamageKind::Violates(Rule::RecordBounds))
             })?;
         let at = t.section.start + r.offset;
-        self.st.counters.node_read();
         let stored = self.read(at, r.stored_len as usize)?;
         let raw = self.unstore_at(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?;
-        let page = Arc::new(
-            decode_list(&raw, &t.head, r.rows_before, r.rows).map_err(|k| damaged(at, k))?,
-        );
-        if let Ok(mut c) = self.st.titles.pages.lock() {
-            c.put(i, Arc::clone(&page));
-        }
-        Ok(page)
+        decode_list(&raw, &t.head, r.rows_before, r.rows).map_err(|k| damaged(at, k))
     }
 
     /// Tops page `i`, from the cache or read and checked whole.
@@ -245,19 +257,24 @@ impl<'a> Ctx<'a> {
         if let Some(p) = self.st.titles.tops.lock().ok().and_then(|c| c.get(i)) {
             return Ok(p);
         }
+        self.st.counters.node_read();
+        let page = Arc::new(self.read_tops_page(t, i)?);
+        if let Ok(mut c) = self.st.titles.tops.lock() {
+            c.put(i, Arc::clone(&page));
+        }
+        Ok(page)
+    }
+
+    /// Tops page `i`, read and checked whole (not cached).
+    fn read_tops_page(&self, t: &Loaded, i: u32) -> ReadResult<TopsPage> {
         let r =
             t.root.tops.get(i as usize).ok_or_else(|| {
                 damaged(t.section.start, DamageKind::Violates(Rule::RecordBounds))
             })?;
         let at = t.section.start + r.offset;
-        self.st.counters.node_read();
         let stored = self.read(at, r.stored_len as usize)?;
         let raw = self.unstore_at(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?;
-        let page = Arc::new(decode_tops(&raw, t.head.tops_n, r.lists).map_err(|k| damaged(at, k))?);
-        if let Ok(mut c) = self.st.titles.tops.lock() {
-            c.put(i, Arc::clone(&page));
-        }
-        Ok(page)
+        decode_tops(&raw, t.head.tops_n, r.lists).map_err(|k| damaged(at, k))
     }
 
     /// Tells the source that pages `ids` are about to be read (one range when they are
@@ -492,5 +509,226 @@ impl<'a> Ctx<'a> {
             k += taken;
         }
         Ok(out)
+    }
+}
+
+/// The archive's keys as full verification sums them, to compare with the title index's
+/// rows without a second walk: how many, and the wrapping sum of a 64-bit hash of each
+/// (the keys of an archive, and those of a correct index, are distinct).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct KeySum {
+    count: u64,
+    sum: u64,
+}
+
+impl KeySum {
+    pub(crate) fn add(&mut self, key: &[u8]) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(h.finish());
+    }
+}
+
+/// A word-start record as full verification keeps it: its row, offset, folded length, the
+/// CRC32 of its key, and its page.
+struct WordRec {
+    row: u32,
+    pos: u32,
+    folded_len: u32,
+    key_crc: u32,
+    page: u32,
+}
+
+impl<'a> Ctx<'a> {
+    /// Full verification of the title index (§11), every fault it finds: the header and the
+    /// root; every list page (CRC, frame, parse), read once, in order across pages and each
+    /// page's first key its separator; the rows in (folded title, key) order and their keys
+    /// exactly the archive's; every word-start record agreeing with its row (length, key)
+    /// and every word start of a row listed (§14.1 with Unicode 16.0); every tops page, and
+    /// each tops list equal to the first suggestions of its prefix (§14.5), as a query
+    /// answers them from the list pages. Memory: the folded titles and keys, 20 bytes a word
+    /// start; work: the section once, the archive's keys once, and a scan per prefix.
+    pub(crate) fn verify_titles(&self, archive_keys: Option<KeySum>) -> Vec<ReadError> {
+        // The title index's nodes are not counted with the key index's (whose walk counts
+        // each node once).
+        let counted = self.st.counters.node_counts();
+        let errs = self.verify_titles_inner(archive_keys);
+        self.st.counters.restore(counted);
+        errs
+    }
+
+    fn verify_titles_inner(&self, archive_keys: Option<KeySum>) -> Vec<ReadError> {
+        match self.titles_section() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Vec::new(),
+            Err(e) => return vec![e],
+        }
+        let t = match self.load_titles() {
+            Ok(t) => t,
+            Err(e) => return vec![e],
+        };
+        if let Ok(mut c) = self.st.titles.pages.lock() {
+            c.clear();
+        }
+        if let Ok(mut c) = self.st.titles.tops.lock() {
+            c.clear();
+        }
+        let start = t.section.start;
+        let trunc = usize::from(t.head.trunc);
+        let mut errs = Vec::new();
+        let mut lost = false;
+        let (mut folded, mut fends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
+        let (mut keys, mut kends): (String, Vec<usize>) = (String::new(), Vec::new());
+        let mut words: Vec<WordRec> = Vec::new();
+        let mut prev: Option<(Vec<u8>, u32, u32)> = None;
+        for (i, r) in t.root.pages.iter().enumerate() {
+            let at = start + r.offset;
+            let page = match self.read_list_page(&t, i as u32) {
+                Ok(p) => p,
+                Err(e) => {
+                    errs.push(e);
+                    lost = true;
+                    prev = None;
+                    continue;
+                }
+            };
+            if i > 0 && page.records.first().map(|r| r.key.as_slice()) != Some(r.sep.as_slice()) {
+                errs.push(damaged(at, DamageKind::Violates(Rule::Separator)));
+            }
+            let mut row = page.first_row;
+            for (j, rec) in page.records.iter().enumerate() {
+                let (k, own, pos) = rec.order(row);
+                if j == 0
+                    && prev
+                        .as_ref()
+                        .is_some_and(|p| (p.0.as_slice(), p.1, p.2) >= (k, own, pos))
+                {
+                    errs.push(damaged(at, DamageKind::Violates(Rule::KeyOrder)));
+                }
+                match &rec.body {
+                    RecordBody::Start { key, .. } => {
+                        folded.extend_from_slice(&rec.key);
+                        fends.push(folded.len());
+                        keys.push_str(key);
+                        kends.push(keys.len());
+                        row += 1;
+                    }
+                    RecordBody::Word {
+                        row: r,
+                        folded_len,
+                        pos,
+                    } => words.push(WordRec {
+                        row: *r,
+                        pos: *pos,
+                        folded_len: *folded_len,
+                        key_crc: crate::format::crc32(&rec.key),
+                        page: i as u32,
+                    }),
+                }
+            }
+            if let Some(last) = page.records.last() {
+                let (k, own, pos) = last.order(row.saturating_sub(1));
+                prev = Some((k.to_vec(), own, pos));
+            }
+        }
+        for i in 0..t.root.tops.len() {
+            if let Err(e) = self.read_tops_page(&t, i as u32) {
+                errs.push(e);
+            }
+        }
+        if lost || !errs.is_empty() {
+            return errs;
+        }
+        let span = |ends: &[usize], r: usize| (if r == 0 { 0 } else { ends[r - 1] })..ends[r];
+        let f_of = |r: usize| &folded[span(&fends, r)];
+        let k_of = |r: usize| &keys[span(&kends, r)];
+        let rows_at = || damaged(start, DamageKind::Violates(Rule::TitleRows));
+        // Rows in (folded title, key) order.
+        if (1..fends.len()).any(|r| (f_of(r - 1), k_of(r - 1)) >= (f_of(r), k_of(r))) {
+            errs.push(rows_at());
+        }
+        // Their keys exactly the archive's (each once: the archive's keys are distinct).
+        let mut by_key: Vec<u32> = (0..kends.len() as u32).collect();
+        by_key.sort_unstable_by(|&a, &b| k_of(a as usize).cmp(k_of(b as usize)));
+        if let Some(want) = archive_keys {
+            let mut ours = KeySum::default();
+            let mut distinct = true;
+            for w in by_key.windows(2) {
+                distinct &= k_of(w[0] as usize) != k_of(w[1] as usize);
+            }
+            for r in 0..kends.len() {
+                ours.add(k_of(r).as_bytes());
+            }
+            if !distinct || ours != want {
+                errs.push(rows_at());
+            }
+        }
+        // Word starts: each agrees with its row, and each row's are all listed.
+        let page_at = |w: &WordRec| start + t.root.pages[w.page as usize].offset;
+        for w in &words {
+            let f = f_of(w.row as usize);
+            let (pos, len) = (w.pos as usize, w.folded_len as usize);
+            let end = pos.saturating_add(trunc).min(len);
+            if f.len() != len
+                || crate::format::crc32(&f[pos.min(f.len())..end.min(f.len())]) != w.key_crc
+            {
+                errs.push(damaged(page_at(w), DamageKind::Violates(Rule::KeyBounds)));
+                return errs;
+            }
+        }
+        words.sort_unstable_by_key(|w| (w.row, w.pos));
+        let mut k = 0;
+        for r in 0..fends.len() {
+            let f = std::str::from_utf8(f_of(r)).unwrap_or_default();
+            let from = k;
+            while k < words.len() && words[k].row as usize == r {
+                k += 1;
+            }
+            let listed = words[from..k].iter().map(|w| w.pos as usize);
+            if !listed.eq(titles::word_starts(f)) {
+                errs.push(rows_at());
+                return errs;
+            }
+        }
+        drop((folded, keys, words));
+        // Tops lists: the first suggestions of their prefixes.
+        let tops_n = usize::from(t.head.tops_n);
+        for (i, r) in t.root.tops.iter().enumerate() {
+            let at = start + r.offset;
+            let page = match self.read_tops_page(&t, i as u32) {
+                Ok(p) => p,
+                Err(e) => {
+                    errs.push(e);
+                    continue;
+                }
+            };
+            for (j, list) in page.lists.iter().enumerate() {
+                let n = r.lists_before as usize + j;
+                let Some(p) = t.root.prefixes.get(n) else {
+                    errs.push(damaged(at, DamageKind::Violates(Rule::TopsList)));
+                    break;
+                };
+                let want = match self.scan(&t, p, tops_n) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        errs.push(e);
+                        return errs;
+                    }
+                };
+                let same = want.len() == list.len()
+                    && want.iter().zip(list).all(|(s, &(row, kind))| {
+                        page.rows.get(row as usize).is_some_and(|(key, title)| {
+                            *key == s.key && *title == s.title && kind == s.kind
+                        })
+                    });
+                if !same {
+                    errs.push(damaged(at, DamageKind::Violates(Rule::TopsList)));
+                    break;
+                }
+            }
+        }
+        errs
     }
 }

@@ -145,6 +145,7 @@ fn verify_with(ctx: Ctx<'_>, chunked: Option<&Chunked<'_>>) -> Report {
         lost: false,
         stopped: false,
         interrupted: None,
+        keys: Default::default(),
     };
     if chunked.is_none() {
         v.sections(None);
@@ -154,6 +155,12 @@ fn verify_with(ctx: Ctx<'_>, chunked: Option<&Chunked<'_>>) -> Report {
     }
     v.walk();
     v.finish(h.block_count, data.end - data.start, h.stream_len);
+    if v.interrupted.is_none() {
+        let keys = (!v.lost && !v.stopped).then_some(v.keys);
+        for e in ctx.verify_titles(keys) {
+            v.problem_from(&e, Location::TitleIndex(0));
+        }
+    }
     if let Some(c) = chunked.filter(|_| v.interrupted.is_none()) {
         let walked = std::mem::take(&mut v.problems);
         v.sections(Some(c));
@@ -197,6 +204,8 @@ struct Verifier<'a> {
     stopped: bool,
     /// Why the source failed, when it did (the check stops there).
     interrupted: Option<String>,
+    /// The keys of the entries walked, summed, for the title index (§14).
+    keys: super::suggest::KeySum,
 }
 
 impl Verifier<'_> {
@@ -224,6 +233,7 @@ impl Verifier<'_> {
         for (i, r) in self.ctx.st.layout.records.iter().enumerate() {
             let at = match SectionId::from_u32(r.id) {
                 Some(id) => Location::Section(id),
+                None if r.id == crate::format::titles::SECTION_ID => Location::TitleIndex(r.offset),
                 None => Location::UnknownSection(r.id),
             };
             if let Some(c) = chunked {
@@ -470,6 +480,7 @@ impl Verifier<'_> {
         if self.interrupted.is_some() {
             return;
         }
+        self.keys.add(rec.key.as_bytes());
         let index = p.first_entry + i as u64;
         let touched = |s: u64, len: u64| {
             let end = s.saturating_add(len);
