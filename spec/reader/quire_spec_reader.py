@@ -10,12 +10,20 @@ Library:
     a.entry(number)           -> Entry
     a.verify_all()            -> full verification (spec 11): the list of every fault found
     a.verify()                -> full verification; raises the first fault
+    a.suggest(q, limit=None)  -> suggestions from the title index (spec 14.6): a list of
+                                 (key, title or None, "title" | "word"); [] without TITLES
 
 CLI:
     quire_spec_reader.py dump ARCHIVE      JSON Lines of spec section 9
     quire_spec_reader.py check ARCHIVE     open, read every entry, verify: 'ok' or the errors
+    quire_spec_reader.py suggest ARCHIVE QUERY [LIMIT]
+                                           suggestions from the title index (spec section 14):
+                                           one JSON array [key, title or null, kind] a line
     quire_spec_reader.py vectors DIR       run the test vectors: DIR/*.quire, DIR/jsonl/*.quire
-                                           (if any) and DIR/reject/
+                                           and DIR/titles/ (if any) and DIR/reject/; a
+                                           NAME.queries.json beside NAME.quire is run as
+                                           suggestion queries (§14.7), a reject/expected.json
+                                           as title-index reject files
 
 Every check of spec section 11 is made in the order of its table, with its code. Nothing
 recurses to a depth the file sets (index_depth <= 4 is checked on open, and walks use an
@@ -39,6 +47,7 @@ KINDS = (
     "not_quire", "truncated_prelude", "damaged_prelude", "unsupported_version",
     "unsupported_feature", "length_mismatch", "damaged_dictionary", "damaged_node",
     "damaged_block_stored", "damaged_block_frame", "damaged_block_raw", "damaged_entry",
+    "damaged_title_index",
 )
 BLOCK_KINDS = ("damaged_block_stored", "damaged_block_frame", "damaged_block_raw")
 
@@ -81,6 +90,7 @@ U64_MAX = (1 << 64) - 1
 
 SEC_DICT, SEC_INDEX, SEC_DATA = 1, 2, 3
 SEC_NAMES = {SEC_DICT: "DICT", SEC_INDEX: "INDEX", SEC_DATA: "DATA"}
+SEC_TITLES = 4               # §14: optional, read for suggestions only (not checked on open)
 
 RF_DICT = 1 << 0
 RF_RAW_DICT = 1 << 1
@@ -1294,6 +1304,29 @@ class Archive:
 
     # -- full verification (§11) -------------------------------------------------------------
 
+    # -- the title index (§14) ----------------------------------------------------------------
+
+    def has_titles(self):
+        return any(s.id == SEC_TITLES for s in self.sections)
+
+    def titles(self):
+        """The title index, opened (header and root checked) on first use; a failure is
+        raised again on every later use."""
+        if getattr(self, "_titles", None) is None:
+            try:
+                self._titles = TitleIndex(self)
+            except QuireError as e:
+                self._titles = e
+        if isinstance(self._titles, QuireError):
+            raise self._titles
+        return self._titles
+
+    def suggest(self, q, limit=None):
+        """§14.6: [(key, title or None, "title" | "word")]; [] without a title index."""
+        if not self.has_titles():
+            return []
+        return self.titles().suggest(q, limit)
+
     def verify(self):
         """Full verification. Raises the first fault found."""
         faults = self.verify_all()
@@ -1460,9 +1493,23 @@ class Archive:
                                  + ("set but no entry has SHARED" if not any_shared else
                                     "clear but some entry has SHARED")))
 
+        # the title index whole, when there is one (§14)
+        if self.has_titles():
+            try:
+                ti = self.titles()
+            except QuireError as e:
+                fault(e)
+            else:
+                try:
+                    keys = [e.key for page in self._walk() for e in page.entries]
+                except QuireError:
+                    keys = None   # the index's own faults are reported above
+                for e in ti.verify(keys):
+                    fault(e)
+
         # every section's CRC, unknown sections included
         kinds = {SEC_DICT: "damaged_dictionary", SEC_INDEX: "damaged_node",
-                 SEC_DATA: "damaged_block_stored"}
+                 SEC_DATA: "damaged_block_stored", SEC_TITLES: "damaged_title_index"}
         for i, s in enumerate(self.sections):
             k = kinds.get(s.id, "damaged_prelude")
             crc = 0
@@ -1474,6 +1521,566 @@ class Archive:
             if (crc & 0xFFFFFFFF) != s.crc:
                 fault(QuireError(k, f"section record {i} (id {s.id})",
                                  "section checksum mismatch"))
+        return faults
+
+# --------------------------------------------------------------------------------------------
+# The title index (§14): section TITLES, id 4. Read for suggestions only; every error is
+# damaged_title_index (§11, "use (suggestions)" and "full verification").
+
+TI_HEAD_LEN = 32
+TI_ROOT_MAX = 8 * 1024 * 1024
+TI_PAGE_MAX = 65536
+TI_KEY_MAX = 4096
+TI_TITLE_MAX = 4096
+TI_PREFIX_MAX = 4096
+TI_FOLD_MAX = 4096
+TI_START, TI_HAS_TITLE = 1, 2
+TI_LIST_CACHE, TI_TOPS_CACHE = 64, 16
+
+
+def fold(s):
+    """§14.1, in Python 3 "exactly" as the spec gives it. Python 3.11's unicodedata is
+    Unicode 14.0 (the spec names 16.0); the vectors use only characters that fold alike."""
+    import unicodedata
+    s = unicodedata.normalize("NFKD", s).casefold()
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if unicodedata.category(c) != "Mn")
+    return unicodedata.normalize("NFC", s)
+
+
+def cut_utf8(b, n):
+    """The longest prefix of at most n bytes that is whole UTF-8 (b is UTF-8)."""
+    if len(b) <= n:
+        return b
+    i = n
+    while i > 0 and (b[i] & 0xC0) == 0x80:
+        i -= 1
+    return b[:i]
+
+
+def folded_title(text):
+    return cut_utf8(fold(text).encode("utf-8"), TI_FOLD_MAX)
+
+
+def _is_word_char(c):
+    import unicodedata
+    return unicodedata.category(c)[0] in "LNM"
+
+
+def _is_ideographic(c):
+    o = ord(c)
+    return (0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF
+            or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF)
+
+
+def word_starts(F):
+    """§14.1: the byte offsets i > 0 of F (folded, bytes) that are word starts. Categories
+    from Python's unicodedata (14.0 in 3.11)."""
+    s = F.decode("utf-8")
+    out = []
+    off = 0
+    prev = None
+    for c in s:
+        if off > 0 and _is_word_char(c) and (not _is_word_char(prev) or _is_ideographic(c)):
+            out.append(off)
+        off += len(c.encode("utf-8"))
+        prev = c
+    return out
+
+
+class TiListRec:
+    __slots__ = ("key", "start", "row", "pos", "folded_len", "entry_key", "title")
+
+
+class TiListPage:
+    __slots__ = ("index", "first_row", "records", "starts")
+
+
+class TitleIndex:
+    """The title index of an archive (§14). Opened on the first suggestion: the §11 checks of
+    "use (suggestions)" in the table's order, then the root kept in memory."""
+
+    def __init__(self, archive):
+        self.a = archive
+        self._lists = {}   # page index -> TiListPage (bounded, oldest dropped)
+        self._tops = {}    # tops page index -> (rows, lists)
+        self._open()
+
+    def err(self, where, msg):
+        return QuireError("damaged_title_index", where, msg)
+
+    def _open(self):
+        a = self.a
+        secs = [s for s in a.sections if s.id == SEC_TITLES]
+        # at most one TITLES section, at least 32 bytes
+        if len(secs) > 1:
+            raise self.err("TITLES", f"{len(secs)} TITLES sections: at most one (§14)")
+        if not secs:
+            raise self.err("TITLES", "the archive has no title index")  # not reached by callers
+        sec = self.sec = secs[0]
+        if sec.length < TI_HEAD_LEN:
+            raise self.err("TITLES", f"a TITLES section of {sec.length} bytes, shorter than "
+                                     f"its 32-byte header")
+        head = a._read(sec.offset, TI_HEAD_LEN, "damaged_title_index", "TITLES header")
+        # the header: head_crc, version, reserved, trunc, tops_n, the root's place, lengths, rows
+        c = Cursor(head, "damaged_title_index", "TITLES header")
+        head_crc = c.u32()
+        version = c.u8()
+        trunc = c.u8()
+        tops_n = c.u8()
+        reserved = c.u8()
+        rows = c.u32()
+        root_len = c.u32()
+        root_raw_len = c.u32()
+        root_crc = c.u32()
+        root_offset = c.u64()
+        seal = (head[4:32] + a.sec[SEC_INDEX].crc.to_bytes(4, "little")
+                + a.sec[SEC_DATA].crc.to_bytes(4, "little"))
+        if crc32(seal) != head_crc:
+            raise self.err("TITLES header", "head_crc mismatch (a damaged header, or one "
+                                            "of another archive)")
+        if version != 1:
+            raise self.err("TITLES header", f"version {version}, not 1")
+        if reserved != 0:
+            raise self.err("TITLES header", "non-zero reserved byte")
+        if not 1 <= trunc <= 64:
+            raise self.err("TITLES header", f"trunc {trunc} outside 1 ..= 64")
+        if tops_n < 1:
+            raise self.err("TITLES header", "tops_n 0")
+        if root_offset < TI_HEAD_LEN or root_offset + root_len > sec.length:
+            raise self.err("TITLES header", f"the root at {root_offset}+{root_len} is not "
+                                            f"inside the section ({sec.length} bytes) after "
+                                            f"the header")
+        if not 1 <= root_len <= root_raw_len <= TI_ROOT_MAX:
+            raise self.err("TITLES header", f"root_len {root_len}, root_raw_len "
+                                            f"{root_raw_len}: not 1 ≤ root_len ≤ root_raw_len "
+                                            f"≤ 8 MiB")
+        if rows != a.entry_count:
+            raise self.err("TITLES header", f"rows {rows}, entry_count {a.entry_count}")
+        self.trunc, self.tops_n, self.rows = trunc, tops_n, rows
+        # the root: CRC, frame, decompressed length, then it parses whole
+        raw = self._stored(root_offset, root_len, root_raw_len, root_crc, "TITLES root")
+        self._parse_root(raw, root_offset + root_len)
+
+    def _stored(self, offset, stored_len, raw_len, crc, where):
+        """§14.3 stored nodes: the CRC, then the frame, decompressed into at most raw_len
+        bytes, exactly raw_len out."""
+        a = self.a
+        stored = a._read(self.sec.offset + offset, stored_len, "damaged_title_index", where)
+        if crc32(stored) != crc:
+            raise self.err(where, "checksum mismatch")
+        if stored_len == raw_len:
+            return stored
+        check_frame(stored, raw_len, "damaged_title_index", where, "stored bytes")
+        try:
+            raw = a._plain.decompress(stored, max_output_size=raw_len)
+        except zstandard.ZstdError as e:
+            raise self.err(where, f"zstd: {e}") from None
+        if len(raw) != raw_len:
+            raise self.err(where, f"decompressed to {len(raw)} bytes, raw_len {raw_len}")
+        return raw
+
+    def _parse_root(self, raw, pages_at):
+        w = "TITLES root"
+        c = Cursor(raw, "damaged_title_index", w)
+        kind = c.u8("kind")
+        if kind != 2:
+            raise self.err(w, f"kind {kind}, not 2")
+        P = c.varint("P")
+        T = c.varint("T")
+        # each record takes at least 8 bytes (P) or 7 (T): bound the counts by the bytes left
+        if P > c.left() or T > c.left():
+            raise self.err(w, f"{P} list pages and {T} tops pages in {c.left()} bytes")
+        pages = []   # (offset in section, stored_len, raw_len, crc, rows, sep, first_row)
+        at = pages_at
+        first_row = 0
+        prev_sep = None
+        for k in range(P):
+            pw = f"TITLES root, list page record {k}"
+            stored_len = c.varint("stored_len")
+            raw_len = c.varint("raw_len")
+            crc = c.u32("crc")
+            rows = c.varint("rows")
+            sep_len = c.varint("sep_len")
+            sep = c.take(sep_len, "sep")
+            if not 1 <= stored_len <= raw_len <= TI_PAGE_MAX:
+                raise self.err(pw, f"stored_len {stored_len}, raw_len {raw_len}: not "
+                                   f"1 ≤ stored_len ≤ raw_len ≤ 65536")
+            if k == 0 and sep:
+                raise self.err(pw, "page 0 with a non-empty separator")
+            if k > 0 and not sep:
+                raise self.err(pw, "an empty separator")
+            if prev_sep is not None and sep < prev_sep:
+                raise self.err(pw, "separators decrease")
+            prev_sep = sep
+            pages.append((at, stored_len, raw_len, crc, rows, sep, first_row))
+            at += stored_len
+            first_row += rows
+        tops = []    # (offset, stored_len, raw_len, crc, lists, first_list)
+        D = 0
+        for t in range(T):
+            tw = f"TITLES root, tops page record {t}"
+            stored_len = c.varint("stored_len")
+            raw_len = c.varint("raw_len")
+            crc = c.u32("crc")
+            lists = c.varint("lists")
+            if not 1 <= stored_len <= raw_len <= TI_PAGE_MAX:
+                raise self.err(tw, f"stored_len {stored_len}, raw_len {raw_len}: not "
+                                   f"1 ≤ stored_len ≤ raw_len ≤ 65536")
+            tops.append((at, stored_len, raw_len, crc, lists, D))
+            at += stored_len
+            D += lists
+        if D > c.left():
+            raise self.err(w, f"{D} prefixes in {c.left()} bytes")
+        prefixes = []
+        prev = b""
+        for j in range(D):
+            shared = c.varint("shared")
+            suffix_len = c.varint("suffix_len")
+            if shared > len(prev):
+                raise self.err(w, f"prefix {j}: shared {shared} over the previous prefix's "
+                                  f"{len(prev)} bytes")
+            p = prev[:shared] + c.take(suffix_len, "prefix suffix")
+            if len(p) > TI_PREFIX_MAX:
+                raise self.err(w, f"prefix {j} of {len(p)} bytes, over 4096")
+            if j > 0 and not p > prev:
+                raise self.err(w, f"prefix {j} not above prefix {j - 1}: not increasing")
+            prefixes.append(p)
+            prev = p
+        if c.left():
+            raise self.err(w, f"{c.left()} bytes after the prefixes")
+        if first_row != self.rows:
+            raise self.err(w, f"the list pages' rows add up to {first_row}, the header says "
+                              f"{self.rows}")
+        if at != self.sec.length:
+            raise self.err(w, f"the pages end at {at}, the section at {self.sec.length}")
+        self.pages, self.tops_pages, self.prefixes = pages, tops, prefixes
+        self.prefix_no = {p: j for j, p in enumerate(prefixes)}
+
+    # -- list pages (§14.4) ------------------------------------------------------------------
+
+    def list_page(self, k):
+        pg = self._lists.get(k)
+        if pg is None:
+            pg = self._parse_list_page(k)
+            if len(self._lists) >= TI_LIST_CACHE:
+                del self._lists[next(iter(self._lists))]
+            self._lists[k] = pg
+        return pg
+
+    def _parse_list_page(self, k):
+        at, stored_len, raw_len, crc, rows, sep, first_row = self.pages[k]
+        w = f"TITLES list page {k}"
+        raw = self._stored(at, stored_len, raw_len, crc, w)
+        c = Cursor(raw, "damaged_title_index", w)
+        kind = c.u8("kind")
+        if kind != 0:
+            raise self.err(w, f"kind {kind}, not 0")
+        n = c.varint("n")
+        if n < 1:
+            raise self.err(w, "n = 0")
+        if n > c.left():
+            raise self.err(w, f"{n} records in {c.left()} bytes")
+        keys = []
+        prev = b""
+        for i in range(n):
+            shared = c.varint("shared")
+            suffix_len = c.varint("suffix_len")
+            if i == 0 and shared != 0:
+                raise self.err(w, "the first key with shared ≠ 0")
+            if shared > len(prev):
+                raise self.err(w, f"record {i}: shared {shared} over the previous key's "
+                                  f"{len(prev)} bytes")
+            key = prev[:shared] + c.take(suffix_len, "suffix")
+            if len(key) > TI_KEY_MAX:
+                raise self.err(w, f"record {i}: a key of {len(key)} bytes, over 4096")
+            keys.append(key)
+            prev = key
+        flags = c.take(n, "flags")
+        recs = []
+        starts = []
+        for i in range(n):
+            f = flags[i]
+            if f & ~3:
+                raise self.err(w, f"record {i}: flags {f:#x} with bits other than 0-1")
+            if f & TI_HAS_TITLE and not f & TI_START:
+                raise self.err(w, f"record {i}: HAS_TITLE without START")
+            r = TiListRec()
+            r.key = keys[i]
+            r.start = bool(f & TI_START)
+            r.title = None
+            recs.append(r)
+        for i, r in enumerate(recs):
+            if not r.start:
+                continue
+            kl = c.varint("key_len")
+            if not 1 <= kl <= KEY_MAX:
+                raise self.err(w, f"record {i}: key_len {kl} outside 1 ..= 4096")
+            r.entry_key = c.take(kl, "key")
+            utf8(r.entry_key, "damaged_title_index", w, f"record {i}'s entry key")
+            if flags[i] & TI_HAS_TITLE:
+                tl = c.varint("title_len")
+                if tl > TI_TITLE_MAX:
+                    raise self.err(w, f"record {i}: title_len {tl} over 4096")
+                r.title = utf8(c.take(tl, "title"), "damaged_title_index", w,
+                               f"record {i}'s title")
+            utf8(r.key, "damaged_title_index", w, f"record {i}'s key (a START record's)")
+            r.row = first_row + len(starts)
+            r.pos = 0
+            r.folded_len = len(r.key)
+            starts.append(r)
+        others = [r for r in recs if not r.start]
+        for r in others:
+            r.row = c.varint("row")
+            if r.row >= self.rows:
+                raise self.err(w, f"a word start of row {r.row}, rows {self.rows}")
+        for r in others:
+            r.folded_len = c.varint("folded_len")
+            if r.folded_len > TI_FOLD_MAX:
+                raise self.err(w, f"folded_len {r.folded_len} over 4096")
+        for r in others:
+            r.pos = c.varint("pos")
+            if not 1 <= r.pos < r.folded_len:
+                raise self.err(w, f"pos {r.pos} outside 1 .. folded_len {r.folded_len}")
+            if len(r.key) != min(self.trunc, r.folded_len - r.pos):
+                raise self.err(w, f"a word start's key of {len(r.key)} bytes, expected "
+                                  f"min(trunc, folded_len − pos) = "
+                                  f"{min(self.trunc, r.folded_len - r.pos)}")
+            r.entry_key = None
+        if c.left():
+            raise self.err(w, f"{c.left()} bytes after the records")
+        if len(starts) != rows:
+            raise self.err(w, f"{len(starts)} title starts, the root says {rows}")
+        for i in range(1, n):
+            if not self.order(recs[i - 1]) < self.order(recs[i]):
+                raise self.err(w, f"records {i - 1} and {i} not in the list order "
+                                  f"(key, row, pos)")
+        pg = TiListPage()
+        pg.index, pg.first_row, pg.records, pg.starts = k, first_row, recs, starts
+        return pg
+
+    @staticmethod
+    def order(r):
+        return (r.key, r.row, r.pos)
+
+    def row_record(self, row):
+        """The title-start record of a row: its page by the pages' rows."""
+        firsts = [p[6] for p in self.pages]
+        k = bisect.bisect_right(firsts, row) - 1
+        while k > 0 and self.pages[k][4] == 0:
+            k -= 1
+        # the page whose [first_row, first_row + rows) holds row
+        for kk in range(max(k, 0), len(self.pages)):
+            p = self.pages[kk]
+            if p[6] <= row < p[6] + p[4]:
+                return self.list_page(kk).starts[row - p[6]]
+        raise self.err("TITLES root", f"no list page holds row {row}")
+
+    # -- tops pages (§14.5) ------------------------------------------------------------------
+
+    def tops_page(self, t):
+        tp = self._tops.get(t)
+        if tp is None:
+            tp = self._parse_tops_page(t)
+            if len(self._tops) >= TI_TOPS_CACHE:
+                del self._tops[next(iter(self._tops))]
+            self._tops[t] = tp
+        return tp
+
+    def _parse_tops_page(self, t):
+        at, stored_len, raw_len, crc, lists, first_list = self.tops_pages[t]
+        w = f"TITLES tops page {t}"
+        raw = self._stored(at, stored_len, raw_len, crc, w)
+        c = Cursor(raw, "damaged_title_index", w)
+        kind = c.u8("kind")
+        if kind != 1:
+            raise self.err(w, f"kind {kind}, not 1")
+        m = c.varint("m")
+        if m > c.left():
+            raise self.err(w, f"{m} rows in {c.left()} bytes")
+        rows = []
+        for i in range(m):
+            kl = c.varint("key_len")
+            if not 1 <= kl <= KEY_MAX:
+                raise self.err(w, f"row {i}: key_len {kl} outside 1 ..= 4096")
+            key = utf8(c.take(kl, "key"), "damaged_title_index", w, f"row {i}'s key")
+            ht = c.u8("has_title")
+            if ht not in (0, 1):
+                raise self.err(w, f"row {i}: has_title {ht}")
+            title = None
+            if ht:
+                tl = c.varint("title_len")
+                if tl > TI_TITLE_MAX:
+                    raise self.err(w, f"row {i}: title_len {tl} over 4096")
+                title = utf8(c.take(tl, "title"), "damaged_title_index", w, f"row {i}'s title")
+            rows.append((key, title))
+        cnt = c.varint("c")
+        if cnt != lists:
+            raise self.err(w, f"{cnt} lists, the root says {lists}")
+        out = []
+        for j in range(cnt):
+            k = c.varint("k")
+            if not 1 <= k <= self.tops_n:
+                raise self.err(w, f"list {j}: k = {k} outside 1 ..= tops_n {self.tops_n}")
+            lst = []
+            used = set()
+            for _ in range(k):
+                v = c.varint("2 · i + kind")
+                i, kd = v >> 1, v & 1
+                if i >= m:
+                    raise self.err(w, f"list {j}: row {i} of {m}")
+                if i in used:
+                    raise self.err(w, f"list {j}: row {i} twice")
+                used.add(i)
+                lst.append((rows[i][0], rows[i][1], "word" if kd else "title"))
+            out.append(lst)
+        if c.left():
+            raise self.err(w, f"{c.left()} bytes after the lists")
+        return out
+
+    def tops_list(self, j):
+        for t, rec in enumerate(self.tops_pages):
+            if rec[5] <= j < rec[5] + rec[4]:
+                return self.tops_page(t)[j - rec[5]]
+        raise self.err("TITLES root", f"no tops page holds list {j}")
+
+    # -- §14.6: answering a query ------------------------------------------------------------
+
+    def suggest(self, q, limit=None):
+        Q = fold(q).encode("utf-8")
+        if limit is not None and limit <= self.tops_n and Q in self.prefix_no:
+            return list(self.tops_list(self.prefix_no[Q])[:limit])
+        trunc = self.trunc
+        probe = Q[:min(len(Q), trunc)]
+        P = len(self.pages)
+        if P == 0:
+            return []
+        lo = 0
+        hi = 0
+        for k, p in enumerate(self.pages):
+            sep = p[5]
+            if sep < probe:
+                lo = k
+            if sep.startswith(probe) or sep < probe:
+                hi = k
+        found = []
+        for k in range(lo, hi + 1):
+            for r in self.list_page(k).records:
+                if r.start:
+                    if r.key.startswith(Q):
+                        found.append((0, r.folded_len, r.row, r, False))
+                elif len(Q) <= len(r.key):
+                    if r.key.startswith(Q):
+                        found.append((1, r.folded_len, r.row, r, False))
+                elif (len(r.key) == trunc and r.folded_len - r.pos > trunc
+                      and r.key == probe):
+                    found.append((1, r.folded_len, r.row, r, True))
+        found.sort(key=lambda x: x[:3])
+        out = []
+        shown = set()
+        for kind, flen, row, r, cand in found:
+            if limit is not None and len(out) >= limit:
+                break
+            if row in shown:
+                continue
+            if kind == 0:
+                start = r
+            else:
+                start = self.row_record(row)
+                F = start.key
+                if len(F) != r.folded_len or not F[r.pos:].startswith(r.key):
+                    raise self.err(f"TITLES list page of row {row}",
+                                   f"a word start of row {row} (folded_len {r.folded_len}, "
+                                   f"pos {r.pos}) disagrees with its row's folded title "
+                                   f"({len(F)} bytes)")
+                if cand and not F[r.pos:].startswith(Q):
+                    continue
+            shown.add(row)
+            out.append((start.entry_key.decode("utf-8"), start.title,
+                        "word" if kind else "title"))
+        return out
+
+    # -- full verification (§11) -------------------------------------------------------------
+
+    def verify(self, archive_keys):
+        """The title index whole: every page parses; list pages' first keys their separators
+        and the records in order across pages; rows in (folded title, key) order, their keys
+        the archive's; word starts agreeing with their rows and all listed; tops lists exact.
+        Returns a list of faults (QuireError)."""
+        faults = []
+        all_recs = []
+        prev_last = None
+        for k in range(len(self.pages)):
+            try:
+                pg = self.list_page(k)
+            except QuireError as e:
+                faults.append(e)
+                return faults  # later checks need every page
+            w = f"TITLES list page {k}"
+            if k > 0 and pg.records[0].key != self.pages[k][5]:
+                faults.append(self.err(w, "its first key is not its separator"))
+            if prev_last is not None and not self.order(prev_last) < self.order(pg.records[0]):
+                faults.append(self.err(w, "its first record is not after the previous "
+                                          "page's last"))
+            prev_last = pg.records[-1]
+            all_recs.extend(pg.records)
+        starts = [r for r in all_recs if r.start]
+        # rows in (folded title, key) order, their keys exactly the archive's keys
+        for i in range(1, len(starts)):
+            if not (starts[i - 1].key, starts[i - 1].entry_key) < (starts[i].key,
+                                                                  starts[i].entry_key):
+                faults.append(self.err("TITLES", f"rows {i - 1} and {i} not in (folded "
+                                                 f"title, key) order"))
+        if archive_keys is not None and sorted(r.entry_key for r in starts) != sorted(archive_keys):
+            missing = sorted(set(archive_keys) - {r.entry_key for r in starts})
+            extra = sorted({r.entry_key for r in starts} - set(archive_keys))
+            faults.append(self.err("TITLES", f"the rows' keys are not the archive's keys "
+                                             f"(not rows: {missing[:3]!r}, not entries: "
+                                             f"{extra[:3]!r})"))
+        # word starts: folded_len and key agree with the row; every word start listed
+        listed = {}
+        for r in all_recs:
+            if r.start:
+                continue
+            F = starts[r.row].key
+            if r.folded_len != len(F) or F[r.pos:r.pos + self.trunc] != r.key:
+                faults.append(self.err("TITLES", f"a word start of row {r.row} at {r.pos} "
+                                                 f"disagrees with its row"))
+            listed.setdefault(r.row, set()).add(r.pos)
+        ws = []
+        for s in starts:
+            try:
+                want = set(word_starts(s.key))
+            except UnicodeDecodeError:
+                want = set()
+            ws.append(want)
+            got = listed.get(s.row, set())
+            if got != want:
+                faults.append(self.err("TITLES", f"row {s.row}: word starts listed "
+                                                 f"{sorted(got)}, its folded title has "
+                                                 f"{sorted(want)}"))
+        # each tops list exactly the first min(tops_n, m) suggestions of its prefix
+        for j, p in enumerate(self.prefixes):
+            try:
+                got = self.tops_list(j)
+            except QuireError as e:
+                faults.append(e)
+                continue
+            want = []
+            for s, w_ in zip(starts, ws):
+                F = s.key
+                if F.startswith(p):
+                    kd = 0
+                elif any(F[i:].startswith(p) for i in w_):
+                    kd = 1
+                else:
+                    continue
+                want.append((kd, len(F), F, s.entry_key,
+                             (s.entry_key.decode("utf-8"), s.title, "word" if kd else "title")))
+            want.sort(key=lambda x: x[:4])
+            want = [x[4] for x in want[:self.tops_n]]
+            if got != want:
+                faults.append(self.err("TITLES", f"the tops list of prefix {p!r} is not the "
+                                                 f"first min(tops_n, m) suggestions (§14.5)"))
         return faults
 
 
@@ -1900,6 +2507,8 @@ def run_accept(d, prefix=""):
                 if faults:
                     raise faults[0]
                 nl = lookups(a)
+                qpath = path[:-6] + ".queries.json"
+                nq = run_queries(a, qpath) if os.path.exists(qpath) else None
             got = dump_bytes(path)
             want = open(exp_path, "rb").read() if os.path.exists(exp_path) else None
             if want is None:
@@ -1915,13 +2524,123 @@ def run_accept(d, prefix=""):
                       f"  want {w[:300]!r}")
                 failed += 1
             else:
-                print(f"ok   {name} ({nl} lookups)")
+                print(f"ok   {name} ({nl} lookups"
+                      + (f", {nq} suggestion queries" if nq is not None else "") + ")")
                 passed += 1
         except QuireError as e:
             print(f"FAIL {name}: rejected: {e.kind}: {e.where}: {e.message}")
             failed += 1
         except AssertionError as e:
             print(f"FAIL {name}: wrong lookup answer: {e}")
+            failed += 1
+    return passed, failed
+
+
+def run_queries(a, qpath):
+    """NAME.queries.json (§14.7): a JSON array of {"q", "limit", "results": [[key, title or
+    null, kind], …]}; each query must give exactly its results, in order. Returns the number
+    of queries; raises AssertionError on a wrong answer, QuireError on damage."""
+    queries = json.load(open(qpath, encoding="utf-8"))
+    rows_match_entries(a)
+    for t in queries:
+        got = [list(x) for x in a.suggest(t["q"], t["limit"])]
+        assert got == t["results"], (f"suggestions for {t['q']!r} (limit {t['limit']}):\n"
+                                     f"  got  {got}\n  want {t['results']}")
+    return len(queries)
+
+
+def rows_match_entries(a):
+    """A check of the vectors (not a rule of §11, which compares only the rows' keys with the
+    archive's): every row's title is its entry's title and its folded title is §14.1's fold of
+    the indexed text, by Python's unicodedata. Raises AssertionError."""
+    ti = a.titles()
+    for k in range(len(ti.pages)):
+        for r in ti.list_page(k).starts:
+            ent = a.get(r.entry_key)
+            assert ent is not None, f"row {r.row}: key {r.entry_key!r} is no entry"
+            assert ent.title == r.title, (f"row {r.row} ({r.entry_key!r}): title {r.title!r}, "
+                                          f"the entry's {ent.title!r}")
+            text = r.title if r.title is not None else r.entry_key.decode("utf-8")
+            F = folded_title(text)
+            assert F == r.key, (f"row {r.row} ({r.entry_key!r}): folded title {r.key!r}, "
+                                f"fold() gives {F!r} (Python's Unicode "
+                                f"{__import__('unicodedata').unidata_version})")
+
+
+def run_title_rejects(rdir, prefix):
+    """titles/reject/ (§14.7): every file opens and every entry reads; a file whose `when` is
+    `suggest` fails its query with the code, and full verification finds it too; one whose
+    `when` is `verify` is found by full verification (the suggestions of "" are then expected
+    to answer: a WARN if one fails). Returns (passed, failed)."""
+    passed = failed = 0
+    expected = json.load(open(os.path.join(rdir, "expected.json"), encoding="utf-8"))
+    listed = set()
+    for t in expected:
+        name, want, when = t["file"], t["code"], t["when"]
+        listed.add(name)
+        label = prefix + name
+        path = os.path.join(rdir, name)
+        if not os.path.exists(path):
+            print(f"FAIL {label}: listed in expected.json but missing")
+            failed += 1
+            continue
+        stage = "open"
+        try:
+            with open_archive(path) as a:
+                stage = "use"
+                for ent in a.entries():
+                    for _ in ent.body_chunks():
+                        pass
+                stage = "suggest"
+                got = None
+                qs = ([(t["query"]["q"], t["query"]["limit"])] if t.get("query") else
+                      [("", None), ("", a.titles().tops_n if a.has_titles() else None)])
+                for q, limit in qs:
+                    try:
+                        a.suggest(q, limit)
+                    except QuireError as e:
+                        got = e
+                        break
+                stage = "verification"
+                faults = a.verify_all()
+        except QuireError as e:
+            print(f"FAIL {label}: {e.kind} at {stage} ({e.where}: {e.message}); expected.json: "
+                  f"{want} at {when} (every file opens and every entry reads)")
+            failed += 1
+            continue
+        kinds = {e.kind for e in faults}
+        if when == "suggest":
+            if got is None:
+                print(f"FAIL {label}: the query {t['query']} answered; expected {want}")
+                failed += 1
+            elif got.kind != want:
+                print(f"FAIL {label}: got {got.kind} ({got.where}: {got.message}), "
+                      f"expected {want}")
+                failed += 1
+            elif kinds != {want}:
+                print(f"FAIL {label}: {got.kind} on the query, but full verification found "
+                      f"{sorted(kinds) or 'nothing'}")
+                failed += 1
+            else:
+                print(f"ok   {label}: {got.kind} (suggest {t['query']['q']!r}): {got.where}: "
+                      f"{got.message}")
+                passed += 1
+        else:
+            if kinds != {want}:
+                print(f"FAIL {label}: full verification found {sorted(kinds) or 'nothing'}, "
+                      f"expected {want}")
+                failed += 1
+                continue
+            e = faults[0]
+            print(f"ok   {label}: {e.kind} (verification): {e.where}: {e.message}"
+                  + (f" (+{len(faults) - 1} more)" if len(faults) > 1 else ""))
+            passed += 1
+            if got is not None:
+                print(f"WARN {label}: the suggestions of \"\" fail already ({got.kind}: "
+                      f"{got.message}); expected.json says {when}")
+    for name in sorted(set(os.listdir(rdir)) - listed):
+        if name.endswith(".quire"):
+            print(f"FAIL {prefix}{name}: not listed in expected.json")
             failed += 1
     return passed, failed
 
@@ -1936,8 +2655,22 @@ def run_vectors(d):
         p, f = run_accept(jdir, "jsonl/")
         passed += p
         failed += f
+    tdir = os.path.join(d, "titles")
+    if os.path.isdir(tdir):
+        p, f = run_accept(tdir, "titles/")
+        passed += p
+        failed += f
+        trdir = os.path.join(tdir, "reject")
+        if os.path.exists(os.path.join(trdir, "expected.json")):
+            p, f = run_title_rejects(trdir, "titles/reject/")
+            passed += p
+            failed += f
     rdir = os.path.join(d, "reject")
-    if os.path.isdir(rdir):
+    if os.path.exists(os.path.join(rdir, "expected.json")):
+        p, f = run_title_rejects(rdir, "reject/")   # `vectors spec/vectors/titles` alone
+        passed += p
+        failed += f
+    elif os.path.isdir(rdir):
         exp = expected_kinds(rdir)
         when = expected_when(d)
         for name in sorted(os.listdir(rdir)):
@@ -1976,6 +2709,16 @@ def run_vectors(d):
 
 
 def main(argv):
+    if len(argv) >= 4 and argv[1] == "suggest" and len(argv) <= 5:
+        try:
+            with open_archive(argv[2]) as a:
+                res = a.suggest(argv[3], int(argv[4]) if len(argv) == 5 else None)
+        except QuireError as e:
+            print(f"error {e.kind}: {e.message} ({e.where})", file=sys.stderr)
+            return 1
+        for key, title, kind in res:
+            print(json.dumps([key, title, kind], ensure_ascii=False))
+        return 0
     if len(argv) != 3 or argv[1] not in ("dump", "check", "vectors"):
         print(__doc__, file=sys.stderr)
         return 2
