@@ -123,7 +123,7 @@ fn help_lists_exit_codes_inputs_jsonl_fields_and_defaults() {
         "content_type",
         "RFC 3339",
         "64..=4M",
-        "default 16K",
+        "default 24K",
         "--strict-names",
     ] {
         assert!(pack.contains(want), "{want:?} not in pack --help:\n{pack}");

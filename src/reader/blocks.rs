@@ -49,15 +49,32 @@ impl ScratchPool {
     }
 }
 
-/// Recently decompressed blocks, bounded in count and in bytes; the least recently used
-/// goes first.
+/// Decompressed blocks, bounded in count and in bytes. Which block goes when it is full is
+/// decided by frequency with aging (Greedy-Dual-Size-Frequency with a cost proportional to
+/// size, so priority = age + uses): a block read often stays, whatever its size, and a
+/// block read once leaves first. With random lookups, a block that holds many small entries
+/// is read many times for each read of a block that holds one long page, so the cache keeps
+/// the many small ones and the reads that find their block here are most of the reads
+/// (`BENCHMARKS.md`, issue 25: the website's median read).
 pub(crate) struct BlockCache {
     capacity: usize,
     budget: usize,
     used: usize,
-    tick: u64,
-    /// Block number → (its raw CRC, bytes, last use).
-    blocks: HashMap<u32, (u32, BlockBytes, u64)>,
+    /// The priority of the last block evicted: new blocks start above it, so blocks that
+    /// were used often long ago age out.
+    age: u64,
+    /// Block number → its entry.
+    blocks: HashMap<u32, Cached>,
+}
+
+/// One block in the [`BlockCache`].
+struct Cached {
+    raw_crc: u32,
+    bytes: BlockBytes,
+    /// Reads since it came in.
+    uses: u64,
+    /// `age` when it came in (or was last read) plus `uses`.
+    priority: u64,
 }
 
 impl BlockCache {
@@ -73,41 +90,56 @@ impl BlockCache {
             capacity,
             budget,
             used: 0,
-            tick: 0,
+            age: 0,
             blocks: HashMap::new(),
         }
     }
 
     fn get(&mut self, number: u32, raw_crc: u32) -> Option<BlockBytes> {
-        self.tick += 1;
-        let tick = self.tick;
+        let age = self.age;
         let hit = self
             .blocks
             .get_mut(&number)
-            .filter(|(c, _, _)| *c == raw_crc)?;
-        hit.2 = tick;
-        Some(Arc::clone(&hit.1))
+            .filter(|c| c.raw_crc == raw_crc)?;
+        hit.uses = hit.uses.saturating_add(1);
+        hit.priority = age.saturating_add(hit.uses);
+        Some(Arc::clone(&hit.bytes))
     }
 
     fn put(&mut self, number: u32, raw_crc: u32, data: BlockBytes) {
         if self.capacity == 0 || data.len() > self.budget / 2 {
             return;
         }
-        if let Some((_, old, _)) = self.blocks.remove(&number) {
-            self.used -= old.len();
+        if let Some(old) = self.blocks.remove(&number) {
+            self.used -= old.bytes.len();
         }
         while !self.blocks.is_empty()
             && (self.blocks.len() >= self.capacity || self.used + data.len() > self.budget)
         {
-            // The least recently used: a scan, done only when the cache is full.
-            let oldest = self.blocks.iter().min_by_key(|(_, v)| v.2).map(|(k, _)| *k);
-            if let Some((_, old, _)) = oldest.and_then(|k| self.blocks.remove(&k)) {
-                self.used -= old.len();
+            // The lowest priority (the oldest among equals): a scan, done only when full.
+            let lowest = self
+                .blocks
+                .iter()
+                .min_by_key(|(_, c)| c.priority)
+                .map(|(k, c)| (*k, c.priority));
+            if let Some((k, priority)) = lowest {
+                self.age = self.age.max(priority);
+                if let Some(old) = self.blocks.remove(&k) {
+                    self.used -= old.bytes.len();
+                }
             }
         }
-        self.tick += 1;
         self.used += data.len();
-        self.blocks.insert(number, (raw_crc, data, self.tick));
+        let priority = self.age.saturating_add(1);
+        self.blocks.insert(
+            number,
+            Cached {
+                raw_crc,
+                bytes: data,
+                uses: 1,
+                priority,
+            },
+        );
     }
 }
 
@@ -232,7 +264,9 @@ impl<'a> Ctx<'a> {
             }
         }
         let raw = got?;
-        if let Some(c) = cache {
+        // A stored block (codec 0) costs a checksum and a copy to read again: the cache keeps
+        // its room for blocks that cost a decompression.
+        if let Some(c) = cache.filter(|_| codec != Codec::Raw) {
             if let Ok(mut c) = c.lock() {
                 c.put(rec.number, rec.raw_crc, Arc::clone(&raw));
             }
@@ -258,6 +292,10 @@ impl<'a> Ctx<'a> {
             return Err(self.checksum_failed(at));
         }
         let raw = match codec {
+            // The stored bytes are the block: their checksum, just computed, is `raw_crc`'s.
+            Codec::Raw if rec.raw_crc == rec.stored_crc => {
+                return Ok(Arc::new(stored.into_owned()))
+            }
             Codec::Raw => stored.into_owned(),
             _ => {
                 check_frame(&stored, rec.raw_len)

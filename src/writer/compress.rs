@@ -16,6 +16,9 @@ pub(super) struct Job {
     pub(super) seq: u64,
     /// Its uncompressed bytes.
     pub(super) raw: Vec<u8>,
+    /// It holds one opaque entry ([`super::opaque`]): stored as it is (codec 0) unless
+    /// compressing saves at least 1/[`OPAQUE_MUST_SAVE`] of it.
+    pub(super) opaque: bool,
 }
 
 /// A compressed (or raw) block.
@@ -32,6 +35,10 @@ pub(super) struct Done {
     pub(super) raw_crc: u32,
 }
 
+/// An opaque block is stored compressed only when that saves at least this fraction
+/// (1/32) of it: otherwise reading it is a checksum and a copy, not a decompression.
+pub(super) const OPAQUE_MUST_SAVE: usize = 32;
+
 fn compress_block(
     c: &mut zstd::bulk::Compressor<'static>,
     with_dict: bool,
@@ -40,7 +47,11 @@ fn compress_block(
     let raw_len = job.raw.len() as u32;
     let raw_crc = crate::format::crc32(&job.raw);
     let packed = c.compress(&job.raw)?;
-    Ok(if packed.len() < job.raw.len() {
+    let worth = match job.opaque {
+        true => packed.len() + job.raw.len() / OPAQUE_MUST_SAVE <= job.raw.len(),
+        false => packed.len() < job.raw.len(),
+    };
+    Ok(if worth {
         Done {
             seq: job.seq,
             raw_len,

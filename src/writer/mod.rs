@@ -20,6 +20,7 @@ mod compress;
 mod dictionary;
 mod entry;
 mod index;
+mod opaque;
 mod options;
 mod spool;
 mod titles;
@@ -643,21 +644,22 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             IndexKind::None => None,
         };
         let threads = self.opts.thread_count();
+        let opaque = opaque::find(&entries, &self.ctypes, &self.spool)?;
         if self.opts.get_block_size_is_auto() {
-            self.target = choose_block_size(&entries, self.opts.get_block_size());
+            self.target = choose_block_size(&entries, &opaque, self.opts.get_block_size());
         }
         if let Some(t) = &mut self.progress {
             t.entries_total = entries.len() as u64;
             t.call(Stage::Dictionary, 0, 0, 0);
         }
-        let dict = self.pick_dictionary(&entries, threads)?;
+        let dict = self.pick_dictionary(&entries, &opaque, threads)?;
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         // One copy of the dictionary, for its own compression and for every block's.
         let dict = dict.map(Arc::new);
-        let level = self.opts.level_for(self.target);
+        let level = self.opts.get_level();
         let stored = StoredDict::start(dict.as_ref(), level, threads)?;
         let mut data = DataWriter::new(Compressors::start(level, dict, threads)?)?;
-        let placed = self.lay_out(&entries, &mut data)?;
+        let placed = self.lay_out(&entries, &opaque, &mut data)?;
         let blocks = data.finish()?;
         if let Some(t) = &mut self.progress {
             t.entries = t.entries_total;
@@ -709,8 +711,15 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             block_target: self.target,
             ..Header::default()
         };
-        let summary =
-            self.write_file(h, &stored, &tree, &blocks, dict_len, shared, titles.as_ref())?;
+        let summary = self.write_file(
+            h,
+            &stored,
+            &tree,
+            &blocks,
+            dict_len,
+            shared,
+            titles.as_ref(),
+        )?;
         self.out.flush()?;
         Ok((self.out, summary))
     }
@@ -757,7 +766,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// Room for the root in the prelude, after the fixed parts.
     fn root_budget(&self) -> usize {
         let ct: usize = self.ctypes.iter().map(|c| ctypes::encoded_len(c)).sum();
-        let sections = SectionId::ALL.len() + usize::from(self.opts.get_index() == IndexKind::Titles);
+        let sections =
+            SectionId::ALL.len() + usize::from(self.opts.get_index() == IndexKind::Titles);
         format::MAX_PRELUDE_LEN - header::prelude_len(sections, self.meta.len(), ct, 0)
     }
 
@@ -766,21 +776,29 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     fn pick_dictionary(
         &self,
         entries: &[Pending],
+        opaque: &[bool],
         threads: usize,
     ) -> Result<Option<Vec<u8>>, WriteError> {
         let mode = self.opts.get_dictionary();
         if mode == DictionaryMode::Off {
             return Ok(None);
         }
-        let total: u64 = entries
-            .iter()
+        // Opaque entries (§8) are left out: no text block copies from them.
+        let text = || {
+            entries
+                .iter()
+                .zip(opaque)
+                .filter(|(_, o)| !**o)
+                .map(|(e, _)| e)
+        };
+        let total: u64 = text()
             .map(|e| u64::from(e.lead_len) + e.body_len.min(SAMPLE_PIECE))
             .sum();
         let budget = self.opts.get_dict_sample() as u64;
         let step = total.div_ceil(budget.max(1)).max(1) as usize;
         let mut sample = Vec::new();
         let mut sizes = Vec::new();
-        for e in entries.iter().step_by(step) {
+        for e in text().step_by(step) {
             let len = (u64::from(e.lead_len) + e.body_len).min(SAMPLE_PIECE) as usize;
             if len == 0 {
                 continue;
@@ -791,10 +809,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             sizes.push(len);
         }
         let blocks: Vec<&[u8]> = sample.chunks(self.target as usize).collect();
-        let mut lens: Vec<u64> = entries
-            .iter()
-            .map(|e| u64::from(e.lead_len) + e.body_len)
-            .collect();
+        let mut lens: Vec<u64> = text().map(|e| u64::from(e.lead_len) + e.body_len).collect();
         let whole = lens.iter().sum();
         let mid = lens.len() / 2;
         let median = match lens.get(mid) {
@@ -861,6 +876,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     fn lay_out(
         &mut self,
         entries: &[Pending],
+        opaque: &[bool],
         data: &mut DataWriter,
     ) -> Result<Vec<Placed>, WriteError> {
         let target = u64::from(self.target);
@@ -882,19 +898,29 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             let lead = u64::from(p.lead_len);
             let total = lead + p.body_len;
             let big = total > target;
+            // An opaque body (§8) gets blocks of its own, stored as they are where compressing
+            // would save little.
+            let alone =
+                opaque.get(i).copied().unwrap_or(false) && !repeats.contains_key(&(i as u32));
             let dup = repeats.get(&(i as u32)).map(|&f| {
                 let first = &entries[f as usize];
                 out[f as usize].lead_at + u64::from(first.lead_len)
             });
             let stored_len = if dup.is_some() { lead } else { total };
-            if data.cur.len() as u64 + stored_len > target || big {
+            if data.cur.len() as u64 + stored_len > target || big || alone {
                 data.cut()?;
             }
             let lead_at = data.stream_pos();
             if let Some(t) = &mut self.progress {
                 t.ends.push_back(lead_at + stored_len);
             }
-            if big {
+            if alone {
+                data.opaque = true;
+                let chunk = total.min(u64::from(format::MAX_BLOCK_LEN));
+                let copied = self.copy_big(p, data, chunk.max(target));
+                data.opaque = false;
+                copied?;
+            } else if big {
                 self.copy_big(p, data, target)?;
             } else {
                 buf.resize(stored_len as usize, 0);
@@ -979,8 +1005,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             ),
             (SectionId::Data, blocks.data_len, blocks.data_crc),
         ];
-        let mut lens: Vec<(u32, u64, u32)> =
-            known.iter().map(|&(id, len, crc)| (id as u32, len, crc)).collect();
+        let mut lens: Vec<(u32, u64, u32)> = known
+            .iter()
+            .map(|&(id, len, crc)| (id as u32, len, crc))
+            .collect();
         if let (Some(t), Some((_, crc))) = (titles, &sealed) {
             lens.push((format::titles::SECTION_ID, t.len(), *crc));
         }
@@ -1034,11 +1062,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
 }
 
 /// The block size the writer chooses (spec §8): `default`, or [`LONG_TEXT_BLOCK`] when a
-/// quarter or more of the text lies in entries longer than 16 KiB.
-fn choose_block_size(entries: &[Pending], default: u32) -> u32 {
-    let len = |e: &Pending| u64::from(e.lead_len) + e.body_len;
-    let total: u64 = entries.iter().map(len).sum();
-    let long: u64 = entries.iter().map(len).filter(|&l| l > 16 << 10).sum();
+/// quarter or more of the text lies in entries longer than 16 KiB. Opaque entries, which
+/// lie in blocks of their own, do not count.
+fn choose_block_size(entries: &[Pending], opaque: &[bool], default: u32) -> u32 {
+    let len = |(e, _): (&Pending, &bool)| u64::from(e.lead_len) + e.body_len;
+    let text = || entries.iter().zip(opaque).filter(|(_, o)| !**o);
+    let total: u64 = text().map(len).sum();
+    let long: u64 = text().map(len).filter(|&l| l > 16 << 10).sum();
     if total > 0 && long * 4 >= total {
         LONG_TEXT_BLOCK.max(default)
     } else {
@@ -1069,6 +1099,8 @@ struct Blocks {
 struct DataWriter {
     comp: Compressors,
     cur: Vec<u8>,
+    /// The blocks cut now hold an opaque entry (§8).
+    opaque: bool,
     cut: u64,
     /// Stream offset where each cut block starts, by number.
     starts: Vec<u64>,
@@ -1089,6 +1121,7 @@ impl DataWriter {
         Ok(DataWriter {
             comp,
             cur: Vec::new(),
+            opaque: false,
             cut: 0,
             starts: Vec::new(),
             cut_stream: 0,
@@ -1123,6 +1156,7 @@ impl DataWriter {
         let job = Job {
             seq: self.cut - 1,
             raw,
+            opaque: self.opaque,
         };
         self.comp.submit(job, &mut self.ready, &mut self.next_seq)?;
         self.write_ready()

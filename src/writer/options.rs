@@ -54,10 +54,12 @@ const SHORT_ENTRY: u64 = 512;
 /// The largest automatic dictionary for short entries.
 const SHORT_ENTRY_DICT: usize = 256 << 10;
 
-/// The automatic level for blocks of 16 KiB or less.
-const AUTO_LEVEL_SMALL_BLOCKS: i32 = 16;
-/// The automatic level for larger blocks.
-const AUTO_LEVEL_LARGE_BLOCKS: i32 = 19;
+/// The automatic level. Level 19 makes archives 0.7–1.9 % smaller than 16 at the same
+/// read speed (decompression does not slow with the level), for a slower pack
+/// (`BENCHMARKS.md`, issue 25).
+const AUTO_LEVEL: i32 = 19;
+/// The automatic block target (when no quarter of the text is in long entries).
+const AUTO_BLOCK: u32 = 24 << 10;
 
 /// Which search indexes the writer adds (spec §14): [`WriterOptions::index`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -117,9 +119,9 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            level: AUTO_LEVEL_SMALL_BLOCKS,
+            level: AUTO_LEVEL,
             auto_level: true,
-            block_size: 16 << 10,
+            block_size: AUTO_BLOCK,
             auto_block: true,
             page_size: 16 << 10,
             dictionary: DictionaryMode::Auto,
@@ -138,8 +140,8 @@ impl Default for WriterOptions {
 }
 
 impl WriterOptions {
-    /// The defaults: zstd level 16 with 16 KiB blocks, 19 with the 128 KiB blocks of long
-    /// documents (both chosen per archive), an automatic
+    /// The defaults: zstd level 19, 24 KiB blocks or the 128 KiB blocks of long documents
+    /// (chosen per archive), an automatic
     /// dictionary of 2 or 4 MiB (at most a quarter of the sample) sampled from 16 MiB of
     /// bodies spread over the archive, all cores, duplicate keys refused, identical
     /// bodies stored once, [`Overwrite::Never`].
@@ -156,10 +158,9 @@ impl WriterOptions {
             .block_size(format::MAX_BLOCK_LEN)
     }
 
-    /// zstd level, 1..=22. Without it the writer chooses per archive: 16 for blocks of
-    /// 16 KiB or less, where the dictionary supplies most matches and level 19 packs 1.2–1.6×
-    /// slower for 0.7–1.9 % of the file; 19 for larger blocks (long documents), whose size
-    /// needs it (`BENCHMARKS.md`, the level curve).
+    /// zstd level, 1..=22. Without it the writer uses 19: 0.7–1.9 % smaller than 16 on
+    /// small blocks, at the same read speed, packing 1.2–1.6× slower (`BENCHMARKS.md`, the
+    /// level curve).
     pub fn level(mut self, level: i32) -> Self {
         self.level = level;
         self.auto_level = false;
@@ -167,7 +168,7 @@ impl WriterOptions {
     }
 
     /// Target uncompressed block size in bytes (64 ..= 4 MiB). Without it the writer
-    /// chooses per archive (spec §8): 16 KiB, or 128 KiB when a quarter or more of the text
+    /// chooses per archive (spec §8): 24 KiB, or 128 KiB when a quarter or more of the text
     /// lies in entries longer than 16 KiB (long documents, which small blocks cut into
     /// pieces that lose each other's context). Entries longer than the target get blocks of
     /// up to 256 KiB of their own.
@@ -268,7 +269,7 @@ impl WriterOptions {
     }
 
     /// The zstd level: the one set, or without [`level`](WriterOptions::level) the one the
-    /// writer uses for blocks of 16 KiB or less (see there).
+    /// writer uses (19).
     pub fn get_level(&self) -> i32 {
         self.level
     }
@@ -288,16 +289,7 @@ impl WriterOptions {
         self.auto_level
     }
 
-    /// The level for blocks of `block_target` bytes.
-    pub(crate) fn level_for(&self, block_target: u32) -> i32 {
-        if self.auto_level && block_target > 16 << 10 {
-            AUTO_LEVEL_LARGE_BLOCKS
-        } else {
-            self.level
-        }
-    }
-
-    /// The target block size: as set, or 16 KiB when the writer chooses (see
+    /// The target block size: as set, or 24 KiB when the writer chooses (see
     /// [`block_size`](Self::block_size)).
     pub fn get_block_size(&self) -> u32 {
         self.block_size
@@ -441,16 +433,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_automatic_level_follows_the_block_size_and_a_set_level_wins() {
+    fn the_automatic_level_is_19_and_a_set_level_wins() {
         let auto = WriterOptions::new();
         assert!(auto.get_level_is_auto());
-        assert_eq!(auto.level_for(16 << 10), 16);
-        assert_eq!(auto.level_for(128 << 10), 19);
+        assert_eq!(auto.get_level(), 19);
         let set = WriterOptions::new().level(19);
         assert!(!set.get_level_is_auto());
-        assert_eq!(set.level_for(16 << 10), 19);
-        assert_eq!(WriterOptions::new().level(3).level_for(128 << 10), 3);
-        assert_eq!(WriterOptions::smallest().level_for(16 << 20), 22);
+        assert_eq!(set.get_level(), 19);
+        assert_eq!(WriterOptions::new().level(3).get_level(), 3);
+        assert_eq!(WriterOptions::smallest().get_level(), 22);
     }
 
     #[test]

@@ -49,16 +49,15 @@ pub struct Args {
     /// The archive to write: a regular file (standard output cannot take an archive).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 16 KiB blocks at level 16, or 128 KiB at
-    /// level 19 for long documents, a 2–4 MiB dictionary) or `smallest` (4 MiB blocks, level 22: close to solid compression, slower lookups).
+    /// Starting settings: `default` (fast lookups: 24 KiB blocks, or 128 KiB for long
+    /// documents, at level 19, a 2–4 MiB dictionary) or `smallest` (4 MiB blocks, level 22: close to solid compression, slower lookups).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
-    /// zstd level, 1..=22 (default 16, or 19 when the writer picks blocks over 16 KiB; 22 with
-    /// --preset smallest).
+    /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
-    /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 16K; 4M with
-    /// --preset smallest).
+    /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 24K, or 128K when a
+    /// quarter of the text is in entries over 16 KiB; 4M with --preset smallest).
     #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
     block_size: Option<u32>,
     /// Do not use a dictionary.
