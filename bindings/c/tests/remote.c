@@ -253,6 +253,50 @@ static void read_archive(const char *url, const char *dir) {
     }
     CHECK(bad == 0, "%d of 100 threaded reads differ", bad);
 
+    /* Title suggestions over the URL: the Rust reader's answers (suggest.bin). */
+    snprintf(path, sizeof path, "%s/suggest.bin", dir);
+    size_t sl;
+    uint8_t *sb = read_file(path, &sl);
+    CHECK(sb != NULL, "read suggest.bin");
+    if (sb) {
+        const uint8_t *p = sb;
+        uint32_t cases = u32le(&p);
+        bad = 0;
+        for (uint32_t c = 0; c < cases; c++) {
+            uint32_t qlen = u32le(&p);
+            const char *q = (const char *)p;
+            p += qlen;
+            uint64_t limit = u64le(&p);
+            uint32_t want_n = u32le(&p);
+            quire_suggestions *s = NULL;
+            size_t got_n = 0;
+            int ok = quire_suggest(a, q, qlen, limit == UINT64_MAX ? SIZE_MAX : (size_t)limit,
+                                   &s) == QUIRE_OK &&
+                     quire_suggestions_len(s, &got_n) == QUIRE_OK && got_n == want_n;
+            for (uint32_t i = 0; i < want_n; i++) {
+                uint32_t kl = u32le(&p);
+                const char *k = (const char *)p;
+                p += kl;
+                uint32_t tl = u32le(&p);
+                p += tl ? tl - 1 : 0;
+                uint32_t kind = u32le(&p);
+                const char *gk;
+                size_t gkl;
+                int gkind = -1;
+                if (ok)
+                    ok = quire_suggestion_key(s, i, &gk, &gkl) == QUIRE_OK && gkl == kl &&
+                         memcmp(gk, k, kl) == 0 &&
+                         quire_suggestion_kind(s, i, &gkind) == QUIRE_OK && gkind == (int)kind;
+            }
+            if (!ok && bad++ < 5)
+                fprintf(stderr, "%s: suggest %.*s differs (%s)\n", url, (int)qlen, q,
+                        quire_last_error());
+            quire_suggestions_free(s);
+        }
+        CHECK(bad == 0 && cases > 0, "%d of %u suggestions differ over %s", bad, cases, url);
+        free(sb);
+    }
+
     size_t problems = 99;
     CHECK(quire_verify(a, &problems) == QUIRE_OK && problems == 0, "verify");
     CHECK(quire_close(a) == QUIRE_OK, "close");
