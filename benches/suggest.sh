@@ -2,10 +2,12 @@
 # Issue 22: title suggestions, quire against libzim's SuggestionSearcher in the same run, per
 # corpus; writes benches/results/suggest-<corpus>.md (and .json) and prints one line each.
 #
-#   benches/suggest.sh [CORPUS...]     # default: news docs zh short web web2
+#   benches/suggest.sh [CORPUS...]     # default: news docs zh short web web2 synth-200k
 #
 # Per corpus (benches/corpus/data/CORPUS.jsonl, or the directory CORPUS/; fetched by
-# benches/corpus/CORPUS.sh), benches/suggest.py:
+# benches/corpus/CORPUS.sh; synth-Nk is made by benches/corpus/synth.py --count N000, so that
+# one title index is over the 1 MiB a first remote suggestion fetches whole),
+# benches/suggest.py:
 #   - packs it with the release `quire` (default `--index titles`, and `--index none`) and
 #     builds three ZIMs with python-libzim from the same entries (A: config_indexing(True,
 #     LANG) and every item FRONT_ARTICLE, read for speed; B: config_indexing(False), hinted;
@@ -30,7 +32,7 @@ root="$(cd "$here/.." && pwd)"
 python="${PYTHON:-python3}"
 data="${QUIRE_CORPUS_DIR:-$here/corpus/data}"
 corpora=("$@")
-[[ ${#corpora[@]} -gt 0 ]] || corpora=(news docs zh short web web2)
+[[ ${#corpora[@]} -gt 0 ]] || corpora=(news docs zh short web web2 synth-200k)
 cmdline="benches/suggest.sh${*:+ $*}"
 
 "$python" -c "import libzim" 2>/dev/null || {
@@ -66,6 +68,12 @@ bash "$root/tests/servers/nginx.sh" start "$work/ng" "$port" >/dev/null
 for name in "${corpora[@]}"; do
     src="$data/$name.jsonl"
     [[ -d "$data/$name" ]] && src="$data/$name"
+    # synth-Nk: benches/corpus/synth.py --count N000 (seed 42), made when missing: a title
+    # index over 1 MiB, which a first suggestion over HTTP does not fetch whole.
+    if [[ $name =~ ^synth-([0-9]+)k$ && ! -s $src ]]; then
+        "$python" "$here/corpus/synth.py" --count "${BASH_REMATCH[1]}000" -o "$src.partial"
+        mv "$src.partial" "$src"
+    fi
     [[ -e $src ]] || { echo "suggest.sh: $src missing (run benches/corpus/$name.sh)" >&2; exit 1; }
     lang=eng
     [[ $name == zh ]] && lang=zho
