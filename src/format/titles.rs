@@ -21,10 +21,17 @@ pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 32;
 /// Largest decompressed list or tops page (§14.4, §14.5).
 pub const MAX_PAGE_RAW: usize = 64 << 10;
-/// Largest decompressed root (§14.3).
-pub const MAX_ROOT_RAW: usize = 8 << 20;
+/// Most bytes the keys of a list page take together, decoded (§14.4): front coding lets a
+/// few bytes of a page stand for a key of 4096, and a reader holds a page's keys decoded.
+pub const MAX_PAGE_KEYS: usize = 1 << 20;
+/// Largest decompressed root (§14.3): 4 MiB, so that the root a reader holds decoded (some
+/// 60 bytes a page record, 25 a prefix) stays well under 64 MiB whatever it claims.
+pub const MAX_ROOT_RAW: usize = 4 << 20;
 /// Longest title text and folded title the index holds, in bytes (§14.1).
 pub const MAX_TEXT: usize = 4096;
+/// Most bytes the root's prefixes take together, once decoded (§14.3): what a reader holds
+/// of them stays small however the root front-codes them.
+pub const MAX_PREFIX_BYTES: usize = 1 << 20;
 /// Largest `trunc` (§14.2).
 pub const MAX_TRUNC: u8 = 64;
 /// The Unicode version of the folding and word starts (§14.1): case folding, general
@@ -513,13 +520,23 @@ impl Root {
             });
             lists += u64::from(n);
         }
-        // Each prefix takes at least 2 bytes of the root.
-        if lists > raw.len() as u64 / 2 {
+        // Each prefix takes at least 2 bytes of the root, and each but the empty one at
+        // least one of the MAX_PREFIX_BYTES they may take together.
+        if lists > raw.len() as u64 / 2 || lists > MAX_PREFIX_BYTES as u64 + 1 {
             return Err(bad());
         }
+        root.prefixes.reserve_exact(lists as usize);
         let mut key = Vec::new();
+        let mut total = 0usize;
         for _ in 0..lists {
             read_front(&mut c, &mut key, MAX_TEXT)?;
+            total += key.len();
+            if total > MAX_PREFIX_BYTES {
+                return Err(DamageKind::OverLimit {
+                    value: total as u64,
+                    limit: MAX_PREFIX_BYTES as u64,
+                });
+            }
             if root.prefixes.last().is_some_and(|p| *p >= key) {
                 return Err(DamageKind::Violates(Rule::KeyOrder));
             }
@@ -630,6 +647,9 @@ pub struct ListPage {
     pub records: Vec<Record>,
     /// The row of its first title start (the root's count of rows before it).
     pub first_row: u32,
+    /// Where each of its title starts is in `records`, in row order: row `first_row + i`
+    /// is `records[starts[i]]`.
+    pub starts: Vec<u32>,
 }
 
 /// Decodes and checks a list page (§14.4): kind, every field, keys at most
@@ -655,8 +675,16 @@ pub fn decode_list(
     }
     let mut keys = Vec::with_capacity(n);
     let mut key = Vec::new();
+    let mut total = 0usize;
     for _ in 0..n {
         read_front(&mut c, &mut key, MAX_TEXT)?;
+        total += key.len();
+        if total > MAX_PAGE_KEYS {
+            return Err(DamageKind::OverLimit {
+                value: total as u64,
+                limit: MAX_PAGE_KEYS as u64,
+            });
+        }
         keys.push(key.clone());
     }
     let flags = c.take(n).ok_or_else(bad)?.to_vec();
@@ -706,6 +734,7 @@ pub fn decode_list(
         return Err(bad());
     }
     let mut records = Vec::with_capacity(n);
+    let mut starts = Vec::with_capacity(starts);
     let (mut w, mut row) = (0usize, first_row);
     let mut prev: Option<(Vec<u8>, u32, u32)> = None;
     for (key, body) in keys.into_iter().zip(bodies) {
@@ -741,10 +770,15 @@ pub fn decode_list(
         prev = Some(ord);
         if matches!(rec.body, RecordBody::Start { .. }) {
             row += 1;
+            starts.push(records.len() as u32);
         }
         records.push(rec);
     }
-    Ok(ListPage { records, first_row })
+    Ok(ListPage {
+        records,
+        first_row,
+        starts,
+    })
 }
 
 // ---------------------------------------------------------------------------------------

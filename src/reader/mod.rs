@@ -71,6 +71,7 @@ pub(crate) struct Counters {
     nodes_read: AtomicU64,
     blocks_decompressed: AtomicU64,
     bytes_read: AtomicU64,
+    title_pages: AtomicU64,
 }
 
 impl Counters {
@@ -91,6 +92,9 @@ impl Counters {
     pub(crate) fn node_read(&self) {
         self.nodes_read.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn title_page(&self) {
+        self.title_pages.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn block_decompressed(&self) {
         self.blocks_decompressed.fetch_add(1, Ordering::Relaxed);
     }
@@ -103,6 +107,7 @@ impl Counters {
             nodes_read: self.nodes_read.load(Ordering::Relaxed),
             blocks_decompressed: self.blocks_decompressed.load(Ordering::Relaxed),
             bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            title_pages: self.title_pages.load(Ordering::Relaxed),
         }
     }
     fn reset(&self) {
@@ -111,6 +116,7 @@ impl Counters {
             &self.nodes_read,
             &self.blocks_decompressed,
             &self.bytes_read,
+            &self.title_pages,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -129,6 +135,9 @@ pub struct ReadCounters {
     pub blocks_decompressed: u64,
     /// Bytes asked of the byte source after open (the prelude is not counted).
     pub bytes_read: u64,
+    /// Title-index pages (list and tops pages, §14) visited, cached or not, by suggestions
+    /// and by full verification.
+    pub title_pages: u64,
 }
 
 /// A source and the state read from it: what every read works through.

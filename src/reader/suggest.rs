@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::titles::{
-    self, decode_list, decode_tops, fold, unstore, Head, ListPage, MatchKind, RecordBody, Root,
-    TopsPage, MAX_PAGE_RAW, MAX_ROOT_RAW,
+    self, decode_list, decode_tops, fold, fold_title, unstore, Head, ListPage, MatchKind,
+    RecordBody, Root, TopsPage, MAX_PAGE_RAW, MAX_ROOT_RAW,
 };
 use crate::format::SectionId;
 
@@ -29,6 +29,13 @@ const HEAD_REMOTE: u64 = 64 << 10;
 const PAGE_CACHE: usize = 64;
 /// Tops pages kept decoded.
 const TOPS_CACHE: usize = 16;
+/// Heap the decoded list pages kept may take (a page's keys may take 1 MiB decoded, §14.4).
+const PAGE_CACHE_BYTES: usize = 16 << 20;
+/// Heap the decoded tops pages kept may take.
+const TOPS_CACHE_BYTES: usize = 4 << 20;
+/// Faults full verification lists of a title index before it stops reading its pages (a
+/// root may list a million damaged pages: the report stays small).
+const MAX_ERRORS: usize = 64;
 
 /// One title suggestion: the entry's key, its title, and how it matched.
 ///
@@ -51,38 +58,77 @@ impl Suggestion {
     }
 }
 
-/// A small cache of decoded pages, oldest out first.
+/// A small cache of decoded pages, oldest out first: at most `cap` pages and `budget` bytes
+/// (as [`ListPage`]s and [`TopsPage`]s take them decoded; the newest page is always kept).
 struct PageCache<T> {
     cap: usize,
-    map: HashMap<u32, Arc<T>>,
+    budget: usize,
+    bytes: usize,
+    map: HashMap<u32, (Arc<T>, usize)>,
     order: VecDeque<u32>,
 }
 
 impl<T> PageCache<T> {
-    fn new(cap: usize) -> Self {
+    fn new(cap: usize, budget: usize) -> Self {
         PageCache {
             cap,
+            budget,
+            bytes: 0,
             map: HashMap::new(),
             order: VecDeque::new(),
         }
     }
     fn get(&self, i: u32) -> Option<Arc<T>> {
-        self.map.get(&i).cloned()
+        self.map.get(&i).map(|(v, _)| Arc::clone(v))
     }
     fn clear(&mut self) {
         self.map.clear();
         self.order.clear();
+        self.bytes = 0;
     }
-    fn put(&mut self, i: u32, v: Arc<T>) {
-        if self.map.insert(i, v).is_none() {
-            self.order.push_back(i);
-            while self.order.len() > self.cap {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
+    fn put(&mut self, i: u32, v: Arc<T>, weight: usize) {
+        if self.map.contains_key(&i) {
+            return;
+        }
+        self.map.insert(i, (v, weight));
+        self.bytes += weight;
+        self.order.push_back(i);
+        while self.order.len() > self.cap || (self.bytes > self.budget && self.order.len() > 1) {
+            if let Some(old) = self.order.pop_front() {
+                if let Some((_, w)) = self.map.remove(&old) {
+                    self.bytes -= w;
                 }
             }
         }
     }
+}
+
+/// About what a decoded list page takes on the heap.
+fn list_weight(p: &ListPage) -> usize {
+    let text: usize = p
+        .records
+        .iter()
+        .map(|r| {
+            r.key.len()
+                + match &r.body {
+                    RecordBody::Start { key, title } => {
+                        key.len() + title.as_ref().map_or(0, String::len)
+                    }
+                    RecordBody::Word { .. } => 0,
+                }
+        })
+        .sum();
+    text + p.records.len() * (std::mem::size_of::<titles::Record>() + 4)
+}
+
+/// About what a decoded tops page takes on the heap.
+fn tops_weight(p: &TopsPage) -> usize {
+    let rows: usize = p
+        .rows
+        .iter()
+        .map(|(k, t)| 48 + k.len() + t.as_ref().map_or(0, String::len))
+        .sum();
+    rows + p.lists.iter().map(|l| 24 + 8 * l.len()).sum::<usize>()
 }
 
 /// The title index's header and root, read on first use.
@@ -104,8 +150,8 @@ impl Default for TitleState {
     fn default() -> Self {
         TitleState {
             loaded: OnceLock::new(),
-            pages: Mutex::new(PageCache::new(PAGE_CACHE)),
-            tops: Mutex::new(PageCache::new(TOPS_CACHE)),
+            pages: Mutex::new(PageCache::new(PAGE_CACHE, PAGE_CACHE_BYTES)),
+            tops: Mutex::new(PageCache::new(TOPS_CACHE, TOPS_CACHE_BYTES)),
         }
     }
 }
@@ -228,13 +274,14 @@ impl<'a> Ctx<'a> {
     /// List page `i`, from the cache or read and checked whole.
     fn list_page(&self, t: &Loaded, i: u32) -> ReadResult<Arc<ListPage>> {
         self.st.counters.node_visit();
+        self.st.counters.title_page();
         if let Some(p) = self.st.titles.pages.lock().ok().and_then(|c| c.get(i)) {
             return Ok(p);
         }
         self.st.counters.node_read();
         let page = Arc::new(self.read_list_page(t, i)?);
         if let Ok(mut c) = self.st.titles.pages.lock() {
-            c.put(i, Arc::clone(&page));
+            c.put(i, Arc::clone(&page), list_weight(&page));
         }
         Ok(page)
     }
@@ -254,13 +301,14 @@ impl<'a> Ctx<'a> {
     /// Tops page `i`, from the cache or read and checked whole.
     fn tops_page(&self, t: &Loaded, i: u32) -> ReadResult<Arc<TopsPage>> {
         self.st.counters.node_visit();
+        self.st.counters.title_page();
         if let Some(p) = self.st.titles.tops.lock().ok().and_then(|c| c.get(i)) {
             return Ok(p);
         }
         self.st.counters.node_read();
         let page = Arc::new(self.read_tops_page(t, i)?);
         if let Ok(mut c) = self.st.titles.tops.lock() {
-            c.put(i, Arc::clone(&page));
+            c.put(i, Arc::clone(&page), tops_weight(&page));
         }
         Ok(page)
     }
@@ -318,16 +366,16 @@ impl<'a> Ctx<'a> {
         let bad = || damaged(t.section.start, DamageKind::Violates(Rule::RecordBounds));
         let i = Self::page_of_row(t, row).ok_or_else(bad)?;
         let page = self.list_page(t, i)?;
-        let mut n = page.first_row;
-        for rec in &page.records {
-            if let RecordBody::Start { key, title } = &rec.body {
-                if n == row {
-                    return Ok((rec.key.clone(), key.clone(), title.clone()));
-                }
-                n += 1;
-            }
+        let at = row.checked_sub(page.first_row).ok_or_else(bad)?;
+        let rec = page
+            .starts
+            .get(at as usize)
+            .and_then(|&j| page.records.get(j as usize))
+            .ok_or_else(bad)?;
+        match &rec.body {
+            RecordBody::Start { key, title } => Ok((rec.key.clone(), key.clone(), title.clone())),
+            RecordBody::Word { .. } => Err(bad()),
         }
-        Err(bad())
     }
 
     /// §14.6: the suggestions for `text`, best first, at most `limit`.
@@ -385,6 +433,9 @@ impl<'a> Ctx<'a> {
         let ids: Vec<u32> = (first as u32..=last as u32).collect();
         self.prefetch_pages(t, &ids);
         let mut cands: Vec<Candidate> = Vec::new();
+        // With a limit, what ranks after `limit` rows that are sure to show is dropped as
+        // the scan goes, so that it holds O(limit) candidates (and those to check).
+        let mut prune_at = limit.saturating_mul(4).saturating_add(1024);
         for &i in &ids {
             let page = self.list_page(t, i)?;
             let mut row = page.first_row;
@@ -433,9 +484,13 @@ impl<'a> Ctx<'a> {
                     _ => continue,
                 };
                 cands.push(c);
+                if cands.len() >= prune_at {
+                    prune(&mut cands, limit);
+                    prune_at = cands.len().saturating_mul(2).max(prune_at);
+                }
             }
         }
-        cands.sort_unstable();
+        prune(&mut cands, limit);
         let mut shown: std::collections::HashSet<u32> = std::collections::HashSet::new();
         let mut out = Vec::new();
         let mut k = 0;
@@ -512,6 +567,27 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Sorts `cands` and drops those ranked after the first `limit` distinct rows of candidates
+/// that need no check against their row (those rows show, whatever the others give).
+fn prune(cands: &mut Vec<Candidate>, limit: usize) {
+    cands.sort_unstable();
+    if limit == usize::MAX {
+        return;
+    }
+    let mut sure: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut cut = cands.len();
+    for (i, c) in cands.iter().enumerate() {
+        if !c.verify {
+            sure.insert(c.row);
+            if sure.len() >= limit {
+                cut = i + 1;
+                break;
+            }
+        }
+    }
+    cands.truncate(cut);
+}
+
 /// The archive's keys as full verification sums them, to compare with the title index's
 /// rows without a second walk: how many, and the wrapping sum of a 64-bit hash of each
 /// (the keys of an archive, and those of a correct index, are distinct).
@@ -519,6 +595,10 @@ impl<'a> Ctx<'a> {
 pub(crate) struct KeySum {
     count: u64,
     sum: u64,
+    /// The wrapping sum of a hash of each (key, title as the index holds it).
+    titles: u64,
+    /// Some entry's title could not be read: `titles` is not to be compared.
+    partial: bool,
 }
 
 impl KeySum {
@@ -528,6 +608,19 @@ impl KeySum {
         key.hash(&mut h);
         self.count += 1;
         self.sum = self.sum.wrapping_add(h.finish());
+    }
+
+    /// An entry's title (`Some(None)`: it has none), or `None` when it could not be read.
+    pub(crate) fn add_title(&mut self, key: &[u8], title: Option<Option<&str>>) {
+        use std::hash::{Hash, Hasher};
+        let Some(title) = title else {
+            self.partial = true;
+            return;
+        };
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        title.map(|t| titles::cut(t, titles::MAX_TEXT)).hash(&mut h);
+        self.titles = self.titles.wrapping_add(h.finish());
     }
 }
 
@@ -547,9 +640,10 @@ impl<'a> Ctx<'a> {
     /// page's first key its separator; the rows in (folded title, key) order and their keys
     /// exactly the archive's; every word-start record agreeing with its row (length, key)
     /// and every word start of a row listed (§14.1 with Unicode 16.0); every tops page, and
-    /// each tops list equal to the first suggestions of its prefix (§14.5), as a query
-    /// answers them from the list pages. Memory: the folded titles and keys, 20 bytes a word
-    /// start; work: the section once, the archive's keys once, and a scan per prefix.
+    /// each tops list equal to the first suggestions of its prefix (§14.5) as the rows and
+    /// word starts give them (and each of its rows one of them, by key and title). Memory: the folded titles, keys and titles, 20 bytes a
+    /// word start; work: the section once (each tops page twice), the archive's keys once,
+    /// and the tops lists in one pass over the prefixes (`check_tops`).
     pub(crate) fn verify_titles(&self, archive_keys: Option<KeySum>) -> Vec<ReadError> {
         // The title index's nodes are not counted with the key index's (whose walk counts
         // each node once).
@@ -565,7 +659,8 @@ impl<'a> Ctx<'a> {
             Ok(None) => return Vec::new(),
             Err(e) => return vec![e],
         }
-        let t = match self.load_titles() {
+        // The header and root as a suggestion read them (checked whole on load): one copy.
+        let t = match self.titles() {
             Ok(t) => t,
             Err(e) => return vec![e],
         };
@@ -581,10 +676,15 @@ impl<'a> Ctx<'a> {
         let mut lost = false;
         let (mut folded, mut fends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
         let (mut keys, mut kends): (String, Vec<usize>) = (String::new(), Vec::new());
+        let (mut texts, mut tends): (String, Vec<(usize, bool)>) = (String::new(), Vec::new());
         let mut words: Vec<WordRec> = Vec::new();
         let mut prev: Option<(Vec<u8>, u32, u32)> = None;
         for (i, r) in t.root.pages.iter().enumerate() {
+            if errs.len() >= MAX_ERRORS {
+                break;
+            }
             let at = start + r.offset;
+            self.st.counters.title_page();
             let page = match self.read_list_page(&t, i as u32) {
                 Ok(p) => p,
                 Err(e) => {
@@ -608,11 +708,13 @@ impl<'a> Ctx<'a> {
                     errs.push(damaged(at, DamageKind::Violates(Rule::KeyOrder)));
                 }
                 match &rec.body {
-                    RecordBody::Start { key, .. } => {
+                    RecordBody::Start { key, title } => {
                         folded.extend_from_slice(&rec.key);
                         fends.push(folded.len());
                         keys.push_str(key);
                         kends.push(keys.len());
+                        texts.push_str(title.as_deref().unwrap_or_default());
+                        tends.push((texts.len(), title.is_some()));
                         row += 1;
                     }
                     RecordBody::Word {
@@ -634,6 +736,10 @@ impl<'a> Ctx<'a> {
             }
         }
         for i in 0..t.root.tops.len() {
+            if errs.len() >= MAX_ERRORS {
+                break;
+            }
+            self.st.counters.title_page();
             if let Err(e) = self.read_tops_page(&t, i as u32) {
                 errs.push(e);
             }
@@ -645,6 +751,10 @@ impl<'a> Ctx<'a> {
         let f_of = |r: usize| &folded[span(&fends, r)];
         let k_of = |r: usize| &keys[span(&kends, r)];
         let rows_at = || damaged(start, DamageKind::Violates(Rule::TitleRows));
+        let title_of = |r: usize| {
+            let from = if r == 0 { 0 } else { tends[r - 1].0 };
+            tends[r].1.then(|| &texts[from..tends[r].0])
+        };
         // Rows in (folded title, key) order.
         if (1..fends.len()).any(|r| (f_of(r - 1), k_of(r - 1)) >= (f_of(r), k_of(r))) {
             errs.push(rows_at());
@@ -660,10 +770,18 @@ impl<'a> Ctx<'a> {
             }
             for r in 0..kends.len() {
                 ours.add(k_of(r).as_bytes());
+                ours.add_title(k_of(r).as_bytes(), Some(title_of(r)));
             }
-            if !distinct || ours != want {
+            let same_titles = want.partial || ours.titles == want.titles;
+            if !distinct || (ours.count, ours.sum) != (want.count, want.sum) || !same_titles {
                 errs.push(rows_at());
             }
+        }
+        // Each row's folded title is its title's (or key's) fold (§14.1).
+        if (0..fends.len())
+            .any(|r| fold_title(title_of(r).unwrap_or(k_of(r))).as_bytes() != f_of(r))
+        {
+            errs.push(rows_at());
         }
         // Word starts: each agrees with its row, and each row's are all listed.
         let page_at = |w: &WordRec| start + t.root.pages[w.page as usize].offset;
@@ -692,43 +810,253 @@ impl<'a> Ctx<'a> {
                 return errs;
             }
         }
-        drop((folded, keys, words));
-        // Tops lists: the first suggestions of their prefixes.
-        let tops_n = usize::from(t.head.tops_n);
-        for (i, r) in t.root.tops.iter().enumerate() {
-            let at = start + r.offset;
-            let page = match self.read_tops_page(&t, i as u32) {
-                Ok(p) => p,
-                Err(e) => {
-                    errs.push(e);
-                    continue;
-                }
-            };
-            for (j, list) in page.lists.iter().enumerate() {
-                let n = r.lists_before as usize + j;
-                let Some(p) = t.root.prefixes.get(n) else {
-                    errs.push(damaged(at, DamageKind::Violates(Rule::TopsList)));
-                    break;
-                };
-                let want = match self.scan(&t, p, tops_n) {
-                    Ok(w) => w,
-                    Err(e) => {
-                        errs.push(e);
-                        return errs;
-                    }
-                };
-                let same = want.len() == list.len()
-                    && want.iter().zip(list).all(|(s, &(row, kind))| {
-                        page.rows.get(row as usize).is_some_and(|(key, title)| {
-                            *key == s.key && *title == s.title && kind == s.kind
-                        })
-                    });
-                if !same {
-                    errs.push(damaged(at, DamageKind::Violates(Rule::TopsList)));
-                    break;
-                }
-            }
+        // Tops lists: the first suggestions of their prefixes, all found in one pass over
+        // the prefixes (their ranges nest, §14.5), in work linear in the rows, the word
+        // starts and the tops lists, however many prefixes there are and however nested.
+        let held = Held {
+            folded: &folded,
+            fends: &fends,
+            keys: &keys,
+            kends: &kends,
+            texts: &texts,
+            tends: &tends,
+            by_key: &by_key,
+            words: &words,
+        };
+        if let Some(e) = self.check_tops(&t, &held) {
+            errs.push(e);
         }
         errs
     }
+
+    /// §14.5 for every tops list, against the rows and word starts that full verification
+    /// holds (already checked against each other): the first `tops_n` suggestions of a
+    /// prefix are the best distinct rows of the title starts whose folded title starts with
+    /// it, then of the word starts whose suffix does. Rows are in folded-title order and the
+    /// word starts are sorted by suffix, so each prefix's matches are a range of each, and
+    /// the ranges of the (sorted) prefixes nest: a stack of the open prefixes takes each item
+    /// once, into the innermost prefix whose range holds it, and hands each prefix's best on
+    /// to its parent when it closes. Each tops page is read once, in order. The first wrong
+    /// list is reported.
+    fn check_tops(&self, t: &Loaded, w: &Held<'_>) -> Option<ReadError> {
+        let prefixes = &t.root.prefixes;
+        if prefixes.is_empty() {
+            return None;
+        }
+        let k = usize::from(t.head.tops_n);
+        let start = t.section.start;
+        let suffix = |i: u32| {
+            let wr = &w.words[i as usize];
+            w.folded(wr.row as usize)
+                .get(wr.pos as usize..)
+                .unwrap_or_default()
+        };
+        let mut order: Vec<u32> = (0..w.words.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (x, y) = (&w.words[a as usize], &w.words[b as usize]);
+            suffix(a)
+                .cmp(suffix(b))
+                .then((x.row, x.pos).cmp(&(y.row, y.pos)))
+        });
+        // Items: title starts (rank (0, folded length, row)) and word starts (1, ...).
+        let t_rank = |r: usize| Rank(0, w.folded(r).len() as u32, r as u32);
+        let w_rank = |i: usize| {
+            let wr = &w.words[order[i] as usize];
+            Rank(1, wr.folded_len, wr.row)
+        };
+        let t_str = |r: usize| w.folded(r);
+        let w_str = |i: usize| suffix(order[i]);
+        // The tops page holding list j, read once each, in order.
+        let mut page: Option<(usize, Arc<TopsPage>)> = None;
+        let mut stack: Vec<Frame> = Vec::new();
+        let wrong = |j: usize| {
+            let i = t
+                .root
+                .tops
+                .partition_point(|r| (r.lists_before as usize) + (r.lists as usize) <= j);
+            let at = t.root.tops.get(i).map_or(start, |r| start + r.offset);
+            damaged(at, DamageKind::Violates(Rule::TopsList))
+        };
+        // Closes the top frame: its last items, its list checked, its best to its parent.
+        let close = |stack: &mut Vec<Frame>| -> Result<(), usize> {
+            let Some(mut f) = stack.pop() else {
+                return Ok(());
+            };
+            f.t_acc.extend((f.t_next..f.t_hi).map(t_rank));
+            f.w_acc.extend((f.w_next..f.w_hi).map(w_rank));
+            best(&mut f.t_acc, k);
+            best(&mut f.w_acc, 2 * k);
+            let mut expect: Vec<(u32, MatchKind)> = f
+                .t_acc
+                .iter()
+                .map(|r| (r.2, MatchKind::TitleStart))
+                .collect();
+            for r in &f.w_acc {
+                if expect.len() >= k {
+                    break;
+                }
+                if !f.t_acc.iter().any(|x| x.2 == r.2) {
+                    expect.push((r.2, MatchKind::WordStart));
+                }
+            }
+            if f.actual.as_ref() != Some(&expect) {
+                return Err(f.j);
+            }
+            if let Some(parent) = stack.last_mut() {
+                parent.t_acc.append(&mut f.t_acc);
+                parent.w_acc.append(&mut f.w_acc);
+                parent.compact(k);
+            }
+            Ok(())
+        };
+        for (j, p) in prefixes.iter().enumerate() {
+            // The list as stored: rows by key, each with its title.
+            let i = t
+                .root
+                .tops
+                .partition_point(|r| (r.lists_before as usize) + (r.lists as usize) <= j);
+            let Some(r) = t.root.tops.get(i) else {
+                return Some(wrong(j));
+            };
+            if page.as_ref().is_none_or(|(pi, _)| *pi != i) {
+                self.st.counters.title_page();
+                match self.read_tops_page(t, i as u32) {
+                    Ok(pg) => page = Some((i, Arc::new(pg))),
+                    Err(e) => return Some(e),
+                }
+            }
+            let pg = &page.as_ref()?.1;
+            let actual = pg.lists.get(j - r.lists_before as usize).and_then(|list| {
+                list.iter()
+                    .map(|&(ri, kind)| {
+                        let (key, title) = pg.rows.get(ri as usize)?;
+                        let row = w.row_of_key(key)?;
+                        (w.title(row as usize) == title.as_deref()).then_some((row, kind))
+                    })
+                    .collect::<Option<Vec<_>>>()
+            });
+            while stack.last().is_some_and(|f| !p.starts_with(&prefixes[f.j])) {
+                if let Err(j) = close(&mut stack) {
+                    return Some(wrong(j));
+                }
+            }
+            let (t_lo, t_hi) = range(w.fends.len(), t_str, p);
+            let (w_lo, w_hi) = range(order.len(), w_str, p);
+            if let Some(parent) = stack.last_mut() {
+                parent.t_acc.extend((parent.t_next..t_lo).map(t_rank));
+                parent.w_acc.extend((parent.w_next..w_lo).map(w_rank));
+                (parent.t_next, parent.w_next) = (t_hi, w_hi);
+                parent.compact(k);
+            }
+            stack.push(Frame {
+                j,
+                t_next: t_lo,
+                t_hi,
+                w_next: w_lo,
+                w_hi,
+                t_acc: Vec::new(),
+                w_acc: Vec::new(),
+                actual,
+            });
+        }
+        while !stack.is_empty() {
+            if let Err(j) = close(&mut stack) {
+                return Some(wrong(j));
+            }
+        }
+        None
+    }
+}
+
+/// What full verification holds of the rows: folded titles, keys and titles (each
+/// concatenated, with their ends), the rows in key order, the word starts.
+struct Held<'v> {
+    folded: &'v [u8],
+    fends: &'v [usize],
+    keys: &'v str,
+    kends: &'v [usize],
+    texts: &'v str,
+    tends: &'v [(usize, bool)],
+    by_key: &'v [u32],
+    words: &'v [WordRec],
+}
+
+impl<'v> Held<'v> {
+    fn folded(&self, r: usize) -> &'v [u8] {
+        let from = if r == 0 { 0 } else { self.fends[r - 1] };
+        &self.folded[from..self.fends[r]]
+    }
+    fn key(&self, r: usize) -> &'v str {
+        let from = if r == 0 { 0 } else { self.kends[r - 1] };
+        &self.keys[from..self.kends[r]]
+    }
+    fn title(&self, r: usize) -> Option<&'v str> {
+        let from = if r == 0 { 0 } else { self.tends[r - 1].0 };
+        self.tends[r].1.then(|| &self.texts[from..self.tends[r].0])
+    }
+    fn row_of_key(&self, key: &str) -> Option<u32> {
+        let i = self
+            .by_key
+            .binary_search_by(|&r| self.key(r as usize).cmp(key))
+            .ok()?;
+        Some(self.by_key[i])
+    }
+}
+
+/// The items of `0..n` (sorted by `s`) whose string starts with `p`.
+fn range<'s>(n: usize, s: impl Fn(usize) -> &'s [u8], p: &[u8]) -> (usize, usize) {
+    let lo = partition(n, |i| s(i) < p);
+    let hi = partition(n, |i| s(i) < p || s(i).starts_with(p));
+    (lo, hi)
+}
+
+/// A suggestion's rank (§14.2): kind, folded length, row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank(u8, u32, u32);
+
+/// An open prefix of the tops check: its ranges (what is left of them), the best items
+/// taken so far, and its list as stored (`None` when it names a row that is not one).
+struct Frame {
+    j: usize,
+    t_next: usize,
+    t_hi: usize,
+    w_next: usize,
+    w_hi: usize,
+    t_acc: Vec<Rank>,
+    w_acc: Vec<Rank>,
+    actual: Option<Vec<(u32, MatchKind)>>,
+}
+
+impl Frame {
+    /// Keeps the accumulators short: a few times `k` items at most.
+    fn compact(&mut self, k: usize) {
+        if self.t_acc.len() > 4 * k + 64 {
+            best(&mut self.t_acc, k);
+        }
+        if self.w_acc.len() > 8 * k + 64 {
+            best(&mut self.w_acc, 2 * k);
+        }
+    }
+}
+
+/// The best `k` distinct rows of `v`, in rank order.
+fn best(v: &mut Vec<Rank>, k: usize) {
+    v.sort_unstable_by_key(|r| (r.2, *r));
+    v.dedup_by_key(|r| r.2);
+    v.sort_unstable();
+    v.truncate(k);
+}
+
+/// The first `i` in `0..n` for which `pred` is false (`pred` true then false).
+fn partition(n: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }

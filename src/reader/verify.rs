@@ -506,18 +506,24 @@ impl Verifier<'_> {
         });
         let damaged_block = blocks.iter().find_map(|b| self.bad.get(b).copied());
         if let Some(pi) = damaged_block {
+            self.keys.add_title(key.as_bytes(), None);
             if let Some(p) = self.problems.get_mut(pi) {
                 p.keys.push(key);
             }
             return;
         }
         match self.ctx.make_entry(&page, i, rec) {
-            Ok(e) => {
-                if let Err(err) = e.info() {
+            Ok(e) => match e.info() {
+                Ok(info) => self
+                    .keys
+                    .add_title(key.as_bytes(), Some(info.title.as_deref())),
+                Err(err) => {
+                    self.keys.add_title(key.as_bytes(), None);
                     self.problem_from(&err, Location::Entry(index));
                 }
-            }
+            },
             Err(err) => {
+                self.keys.add_title(key.as_bytes(), None);
                 self.problem_from(&err, Location::Entry(index));
             }
         }

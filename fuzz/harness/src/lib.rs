@@ -17,7 +17,9 @@ use quire_cli::ingest::{Line, Packer};
 use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 use quire_cli::Error;
 
+mod suggest;
 mod topology;
+pub use suggest::{seeds as suggest_seeds, suggest};
 pub use topology::index_topology;
 
 /// A global allocator that aborts on any single allocation of [`LimitedAlloc::LIMIT`] bytes

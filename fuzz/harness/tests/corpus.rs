@@ -49,3 +49,20 @@ fn jsonl_pack() {
 fn index_topology() {
     replay("index_topology", quire_fuzz_harness::index_topology);
 }
+
+#[test]
+fn suggest() {
+    replay("suggest", quire_fuzz_harness::suggest);
+}
+
+/// Writes the `suggest` target's seeds (small archives with title indexes) into
+/// fuzz/corpus/suggest/: `cargo test -p quire-fuzz-harness --test corpus -- --ignored`.
+#[test]
+#[ignore]
+fn write_suggest_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/suggest");
+    fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in quire_fuzz_harness::suggest_seeds() {
+        fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
+    }
+}
