@@ -576,7 +576,11 @@ const REJECT: &[(&str, &str, &str, Option<usize>, &str)] = &[
     ("tops-crc", "suggest", "", Some(10), "a byte of the tops page changed, its CRC in the root not fixed"),
     ("tops-order", "verify", "", Some(10), "the first two suggestions of the empty prefix's tops list swapped (CRCs fixed): the list is not §14.2's order"),
     ("tops-short", "verify", "", Some(10), "the empty prefix's tops list cut to 9 of its 10 suggestions (CRCs fixed)"),
+    ("root-over-4-mib", "suggest", "", None, "root_raw_len 4 MiB + 1 (the root's bytes, then zeros; stored as a frame, CRCs fixed): over the root's limit"),
+    ("prefixes-over-1-mib", "suggest", "", None, "300 prefixes of 4,000 a's and 3 digits each (front-coded; the tops record's lists 300, CRCs fixed): 1.2 MB of prefixes, over 1 MiB together"),
+    ("page-keys-over-1-mib", "suggest", "", None, "list page 0's records given keys of 4,000 a's and 6 digits (front-coded, CRCs fixed): over 1 MiB of keys decoded"),
     ("foreign-key", "verify", "", None, "a title start's key replaced by a key that is no entry of the archive (CRCs fixed)"),
+    ("foreign-title", "verify", "", None, "a title start's title changed, its folded title kept (CRCs fixed): not the entry's title"),
     ("missing-word", "verify", "", None, "a word start record dropped from list page 0 (CRCs fixed): its row's word starts are not all listed"),
 ];
 
@@ -803,6 +807,55 @@ fn reject_bytes(name: &str) -> Vec<u8> {
                     l.swap(0, 1);
                 } else {
                     l.truncate(9);
+                }
+            });
+            t.relaid()
+        }
+        "root-over-4-mib" => {
+            let mut raw = t.root.encode();
+            raw.resize(MAX_ROOT_RAW + 1, 0);
+            let stored = titles::store(&raw, 3).unwrap();
+            t.head.root_len = stored.len() as u32;
+            t.head.root_raw_len = raw.len() as u32;
+            t.head.root_crc = format::crc32(&stored);
+            let mut s = t.head.encode(t.index_crc, t.data_crc).to_vec();
+            s.extend_from_slice(&stored);
+            for p in &t.pages {
+                s.extend_from_slice(p);
+            }
+            t.set_section(s);
+            t.file()
+        }
+        "prefixes-over-1-mib" => {
+            let long = "a".repeat(4000);
+            t.root.prefixes = (0..300)
+                .map(|j| format!("{long}{j:03}").into_bytes())
+                .collect();
+            t.root.tops.truncate(1);
+            t.root.tops[0].lists = 300;
+            let keep = t.root.pages.len() + 1;
+            t.pages.truncate(keep);
+            t.relaid()
+        }
+        "page-keys-over-1-mib" => {
+            let long = "a".repeat(4000);
+            edit_list(&mut t, 0, |l| {
+                for (i, r) in l.iter_mut().enumerate() {
+                    r.key = format!("{long}{i:06}").into_bytes();
+                }
+            });
+            t.relaid()
+        }
+        "foreign-title" => {
+            edit_list(&mut t, 0, |l| {
+                for r in l.iter_mut() {
+                    if let RecordBody::Start {
+                        title: Some(title), ..
+                    } = &mut r.body
+                    {
+                        title.push_str(" (changed)");
+                        return;
+                    }
                 }
             });
             t.relaid()

@@ -356,7 +356,7 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
     // The root lies right after the header, the pages after it.
     let root_raw = root.encode();
     if root_raw.len() > titles::MAX_ROOT_RAW {
-        return Err(too_large("its root is over 8 MiB"));
+        return Err(too_large("its root is over 4 MiB"));
     }
     let root_stored = titles::store(&root_raw, LEVEL)?;
     pages.finish_writing()?;
