@@ -650,8 +650,11 @@ fn cases(names: &[&str]) -> Vec<Case> {
     t.root.pages[0].rows += 1;
     out.push(case("rows-over-entry-count", t.relaid(), Expect::Damaged));
     let mut t = Titles::of(&small);
+    let j = (1..t.root.pages.len())
+        .find(|&j| t.root.pages[j].rows > 0)
+        .unwrap();
     t.root.pages[0].rows += 1;
-    t.root.pages[1].rows -= 1;
+    t.root.pages[j].rows -= 1;
     out.push(case("rows-shifted", t.relaid(), Expect::Damaged));
     let mut t = Titles::of(&small);
     let n = t.root.pages.len();
@@ -800,10 +803,15 @@ fn cases(names: &[&str]) -> Vec<Case> {
                     .take_while(|(a, b)| a == b)
                     .count()
             };
-            let full = format!("{}{d}", "a".repeat(4000));
+            // The prefix is 4,000 a's then `d`; it shares `shared` bytes with the one before.
+            let suffix: Vec<u8> = if j == 0 {
+                [vec![b'a'; 4000], d.clone().into_bytes()].concat()
+            } else {
+                d.as_bytes()[shared - 4000..].to_vec()
+            };
             format::put_varint(&mut raw, shared as u64);
-            format::put_varint(&mut raw, (full.len() - shared) as u64);
-            raw.extend_from_slice(&full.as_bytes()[shared..]);
+            format::put_varint(&mut raw, suffix.len() as u64);
+            raw.extend_from_slice(&suffix);
             prev = d;
         }
         let s = t.section_with_root(&raw);
