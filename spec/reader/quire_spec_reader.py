@@ -1339,6 +1339,7 @@ class Archive:
         of the whole index. Returns every fault found (QuireError), each once."""
         faults = []
         seen = set()
+        entry_titles = {}   # key -> the entry's title (§7.3) or None, for entries that decode
 
         def fault(e):
             k = (e.kind, e.where, e.message)
@@ -1405,7 +1406,7 @@ class Archive:
             for e in page.entries:
                 bad = False
                 try:
-                    self._entry(e)
+                    entry_titles[e.key] = self._entry(e).title
                 except QuireError as err:
                     bad = True
                     if err.kind in BLOCK_KINDS and err.block is not None:
@@ -1504,7 +1505,7 @@ class Archive:
                     keys = [e.key for page in self._walk() for e in page.entries]
                 except QuireError:
                     keys = None   # the index's own faults are reported above
-                for e in ti.verify(keys):
+                for e in ti.verify(keys, entry_titles):
                     fault(e)
 
         # every section's CRC, unknown sections included
@@ -1528,7 +1529,9 @@ class Archive:
 # damaged_title_index (§11, "use (suggestions)" and "full verification").
 
 TI_HEAD_LEN = 32
-TI_ROOT_MAX = 8 * 1024 * 1024
+TI_ROOT_MAX = 4 * 1024 * 1024      # §14.3: root_raw_len ≤ 4 MiB
+TI_PREFIXES_MAX = 1 << 20          # §14.3: the root's prefixes at most 1 MiB together
+TI_PAGE_KEYS_MAX = 1 << 20         # §14.4: a list page's keys at most 1 MiB decoded
 TI_PAGE_MAX = 65536
 TI_KEY_MAX = 4096
 TI_TITLE_MAX = 4096
@@ -1559,6 +1562,13 @@ def cut_utf8(b, n):
 
 def folded_title(text):
     return cut_utf8(fold(text).encode("utf-8"), TI_FOLD_MAX)
+
+
+def knows_all(text):
+    """Whether this Python's unicodedata assigns every character of text (none is Cn), so
+    that fold() gives what Unicode 16.0 gives for it (§14.1, for the characters it names)."""
+    import unicodedata
+    return all(unicodedata.category(c) != "Cn" for c in text)
 
 
 def _is_word_char(c):
@@ -1653,7 +1663,7 @@ class TitleIndex:
         if not 1 <= root_len <= root_raw_len <= TI_ROOT_MAX:
             raise self.err("TITLES header", f"root_len {root_len}, root_raw_len "
                                             f"{root_raw_len}: not 1 ≤ root_len ≤ root_raw_len "
-                                            f"≤ 8 MiB")
+                                            f"≤ 4 MiB")
         if rows != a.entry_count:
             raise self.err("TITLES header", f"rows {rows}, entry_count {a.entry_count}")
         self.trunc, self.tops_n, self.rows = trunc, tops_n, rows
@@ -1733,6 +1743,7 @@ class TitleIndex:
             raise self.err(w, f"{D} prefixes in {c.left()} bytes")
         prefixes = []
         prev = b""
+        total = 0
         for j in range(D):
             shared = c.varint("shared")
             suffix_len = c.varint("suffix_len")
@@ -1742,6 +1753,10 @@ class TitleIndex:
             p = prev[:shared] + c.take(suffix_len, "prefix suffix")
             if len(p) > TI_PREFIX_MAX:
                 raise self.err(w, f"prefix {j} of {len(p)} bytes, over 4096")
+            total += len(p)
+            if total > TI_PREFIXES_MAX:
+                raise self.err(w, f"prefixes 0 ..= {j} take {total} bytes, over 1 MiB "
+                                  f"(1,048,576) together")
             if j > 0 and not p > prev:
                 raise self.err(w, f"prefix {j} not above prefix {j - 1}: not increasing")
             prefixes.append(p)
@@ -1782,6 +1797,7 @@ class TitleIndex:
             raise self.err(w, f"{n} records in {c.left()} bytes")
         keys = []
         prev = b""
+        total = 0
         for i in range(n):
             shared = c.varint("shared")
             suffix_len = c.varint("suffix_len")
@@ -1793,6 +1809,10 @@ class TitleIndex:
             key = prev[:shared] + c.take(suffix_len, "suffix")
             if len(key) > TI_KEY_MAX:
                 raise self.err(w, f"record {i}: a key of {len(key)} bytes, over 4096")
+            total += len(key)
+            if total > TI_PAGE_KEYS_MAX:
+                raise self.err(w, f"keys 0 ..= {i} take {total} bytes decoded, over 1 MiB "
+                                  f"(1,048,576)")
             keys.append(key)
             prev = key
         flags = c.take(n, "flags")
@@ -2001,7 +2021,7 @@ class TitleIndex:
 
     # -- full verification (§11) -------------------------------------------------------------
 
-    def verify(self, archive_keys):
+    def verify(self, archive_keys, entry_titles=None):
         """The title index whole: every page parses; list pages' first keys their separators
         and the records in order across pages; rows in (folded title, key) order, their keys
         the archive's; word starts agreeing with their rows and all listed; tops lists exact.
@@ -2036,6 +2056,28 @@ class TitleIndex:
             faults.append(self.err("TITLES", f"the rows' keys are not the archive's keys "
                                              f"(not rows: {missing[:3]!r}, not entries: "
                                              f"{extra[:3]!r})"))
+        # each row's title its entry's (cut to 4096 bytes), and its folded title that title's
+        # fold (or its key's, without a title, §14.1)
+        if entry_titles is not None:
+            for s in starts:
+                if s.entry_key not in entry_titles:
+                    continue   # not an entry (reported above) or one that does not decode
+                t = entry_titles[s.entry_key]
+                want_title = (None if t is None else
+                              cut_utf8(t.encode("utf-8"), TI_TITLE_MAX).decode("utf-8"))
+                if s.title != want_title:
+                    faults.append(self.err("TITLES", f"row {s.row} (key {s.entry_key!r}): its "
+                                                     f"title {s.title!r} is not its entry's "
+                                                     f"{want_title!r}"))
+                    continue
+                text = (want_title if t is not None else
+                        cut_utf8(s.entry_key, TI_TITLE_MAX).decode("utf-8"))
+                if not knows_all(text):
+                    continue   # SPEC_ISSUES 5: this Python's Unicode cannot fold it as 16.0
+                if s.key != folded_title(text):
+                    faults.append(self.err("TITLES", f"row {s.row} (key {s.entry_key!r}): its "
+                                                     f"folded title {s.key!r} is not the fold "
+                                                     f"of {text!r}"))
         # word starts: folded_len and key agree with the row; every word start listed
         listed = {}
         for r in all_recs:
@@ -2550,8 +2592,8 @@ def run_queries(a, qpath):
 
 
 def rows_match_entries(a):
-    """A check of the vectors (not a rule of §11, which compares only the rows' keys with the
-    archive's): every row's title is its entry's title and its folded title is §14.1's fold of
+    """A check of the vectors (also a rule of §11's full verification since the spec added
+    it; this one skips nothing for Unicode versions): every row's title is its entry's title and its folded title is §14.1's fold of
     the indexed text, by Python's unicodedata. Raises AssertionError."""
     ti = a.titles()
     for k in range(len(ti.pages)):
