@@ -57,6 +57,8 @@ pub mod jsonl;
 #[allow(unsafe_code)] // Archive::open maps the file.
 mod reader;
 pub mod source; // AnySource maps a file when OpenOptions::memory_map says so.
+#[cfg(feature = "fulltext")]
+pub mod text;
 mod writer;
 
 /// The README's code, compiled and run as a doctest so that it stays true.
