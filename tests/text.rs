@@ -302,6 +302,22 @@ fn cjk_without_chinese_is_in_bigrams() {
     assert_eq!(terms(&ja, "東京タワー"), ["東京", "京タ", "タワ", "ワー"]);
     // Half-width katakana is the full-width form, voicing mark kept.
     assert_eq!(terms(&ja, "ｶﾞｽ"), ["ガス"]);
+    // Thai (no spaces between words, and marks that belong to their letters): bigrams of
+    // grapheme clusters, in every language.
+    for lang in [None, Some("zho"), Some("eng")] {
+        let a = Analyzer::new(lang);
+        let text = "ภาษาไทย ok";
+        let got: Vec<(String, &str)> = a
+            .tokens(text)
+            .into_iter()
+            .map(|t| (t.term, &text[t.range]))
+            .collect();
+        let pairs = ["ภา", "าษ", "ษา", "าไ", "ไท", "ทย"];
+        let mut want: Vec<(String, &str)> = pairs.iter().map(|p| (p.to_string(), *p)).collect();
+        want.push(("ok".into(), "ok"));
+        assert_eq!(got, want, "{lang:?}");
+    }
+    assert_eq!(terms(&a, "ง่าย"), ["ง่า", "าย"]);
     // A CJK query run is a phrase of its bigrams.
     assert_eq!(
         a.analyze_query("北京大学 news"),

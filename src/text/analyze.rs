@@ -118,7 +118,8 @@ pub enum QueryPart {
 ///
 /// Words are found by UAX #29 word boundaries (words with no letter or digit, such as
 /// punctuation and emoji, are skipped), except in runs of CJK ideographs and kana (see
-/// [`CjkMode`]). Each word is lower-cased, stemmed when the language has a Snowball
+/// [`CjkMode`]) and of Thai, Lao, Myanmar and Khmer, which are written without spaces
+/// between words and are cut into bigrams of grapheme clusters whatever the language. Each word is lower-cased, stemmed when the language has a Snowball
 /// stemmer, then folded as the title index folds (spec §14.1: NFKD, full case folding,
 /// nonspacing marks dropped, NFC), so `Zürich` and `zurich` are one term; CJK terms are
 /// only NFKC-normalized (so a half-width `ｶﾞ` is `ガ`, whose voicing mark is kept). In
@@ -318,10 +319,28 @@ fn jieba() -> &'static jieba_rs::Jieba {
     JIEBA.get_or_init(jieba_rs::Jieba::new)
 }
 
-/// A character of a CJK run: an ideograph or kana (spec §14.1's ideographic characters),
-/// or half-width katakana.
-fn is_cjk(c: char) -> bool {
-    is_ideographic(c) || ('\u{FF66}'..='\u{FF9F}').contains(&c)
+/// How a script separates its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    /// By spaces and punctuation: UAX #29 finds the words.
+    Spaced,
+    /// CJK ideographs and kana (spec §14.1's ideographic characters) and half-width
+    /// katakana: jieba's words or bigrams.
+    Cjk,
+    /// Thai, Lao, Myanmar and Khmer (with their marks), written without spaces between
+    /// words, which UAX #29 leaves to a dictionary it does not have: bigrams.
+    Unspaced,
+}
+
+fn script(c: char) -> Script {
+    if is_ideographic(c) || ('\u{FF66}'..='\u{FF9F}').contains(&c) {
+        Script::Cjk
+    } else if matches!(u32::from(c), 0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x19E0..=0x19FF | 0xAA60..=0xAA7F | 0xA9E0..=0xA9FF)
+    {
+        Script::Unspaced
+    } else {
+        Script::Spaced
+    }
 }
 
 impl Analyzer {
@@ -477,7 +496,8 @@ impl Analyzer {
     /// what the index holds: each word is a [`QueryPart::Term`]; the words between double
     /// quotes (`"…"`, or `“…”`) make a [`QueryPart::Phrase`] (a single word between quotes
     /// is a term; an unclosed quote runs to the end), as does a CJK run that gives more
-    /// than one bigram (so that `北京大学` finds those four characters in a row). Jieba's
+    /// than one bigram (so that `北京大学` finds those four characters in a row; the same
+    /// for Thai, Lao, Myanmar and Khmer). Jieba's
     /// words of one run are separate terms.
     ///
     /// ```
@@ -548,28 +568,31 @@ impl Analyzer {
         let mut rest = text;
         let mut base = 0usize;
         while !rest.is_empty() {
-            let cjk_start = rest.find(is_cjk).unwrap_or(rest.len());
-            let (plain, tail) = rest.split_at(cjk_start);
+            let start = rest
+                .find(|c| script(c) != Script::Spaced)
+                .unwrap_or(rest.len());
+            let (plain, tail) = rest.split_at(start);
             for (at, word) in plain.unicode_word_indices() {
                 self.word(word, base + at, state, emit);
             }
             base += plain.len();
-            let cjk_len = tail.find(|c| !is_cjk(c)).unwrap_or(tail.len());
-            let (cjk, tail) = tail.split_at(cjk_len);
-            if !cjk.is_empty() {
-                runs += 1;
-                match self.cjk {
-                    CjkMode::Bigram => bigrams(cjk, base, runs, state, emit),
-                    CjkMode::Jieba => {
-                        for token in jieba().cut(cjk, true) {
-                            if let Some(word) = cjk.get(token.byte_start..token.byte_end) {
-                                cjk_term(word, base + token.byte_start, None, state, emit);
-                            }
+            let Some(kind) = tail.chars().next().map(script) else {
+                break;
+            };
+            let len = tail.find(|c| script(c) != kind).unwrap_or(tail.len());
+            let (run, tail) = tail.split_at(len);
+            runs += 1;
+            match (kind, self.cjk) {
+                (Script::Cjk, CjkMode::Jieba) => {
+                    for token in jieba().cut(run, true) {
+                        if let Some(word) = run.get(token.byte_start..token.byte_end) {
+                            unspaced_term(word, base + token.byte_start, None, state, emit);
                         }
                     }
                 }
+                _ => bigrams(run, base, runs, state, emit),
             }
-            base += cjk.len();
+            base += run.len();
             rest = tail;
         }
     }
@@ -658,8 +681,9 @@ impl State {
     }
 }
 
-/// Bigrams of a CJK run at byte `base` of the text (a one-character run: the character).
-/// A kana voicing mark (combining or half-width) belongs to the character before it.
+/// Bigrams of a run of CJK or of a script written without spaces, at byte `base` of the
+/// text: overlapping pairs of grapheme clusters (so that a mark, such as a kana voicing
+/// mark or a Thai vowel, stays with its letter); a run of one cluster is itself.
 fn bigrams(
     run: &str,
     base: usize,
@@ -667,27 +691,22 @@ fn bigrams(
     state: &mut State,
     emit: &mut dyn FnMut(TokenRef<'_>, Option<usize>),
 ) {
-    let is_mark = |c: char| matches!(c, '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}');
-    // The byte offsets where characters (with their marks) start, and the run's end.
-    let mut starts: Vec<usize> = run
-        .char_indices()
-        .filter(|&(i, c)| i == 0 || !is_mark(c))
-        .map(|(i, _)| i)
-        .collect();
+    let mut starts: Vec<usize> = run.grapheme_indices(true).map(|(i, _)| i).collect();
     starts.push(run.len());
     if starts.len() == 2 {
-        cjk_term(run, base, Some(id), state, emit);
+        unspaced_term(run, base, Some(id), state, emit);
         return;
     }
     for w in starts.windows(3) {
         if let Some(pair) = run.get(w[0]..w[2]) {
-            cjk_term(pair, base + w[0], Some(id), state, emit);
+            unspaced_term(pair, base + w[0], Some(id), state, emit);
         }
     }
 }
 
-/// A term of a CJK run: NFKC (width and compatibility forms), no case, no stemming.
-fn cjk_term(
+/// A term of a CJK run or of a script written without spaces: NFKC (width and
+/// compatibility forms), no case, no stemming, marks kept.
+fn unspaced_term(
     word: &str,
     at: usize,
     run: Option<usize>,
