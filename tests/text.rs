@@ -488,6 +488,22 @@ fn unicode_version_matches_the_segmenter() {
 }
 
 #[test]
+fn analyzers_are_shared_across_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<Analyzer>();
+    let a = Analyzer::new(Some("zho"));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let a = a.clone();
+            std::thread::spawn(move || a.tokens("我来到北京清华大学").len())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 4);
+    }
+}
+
+#[test]
 fn for_each_token_agrees_with_tokens() {
     let a = Analyzer::new(Some("deu"));
     let text = "Die Häuser der Kinder, 2002 gebaut.";
