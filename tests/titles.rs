@@ -270,3 +270,71 @@ fn an_empty_archive_suggests_nothing() {
     assert!(a.has_title_index());
     assert!(a.suggest("", None).unwrap().is_empty());
 }
+
+/// A title index whose list pages are over 1 MiB (more than a remote reader fetches with the
+/// root), on random words: a prefix of a few letters that only starts words inside titles
+/// has a tops list (one page read), queries longer than `trunc` that share a common first
+/// word check at most 16 rows they do not show, and every answer is the brute force's.
+#[test]
+fn large_indexes_give_tops_to_word_only_prefixes_and_bound_long_queries() {
+    let mut x: u64 = 11;
+    let mut next = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    // 40,000 titles of six words from 2,000 random ones of 4-9 letters (little to
+    // compress); titles open only with words of the first half, a fifth of them with
+    // "Storm": many word starts share the key "storm", which the writer must lengthen. 12
+    // titles carry "Zqxwv" inside, never at their start.
+    let vocab: Vec<String> = (0..2000)
+        .map(|_| {
+            let n = 4 + next() as usize % 6;
+            (0..n)
+                .map(|_| char::from(b'a' + (next() % 26) as u8))
+                .collect()
+        })
+        .collect();
+    let mut entries = Vec::new();
+    for i in 0..40_000u32 {
+        let mut words: Vec<String> = (0..6)
+            .map(|j| {
+                let k = next() as usize % if j == 0 { 1000 } else { 2000 };
+                vocab[k].clone()
+            })
+            .collect();
+        if i % 5 == 0 {
+            words[0] = "Storm".into();
+        }
+        if i % 3 == 0 {
+            words[2] = "storm".into();
+        }
+        if i % 3333 == 1 {
+            words[3] = "Zqxwv".into();
+        }
+        entries.push((format!("w/{i:05}"), Some(words.join(" "))));
+    }
+    let bytes = pack(&entries, WriterOptions::new());
+    let a = Archive::new(bytes).unwrap();
+    assert!(a.verify().is_ok(), "{:?}", a.verify());
+    let f = folded(&entries);
+    // The word-only prefix: one tops page.
+    for q in ["zq", "zqx", "zqxw"] {
+        a.reset_counters();
+        assert_eq!(got(&a, q, Some(10)), brute_folded(&f, q, Some(10)), "{q:?}");
+        assert_eq!(a.counters().title_pages, 1, "{q:?}: {:?}", a.counters());
+    }
+    // Whole titles that open with "storm" (8,000 titles, 13,000 more word starts): each
+    // reads its range (a few pages) and checks at most 16 rows besides those it shows, two
+    // page visits a row (with keys of 6 bytes it checked thousands).
+    for e in entries.iter().step_by(5).take(40) {
+        let q = e.1.as_deref().unwrap();
+        let title = q.rsplit_once(' ').map_or(q, |(head, _)| head);
+        a.reset_counters();
+        let answer = got(&a, title, Some(10));
+        assert_eq!(answer, brute_folded(&f, title, Some(10)), "{title:?}");
+        let read = a.counters().title_pages;
+        assert!(read <= 100, "{title:?}: {read} page visits");
+    }
+}

@@ -581,8 +581,8 @@ pub enum RecordBody {
 /// One record of a list page (§14.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The record's key: the whole folded title (title start), or the first `trunc` bytes
-    /// of the folded title from the word start on (word start).
+    /// The record's key: the whole folded title (title start), or the folded title from the
+    /// word start on, cut to at least `trunc` bytes (word start).
     pub key: Vec<u8>,
     /// The rest.
     pub body: RecordBody,
@@ -655,7 +655,7 @@ pub struct ListPage {
 /// Decodes and checks a list page (§14.4): kind, every field, keys at most
 /// [`MAX_TEXT`] bytes, a title start's key valid UTF-8 and its key and title UTF-8 (key
 /// `1 ..= 4096` bytes, title at most [`MAX_TEXT`]), a word start's `row < rows`, `1 ≤ pos <
-/// folded_len ≤ MAX_TEXT` and key `min(trunc, folded_len − pos)` bytes long, records in
+/// folded_len ≤ MAX_TEXT` and key `min(trunc, folded_len − pos) ..= folded_len − pos` bytes long, records in
 /// strictly increasing order, as many title starts as the root says, and nothing left
 /// over.
 pub fn decode_list(
@@ -743,12 +743,14 @@ pub fn decode_list(
             None => {
                 let (r, len, pos) = (cols[0][w], cols[1][w], cols[2][w]);
                 w += 1;
-                let want = (head.trunc as u32).min(len.saturating_sub(pos));
+                let rest = len.saturating_sub(pos);
+                let least = (head.trunc as u32).min(rest);
                 if r >= head.rows
                     || pos == 0
                     || pos >= len
                     || len as usize > MAX_TEXT
-                    || key.len() != want as usize
+                    || (key.len() as u32) < least
+                    || key.len() as u32 > rest
                 {
                     return Err(DamageKind::Violates(Rule::RecordBounds));
                 }

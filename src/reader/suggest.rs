@@ -463,10 +463,12 @@ impl<'a> Ctx<'a> {
                         folded_len,
                         pos,
                     } => {
-                        let cut = rec.key.len() == trunc && folded_len - pos > trunc as u32;
+                        // The key is cut short of the suffix: a query longer than it is
+                        // checked against the row (keys are at least `probe` long, §14.4).
+                        let cut = (rec.key.len() as u32) < folded_len - pos;
                         let verify = q.len() > rec.key.len();
-                        if verify && !cut {
-                            continue; // the whole suffix is shorter than the query
+                        if verify && (!cut || !q.starts_with(&rec.key)) {
+                            continue; // the suffix is shorter than the query, or differs
                         }
                         if !verify && !rec.key.starts_with(q) {
                             continue;
@@ -515,14 +517,22 @@ impl<'a> Ctx<'a> {
                 k += 1;
                 continue;
             }
-            // Word starts: fetch the rows of the next few together.
+            // Word starts: fetch the rows of the next few together: enough that need no
+            // check to fill the limit, and the candidates to check among them (at most
+            // 64 rows a batch).
             let want = (limit - out.len()).min(64);
-            let batch: Vec<Candidate> = cands[k..]
-                .iter()
-                .filter(|c| !shown.contains(&c.row))
-                .take(want)
-                .copied()
-                .collect();
+            let (mut sure, mut span) = (0, 0);
+            let mut batch: Vec<Candidate> = Vec::new();
+            for c in &cands[k..] {
+                if sure >= want || batch.len() >= 64 {
+                    break;
+                }
+                span += 1;
+                if !shown.contains(&c.row) {
+                    sure += usize::from(!c.verify);
+                    batch.push(*c);
+                }
+            }
             let mut ids: Vec<u32> = batch
                 .iter()
                 .filter_map(|c| Self::page_of_row(t, c.row))
@@ -557,7 +567,7 @@ impl<'a> Ctx<'a> {
                     title,
                     kind: c.kind,
                 });
-                if out.len() >= limit || taken >= want {
+                if out.len() >= limit || taken >= span {
                     break;
                 }
             }
@@ -630,6 +640,9 @@ struct WordRec {
     row: u32,
     pos: u32,
     folded_len: u32,
+    /// The key's length and CRC32 (keys are 1 to 4096 bytes: a few bytes where a CRC
+    /// does).
+    key_len: u32,
     key_crc: u32,
     page: u32,
 }
@@ -671,7 +684,6 @@ impl<'a> Ctx<'a> {
             c.clear();
         }
         let start = t.section.start;
-        let trunc = usize::from(t.head.trunc);
         let mut errs = Vec::new();
         let mut lost = false;
         let (mut folded, mut fends): (Vec<u8>, Vec<usize>) = (Vec::new(), Vec::new());
@@ -725,6 +737,7 @@ impl<'a> Ctx<'a> {
                         row: *r,
                         pos: *pos,
                         folded_len: *folded_len,
+                        key_len: rec.key.len() as u32,
                         key_crc: crate::format::crc32(&rec.key),
                         page: i as u32,
                     }),
@@ -788,7 +801,7 @@ impl<'a> Ctx<'a> {
         for w in &words {
             let f = f_of(w.row as usize);
             let (pos, len) = (w.pos as usize, w.folded_len as usize);
-            let end = pos.saturating_add(trunc).min(len);
+            let end = pos.saturating_add(w.key_len as usize);
             if f.len() != len
                 || crate::format::crc32(&f[pos.min(f.len())..end.min(f.len())]) != w.key_crc
             {

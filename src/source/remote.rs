@@ -1083,6 +1083,15 @@ impl Inner {
             .is_ok_and(|m| m.contains_key(&(r.start, r.end)))
     }
 
+    /// A fetch under way whose range holds all of `r` (a prefetch of neighbouring nodes that
+    /// a read of one of them joins), if there is one: its shared answer and its start.
+    fn in_flight_around(&self, r: &Range<u64>) -> Option<Range<u64>> {
+        let m = self.inflight.lock().ok()?;
+        m.keys()
+            .find(|&&(start, end)| start <= r.start && r.end <= end)
+            .map(|&(start, end)| start..end)
+    }
+
     /// The shared fetch of `r`: joins one under way or starts one (registered at once, so a
     /// read right after a prefetch joins it). Resolves to the bytes, which are then cached.
     fn join_or_start(
@@ -1401,7 +1410,21 @@ impl ByteSource for RemoteSource {
         let rest = r.start.max(held)..r.end;
         let tail = match self.inner.cached(&rest) {
             Some(bytes) => bytes,
-            None => block_on(&self.inner.name, self.inner.join_or_start(rest))?,
+            None => match self.inner.in_flight_around(&rest) {
+                // A wider fetch under way (a prefetch): wait for it rather than ask again.
+                Some(outer) => {
+                    let start = outer.start;
+                    let b = block_on(&self.inner.name, self.inner.join_or_start(outer))?;
+                    // rest lies inside outer, whose bytes (checked by fetch) are a usize long.
+                    let (a, z) = ((rest.start - start) as usize, (rest.end - start) as usize);
+                    if z <= b.len() {
+                        b.slice(a..z)
+                    } else {
+                        block_on(&self.inner.name, self.inner.join_or_start(rest))?
+                    }
+                }
+                None => block_on(&self.inner.name, self.inner.join_or_start(rest))?,
+            },
         };
         if r.start >= held {
             return Ok(Cow::Owned(Vec::from(tail)));

@@ -17,13 +17,23 @@ use crate::format::titles::{
     RecordBody, Root, TopsPage, TopsRef,
 };
 
-/// Bytes of a word start's suffix its record keeps (§14.2's `trunc`).
+/// The fewest bytes of a word start's suffix its record keeps (§14.4's `trunc`).
 const TRUNC: u8 = 6;
+/// At most this many word-start records share a key that is cut short of its suffix
+/// (§14.4): longer keys where more would, so that a query longer than `trunc` checks at most
+/// this many rows that do not match (§14.6).
+const GROUP_MAX: usize = 16;
 /// Results per tops list (§14.2's `tops_n`).
 const TOPS_N: u8 = 10;
 /// A prefix of one or two characters gets a tops list when more records than this start
 /// with it: below that, scanning its records costs about a page.
 const TOPS_MIN_RECORDS: usize = 256;
+/// List pages over this many bytes are more than a remote reader fetches with the root
+/// (quire's reader: 1 MiB): tops lists then also cover what would need a second request.
+const LARGE: u64 = 1 << 20;
+/// At most this many tops lists for prefixes of three or four characters, and of one or
+/// two with fewer records than TOPS_MIN_RECORDS, in a large index.
+const EXTRA_TOPS: usize = 4096;
 /// Target size of a list or tops page before compression.
 const PAGE_TARGET: usize = 32 << 10;
 /// zstd level of title pages and the root.
@@ -78,6 +88,9 @@ impl Built {
 struct Rec {
     row: u32,
     pos: u32,
+    /// The length of its key: the whole folded title for a title start (`u32::MAX`), at
+    /// least `min(TRUNC, suffix length)` bytes of the suffix for a word start.
+    klen: u32,
 }
 
 /// The folded titles, by row.
@@ -108,6 +121,47 @@ fn title_of(p: &Pending, spool: &Spool) -> Result<Option<String>, WriteError> {
         }
     }
     Ok(None)
+}
+
+/// The stored bytes of the list pages written so far.
+fn pages_len_so_far(root: &Root) -> u64 {
+    root.pages.iter().map(|p| u64::from(p.stored_len)).sum()
+}
+
+/// Sets each word start's key length (§14.4): `TRUNC` bytes, or more where over
+/// [`GROUP_MAX`] word starts would share a key cut short of their suffixes.
+///
+/// In the order of their whole suffixes, the word starts that share a prefix of `k` bytes are
+/// neighbours. A record's key is made one byte longer than the longest prefix that it shares
+/// with `GROUP_MAX` neighbours in a row, so that no `GROUP_MAX + 1` records share a key that
+/// is a proper prefix of a query (a candidate, §14.6). Work: a sort and `GROUP_MAX` steps a
+/// record.
+fn key_lengths(recs: &mut [Rec], folded: &Folded) {
+    let suffix = |r: &Rec| &folded.get(r.row).as_bytes()[r.pos as usize..];
+    let mut words: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].pos != 0).collect();
+    words.sort_unstable_by(|&a, &b| suffix(&recs[a]).cmp(suffix(&recs[b])));
+    let n = words.len();
+    if n <= GROUP_MAX {
+        return;
+    }
+    // lcp[j]: bytes that suffix j shares with suffix j - 1 (lcp[0] = 0).
+    let mut lcp = vec![0u32; n];
+    for j in 1..n {
+        let (a, b) = (suffix(&recs[words[j - 1]]), suffix(&recs[words[j]]));
+        lcp[j] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
+    }
+    // win[a]: the prefix shared by all of records a ..= a + GROUP_MAX.
+    let windows = n - GROUP_MAX;
+    let win: Vec<u32> = (0..windows)
+        .map(|a| lcp[a + 1..=a + GROUP_MAX].iter().copied().min().unwrap_or(0))
+        .collect();
+    for (j, &i) in words.iter().enumerate() {
+        let from = j.saturating_sub(GROUP_MAX);
+        let to = j.min(windows - 1);
+        let shared = win[from..=to].iter().copied().max().unwrap_or(0);
+        let len = suffix(&recs[i]).len() as u32;
+        recs[i].klen = u32::from(TRUNC).max(shared + 1).min(len);
+    }
 }
 
 /// Builds the title index of `entries` (in key order, their keys in `keys`, their leads in
@@ -146,22 +200,23 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
 
     let mut recs: Vec<Rec> = Vec::new();
     for row in 0..n {
-        recs.push(Rec { row, pos: 0 });
+        recs.push(Rec {
+            row,
+            pos: 0,
+            klen: u32::MAX,
+        });
         for pos in word_starts(folded.get(row)) {
             recs.push(Rec {
                 row,
                 pos: pos as u32,
+                klen: TRUNC.into(),
             });
         }
     }
+    key_lengths(&mut recs, &folded);
     let key_of = |r: &Rec| -> &[u8] {
-        let f = folded.get(r.row).as_bytes();
-        let s = &f[r.pos as usize..];
-        if r.pos == 0 {
-            s
-        } else {
-            &s[..s.len().min(TRUNC as usize)]
-        }
+        let s = &folded.get(r.row).as_bytes()[r.pos as usize..];
+        &s[..s.len().min(r.klen as usize)]
     };
     recs.sort_unstable_by(|a, b| (key_of(a), a.row, a.pos).cmp(&(key_of(b), b.row, b.pos)));
 
@@ -240,31 +295,51 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
     flush(&mut page, &mut root, &mut rows_before)?;
 
     // Tops: the empty prefix and the prefixes of one and two characters of every record's
-    // suffix that more than TOPS_MIN_RECORDS records start with.
+    // suffix that more than TOPS_MIN_RECORDS records start with. When the list pages are too
+    // large for a remote reader to fetch whole with the root (`LARGE`), also the prefixes
+    // of one to four characters whose suggestions would show a word start: its row lies in
+    // another page than the range the prefix reads, and a tops list saves that request
+    // (§14.6). At most EXTRA_TOPS of those, those most records start with first, so that the
+    // root stays small.
+    let large = pages_len_so_far(&root) > LARGE;
     let suffix = |r: &Rec| &folded.get(r.row)[r.pos as usize..];
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    // Per prefix: records, and title starts, that start with it.
+    let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
+    let chars = if large { 4 } else { 2 };
     for r in &recs {
         let s = suffix(r);
         let mut ends = s
             .char_indices()
             .map(|(i, _)| i)
             .skip(1)
-            .take(2)
+            .take(chars)
             .collect::<Vec<_>>();
-        if ends.len() < 2 && !s.is_empty() {
+        if ends.len() < chars && !s.is_empty() {
             ends.push(s.len());
         }
         ends.dedup();
-        *counts.entry("").or_default() += 1;
+        let start = usize::from(r.pos == 0);
+        let c = counts.entry("").or_default();
+        c.0 += 1;
+        c.1 += start;
         for e in ends {
-            *counts.entry(&s[..e]).or_default() += 1;
+            let c = counts.entry(&s[..e]).or_default();
+            c.0 += 1;
+            c.1 += start;
         }
     }
-    let mut prefixes: Vec<&str> = counts
-        .into_iter()
-        .filter(|&(_, c)| c > TOPS_MIN_RECORDS)
-        .map(|(p, _)| p)
-        .collect();
+    let char_count = |p: &str| p.chars().count();
+    let mut extra: Vec<(&str, usize)> = Vec::new();
+    let mut prefixes: Vec<&str> = Vec::new();
+    for (p, (all, starts)) in counts {
+        if all > TOPS_MIN_RECORDS && char_count(p) <= 2 {
+            prefixes.push(p);
+        } else if large && !p.is_empty() && starts < usize::from(TOPS_N) && all > starts {
+            extra.push((p, all));
+        }
+    }
+    extra.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    prefixes.extend(extra.iter().take(EXTRA_TOPS).map(|&(p, _)| p));
     prefixes.sort_unstable();
     let mut tops_page = TopsPage::default();
     let mut local: HashMap<u32, u32> = HashMap::new();
