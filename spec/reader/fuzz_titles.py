@@ -6,7 +6,12 @@ parsers. Then: open, read every entry (must work: a damaged title index fails su
 only), run suggestions and full verification. Reports crashes (exceptions other than
 QuireError), errors of another code than damaged_title_index, and the counts.
 
-    fuzz_titles.py spec/vectors/titles [N]"""
+First (alone: `fuzz_titles.py keys DIR`) the word starts' keys re-chosen within §14.4's
+bounds (shortest, whole, random: every query of NAME.queries.json answers as listed) and
+beyond them (each found): see keys_check.
+
+    fuzz_titles.py spec/vectors/titles [N]
+    fuzz_titles.py keys spec/vectors/titles"""
 import os, random, struct, sys, tempfile, time, zlib, collections
 import quire_spec_reader as q
 
@@ -39,11 +44,14 @@ def parts(a):
     return ti, lists, tops
 
 
-def root_bytes(ti, lists, tops):
+def root_bytes(ti, lists, tops, pages=None):
+    """The root, raw, for raw pages; `pages` gives each list page's (rows, sep) when they
+    are not the archive's."""
     b = bytearray([2]) + varint(len(lists)) + varint(len(tops))
-    for p, raw in zip(ti.pages, lists):
-        b += varint(len(raw)) + varint(len(raw)) + struct.pack("<I", crc(raw)) + varint(p[4])
-        b += varint(len(p[5])) + p[5]
+    pages = pages if pages is not None else [(p[4], p[5]) for p in ti.pages]
+    for (rows, sep), raw in zip(pages, lists):
+        b += varint(len(raw)) + varint(len(raw)) + struct.pack("<I", crc(raw)) + varint(rows)
+        b += varint(len(sep)) + sep
     for t, raw in zip(ti.tops_pages, tops):
         b += varint(len(raw)) + varint(len(raw)) + struct.pack("<I", crc(raw)) + varint(t[4])
     prev = b""
@@ -103,6 +111,159 @@ def mutate(rng, raw):
         else:
             b.insert(pos, rng.randrange(256))
     return bytes(b)
+
+
+# -- word-start keys of any length from min(trunc, folded_len − pos) to folded_len − pos ------
+
+class Rec:
+    def __init__(self, key, start, row, pos, folded_len, entry_key=None, title=None):
+        self.key, self.start, self.row, self.pos = key, start, row, pos
+        self.folded_len, self.entry_key, self.title = folded_len, entry_key, title
+
+
+def list_page_bytes(recs):
+    """A list page (§14.4), raw, of records in the list order."""
+    b = bytearray([0]) + varint(len(recs))
+    prev = b""
+    for i, r in enumerate(recs):
+        sh = 0
+        if i:
+            while sh < min(len(prev), len(r.key)) and prev[sh] == r.key[sh]:
+                sh += 1
+        b += varint(sh) + varint(len(r.key) - sh) + r.key[sh:]
+        prev = r.key
+    b += bytes((1 | (2 if r.title is not None else 0)) if r.start else 0 for r in recs)
+    for r in recs:
+        if r.start:
+            b += varint(len(r.entry_key)) + r.entry_key
+            if r.title is not None:
+                t = r.title.encode("utf-8")
+                b += varint(len(t)) + t
+    others = [r for r in recs if not r.start]
+    for field in ("row", "folded_len", "pos"):
+        for r in others:
+            b += varint(getattr(r, field))
+    return bytes(b)
+
+
+def list_bytes(recs, budget=60000):
+    """The records, sorted into the list order, cut into list pages of at most `budget`
+    bytes raw: (raw pages, [(rows, sep)])."""
+    recs = sorted(recs, key=lambda r: (r.key, r.row, r.pos))
+    pages, recs_of = [], []
+    cur = []
+    for r in recs:
+        if cur and len(list_page_bytes(cur + [r])) > budget:
+            recs_of.append(cur)
+            cur = []
+        cur.append(r)
+    recs_of.append(cur)
+    for i, rs in enumerate(recs_of):
+        pages.append((sum(r.start for r in rs), rs[0].key if i else b""))
+    return [list_page_bytes(rs) for rs in recs_of], pages
+
+
+def keys_check(d):
+    """Every accept archive of `d` with its word starts' keys re-chosen (§14.4: any k from
+    min(trunc, folded_len − pos) to folded_len − pos is the writer's choice): the shortest
+    keys, the whole suffixes (never cut), a random k, each in the list order again, must
+    answer every query of NAME.queries.json as listed and pass full verification. Then files
+    that break the rule: a key one byte short, one byte past the folded title, a key's last
+    byte changed, a word start listed twice (keys trunc bytes and whole): each must fail
+    with damaged_title_index (the first two on the suggestions of "", the others at full
+    verification at least)."""
+    import json
+    rng = random.Random(5)
+    tmp = tempfile.mktemp(suffix=".quire")
+    bad = runs = 0
+    for name in sorted(os.listdir(d)):
+        qpath = os.path.join(d, name[:-6] + ".queries.json")
+        if not name.endswith(".quire") or not os.path.exists(qpath):
+            continue
+        queries = json.load(open(qpath, encoding="utf-8"))
+        data = open(os.path.join(d, name), "rb").read()
+        with q.open_archive(os.path.join(d, name)) as a:
+            ti, lists, tops = parts(a)
+            recs = [r for k in range(len(ti.pages)) for r in ti.list_page(k).records]
+            starts = [r for r in recs if r.start]
+            T = ti.trunc
+
+        def build(klen, extra=()):
+            out = []
+            for r in recs:
+                if r.start:
+                    out.append(Rec(r.key, True, r.row, 0, r.folded_len, r.entry_key, r.title))
+                else:
+                    F = starts[r.row].key
+                    out.append(Rec(F[r.pos:r.pos + klen(r)], False, r.row, r.pos,
+                                   r.folded_len))
+            out.extend(extra)
+            return out
+
+        lo = lambda r: min(T, r.folded_len - r.pos)
+        hi = lambda r: r.folded_len - r.pos
+        ws = [r for r in recs if not r.start]
+        long_ = [r for r in ws if hi(r) > T + 1]
+        pick = rng.choice(long_)
+        pick2 = rng.choice([r for r in ws if lo(r) >= 2])
+        variants = [
+            ("shortest keys", build(lo), "ok"),
+            ("whole suffixes", build(hi), "ok"),
+            ("random k", build(lambda r: rng.randint(lo(r), hi(r))), "ok"),
+            ("a key one byte short", build(lambda r: lo(r) - 1 if r is pick2 else len(r.key)),
+             "suggest"),
+            ("a key past the folded title", [x if not (x.row == pick.row and x.pos == pick.pos
+                                                       and not x.start)
+                                             else Rec(x.key + b"x", False, x.row, x.pos,
+                                                      x.folded_len)
+                                             for x in build(hi)], "suggest"),
+            ("a key's last byte changed", [x if not (x.row == pick.row and x.pos == pick.pos
+                                                     and not x.start)
+                                           else Rec(x.key[:-1] + bytes([x.key[-1] ^ 1]), False,
+                                                    x.row, x.pos, x.folded_len)
+                                           for x in build(lambda r: len(r.key))], "verify"),
+            ("a word start listed twice", build(lambda r: len(r.key),
+                                                [Rec(starts[pick.row].key[pick.pos:]
+                                                     if len(pick.key) < hi(pick) else
+                                                     starts[pick.row].key[pick.pos:
+                                                                          pick.pos + T],
+                                                     False, pick.row, pick.pos,
+                                                     pick.folded_len)]), "verify"),
+        ]
+        for what, rs, want in variants:
+            runs += 1
+            ls, pages = list_bytes(rs)
+            with q.open_archive(os.path.join(d, name)) as a:
+                f = rebuild(data, a, section(a, ti, root_bytes(ti, ls, tops, pages), ls, tops))
+            open(tmp, "wb").write(f)
+            try:
+                with q.open_archive(tmp) as b:
+                    try:
+                        answers = [[list(x) for x in b.suggest(t["q"], t["limit"])]
+                                   for t in queries]
+                        wrong = [t["q"] for t, g in zip(queries, answers) if g != t["results"]]
+                        res = "answered"
+                    except q.QuireError as e:
+                        res, wrong = e.kind, []
+                    faults = b.verify_all()
+                    kinds = sorted({e.kind for e in faults})
+                if want == "ok":
+                    good = res == "answered" and not wrong and not faults
+                elif want == "suggest":
+                    good = res == "damaged_title_index" and kinds == ["damaged_title_index"]
+                else:
+                    good = (res in ("answered", "damaged_title_index") and not wrong
+                            and kinds == ["damaged_title_index"])
+                print(f"{'ok  ' if good else 'FAIL'} {name}: {what} ({len(ls)} list pages): "
+                      f"suggestions {res}{', wrong: ' + repr(wrong[:3]) if wrong else ''}; "
+                      f"verification {[e.message for e in faults][:2] or 'clean'}")
+                bad += not good
+            except Exception as e:
+                bad += 1
+                print(f"FAIL {name}: {what}: CRASH {type(e).__name__}: {e}")
+    os.unlink(tmp)
+    print(f"key variants: {runs}, problems: {bad}")
+    return 1 if bad else 0
 
 
 def main(d, n=300):
@@ -190,4 +351,7 @@ def main(d, n=300):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300))
+    if sys.argv[1] == "keys":
+        sys.exit(keys_check(sys.argv[2]))
+    rc = keys_check(sys.argv[1])
+    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 300) or rc)

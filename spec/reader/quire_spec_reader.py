@@ -1861,10 +1861,13 @@ class TitleIndex:
             r.pos = c.varint("pos")
             if not 1 <= r.pos < r.folded_len:
                 raise self.err(w, f"pos {r.pos} outside 1 .. folded_len {r.folded_len}")
-            if len(r.key) != min(self.trunc, r.folded_len - r.pos):
+            # §14.4: the key is F[pos .. pos + k], min(trunc, folded_len − pos) ≤ k ≤
+            # folded_len − pos (the writer's choice); cut when k < folded_len − pos
+            if not min(self.trunc, r.folded_len - r.pos) <= len(r.key) <= r.folded_len - r.pos:
                 raise self.err(w, f"a word start's key of {len(r.key)} bytes, expected "
                                   f"min(trunc, folded_len − pos) = "
-                                  f"{min(self.trunc, r.folded_len - r.pos)}")
+                                  f"{min(self.trunc, r.folded_len - r.pos)} ..= folded_len − "
+                                  f"pos = {r.folded_len - r.pos}")
             r.entry_key = None
         if c.left():
             raise self.err(w, f"{c.left()} bytes after the records")
@@ -1991,8 +1994,10 @@ class TitleIndex:
                 elif len(Q) <= len(r.key):
                     if r.key.startswith(Q):
                         found.append((1, r.folded_len, r.row, r, False))
-                elif (len(r.key) == trunc and r.folded_len - r.pos > trunc
-                      and r.key == probe):
+                elif len(r.key) < r.folded_len - r.pos and Q.startswith(r.key):
+                    # §14.6 step 4: Q longer than the key, the key cut (shorter than
+                    # folded_len − pos), Q starting with it: a candidate, decided by the
+                    # row's folded title in step 5
                     found.append((1, r.folded_len, r.row, r, True))
         found.sort(key=lambda x: x[:3])
         out = []
@@ -2080,14 +2085,26 @@ class TitleIndex:
                                                      f"of {text!r}"))
         # word starts: folded_len and key agree with the row; every word start listed
         listed = {}
+        twice = set()
         for r in all_recs:
             if r.start:
                 continue
             F = starts[r.row].key
-            if r.folded_len != len(F) or F[r.pos:r.pos + self.trunc] != r.key:
+            # its folded_len the row's folded title's length, and its key F[pos .. pos + k]
+            # (k within §14.4's bounds, checked when the page was parsed)
+            if r.folded_len != len(F) or F[r.pos:r.pos + len(r.key)] != r.key:
                 faults.append(self.err("TITLES", f"a word start of row {r.row} at {r.pos} "
                                                  f"disagrees with its row"))
-            listed.setdefault(r.row, set()).add(r.pos)
+            got = listed.setdefault(r.row, set())
+            if r.pos in got:
+                twice.add((r.row, r.pos))
+            got.add(r.pos)
+        # one word-start record per word start (§14.4): with keys of any length from trunc
+        # on, two records of one (row, pos) can differ in key, so the list order does not
+        # exclude them
+        for row, pos in sorted(twice):
+            faults.append(self.err("TITLES", f"row {row}: the word start at {pos} listed more "
+                                             f"than once"))
         ws = []
         for s in starts:
             try:

@@ -153,7 +153,13 @@ fn key_lengths(recs: &mut [Rec], folded: &Folded) {
     // win[a]: the prefix shared by all of records a ..= a + GROUP_MAX.
     let windows = n - GROUP_MAX;
     let win: Vec<u32> = (0..windows)
-        .map(|a| lcp[a + 1..=a + GROUP_MAX].iter().copied().min().unwrap_or(0))
+        .map(|a| {
+            lcp[a + 1..=a + GROUP_MAX]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(0)
+        })
         .collect();
     for (j, &i) in words.iter().enumerate() {
         let from = j.saturating_sub(GROUP_MAX);
