@@ -146,17 +146,21 @@ def list_page_bytes(recs):
     return bytes(b)
 
 
-def list_bytes(recs, budget=60000):
-    """The records, sorted into the list order, cut into list pages of at most `budget`
-    bytes raw: (raw pages, [(rows, sep)])."""
+def list_bytes(recs, budget=12000):
+    """The records, sorted into the list order, cut into list pages of about `budget` bytes
+    raw (each record counted at most what it takes): (raw pages, [(rows, sep)])."""
     recs = sorted(recs, key=lambda r: (r.key, r.row, r.pos))
     pages, recs_of = [], []
-    cur = []
+    cur, size = [], 0
     for r in recs:
-        if cur and len(list_page_bytes(cur + [r])) > budget:
+        cost = 2 * 3 + len(r.key) + 1 + (
+            3 + len(r.entry_key) + (3 + len(r.title.encode("utf-8")) if r.title else 0)
+            if r.start else 3 * 3)
+        if cur and size + cost > budget:
             recs_of.append(cur)
-            cur = []
+            cur, size = [], 0
         cur.append(r)
+        size += cost
     recs_of.append(cur)
     for i, rs in enumerate(recs_of):
         pages.append((sum(r.start for r in rs), rs[0].key if i else b""))
@@ -181,12 +185,43 @@ def keys_check(d):
         if not name.endswith(".quire") or not os.path.exists(qpath):
             continue
         queries = json.load(open(qpath, encoding="utf-8"))
+        sampled = []
         data = open(os.path.join(d, name), "rb").read()
         with q.open_archive(os.path.join(d, name)) as a:
             ti, lists, tops = parts(a)
             recs = [r for k in range(len(ti.pages)) for r in ti.list_page(k).records]
             starts = [r for r in recs if r.start]
             T = ti.trunc
+        # more queries, answered by §14.2 by brute force: prefixes of word-start suffixes
+        # and of folded titles, of 1 to trunc + 12 bytes, whole characters only
+        ws_of = {}
+        for r in recs:
+            if not r.start:
+                ws_of.setdefault(r.row, []).append(r.pos)
+        texts = set()
+        for r in rng.sample(recs, min(150, len(recs))):
+            F = starts[r.row].key
+            for L in (1, T - 1, T, T + 1, T + 3, T + 12):
+                try:
+                    texts.add(F[r.pos:r.pos + L].decode("utf-8"))
+                except UnicodeDecodeError:
+                    pass
+        for text in sorted(texts):
+            Q = q.fold(text).encode("utf-8")
+            want = []
+            for s_ in starts:
+                F = s_.key
+                kd = 0 if F.startswith(Q) else 1 if any(F[i:].startswith(Q)
+                                                        for i in ws_of.get(s_.row, ())) else None
+                if kd is not None:
+                    want.append((kd, len(F), F, s_.entry_key,
+                                 [s_.entry_key.decode("utf-8"), s_.title,
+                                  "word" if kd else "title"]))
+            want.sort(key=lambda x: x[:4])
+            for limit in (None, 3):
+                sampled.append({"q": text, "limit": limit,
+                                "results": [x[4] for x in want][:limit]})
+        queries = queries + sampled
 
         def build(klen, extra=()):
             out = []
@@ -230,6 +265,7 @@ def keys_check(d):
                                                      False, pick.row, pick.pos,
                                                      pick.folded_len)]), "verify"),
         ]
+        variants.insert(0, ("the keys as they are", build(lambda r: len(r.key)), "ok"))
         for what, rs, want in variants:
             runs += 1
             ls, pages = list_bytes(rs)
@@ -254,7 +290,8 @@ def keys_check(d):
                 else:
                     good = (res in ("answered", "damaged_title_index") and not wrong
                             and kinds == ["damaged_title_index"])
-                print(f"{'ok  ' if good else 'FAIL'} {name}: {what} ({len(ls)} list pages): "
+                print(f"{'ok  ' if good else 'FAIL'} {name}: {what} ({len(ls)} list pages, "
+                      f"{len(queries)} queries): "
                       f"suggestions {res}{', wrong: ' + repr(wrong[:3]) if wrong else ''}; "
                       f"verification {[e.message for e in faults][:2] or 'clean'}")
                 bad += not good
