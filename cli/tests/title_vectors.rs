@@ -16,6 +16,7 @@
 //! title_vectors`.
 
 use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -582,6 +583,9 @@ const REJECT: &[(&str, &str, &str, Option<usize>, &str)] = &[
     ("foreign-key", "verify", "", None, "a title start's key replaced by a key that is no entry of the archive (CRCs fixed)"),
     ("foreign-title", "verify", "", None, "a title start's title changed, its folded title kept (CRCs fixed): not the entry's title"),
     ("missing-word", "verify", "", None, "a word start record dropped from list page 0 (CRCs fixed): its row's word starts are not all listed"),
+    ("word-key-short", "suggest", "", None, "a word start's key in list page 0 cut one byte short of min(trunc, folded_len − pos) (CRCs fixed)"),
+    ("word-key-long", "suggest", "", None, "a word start's key in list page 0 given bytes past its suffix's end, longer than folded_len − pos (CRCs fixed)"),
+    ("word-twice", "verify", "", None, "a word start of list page 0 listed a second time, right after itself, with a key one byte longer (its row's next byte; CRCs fixed): in order, but its row's word starts are not each listed once"),
 ];
 
 fn edit_list(t: &mut Titles, page: usize, f: impl FnOnce(&mut Vec<titles::Record>)) {
@@ -878,6 +882,66 @@ fn reject_bytes(name: &str) -> Vec<u8> {
                     .position(|r| matches!(r.body, RecordBody::Word { .. }))
                     .unwrap();
                 l.remove(i);
+            });
+            t.relaid()
+        }
+        "word-key-short" | "word-key-long" | "word-twice" => {
+            // Rows' folded titles, from the title starts of every page.
+            let mut folded: HashMap<u32, Vec<u8>> = HashMap::new();
+            for i in 0..t.root.pages.len() {
+                let p = &t.root.pages[i];
+                let list = decode_list(&t.raw(i), &t.head, p.rows_before, p.rows).unwrap();
+                for (k, &j) in list.starts.iter().enumerate() {
+                    folded.insert(
+                        p.rows_before + k as u32,
+                        list.records[j as usize].key.clone(),
+                    );
+                }
+            }
+            let trunc = t.head.trunc as usize;
+            edit_list(&mut t, 0, |l| {
+                let word = |r: &titles::Record| match r.body {
+                    RecordBody::Word {
+                        row,
+                        folded_len,
+                        pos,
+                    } => Some((row, (folded_len - pos) as usize, pos as usize)),
+                    _ => None,
+                };
+                match name {
+                    "word-key-short" => {
+                        let r = l
+                            .iter_mut()
+                            .find(|r| word(r).is_some_and(|(_, rest, _)| rest.min(trunc) >= 2))
+                            .unwrap();
+                        let least = word(r).unwrap().1.min(trunc);
+                        r.key.truncate(least - 1);
+                    }
+                    "word-key-long" => {
+                        let r = l.iter_mut().find(|r| word(r).is_some()).unwrap();
+                        let rest = word(r).unwrap().1;
+                        r.key.resize(rest + 1, b'z');
+                    }
+                    _ => {
+                        // A cut key whose one-byte-longer copy still sorts before the next
+                        // record.
+                        let at = (0..l.len() - 1)
+                            .find_map(|i| {
+                                let (row, rest, pos) = word(&l[i])?;
+                                let k = l[i].key.len();
+                                if k >= rest {
+                                    return None;
+                                }
+                                let longer = folded[&row][pos..pos + k + 1].to_vec();
+                                let next = l[i + 1].order(u32::MAX);
+                                ((longer.as_slice(), row, pos as u32) < next).then_some((i, longer))
+                            })
+                            .unwrap();
+                        let mut twin = l[at.0].clone();
+                        twin.key = at.1;
+                        l.insert(at.0 + 1, twin);
+                    }
+                }
             });
             t.relaid()
         }
