@@ -38,6 +38,9 @@ pub enum Location {
     Entry(u64),
     /// The title index (§14): its header, root or a page, at this file offset.
     TitleIndex(u64),
+    /// The full-text index (§15): its header, root, a page, a list or a block, at this file
+    /// offset.
+    SearchIndex(u64),
 }
 
 impl fmt::Display for Location {
@@ -55,6 +58,7 @@ impl fmt::Display for Location {
             Location::Block(n) => write!(f, "block {n}"),
             Location::Entry(n) => write!(f, "entry {n}"),
             Location::TitleIndex(at) => write!(f, "title index at offset {at}"),
+            Location::SearchIndex(at) => write!(f, "full-text index at offset {at}"),
         }
     }
 }
@@ -351,6 +355,22 @@ pub enum ReadError {
     /// The archive has no title index (it was packed without one: `--index none`), so it
     /// cannot suggest titles (code `no_title_index`).
     NoTitleIndex,
+    /// The archive has no full-text index (it was packed without `--index full`), so it
+    /// cannot answer searches (code `no_search_index`).
+    NoSearchIndex,
+    /// The archive's full-text index was made by a tokenizer this reader does not implement
+    /// (spec §15.1): text queries are refused, since other terms would give silently
+    /// incomplete results (code `unsupported_tokenizer`).
+    UnsupportedTokenizer {
+        /// The tokenizer string the archive records.
+        tokenizer: String,
+    },
+    /// A query over the limits of spec §15.2 (4096 bytes, 64 distinct terms): an error of
+    /// the query, not of the archive (code `invalid_query`).
+    InvalidQuery {
+        /// Why.
+        reason: &'static str,
+    },
     /// An entry number past the end.
     EntryOutOfRange {
         /// The entry asked for.
@@ -417,6 +437,9 @@ impl ReadError {
             ReadError::Skipped { cause, .. } => cause.code(),
             ReadError::EntryOutOfRange { .. } => "entry_out_of_range",
             ReadError::NoTitleIndex => "no_title_index",
+            ReadError::NoSearchIndex => "no_search_index",
+            ReadError::UnsupportedTokenizer { .. } => "unsupported_tokenizer",
+            ReadError::InvalidQuery { .. } => "invalid_query",
         }
     }
 }
@@ -440,6 +463,7 @@ pub fn damage_code(at: Location, kind: DamageKind) -> &'static str {
         (Location::Block(_), _) => "damaged_block_frame",
         (Location::Entry(_), _) => "damaged_entry",
         (Location::TitleIndex(_), _) => "damaged_title_index",
+        (Location::SearchIndex(_), _) => "damaged_search_index",
     }
 }
 
@@ -504,6 +528,15 @@ impl fmt::Display for ReadError {
             ReadError::NoTitleIndex => f.write_str(
                 "the archive has no title index (it was packed with --index none): no suggestions",
             ),
+            ReadError::NoSearchIndex => f.write_str(
+                "the archive has no full-text index (it was packed without --index full): no search",
+            ),
+            ReadError::UnsupportedTokenizer { tokenizer } => write!(
+                f,
+                "the full-text index was made by tokenizer {tokenizer:?}, which this reader does \
+                 not implement: text queries are refused (a newer quire may read it)"
+            ),
+            ReadError::InvalidQuery { reason } => write!(f, "invalid query: {reason}"),
         }
     }
 }

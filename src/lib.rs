@@ -71,7 +71,7 @@ pub use format::titles::MatchKind;
 pub use format::{BadDate, Date};
 pub use reader::{
     Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, ReadCounters,
-    Report, Suggestion,
+    Report, SearchHit, Snippet, Suggestion,
 };
 pub use writer::{
     ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, IndexKind, NewEntry, Overwrite,

@@ -35,6 +35,7 @@ pub mod header;
 pub mod meta;
 #[doc(hidden)]
 pub mod nodes;
+pub mod search;
 #[doc(hidden)]
 pub mod strings;
 pub mod titles;

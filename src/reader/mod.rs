@@ -14,6 +14,7 @@ mod iter;
 mod layout;
 mod many;
 mod nodes;
+mod search;
 mod suggest;
 mod verify;
 
@@ -25,6 +26,7 @@ use std::sync::{Mutex, OnceLock};
 
 pub use entry::{BodyReader, Document, Entry, EntryInfo};
 pub use iter::{Entries, PrefixIter};
+pub use search::{SearchHit, Snippet};
 pub use suggest::Suggestion;
 pub use verify::{Problem, Report};
 
@@ -62,6 +64,8 @@ pub(crate) struct State {
     failed: Mutex<HashMap<(u32, u32, u32), DamageKind>>,
     /// The title index (§14), read on first use.
     titles: suggest::TitleState,
+    /// The full-text index (§15), read on first use.
+    search: search::SearchState,
 }
 
 /// Counts of the work an archive's reads did (relaxed atomics: figures, not a protocol).
@@ -72,6 +76,7 @@ pub(crate) struct Counters {
     blocks_decompressed: AtomicU64,
     bytes_read: AtomicU64,
     title_pages: AtomicU64,
+    search_nodes: AtomicU64,
 }
 
 impl Counters {
@@ -95,6 +100,9 @@ impl Counters {
     pub(crate) fn title_page(&self) {
         self.title_pages.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn search_node(&self) {
+        self.search_nodes.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn block_decompressed(&self) {
         self.blocks_decompressed.fetch_add(1, Ordering::Relaxed);
     }
@@ -108,6 +116,7 @@ impl Counters {
             blocks_decompressed: self.blocks_decompressed.load(Ordering::Relaxed),
             bytes_read: self.bytes_read.load(Ordering::Relaxed),
             title_pages: self.title_pages.load(Ordering::Relaxed),
+            search_nodes: self.search_nodes.load(Ordering::Relaxed),
         }
     }
     fn reset(&self) {
@@ -117,6 +126,7 @@ impl Counters {
             &self.blocks_decompressed,
             &self.bytes_read,
             &self.title_pages,
+            &self.search_nodes,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -138,6 +148,9 @@ pub struct ReadCounters {
     /// Title-index pages (list and tops pages, §14) visited, cached or not, by suggestions
     /// and by full verification.
     pub title_pages: u64,
+    /// Full-text index nodes (§15: term pages, heads, blocks, norms chunks and document
+    /// pages) visited, cached or not, by searches.
+    pub search_nodes: u64,
 }
 
 /// A source and the state read from it: what every read works through.
@@ -376,6 +389,7 @@ impl<S: ByteSource> Archive<S> {
                 counters: Counters::default(),
                 failed: Mutex::new(HashMap::new()),
                 titles: suggest::TitleState::default(),
+                search: search::SearchState::default(),
             },
         })
     }
@@ -625,6 +639,59 @@ impl<S: ByteSource> Archive<S> {
     /// [`suggest`](Self::suggest) needs. Reads nothing.
     pub fn has_title_index(&self) -> bool {
         self.ctx().has_title_index()
+    }
+
+    /// Full-text search (spec §15): the entries that hold every word of `query` (and its
+    /// quoted phrases, `"new york"`), ranked by BM25 (integer scores, ties by key), at most
+    /// `limit` (at most 10,000), each with its key, title, score and a snippet of
+    /// its text with the query's words marked. Words are analysed as the archive's text
+    /// was (its language: stemming, so `running` finds `run`; CJK segmentation).
+    ///
+    /// Reads the full-text index (its root, a term page per word, the lists of common
+    /// words, norms, document pages), then each result's entry for its snippet (and each
+    /// candidate's, up to 1,000 more, to check phrases). Errors:
+    /// [`ReadError::NoSearchIndex`] without an index, [`ReadError::UnsupportedTokenizer`]
+    /// when the index was made by a tokenizer this build does not implement,
+    /// [`ReadError::InvalidQuery`] over 4096 bytes or 64 distinct words, and damage
+    /// (`damaged_search_index`).
+    ///
+    /// ```
+    /// use quire::{Archive, ArchiveWriter, IndexKind, NewEntry, WriterOptions};
+    /// let opts = WriterOptions::new().index(IndexKind::Full).metadata("language", "eng");
+    /// let mut w = ArchiveWriter::in_memory(opts)?;
+    /// w.add(&NewEntry::new("a", b"Cats are running in the garden.").title("Cats"))?;
+    /// w.add(&NewEntry::new("b", b"A dog runs.").title("Dogs"))?;
+    /// let archive = Archive::new(w.finish_into_inner()?.0.into_inner())?;
+    /// let hits = archive.search("run", 10)?;
+    /// let keys: Vec<&str> = hits.iter().map(|h| h.key.as_str()).collect();
+    /// assert_eq!(keys.len(), 2);
+    /// let hits = archive.search("running cats", 10)?;
+    /// assert_eq!(hits[0].key, "a");
+    /// assert_eq!(hits[0].snippet.to_html(), "<b>Cats</b> are <b>running</b> in the garden.");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "fulltext")]
+    pub fn search(&self, query: &str, limit: usize) -> ReadResult<Vec<SearchHit>> {
+        self.ctx().search(query, limit)
+    }
+
+    /// Whether the archive has a full-text index (spec §15), as its section table says:
+    /// what [`search`](Self::search) needs. Reads nothing.
+    pub fn has_search_index(&self) -> bool {
+        self.ctx().has_search_index()
+    }
+
+    /// A term's postings in the full-text index (spec §15.5): (entry number, term
+    /// frequency) in entry order, or `None` when the dictionary does not hold the term.
+    /// The term is looked up as given (already analysed); this needs no tokenizer.
+    pub fn search_postings(&self, term: &str) -> ReadResult<Option<Vec<(u64, u32)>>> {
+        self.ctx().search_postings(term)
+    }
+
+    /// The tokenizer string of the archive's full-text index (spec §15.1, e.g.
+    /// `quire-text/1 lang=eng stem=snowball-english cjk=bigram`).
+    pub fn search_tokenizer(&self) -> ReadResult<String> {
+        self.ctx().search_tokenizer()
     }
 
     /// Checks every checksum, every node, record and entry, decompresses every block, and

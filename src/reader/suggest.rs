@@ -60,7 +60,7 @@ impl Suggestion {
 
 /// A small cache of decoded pages, oldest out first: at most `cap` pages and `budget` bytes
 /// (as [`ListPage`]s and [`TopsPage`]s take them decoded; the newest page is always kept).
-struct PageCache<T> {
+pub(super) struct PageCache<T> {
     cap: usize,
     budget: usize,
     bytes: usize,
@@ -69,7 +69,7 @@ struct PageCache<T> {
 }
 
 impl<T> PageCache<T> {
-    fn new(cap: usize, budget: usize) -> Self {
+    pub(super) fn new(cap: usize, budget: usize) -> Self {
         PageCache {
             cap,
             budget,
@@ -78,7 +78,7 @@ impl<T> PageCache<T> {
             order: VecDeque::new(),
         }
     }
-    fn get(&self, i: u32) -> Option<Arc<T>> {
+    pub(super) fn get(&self, i: u32) -> Option<Arc<T>> {
         self.map.get(&i).map(|(v, _)| Arc::clone(v))
     }
     fn clear(&mut self) {
@@ -86,7 +86,7 @@ impl<T> PageCache<T> {
         self.order.clear();
         self.bytes = 0;
     }
-    fn put(&mut self, i: u32, v: Arc<T>, weight: usize) {
+    pub(super) fn put(&mut self, i: u32, v: Arc<T>, weight: usize) {
         if self.map.contains_key(&i) {
             return;
         }

@@ -234,6 +234,9 @@ impl Verifier<'_> {
             let at = match SectionId::from_u32(r.id) {
                 Some(id) => Location::Section(id),
                 None if r.id == crate::format::titles::SECTION_ID => Location::TitleIndex(r.offset),
+                None if r.id == crate::format::search::SECTION_ID => {
+                    Location::SearchIndex(r.offset)
+                }
                 None => Location::UnknownSection(r.id),
             };
             if let Some(c) = chunked {

@@ -22,8 +22,29 @@ mod entry;
 mod index;
 mod opaque;
 mod options;
+#[cfg(feature = "fulltext")]
+mod search;
 mod spool;
 mod titles;
+#[cfg(feature = "fulltext")]
+pub(crate) use search::fields_of as search_fields;
+/// Without the `fulltext` feature there is no full-text index to write (the options check
+/// refuses [`IndexKind::Full`]).
+#[cfg(not(feature = "fulltext"))]
+mod search {
+    pub(super) enum Built {}
+    impl Built {
+        pub(super) fn seal(&self, _: u32, _: u32) -> ([u8; 64], u32) {
+            match *self {}
+        }
+        pub(super) fn len(&self) -> u64 {
+            match *self {}
+        }
+        pub(super) fn write_to(&self, _: &[u8], _: &mut dyn std::io::Write) -> std::io::Result<()> {
+            match *self {}
+        }
+    }
+}
 
 pub use atomic::AtomicFile;
 pub use entry::{NewEntry, DEFAULT_CONTENT_TYPE};
@@ -79,6 +100,8 @@ pub struct Summary {
     pub index_depth: u8,
     /// Size of the title index (TITLES, spec §14; 0 without one).
     pub titles_len: u64,
+    /// Size of the full-text index (SEARCH, spec §15; 0 without one).
+    pub search_len: u64,
     /// Entries dropped by [`DuplicatePolicy::First`] or replaced by [`DuplicatePolicy::Last`].
     pub duplicates: u64,
     /// Entries whose body was stored once for several of them ([`WriterOptions::dedup`]).
@@ -639,10 +662,33 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         self.number_content_types(&mut entries);
         self.spool.finish_writing()?;
         // The title index (§14) first, while only the entries are in memory.
-        let titles = match self.opts.get_index() {
-            IndexKind::Titles => Some(titles::build(&entries, &keys, &self.spool)?),
-            IndexKind::None => None,
+        let titles = if self.opts.get_index().titles() {
+            Some(titles::build(&entries, &keys, &self.spool)?)
+        } else {
+            None
         };
+        // The full-text index (§15), from the entries' text, also before the blocks.
+        #[cfg(feature = "fulltext")]
+        let search = if self.opts.get_index().full_text() {
+            let language = self
+                .opts
+                .get_metadata()
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "language")
+                .map(|(_, v)| v.as_str());
+            Some(search::build(
+                &entries,
+                &keys,
+                &self.ctypes,
+                &self.spool,
+                language,
+            )?)
+        } else {
+            None
+        };
+        #[cfg(not(feature = "fulltext"))]
+        let search: Option<search::Built> = None;
         let threads = self.opts.thread_count();
         let opaque = opaque::find(&entries, &self.ctypes, &self.spool)?;
         if self.opts.get_block_size_is_auto() {
@@ -719,6 +765,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             dict_len,
             shared,
             titles.as_ref(),
+            search.as_ref(),
         )?;
         self.out.flush()?;
         Ok((self.out, summary))
@@ -766,8 +813,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// Room for the root in the prelude, after the fixed parts.
     fn root_budget(&self) -> usize {
         let ct: usize = self.ctypes.iter().map(|c| ctypes::encoded_len(c)).sum();
+        let index = self.opts.get_index();
         let sections =
-            SectionId::ALL.len() + usize::from(self.opts.get_index() == IndexKind::Titles);
+            SectionId::ALL.len() + usize::from(index.titles()) + usize::from(index.full_text());
         format::MAX_PRELUDE_LEN - header::prelude_len(sections, self.meta.len(), ct, 0)
     }
 
@@ -989,9 +1037,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         dict_len: u64,
         shared: u64,
         titles: Option<&titles::Built>,
+        search: Option<&search::Built>,
     ) -> Result<Summary, WriteError> {
         let ctypes = ctypes::encode(&self.ctypes);
         let sealed = titles.map(|t| t.seal(format::crc32(&tree.nodes), blocks.data_crc));
+        let sealed_search = search.map(|t| t.seal(format::crc32(&tree.nodes), blocks.data_crc));
         let known = [
             (
                 SectionId::Dict,
@@ -1011,6 +1061,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             .collect();
         if let (Some(t), Some((_, crc))) = (titles, &sealed) {
             lens.push((format::titles::SECTION_ID, t.len(), *crc));
+        }
+        if let (Some(t), Some((_, crc))) = (search, &sealed_search) {
+            lens.push((format::search::SECTION_ID, t.len(), *crc));
         }
         let prelude_len =
             header::prelude_len(lens.len(), self.meta.len(), ctypes.len(), tree.root.len()) as u64;
@@ -1040,6 +1093,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         if let (Some(t), Some((header, _))) = (titles, &sealed) {
             t.write_to(header, &mut self.out)?;
         }
+        if let (Some(t), Some((header, _))) = (search, &sealed_search) {
+            t.write_to(header, &mut self.out)?;
+        }
         if let Some(t) = &mut self.progress {
             t.call(Stage::Writing, h.entry_count, h.file_len, h.file_len);
         }
@@ -1055,6 +1111,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             index_len: tree.nodes.len() as u64,
             index_depth: tree.depth,
             titles_len: titles.map_or(0, |t| t.len()),
+            search_len: search.map_or(0, |t| t.len()),
             duplicates: self.duplicates,
             shared_bodies: shared,
         })

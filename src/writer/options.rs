@@ -71,6 +71,25 @@ pub enum IndexKind {
     /// about 90 bytes an entry on news titles, 20 on short ones (`BENCHMARKS.md`).
     #[default]
     Titles,
+    /// The title index and the full-text index (the SEARCH section, §15), for
+    /// [`Archive::search`](crate::Archive::search): BM25-ranked word searches with phrases
+    /// and snippets. Needs the `fulltext` feature (without it the writer refuses the
+    /// option). Text is analysed in the archive's language, the `language` metadata field
+    /// (ISO 639-3, e.g. `eng`): see `quire::text::Analyzer` and spec §15.1; without one,
+    /// words are not stemmed and CJK text is cut into bigrams.
+    Full,
+}
+
+impl IndexKind {
+    /// Whether it includes the title index (TITLES).
+    pub fn titles(self) -> bool {
+        matches!(self, IndexKind::Titles | IndexKind::Full)
+    }
+
+    /// Whether it includes the full-text index (SEARCH).
+    pub fn full_text(self) -> bool {
+        self == IndexKind::Full
+    }
 }
 
 /// Writer settings, built by chaining setters on [`WriterOptions::new`] (the defaults, the
@@ -257,7 +276,7 @@ impl WriterOptions {
 
     /// Which search indexes to add: [`IndexKind::Titles`] (the default: title suggestions,
     /// [`Archive::suggest`](crate::Archive::suggest), for about 90 bytes an entry on news
-    /// titles) or [`IndexKind::None`].
+    /// titles), [`IndexKind::Full`] (titles and full-text search) or [`IndexKind::None`].
     pub fn index(mut self, kind: IndexKind) -> Self {
         self.index = kind;
         self
@@ -353,6 +372,9 @@ impl WriterOptions {
     /// Checks every setting against the format's limits.
     pub(crate) fn check(&self) -> Result<(), WriteError> {
         let bad = |s: String| Err(WriteError::InvalidOptions(s));
+        if self.index.full_text() && !cfg!(feature = "fulltext") {
+            return bad("a full-text index needs quire's `fulltext` feature".into());
+        }
         if !(1..=22).contains(&self.level) {
             return bad(format!("level {} is not in 1..=22", self.level));
         }

@@ -1,0 +1,827 @@
+//! Full-text search (spec §15): [`Archive::search`](crate::Archive::search) answers from
+//! the SEARCH section — its header, root, term pages, postings, norms and document pages —
+//! and reads entries only to check phrases and to cut snippets.
+//!
+//! Nothing here trusts the section: the header is checked against a CRC that the prelude's
+//! CRCs of INDEX and DATA seal, the root against the header's CRC, every page and list
+//! against the root's or its term record's; each is parsed whole when first read, and a
+//! block is decoded at most once per query. A query's work is bounded by the section's
+//! size plus, for phrases and snippets, the text of the entries it checks.
+
+// Without the `fulltext` feature only term lookups are built: text queries need the analyzer.
+#![cfg_attr(not(feature = "fulltext"), allow(dead_code))]
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::suggest::PageCache;
+use super::Ctx;
+use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
+use crate::format::search::{
+    self, decode_block, decode_docs, decode_head, decode_terms, unstore, Bm25, DocRow, Head,
+    Postings, Root, TermPage, TermRecord, BLOCK_POSTINGS, MAX_PAGE_RAW, MAX_ROOT_RAW,
+};
+use crate::format::SectionId;
+
+/// A remote full-text index this small is fetched whole by the first search.
+const WHOLE_REMOTE: u64 = 1 << 20;
+/// The first read of a larger remote index: the header and, usually, the root.
+const HEAD_REMOTE: u64 = 64 << 10;
+/// A list this short is fetched whole (one range); a longer one block by block.
+const WHOLE_LIST: u64 = 256 << 10;
+/// Term pages, norms chunks and document pages kept decoded, of each kind.
+const PAGE_CACHE: usize = 64;
+/// Heap the decoded pages of each kind may take.
+const PAGE_CACHE_BYTES: usize = 8 << 20;
+/// Most results a search returns (§15.10's heap bound).
+pub const MAX_RESULTS: usize = 10_000;
+/// Candidates a search with phrases checks against their text, at most, beyond its limit.
+pub const PHRASE_BUDGET: usize = 1000;
+/// Tokens in a snippet's window.
+const SNIPPET_TOKENS: usize = 30;
+/// Longest snippet, in bytes.
+const SNIPPET_BYTES: usize = 400;
+
+/// A snippet of a result's text with the query's words marked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Snippet {
+    /// The text: a window of the entry's text (line breaks as spaces), with `…` before
+    /// and after when it is cut from a longer text.
+    pub text: String,
+    /// The byte ranges of `text` that hold a query's word, in order, not overlapping.
+    pub marks: Vec<Range<usize>>,
+}
+
+impl Snippet {
+    /// The snippet as HTML: text escaped (`&`, `<`, `>`, `"`, `'`), marks in `<b>…</b>`.
+    ///
+    /// ```
+    /// let s = quire::Snippet { text: "a <cat> sat".into(), marks: vec![3..6] };
+    /// assert_eq!(s.to_html(), "a &lt;<b>cat</b>&gt; sat");
+    /// ```
+    pub fn to_html(&self) -> String {
+        self.marked("<b>", "</b>", true)
+    }
+
+    /// The snippet with marks between `open` and `close`, escaped for HTML or not.
+    pub fn marked(&self, open: &str, close: &str, html: bool) -> String {
+        let mut out = String::with_capacity(self.text.len() + 16);
+        let push = |out: &mut String, s: &str| {
+            if html {
+                for c in s.chars() {
+                    match c {
+                        '&' => out.push_str("&amp;"),
+                        '<' => out.push_str("&lt;"),
+                        '>' => out.push_str("&gt;"),
+                        '"' => out.push_str("&quot;"),
+                        '\'' => out.push_str("&#39;"),
+                        c => out.push(c),
+                    }
+                }
+            } else {
+                out.push_str(s);
+            }
+        };
+        let mut at = 0;
+        for m in &self.marks {
+            if m.start < at || m.end > self.text.len() {
+                continue;
+            }
+            let (Some(before), Some(word)) = (self.text.get(at..m.start), self.text.get(m.clone()))
+            else {
+                continue;
+            };
+            push(&mut out, before);
+            out.push_str(open);
+            push(&mut out, word);
+            out.push_str(close);
+            at = m.end;
+        }
+        push(&mut out, self.text.get(at..).unwrap_or_default());
+        out
+    }
+}
+
+/// One search result.
+///
+/// Owned data, so that results outlive the archive's borrow (and cross to Python and C).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SearchHit {
+    /// The entry's number (key order): [`Archive::get_by_index`](crate::Archive::get_by_index).
+    pub index: u64,
+    /// The entry's key.
+    pub key: String,
+    /// Its title (spec §15.1's title field: the entry's title, or an HTML page's `<title>`).
+    pub title: Option<String>,
+    /// Its BM25 score in the integers of spec §15.2 (`score · ln 2 / 2^32` is BM25 with
+    /// natural logarithms: [`bm25`](Self::bm25)).
+    pub score: u64,
+    /// A window of its text with the query's words marked.
+    pub snippet: Snippet,
+}
+
+impl SearchHit {
+    /// The score as classic BM25 (natural logarithms).
+    pub fn bm25(&self) -> f64 {
+        self.score as f64 * std::f64::consts::LN_2 / 4_294_967_296.0
+    }
+}
+
+/// The header and root, read on first use.
+pub(crate) struct Loaded {
+    section: Range<u64>,
+    head: Head,
+    root: Root,
+}
+
+/// What an archive keeps of its full-text index.
+pub(crate) struct SearchState {
+    loaded: OnceLock<Arc<Loaded>>,
+    terms: Mutex<PageCache<TermPage>>,
+    norms: Mutex<PageCache<Vec<u8>>>,
+    docs: Mutex<PageCache<Vec<Option<DocRow>>>>,
+}
+
+impl Default for SearchState {
+    fn default() -> Self {
+        SearchState {
+            loaded: OnceLock::new(),
+            terms: Mutex::new(PageCache::new(PAGE_CACHE, PAGE_CACHE_BYTES)),
+            norms: Mutex::new(PageCache::new(PAGE_CACHE, PAGE_CACHE_BYTES)),
+            docs: Mutex::new(PageCache::new(PAGE_CACHE, PAGE_CACHE_BYTES)),
+        }
+    }
+}
+
+fn damaged(at: u64, kind: DamageKind) -> ReadError {
+    ReadError::damaged(Location::SearchIndex(at), kind)
+}
+
+/// A block of a list: where it lies and what the reader knows of it before decoding.
+#[derive(Debug, Clone, Copy)]
+struct BlockMeta {
+    offset: u64,
+    len: u32,
+    crc: u32,
+    /// Postings in it.
+    n: usize,
+    /// Its last document, from the head (lists with one).
+    last: Option<u32>,
+    /// Its bound, from the head.
+    bound: Option<(u32, u8)>,
+}
+
+/// A posting's `tf` and its block's bound (`max_tf`, `max_norm`), for lists with a head.
+type Found = (u32, Option<(u32, u8)>);
+
+/// A term's postings being read: the blocks, and the one decoded last.
+struct List {
+    blocks: Vec<BlockMeta>,
+    current: Option<(usize, Vec<(u32, u32)>)>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The SEARCH section's range, if the archive has exactly one; an error if it has more.
+    fn search_section(&self) -> ReadResult<Option<Range<u64>>> {
+        let mut found = None;
+        for r in &self.st.layout.records {
+            if r.id == search::SECTION_ID {
+                if found.is_some() {
+                    return Err(damaged(r.offset, DamageKind::Violates(Rule::UniqueSection)));
+                }
+                found = r.range();
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether the section table lists a full-text index (nothing is read).
+    pub(crate) fn has_search_index(&self) -> bool {
+        self.st
+            .layout
+            .records
+            .iter()
+            .any(|r| r.id == search::SECTION_ID)
+    }
+
+    /// The header and root, read and checked on first use.
+    fn search_index(&self) -> ReadResult<Arc<Loaded>> {
+        if let Some(l) = self.st.search.loaded.get() {
+            return Ok(Arc::clone(l));
+        }
+        let loaded = Arc::new(self.load_search()?);
+        Ok(Arc::clone(self.st.search.loaded.get_or_init(|| loaded)))
+    }
+
+    fn load_search(&self) -> ReadResult<Loaded> {
+        let section = self.search_section()?.ok_or(ReadError::NoSearchIndex)?;
+        let len = section.end - section.start;
+        if len < search::HEADER_LEN as u64 {
+            return Err(damaged(
+                section.start,
+                DamageKind::Violates(Rule::RecordBounds),
+            ));
+        }
+        if self.src.is_remote() {
+            let first = if len <= WHOLE_REMOTE {
+                len
+            } else {
+                len.min(HEAD_REMOTE)
+            };
+            self.read(section.start, first as usize)?;
+        }
+        let crc = |id| self.st.layout.record(id).map_or(0, |r| r.crc);
+        let header = self.read(section.start, search::HEADER_LEN)?;
+        let head = match Head::decode(&header, crc(SectionId::Index), crc(SectionId::Data), len) {
+            Err(DamageKind::ChecksumMismatch) => {
+                return Err(self.checksum_failed(Location::SearchIndex(section.start)))
+            }
+            r => r.map_err(|k| damaged(section.start, k))?,
+        };
+        if u64::from(head.entries) != self.header().entry_count {
+            return Err(damaged(
+                section.start,
+                DamageKind::Violates(Rule::EntryCount),
+            ));
+        }
+        let at = section.start + search::HEADER_LEN as u64;
+        let stored = self.read(at, head.root_len as usize)?;
+        let raw =
+            self.search_unstore(at, &stored, head.root_raw_len, head.root_crc, MAX_ROOT_RAW)?;
+        let root = Root::decode(&raw, &head, len).map_err(|k| damaged(at, k))?;
+        Ok(Loaded {
+            section,
+            head,
+            root,
+        })
+    }
+
+    fn search_unstore(
+        &self,
+        at: u64,
+        stored: &[u8],
+        raw_len: u32,
+        crc: u32,
+        cap: usize,
+    ) -> ReadResult<Vec<u8>> {
+        match unstore(stored, raw_len, crc, cap) {
+            Ok(raw) => Ok(raw),
+            Err(DamageKind::ChecksumMismatch) => {
+                Err(self.checksum_failed(Location::SearchIndex(at)))
+            }
+            Err(k) => Err(damaged(at, k)),
+        }
+    }
+
+    /// Bytes of the section, checked against a CRC32.
+    fn search_bytes(&self, l: &Loaded, offset: u64, len: u64, crc: u32) -> ReadResult<Vec<u8>> {
+        let at = l.section.start + offset;
+        let end = offset.checked_add(len);
+        if end.is_none_or(|e| e > l.section.end - l.section.start) {
+            return Err(damaged(at, DamageKind::Violates(Rule::RecordBounds)));
+        }
+        let bytes = self.read(at, len as usize)?;
+        if crate::format::crc32(&bytes) != crc {
+            return Err(self.checksum_failed(Location::SearchIndex(at)));
+        }
+        Ok(bytes.into_owned())
+    }
+
+    /// Term page `i`, from the cache or read and checked whole.
+    fn term_page(&self, l: &Loaded, i: usize) -> ReadResult<Arc<TermPage>> {
+        self.st.counters.search_node();
+        if let Some(p) = self
+            .st
+            .search
+            .terms
+            .lock()
+            .ok()
+            .and_then(|c| c.get(i as u32))
+        {
+            return Ok(p);
+        }
+        let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+        let r = l.root.terms.get(i).ok_or_else(bad)?;
+        let at = l.section.start + r.offset;
+        let stored = self.read(at, r.stored_len as usize)?;
+        let raw = self.search_unstore(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?;
+        let next = l.root.terms.get(i + 1).map(|n| n.first.as_slice());
+        let page = Arc::new(decode_terms(&raw, r, next, &l.head).map_err(|k| damaged(at, k))?);
+        let weight = page
+            .records
+            .iter()
+            .map(|r| {
+                64 + r.term.len()
+                    + match &r.postings {
+                        Postings::Inline(p) => 8 * p.len(),
+                        _ => 0,
+                    }
+            })
+            .sum();
+        if let Ok(mut c) = self.st.search.terms.lock() {
+            c.put(i as u32, Arc::clone(&page), weight);
+        }
+        Ok(page)
+    }
+
+    /// Norms chunk `i`.
+    fn norms_chunk(&self, l: &Loaded, i: usize) -> ReadResult<Arc<Vec<u8>>> {
+        self.st.counters.search_node();
+        if let Some(p) = self
+            .st
+            .search
+            .norms
+            .lock()
+            .ok()
+            .and_then(|c| c.get(i as u32))
+        {
+            return Ok(p);
+        }
+        let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+        let r = l.root.norms.get(i).ok_or_else(bad)?;
+        let at = l.section.start + r.offset;
+        let stored = self.read(at, r.stored_len as usize)?;
+        let raw = Arc::new(self.search_unstore(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?);
+        if let Ok(mut c) = self.st.search.norms.lock() {
+            c.put(i as u32, Arc::clone(&raw), raw.len());
+        }
+        Ok(raw)
+    }
+
+    /// The norm code of document `d`.
+    fn norm(&self, l: &Loaded, d: u32) -> ReadResult<u8> {
+        let chunk = self.norms_chunk(l, (d / search::NORMS_CHUNK) as usize)?;
+        chunk
+            .get((d % search::NORMS_CHUNK) as usize)
+            .copied()
+            .ok_or_else(|| damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds)))
+    }
+
+    /// Document page `i`.
+    fn doc_page(&self, l: &Loaded, i: usize) -> ReadResult<Arc<Vec<Option<DocRow>>>> {
+        self.st.counters.search_node();
+        if let Some(p) = self
+            .st
+            .search
+            .docs
+            .lock()
+            .ok()
+            .and_then(|c| c.get(i as u32))
+        {
+            return Ok(p);
+        }
+        let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+        let r = l.root.docs.get(i).ok_or_else(bad)?;
+        let at = l.section.start + r.offset;
+        let stored = self.read(at, r.stored_len as usize)?;
+        let raw = self.search_unstore(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?;
+        let rows = Arc::new(decode_docs(&raw, r.rows).map_err(|k| damaged(at, k))?);
+        let weight = rows
+            .iter()
+            .map(|r| {
+                48 + r
+                    .as_ref()
+                    .map_or(0, |r| r.key.len() + r.title.as_ref().map_or(0, String::len))
+            })
+            .sum();
+        if let Ok(mut c) = self.st.search.docs.lock() {
+            c.put(i as u32, Arc::clone(&rows), weight);
+        }
+        Ok(rows)
+    }
+
+    /// Row `d`: an indexed document's key and title.
+    fn doc_row(&self, l: &Loaded, d: u32) -> ReadResult<DocRow> {
+        let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+        let i = l.root.page_of_doc(d).ok_or_else(bad)?;
+        let first = l.root.docs.get(i).ok_or_else(bad)?.first_row;
+        let page = self.doc_page(l, i)?;
+        match page.get((d - first) as usize) {
+            Some(Some(r)) => Ok(r.clone()),
+            _ => Err(damaged(
+                l.section.start + l.root.docs[i].offset,
+                DamageKind::Violates(Rule::EntryCount),
+            )),
+        }
+    }
+
+    /// The record of `term`, if the dictionary holds it.
+    fn term_record(&self, l: &Loaded, term: &[u8]) -> ReadResult<Option<TermRecord>> {
+        let Some(i) = l.root.page_of_term(term) else {
+            return Ok(None);
+        };
+        let page = self.term_page(l, i)?;
+        Ok(page
+            .records
+            .binary_search_by(|r| r.term.as_slice().cmp(term))
+            .ok()
+            .and_then(|j| page.records.get(j).cloned()))
+    }
+
+    /// A term's list, ready to read (its head read and checked, for a long one).
+    fn open_list(&self, l: &Loaded, rec: &TermRecord) -> ReadResult<List> {
+        let df = rec.df;
+        let blocks = match &rec.postings {
+            Postings::Inline(p) => {
+                return Ok(List {
+                    blocks: vec![BlockMeta {
+                        offset: 0,
+                        len: 0,
+                        crc: 0,
+                        n: p.len(),
+                        last: None,
+                        bound: None,
+                    }],
+                    current: Some((0, p.clone())),
+                })
+            }
+            Postings::Block { offset, len, crc } => vec![BlockMeta {
+                offset: *offset,
+                len: *len,
+                crc: *crc,
+                n: df as usize,
+                last: None,
+                bound: None,
+            }],
+            Postings::Headed {
+                offset,
+                head_len,
+                list_len,
+                crc,
+            } => {
+                self.st.counters.search_node();
+                if *list_len <= WHOLE_LIST && self.src.is_remote() {
+                    self.src.prefetch(std::slice::from_ref(
+                        &(l.section.start + offset..l.section.start + offset + list_len),
+                    ));
+                }
+                let head = self.search_bytes(l, *offset, u64::from(*head_len), *crc)?;
+                let at = offset + u64::from(*head_len);
+                let entries = decode_head(
+                    &head,
+                    df,
+                    at,
+                    list_len - u64::from(*head_len),
+                    l.head.entries,
+                )
+                .map_err(|k| damaged(l.section.start + offset, k))?;
+                let m = entries.len();
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| BlockMeta {
+                        offset: e.offset,
+                        len: e.len,
+                        crc: e.crc,
+                        n: if i + 1 < m {
+                            BLOCK_POSTINGS
+                        } else {
+                            df as usize - BLOCK_POSTINGS * (m - 1)
+                        },
+                        last: Some(e.last),
+                        bound: Some((e.max_tf, e.max_norm)),
+                    })
+                    .collect()
+            }
+        };
+        Ok(List {
+            blocks,
+            current: None,
+        })
+    }
+
+    /// Block `i` of `list`, decoded (and kept as the list's current block).
+    fn postings_block<'l>(
+        &self,
+        l: &Loaded,
+        list: &'l mut List,
+        i: usize,
+    ) -> ReadResult<&'l [(u32, u32)]> {
+        if list.current.as_ref().is_none_or(|(j, _)| *j != i) {
+            let b = *list.blocks.get(i).ok_or_else(|| {
+                damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds))
+            })?;
+            self.st.counters.search_node();
+            let bytes = self.search_bytes(l, b.offset, b.len.into(), b.crc)?;
+            let base = match i {
+                0 => None,
+                _ => list.blocks.get(i - 1).and_then(|p| p.last),
+            };
+            let at = l.section.start + b.offset;
+            let p = decode_block(&bytes, base, b.n, l.head.entries).map_err(|k| damaged(at, k))?;
+            if b.last.is_some() && p.last().map(|x| x.0) != b.last {
+                return Err(damaged(at, DamageKind::Violates(Rule::KeyOrder)));
+            }
+            list.current = Some((i, p));
+        }
+        Ok(list.current.as_ref().map_or(&[][..], |(_, p)| p.as_slice()))
+    }
+
+    /// The `tf` of document `d` in `list`, and its block's bound; documents asked for must
+    /// not decrease (blocks are decoded moving forward).
+    fn seek(&self, l: &Loaded, list: &mut List, d: u32) -> ReadResult<Option<Found>> {
+        let i = if list.blocks.len() == 1 {
+            0
+        } else {
+            list.blocks
+                .partition_point(|b| b.last.is_some_and(|x| x < d))
+        };
+        if i >= list.blocks.len() {
+            return Ok(None);
+        }
+        let bound = list.blocks[i].bound;
+        let p = self.postings_block(l, list, i)?;
+        Ok(p.binary_search_by_key(&d, |x| x.0)
+            .ok()
+            .map(|j| (p[j].1, bound)))
+    }
+
+    /// Every posting of `term` (document, tf), or `None` when the dictionary does not hold
+    /// it: a term lookup, which needs no tokenizer (§15.5).
+    pub(crate) fn search_postings(&self, term: &str) -> ReadResult<Option<Vec<(u64, u32)>>> {
+        let l = self.search_index()?;
+        let Some(rec) = self.term_record(&l, term.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut list = self.open_list(&l, &rec)?;
+        let mut out = Vec::with_capacity(rec.df.min(1 << 16) as usize);
+        for i in 0..list.blocks.len() {
+            out.extend(
+                self.postings_block(&l, &mut list, i)?
+                    .iter()
+                    .map(|&(d, t)| (u64::from(d), t)),
+            );
+        }
+        Ok(Some(out))
+    }
+
+    /// The tokenizer string the archive's full-text index records.
+    pub(crate) fn search_tokenizer(&self) -> ReadResult<String> {
+        Ok(self.search_index()?.root.tokenizer.clone())
+    }
+
+    /// Candidates matching every term, best first, at most `keep`: (score, document).
+    fn search_candidates(
+        &self,
+        l: &Loaded,
+        terms: &[String],
+        keep: usize,
+    ) -> ReadResult<Vec<(u64, u32)>> {
+        let bm25: Bm25 = l.head.bm25();
+        let mut lists = Vec::with_capacity(terms.len());
+        for t in terms {
+            let Some(rec) = self.term_record(l, t.as_bytes())? else {
+                return Ok(Vec::new());
+            };
+            lists.push(rec);
+        }
+        lists.sort_by_key(|r| r.df);
+        let mut lists: Vec<(List, u64)> = lists
+            .iter()
+            .map(|r| Ok((self.open_list(l, r)?, bm25.idf(r.df.into()))))
+            .collect::<ReadResult<_>>()?;
+        let mut heap: std::collections::BinaryHeap<(std::cmp::Reverse<u64>, u32)> =
+            std::collections::BinaryHeap::new();
+        let Some(((first, first_idf), rest)) = lists.split_first_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut tfs: Vec<(Found, u64)> = Vec::with_capacity(terms.len());
+        for bi in 0..first.blocks.len() {
+            let bound0 = first.blocks[bi].bound;
+            let postings = self.postings_block(l, first, bi)?.to_vec();
+            'doc: for (d, tf) in postings {
+                tfs.clear();
+                tfs.push(((tf, bound0), *first_idf));
+                for (list, idf) in rest.iter_mut() {
+                    match self.seek(l, list, d)? {
+                        Some(found) => tfs.push((found, *idf)),
+                        None => continue 'doc,
+                    }
+                }
+                let norm = self.norm(l, d)?;
+                if norm == 0 {
+                    return Err(damaged(
+                        l.section.start,
+                        DamageKind::Violates(Rule::EntryCount),
+                    ));
+                }
+                let mut score = 0u64;
+                for &((tf, bound), idf) in &tfs {
+                    let tfn = bm25.tfn(tf.into(), norm);
+                    if let Some((btf, bnorm)) = bound {
+                        if tfn > bm25.tfn(btf.into(), bnorm) {
+                            return Err(damaged(
+                                l.section.start,
+                                DamageKind::Violates(Rule::RecordBounds),
+                            ));
+                        }
+                    }
+                    score = score.saturating_add(idf.saturating_mul(tfn));
+                }
+                heap.push((std::cmp::Reverse(score), d));
+                if heap.len() > keep {
+                    heap.pop();
+                }
+            }
+        }
+        let mut out: Vec<(u64, u32)> = heap.into_iter().map(|(s, d)| (s.0, d)).collect();
+        out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(out)
+    }
+}
+
+#[cfg(feature = "fulltext")]
+mod text_queries {
+    use super::*;
+    use crate::text::{Analyzer, QueryPart, Token};
+    use crate::writer::search_fields;
+    use std::io::Read;
+
+    /// An entry's fields, tokenized: title tokens, body text and its tokens.
+    struct Fields {
+        title: Vec<Token>,
+        text: String,
+        body: Vec<Token>,
+    }
+
+    /// Whether `tokens` hold `phrase` at consecutive positions (offsets from the first).
+    fn has_phrase(tokens: &[Token], phrase: &[crate::text::PhraseTerm]) -> bool {
+        let Some(first) = phrase.first() else {
+            return true;
+        };
+        tokens.iter().any(|t| {
+            t.term == first.term
+                && phrase.iter().skip(1).all(|p| {
+                    let want = t.position.checked_add(p.offset);
+                    tokens
+                        .binary_search_by_key(&want, |x| Some(x.position))
+                        .is_ok_and(|j| tokens[j].term == p.term)
+                })
+        })
+    }
+
+    impl Ctx<'_> {
+        fn entry_fields(&self, analyzer: &Analyzer, d: u32) -> ReadResult<Fields> {
+            let e = self.entry(d.into())?;
+            let title = e.title()?.map(str::to_owned);
+            let ctype = e.content_type().to_owned();
+            let max = crate::text::ExtractOptions::default().max_bytes as u64 + 1;
+            let mut body = Vec::new();
+            if crate::text::text_kind(&ctype) != crate::text::TextKind::Binary {
+                e.reader()
+                    .take(max)
+                    .read_to_end(&mut body)
+                    .map_err(|source| match source.into_inner() {
+                        Some(inner) => match inner.downcast::<ReadError>() {
+                            Ok(r) => *r,
+                            Err(other) => ReadError::Io {
+                                path: None,
+                                source: std::io::Error::other(other),
+                            },
+                        },
+                        None => ReadError::Io {
+                            path: None,
+                            source: std::io::Error::other("body read failed"),
+                        },
+                    })?;
+            }
+            let (title, text) = search_fields(title.as_deref(), &ctype, &body);
+            let text = text.unwrap_or_default();
+            Ok(Fields {
+                title: title.map(|t| analyzer.tokens(&t)).unwrap_or_default(),
+                body: analyzer.tokens(&text),
+                text,
+            })
+        }
+
+        /// §15.2 and §15.9: the results of `query`, best first, at most `limit`.
+        pub(crate) fn search(&self, query: &str, limit: usize) -> ReadResult<Vec<SearchHit>> {
+            let l = self.search_index()?;
+            if query.len() > search::MAX_QUERY {
+                return Err(ReadError::InvalidQuery {
+                    reason: "a query is at most 4096 bytes",
+                });
+            }
+            let analyzer = Analyzer::from_identity(&l.root.tokenizer).ok_or_else(|| {
+                ReadError::UnsupportedTokenizer {
+                    tokenizer: l.root.tokenizer.clone(),
+                }
+            })?;
+            let limit = limit.min(MAX_RESULTS);
+            let parts = analyzer.analyze_query(query);
+            let mut terms: Vec<String> = Vec::new();
+            let mut phrases = Vec::new();
+            for p in parts {
+                match p {
+                    QueryPart::Term(t) => terms.push(t),
+                    QueryPart::Phrase(p) => {
+                        terms.extend(p.iter().map(|t| t.term.clone()));
+                        phrases.push(p);
+                    }
+                }
+            }
+            terms.sort();
+            terms.dedup();
+            if terms.len() > search::MAX_QUERY_TERMS {
+                return Err(ReadError::InvalidQuery {
+                    reason: "a query has at most 64 distinct terms",
+                });
+            }
+            if terms.is_empty() || limit == 0 || l.head.doc_count == 0 {
+                return Ok(Vec::new());
+            }
+            let keep = if phrases.is_empty() {
+                limit
+            } else {
+                limit + PHRASE_BUDGET
+            };
+            let candidates = self.search_candidates(&l, &terms, keep)?;
+            let mut hits = Vec::new();
+            for (checked, (score, d)) in candidates.into_iter().enumerate() {
+                if hits.len() >= limit || checked >= limit + PHRASE_BUDGET {
+                    break;
+                }
+                let fields = self.entry_fields(&analyzer, d)?;
+                if !phrases
+                    .iter()
+                    .all(|p| has_phrase(&fields.title, p) || has_phrase(&fields.body, p))
+                {
+                    continue;
+                }
+                let row = self.doc_row(&l, d)?;
+                hits.push(SearchHit {
+                    index: d.into(),
+                    key: row.key,
+                    title: row.title,
+                    score,
+                    snippet: snippet(&fields.text, &fields.body, &terms),
+                });
+            }
+            Ok(hits)
+        }
+    }
+
+    /// The window of [`SNIPPET_TOKENS`] tokens that holds the most distinct query terms
+    /// (the earliest of equals), cut to [`SNIPPET_BYTES`], with the matched words marked.
+    fn snippet(text: &str, tokens: &[Token], terms: &[String]) -> Snippet {
+        if tokens.is_empty() {
+            let t = crate::format::titles::cut(text, SNIPPET_BYTES);
+            return Snippet {
+                text: t.replace(['\n', '\r', '\t'], " "),
+                marks: Vec::new(),
+            };
+        }
+        let hit: Vec<Option<usize>> = tokens
+            .iter()
+            .map(|t| terms.iter().position(|q| *q == t.term))
+            .collect();
+        let mut best = (0usize, 0usize);
+        for start in 0..tokens.len() {
+            if start > 0 && hit[start].is_none() {
+                continue;
+            }
+            let end = (start + SNIPPET_TOKENS).min(tokens.len());
+            let mut seen: Vec<usize> = hit[start..end].iter().flatten().copied().collect();
+            seen.sort_unstable();
+            seen.dedup();
+            if seen.len() > best.1 {
+                best = (start, seen.len());
+            }
+            if best.1 == terms.len() {
+                break;
+            }
+        }
+        let start = best.0;
+        let end = (start + SNIPPET_TOKENS).min(tokens.len());
+        // The whole text's head and tail when the window reaches them (punctuation too).
+        let from = if start == 0 {
+            0
+        } else {
+            tokens[start].range.start
+        };
+        let mut to = if end == tokens.len() {
+            text.len()
+        } else {
+            tokens[end - 1].range.end
+        }
+        .max(from);
+        if to - from > SNIPPET_BYTES {
+            to = from + crate::format::titles::cut(&text[from..], SNIPPET_BYTES).len();
+        }
+        let mut out = String::new();
+        let lead = if from > 0 { "… " } else { "" };
+        out.push_str(lead);
+        let body = text.get(from..to).unwrap_or_default();
+        out.push_str(&body.replace(['\n', '\r', '\t'], " "));
+        let mut marks = Vec::new();
+        for (t, h) in tokens[start..end].iter().zip(&hit[start..end]) {
+            if h.is_some() && t.range.end <= to {
+                marks.push(lead.len() + t.range.start - from..lead.len() + t.range.end - from);
+            }
+        }
+        if to < text.len() {
+            out.push_str(" …");
+        }
+        Snippet { text: out, marks }
+    }
+}

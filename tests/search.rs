@@ -1,0 +1,405 @@
+//! The full-text index (spec §15): `Archive::search` against a brute-force scan (every
+//! document tokenized with the same analyzer, conjunctive match, phrases, the same integer
+//! BM25 and order), stemming, HTML and binary entries, term lookups, and damage.
+
+use std::collections::{BTreeMap, HashMap};
+
+use quire::format::search::{norm_code, Bm25};
+use quire::text::{extract, Analyzer, ExtractOptions, QueryPart, Token};
+use quire::{Archive, ArchiveWriter, IndexKind, NewEntry, ReadError, WriterOptions};
+
+const WORDS: &[&str] = &[
+    "the",
+    "the",
+    "the",
+    "a",
+    "cat",
+    "cats",
+    "run",
+    "running",
+    "runs",
+    "ran",
+    "garden",
+    "dog",
+    "dogs",
+    "New",
+    "York",
+    "city",
+    "Zürich",
+    "zurich",
+    "café",
+    "rain",
+    "sun",
+    "river",
+    "bank",
+    "banks",
+    "banking",
+    "of",
+    "in",
+    "and",
+    "北京大学",
+    "东京",
+    "green",
+    "blue",
+];
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn words(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| WORDS[self.below(WORDS.len())])
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+struct Doc {
+    key: String,
+    title: Option<String>,
+    ctype: &'static str,
+    body: Vec<u8>,
+}
+
+fn generate(seed: u64, n: usize) -> Vec<Doc> {
+    let mut r = Rng(seed);
+    let mut docs = Vec::new();
+    for i in 0..n {
+        let key = format!("doc/{i:04}");
+        let tn = 1 + r.below(3);
+        let title = (r.below(3) > 0).then(|| r.words(tn));
+        let len = r.below(40);
+        let (ctype, body) = match r.below(6) {
+            0 => (
+                "text/html",
+                format!(
+                    "<html><head><title>{}</title><script>var scriptword = 1;</script></head>\
+                     <body><p>{}</p><div>{}</div></body></html>",
+                    r.words(2),
+                    r.words(len),
+                    r.words(3)
+                )
+                .into_bytes(),
+            ),
+            1 if i % 7 == 0 => ("image/png", b"\x89PNG binaryword cat".to_vec()),
+            _ => ("text/plain", r.words(len).into_bytes()),
+        };
+        docs.push(Doc {
+            key,
+            title,
+            ctype,
+            body,
+        });
+    }
+    docs
+}
+
+fn pack(docs: &[Doc], language: Option<&str>, kind: IndexKind) -> Vec<u8> {
+    let mut opts = WriterOptions::new().level(1).index(kind);
+    if let Some(l) = language {
+        opts = opts.metadata("language", l);
+    }
+    let mut w = ArchiveWriter::in_memory(opts).unwrap();
+    for d in docs {
+        let mut e = NewEntry::new(&d.key, &d.body).content_type(d.ctype);
+        if let Some(t) = &d.title {
+            e = e.title(t);
+        }
+        w.add(&e).unwrap();
+    }
+    w.finish_into_inner().unwrap().0.into_inner()
+}
+
+/// A document of the model: key, title field, title tokens, body tokens.
+type ModelDoc = (String, Option<String>, Vec<Token>, Vec<Token>);
+
+/// The model: each document's title tokens, body tokens, tf per term, length.
+struct Model {
+    analyzer: Analyzer,
+    docs: Vec<ModelDoc>,
+    tf: Vec<HashMap<String, u64>>,
+    dl: Vec<u64>,
+    df: HashMap<String, u64>,
+}
+
+fn model(docs: &[Doc], language: Option<&str>) -> Model {
+    let analyzer = Analyzer::new(language);
+    let mut sorted: Vec<&Doc> = docs.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut m = Model {
+        analyzer,
+        docs: Vec::new(),
+        tf: Vec::new(),
+        dl: Vec::new(),
+        df: HashMap::new(),
+    };
+    for d in sorted {
+        let ex = extract(d.ctype, &d.body, &ExtractOptions::default());
+        let title = d
+            .title
+            .clone()
+            .or_else(|| ex.as_ref().and_then(|e| e.title.clone()))
+            .filter(|t| !t.is_empty());
+        let (tt, bt) = match &ex {
+            Some(e) => (
+                title
+                    .as_deref()
+                    .map(|t| m.analyzer.tokens(t))
+                    .unwrap_or_default(),
+                m.analyzer.tokens(&e.text),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let mut tf: HashMap<String, u64> = HashMap::new();
+        for t in &tt {
+            *tf.entry(t.term.clone()).or_default() += 2;
+        }
+        for t in &bt {
+            *tf.entry(t.term.clone()).or_default() += 1;
+        }
+        let dl = 2 * tt.len() as u64 + bt.len() as u64;
+        for t in tf.keys() {
+            *m.df.entry(t.clone()).or_default() += 1;
+        }
+        m.tf.push(tf);
+        m.dl.push(dl);
+        m.docs.push((d.key.clone(), title, tt, bt));
+    }
+    m
+}
+
+fn has_phrase(tokens: &[Token], phrase: &[quire::text::PhraseTerm]) -> bool {
+    (0..tokens.len()).any(|i| {
+        let p0 = tokens[i].position;
+        phrase.iter().all(|p| {
+            tokens
+                .iter()
+                .any(|t| t.position == p0 + p.offset && t.term == p.term)
+        })
+    })
+}
+
+/// The brute-force answer: (key, score), best first.
+fn brute(m: &Model, query: &str, limit: usize) -> Vec<(String, u64)> {
+    let parts = m.analyzer.analyze_query(query);
+    let mut terms = Vec::new();
+    let mut phrases = Vec::new();
+    for p in parts {
+        match p {
+            QueryPart::Term(t) => terms.push(t),
+            QueryPart::Phrase(p) => {
+                terms.extend(p.iter().map(|t| t.term.clone()));
+                phrases.push(p);
+            }
+        }
+    }
+    terms.sort();
+    terms.dedup();
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    let docs = m.dl.iter().filter(|&&d| d > 0).count() as u64;
+    let bm = Bm25 {
+        docs,
+        tokens: m.dl.iter().sum(),
+        k1: 1200,
+        b: 750,
+    };
+    let mut out = Vec::new();
+    for (i, tf) in m.tf.iter().enumerate() {
+        if m.dl[i] == 0 || !terms.iter().all(|t| tf.contains_key(t)) {
+            continue;
+        }
+        let (_, _, tt, bt) = &m.docs[i];
+        if !phrases
+            .iter()
+            .all(|p| has_phrase(tt, p) || has_phrase(bt, p))
+        {
+            continue;
+        }
+        let norm = norm_code(m.dl[i]);
+        let score: u64 = terms
+            .iter()
+            .map(|t| bm.idf(m.df[t]) * bm.tfn(tf[t], norm))
+            .sum();
+        out.push((m.docs[i].0.clone(), score));
+    }
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out.truncate(limit);
+    out
+}
+
+fn got(a: &Archive<Vec<u8>>, q: &str, limit: usize) -> Vec<(String, u64)> {
+    a.search(q, limit)
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.key, h.score))
+        .collect()
+}
+
+#[test]
+fn search_equals_a_brute_force_scan() {
+    for (seed, n, lang) in [(7u64, 400usize, Some("eng")), (11, 60, None)] {
+        let docs = generate(seed, n);
+        let a = Archive::new(pack(&docs, lang, IndexKind::Full)).unwrap();
+        assert!(a.has_search_index());
+        let m = model(&docs, lang);
+        let mut r = Rng(seed * 31 + 1);
+        let mut queries: Vec<String> = vec![
+            "the".into(),
+            "cat".into(),
+            "running cats".into(),
+            "\"the cat\"".into(),
+            "\"new york\" city".into(),
+            "北京大学".into(),
+            "the the".into(),
+            "nothingsuch".into(),
+            "".into(),
+            "\"green blue\"".into(),
+        ];
+        for _ in 0..40 {
+            let n = 1 + r.below(3);
+            let mut q = r.words(n);
+            if r.below(4) == 0 {
+                q = format!("\"{q}\"");
+            }
+            queries.push(q);
+        }
+        for q in &queries {
+            for limit in [1, 10, 10_000] {
+                assert_eq!(
+                    got(&a, q, limit),
+                    brute(&m, q, limit),
+                    "seed {seed} {q:?} {limit}"
+                );
+            }
+        }
+        // Term lookups agree with the model's postings.
+        for term in ["the", "cat", "run", "北京", "zurich"] {
+            let want: Vec<(u64, u32)> =
+                m.tf.iter()
+                    .enumerate()
+                    .filter(|(i, _)| m.dl[*i] > 0)
+                    .filter_map(|(i, tf)| tf.get(term).map(|&t| (i as u64, t as u32)))
+                    .collect();
+            let have = a.search_postings(term).unwrap().unwrap_or_default();
+            assert_eq!(have, want, "{term}");
+        }
+    }
+}
+
+#[test]
+fn stemming_html_binary_and_snippets() {
+    let docs = vec![
+        Doc {
+            key: "a".into(),
+            title: Some("Run".into()),
+            ctype: "text/plain",
+            body: b"She was running to the river bank.".to_vec(),
+        },
+        Doc {
+            key: "b".into(),
+            title: None,
+            ctype: "text/html; charset=utf-8",
+            body: b"<html><head><title>Page</title><style>.hidden{}</style></head><body>\
+                    <script>secretword()</script><p>Plain <b>words</b> here</p></body></html>"
+                .to_vec(),
+        },
+        Doc {
+            key: "c".into(),
+            title: Some("Image".into()),
+            ctype: "image/png",
+            body: b"\x89PNG uniqueword".to_vec(),
+        },
+    ];
+    let a = Archive::new(pack(&docs, Some("eng"), IndexKind::Full)).unwrap();
+    assert_eq!(
+        a.search_tokenizer().unwrap(),
+        "quire-text/1 lang=eng stem=snowball-english cjk=bigram"
+    );
+    let hits = a.search("runs", 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].key, "a");
+    assert_eq!(hits[0].title.as_deref(), Some("Run"));
+    assert_eq!(
+        hits[0].snippet.to_html(),
+        "She was <b>running</b> to the river bank."
+    );
+    assert!(a.search("secretword", 10).unwrap().is_empty());
+    assert!(a.search("hidden", 10).unwrap().is_empty());
+    assert!(a.search("uniqueword", 10).unwrap().is_empty());
+    assert!(a.search("image", 10).unwrap().is_empty());
+    let hits = a.search("words", 10).unwrap();
+    assert_eq!(hits[0].key, "b");
+    assert_eq!(hits[0].title.as_deref(), Some("Page"));
+    assert_eq!(hits[0].snippet.to_html(), "Plain <b>words</b> here");
+    assert_eq!(a.search("\"river bank\"", 10).unwrap().len(), 1);
+    assert!(a.search("\"bank river\"", 10).unwrap().is_empty());
+    // Without a language: no stemming.
+    let plain = Archive::new(pack(&docs, None, IndexKind::Full)).unwrap();
+    assert!(plain.search("runs", 10).unwrap().is_empty());
+    assert_eq!(plain.search("running", 10).unwrap().len(), 1);
+    // Limits of the query.
+    let long = "word ".repeat(1000);
+    assert_eq!(a.search(&long, 10).unwrap_err().code(), "invalid_query");
+    let many: String = (0..70).map(|i| format!("w{i} ")).collect();
+    assert_eq!(a.search(&many, 10).unwrap_err().code(), "invalid_query");
+}
+
+#[test]
+fn archives_without_the_index() {
+    let docs = generate(3, 10);
+    for kind in [IndexKind::Titles, IndexKind::None] {
+        let a = Archive::new(pack(&docs, None, kind)).unwrap();
+        assert!(!a.has_search_index());
+        assert!(matches!(a.search("cat", 10), Err(ReadError::NoSearchIndex)));
+    }
+    let a = Archive::new(pack(&[], None, IndexKind::Full)).unwrap();
+    assert!(a.search("cat", 10).unwrap().is_empty());
+}
+
+#[test]
+fn byte_flips_in_the_search_index_give_damage_not_panics() {
+    let docs = generate(5, 300);
+    let bytes = pack(&docs, Some("eng"), IndexKind::Full);
+    let a = Archive::new(bytes.clone()).unwrap();
+    let s = a
+        .sections()
+        .iter()
+        .find(|r| r.id == quire::format::search::SECTION_ID)
+        .copied()
+        .unwrap();
+    let mut r = Rng(99);
+    let mut errors = BTreeMap::new();
+    for _ in 0..300 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + r.below(3) {
+            let at = s.offset as usize + r.below(s.length as usize);
+            b[at] ^= 1 << r.below(8);
+        }
+        let a = Archive::new(b).unwrap();
+        for q in ["the", "cat dog", "\"the cat\"", "zurich", "banking"] {
+            match a.search(q, 10) {
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!(e.code(), "damaged_search_index", "{e}");
+                    *errors.entry(e.code()).or_insert(0) += 1;
+                }
+            }
+        }
+        let _ = a.search_postings("the");
+        // Entries still read.
+        assert!(a.get("doc/0001").unwrap().is_some());
+    }
+    assert!(!errors.is_empty());
+}
