@@ -1,0 +1,886 @@
+#!/usr/bin/env python3
+"""Issue 23: full-text search, libzim's Searcher now and quire's `quire search` as soon as it
+exists, one corpus, same run, same queries. Run by benches/search.sh (which builds the CLI):
+
+    python3 benches/search.py --corpus NAME --source PATH --quire QUIRE --work DIR \
+        --lang LANG --queries FILE.json --out FILE.md [--json-out FILE.json] [--redraw]
+
+PATH is a quire JSONL file or a directory. Per corpus:
+
+1. The entries. A JSONL file is read as it is (benches/zim/zim.py's load_records: key,
+   title, content type, text/plain when absent, body). A directory is packed with `quire pack
+   --index none` and read back with `quire unpack --jsonl`, so each entry has quire's key,
+   content type and body. A directory's files have no title in quire; an HTML page's title is
+   the text of its <title> element (whitespace collapsed, character references decoded), and
+   the ZIM items get it as their title, as zimwriterfs gives it. Other files have no title.
+2. Two ZIMs with python-libzim from the same entries (benches/zim/zim.py's Article, 2 MiB
+   clusters, zstd):
+     - A: `config_indexing(True, LANG)`: libzim's full-text and title indexes, FRONT_ARTICLE
+       on every entry of a JSONL corpus and on the HTML pages of a directory (as zimwriterfs
+       gives it). libzim indexes text/html items by itself (its own HTML parser); every other
+       text item (content type text/*, or application/json, application/xml,
+       application/javascript) gets an IndexData (TextIndexData below) with its title, its
+       body as UTF-8 text (both lower-cased and without accents, as libzim's own
+       DefaultIndexData gives them for HTML and its Search folds the query), no keywords,
+       its word count and no geo position -- otherwise
+       libzim would not index it and the comparison would be against an empty index. Binary
+       items are not indexed.
+     - B: `config_indexing(False, LANG)`, no FRONT_ARTICLE hints: no index at all.
+   libzim's index bytes = size(A) - size(B); the X/ entries of A give the split
+   (X/fulltext/xapian, X/title/xapian, X/listing/titleOrdered/v1).
+3. Query sets, random.Random(23), written to FILE.json (benches/results/search-NAME-
+   queries.json) and read from it on later runs, so that quire is measured on exactly the
+   same ones (`--redraw` draws them again; they are drawn again, with a warning, when a
+   query's source key is no longer in the corpus):
+     - "title": 200 distinct entries whose title has a letter or a digit (zh has titles
+       such as "＊＊＊＊＊", docs "};", which no word search finds), drawn at random; the
+       query is the title as it is.
+     - "words": 200 distinct two-word queries. An article is drawn at random (the HTML pages
+       of a corpus that has any, else every text entry); its text is taken as a reader sees
+       it (for HTML: the text of <body>, without <head>, <script>, <style>, <noscript>,
+       <template>, <svg>; a block element's tag breaks the text, inline elements such as
+       <a>, <b>, <code>, <span> do not; character references decoded); a pair of adjacent
+       words is drawn from it. English: the text is split at whitespace (within a block);
+       two neighbouring pieces make a pair when, once punctuation opening the first and
+       closing the second is stripped, each is a run of Unicode letters and digits
+       ([^\\W_]+: "(SQLite uses" and "WAL mode," give pairs; "money. The", "shouldn't",
+       "importlib.metadata" do not), both are at least 2 characters and have a letter,
+       together at least 6 characters, and not both English stop words (STOP_WORDS).
+       Chinese (LANG zho): two neighbouring words of jieba's segmentation (jieba 0.42.1,
+       needed only to draw), each of 2 or more CJK ideographs. The query is the pair as it
+       appears, case kept, joined by one space. An article without a kept pair is passed
+       over; a query drawn twice is drawn again.
+4. libzim, warm, local: one Archive and one `libzim.search.Searcher(archive)`; per query
+   `searcher.search(Query().set_query(q))` and the paths of `getResults(0, 10)` listed. One
+   untimed pass (the results kept), then 5 timed passes; p50, p99, mean per query set. Times
+   include python-libzim's call overhead (a few µs). Title hit: the query's entry, or an
+   entry with exactly the same title, is among the 10 paths. The top-10 path lists are
+   saved in the JSON result ("libzim_top10", in query order) for the overlap metric.
+5. quire, when `QUIRE search --help` succeeds (else "quire search: not built yet"): packs
+   with QUIRE_PACK_FULL and QUIRE_PACK_NONE; sizes from `quire info --json` (see
+   quire_fulltext_bytes, the one place to adapt); every query through `quire search ARCHIVE
+   --limit 10 --json -- Q` (quire_result_keys parses the output); title hit rate and top-10
+   overlap with libzim (shared / min(10, libzim's count), averaged over the queries where
+   libzim finds any). Timing through the Rust API is a TODO (quire_rust_times); when the
+   Python binding has `Archive.search`, it is timed through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+import unicodedata
+from html.parser import HTMLParser
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "zim"))
+import zim  # noqa: E402  (benches/zim/zim.py: Article, load_records, special_entries)
+
+import libzim  # noqa: E402
+from libzim.reader import Archive  # noqa: E402
+from libzim.search import Query, Searcher  # noqa: E402
+from libzim.writer import Compression, Creator, IndexData  # noqa: E402
+
+ROUNDS = 5
+SEED = 23
+N_QUERIES = 200
+
+# ---- quire: the places to adapt once `quire search` exists ---------------------------------
+# The archive with both of quire's indexes (titles and full text), and the one with none.
+QUIRE_PACK_FULL = ["--index", "full"]
+QUIRE_PACK_NONE = ["--index", "none"]
+
+
+def quire_fulltext_bytes(info_full: dict, info_none: dict) -> tuple[int, str]:
+    """The bytes of quire's full-text index alone, and where they came from. THE ONE PLACE
+    TO ADAPT to the key `quire info --json` gives: a top-level byte count if there is one of
+    these names, else the sections that the --index none archive lacks, TITLES left out."""
+    for k in ("fulltext_index_bytes", "search_index_bytes", "text_index_bytes",
+              "full_text_index_bytes"):
+        if isinstance(info_full.get(k), int):
+            return info_full[k], f"info key {k}"
+    none = {s["name"] for s in info_none.get("sections", [])}
+    extra = [s for s in info_full.get("sections", [])
+             if s["name"] not in none and s["name"] != "TITLES"]
+    return (sum(s["length"] for s in extra),
+            "sections " + "+".join(s["name"] for s in extra) if extra
+            else "no section beyond those of --index none and TITLES")
+
+
+def quire_search_cmd(quire: str, archive: str, q: str) -> list[str]:
+    return [quire, "search", archive, "--limit", "10", "--json", "--", q]
+
+
+def quire_result_keys(stdout: str) -> list[str]:
+    """Keys, best first, from `quire search --json`: a JSON array of results, an object with
+    "results" (or "hits"), or one JSON object a line; a result is an object with "key" (or
+    "path") -- title, score and snippet are not needed here -- or a bare key string."""
+    text = stdout.strip()
+    if not text:
+        return []
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if isinstance(doc, dict):
+        doc = doc.get("results", doc.get("hits", []))
+    keys = []
+    for r in doc:
+        if isinstance(r, str):
+            keys.append(r)
+        elif isinstance(r, dict) and ("key" in r or "path" in r):
+            keys.append(r.get("key", r.get("path")))
+    return keys
+
+
+def quire_rust_times(quire_archive: str, qfile: str):
+    """TODO(issue 23): warm timing through the Rust API, once `Archive::search` exists: a
+    bench binary benches/search.rs (like benches/suggest.rs: `local ARCHIVE QUERIES.json
+    ROUNDS` opens the archive memory-mapped once, runs every query once to warm, then ROUNDS
+    timed passes of `search(q, 10)` for keys only, and again with titles and snippets; prints
+    {"groups": {"title": {p50_us, p99_us, mean_us, n}, "words": {...}}, "results": {q: [keys]}}),
+    built by search.sh as suggest.sh builds suggest.rs, its path passed as --bench. Until then
+    no Rust timing: None."""
+    return None
+
+
+# ---- text as a reader sees it ----------------------------------------------------------------
+STOP_WORDS = set("""a about above after again against all am an and any are as at be because
+been before being below between both but by can could did do does doing down during each few
+for from further had has have having he her here hers herself him himself his how i if in into
+is it its itself just me more most my myself no nor not now of off on once only or other our
+ours ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+also may might must shall us one two new like get got""".split())
+WORD = re.compile(r"[^\W_]+")
+BREAK = "\x00"  # a block boundary in extracted HTML text: words across it are not adjacent
+INLINE = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "font", "i",
+          "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time",
+          "tt", "u", "var", "wbr"}
+SKIP = {"head", "script", "style", "noscript", "template", "svg", "title"}
+
+
+class HtmlText(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out, self.title, self.skip, self.in_title = [], [], 0, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "body":
+            self.skip = 0  # a <head> left open ends here
+        if tag == "title":
+            self.in_title = True
+        if tag in SKIP:
+            self.skip += 1
+        elif tag not in INLINE:
+            self.out.append(BREAK)
+
+    def handle_startendtag(self, tag, attrs):
+        if tag not in INLINE:
+            self.out.append(BREAK)
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        if tag in SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag not in INLINE:
+            self.out.append(BREAK)
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+        if not self.skip:
+            self.out.append(data)
+
+
+def html_text(body: bytes) -> tuple[str, str]:
+    """(title, visible text with BREAK between blocks) of an HTML page."""
+    p = HtmlText()
+    try:
+        p.feed(body.decode("utf-8", "replace"))
+        p.close()
+    except Exception:  # noqa: BLE001  (html.parser is lenient; keep what it read)
+        pass
+    return " ".join("".join(p.title).split()), "".join(p.out)
+
+
+def base_type(mime: str) -> str:
+    return mime.split(";")[0].strip().lower()
+
+
+def is_html(mime: str) -> bool:
+    return base_type(mime) in ("text/html", "application/xhtml+xml")
+
+
+def is_text(mime: str) -> bool:
+    b = base_type(mime)
+    return b.startswith("text/") or b in ("application/json", "application/xml",
+                                          "application/javascript")
+
+
+def is_cjk(c: str) -> bool:
+    o = ord(c)
+    return (0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
+            or 0x20000 <= o <= 0x3FFFF)
+
+
+PUNCT_LEAD = "([{\"'“‘«¿¡"
+PUNCT_TRAIL = ")]}\"'”’».,;:!?"
+
+
+def word_pairs(text: str) -> list[str]:
+    """Kept pairs of adjacent words (the rule in the module's docstring)."""
+    out = []
+    for block in text.split(BREAK):
+        toks = block.split()
+        for t1, t2 in zip(toks, toks[1:]):
+            # Punctuation may open the first word and close the second, nothing else:
+            # "(SQLite uses" and "WAL mode," give a pair; "money. The", "shouldn't",
+            # "importlib.metadata" and "e-mail" do not.
+            w1, w2 = t1.lstrip(PUNCT_LEAD), t2.rstrip(PUNCT_TRAIL)
+            if not (WORD.fullmatch(w1) and WORD.fullmatch(w2)):
+                continue
+            if any(is_cjk(c) for c in w1 + w2):
+                continue
+            if len(w1) < 2 or len(w2) < 2 or len(w1) + len(w2) < 6:
+                continue
+            if not any(c.isalpha() for c in w1) or not any(c.isalpha() for c in w2):
+                continue
+            if w1.casefold() in STOP_WORDS and w2.casefold() in STOP_WORDS:
+                continue
+            out.append(f"{w1} {w2}")
+    return out
+
+
+_JIEBA = None
+
+
+def cjk_pairs(text: str) -> list[str]:
+    """Two adjacent words of jieba's segmentation (jieba 0.42.1, its default dictionary,
+    HMM on), each of 2 or more CJK ideographs and nothing else, joined by a space."""
+    global _JIEBA
+    if _JIEBA is None:
+        try:
+            import jieba
+        except ImportError:
+            raise SystemExit("search.py: drawing Chinese queries needs jieba: "
+                             f"{sys.executable} -m pip install jieba==0.42.1")
+        jieba.setLogLevel(60)
+        _JIEBA = jieba
+    out = []
+    for block in re.split(r"[\x00\n]+", text):
+        toks = _JIEBA.lcut(block)
+        for w1, w2 in zip(toks, toks[1:]):
+            if (len(w1) >= 2 and len(w2) >= 2 and all(is_cjk(c) for c in w1)
+                    and all(is_cjk(c) for c in w2)):
+                out.append(f"{w1} {w2}")
+    return out
+
+
+def word_count(text: str) -> int:
+    n = 0
+    for m in WORD.finditer(text):
+        w = m.group()
+        cjk = sum(1 for c in w if is_cjk(c))
+        n += cjk + (1 if cjk < len(w) else 0)
+    return n
+
+
+# ---- entries -------------------------------------------------------------------------------
+class Entry:
+    __slots__ = ("key", "title", "mime", "body", "zim_title")
+
+    def __init__(self, key, title, mime, body, zim_title):
+        self.key, self.title, self.mime, self.body, self.zim_title = key, title, mime, body, zim_title
+
+    def reader_text(self) -> str:
+        if is_html(self.mime):
+            return html_text(self.body)[1]
+        return self.body.decode("utf-8", "replace")
+
+
+def load_entries(src: str, from_dir: bool) -> list[Entry]:
+    out = []
+    for key, title, mime, body in zim.load_records(src):
+        if from_dir:
+            # quire keeps no title for a file; an HTML page's is its <title>.
+            title = html_text(body)[0] if is_html(mime) else ""
+        out.append(Entry(key, title, mime, body, title))
+    return out
+
+
+def remove_accents(text: str) -> str:
+    """libzim's zim::removeAccents (src/tools.cpp), the ICU transform "Lower; NFD; [:M:]
+    remove; NFC", which its own DefaultIndexData applies to an HTML item's title, text and
+    keywords, and its Search to the query: done here with Python's unicodedata."""
+    d = unicodedata.normalize("NFD", text.lower())
+    return unicodedata.normalize("NFC", "".join(c for c in d if unicodedata.category(c)[0] != "M"))
+
+
+class TextIndexData(IndexData):
+    """What libzim indexes for a text item that is not HTML: its title and its text, folded
+    as libzim folds those of an HTML item (remove_accents)."""
+
+    def __init__(self, title: str, text: str):
+        super().__init__()
+        self._title, self._text = remove_accents(title), remove_accents(text)
+
+    def has_indexdata(self):
+        return bool(self._title or self._text.strip())
+
+    def get_title(self):
+        return self._title
+
+    def get_content(self):
+        return self._text
+
+    def get_keywords(self):
+        return ""
+
+    def get_wordcount(self):
+        return word_count(self._text)
+
+    def get_geoposition(self):
+        return None
+
+
+class TextArticle(zim.Article):
+    """zim.Article with an IndexData; zim.Article itself has no get_indexdata, so libzim
+    takes its default (HTML parsed by libzim, everything else not indexed)."""
+    __slots__ = ("_index",)
+
+    def get_indexdata(self):
+        return self._index
+
+
+def build_zim(entries: list[Entry], out: str, lang: str, indexed: bool, from_dir: bool,
+              name: str) -> dict:
+    if os.path.exists(out):
+        os.remove(out)
+    t0 = time.perf_counter()
+    creator = (Creator(out).config_clustersize(zim.CLUSTER_SIZE)
+               .config_compression(Compression.zstd))
+    creator.config_indexing(indexed, lang)
+    counts = {"by_libzim_html": 0, "by_index_data": 0, "not_indexed": 0}
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)  # libzim prints progress on stdout
+    try:
+        with creator as c:
+            for e in entries:
+                front = indexed and (is_html(e.mime) if from_dir else True)
+                if indexed and is_text(e.mime) and not is_html(e.mime):
+                    item = TextArticle(e.key, e.zim_title, e.mime, e.body, front)
+                    item._index = TextIndexData(e.title, e.body.decode("utf-8", "replace"))
+                    counts["by_index_data"] += 1
+                else:
+                    item = zim.Article(e.key, e.zim_title, e.mime, e.body, front)
+                    counts["by_libzim_html" if is_html(e.mime) else "not_indexed"] += 1
+                c.add_item(item)
+            for k, v in (("Name", f"quire-bench_{name}"), ("Title", f"search {name}"),
+                         ("Language", lang), ("Creator", "quire benches"),
+                         ("Publisher", "quire benches"), ("Date", "2023-11-14"),
+                         ("Description", f"{name} for benches/search.py")):
+                c.add_metadata(k, v)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    special, _, _ = zim.special_entries(out)
+    return {"path": out, "bytes": os.path.getsize(out),
+            "seconds": round(time.perf_counter() - t0, 1), "special_entries": special,
+            "items": counts if indexed else None}
+
+
+# ---- queries ---------------------------------------------------------------------------------
+def draw_queries(entries: list[Entry], lang: str) -> dict:
+    rng = random.Random(SEED)
+    titled = [e for e in entries if WORD.search(e.title)]  # "＊＊＊＊＊" or "};" is no query
+    title = [{"query": e.title, "key": e.key}
+             for e in rng.sample(titled, min(N_QUERIES, len(titled)))]
+    html = [e for e in entries if is_html(e.mime)]
+    articles = html or [e for e in entries if is_text(e.mime)]
+    pairs_of = cjk_pairs if lang == "zho" else word_pairs
+    words, seen = [], set()
+    for _ in range(200_000):
+        if len(words) == N_QUERIES:
+            break
+        e = rng.choice(articles)
+        pairs = pairs_of(e.reader_text())
+        if not pairs:
+            continue
+        q = rng.choice(pairs)
+        if q in seen:
+            continue
+        seen.add(q)
+        words.append({"query": q, "key": e.key})
+    rule = ("title: 200 distinct entries whose title has a letter or a digit "
+            "(random.Random(23).sample), "
+            "the title as the query. words: a random article (the HTML pages if the corpus "
+            "has any, else every text entry), its text as a reader sees it (HTML: <body> "
+            "text, no head/script/style/noscript/template/svg, blocks break adjacency), a "
+            "random kept pair of adjacent words (runs of letters/digits, only whitespace "
+            "between, punctuation only opening the first or closing the second, each >= 2 "
+            "chars with a letter, together >= 6 chars, not both English stop words; zho: two "
+            "neighbouring words of jieba 0.42.1's segmentation, each of >= 2 CJK ideographs), "
+            "case kept, joined by a space; duplicates drawn again (benches/search.py).")
+    return {"seed": SEED, "lang": lang, "rule": rule, "title": title, "words": words}
+
+
+def load_or_draw(path: str, entries: list[Entry], lang: str, redraw: bool, corpus: str):
+    keys = {e.key for e in entries}
+    if os.path.exists(path) and not redraw:
+        with open(path, encoding="utf-8") as f:
+            qs = json.load(f)
+        missing = [q["key"] for g in ("title", "words") for q in qs[g] if q["key"] not in keys]
+        if not missing and qs.get("corpus") == corpus:
+            return qs, "read from the file, as an earlier run drew them"
+        print(f"search.py: {path}: {len(missing)} source keys not in the corpus: drawn again",
+              file=sys.stderr)
+    qs = {"corpus": corpus, "entries": len(entries), **draw_queries(entries, lang)}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(qs, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    return qs, f"drawn in this run, seed {SEED}"
+
+
+# ---- measures --------------------------------------------------------------------------------
+def stats(ns: list[int]) -> dict:
+    s = sorted(ns)
+    q = lambda p: s[min(len(s) - 1, int(round(p * (len(s) - 1))))] / 1000  # noqa: E731
+    return {"n": len(s), "p50_us": round(statistics.median(s) / 1000, 2),
+            "p99_us": round(q(0.99), 2), "mean_us": round(statistics.fmean(s) / 1000, 2)}
+
+
+def libzim_search(path: str, groups: dict[str, list[str]]):
+    archive = Archive(path)
+    searcher = Searcher(archive)
+    top, estimated = {}, {}
+    for g, qs in groups.items():
+        top[g], estimated[g] = [], []
+        for q in qs:
+            s = searcher.search(Query().set_query(q))
+            top[g].append(list(s.getResults(0, 10)))
+            estimated[g].append(s.getEstimatedMatches())
+    pc = time.perf_counter_ns
+    times = {}
+    for g, qs in groups.items():
+        ns = []
+        for _ in range(ROUNDS):
+            for q in qs:
+                t0 = pc()
+                r = list(searcher.search(Query().set_query(q)).getResults(0, 10))
+                ns.append(pc() - t0)
+        times[g] = stats(ns)
+    return times, top, estimated
+
+
+def hits(qs: list[dict], tops: list[list[str]], title_of: dict, by_title: dict | None) -> list[bool]:
+    """Per query: its source entry (or, for titles, an entry with the same title) in the top."""
+    out = []
+    for q, top in zip(qs, tops):
+        want = {q["key"]} | (by_title.get(q["query"], set()) if by_title is not None else set())
+        out.append(any(k in want for k in top))
+    return out
+
+
+def overlap(ours: list[list[str]], theirs: list[list[str]]) -> dict:
+    xs = [len(set(a[:10]) & set(b[:10])) / min(10, len(b)) for a, b in zip(ours, theirs) if b]
+    return {"mean": round(statistics.fmean(xs), 4) if xs else None, "queries": len(xs)}
+
+
+def quire_build() -> dict:
+    """Which quire was measured: the CLI's version, the commit, and whether the source tree
+    had uncommitted changes (the tree is shared: a work-in-progress build is no commit's)."""
+    root = os.path.dirname(HERE)
+    git = lambda *x: subprocess.run(["git", "-C", root, *x], capture_output=True,  # noqa: E731
+                                    text=True).stdout.rstrip()
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "src", "cli",
+                  "Cargo.toml", "Cargo.lock")
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted_changes": [line[3:] for line in changed.splitlines()]}
+
+
+def quire_side(a, name, work, entries, qs, z_top, title_of, by_title, zims) -> dict:
+    arc = os.path.join(work, f"{name}-full.quire")
+    bare = os.path.join(work, f"{name}-none.quire")
+    t0 = time.perf_counter()
+    run(a.quire, "pack", "-q", "--force", *QUIRE_PACK_FULL, "-o", arc, a.source)
+    pack_full = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run(a.quire, "pack", "-q", "--force", *QUIRE_PACK_NONE, "-o", bare, a.source)
+    pack_none = time.perf_counter() - t0
+    info_full = json.loads(run(a.quire, "info", "--json", arc).stdout)
+    info_none = json.loads(run(a.quire, "info", "--json", bare).stdout)
+    ft_bytes, ft_from = quire_fulltext_bytes(info_full, info_none)
+    top, failed = {}, {}
+    for g in ("title", "words"):
+        top[g], failed[g] = [], []
+        for q in qs[g]:
+            r = subprocess.run(quire_search_cmd(a.quire, arc, q["query"]), capture_output=True,
+                               text=True)
+            if r.returncode != 0:  # counted as no result; the first few listed
+                failed[g].append([q["query"], r.returncode, r.stderr.strip()[:300]])
+            top[g].append(quire_result_keys(r.stdout) if r.returncode == 0 else [])
+    zim_index = zims["A"]["bytes"] - zims["B"]["bytes"]
+    title_hits = hits(qs["title"], top["title"], title_of, by_title)
+    words_hits = hits(qs["words"], top["words"], title_of, None)
+    groups = {g: [q["query"] for q in qs[g]] for g in ("title", "words")}
+    return {
+        "build": {**quire_build(), "version": run(a.quire, "--version").stdout.strip()},
+        "pack_flags": {"full": QUIRE_PACK_FULL, "none": QUIRE_PACK_NONE},
+        "pack_seconds": {"full": round(pack_full, 2), "none": round(pack_none, 2)},
+        "bytes": {"full": os.path.getsize(arc), "none": os.path.getsize(bare),
+                  "fulltext_index": ft_bytes, "fulltext_index_from": ft_from,
+                  "title_index": info_full.get("title_index_bytes")},
+        "ratios": {"full_vs_zim_A": round(os.path.getsize(arc) / zims["A"]["bytes"], 4),
+                   "none_vs_zim_B": round(os.path.getsize(bare) / zims["B"]["bytes"], 4),
+                   "fulltext_vs_zim_index": round(ft_bytes / zim_index, 4) if zim_index else None},
+        "title_hits": sum(title_hits), "words_source_hits": sum(words_hits),
+        "empty": {g: sum(1 for t in top[g] if not t) for g in top},
+        "failed": {g: {"n": len(v), "first": v[:3]} for g, v in failed.items()},
+        "overlap": {g: overlap(top[g], z_top[g]) for g in top},
+        "rust": quire_rust_times(arc, a.queries),
+        "python": quire_python_times(arc, groups),
+        "top10": top,
+    }
+
+
+def quire_python_times(path: str, groups: dict[str, list[str]]):
+    try:
+        import quire  # the Python binding, when importable
+    except ImportError:
+        return None
+    if not hasattr(quire, "Archive") or not hasattr(quire.Archive, "search"):
+        return None
+    ar = quire.open(path)
+    for qs in groups.values():
+        for q in qs:
+            ar.search(q, limit=10)
+    pc = time.perf_counter_ns
+    out = {}
+    for g, qs in groups.items():
+        ns = []
+        for _ in range(ROUNDS):
+            for q in qs:
+                t0 = pc()
+                ar.search(q, limit=10)
+                ns.append(pc() - t0)
+        out[g] = stats(ns)
+    return out
+
+
+def run(*args, **kw):
+    return subprocess.run([str(x) for x in args], check=True, capture_output=True, text=True, **kw)
+
+
+def quire_has_search(quire: str) -> bool:
+    try:
+        return subprocess.run([quire, "search", "--help"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def _pylibzim_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("libzim")
+    except Exception:  # noqa: BLE001
+        return "?"
+
+
+# ---- main ------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--quire", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--lang", default="eng")
+    ap.add_argument("--queries", required=True, help="the query sets (read, or drawn and written)")
+    ap.add_argument("--redraw", action="store_true")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--json-out")
+    ap.add_argument("--command", default="benches/search.sh")
+    ap.add_argument("--no-quire", action="store_true",
+                    help="libzim alone, even when `quire search` exists (SEARCH_QUIRE=0)")
+    a = ap.parse_args()
+    name, work = a.corpus, a.work
+    os.makedirs(work, exist_ok=True)
+    load = lambda: " ".join(open("/proc/loadavg").read().split()[:3])  # noqa: E731
+    loads = {"start": load()}
+    print(f"search.py: {name}: reading the entries (load {load()})", file=sys.stderr)
+
+    from_dir = os.path.isdir(a.source)
+    if from_dir:
+        packed = os.path.join(work, f"{name}-entries.quire")
+        run(a.quire, "pack", "-q", "--force", "--index", "none", "-o", packed, a.source)
+        jsonl = os.path.join(work, f"{name}.jsonl")
+        with open(jsonl, "wb") as f:
+            subprocess.run([a.quire, "unpack", packed, "--jsonl", "-"], check=True, stdout=f)
+        with open(jsonl, encoding="utf-8") as f, open(jsonl + ".e", "w", encoding="utf-8") as g:
+            for line in f:
+                if line.strip() and not line.startswith('{"archive"'):
+                    g.write(line)
+        os.replace(jsonl + ".e", jsonl)
+        os.remove(packed)
+        entries = load_entries(jsonl, True)
+        os.remove(jsonl)
+    else:
+        entries = load_entries(a.source, False)
+    title_of = {e.key: e.title for e in entries}
+    by_title: dict[str, set] = {}
+    for e in entries:
+        if e.title:
+            by_title.setdefault(e.title, set()).add(e.key)
+
+    qs, q_origin = load_or_draw(a.queries, entries, a.lang, a.redraw, name)
+    groups = {g: [q["query"] for q in qs[g]] for g in ("title", "words")}
+
+    print(f"search.py: {name}: building 2 ZIMs (load {load()})", file=sys.stderr)
+    zims = {}
+    for tag, indexed in (("A", True), ("B", False)):
+        p = os.path.join(work, f"{name}-{tag}.zim")
+        zims[tag] = build_zim(entries, p, a.lang, indexed, from_dir, name)
+    zim_index = zims["A"]["bytes"] - zims["B"]["bytes"]
+
+    loads["timing"] = load()
+    print(f"search.py: {name}: libzim Searcher (load {load()})", file=sys.stderr)
+    z_times, z_top, z_est = libzim_search(zims["A"]["path"], groups)
+    loads["timed"] = load()
+    z_title_hits = hits(qs["title"], z_top["title"], title_of, by_title)
+    z_words_hits = hits(qs["words"], z_top["words"], title_of, None)
+
+    if a.no_quire:
+        quire = "quire side skipped (SEARCH_QUIRE=0)"
+    elif quire_has_search(a.quire):
+        print(f"search.py: {name}: quire search (load {load()})", file=sys.stderr)
+        quire = quire_side(a, name, work, entries, qs, z_top, title_of, by_title, zims)
+    else:
+        quire = "quire search: not built yet"
+    print(f"search.py: {name}: {quire if isinstance(quire, str) else 'quire measured'}",
+          file=sys.stderr)
+    loads["end"] = load()
+
+    result = {
+        "corpus": name, "source": a.source, "command": a.command, "entries": len(entries),
+        "versions": {"libzim": libzim.get_versions(), "python_libzim": _pylibzim_version()},
+        "loadavg": loads, "lang": a.lang,
+        "queries": {"file": os.path.relpath(a.queries, os.path.dirname(HERE)),
+                    "origin": q_origin, "n": {g: len(v) for g, v in groups.items()}},
+        "zims": {t: {k: v for k, v in z.items() if k != "path"} for t, z in zims.items()},
+        "zim_index_bytes": zim_index,
+        "libzim": {
+            "times": z_times,
+            "title_hits": sum(z_title_hits), "title_queries": len(z_title_hits),
+            "words_source_hits": sum(z_words_hits),
+            "empty": {g: sum(1 for t in z_top[g] if not t) for g in z_top},
+            "estimated_matches_median": {g: statistics.median(v) for g, v in z_est.items()},
+            "title_misses": [q["query"] for q, h in zip(qs["title"], z_title_hits) if not h],
+        },
+        "quire": quire,
+        "libzim_top10": z_top,
+        "libzim_estimated": z_est,
+    }
+    if a.json_out:
+        with open(a.json_out, "w", encoding="utf-8") as f:
+            json.dump(result, f, ensure_ascii=False, indent=1)
+            f.write("\n")
+    with open(a.out, "w", encoding="utf-8") as f:
+        f.write(report(result, qs, title_of))
+    for z in zims.values():
+        os.remove(z["path"])
+    print(summary_line(result))
+
+
+def ratio(x, y) -> str:
+    return f"{x / y:.3f}×" if y else "n/a"
+
+
+def pct(n: int, d: int) -> str:
+    return f"{n}/{d} ({100 * n / d:.1f} %)" if d else "n/a"
+
+
+def summary_line(r: dict) -> str:
+    z = r["libzim"]
+    t = z["times"]
+    s = (f"{r['corpus']}: libzim index {r['zim_index_bytes']:,} B (A {r['zims']['A']['bytes']:,}"
+         f" − B {r['zims']['B']['bytes']:,}); title hits {z['title_hits']}/{z['title_queries']};"
+         f" p50/p99 title {t['title']['p50_us']}/{t['title']['p99_us']} µs, words "
+         f"{t['words']['p50_us']}/{t['words']['p99_us']} µs")
+    q = r["quire"]
+    if isinstance(q, dict):
+        s += (f"; quire {q['bytes']['full']:,} B ({q['ratios']['full_vs_zim_A']}× A), full text "
+              f"{q['bytes']['fulltext_index']:,} B ({q['ratios']['fulltext_vs_zim_index']}×), "
+              f"title hits {q['title_hits']}, overlap words {q['overlap']['words']['mean']}")
+    else:
+        s += "; " + q
+    return s
+
+
+def report(r: dict, qs: dict, title_of: dict) -> str:
+    name, z, zs, q = r["corpus"], r["libzim"], r["zims"], r["quire"]
+    has_q = isinstance(q, dict)
+    v = r["versions"]
+    L = []
+    L.append(f"# Full-text search: libzim{' and quire' if has_q else ''}, {name}\n")
+    L.append(f"Issue 23. Command: `{r['command']}`. Corpus `{r['source']}`, {r['entries']:,} "
+             f"entries, language `{r['lang']}`. libzim {v['libzim'].get('libzim')} "
+             f"(python-libzim {v['python_libzim']}, Xapian {v['libzim'].get('libxapian')}, ICU "
+             f"{v['libzim'].get('libicu')}), in the same run. Load averages (1, 5, 15 min): "
+             f"start {r['loadavg']['start']}, before timing {r['loadavg']['timing']}, after "
+             f"timing {r['loadavg']['timed']}, end {r['loadavg']['end']} (2 shared cores).\n")
+    if not has_q and q.startswith("quire search: not built yet"):
+        L.append("**quire search: not built yet** (`target/release/quire search --help` failed): "
+                 "libzim's figures only. The quire columns come with the first run after "
+                 "`quire search` exists, on the same query sets.\n")
+    elif not has_q:
+        L.append(f"**{q}**: libzim's figures only.\n")
+    else:
+        bd = q["build"]
+        L.append(f"quire: `{bd['version']}` built from {bd['commit']}"
+                 + (f" **with uncommitted changes** ({', '.join(bd['uncommitted_changes'][:8])}"
+                    f"{' …' if len(bd['uncommitted_changes']) > 8 else ''}): a work-in-progress "
+                    "build, no commit's" if bd["uncommitted_changes"] else "")
+                 + ".\n")
+
+    L.append("## Index bytes\n")
+    sp = zs["A"]["special_entries"]
+    items = zs["A"]["items"]
+    L.append("| | bytes |\n|---|---|")
+    L.append(f"| libzim: ZIM A, `config_indexing(True, {r['lang']})`, full-text and title "
+             f"indexes | {zs['A']['bytes']:,} |")
+    L.append(f"| libzim: ZIM B, `config_indexing(False)`, no FRONT_ARTICLE: no index | "
+             f"{zs['B']['bytes']:,} |")
+    L.append(f"| **libzim's index bytes, A − B** | **{r['zim_index_bytes']:,}** "
+             f"({100 * r['zim_index_bytes'] / zs['B']['bytes']:.0f} % of B) |")
+    L.append(f"| of which X/fulltext/xapian, X/title/xapian, X/listing/titleOrdered/v1 | "
+             f"{sp.get('fulltext/xapian', 0):,}, {sp.get('title/xapian', 0):,}, "
+             f"{sp.get('listing/titleOrdered/v1', 0):,} |")
+    if has_q:
+        b, ra = q["bytes"], q["ratios"]
+        L.append(f"| quire: archive with both indexes (`{' '.join(q['pack_flags']['full'])}`) "
+                 f"/ ZIM A (target ≤ 0.95×) | {b['full']:,} / {zs['A']['bytes']:,} = "
+                 f"**{ra['full_vs_zim_A']}×** |")
+        L.append(f"| quire: full-text index alone ({b['fulltext_index_from']}) / A − B (target "
+                 f"≤ 0.6×) | {b['fulltext_index']:,} / {r['zim_index_bytes']:,} = "
+                 f"**{ra['fulltext_vs_zim_index']}×** |")
+        L.append(f"| quire: archive with `{' '.join(q['pack_flags']['none'])}` / ZIM B | "
+                 f"{b['none']:,} / {zs['B']['bytes']:,} = {ra['none_vs_zim_B']}× |")
+    L.append("")
+    L.append(f"Items of A: {items['by_libzim_html']:,} HTML indexed by libzim itself, "
+             f"{items['by_index_data']:,} other text items indexed through our IndexData "
+             f"(title, text), {items['not_indexed']:,} binary items not indexed.\n")
+
+    L.append("## Warm, local: search latency (10 results as paths)\n")
+    L.append("libzim: one `Searcher(archive)`, per query `search(Query().set_query(q))` and "
+             "the paths of `getResults(0, 10)` listed, through python-libzim, so its times "
+             "**include the Python binding** (a few µs a call). One warm-up pass, then 5 timed "
+             "passes over the queries."
+             + (" quire: through the Rust API once benches/search.rs exists (TODO), and "
+                "through the Python binding when it has `Archive.search`." if has_q else "")
+             + "\n")
+    qt = q.get("rust") if has_q else None
+    qp = q.get("python") if has_q else None
+    head = "| queries | libzim p50 | libzim p99 | libzim mean |"
+    sep = "|---|---|---|---|"
+    if qt:
+        head += " quire p50 | quire p99 | p50 ratio (target ≤ 0.5×) |"
+        sep += "---|---|---|"
+    if qp:
+        head += " quire via Python p50 / p99 | Python ratio p50 |"
+        sep += "---|---|"
+    L.append(head)
+    L.append(sep)
+    for g, label in (("title", f"{len(qs['title'])} titles"),
+                     ("words", f"{len(qs['words'])} two-word queries")):
+        t = z["times"][g]
+        row = f"| {label} | {t['p50_us']} µs | {t['p99_us']} µs | {t['mean_us']} µs |"
+        if qt:
+            row += (f" {qt[g]['p50_us']} µs | {qt[g]['p99_us']} µs | "
+                    f"**{ratio(qt[g]['p50_us'], t['p50_us'])}** |")
+        if qp:
+            row += (f" {qp[g]['p50_us']} / {qp[g]['p99_us']} µs | "
+                    f"{ratio(qp[g]['p50_us'], t['p50_us'])} |")
+        L.append(row)
+    L.append("")
+
+    L.append("## Quality\n")
+    nt, nw = len(qs["title"]), len(qs["words"])
+    L.append("| | libzim | quire | target |\n|---|---|---|---|")
+    L.append(f"| title queries: the entry, or one with the same title, in the top 10 | "
+             f"**{pct(z['title_hits'], nt)}** | "
+             f"{pct(q['title_hits'], nt) if has_q else '—'} | ≥ libzim's and ≥ 95 % |")
+    L.append(f"| two-word queries: the article they were drawn from in the top 10 | "
+             f"{pct(z['words_source_hits'], nw)} | "
+             f"{pct(q['words_source_hits'], nw) if has_q else '—'} | (none) |")
+    L.append(f"| queries with no result (title, words) | {z['empty']['title']}, "
+             f"{z['empty']['words']} | "
+             f"{str(q['empty']['title']) + ', ' + str(q['empty']['words']) if has_q else '—'} | |")
+    if has_q and any(v["n"] for v in q["failed"].values()):
+        first = next(v["first"][0] for v in q["failed"].values() if v["first"])
+        L.append(f"| `quire search` exited non-zero, counted as no result (title, words) | | "
+                 f"**{q['failed']['title']['n']}, {q['failed']['words']['n']}** (first: "
+                 f"exit {first[1]}, `{first[2].replace('|', chr(92) + '|')}`) | |")
+    L.append(f"| median estimated matches (title, words) | "
+             f"{z['estimated_matches_median']['title']}, {z['estimated_matches_median']['words']}"
+             f" | | |")
+    if has_q:
+        for g in ("title", "words"):
+            o = q["overlap"][g]
+            L.append(f"| top-10 overlap with libzim, {g} (shared ÷ min(10, libzim's count), "
+                     f"mean over {o['queries']} queries where libzim finds any) | | "
+                     f"**{o['mean']}** | {'≥ 0.5 (English corpora)' if g == 'words' else ''} |")
+    L.append("")
+    if z["title_misses"]:
+        L.append(f"Title queries libzim misses ({len(z['title_misses'])}): "
+                 + "; ".join(f"`{m}`" for m in z["title_misses"][:10])
+                 + (" …" if len(z["title_misses"]) > 10 else "") + "\n")
+
+    L.append("## Query sets\n")
+    L.append(f"`{r['queries']['file']}` ({r['queries']['origin']}): "
+             f"{len(qs['title'])} title queries and {len(qs['words'])} two-word queries, each "
+             f"with the key of the entry it was drawn from. Rule: {qs['rule']} libzim's top-10 "
+             f"paths per query are in `search-{name}.json` (`libzim_top10`, in query order).\n")
+    L.append("| # | title query | two-word query |\n|---|---|---|")
+    for i in range(5):
+        a_ = qs["title"][i]["query"] if i < len(qs["title"]) else ""
+        b_ = qs["words"][i]["query"] if i < len(qs["words"]) else ""
+        L.append(f"| {i + 1} | {a_.replace('|', chr(92) + '|')} | {b_.replace('|', chr(92) + '|')} |")
+    L.append("")
+
+    L.append("## Top 10 for a few queries\n")
+    rng = random.Random(3)
+    for g in ("title", "words"):
+        for i in rng.sample(range(len(qs[g])), min(2, len(qs[g]))):
+            qq = qs[g][i]
+            L.append(f"### `{qq['query']}` (drawn from `{qq['key']}`)\n")
+            L.append(f"libzim estimates {r['libzim_estimated'][g][i]} matches.\n")
+            zt = r["libzim_top10"][g][i]
+            qtop = q["top10"][g][i] if has_q else []
+            L.append("| # | libzim: path — title |" + (" quire: key — title |" if has_q else ""))
+            L.append("|---|---|" + ("---|" if has_q else ""))
+            for j in range(max(len(zt), len(qtop), 1)):
+                a_ = f"{zt[j]} — {title_of.get(zt[j]) or '(no title)'}" if j < len(zt) else ""
+                row = f"| {j + 1} | {a_.replace('|', chr(92) + '|')} |"
+                if has_q:
+                    b_ = f"{qtop[j]} — {title_of.get(qtop[j]) or '(no title)'}" if j < len(qtop) else ""
+                    row += f" {b_.replace('|', chr(92) + '|')} |"
+                L.append(row)
+            L.append("")
+    L.append(f"ZIM builds (s): A {zs['A']['seconds']}, B {zs['B']['seconds']}"
+             + (f"; quire pack (s): full {q['pack_seconds']['full']}, none "
+                f"{q['pack_seconds']['none']}" if has_q else "") + ".\n")
+    return "\n".join(L) + "\n"
+
+
+if __name__ == "__main__":
+    main()
