@@ -6,7 +6,7 @@
 //! `verify`: damage found; for `unpack`, `ls`, `get`: some entries could not be read, every
 //! other one was written); 2 usage error; 3 `get` did not find some key; 4 input or output
 //! error (files, the network, JSONL, refused keys, existing targets); 5 `suggest`: the archive
-//! has no title index; 130 and 143 a pack
+//! has no title index, `search`: it has no full-text index; 130 and 143 a pack
 //! stopped by Ctrl-C or SIGTERM. A closed output pipe ends any command quietly with 0.
 
 mod cmd;
@@ -120,6 +120,10 @@ enum Command {
     /// TEXT, or has a word that does; best first.
     #[command(after_help = format!("{}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}", cmd::suggest::HELP))]
     Suggest(cmd::suggest::Args),
+    /// Full-text search: entries that hold every word of QUERY (and its "quoted phrases"),
+    /// ranked by BM25, with snippets; best first.
+    #[command(after_help = format!("{}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}", cmd::search::HELP))]
+    Search(cmd::search::Args),
     /// Show the version, flags, sections, sizes and compression ratio of an archive.
     #[command(after_help = format!("{ARCHIVE_HELP}\n\n{EXIT_CODES}"))]
     Info(cmd::info::Args),
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Ls(a) => cmd::ls::run(a),
         Command::Get(a) => cmd::get::run(a),
         Command::Suggest(a) => cmd::suggest::run(a),
+        Command::Search(a) => cmd::search::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Salvage(a) => cmd::salvage::run(a),
@@ -167,7 +172,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
         // `quire` alone: clap would print the whole help as the error.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "no command given: pack, unpack, ls, get, suggest, info, verify or salvage (see `quire --help`)"
+            "no command given: pack, unpack, ls, get, suggest, search, info, verify or salvage (see `quire --help`)"
                 .to_string()
         }
         _ => cmd::usage_line(&e.render().to_string()),

@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 
 use common::*;
 
-const SUBCOMMANDS: [&str; 7] = ["pack", "unpack", "ls", "get", "suggest", "info", "verify"];
+const SUBCOMMANDS: [&str; 8] = [
+    "pack", "unpack", "ls", "get", "suggest", "search", "info", "verify",
+];
 
 /// The commands that read an ARCHIVE (a path or a URL).
-const READERS: [&str; 7] = [
-    "unpack", "ls", "get", "suggest", "info", "verify", "salvage",
+const READERS: [&str; 8] = [
+    "unpack", "ls", "get", "suggest", "search", "info", "verify", "salvage",
 ];
 
 /// The global options for URLs: every command's --help lists them, and the README's table

@@ -57,6 +57,10 @@ pub struct Info {
     title_index: bool,
     /// Its size in bytes, from the section table (0 without one).
     title_index_bytes: u64,
+    /// Whether the archive has a full-text index (the SEARCH section, for `quire search`).
+    search_index: bool,
+    /// Its size in bytes, from the section table (0 without one).
+    search_index_bytes: u64,
     sections: Vec<Section>,
     metadata: Map<String, Value>,
     content_types: Vec<String>,
@@ -86,6 +90,12 @@ impl Info {
             .filter(|s| s.id == quire::format::titles::SECTION_ID)
             .map(|s| s.length)
             .sum();
+        let search_index_bytes: u64 = archive
+            .sections()
+            .iter()
+            .filter(|s| s.id == quire::format::search::SECTION_ID)
+            .map(|s| s.length)
+            .sum();
         Ok(Info {
             file: path.display().to_string(),
             version: format!("{}.{}", h.major, h.minor),
@@ -112,13 +122,15 @@ impl Info {
             dictionary_stored_bytes: archive.dictionary_len(),
             index_depth: h.index_depth,
             prelude_bytes: h.prelude_len,
-            index_bytes: index_bytes(archive) - title_index_bytes,
+            index_bytes: index_bytes(archive) - title_index_bytes - search_index_bytes,
             key_bytes: keys,
             data_bytes: archive.data_len(),
             raw_bytes: raw,
             file_bytes: h.file_len,
             title_index: archive.has_title_index(),
             title_index_bytes,
+            search_index: archive.has_search_index(),
+            search_index_bytes,
             sections: archive
                 .sections()
                 .iter()
@@ -200,6 +212,19 @@ impl Info {
                 "title index:    none (packed with --index none: no suggestions)"
             )
         };
+        let _ = if self.search_index {
+            writeln!(
+                o,
+                "search index:   {} bytes ({:.1} per entry)",
+                self.search_index_bytes,
+                per_entry(self.search_index_bytes)
+            )
+        } else {
+            writeln!(
+                o,
+                "search index:   none (packed without --index full: no full-text search)"
+            )
+        };
         let _ = writeln!(o, "raw size:       {} bytes (bodies)", self.raw_bytes);
         let _ = writeln!(o, "packed size:    {} bytes", self.file_bytes);
         let ratio = if self.file_bytes > 0 {
@@ -239,6 +264,7 @@ impl Info {
 fn section_name(id: u32) -> Option<&'static str> {
     match id {
         quire::format::titles::SECTION_ID => Some("TITLES"),
+        quire::format::search::SECTION_ID => Some("SEARCH"),
         id => quire::format::SectionId::from_u32(id).map(|i| i.name()),
     }
 }

@@ -8,6 +8,7 @@ pub mod info;
 pub mod ls;
 pub mod pack;
 pub mod salvage;
+pub mod search;
 pub mod suggest;
 pub mod unpack;
 pub mod verify;
@@ -31,7 +32,8 @@ Exit codes:
      connection or certificate, 403, 404, 5xx, an answer cut short, a server that ignores
      Range, an archive that changed on the server since it was opened); bad JSONL, refused
      keys, existing targets without --force
-  5  suggest: the archive has no title index (packed with --index none)
+  5  suggest: the archive has no title index (packed with --index none); search: it has no
+     full-text index (packed without --index full)
   130, 143, 129  pack, salvage or unpack --jsonl FILE stopped by Ctrl-C (SIGINT), SIGTERM or
      SIGHUP (128 + the signal): the target is not written and no temporary file is left";
 

@@ -87,8 +87,10 @@ pub struct Args {
     threads: u16,
     /// Search indexes to add: `titles` (the default) adds a title index for `quire suggest`
     /// (folded title and word-start lookups; about 20-90 bytes an entry, 90 on news titles,
-    /// so a few percent of a news archive); `none` adds nothing (the smallest archive; no
-    /// suggestions); `full` (full-text search) is not available yet.
+    /// so a few percent of a news archive); `full` adds the title index and a full-text
+    /// index for `quire search` (words of titles and text, by content type: HTML as text,
+    /// binary types not at all; analysed in the --language); `none` adds nothing (the
+    /// smallest archive; no suggestions, no search).
     #[arg(long, value_enum, value_name = "KIND", default_value_t = Index::Titles)]
     index: Index,
     /// What a repeated key does: error, keep the first, or keep the last.
@@ -102,6 +104,12 @@ pub struct Args {
     /// skipped path.
     #[arg(long)]
     strict_names: bool,
+    /// The archive's language, ISO 639-3 (`eng`, `fra`, `deu`, `zho`, …): the `language`
+    /// metadata field, from which --index full analyses words (Snowball stemming for 34
+    /// languages, jieba's words for Chinese). Without it words are not stemmed and CJK
+    /// text is cut into overlapping pairs of characters.
+    #[arg(long, value_name = "CODE")]
+    language: Option<String>,
     /// Archive title.
     #[arg(long)]
     title: Option<String>,
@@ -208,6 +216,7 @@ fn command_line_metadata(a: &Args) -> Result<Vec<(String, String)>, Fail> {
         ("description", &a.description),
         ("creator", &a.creator),
         ("source", &a.source),
+        ("language", &a.language),
     ];
     let given = named
         .iter()
@@ -254,13 +263,6 @@ fn source_date_epoch() -> Result<Option<u64>, Fail> {
 
 /// Runs `quire pack`.
 pub fn run(a: Args) -> Result<u8, Fail> {
-    if a.index == Index::Full {
-        return Err(Fail::new(
-            2,
-            "--index full: full-text search is not available yet; use --index titles (title \
-             suggestions, the default) or --index none",
-        ));
-    }
     let created = source_date_epoch()?;
     let target = pack_target(&a)?;
     let inputs: Vec<Input> = a.inputs.iter().map(|s| Input::from_arg(s)).collect();
@@ -506,7 +508,8 @@ fn pack_options(
         .dedup(!a.no_dedup)
         .index(match a.index {
             Index::None => IndexKind::None,
-            _ => IndexKind::Titles,
+            Index::Titles => IndexKind::Titles,
+            Index::Full => IndexKind::Full,
         })
         .overwrite(if a.force {
             Overwrite::Replace
