@@ -41,6 +41,11 @@ const LEVEL: i32 = 15;
 /// Heap a batch of postings may take (estimated) before it is spilled to a run.
 const BATCH_BYTES: usize = 32 << 20;
 
+/// The batch limit in force: [`BATCH_BYTES`], or less in tests, which check that spilled
+/// runs give the same bytes as one batch.
+static BATCH_LIMIT: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(BATCH_BYTES);
+
 /// The built section, less its header (sealed once the CRCs of INDEX and DATA are known).
 pub(super) struct Built {
     head: Head,
@@ -401,7 +406,7 @@ pub(super) fn build(
             for (term, &tf) in &counts {
                 batch.add(term, d as u32, tf);
             }
-            if batch.bytes > BATCH_BYTES {
+            if batch.bytes > BATCH_LIMIT.load(std::sync::atomic::Ordering::Relaxed) {
                 runs.push(batch.spill()?);
             }
             Some(DocRow {
@@ -557,5 +562,55 @@ impl EntryRef for HashMap<String, u32> {
             self.insert(k.to_owned(), 0);
         }
         self.get_mut(k).expect("inserted")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::BATCH_LIMIT;
+    use crate::{Archive, ArchiveWriter, IndexKind, NewEntry, WriterOptions};
+
+    fn pack() -> Vec<u8> {
+        let opts = WriterOptions::new()
+            .level(1)
+            .created(1)
+            .index(IndexKind::Full)
+            .metadata("language", "eng");
+        let mut w = ArchiveWriter::in_memory(opts).unwrap();
+        let words = [
+            "river", "bank", "runs", "cat", "dog", "the", "north", "sea", "blue",
+        ];
+        for i in 0..400usize {
+            let body: Vec<&str> = (0..20)
+                .map(|j| words[(i * 7 + j * j) % words.len()])
+                .collect();
+            let body = format!("{} w{i} w{}", body.join(" "), i % 13);
+            w.add(&NewEntry::new(&format!("k{i:04}"), body.as_bytes()))
+                .unwrap();
+        }
+        w.finish_into_inner().unwrap().0.into_inner()
+    }
+
+    #[test]
+    fn spilled_runs_give_the_same_archive_as_one_batch() {
+        let whole = pack();
+        // Runs of a few documents each: the merge must give the same bytes.
+        BATCH_LIMIT.store(2048, Ordering::Relaxed);
+        let spilled = pack();
+        BATCH_LIMIT.store(super::BATCH_BYTES, Ordering::Relaxed);
+        assert!(whole == spilled, "spilling changed the index");
+        let a = Archive::new(spilled).unwrap();
+        assert_eq!(a.search("w399", 10).unwrap().len(), 1);
+        // Every document holds a term of its residue mod 13: over 128 documents, with a head.
+        let total: usize = (0..13)
+            .map(|r| a.search_postings(&format!("w{r}")).unwrap().unwrap().len())
+            .sum();
+        assert!(total >= 400);
+        assert!(a
+            .search_postings("the")
+            .unwrap()
+            .is_some_and(|p| p.len() > 128));
     }
 }
