@@ -253,6 +253,8 @@ fn search_equals_a_brute_force_scan() {
         let docs = generate(seed, n);
         let a = Archive::new(pack(&docs, lang, IndexKind::Full)).unwrap();
         assert!(a.has_search_index());
+        let report = a.verify();
+        assert!(report.is_ok(), "{report}");
         let m = model(&docs, lang);
         let mut r = Rng(seed * 31 + 1);
         let mut queries: Vec<String> = vec![
@@ -381,7 +383,7 @@ fn byte_flips_in_the_search_index_give_damage_not_panics() {
         .unwrap();
     let mut r = Rng(99);
     let mut errors = BTreeMap::new();
-    for _ in 0..300 {
+    for round in 0..300 {
         let mut b = bytes.clone();
         for _ in 0..1 + r.below(3) {
             let at = s.offset as usize + r.below(s.length as usize);
@@ -400,6 +402,18 @@ fn byte_flips_in_the_search_index_give_damage_not_panics() {
         let _ = a.search_postings("the");
         // Entries still read.
         assert!(a.get("doc/0001").unwrap().is_some());
+        // Full verification finds every flip (the section's CRC at least), as search damage.
+        if round % 6 != 0 {
+            continue;
+        }
+        let report = a.verify();
+        assert!(!report.is_ok());
+        for p in &report.problems {
+            assert_eq!(
+                quire::error::damage_code(p.at, p.kind),
+                "damaged_search_index"
+            );
+        }
     }
     assert!(!errors.is_empty());
 }

@@ -630,6 +630,148 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Faults full verification lists of a full-text index before it stops.
+const MAX_ERRORS: usize = 64;
+
+impl Ctx<'_> {
+    /// Full verification of the full-text index (§15.10's full-verification rows but the
+    /// re-analysis of every entry): every term page, head, block, norms chunk and document
+    /// page checked whole; `Σ df = posting_count`; every posting's norm not 0 and within its
+    /// block's bound, each bound attained; the number of non-zero norms `doc_count`; rows
+    /// INDEXED iff their norm is not 0, their keys the entries' keys and their titles the
+    /// entries' titles (where the entry has one). The section's CRC is checked with the
+    /// other sections'.
+    pub(crate) fn verify_search(&self) -> Vec<ReadError> {
+        // Not counted with the key index's nodes (whose walk counts each node once).
+        let counted = self.st.counters.node_counts();
+        let errs = self.verify_search_inner();
+        self.st.counters.restore(counted);
+        errs
+    }
+
+    fn verify_search_inner(&self) -> Vec<ReadError> {
+        match self.search_section() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Vec::new(),
+            Err(e) => return vec![e],
+        }
+        let l = match self.search_index() {
+            Ok(l) => l,
+            Err(e) => return vec![e],
+        };
+        let mut errs = Vec::new();
+        let start = l.section.start;
+        let bm25 = l.head.bm25();
+        // The norms, all of them (one byte a document).
+        let mut norms: Vec<u8> = Vec::new();
+        for i in 0..l.root.norms.len() {
+            match self.norms_chunk(&l, i) {
+                Ok(c) => norms.extend_from_slice(&c),
+                Err(e) => return vec![e],
+            }
+        }
+        let nonzero = norms.iter().filter(|&&n| n != 0).count() as u64;
+        if nonzero != u64::from(l.head.doc_count) {
+            errs.push(damaged(start, DamageKind::Violates(Rule::EntryCount)));
+        }
+        let mut postings_total = 0u64;
+        'pages: for i in 0..l.root.terms.len() {
+            let page = match self.term_page(&l, i) {
+                Ok(p) => p,
+                Err(e) => {
+                    errs.push(e);
+                    continue;
+                }
+            };
+            for rec in &page.records {
+                if errs.len() >= MAX_ERRORS {
+                    break 'pages;
+                }
+                postings_total += u64::from(rec.df);
+                let mut list = match self.open_list(&l, rec) {
+                    Ok(list) => list,
+                    Err(e) => {
+                        errs.push(e);
+                        continue;
+                    }
+                };
+                for b in 0..list.blocks.len() {
+                    let meta = list.blocks[b];
+                    let at = start + meta.offset;
+                    let p = match self.postings_block(&l, &mut list, b) {
+                        Ok(p) => p.to_vec(),
+                        Err(e) => {
+                            errs.push(e);
+                            break;
+                        }
+                    };
+                    let mut best = 0u64;
+                    for &(d, tf) in &p {
+                        let norm = norms.get(d as usize).copied().unwrap_or(0);
+                        if norm == 0 {
+                            errs.push(damaged(at, DamageKind::Violates(Rule::EntryCount)));
+                            break;
+                        }
+                        best = best.max(bm25.tfn(tf.into(), norm));
+                    }
+                    if let Some((btf, bnorm)) = meta.bound {
+                        if best != bm25.tfn(btf.into(), bnorm) {
+                            errs.push(damaged(at, DamageKind::Violates(Rule::RecordBounds)));
+                        }
+                    }
+                }
+            }
+        }
+        if errs.is_empty() && postings_total != l.head.posting_count {
+            errs.push(damaged(start, DamageKind::Violates(Rule::EntryCount)));
+        }
+        for (i, r) in l.root.docs.iter().enumerate() {
+            if errs.len() >= MAX_ERRORS {
+                break;
+            }
+            let at = start + r.offset;
+            let rows = match self.doc_page(&l, i) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    errs.push(e);
+                    continue;
+                }
+            };
+            for (j, row) in rows.iter().enumerate() {
+                let d = r.first_row + j as u32;
+                let indexed = norms.get(d as usize).is_some_and(|&n| n != 0);
+                let Some(row) = row else {
+                    if indexed {
+                        errs.push(damaged(at, DamageKind::Violates(Rule::EntryFlags)));
+                        break;
+                    }
+                    continue;
+                };
+                if !indexed {
+                    errs.push(damaged(at, DamageKind::Violates(Rule::EntryFlags)));
+                    break;
+                }
+                let Ok(e) = self.entry(d.into()) else {
+                    // The entry's own damage is reported by the walk of the key index.
+                    continue;
+                };
+                let title_ok = match e.title() {
+                    Ok(Some(t)) => {
+                        row.title.as_deref()
+                            == Some(crate::format::titles::cut(t, search::MAX_TEXT))
+                    }
+                    _ => true,
+                };
+                if e.key() != row.key || !title_ok {
+                    errs.push(damaged(at, DamageKind::Violates(Rule::KeyOrder)));
+                    break;
+                }
+            }
+        }
+        errs
+    }
+}
+
 #[cfg(feature = "fulltext")]
 mod text_queries {
     use super::*;

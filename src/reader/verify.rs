@@ -160,6 +160,9 @@ fn verify_with(ctx: Ctx<'_>, chunked: Option<&Chunked<'_>>) -> Report {
         for e in ctx.verify_titles(keys) {
             v.problem_from(&e, Location::TitleIndex(0));
         }
+        for e in ctx.verify_search() {
+            v.problem_from(&e, Location::SearchIndex(0));
+        }
     }
     if let Some(c) = chunked.filter(|_| v.interrupted.is_none()) {
         let walked = std::mem::take(&mut v.problems);
