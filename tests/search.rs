@@ -2,9 +2,14 @@
 //! document tokenized with the same analyzer, conjunctive match, phrases, the same integer
 //! BM25 and order), stemming, HTML and binary entries, term lookups, and damage.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::ops::Range;
+use std::sync::Mutex;
 
 use quire::format::search::{norm_code, Bm25};
+use quire::source::ByteSource;
 use quire::text::{extract, Analyzer, ExtractOptions, QueryPart, Token};
 use quire::{Archive, ArchiveWriter, IndexKind, NewEntry, ReadError, WriterOptions};
 
@@ -416,4 +421,44 @@ fn byte_flips_in_the_search_index_give_damage_not_panics() {
         }
     }
     assert!(!errors.is_empty());
+}
+
+/// Bytes in memory that say they are remote (as a URL is) and count what is asked of them.
+struct Remote {
+    bytes: Vec<u8>,
+    reads: Mutex<u64>,
+}
+
+impl ByteSource for Remote {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
+        *self.reads.lock().unwrap() += 1;
+        self.bytes.read_at(offset, len)
+    }
+    fn prefetch(&self, _ranges: &[Range<u64>]) {}
+    fn is_remote(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_remote_source_gives_the_same_results() {
+    let docs = generate(13, 200);
+    let bytes = pack(&docs, Some("eng"), IndexKind::Full);
+    let local = Archive::new(bytes.clone()).unwrap();
+    let remote = Archive::new(Remote {
+        bytes,
+        reads: Mutex::new(0),
+    })
+    .unwrap();
+    for q in ["the", "cat dog", "\"new york\"", "北京大学", "banking"] {
+        assert_eq!(
+            remote.search(q, 10).unwrap(),
+            local.search(q, 10).unwrap(),
+            "{q}"
+        );
+    }
+    assert!(*remote.source().reads.lock().unwrap() > 0);
 }
