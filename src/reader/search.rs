@@ -390,6 +390,39 @@ impl<'a> Ctx<'a> {
         Ok(rows)
     }
 
+    /// Tells a remote source that the document pages of `docs` not in the cache are about to
+    /// be read (one range where they are neighbours).
+    fn prefetch_doc_pages(&self, l: &Loaded, docs: impl Iterator<Item = u32>) {
+        if !self.src.is_remote() {
+            return;
+        }
+        let mut pages: Vec<usize> = docs.filter_map(|d| l.root.page_of_doc(d)).collect();
+        pages.sort_unstable();
+        pages.dedup();
+        let cached = |i: usize| {
+            self.st
+                .search
+                .docs
+                .lock()
+                .ok()
+                .is_some_and(|c| c.get(i as u32).is_some())
+        };
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        for i in pages.into_iter().filter(|&i| !cached(i)) {
+            if let Some(r) = l.root.docs.get(i) {
+                let start = l.section.start + r.offset;
+                let end = start + u64::from(r.stored_len);
+                match ranges.last_mut() {
+                    Some(last) if last.end == start => last.end = end,
+                    _ => ranges.push(start..end),
+                }
+            }
+        }
+        if !ranges.is_empty() {
+            self.src.prefetch(&ranges);
+        }
+    }
+
     /// Row `d`: an indexed document's key and title.
     fn doc_row(&self, l: &Loaded, d: u32) -> ReadResult<DocRow> {
         let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
@@ -568,6 +601,40 @@ impl<'a> Ctx<'a> {
         keep: usize,
     ) -> ReadResult<Vec<(u64, u32)>> {
         let bm25: Bm25 = l.head.bm25();
+        if self.src.is_remote() {
+            // The terms' pages together, with the one norms chunk of a small archive (§15.9).
+            let cached = |i: usize| {
+                self.st
+                    .search
+                    .terms
+                    .lock()
+                    .ok()
+                    .is_some_and(|c| c.get(i as u32).is_some())
+            };
+            let mut pages: Vec<usize> = terms
+                .iter()
+                .filter_map(|t| l.root.page_of_term(t.as_bytes()))
+                .filter(|&i| !cached(i))
+                .collect();
+            pages.sort_unstable();
+            pages.dedup();
+            let mut ranges: Vec<Range<u64>> = pages
+                .iter()
+                .filter_map(|&i| l.root.terms.get(i))
+                .map(|r| {
+                    l.section.start + r.offset..l.section.start + r.offset + u64::from(r.stored_len)
+                })
+                .collect();
+            if let [n] = l.root.norms.as_slice() {
+                ranges.push(
+                    l.section.start + n.offset
+                        ..l.section.start + n.offset + u64::from(n.stored_len),
+                );
+            }
+            if !ranges.is_empty() {
+                self.src.prefetch(&ranges);
+            }
+        }
         let mut lists = Vec::with_capacity(terms.len());
         for t in terms {
             let Some(rec) = self.term_record(l, t.as_bytes())? else {
@@ -803,8 +870,7 @@ mod text_queries {
     }
 
     impl Ctx<'_> {
-        fn entry_fields(&self, analyzer: &Analyzer, d: u32) -> ReadResult<Fields> {
-            let e = self.entry(d.into())?;
+        fn entry_fields(&self, analyzer: &Analyzer, e: &crate::Entry<'_>) -> ReadResult<Fields> {
             let title = e.title()?.map(str::to_owned);
             let ctype = e.content_type().to_owned();
             let max = crate::text::ExtractOptions::default().max_bytes as u64 + 1;
@@ -879,25 +945,47 @@ mod text_queries {
             };
             let candidates = self.search_candidates(&l, &terms, keep)?;
             let mut hits = Vec::new();
-            for (checked, (score, d)) in candidates.into_iter().enumerate() {
-                if hits.len() >= limit || checked >= limit + PHRASE_BUDGET {
-                    break;
-                }
-                let fields = self.entry_fields(&analyzer, d)?;
-                if !phrases
+            let budget = candidates.len().min(limit + PHRASE_BUDGET);
+            let mut next = 0;
+            // In rounds: the rows of as many candidates as results are still wanted (their
+            // document pages asked for together), then their entries together (one round of
+            // requests per level over a network, §15.9), each checked for its phrases.
+            while hits.len() < limit && next < budget {
+                let n = (limit - hits.len()).clamp(1, 64).min(budget - next);
+                let round = &candidates[next..next + n];
+                next += n;
+                self.prefetch_doc_pages(&l, round.iter().map(|c| c.1));
+                let rows = round
                     .iter()
-                    .all(|p| has_phrase(&fields.title, p) || has_phrase(&fields.body, p))
-                {
-                    continue;
+                    .map(|&(_, d)| self.doc_row(&l, d))
+                    .collect::<ReadResult<Vec<_>>>()?;
+                let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_bytes()).collect();
+                let entries = self.get_many(&keys);
+                for ((&(score, d), row), entry) in round.iter().zip(rows).zip(entries) {
+                    let bad = || damaged(l.section.start, DamageKind::Violates(Rule::KeyOrder));
+                    // The row's key must be the key of entry `d` (§15.8).
+                    let e = entry?.ok_or_else(bad)?;
+                    if e.index() != u64::from(d) {
+                        return Err(bad());
+                    }
+                    let fields = self.entry_fields(&analyzer, &e)?;
+                    if !phrases
+                        .iter()
+                        .all(|p| has_phrase(&fields.title, p) || has_phrase(&fields.body, p))
+                    {
+                        continue;
+                    }
+                    hits.push(SearchHit {
+                        index: d.into(),
+                        key: row.key,
+                        title: row.title,
+                        score,
+                        snippet: snippet(&fields.text, &fields.body, &terms),
+                    });
+                    if hits.len() >= limit {
+                        break;
+                    }
                 }
-                let row = self.doc_row(&l, d)?;
-                hits.push(SearchHit {
-                    index: d.into(),
-                    key: row.key,
-                    title: row.title,
-                    score,
-                    snippet: snippet(&fields.text, &fields.body, &terms),
-                });
             }
             Ok(hits)
         }
