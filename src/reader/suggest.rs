@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::titles::{
-    self, decode_list, decode_tops, fold, fold_title, unstore, Head, ListPage, MatchKind,
+    self, decode_list, decode_tops, fold, fold_title, unstore, Head, ListPage, MatchKind, PageRef,
     RecordBody, Root, TopsPage, MAX_PAGE_RAW, MAX_ROOT_RAW,
 };
 use crate::format::SectionId;
@@ -430,7 +430,11 @@ impl<'a> Ctx<'a> {
         while last + 1 < pages.len() && pages[last + 1].sep.starts_with(probe) {
             last += 1;
         }
-        let ids: Vec<u32> = (first as u32..=last as u32).collect();
+        let ids: Vec<u32> = if q.len() > trunc {
+            long_query_pages(pages, q, trunc, first, last)
+        } else {
+            (first as u32..=last as u32).collect()
+        };
         self.prefetch_pages(t, &ids);
         let mut cands: Vec<Candidate> = Vec::new();
         // With a limit, what ranks after `limit` rows that are sure to show is dropped as
@@ -465,9 +469,10 @@ impl<'a> Ctx<'a> {
                     } => {
                         // The key is cut short of the suffix: a query longer than it is
                         // checked against the row (keys are at least `probe` long, §14.4).
-                        let cut = (rec.key.len() as u32) < folded_len - pos;
+                        let rest = folded_len - pos;
+                        let cut = (rec.key.len() as u32) < rest;
                         let verify = q.len() > rec.key.len();
-                        if verify && (!cut || !q.starts_with(&rec.key)) {
+                        if verify && (!cut || rest < q.len() as u32 || !q.starts_with(&rec.key)) {
                             continue; // the suffix is shorter than the query, or differs
                         }
                         if !verify && !rec.key.starts_with(q) {
@@ -575,6 +580,49 @@ impl<'a> Ctx<'a> {
         }
         Ok(out)
     }
+}
+
+/// For a query `q` longer than `trunc`, the pages of `first ..= last` (those whose keys start
+/// with `q[..trunc]`) that can hold a record matching it or a candidate (§14.6 step 4): a key
+/// that starts with `q`, or a key that is `q[..j]` for some `trunc ≤ j < len q`. Page `i`
+/// holds keys from its separator to the next page's (inclusive), so it is needed when some
+/// `q[..j]` lies in that interval, or the interval meets the keys that start with `q`. Work:
+/// a few comparisons of a separator a page. With a common first word, this reads the pages
+/// around the query rather than every page of the word.
+fn long_query_pages(
+    pages: &[PageRef],
+    q: &[u8],
+    trunc: usize,
+    first: usize,
+    last: usize,
+) -> Vec<u32> {
+    let probe = &q[..trunc];
+    // The shortest prefix of q, at least trunc bytes, that is ≥ sep (None: none is).
+    let least_prefix_at_or_above = |sep: &[u8]| -> Option<usize> {
+        if probe >= sep {
+            return Some(trunc);
+        }
+        let l = q.iter().zip(sep).take_while(|(a, b)| a == b).count();
+        if l == sep.len() {
+            Some(l.max(trunc)) // sep is a prefix of q
+        } else if l < q.len() && q[l] > sep[l] {
+            Some((l + 1).max(trunc))
+        } else {
+            None
+        }
+    };
+    let mut ids = Vec::new();
+    for (i, page) in pages.iter().enumerate().take(last + 1).skip(first) {
+        let sep = page.sep.as_slice();
+        let next = pages.get(i + 1).map(|p| p.sep.as_slice());
+        let holds_prefix = least_prefix_at_or_above(sep)
+            .is_some_and(|j| j <= q.len() && next.is_none_or(|n| &q[..j] <= n));
+        let meets_q = next.is_none_or(|n| n >= q) && (sep < q || sep.starts_with(q));
+        if holds_prefix || meets_q {
+            ids.push(i as u32);
+        }
+    }
+    ids
 }
 
 /// Sorts `cands` and drops those ranked after the first `limit` distinct rows of candidates
