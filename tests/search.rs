@@ -97,7 +97,15 @@ fn generate(seed: u64, n: usize) -> Vec<Doc> {
                 .into_bytes(),
             ),
             1 if i % 7 == 0 => ("image/png", b"\x89PNG binaryword cat".to_vec()),
-            _ => ("text/plain", r.words(len).into_bytes()),
+            _ => {
+                // Terms in 12 to 20 documents each, whose lists lie in POSTINGS (not inline),
+                // enough of them for several term pages.
+                let spread: Vec<String> = (1..=24)
+                    .map(|k| format!("t{}", (i * k + k * k) % 600))
+                    .collect();
+                let text = format!("{} {}", r.words(len), spread.join(" "));
+                ("text/plain", text.into_bytes())
+            }
         };
         docs.push(Doc {
             key,
@@ -292,7 +300,7 @@ fn search_equals_a_brute_force_scan() {
             }
         }
         // Term lookups agree with the model's postings.
-        for term in ["the", "cat", "run", "北京", "zurich"] {
+        for term in ["the", "cat", "run", "北京", "zurich", "t5", "t123", "t599"] {
             let want: Vec<(u64, u32)> =
                 m.tf.iter()
                     .enumerate()

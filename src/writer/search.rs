@@ -221,6 +221,12 @@ impl TermWriter<'_> {
     }
 
     fn add(&mut self, term: String, p: Vec<(u32, u32)>) -> io::Result<()> {
+        // A full page is written before this term's list goes to POSTINGS: the page's lists
+        // must fill its own `post_len` (§15.4), none of the next page's.
+        let size = term.len() + 12 + INLINE_MAX;
+        if self.page_bytes + size > TERM_PAGE && !self.page.is_empty() {
+            self.flush()?;
+        }
         let df = p.len() as u32;
         self.term_count += 1;
         self.posting_count += u64::from(df);
@@ -278,15 +284,6 @@ impl TermWriter<'_> {
             df,
             postings,
         };
-        let size = rec.term.len()
-            + 12
-            + match &rec.postings {
-                Postings::Inline(_) => INLINE_MAX,
-                _ => 8,
-            };
-        if self.page_bytes + size > TERM_PAGE && !self.page.is_empty() {
-            self.flush()?;
-        }
         self.page_bytes += size;
         self.page.push(rec);
         Ok(())
@@ -586,7 +583,11 @@ mod tests {
             let body: Vec<&str> = (0..20)
                 .map(|j| words[(i * 7 + j * j) % words.len()])
                 .collect();
-            let body = format!("{} w{i} w{}", body.join(" "), i % 13);
+            // 1,000 terms in about 40 documents each: lists in POSTINGS, over several term pages.
+            let spread: Vec<String> = (0..100)
+                .map(|k| format!("v{}", (i + 13 * k) % 1000))
+                .collect();
+            let body = format!("{} w{i} w{} {}", body.join(" "), i % 13, spread.join(" "));
             w.add(&NewEntry::new(&format!("k{i:04}"), body.as_bytes()))
                 .unwrap();
         }
@@ -612,5 +613,14 @@ mod tests {
             .search_postings("the")
             .unwrap()
             .is_some_and(|p| p.len() > 128));
+        for v in 0..1000 {
+            let p = a.search_postings(&format!("v{v}")).unwrap().unwrap();
+            let want = (0..400usize)
+                .filter(|i| (0..100).any(|k| (i + 13 * k) % 1000 == v))
+                .count();
+            assert_eq!(p.len(), want, "v{v}");
+        }
+        let report = a.verify();
+        assert!(report.is_ok(), "{report}");
     }
 }
