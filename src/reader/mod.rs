@@ -676,7 +676,7 @@ impl<S: ByteSource> Archive<S> {
     }
 
     /// Whether the archive has a full-text index (spec §15), as its section table says:
-    /// what [`search`](Self::search) needs. Reads nothing.
+    /// what `search` (feature `fulltext`) needs. Reads nothing.
     pub fn has_search_index(&self) -> bool {
         self.ctx().has_search_index()
     }

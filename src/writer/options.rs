@@ -72,7 +72,7 @@ pub enum IndexKind {
     #[default]
     Titles,
     /// The title index and the full-text index (the SEARCH section, §15), for
-    /// [`Archive::search`](crate::Archive::search): BM25-ranked word searches with phrases
+    /// `Archive::search` (feature `fulltext`): BM25-ranked word searches with phrases
     /// and snippets. Needs the `fulltext` feature (without it the writer refuses the
     /// option). Text is analysed in the archive's language, the `language` metadata field
     /// (ISO 639-3, e.g. `eng`): see `quire::text::Analyzer` and spec §15.1; without one,
