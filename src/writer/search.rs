@@ -39,7 +39,7 @@ const INLINE_MAX: usize = 24;
 /// zstd level of pages and the root.
 const LEVEL: i32 = 15;
 /// Heap a batch of postings may take (estimated) before it is spilled to a run.
-const BATCH_BYTES: usize = 32 << 20;
+const BATCH_BYTES: usize = 16 << 20;
 
 /// The batch limit in force: [`BATCH_BYTES`], or less in tests, which check that spilled
 /// runs give the same bytes as one batch.
