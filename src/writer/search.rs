@@ -315,6 +315,64 @@ impl TermWriter<'_> {
     }
 }
 
+/// Documents analysed together, on all cores, before their postings are gathered in order.
+const ANALYSIS_CHUNK: usize = 1024;
+
+/// One document, analysed: its title field, length and term frequencies.
+struct Analysed {
+    title: Option<String>,
+    dl: u64,
+    counts: Vec<(String, u32)>,
+}
+
+/// Reads entry `p`'s title and text back from the spool and analyses them (§15.1); `bufs`
+/// are the lead and body buffers, reused.
+fn analyse(
+    p: &Pending,
+    ctypes: &[String],
+    spool: &Spool,
+    analyzer: &Analyzer,
+    bufs: &mut (Vec<u8>, Vec<u8>),
+) -> io::Result<Analysed> {
+    let (lead, body) = bufs;
+    lead.resize(p.lead_len as usize, 0);
+    spool.read_at(p.spool_at, lead)?;
+    let title = fields(lead).find_map(|f| match f {
+        Ok(Field::Title(t)) => Some(t),
+        _ => None,
+    });
+    let ctype = ctypes
+        .get(p.content_type as usize)
+        .map_or("", String::as_str);
+    let max_body = ExtractOptions::default().max_bytes as u64 + 1;
+    body.resize(p.body_len.min(max_body) as usize, 0);
+    if crate::text::text_kind(ctype) == crate::text::TextKind::Binary {
+        body.clear();
+    } else {
+        spool.read_at(p.spool_at + u64::from(p.lead_len), body)?;
+    }
+    let (title, text) = fields_of(title, ctype, body);
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut dl = 0u64;
+    if let Some(text) = &text {
+        if let Some(t) = &title {
+            analyzer.for_each_token(t, |tok| {
+                dl += u64::from(TITLE_WEIGHT);
+                *counts.entry_ref_or_insert(tok.term) += u32::from(TITLE_WEIGHT);
+            });
+        }
+        analyzer.for_each_token(text, |tok| {
+            dl += 1;
+            *counts.entry_ref_or_insert(tok.term) += 1;
+        });
+    }
+    Ok(Analysed {
+        title,
+        dl,
+        counts: counts.into_iter().collect(),
+    })
+}
+
 /// Builds the SEARCH section for `entries` (in key order), with `ctypes` their content
 /// types and `language` the archive's `language` metadata.
 pub(super) fn build(
@@ -327,7 +385,6 @@ pub(super) fn build(
     let analyzer = Analyzer::new(language);
     let n = u32::try_from(entries.len())
         .map_err(|_| WriteError::InvalidOptions("too many entries for a full-text index".into()))?;
-    let w = u64::from(TITLE_WEIGHT);
     let mut norms = vec![0u8; entries.len()];
     let mut batch = Batch::default();
     let mut runs: Vec<Run> = Vec::new();
@@ -337,10 +394,6 @@ pub(super) fn build(
     let mut page: Vec<Option<DocRow>> = Vec::new();
     let mut page_bytes = 0usize;
     let (mut doc_count, mut token_sum) = (0u32, 0u64);
-    let mut counts: HashMap<String, u32> = HashMap::new();
-    let mut lead = Vec::new();
-    let mut body = Vec::new();
-    let max_body = ExtractOptions::default().max_bytes as u64 + 1;
     let mut flush_docs = |page: &mut Vec<Option<DocRow>>,
                           docs: &mut Spool,
                           doc_refs: &mut Vec<DocPageRef>|
@@ -363,65 +416,68 @@ pub(super) fn build(
         page.clear();
         Ok(())
     };
-    for (d, p) in entries.iter().enumerate() {
-        lead.resize(p.lead_len as usize, 0);
-        spool.read_at(p.spool_at, &mut lead)?;
-        let title = fields(&lead).find_map(|f| match f {
-            Ok(Field::Title(t)) => Some(t),
-            _ => None,
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    for (c, chunk) in entries.chunks(ANALYSIS_CHUNK).enumerate() {
+        // Each chunk's documents analysed on all cores, then taken in document order: the
+        // index does not depend on the number of threads.
+        let per = chunk.len().div_ceil(threads).max(1);
+        let analysed: Vec<io::Result<Vec<Analysed>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .chunks(per)
+                .map(|part| {
+                    let analyzer = &analyzer;
+                    scope.spawn(move || {
+                        let mut bufs = (Vec::new(), Vec::new());
+                        part.iter()
+                            .map(|p| analyse(p, ctypes, spool, analyzer, &mut bufs))
+                            .collect::<io::Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("text analysis panicked")))
+                })
+                .collect()
         });
-        let ctype = ctypes
-            .get(p.content_type as usize)
-            .map_or("", String::as_str);
-        body.resize(p.body_len.min(max_body) as usize, 0);
-        if crate::text::text_kind(ctype) == crate::text::TextKind::Binary {
-            body.clear();
-        } else {
-            spool.read_at(p.spool_at + u64::from(p.lead_len), &mut body)?;
-        }
-        let (title, text) = fields_of(title, ctype, &body);
-        counts.clear();
-        let mut dl = 0u64;
-        if text.is_some() {
-            if let Some(t) = &title {
-                analyzer.for_each_token(t, |tok| {
-                    dl += w;
-                    *counts.entry_ref_or_insert(tok.term) += TITLE_WEIGHT as u32;
+        let mut i = c * ANALYSIS_CHUNK;
+        for part in analysed {
+            for a in part? {
+                let (d, p) = (i, &entries[i]);
+                i += 1;
+                let Analysed { title, dl, counts } = a;
+                let row = if dl > 0 {
+                    norms[d] = norm_code(dl);
+                    doc_count += 1;
+                    token_sum += dl;
+                    for (term, tf) in &counts {
+                        batch.add(term, d as u32, *tf);
+                    }
+                    if batch.bytes > BATCH_LIMIT.load(std::sync::atomic::Ordering::Relaxed) {
+                        runs.push(batch.spill()?);
+                    }
+                    Some(DocRow {
+                        key: p.key(keys).to_owned(),
+                        title,
+                    })
+                } else {
+                    None
+                };
+                let size = 2 + row.as_ref().map_or(0, |r| {
+                    r.key.len() + r.title.as_ref().map_or(0, |t| t.len() + 2) + 4
                 });
+                if page_bytes + size > DOC_PAGE && !page.is_empty() {
+                    flush_docs(&mut page, &mut docs, &mut doc_refs)?;
+                    page_bytes = 0;
+                }
+                page_bytes += size;
+                page.push(row);
             }
         }
-        if let Some(text) = &text {
-            analyzer.for_each_token(text, |tok| {
-                dl += 1;
-                *counts.entry_ref_or_insert(tok.term) += 1;
-            });
-        }
-        let row = if dl > 0 {
-            norms[d] = norm_code(dl);
-            doc_count += 1;
-            token_sum += dl;
-            for (term, &tf) in &counts {
-                batch.add(term, d as u32, tf);
-            }
-            if batch.bytes > BATCH_LIMIT.load(std::sync::atomic::Ordering::Relaxed) {
-                runs.push(batch.spill()?);
-            }
-            Some(DocRow {
-                key: p.key(keys).to_owned(),
-                title,
-            })
-        } else {
-            None
-        };
-        let size = 2 + row.as_ref().map_or(0, |r| {
-            r.key.len() + r.title.as_ref().map_or(0, |t| t.len() + 2) + 4
-        });
-        if page_bytes + size > DOC_PAGE && !page.is_empty() {
-            flush_docs(&mut page, &mut docs, &mut doc_refs)?;
-            page_bytes = 0;
-        }
-        page_bytes += size;
-        page.push(row);
     }
     flush_docs(&mut page, &mut docs, &mut doc_refs)?;
     docs.finish_writing()?;
