@@ -18,6 +18,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # No sanitizer: works on stable (ASan needs nightly). Panics and aborts are still caught.
+# Without the workspace's fat LTO and single codegen unit (there to keep the release CLI
+# under 15 MB): a fuzz binary's size does not matter, and whole-program optimisation of the
+# instrumented build cost CI minutes.
+# (Exported: `cargo fuzz run` below must see the same profile, or it builds again.)
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 cargo fuzz build --sanitizer none
 
 # Per-target libFuzzer options. The reading targets fail on any single allocation of 64 MiB
