@@ -284,9 +284,9 @@ fn large_indexes_give_tops_to_word_only_prefixes_and_bound_long_queries() {
             .wrapping_add(1442695040888963407);
         x >> 33
     };
-    // 40,000 titles of six words from 2,000 random ones of 4-9 letters (little to
+    // 24,000 titles of six words from 2,000 random ones of 4-9 letters (little to
     // compress); titles open only with words of the first half, a fifth of them with
-    // "Storm": many word starts share the key "storm", which the writer must lengthen. 12
+    // "Storm": many word starts share the key "storm", which the writer must lengthen. 8
     // titles carry "Zqxwv" inside, never at their start.
     let vocab: Vec<String> = (0..2000)
         .map(|_| {
@@ -297,7 +297,7 @@ fn large_indexes_give_tops_to_word_only_prefixes_and_bound_long_queries() {
         })
         .collect();
     let mut entries = Vec::new();
-    for i in 0..40_000u32 {
+    for i in 0..24_000u32 {
         let mut words: Vec<String> = (0..6)
             .map(|j| {
                 let k = next() as usize % if j == 0 { 1000 } else { 2000 };
@@ -325,7 +325,7 @@ fn large_indexes_give_tops_to_word_only_prefixes_and_bound_long_queries() {
         assert_eq!(got(&a, q, Some(10)), brute_folded(&f, q, Some(10)), "{q:?}");
         assert_eq!(a.counters().title_pages, 1, "{q:?}: {:?}", a.counters());
     }
-    // Whole titles that open with "storm" (8,000 titles, 13,000 more word starts): each
+    // Whole titles that open with "storm" (4,800 titles, 8,000 more word starts): each
     // reads its range (a few pages) and checks at most 16 rows besides those it shows, two
     // page visits a row (with keys of 6 bytes it checked thousands).
     for e in entries.iter().step_by(5).take(40) {
