@@ -19,6 +19,20 @@ CLI:
     quire_spec_reader.py suggest ARCHIVE QUERY [LIMIT]
                                            suggestions from the title index (spec section 14):
                                            one JSON array [key, title or null, kind] a line
+    quire_spec_reader.py search-postings ARCHIVE TERM
+                                           a term's postings from the full-text index (§15):
+                                           {"term", "df", "list", "postings": [[doc, tf], …]}
+    quire_spec_reader.py search-terms ARCHIVE
+                                           every term with its postings, one JSON object a line
+    quire_spec_reader.py search ARCHIVE [--limit N] TERM|PHRASE …
+                                           a query given as analysed terms (a phrase as a JSON
+                                           array of terms, or of [term, offset] pairs): one JSON
+                                           array [key, title or null, score] a line, §15.2's
+                                           integer BM25; with phrases, the conjunctive
+                                           candidates (phrases are not checked: no tokenizer)
+    quire_spec_reader.py search-text ARCHIVE QUERY
+                                           a text query: invalid_query over 4096 bytes, else
+                                           unsupported_tokenizer (this reader has no tokenizer)
     quire_spec_reader.py vectors DIR       run the test vectors: DIR/*.quire, DIR/jsonl/*.quire
                                            and DIR/titles/ (if any) and DIR/reject/; a
                                            NAME.queries.json beside NAME.quire is run as
@@ -47,7 +61,7 @@ KINDS = (
     "not_quire", "truncated_prelude", "damaged_prelude", "unsupported_version",
     "unsupported_feature", "length_mismatch", "damaged_dictionary", "damaged_node",
     "damaged_block_stored", "damaged_block_frame", "damaged_block_raw", "damaged_entry",
-    "damaged_title_index",
+    "damaged_title_index", "damaged_search_index", "unsupported_tokenizer", "invalid_query",
 )
 BLOCK_KINDS = ("damaged_block_stored", "damaged_block_frame", "damaged_block_raw")
 
@@ -1327,6 +1341,23 @@ class Archive:
             return []
         return self.titles().suggest(q, limit)
 
+    # -- the full-text index (§15) -------------------------------------------------------------
+
+    def has_search(self):
+        return any(s.id == SEC_SEARCH for s in self.sections)
+
+    def search_index(self):
+        """The full-text index, opened (section, header and root checked) on first use; a
+        failure is raised again on every later use."""
+        if getattr(self, "_search", None) is None:
+            try:
+                self._search = SearchIndex(self)
+            except QuireError as e:
+                self._search = e
+        if isinstance(self._search, QuireError):
+            raise self._search
+        return self._search
+
     def verify(self):
         """Full verification. Raises the first fault found."""
         faults = self.verify_all()
@@ -1508,9 +1539,27 @@ class Archive:
                 for e in ti.verify(keys, entry_titles):
                     fault(e)
 
+        # the full-text index whole, when there is one (§15.10)
+        self.search_notes = []
+        if self.has_search():
+            try:
+                si = self.search_index()
+            except QuireError as e:
+                fault(e)
+            else:
+                info = None
+                try:
+                    info = [(e.key_bytes, e.title, e.content_type) for e in self.entries()]
+                except QuireError:
+                    info = None   # the archive's own faults are reported above
+                fs, self.search_notes = si.verify(info)
+                for e in fs:
+                    fault(e)
+
         # every section's CRC, unknown sections included
         kinds = {SEC_DICT: "damaged_dictionary", SEC_INDEX: "damaged_node",
-                 SEC_DATA: "damaged_block_stored", SEC_TITLES: "damaged_title_index"}
+                 SEC_DATA: "damaged_block_stored", SEC_TITLES: "damaged_title_index",
+                 SEC_SEARCH: "damaged_search_index"}
         for i, s in enumerate(self.sections):
             k = kinds.get(s.id, "damaged_prelude")
             crc = 0
@@ -2143,6 +2192,853 @@ class TitleIndex:
         return faults
 
 
+# --------------------------------------------------------------------------------------------
+# The full-text index (§15): section SEARCH, id 5. Read for searches only; every error is
+# damaged_search_index (§15.10), except unsupported_tokenizer and invalid_query.
+
+SEC_SEARCH = 5
+SE_HEAD_LEN = 64
+SE_ROOT_MAX = 4 * 1024 * 1024      # §15.3: root_raw_len ≤ 4 MiB
+SE_NODE_MAX = 65536                # term pages, norms chunks, document pages
+SE_NORMS_CHUNK = 65536             # §15.7: documents per norms chunk
+SE_BLOCK_MAX = 2048                # §15.6: a block is 1 ..= 2048 bytes
+SE_BLOCK_POSTINGS = 128
+SE_TERM_MAX = 64
+SE_KEY_MAX = 4096
+SE_TITLE_MAX = 4096
+SE_PAGE_KEYS_MAX = 1 << 20         # §15.8: a document page's keys at most 1 MiB decoded
+SE_QUERY_BYTES_MAX = 4096          # §15.2
+SE_QUERY_TERMS_MAX = 64
+SE_TF_MAX = U32_MAX
+SE_TOKEN_SUM_LIMIT = 1 << 48
+SE_CACHE = 64                      # term pages, norms chunks, document pages kept (§15.10)
+SE_INLINE, SE_ONE_BLOCK, SE_HEADED = "inline", "block", "head"
+SE_INDEXED, SE_HAS_TITLE = 1, 2
+# The tokenizers this reader implements (§15.1): none. It reads postings and scores queries
+# given as already-analysed terms and phrases; a text query is unsupported_tokenizer.
+SE_TOKENIZERS = ()
+
+
+def bm25_log2(x):
+    """§15.2 L(x): a base-2 logarithm with 16 fraction bits, exactly as the spec's loop."""
+    if not 1 <= x <= U64_MAX:
+        raise ValueError(f"L({x}): x outside 1 ..= 2^64 − 1")
+    n = x.bit_length() - 1
+    y = x << (31 - n) if n <= 31 else x >> (n - 31)
+    r = n * 65536
+    for i in range(15, -1, -1):
+        y = (y * y) >> 31
+        if y >= 1 << 32:
+            y >>= 1
+            r += 1 << i
+    return r
+
+
+def norm_len(c):
+    """§15.1: the length a norm code stands for."""
+    return c if c < 16 else (16 + (c & 15)) << ((c >> 4) - 1)
+
+
+_NORM_LENS = [norm_len(c) for c in range(256)]
+
+
+def norm_code(dl):
+    """§15.1: 0 when not indexed, else the largest c in 1 ..= 255 with len(c) ≤ dl."""
+    if dl <= 0:
+        return 0
+    return bisect.bisect_right(_NORM_LENS, dl, 1) - 1
+
+
+def bm25_idf(D, df):
+    return bm25_log2(2 * D + 2) - bm25_log2(2 * df + 1)
+
+
+def bm25_tfn(tf, length, D, T, k1, b):
+    """§15.2 tfn, with length = len(c) of the document's norm code."""
+    num = (1 << 16) * tf * (k1 + 1000) * 1000 * T
+    den = 10 ** 6 * T * tf + k1 * ((1000 - b) * T + b * length * D)
+    return num // den
+
+
+def media_type(ctype):
+    """§15.1: the content type up to the first ';', stripped, ASCII lower case; '' is
+    text/plain."""
+    mt = ctype.split(";", 1)[0].strip(" \t").encode("utf-8").lower().decode("utf-8")
+    return mt or "text/plain"
+
+
+_PLAIN_APP = ("json", "xml", "javascript", "ecmascript", "x-javascript", "yaml", "x-yaml",
+              "toml", "sql", "x-sh", "x-tex", "x-latex", "x-ndjson", "jsonl", "rtf")
+
+
+def text_kind(ctype):
+    """§15.1 "Which entries have text": 'html', 'plain' or None (no text: never indexed)."""
+    mt = media_type(ctype)
+    if mt in ("text/html", "application/xhtml+xml"):
+        return "html"
+    if mt.startswith("text/"):
+        return "plain"
+    if mt.startswith("application/"):
+        sub = mt[len("application/"):]
+        if sub in _PLAIN_APP or sub.endswith("+json") or sub.endswith("+xml"):
+            return "plain"
+    return None
+
+
+def title_field(title):
+    """§15.1: the entry's title cut to 4096 bytes at a character boundary (as §14.1), or None
+    when it has none (then an HTML entry's HTML title would stand for it: not computed here,
+    see SPEC_ISSUES §15), None when that is empty."""
+    if title is None:
+        return None
+    t = cut_utf8(title.encode("utf-8"), SE_TITLE_MAX).decode("utf-8")
+    return t or None
+
+
+class SeTerm:
+    __slots__ = ("term", "df", "kind", "postings", "offset", "blen", "head_len", "list_len",
+                 "crc", "page", "where")
+
+
+class SeHead:
+    __slots__ = ("lasts", "blens", "max_tfs", "max_norms", "crcs", "offsets")
+
+
+class SeRow:
+    __slots__ = ("doc", "indexed", "key", "title")
+
+
+class SearchIndex:
+    """The full-text index of an archive (§15). Opened on the first search: §15.10's "search"
+    checks on the section, the header and the root, in the table's order; term pages, lists,
+    blocks, norms chunks and document pages each checked whole when first read."""
+
+    def __init__(self, archive):
+        self.a = archive
+        self._term_pages = {}
+        self._norms = {}
+        self._doc_pages = {}
+        self._heads = {}
+        self._open()
+
+    def err(self, where, msg):
+        return QuireError("damaged_search_index", where, msg)
+
+    # -- the section, the header and the root (§15.3, §15.4) ---------------------------------
+
+    def _open(self):
+        a = self.a
+        secs = [s for s in a.sections if s.id == SEC_SEARCH]
+        if len(secs) > 1:
+            raise self.err("SEARCH", f"{len(secs)} SEARCH sections: at most one (§15)")
+        if not secs:
+            raise self.err("SEARCH", "the archive has no full-text index")  # not reached
+        sec = self.sec = secs[0]
+        if sec.length < SE_HEAD_LEN:
+            raise self.err("SEARCH", f"a SEARCH section of {sec.length} bytes, shorter than "
+                                     f"its 64-byte header")
+        w = "SEARCH header"
+        head = a._read(sec.offset, SE_HEAD_LEN, "damaged_search_index", w)
+        c = Cursor(head, "damaged_search_index", w)
+        head_crc = c.u32()
+        version = c.u8()
+        W = c.u8()
+        k1 = c.u16()
+        b = c.u16()
+        reserved1 = c.take(2)
+        entries = c.u32()
+        D = c.u32()
+        term_count = c.u32()
+        T = c.u64()
+        posting_count = c.u64()
+        root_len = c.u32()
+        root_raw_len = c.u32()
+        root_crc = c.u32()
+        reserved2 = c.take(12)
+        seal = (head[4:64] + a.sec[SEC_INDEX].crc.to_bytes(4, "little")
+                + a.sec[SEC_DATA].crc.to_bytes(4, "little"))
+        if crc32(seal) != head_crc:
+            raise self.err(w, "head_crc mismatch (a damaged header, or one of another "
+                              "archive)")
+        if version != 1:
+            raise self.err(w, f"version {version}, not 1")
+        if any(reserved1) or any(reserved2):
+            raise self.err(w, "non-zero reserved bytes")
+        if not 1 <= W <= 16:
+            raise self.err(w, f"title_weight {W} outside 1 ..= 16")
+        if not 1 <= k1 <= 10000:
+            raise self.err(w, f"k1 {k1} outside 1 ..= 10000")
+        if b > 1000:
+            raise self.err(w, f"b {b} over 1000")
+        if D > entries:
+            raise self.err(w, f"doc_count {D} over entries {entries}")
+        if not D <= T < SE_TOKEN_SUM_LIMIT:
+            raise self.err(w, f"token_sum {T}: not doc_count ({D}) ≤ token_sum < 2^48")
+        zeros = [D == 0, T == 0, term_count == 0, posting_count == 0]
+        if any(zeros) and not all(zeros):
+            raise self.err(w, f"doc_count {D}, token_sum {T}, term_count {term_count}, "
+                              f"posting_count {posting_count}: not all 0 or all non-zero")
+        if not term_count <= posting_count <= term_count * D:
+            raise self.err(w, f"posting_count {posting_count}: not term_count ({term_count}) "
+                              f"≤ posting_count ≤ term_count · doc_count ({term_count * D})")
+        if not 1 <= root_len <= root_raw_len <= SE_ROOT_MAX:
+            raise self.err(w, f"root_len {root_len}, root_raw_len {root_raw_len}: not 1 ≤ "
+                              f"root_len ≤ root_raw_len ≤ 4 MiB")
+        if SE_HEAD_LEN + root_len > sec.length:
+            raise self.err(w, f"the root (64 + {root_len}) runs past the section's "
+                              f"{sec.length} bytes")
+        if entries != a.entry_count:
+            raise self.err(w, f"entries {entries}, entry_count {a.entry_count}")
+        self.W, self.k1, self.b = W, k1, b
+        self.entries, self.D, self.T = entries, D, T
+        self.term_count, self.posting_count = term_count, posting_count
+        raw = self._stored(SE_HEAD_LEN, root_len, root_raw_len, root_crc, "SEARCH root")
+        self._parse_root(raw, SE_HEAD_LEN + root_len)
+
+    def _stored(self, offset, stored_len, raw_len, crc, where):
+        """§15.3 stored nodes (as §14.3): the CRC, then the frame, decompressed into at most
+        raw_len bytes, exactly raw_len out."""
+        a = self.a
+        stored = a._read(self.sec.offset + offset, stored_len, "damaged_search_index", where)
+        if crc32(stored) != crc:
+            raise self.err(where, "checksum mismatch")
+        if stored_len == raw_len:
+            return stored
+        check_frame(stored, raw_len, "damaged_search_index", where, "stored bytes")
+        try:
+            raw = a._plain.decompress(stored, max_output_size=raw_len)
+        except zstandard.ZstdError as e:
+            raise self.err(where, f"zstd: {e}") from None
+        if len(raw) != raw_len:
+            raise self.err(where, f"decompressed to {len(raw)} bytes, raw_len {raw_len}")
+        return raw
+
+    def _term_bytes(self, c, prev, first, what):
+        """A front-coded term (§15.4, §15.5): shared ≤ the previous term's length (0 for the
+        first), 1 ..= 64 bytes of UTF-8."""
+        shared = c.varint(f"{what} shared")
+        suffix_len = c.varint(f"{what} suffix_len")
+        if first and shared != 0:
+            c.fail(f"{what}: shared {shared} in the first record, not 0")
+        if shared > len(prev):
+            c.fail(f"{what}: shared {shared} over the previous term's {len(prev)} bytes")
+        if shared + suffix_len > SE_TERM_MAX:
+            c.fail(f"{what}: {shared + suffix_len} bytes, over 64")
+        t = prev[:shared] + c.take(suffix_len, f"{what} suffix")
+        if not t:
+            c.fail(f"{what}: an empty term")
+        utf8(t, "damaged_search_index", c.where, what)
+        return t
+
+    def _parse_root(self, raw, at):
+        w = "SEARCH root"
+        c = Cursor(raw, "damaged_search_index", w)
+        kind = c.u8("kind")
+        if kind != 16:
+            raise self.err(w, f"kind {kind}, not 16")
+        tl = c.varint("tokenizer len")
+        if not 1 <= tl <= 255:
+            raise self.err(w, f"tokenizer string of {tl} bytes, not 1 ..= 255")
+        tok = c.take(tl, "tokenizer")
+        if any(not 0x20 <= x <= 0x7E for x in tok):
+            raise self.err(w, "the tokenizer string has a byte outside 0x20 ..= 0x7E")
+        self.tokenizer = tok.decode("ascii")
+        TP = c.varint("TP")
+        if (TP == 0) != (self.term_count == 0):
+            raise self.err(w, f"TP {TP} with term_count {self.term_count}: TP = 0 iff "
+                              f"term_count = 0")
+        DP = c.varint("DP")
+        if (DP == 0) != (self.entries == 0):
+            raise self.err(w, f"DP {DP} with entries {self.entries}: DP = 0 iff entries = 0")
+        NC = c.varint("NC")
+        want_nc = -(-self.entries // SE_NORMS_CHUNK)
+        if NC != want_nc:
+            raise self.err(w, f"NC {NC}, not ceil(entries / 65536) = {want_nc}")
+        # every record takes at least 8 bytes (TP, DP) or 5 (NC): bound the counts first
+        if TP > c.left() or DP > c.left() or NC > c.left():
+            raise self.err(w, f"{TP} term pages, {DP} document pages and {NC} norms chunks "
+                              f"in {c.left()} bytes")
+        tpages = []   # (stored_len, raw_len, crc, terms, post_len, first term)
+        prev = b""
+        for k in range(TP):
+            rw = f"SEARCH root, term page record {k}"
+            c.where = rw
+            stored_len = c.varint("stored_len")
+            raw_len = c.varint("raw_len")
+            crc = c.u32("crc")
+            terms = c.varint("terms")
+            post_len = c.varint("post_len")
+            if not 1 <= stored_len <= raw_len <= SE_NODE_MAX:
+                raise self.err(rw, f"stored_len {stored_len}, raw_len {raw_len}: not 1 ≤ "
+                                   f"stored_len ≤ raw_len ≤ 65536")
+            if terms < 1:
+                raise self.err(rw, "terms 0")
+            t = self._term_bytes(c, prev, k == 0, "first term")
+            if k > 0 and not t > prev:
+                raise self.err(rw, "first terms not strictly increasing")
+            tpages.append((stored_len, raw_len, crc, terms, post_len, t))
+            prev = t
+        dpages = []   # (stored_len, raw_len, crc, rows)
+        for k in range(DP):
+            rw = f"SEARCH root, document page record {k}"
+            c.where = rw
+            stored_len = c.varint("stored_len")
+            raw_len = c.varint("raw_len")
+            crc = c.u32("crc")
+            rows = c.varint("rows")
+            if not 1 <= stored_len <= raw_len <= SE_NODE_MAX:
+                raise self.err(rw, f"stored_len {stored_len}, raw_len {raw_len}: not 1 ≤ "
+                                   f"stored_len ≤ raw_len ≤ 65536")
+            if rows < 1:
+                raise self.err(rw, "rows 0")
+            dpages.append((stored_len, raw_len, crc, rows))
+        chunks = []   # (stored_len, raw_len, crc)
+        for i in range(NC):
+            rw = f"SEARCH root, norms chunk record {i}"
+            c.where = rw
+            stored_len = c.varint("stored_len")
+            crc = c.u32("crc")
+            raw_len = (SE_NORMS_CHUNK if i < NC - 1
+                       else self.entries - SE_NORMS_CHUNK * (NC - 1))
+            if not 1 <= stored_len <= raw_len:
+                raise self.err(rw, f"stored_len {stored_len}: not 1 ≤ stored_len ≤ its implied "
+                                   f"raw_len {raw_len}")
+            chunks.append((stored_len, raw_len, crc))
+        c.where = w
+        if c.left():
+            raise self.err(w, f"{c.left()} bytes after the records")
+        nt = sum(p[3] for p in tpages)
+        if nt != self.term_count:
+            raise self.err(w, f"the term pages' terms add up to {nt}, term_count is "
+                              f"{self.term_count}")
+        nr = sum(p[3] for p in dpages)
+        if nr != self.entries:
+            raise self.err(w, f"the document pages' rows add up to {nr}, entries is "
+                              f"{self.entries}")
+        # where things lie (§15.4): term pages, POSTINGS, norms chunks, document pages
+        self.term_pages = []   # (offset, stored_len, raw_len, crc, terms, post_start, post_len, first)
+        post = 0
+        for stored_len, raw_len, crc, terms, post_len, first in tpages:
+            self.term_pages.append((at, stored_len, raw_len, crc, terms, post, post_len, first))
+            at += stored_len
+            post += post_len
+        self.postings_at, self.postings_len = at, post
+        at += post
+        self.chunks = []       # (offset, stored_len, raw_len, crc)
+        for stored_len, raw_len, crc in chunks:
+            self.chunks.append((at, stored_len, raw_len, crc))
+            at += stored_len
+        self.doc_pages = []    # (offset, stored_len, raw_len, crc, rows, first_row)
+        row = 0
+        for stored_len, raw_len, crc, rows in dpages:
+            self.doc_pages.append((at, stored_len, raw_len, crc, rows, row))
+            at += stored_len
+            row += rows
+        if at != self.sec.length:
+            raise self.err(w, f"the parts end at {at}, the section is {self.sec.length} bytes")
+        self.first_terms = [p[7] for p in self.term_pages]
+        self.first_rows = [p[5] for p in self.doc_pages]
+
+    # -- term pages (§15.5) ------------------------------------------------------------------
+
+    def term_page(self, k):
+        pg = self._term_pages.get(k)
+        if pg is None:
+            pg = self._parse_term_page(k)
+            if len(self._term_pages) >= SE_CACHE:
+                del self._term_pages[next(iter(self._term_pages))]
+            self._term_pages[k] = pg
+        return pg
+
+    def _parse_term_page(self, k):
+        at, stored_len, raw_len, crc, n_terms, post_start, post_len, first = self.term_pages[k]
+        w = f"SEARCH term page {k}"
+        raw = self._stored(at, stored_len, raw_len, crc, w)
+        c = Cursor(raw, "damaged_search_index", w)
+        kind = c.u8("kind")
+        if kind != 17:
+            raise self.err(w, f"kind {kind}, not 17")
+        n = c.varint("n")
+        if n != n_terms:
+            raise self.err(w, f"n {n}, the root says {n_terms} terms")
+        if n > c.left():
+            raise self.err(w, f"{n} term records in {c.left()} bytes")
+        nxt = self.first_terms[k + 1] if k + 1 < len(self.first_terms) else None
+        out = []
+        prev = b""
+        pos = 0   # within the page's part of POSTINGS
+        for i in range(n):
+            c.where = f"{w}, term record {i}"
+            t = self._term_bytes(c, prev, i == 0, "term")
+            if i == 0 and t != first:
+                c.fail(f"first term {key_text(t)!r}, the root says {key_text(first)!r}")
+            if i > 0 and not t > prev:
+                c.fail(f"term {key_text(t)!r} not above {key_text(prev)!r}")
+            if nxt is not None and not t < nxt:
+                c.fail(f"term {key_text(t)!r} not below the next page's first term "
+                       f"{key_text(nxt)!r}")
+            x = c.varint("x")
+            df, inline = x >> 1, x & 1
+            if not 1 <= df <= self.D:
+                c.fail(f"df {df} outside 1 ..= doc_count ({self.D})")
+            st = SeTerm()
+            st.term, st.df, st.page, st.where = t, df, k, f"{w}, term {key_text(t)!r}"
+            if inline:
+                if df > SE_BLOCK_POSTINGS:
+                    c.fail(f"INLINE with df {df} over 128")
+                st.kind = SE_INLINE
+                st.postings = self._decode_postings(c, df, -1, "inline postings")
+            elif df <= SE_BLOCK_POSTINGS:
+                blen = c.varint("blen")
+                crc_b = c.u32("crc")
+                if not 1 <= blen <= SE_BLOCK_MAX:
+                    c.fail(f"blen {blen} outside 1 ..= 2048")
+                st.kind, st.blen, st.crc = SE_ONE_BLOCK, blen, crc_b
+                st.offset = post_start + pos
+                pos += blen
+            else:
+                head_len = c.varint("head_len")
+                list_len = c.varint("list_len")
+                crc_h = c.u32("crc")
+                m = -(-df // SE_BLOCK_POSTINGS)
+                if head_len < 8 * m:
+                    c.fail(f"head_len {head_len} under 8 · ceil(df / 128) = {8 * m}")
+                if list_len < head_len + df:
+                    c.fail(f"list_len {list_len} under head_len + df = {head_len + df}")
+                st.kind, st.head_len, st.list_len, st.crc = SE_HEADED, head_len, list_len, crc_h
+                st.offset = post_start + pos
+                pos += list_len
+            out.append(st)
+            prev = t
+        c.where = w
+        if c.left():
+            raise self.err(w, f"{c.left()} bytes after the term records")
+        if pos != post_len:
+            raise self.err(w, f"the page's lists take {pos} bytes, its post_len is {post_len}")
+        return out
+
+    def _decode_postings(self, c, n, base, what):
+        """n postings of a block (§15.6) from the cursor, base B: [(doc, tf)]."""
+        out = []
+        doc = base
+        for j in range(n):
+            p = c.varint(f"{what}: posting {j}")
+            gap = p >> 1
+            if p & 1:
+                tf = 1
+            else:
+                tf = c.varint(f"{what}: posting {j} tf") + 2
+            doc = doc + gap + 1
+            if doc >= self.entries:
+                c.fail(f"{what}: posting {j}: document {doc} not below entries "
+                       f"({self.entries})")
+            if tf > SE_TF_MAX:
+                c.fail(f"{what}: posting {j}: tf {tf} over 2^32 − 1")
+            out.append((doc, tf))
+        return out
+
+    def find_term(self, term):
+        """§15.5: the term's SeTerm, or None when the dictionary does not hold it."""
+        if isinstance(term, str):
+            term = term.encode("utf-8")
+        k = bisect.bisect_right(self.first_terms, term) - 1
+        if k < 0:
+            return None
+        recs = self.term_page(k)
+        i = bisect.bisect_left([r.term for r in recs], term)
+        if i < len(recs) and recs[i].term == term:
+            return recs[i]
+        return None
+
+    # -- postings lists (§15.6) --------------------------------------------------------------
+
+    def _postings_bytes(self, offset, length, where):
+        """POSTINGS bytes: offset is from POSTINGS' start (the root has checked that every
+        page's lists lie in POSTINGS, and a page that its lists fill its post_len)."""
+        return self.a._read(self.sec.offset + self.postings_at + offset, length,
+                            "damaged_search_index", where)
+
+    def head(self, st):
+        h = self._heads.get((st.page, st.term))
+        if h is not None:
+            return h
+        w = f"{st.where}, head"
+        buf = self._postings_bytes(st.offset, st.head_len, w)
+        if crc32(buf) != st.crc:
+            raise self.err(w, "checksum mismatch")
+        c = Cursor(buf, "damaged_search_index", w)
+        m = -(-st.df // SE_BLOCK_POSTINGS)
+        h = SeHead()
+        h.lasts, h.blens, h.max_tfs, h.max_norms, h.crcs, h.offsets = [], [], [], [], [], []
+        last = -1
+        at = st.offset + st.head_len
+        for i in range(m):
+            ld = c.varint(f"block {i} last_delta")
+            if ld < 1:
+                c.fail(f"block {i}: last_delta 0")
+            last += ld
+            if last >= self.entries:
+                c.fail(f"block {i}: last document {last} not below entries ({self.entries})")
+            blen = c.varint(f"block {i} blen")
+            if not 1 <= blen <= SE_BLOCK_MAX:
+                c.fail(f"block {i}: blen {blen} outside 1 ..= 2048")
+            max_tf = c.varint(f"block {i} max_tf")
+            if not 1 <= max_tf <= SE_TF_MAX:
+                c.fail(f"block {i}: max_tf {max_tf} outside 1 ..= 2^32 − 1")
+            max_norm = c.u8(f"block {i} max_norm")
+            if max_norm < 1:
+                c.fail(f"block {i}: max_norm 0")
+            bcrc = c.u32(f"block {i} crc")
+            h.lasts.append(last)
+            h.blens.append(blen)
+            h.max_tfs.append(max_tf)
+            h.max_norms.append(max_norm)
+            h.crcs.append(bcrc)
+            h.offsets.append(at)
+            at += blen
+        if c.left():
+            c.fail(f"{c.left()} bytes after the head's {m} entries")
+        if sum(h.blens) != st.list_len - st.head_len:
+            c.fail(f"the blocks' blen add up to {sum(h.blens)}, list_len − head_len is "
+                   f"{st.list_len - st.head_len}")
+        if len(self._heads) >= SE_CACHE:
+            del self._heads[next(iter(self._heads))]
+        self._heads[(st.page, st.term)] = h
+        return h
+
+    def block(self, st, i):
+        """Block i of a list (0 for a one-block list): its postings, checked (§15.10)."""
+        if st.kind == SE_ONE_BLOCK:
+            w = f"{st.where}, block"
+            buf = self._postings_bytes(st.offset, st.blen, w)
+            if crc32(buf) != st.crc:
+                raise self.err(w, "checksum mismatch")
+            c = Cursor(buf, "damaged_search_index", w)
+            out = self._decode_postings(c, st.df, -1, "block")
+            if c.left():
+                c.fail(f"{c.left()} bytes after the block's {st.df} postings")
+            return out
+        h = self.head(st)
+        w = f"{st.where}, block {i}"
+        buf = self._postings_bytes(h.offsets[i], h.blens[i], w)
+        if crc32(buf) != h.crcs[i]:
+            raise self.err(w, "checksum mismatch")
+        m = len(h.lasts)
+        n = SE_BLOCK_POSTINGS if i < m - 1 else st.df - SE_BLOCK_POSTINGS * (m - 1)
+        base = h.lasts[i - 1] if i > 0 else -1
+        c = Cursor(buf, "damaged_search_index", w)
+        out = self._decode_postings(c, n, base, "block")
+        if c.left():
+            c.fail(f"{c.left()} bytes after the block's {n} postings")
+        if out[-1][0] != h.lasts[i]:
+            c.fail(f"last document {out[-1][0]}, the head says {h.lasts[i]}")
+        return out
+
+    def postings(self, st):
+        """Every posting of the term's list, [(doc, tf)], with, for a list with a head, the
+        block each came from: [(doc, tf, block or None)]."""
+        if st.kind == SE_INLINE:
+            return [(d, tf, None) for d, tf in st.postings]
+        if st.kind == SE_ONE_BLOCK:
+            return [(d, tf, None) for d, tf in self.block(st, 0)]
+        h = self.head(st)
+        out = []
+        for i in range(len(h.lasts)):
+            out.extend((d, tf, i) for d, tf in self.block(st, i))
+        return out
+
+    # -- norms (§15.7) -----------------------------------------------------------------------
+
+    def norms_chunk(self, i):
+        ch = self._norms.get(i)
+        if ch is None:
+            at, stored_len, raw_len, crc = self.chunks[i]
+            ch = self._stored(at, stored_len, raw_len, crc, f"SEARCH norms chunk {i}")
+            if len(self._norms) >= SE_CACHE:
+                del self._norms[next(iter(self._norms))]
+            self._norms[i] = ch
+        return ch
+
+    def norm(self, doc):
+        return self.norms_chunk(doc // SE_NORMS_CHUNK)[doc % SE_NORMS_CHUNK]
+
+    # -- document pages (§15.8) --------------------------------------------------------------
+
+    def doc_page(self, k):
+        pg = self._doc_pages.get(k)
+        if pg is None:
+            pg = self._parse_doc_page(k)
+            if len(self._doc_pages) >= SE_CACHE:
+                del self._doc_pages[next(iter(self._doc_pages))]
+            self._doc_pages[k] = pg
+        return pg
+
+    def _parse_doc_page(self, k):
+        at, stored_len, raw_len, crc, n_rows, first_row = self.doc_pages[k]
+        w = f"SEARCH document page {k}"
+        raw = self._stored(at, stored_len, raw_len, crc, w)
+        c = Cursor(raw, "damaged_search_index", w)
+        kind = c.u8("kind")
+        if kind != 18:
+            raise self.err(w, f"kind {kind}, not 18")
+        n = c.varint("n")
+        if n != n_rows:
+            raise self.err(w, f"n {n}, the root says {n_rows} rows")
+        if n > c.left():
+            raise self.err(w, f"{n} rows in {c.left()} bytes")
+        rows = []
+        prev = None
+        total = 0
+        for i in range(n):
+            d = first_row + i
+            c.where = f"{w}, row {d}"
+            flags = c.u8("flags")
+            if flags & ~(SE_INDEXED | SE_HAS_TITLE):
+                c.fail(f"flags {flags:#04x}: bits other than INDEXED and HAS_TITLE")
+            if flags & SE_HAS_TITLE and not flags & SE_INDEXED:
+                c.fail("HAS_TITLE without INDEXED")
+            r = SeRow()
+            r.doc, r.indexed, r.key, r.title = d, bool(flags & SE_INDEXED), None, None
+            if r.indexed:
+                shared = c.varint("shared")
+                suffix_len = c.varint("suffix_len")
+                if prev is None and shared != 0:
+                    c.fail(f"shared {shared} in the page's first INDEXED row, not 0")
+                if prev is not None and shared > len(prev):
+                    c.fail(f"shared {shared} over the previous key's {len(prev)} bytes")
+                if shared + suffix_len > SE_KEY_MAX:
+                    c.fail(f"a key of {shared + suffix_len} bytes, over 4096")
+                key = (prev[:shared] if prev else b"") + c.take(suffix_len, "key suffix")
+                if not key:
+                    c.fail("an empty key")
+                utf8(key, "damaged_search_index", c.where, "the key")
+                if prev is not None and not key > prev:
+                    c.fail(f"key {key_text(key)!r} not above {key_text(prev)!r}")
+                total += len(key)
+                if total > SE_PAGE_KEYS_MAX:
+                    c.fail(f"the page's keys take {total} bytes, over 1 MiB (1,048,576) "
+                           f"together")
+                r.key = prev = key
+                if flags & SE_HAS_TITLE:
+                    tl = c.varint("title_len")
+                    if tl > SE_TITLE_MAX:
+                        c.fail(f"title_len {tl} over 4096")
+                    r.title = utf8(c.take(tl, "title"), "damaged_search_index", c.where,
+                                   "the title")
+            rows.append(r)
+        c.where = w
+        if c.left():
+            raise self.err(w, f"{c.left()} bytes after the rows")
+        return rows
+
+    def row(self, doc):
+        k = bisect.bisect_right(self.first_rows, doc) - 1
+        return self.doc_page(k)[doc - self.doc_pages[k][5]]
+
+    # -- queries (§15.2, §15.9) --------------------------------------------------------------
+
+    def check_text_query(self, text):
+        """§15.10 "search (text queries)": the query's size, then the tokenizer. This reader
+        implements no tokenizer, so every text query within the limits is
+        unsupported_tokenizer (term lookups and analysed queries still work)."""
+        n = len(text.encode("utf-8"))
+        if n > SE_QUERY_BYTES_MAX:
+            raise QuireError("invalid_query", "query", f"a query of {n} bytes, over 4096")
+        if self.tokenizer not in SE_TOKENIZERS:
+            raise QuireError("unsupported_tokenizer", "SEARCH root",
+                             f"tokenizer {self.tokenizer!r} is not one this reader implements")
+
+    def score_parts(self, tf, code):
+        return bm25_tfn(tf, norm_len(code), self.D, self.T, self.k1, self.b)
+
+    def candidates(self, terms):
+        """§15.2 conjunctive matches of the distinct `terms` (bytes or str), scored and in
+        result order: [(score, doc)], with every check of §15.10 that scoring makes (a
+        scored posting's norm code not 0, no posting above its block's bound)."""
+        terms = [t.encode("utf-8") if isinstance(t, str) else t for t in terms]
+        terms = list(dict.fromkeys(terms))
+        if len(terms) > SE_QUERY_TERMS_MAX:
+            raise QuireError("invalid_query", "query", f"{len(terms)} terms, over 64")
+        if not terms:
+            return []
+        found = [self.find_term(t) for t in terms]   # every term looked up (§15.9 step 3)
+        if any(st is None for st in found):
+            return []
+        for st in found:                              # heads first (§15.9 step 4)
+            if st.kind == SE_HEADED:
+                self.head(st)
+        found.sort(key=lambda st: st.df)              # rarest first
+        lists = [self.postings(st) for st in found]
+        maps = [{d: (tf, blk) for d, tf, blk in li} for li in lists[1:]]
+        out = []
+        for d, tf0, blk0 in lists[0]:
+            hit = [(tf0, blk0)]
+            for mp in maps:
+                x = mp.get(d)
+                if x is None:
+                    break
+                hit.append(x)
+            else:
+                code = self.norm(d)
+                if code == 0:
+                    raise self.err(f"SEARCH norms chunk {d // SE_NORMS_CHUNK}",
+                                   f"document {d} has postings but norm code 0")
+                score = 0
+                for st, (tf, blk) in zip(found, hit):
+                    tfn = self.score_parts(tf, code)
+                    if blk is not None:
+                        h = self.head(st)
+                        bound = self.score_parts(h.max_tfs[blk], h.max_norms[blk])
+                        if tfn > bound:
+                            raise self.err(f"{st.where}, block {blk}",
+                                           f"document {d}: tfn {tfn} above the block's bound "
+                                           f"{bound} (max_tf {h.max_tfs[blk]}, max_norm "
+                                           f"{h.max_norms[blk]})")
+                    score += bm25_idf(self.D, st.df) * tfn
+                out.append((score, d))
+        out.sort(key=lambda x: (-x[0], x[1]))
+        return out
+
+    def search_terms(self, terms, limit=None):
+        """A query given as analysed terms (no phrases): [(key, title or None, score, doc)],
+        §15.2's results and order, the first `limit`."""
+        cand = self.candidates(terms)
+        if limit is not None:
+            cand = cand[:limit]
+        return [self.result(score, d) for score, d in cand]
+
+    def result(self, score, d):
+        r = self.row(d)
+        if not r.indexed:
+            raise self.err(f"SEARCH document page {bisect.bisect_right(self.first_rows, d) - 1}"
+                           f", row {d}", "a result's row is not INDEXED")
+        return (r.key.decode("utf-8"), r.title, score, d)
+
+    # -- full verification (§15.10) ----------------------------------------------------------
+
+    def verify(self, entry_info=None):
+        """The index whole: every term page, list, block, norms chunk and document page;
+        terms across pages; Σ df; block bounds attained; rows against the entries; non-zero
+        norms. entry_info: [(key bytes, title or None, content type)] of entries 0 ..
+        entry_count, when the archive's entries read (else the rows are not compared).
+        Returns (faults, notes): notes say what was not checked."""
+        faults = []
+        notes = []
+        norms = bytearray()
+        norms_ok = True
+        for i in range(len(self.chunks)):
+            try:
+                norms += self.norms_chunk(i)
+            except QuireError as e:
+                faults.append(e)
+                norms_ok = False
+        nonzero = sum(1 for x in norms if x) if norms_ok else None
+        if norms_ok and nonzero != self.D:
+            faults.append(self.err("SEARCH norms", f"{nonzero} documents have a non-zero norm, "
+                                                   f"doc_count is {self.D}"))
+        dl = {}          # document -> Σ tf over every term: its length dl (§15.1)
+        sum_df = 0
+        terms_ok = True
+        for k in range(len(self.term_pages)):
+            try:
+                recs = self.term_page(k)
+            except QuireError as e:
+                faults.append(e)
+                terms_ok = False
+                continue
+            for st in recs:
+                sum_df += st.df
+                try:
+                    posts = self.postings(st)
+                except QuireError as e:
+                    faults.append(e)
+                    terms_ok = False
+                    continue
+                if len(posts) != st.df:   # cannot happen: each block holds its count
+                    faults.append(self.err(st.where, f"{len(posts)} postings, df {st.df}"))
+                attained = set()
+                for d, tf, blk in posts:
+                    dl[d] = dl.get(d, 0) + tf
+                    if not norms_ok:
+                        continue
+                    code = norms[d]
+                    if code == 0:
+                        faults.append(self.err(st.where, f"a posting of document {d}, whose "
+                                                         f"norm code is 0"))
+                        continue
+                    if blk is not None:
+                        h = self.head(st)
+                        tfn = self.score_parts(tf, code)
+                        bound = self.score_parts(h.max_tfs[blk], h.max_norms[blk])
+                        if tfn > bound:
+                            faults.append(self.err(f"{st.where}, block {blk}",
+                                                   f"document {d}: tfn {tfn} above the "
+                                                   f"block's bound {bound}"))
+                        elif tfn == bound:
+                            attained.add(blk)
+                if norms_ok and st.kind == SE_HEADED:
+                    h = self.head(st)
+                    for blk in range(len(h.lasts)):
+                        if blk not in attained:
+                            faults.append(self.err(f"{st.where}, block {blk}",
+                                                   f"its bound (max_tf {h.max_tfs[blk]}, "
+                                                   f"max_norm {h.max_norms[blk]}) is attained "
+                                                   f"by none of its postings"))
+        if terms_ok and sum_df != self.posting_count:
+            faults.append(self.err("SEARCH header", f"the terms' df add up to {sum_df}, "
+                                                    f"posting_count is {self.posting_count}"))
+        # What §15.1 implies without the tokenizer: a document's tf over all terms adds up to
+        # its length dl (dropped tokens count nowhere), so its norm code is code(Σ tf) and
+        # token_sum is Σ tf over every posting. A subset of the tokenizer row of §15.10.
+        if terms_ok and norms_ok:
+            for d in range(self.entries):
+                want = norm_code(dl.get(d, 0))
+                if norms[d] != want:
+                    faults.append(self.err(f"SEARCH norms chunk {d // SE_NORMS_CHUNK}",
+                                           f"document {d}: norm code {norms[d]}, its postings' "
+                                           f"tf add up to {dl.get(d, 0)}: code {want}"))
+            T = sum(dl.values())
+            if T != self.T:
+                faults.append(self.err("SEARCH header", f"token_sum {self.T}, the postings' tf "
+                                                        f"add up to {T}"))
+        # document pages: rows against the entries and the norms
+        untitled_html = 0
+        for k in range(len(self.doc_pages)):
+            try:
+                rows = self.doc_page(k)
+            except QuireError as e:
+                faults.append(e)
+                continue
+            for r in rows:
+                w = f"SEARCH document page {k}, row {r.doc}"
+                if norms_ok and r.indexed != bool(norms[r.doc]):
+                    faults.append(self.err(w, f"INDEXED {r.indexed}, norm code {norms[r.doc]}"))
+                if entry_info is None or not r.indexed:
+                    continue
+                key, title, ctype = entry_info[r.doc]
+                if r.key != key:
+                    faults.append(self.err(w, f"key {key_text(r.key)!r}, entry {r.doc}'s key is "
+                                              f"{key_text(key)!r}"))
+                if text_kind(ctype) is None:
+                    faults.append(self.err(w, f"an entry of content type {ctype!r} (no text, "
+                                              f"§15.1) is INDEXED"))
+                if title is None and text_kind(ctype) == "html":
+                    untitled_html += 1     # its title field is its HTML title: not computed
+                    continue
+                want = title_field(title)
+                if r.title != want:
+                    faults.append(self.err(w, f"title field {r.title!r}, the entry's is "
+                                              f"{want!r}"))
+        if untitled_html:
+            notes.append(f"{untitled_html} HTML rows without an entry title: their title field "
+                         f"(the HTML title) not compared (no HTML tokenizer)")
+        if entry_info is None:
+            notes.append("rows not compared with the entries (the entries do not all read)")
+        notes.append(f"tokenizer {self.tokenizer!r} not implemented: each entry's analysis "
+                     f"(terms and postings against the text) not checked (§15.10, not an error)")
+        return faults, notes
+
+
 def open_archive(path):
     return Archive(path)
 
@@ -2767,7 +3663,84 @@ def run_vectors(d):
     return 1 if failed else 0
 
 
+def parse_query_args(args):
+    """Analysed query arguments: a plain term, or a phrase as a JSON array of terms
+    (offsets 0, 1, 2 …) or of [term, offset] pairs. Returns (terms, phrases)."""
+    terms, phrases = [], []
+    for x in args:
+        if x.startswith("["):
+            ph = json.loads(x)
+            ph = [(t, i) if isinstance(t, str) else (t[0], t[1]) for i, t in enumerate(ph)]
+            if len(ph) == 1:
+                terms.append(ph[0][0])
+            elif ph:
+                phrases.append(ph)
+        else:
+            terms.append(x)
+    return terms, phrases
+
+
+def search_main(argv):
+    """The search commands (§15): search-postings, search-terms, search, search-text."""
+    cmd = argv[1]
+    limit = None
+    args = argv[2:]
+    if cmd == "search" and len(args) >= 2 and args[0] == "--limit":
+        limit = int(args[1])
+        args = args[2:]
+    if not args or (cmd == "search-postings" and len(args) != 2) or (
+            cmd == "search-terms" and len(args) != 1) or (
+            cmd == "search-text" and len(args) not in (2, 3)):
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        with open_archive(args[0]) as a:
+            if not a.has_search():
+                print("error: the archive has no full-text index (SEARCH)", file=sys.stderr)
+                return 1
+            si = a.search_index()
+            if cmd == "search-postings":
+                st = si.find_term(args[1])
+                if st is None:
+                    print(json.dumps({"term": args[1], "df": 0, "postings": []},
+                                     ensure_ascii=False))
+                    return 0
+                posts = [[d, tf] for d, tf, _ in si.postings(st)]
+                print(json.dumps({"term": args[1], "df": st.df, "list": st.kind,
+                                  "postings": posts}, ensure_ascii=False))
+                return 0
+            if cmd == "search-terms":
+                for k in range(len(si.term_pages)):
+                    for st in si.term_page(k):
+                        posts = [[d, tf] for d, tf, _ in si.postings(st)]
+                        print(json.dumps({"term": st.term.decode("utf-8"), "df": st.df,
+                                          "postings": posts}, ensure_ascii=False))
+                return 0
+            if cmd == "search-text":
+                si.check_text_query(args[1])   # unsupported_tokenizer: no tokenizer here
+                return 1
+            terms, phrases = parse_query_args(args[1:])
+            all_terms = terms + [t for ph in phrases for t, _ in ph]
+            cand = si.candidates(all_terms)
+            if phrases:
+                print(f"note: {len(phrases)} phrase(s) not checked against the text (no "
+                      f"tokenizer): these are the conjunctive candidates, a superset of the "
+                      f"results", file=sys.stderr)
+            elif limit is not None:
+                cand = cand[:limit]
+            for score, d in cand:
+                key, title, score, d = si.result(score, d)
+                print(json.dumps([key, title, score], ensure_ascii=False))
+            return 0
+    except QuireError as e:
+        print(f"error {e.kind}: {e.message} ({e.where})", file=sys.stderr)
+        return 1
+
+
 def main(argv):
+    if len(argv) >= 3 and argv[1] in ("search", "search-postings", "search-terms",
+                                      "search-text"):
+        return search_main(argv)
     if len(argv) >= 4 and argv[1] == "suggest" and len(argv) <= 5:
         try:
             with open_archive(argv[2]) as a:
