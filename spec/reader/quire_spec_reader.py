@@ -1549,7 +1549,8 @@ class Archive:
             else:
                 info = None
                 try:
-                    info = [(e.key_bytes, e.title, e.content_type) for e in self.entries()]
+                    info = [(e.key_bytes, e.title, e.content_type, e._raw.body_len)
+                            for e in self.entries()]
                 except QuireError:
                     info = None   # the archive's own faults are reported above
                 fs, self.search_notes = si.verify(info)
@@ -3015,7 +3016,11 @@ class SearchIndex:
                     faults.append(self.err(w, f"INDEXED {r.indexed}, norm code {norms[r.doc]}"))
                 if entry_info is None or not r.indexed:
                     continue
-                key, title, ctype = entry_info[r.doc]
+                if entry_info[r.doc][1] is None and entry_info[r.doc][3] == 0:
+                    faults.append(self.err(w, "INDEXED, but its entry has no title and an "
+                                              "empty body: no token (§15.1)"))
+                    continue
+                key, title, ctype, body_len = entry_info[r.doc]
                 if r.key != key:
                     faults.append(self.err(w, f"key {key_text(r.key)!r}, entry {r.doc}'s key is "
                                               f"{key_text(key)!r}"))
@@ -3419,8 +3424,10 @@ def check(path, stage=None):
         a.verify()
 
 
-def check_all(path):
-    """As check, but returns every fault of full verification (an open or read error alone)."""
+def check_all(path, notes=None):
+    """As check, but returns every fault of full verification (an open or read error alone).
+    notes: a list, given what full verification did not check (the full-text index's
+    tokenizer-dependent checks)."""
     with open_archive(path) as a:
         try:
             for ent in a.entries():
@@ -3429,7 +3436,10 @@ def check_all(path):
             lookups(a)
         except QuireError as e:
             return [e]
-        return a.verify_all()
+        faults = a.verify_all()
+        if notes is not None:
+            notes.extend(a.search_notes)
+        return faults
 
 
 def expected_when(d):
@@ -3446,9 +3456,10 @@ def expected_when(d):
     return out
 
 
-def run_accept(d, prefix=""):
+def run_accept(d, prefix="", search=False):
     """Every NAME.quire of d must pass full verification and lookups, and dump to exactly
-    NAME.jsonl. Returns (passed, failed)."""
+    NAME.jsonl; with search, also NAME.terms.json and NAME.queries.json of §15.12 (else
+    NAME.queries.json is run as suggestion queries, §14.7). Returns (passed, failed)."""
     passed = failed = 0
     for name in sorted(os.listdir(d)):
         if not name.endswith(".quire"):
@@ -3463,7 +3474,11 @@ def run_accept(d, prefix=""):
                     raise faults[0]
                 nl = lookups(a)
                 qpath = path[:-6] + ".queries.json"
-                nq = run_queries(a, qpath) if os.path.exists(qpath) else None
+                nq = None
+                if search:
+                    extra = run_search_checks(a, path[:-6])
+                elif os.path.exists(qpath):
+                    nq = run_queries(a, qpath)
             got = dump_bytes(path)
             want = open(exp_path, "rb").read() if os.path.exists(exp_path) else None
             if want is None:
@@ -3480,7 +3495,8 @@ def run_accept(d, prefix=""):
                 failed += 1
             else:
                 print(f"ok   {name} ({nl} lookups"
-                      + (f", {nq} suggestion queries" if nq is not None else "") + ")")
+                      + (f", {nq} suggestion queries" if nq is not None else "")
+                      + (f", {extra}" if search else "") + ")")
                 passed += 1
         except QuireError as e:
             print(f"FAIL {name}: rejected: {e.kind}: {e.where}: {e.message}")
@@ -3600,11 +3616,297 @@ def run_title_rejects(rdir, prefix):
     return passed, failed
 
 
+def _posting_pairs(a, items, what):
+    """A vector's postings as [(doc, tf)]: each [doc or key, tf] or {"doc" or "key", "tf"}."""
+    out = []
+    for it in items:
+        if isinstance(it, dict):
+            doc = it.get("doc", it.get("key"))
+            tf = it["tf"]
+        else:
+            doc, tf = it[0], it[1]
+        if isinstance(doc, str):
+            ent = a.get(doc)
+            assert ent is not None, f"{what}: key {doc!r} is no entry"
+            doc = ent.number
+        out.append((doc, tf))
+    return out
+
+
+SEARCH_HEADER_FIELDS = {"tokenizer": "tokenizer", "title_weight": "W", "k1": "k1", "b": "b",
+                        "entries": "entries", "doc_count": "D", "term_count": "term_count",
+                        "token_sum": "T", "posting_count": "posting_count"}
+
+
+def load_search_terms(path):
+    """NAME.terms.json (§15.12): {"tokenizer", "title_weight", "k1", "b", "entries",
+    "doc_count", "term_count", "token_sum", "posting_count", "norms": [code, …], "terms":
+    [{"term", "df", "list", "postings": [[doc, tf], …]}, …]} (a bare list of terms, or a
+    {term: postings} object, is read too). Returns (header fields, {term: (df, list kind,
+    postings)})."""
+    data = json.load(open(path, encoding="utf-8"))
+    fields = {}
+    if isinstance(data, dict) and isinstance(data.get("terms"), list):
+        fields = {k: v for k, v in data.items() if k != "terms"}
+        data = data["terms"]
+    if isinstance(data, dict):
+        return fields, {t: (None, None, p) for t, p in data.items()}
+    out = {}
+    for x in data:
+        if isinstance(x, dict):
+            out[x["term"]] = (x.get("df"), x.get("list"), x["postings"])
+        else:
+            out[x[0]] = (None, None, x[1])
+    return fields, out
+
+
+def run_search_terms(a, tpath):
+    """The index's header fields, norms, and every term with its postings (and list kind:
+    inline, one block, or a head and blocks) are exactly NAME.terms.json's. Returns the number
+    of terms; raises AssertionError on a difference."""
+    si = a.search_index()
+    fields, want = load_search_terms(tpath)
+    for name, attr in SEARCH_HEADER_FIELDS.items():
+        if name in fields:
+            assert getattr(si, attr) == fields[name], (f"{name}: the index has "
+                                                       f"{getattr(si, attr)!r}, terms.json "
+                                                       f"{fields[name]!r}")
+    if "norms" in fields:
+        norms = [si.norm(d) for d in range(si.entries)]
+        assert norms == fields["norms"], f"norms {norms[:20]}…, terms.json {fields['norms'][:20]}…"
+    unknown = set(fields) - set(SEARCH_HEADER_FIELDS) - {"norms"}
+    assert not unknown, f"terms.json has fields this reader does not check: {sorted(unknown)}"
+    got = {}
+    kinds = {}
+    for k in range(len(si.term_pages)):
+        for st in si.term_page(k):
+            got[st.term.decode("utf-8")] = [(d, tf) for d, tf, _ in si.postings(st)]
+            kinds[st.term.decode("utf-8")] = st.kind
+    extra = sorted(set(got) - set(want))
+    missing = sorted(set(want) - set(got))
+    assert not extra and not missing, (f"terms: the index has {len(extra)} not in terms.json "
+                                       f"({extra[:5]}), lacks {len(missing)} ({missing[:5]})")
+    for t, (df, kind, items) in want.items():
+        w = _posting_pairs(a, items, f"term {t!r}")
+        assert got[t] == w, f"term {t!r}: postings {got[t][:8]}…, terms.json {w[:8]}…"
+        assert df is None or df == len(got[t]), f"term {t!r}: df {len(got[t])}, terms.json {df}"
+        assert kind is None or kind == kinds[t], (f"term {t!r}: a list of kind {kinds[t]}, "
+                                                  f"terms.json {kind}")
+        # and the same by a lookup of the term alone (§15.5)
+        st = si.find_term(t)
+        assert st is not None and st.df == len(w), f"lookup of term {t!r}"
+    return len(want)
+
+
+def _query_parts(t):
+    """A query of NAME.queries.json as (plain terms, phrases): phrases as [(term, offset)]."""
+    terms = list(t.get("terms") or [])
+    phrases = []
+    for ph in t.get("phrases") or []:
+        if ph and isinstance(ph[0], (list, tuple)):
+            phrases.append([(x[0], x[1]) for x in ph])
+        elif isinstance(ph, dict):
+            phrases.append([(x, o) for x, o in zip(ph["terms"], ph.get("offsets",
+                                                                     range(len(ph["terms"]))))])
+        else:
+            phrases.append([(x, i) for i, x in enumerate(ph)])
+    return terms, phrases
+
+
+def run_search_queries(a, qpath, counts):
+    """NAME.queries.json (§15.12): each query, given with its analysed terms and phrases,
+    must give exactly its results (key, title, integer score), in order. A query with
+    phrases cannot be decided without the tokenizer: its results must then be, in order and
+    with their scores, among the conjunctive candidates (counted as "phrase queries checked
+    only as candidates"). A text query is also run as text: it must fail with
+    unsupported_tokenizer (this reader implements none) or invalid_query when over 4096
+    bytes. counts: a dict updated with what was checked. Raises AssertionError."""
+    si = a.search_index()
+    queries = json.load(open(qpath, encoding="utf-8"))
+    if isinstance(queries, dict):
+        queries = queries.get("queries", [])
+    for t in queries:
+        terms, phrases = _query_parts(t)
+        limit = t.get("limit")
+        want = [(r[0], r[1], r[2]) for r in t["results"]]
+        label = t.get("q", terms)
+        all_terms = list(dict.fromkeys(terms + [x for ph in phrases for x, _ in ph]))
+        if t.get("error"):
+            try:
+                si.candidates([x.encode("utf-8") for x in all_terms])
+            except QuireError as e:
+                assert e.kind == t["error"], f"query {label!r}: {e.kind}, expected {t['error']}"
+                counts["errors"] = counts.get("errors", 0) + 1
+                continue
+            raise AssertionError(f"query {label!r}: answered, expected {t['error']}")
+        cand = [si.result(sc, d)[:3] for sc, d in si.candidates(all_terms)]
+        if not phrases:
+            got = cand if limit is None else cand[:limit]
+            assert got == want, (f"query {label!r} (limit {limit}):\n  got  {got[:10]}\n"
+                                 f"  want {want[:10]}")
+            counts["exact"] = counts.get("exact", 0) + 1
+        else:
+            it = iter(cand)
+            for r in want:
+                assert any(c == r for c in it), (f"phrase query {label!r}: result {r} is not "
+                                                 f"among the conjunctive candidates in order "
+                                                 f"(candidates {cand[:10]})")
+            if limit is None or len(want) < limit:
+                pass   # fewer than the limit: the other candidates fail a phrase (unchecked)
+            counts["phrase"] = counts.get("phrase", 0) + 1
+        if isinstance(t.get("q"), str):
+            try:
+                si.check_text_query(t["q"])
+                raise AssertionError("a text query was answered without a tokenizer")
+            except QuireError as e:
+                assert e.kind in ("unsupported_tokenizer", "invalid_query"), e.kind
+    return len(queries)
+
+
+def run_search_checks(a, stem):
+    """The §15.12 files beside an accept archive: NAME.terms.json and NAME.queries.json.
+    Returns a short account for the ok line."""
+    parts = []
+    if not a.has_search():
+        raise AssertionError("no SEARCH section")
+    tpath = stem + ".terms.json"
+    if os.path.exists(tpath):
+        parts.append(f"{run_search_terms(a, tpath)} terms")
+    else:
+        parts.append("no terms.json")
+    qpath = stem + ".queries.json"
+    if os.path.exists(qpath):
+        counts = {}
+        n = run_search_queries(a, qpath, counts)
+        parts.append(f"{n} search queries: {counts.get('exact', 0)} exact, "
+                     f"{counts.get('phrase', 0)} with phrases checked only as candidates "
+                     f"(phrases not checked: no tokenizer)"
+                     + (f", {counts['errors']} errors" if counts.get("errors") else ""))
+    else:
+        parts.append("no queries.json")
+    parts.append("not checked: " + "; ".join(n for n in a.search_notes
+                                             if not n.startswith("tokenizer"))
+                 if len(a.search_notes) > 1 else "")
+    parts.append("tokenizer-dependent check of §15.10 not made")
+    return ", ".join(p for p in parts if p)
+
+
+def _search_query_of(t):
+    """A reject's query: (terms, text) from expected.json's "query" (a string, or an object
+    with "q" and/or "terms"/"phrases")."""
+    qy = t.get("query")
+    if qy is None:
+        return None, None
+    if isinstance(qy, str):
+        return None, qy
+    if isinstance(qy, list):
+        return qy, None
+    terms, phrases = _query_parts(qy)
+    all_terms = terms + [x for ph in phrases for x, _ in ph]
+    return (all_terms if ("terms" in qy or "phrases" in qy) else None), qy.get("q")
+
+
+def run_search_rejects(rdir, prefix):
+    """search/reject/ (§15.12): every file opens and every entry reads (a damaged search index
+    fails searches only); a file whose `when` is `search` fails its query (given as analysed
+    terms; a text query only as far as this reader goes without a tokenizer) with the code,
+    and full verification finds it too (for damaged_search_index); one whose `when` is
+    `verify` is found by full verification alone. Returns (passed, failed)."""
+    passed = failed = 0
+    expected = json.load(open(os.path.join(rdir, "expected.json"), encoding="utf-8"))
+    listed = set()
+    for t in expected:
+        name, want, when = t["file"], t["code"], t["when"]
+        listed.add(name)
+        label = prefix + name
+        path = os.path.join(rdir, name)
+        if not os.path.exists(path):
+            print(f"FAIL {label}: listed in expected.json but missing")
+            failed += 1
+            continue
+        stage = "open"
+        got = None
+        try:
+            with open_archive(path) as a:
+                stage = "use"
+                for ent in a.entries():
+                    for _ in ent.body_chunks():
+                        pass
+                stage = "search"
+                terms, text = _search_query_of(t)
+                try:
+                    si = a.search_index()
+                    if text is not None and terms is None:
+                        si.check_text_query(text)
+                    if terms is not None:
+                        si.search_terms(terms, t.get("limit"))
+                        for _ in si.search_terms(terms, None):
+                            pass
+                except QuireError as e:
+                    got = e
+                stage = "verification"
+                faults = a.verify_all()
+        except QuireError as e:
+            print(f"FAIL {label}: {e.kind} at {stage} ({e.where}: {e.message}); expected.json: "
+                  f"{want} at {when} (every file opens and every entry reads)")
+            failed += 1
+            continue
+        kinds = {e.kind for e in faults}
+        if when == "search":
+            if got is None:
+                print(f"FAIL {label}: the query {t.get('query')} answered; expected {want}")
+                failed += 1
+            elif got.kind != want:
+                print(f"FAIL {label}: got {got.kind} ({got.where}: {got.message}), "
+                      f"expected {want}")
+                failed += 1
+            elif want == "damaged_search_index" and kinds != {want}:
+                print(f"FAIL {label}: {got.kind} on the query, but full verification found "
+                      f"{sorted(kinds) or 'nothing'}")
+                failed += 1
+            else:
+                print(f"ok   {label}: {got.kind} (search {t.get('query')}): {got.where}: "
+                      f"{got.message}")
+                passed += 1
+        else:
+            if kinds != {want}:
+                print(f"FAIL {label}: full verification found {sorted(kinds) or 'nothing'}, "
+                      f"expected {want}"
+                      + (f" (the search failed: {got.kind}: {got.message})" if got else ""))
+                failed += 1
+                continue
+            e = faults[0]
+            print(f"ok   {label}: {e.kind} (verification): {e.where}: {e.message}"
+                  + (f" (+{len(faults) - 1} more)" if len(faults) > 1 else ""))
+            passed += 1
+            if got is not None:
+                print(f"WARN {label}: the query fails already ({got.kind}: {got.message}); "
+                      f"expected.json says {when}")
+    for name in sorted(set(os.listdir(rdir)) - listed):
+        if name.endswith(".quire"):
+            print(f"FAIL {prefix}{name}: not listed in expected.json")
+            failed += 1
+    return passed, failed
+
+
+SEARCH_CODES = ("damaged_search_index", "unsupported_tokenizer", "invalid_query")
+
+
+def _is_search_rejects(rdir):
+    try:
+        exp = json.load(open(os.path.join(rdir, "expected.json"), encoding="utf-8"))
+        return any(t.get("code") in SEARCH_CODES for t in exp)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def run_vectors(d):
     """The vectors of d: its accept vectors, those of d/jsonl/ if there is one (the JSON Lines
     vectors of §9, run the same way; `vectors spec/vectors/jsonl` runs them alone), and the
     reject files of d/reject/."""
-    passed, failed = run_accept(d)
+    search = (os.path.basename(os.path.normpath(d)) == "search"
+              or any(f.endswith(".terms.json") for f in os.listdir(d)))
+    passed, failed = run_accept(d, search=search)
     jdir = os.path.join(d, "jsonl")
     if os.path.isdir(jdir):
         p, f = run_accept(jdir, "jsonl/")
@@ -3620,8 +3922,22 @@ def run_vectors(d):
             p, f = run_title_rejects(trdir, "titles/reject/")
             passed += p
             failed += f
+    sdir = os.path.join(d, "search")
+    if os.path.isdir(sdir):
+        p, f = run_accept(sdir, "search/", search=True)
+        passed += p
+        failed += f
+        srdir = os.path.join(sdir, "reject")
+        if os.path.exists(os.path.join(srdir, "expected.json")):
+            p, f = run_search_rejects(srdir, "search/reject/")
+            passed += p
+            failed += f
     rdir = os.path.join(d, "reject")
-    if os.path.exists(os.path.join(rdir, "expected.json")):
+    if os.path.exists(os.path.join(rdir, "expected.json")) and _is_search_rejects(rdir):
+        p, f = run_search_rejects(rdir, "reject/")   # `vectors spec/vectors/search` alone
+        passed += p
+        failed += f
+    elif os.path.exists(os.path.join(rdir, "expected.json")):
         p, f = run_title_rejects(rdir, "reject/")   # `vectors spec/vectors/titles` alone
         passed += p
         failed += f
@@ -3764,9 +4080,12 @@ def main(argv):
         sys.stdout.buffer.write(data)
         return 0
     if cmd == "check":
-        faults = check_all(arg)
+        notes = []
+        faults = check_all(arg, notes)
         for e in faults:
             print(f"error {e.kind}: {e.message} ({e.where})")
+        for n in notes:
+            print(f"not checked: {n}")
         if faults:
             return 1
         print("ok")

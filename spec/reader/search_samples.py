@@ -16,6 +16,7 @@ damaged_search_index.
 Library: set_section(archive bytes, id, content) and build_search(...).
 """
 
+import json
 import os
 import random
 import re
@@ -325,7 +326,73 @@ def main(outdir):
                 assert got == want, (name, terms, got[:5], want[:5])
                 nq += 1
             print(f"ok   {name}: {len(post)} terms, {nq} queries, notes: {a.search_notes}")
+        # the vector files of §15.12, in the form this reader's `vectors` command reads
+        with open(os.path.join(outdir, name + ".jsonl"), "wb") as f:
+            f.write(ms.jsonl(entries, ms.META))
+        json.dump([{"term": t.decode(), "df": len(pl), "postings": [[d, tf] for d, tf in pl]}
+                   for t, pl in sorted(post.items())],
+                  open(os.path.join(outdir, name + ".terms.json"), "w"))
+        qs = []
+        ts = sorted(post)
+        keys = [e.key.decode() for e in entries]
+        titles = [q.title_field(e.title) for e in entries]
+        for i in range(30):
+            terms = rng.sample(ts, rng.randint(1, 2))
+            limit = rng.choice([None, 1, 5, 10])
+            res = brute(entries, post, terms)
+            res = res if limit is None else res[:limit]
+            qs.append({"q": " ".join(t.decode() for t in terms),
+                       "terms": [t.decode() for t in terms], "phrases": [], "limit": limit,
+                       "results": [[keys[d], titles[d], s] for s, d in res]})
+        json.dump(qs, open(os.path.join(outdir, name + ".queries.json"), "w"))
+    ok = rejects(outdir, samples) and ok
     return 0 if ok else 1
+
+
+def rejects(outdir, samples):
+    """A few reject files made by one edit each (every CRC that would give it away
+    recomputed), with expected.json."""
+    import fuzz_search as fz
+    rdir = os.path.join(outdir, "reject")
+    exp = []
+    src = os.path.join(outdir, "s-many.quire")
+    x = fz.explode(src)
+
+    def put(name, data, when, query, what):
+        open(os.path.join(rdir, name), "wb").write(data)
+        exp.append({"file": name, "code": "damaged_search_index", "when": when,
+                    "query": query, "what": what})
+
+    data = x["data"]
+    put("two-sections.quire", set_section(data, q.SEC_SEARCH, _search_bytes(data), append=True),
+        "search", {"terms": ["bridge"]}, "a second SEARCH section")
+    y = dict(x)
+    y["head"] = bytearray(x["head"])
+    y["head"][4] = 2
+    put("header-version.quire", fz.assemble(y), "search", {"terms": ["bridge"]}, "version 2")
+    y = dict(x)
+    y["chunks"] = [bytearray(c) for c in x["chunks"]]
+    for d in range(len(y["chunks"][0])):
+        if y["chunks"][0][d]:
+            y["chunks"][0][d] = 0
+            break
+    put("norm-zero.quire", fz.assemble(y), "verify", None, "an indexed document's norm 0")
+    y = dict(x)
+    y["tpages"] = [[bytearray(p[0]), p[1], p[2], p[3]] for p in x["tpages"]]
+    y["tpages"][0][0][0] = 16
+    put("term-page-kind.quire", fz.assemble(y), "search",
+        {"terms": [x["tpages"][0][3].decode()]}, "term page 0 of kind 16")
+    json.dump(exp, open(os.path.join(rdir, "expected.json"), "w"), indent=0)
+    return True
+
+
+def _search_bytes(data):
+    count, = struct.unpack_from("<H", data, 18)
+    for i in range(count):
+        sid_i, _, off, ln, crc, _ = struct.unpack_from("<I4sQQI4s", data, 96 + 32 * i)
+        if sid_i == q.SEC_SEARCH:
+            return data[off:off + ln]
+    raise ValueError("no SEARCH")
 
 
 if __name__ == "__main__":
