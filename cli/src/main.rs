@@ -10,6 +10,7 @@
 //! stopped by Ctrl-C or SIGTERM. A closed output pipe ends any command quietly with 0.
 
 mod cmd;
+mod serve;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -134,6 +135,10 @@ enum Command {
     /// or blocks) into a new, valid archive; list what was lost.
     #[command(after_help = format!("{}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}", cmd::salvage::HELP))]
     Salvage(cmd::salvage::Args),
+    /// Serve archives to web browsers: a library page, each archive's pages and entries,
+    /// title suggestions as you type, full-text results, and a JSON API.
+    #[command(after_help = format!("{}\n\n{ARCHIVE_HELP}\n\n{EXIT_CODES}", serve::HELP))]
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -152,6 +157,7 @@ fn main() -> ExitCode {
         Command::Info(a) => cmd::info::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Salvage(a) => cmd::salvage::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -172,7 +178,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
         // `quire` alone: clap would print the whole help as the error.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            "no command given: pack, unpack, ls, get, suggest, search, info, verify or salvage (see `quire --help`)"
+            "no command given: pack, unpack, ls, get, suggest, search, info, verify, salvage or serve (see `quire --help`)"
                 .to_string()
         }
         _ => cmd::usage_line(&e.render().to_string()),

@@ -78,7 +78,7 @@ struct Section {
 
 impl Info {
     /// Gathers the facts: the prelude, and a walk of the index for the sums.
-    fn gather(
+    pub(crate) fn gather(
         path: &std::path::Path,
         archive: &quire::Archive<quire::source::AnySource>,
     ) -> Result<Info, Fail> {

@@ -122,6 +122,11 @@ pub struct Args {
     /// Where the articles came from.
     #[arg(long)]
     source: Option<String>,
+    /// The key of the archive's main page (the `main` metadata field): what `quire serve`
+    /// shows as the archive's home. Default: `index.html` when a directory input has one
+    /// at its top.
+    #[arg(long, value_name = "KEY")]
+    main: Option<String>,
     /// Other archive metadata, NAME=VALUE (repeatable; each NAME once; `created` and `tool`
     /// are written by quire).
     #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = parse_pair)]
@@ -217,6 +222,7 @@ fn command_line_metadata(a: &Args) -> Result<Vec<(String, String)>, Fail> {
         ("creator", &a.creator),
         ("source", &a.source),
         ("language", &a.language),
+        ("main", &a.main),
     ];
     let given = named
         .iter()
@@ -296,6 +302,9 @@ pub fn run(a: Args) -> Result<u8, Fail> {
     };
     let s = packer.into_writer().finish();
     bar.finish_and_clear();
+    if let (Ok(_), Some(main)) = (&s, &a.main) {
+        warn_if_missing(&a.output, main);
+    }
     let packed = Packed::new(&s?, &a.output, skipped);
     if a.json {
         let mut out = io::stdout().lock();
@@ -309,6 +318,18 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         let _ = writeln!(io::stderr(), "{}", packed.text());
     }
     Ok(0)
+}
+
+/// Warns when `--main KEY` names no entry of the archive written (the server then shows a
+/// listing as the archive's home).
+fn warn_if_missing(output: &Path, main: &str) {
+    if let Ok(archive) = quire::Archive::open_file(output) {
+        if matches!(archive.get(main), Ok(None)) {
+            say(format_args!(
+                "warning: --main {main:?}: the archive has no entry with that key"
+            ));
+        }
+    }
 }
 
 /// What a pack wrote.
@@ -460,6 +481,13 @@ fn pack_options(
     total: Option<u64>,
 ) -> Result<WriterOptions, Fail> {
     let mut metadata = command_line_metadata(a)?;
+    // A website packed from its directory opens at its index.html.
+    let has_index = inputs
+        .iter()
+        .any(|i| matches!(i, Input::Dir(d) if d.join("index.html").is_file()));
+    if has_index && !metadata.iter().any(|(n, _)| n == "main") {
+        metadata.push(("main".to_string(), "index.html".to_string()));
+    }
     for input in inputs {
         if let Input::Jsonl(p) = input {
             for (n, v) in first_line_archive_meta(p).unwrap_or_default() {
