@@ -2218,6 +2218,41 @@ SE_INDEXED, SE_HAS_TITLE = 1, 2
 # The tokenizers this reader implements (§15.1): none. It reads postings and scores queries
 # given as already-analysed terms and phrases; a text query is unsupported_tokenizer.
 SE_TOKENIZERS = ()
+# §15.1's family of tokenizer strings (quire-text/1): the stemmer of each language and its
+# CJK mode. A string outside it is unsupported_tokenizer for any reader of this version; one
+# inside it is what a reader of quire-text/1 implements (not this one: the vectors runner
+# uses it to check, as such a reader would, before it takes the vector's analysed terms).
+SE_STEMMERS = {
+    "ara": "arabic", "arb": "arabic", "hye": "armenian", "eus": "basque", "cat": "catalan",
+    "ces": "czech", "dan": "danish", "nld": "dutch", "eng": "english", "epo": "esperanto",
+    "est": "estonian", "ekk": "estonian", "fin": "finnish", "fra": "french", "deu": "german",
+    "ell": "greek", "hin": "hindi", "hun": "hungarian", "ind": "indonesian", "gle": "irish",
+    "ita": "italian", "lit": "lithuanian", "nep": "nepali", "npi": "nepali",
+    "nor": "norwegian", "nob": "norwegian", "nno": "norwegian", "fas": "persian",
+    "pes": "persian", "pol": "polish", "por": "portuguese", "ron": "romanian",
+    "rus": "russian", "srp": "serbian", "spa": "spanish", "swe": "swedish", "tam": "tamil",
+    "tur": "turkish", "ukr": "ukrainian", "yid": "yiddish", "ydd": "yiddish",
+}
+SE_JIEBA = ("zho", "cmn", "yue")
+SE_ELISION = ("fra", "ita", "cat")
+
+
+def tokenizer_in_family(s):
+    """Whether s is a tokenizer string of §15.1's quire-text/1 family, consistent with its
+    language: `quire-text/1 lang=CODE stem=STEM cjk=MODE`, then ` elision=1` for fra, ita and
+    cat. (Which 2-letter codes can appear is the writer's mapping; any 2 or 3 letters but
+    und/mul/zxx/mis as a language are taken.)"""
+    m = re.fullmatch(r"quire-text/1 lang=([a-z]{2,3}) stem=(none|snowball-[a-z]+) "
+                     r"cjk=(bigram|jieba)( elision=1)?", s)
+    if not m:
+        return False
+    code, stem, cjk, elision = m.groups()
+    if code in ("mul", "zxx", "mis"):
+        return False
+    want_stem = f"snowball-{SE_STEMMERS[code]}" if code in SE_STEMMERS else "none"
+    want_cjk = "jieba" if code in SE_JIEBA else "bigram"
+    return (stem == want_stem and cjk == want_cjk
+            and bool(elision) == (code in SE_ELISION))
 
 
 def bm25_log2(x):
@@ -2845,9 +2880,14 @@ class SearchIndex:
         n = len(text.encode("utf-8"))
         if n > SE_QUERY_BYTES_MAX:
             raise QuireError("invalid_query", "query", f"a query of {n} bytes, over 4096")
+        if not tokenizer_in_family(self.tokenizer):
+            raise QuireError("unsupported_tokenizer", "SEARCH root",
+                             f"tokenizer {self.tokenizer!r} is not one of §15.1's "
+                             f"quire-text/1 strings")
         if self.tokenizer not in SE_TOKENIZERS:
             raise QuireError("unsupported_tokenizer", "SEARCH root",
-                             f"tokenizer {self.tokenizer!r} is not one this reader implements")
+                             f"tokenizer {self.tokenizer!r} (§15.1) is not one this reader "
+                             f"implements: it has no text analysis (query by analysed terms)")
 
     def score_parts(self, tf, code):
         return bm25_tfn(tf, norm_len(code), self.D, self.T, self.k1, self.b)
@@ -3806,6 +3846,13 @@ def _search_query_of(t):
     return (all_terms if ("terms" in qy or "phrases" in qy) else None), qy.get("q")
 
 
+def query_limit(t):
+    qy = t.get("query")
+    if isinstance(qy, dict) and "limit" in qy:
+        return qy["limit"]
+    return t.get("limit")
+
+
 def run_search_rejects(rdir, prefix):
     """search/reject/ (§15.12): every file opens and every entry reads (a damaged search index
     fails searches only); a file whose `when` is `search` fails its query (given as analysed
@@ -3836,12 +3883,20 @@ def run_search_rejects(rdir, prefix):
                 terms, text = _search_query_of(t)
                 try:
                     si = a.search_index()
-                    if text is not None and terms is None:
-                        si.check_text_query(text)
+                    if text is not None:
+                        # §15.10 "search (text queries)", as a reader of quire-text/1 makes
+                        # them: the query's bytes, then the tokenizer string (its family:
+                        # this reader has no analysis, and takes the vector's terms instead)
+                        n = len(text.encode("utf-8"))
+                        if n > SE_QUERY_BYTES_MAX:
+                            raise QuireError("invalid_query", "query",
+                                             f"a query of {n} bytes, over 4096")
+                        if not tokenizer_in_family(si.tokenizer):
+                            si.check_text_query(text)
+                        if terms is None:
+                            si.check_text_query(text)   # no analysed terms: refused here
                     if terms is not None:
-                        si.search_terms(terms, t.get("limit"))
-                        for _ in si.search_terms(terms, None):
-                            pass
+                        si.search_terms(terms, query_limit(t))
                 except QuireError as e:
                     got = e
                 stage = "verification"

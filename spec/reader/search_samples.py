@@ -288,7 +288,19 @@ def brute(entries, post, terms, W=2, k1=1200, b=750):
     return out
 
 
+def selftest():
+    """§15.1 and §15.2's worked examples."""
+    L = q.bm25_log2
+    assert [L(1), L(2), L(3), L(10), L(7578)] == [0, 65536, 103872, 217705, 844601]
+    assert q.bm25_idf(3788, 5) == L(7578) - L(11) == 617884
+    assert [q.norm_code(31), q.norm_code(33), q.norm_code(565), q.norm_len(97),
+            q.norm_code(10 ** 6), q.norm_len(255)] == [31, 32, 97, 544, 255, 507904]
+    tfn = q.bm25_tfn(1, q.norm_len(97), 3788, 2139774, 1200, 750)
+    assert tfn == 66542 and tfn * 617884 == 41115237128
+
+
 def main(outdir):
+    selftest()
     os.makedirs(os.path.join(outdir, "reject"), exist_ok=True)
     rng = random.Random(7)
     words = list(ms.WORDS) + [f"w{i}" for i in range(40)]
