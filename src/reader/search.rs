@@ -700,6 +700,25 @@ impl<'a> Ctx<'a> {
 /// Faults full verification lists of a full-text index before it stops.
 const MAX_ERRORS: usize = 64;
 
+/// A posting's 128-bit hash, for full verification: the postings of the index and those
+/// the text gives are compared by the wrapping sums of their hashes (order-free, in
+/// constant memory).
+fn posting_hash(term: &[u8], doc: u32, tf: u32) -> u128 {
+    let mix = |seed: u64| {
+        let mut h = seed;
+        for &b in term {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3);
+        }
+        let mut x = h ^ (u64::from(doc) << 32 | u64::from(tf)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 30;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    };
+    u128::from(mix(0xCBF2_9CE4_8422_2325)) << 64 | u128::from(mix(0x8422_2325_CBF2_9CE4))
+}
+
 impl Ctx<'_> {
     /// Full verification of the full-text index (§15.10's full-verification rows but the
     /// re-analysis of every entry): every term page, head, block, norms chunk and document
@@ -742,6 +761,7 @@ impl Ctx<'_> {
             errs.push(damaged(start, DamageKind::Violates(Rule::EntryCount)));
         }
         let mut postings_total = 0u64;
+        let mut posting_sum = 0u128;
         'pages: for i in 0..l.root.terms.len() {
             let page = match self.term_page(&l, i) {
                 Ok(p) => p,
@@ -774,6 +794,7 @@ impl Ctx<'_> {
                     };
                     let mut best = 0u64;
                     for &(d, tf) in &p {
+                        posting_sum = posting_sum.wrapping_add(posting_hash(&rec.term, d, tf));
                         let norm = norms.get(d as usize).copied().unwrap_or(0);
                         if norm == 0 {
                             errs.push(damaged(at, DamageKind::Violates(Rule::EntryCount)));
@@ -791,6 +812,10 @@ impl Ctx<'_> {
         }
         if errs.is_empty() && postings_total != l.head.posting_count {
             errs.push(damaged(start, DamageKind::Violates(Rule::EntryCount)));
+        }
+        #[cfg(feature = "fulltext")]
+        if errs.is_empty() {
+            errs.extend(self.verify_search_text(&l, &norms, posting_sum));
         }
         for (i, r) in l.root.docs.iter().enumerate() {
             if errs.len() >= MAX_ERRORS {
@@ -988,6 +1013,50 @@ mod text_queries {
                 }
             }
             Ok(hits)
+        }
+    }
+
+    impl Ctx<'_> {
+        /// Full verification's analysis of the text (§15.10): each entry's fields analysed
+        /// with the archive's tokenizer give its norm code, `token_sum`, and every posting
+        /// (their hashes summed, to compare with `sum`, the index's). `None` when they
+        /// agree, when the reader does not implement the tokenizer (not an error), or when
+        /// an entry cannot be read (the walk of the key index reports that).
+        pub(super) fn verify_search_text(
+            &self,
+            l: &Loaded,
+            norms: &[u8],
+            sum: u128,
+        ) -> Option<ReadError> {
+            let analyzer = Analyzer::from_identity(&l.root.tokenizer)?;
+            let w = u32::from(l.head.title_weight);
+            let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+            let (mut text_sum, mut tokens) = (0u128, 0u64);
+            for d in 0..l.head.entries {
+                let e = self.entry(d.into()).ok()?;
+                let mut counts: std::collections::HashMap<String, u32> = Default::default();
+                let mut dl = 0u64;
+                // A type without text is not indexed, whatever its title (§15.1).
+                if crate::text::text_kind(e.content_type()) != crate::text::TextKind::Binary {
+                    let f = self.entry_fields(&analyzer, &e).ok()?;
+                    for t in &f.title {
+                        *counts.entry(t.term.clone()).or_insert(0) += w;
+                        dl += u64::from(w);
+                    }
+                    for t in f.body {
+                        *counts.entry(t.term).or_insert(0) += 1;
+                        dl += 1;
+                    }
+                }
+                if norms.get(d as usize) != Some(&search::norm_code(dl)) {
+                    return Some(bad());
+                }
+                tokens += dl;
+                for (t, tf) in counts {
+                    text_sum = text_sum.wrapping_add(posting_hash(t.as_bytes(), d, tf));
+                }
+            }
+            (tokens != l.head.token_sum || text_sum != sum).then(bad)
         }
     }
 
