@@ -26,13 +26,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord};
 use quire::format::search::{
-    self as fsearch, decode_block, decode_docs, decode_head, decode_terms, encode_terms, norm_code,
-    unstore, BlockEntry, Bm25, Head, Postings, Root, TermRecord, MAX_PAGE_RAW, MAX_ROOT_RAW,
+    self as fsearch, decode_block, decode_docs, decode_head, decode_terms, encode_docs,
+    encode_terms, norm_code, put_head_entry, put_postings, unstore, BlockEntry, Bm25, Head,
+    Postings, Root, TermRecord, MAX_PAGE_RAW, MAX_ROOT_RAW,
 };
 use quire::format::{self, titles, Header, SectionId};
 use quire::text::{extract, Analyzer, ExtractOptions, QueryPart, Token};
@@ -569,7 +571,7 @@ fn quire_files(d: &Path) -> BTreeSet<String> {
 #[test]
 fn accepted_search_vectors_hold_their_terms_and_answer_their_queries() {
     for name in NAMES {
-        let fresh = build(name);
+        let fresh = base(name);
         let path = |ext: &str| dir().join(format!("{name}.{ext}"));
         if bless() {
             fs::create_dir_all(dir()).unwrap();
@@ -708,7 +710,7 @@ fn accepted_search_vectors_hold_their_terms_and_answer_their_queries() {
 
 #[test]
 fn search_vectors_cover_what_the_spec_lists() {
-    let l = Search::of(&build("large"));
+    let l = Search::of(&base("large"));
     assert!(l.root.terms.len() >= 3, "{} term pages", l.root.terms.len());
     assert!(
         l.root.docs.len() >= 2,
@@ -721,9 +723,9 @@ fn search_vectors_cover_what_the_spec_lists() {
     let market = terms.iter().find(|t| t.0 == b"market").unwrap();
     assert_eq!((market.1, market.2.len()), ("head", 300));
     assert!(l.root.terms[0].stored_len < l.root.terms[0].raw_len);
-    let e = Search::of(&build("english"));
+    let e = Search::of(&base("english"));
     assert!(e.head.doc_count < e.head.entries);
-    let n = Search::of(&build("notext"));
+    let n = Search::of(&base("notext"));
     assert_eq!(
         (n.head.doc_count, n.head.term_count, n.root.terms.len()),
         (0, 0, 0)
@@ -736,7 +738,7 @@ fn search_vectors_cover_what_the_spec_lists() {
         ("chinese", "quire-text/1 lang=zho stem=none cjk=jieba"),
         ("unspaced", "quire-text/1 lang=und stem=none cjk=bigram"),
     ] {
-        assert_eq!(Search::of(&build(name)).root.tokenizer, tok);
+        assert_eq!(Search::of(&base(name)).root.tokenizer, tok);
     }
 }
 
@@ -765,9 +767,12 @@ struct Search {
     norms: Vec<Vec<u8>>,
     /// Document pages, stored.
     docs: Vec<Vec<u8>>,
+    /// The root's raw bytes, when an edit sets them instead of `root`.
+    root_raw: Option<Vec<u8>>,
+    /// Whether the section table gives SEARCH a wrong CRC.
+    bad_section_crc: bool,
 }
 
-#[allow(dead_code)] // The edits are used by the reject vectors.
 impl Search {
     fn of(b: &[u8]) -> Search {
         let p = Prelude::decode(b, b.len() as u64).unwrap();
@@ -827,6 +832,8 @@ impl Search {
             post,
             norms,
             docs,
+            root_raw: None,
+            bad_section_crc: false,
         }
     }
 
@@ -916,7 +923,7 @@ impl Search {
 
     /// The stored root of `self.root` (header fields set to it).
     fn root_stored(&mut self) -> Vec<u8> {
-        let raw = self.root.encode();
+        let raw = self.root_raw.clone().unwrap_or_else(|| self.root.encode());
         let stored = fsearch::store(&raw, 3).unwrap();
         self.head.root_len = stored.len() as u32;
         self.head.root_raw_len = raw.len() as u32;
@@ -963,7 +970,8 @@ impl Search {
                 id: *id,
                 offset: at,
                 length: bytes.len() as u64,
-                crc: format::crc32(bytes),
+                crc: format::crc32(bytes)
+                    ^ u32::from(self.bad_section_crc && *id == fsearch::SECTION_ID),
             });
             at += bytes.len() as u64;
             body.extend_from_slice(bytes);
@@ -1070,7 +1078,7 @@ impl Search {
 #[test]
 fn taking_a_search_index_apart_and_laying_it_out_again_is_exact() {
     for name in NAMES {
-        let b = build(name);
+        let b = base(name);
         let mut s = Search::of(&b);
         assert!(s.file() == b, "{name}");
         // Stored again at another level, the nodes differ; the file still reads.
@@ -1081,4 +1089,417 @@ fn taking_a_search_index_apart_and_laying_it_out_again_is_exact() {
         let (q, limit) = queries(name)[0];
         assert_eq!(a.search(q, limit).unwrap(), orig.search(q, limit).unwrap());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Files whose full-text index a reader must reject.
+
+/// Name, the accepted vector it is made from, when it shows (`search`: the query fails;
+/// `verification`: only full verification finds it), and what the file is. The query is
+/// worked out by [`reject_query`]; every code is `damaged_search_index`.
+const REJECT: &[(&str, &str, &str, &str)] = &[
+    ("two-sections", "english", "search", "a second SEARCH section, a copy of the first, after the first"),
+    ("short-section", "english", "search", "SEARCH cut to 63 bytes, shorter than its header"),
+    ("header-crc", "english", "search", "a byte of the header's doc_count changed, head_crc not fixed"),
+    ("header-version", "english", "search", "version 2, head_crc fixed"),
+    ("header-reserved", "english", "search", "reserved byte 10 set to 1, head_crc fixed"),
+    ("title-weight-0", "english", "search", "title_weight 0, head_crc fixed"),
+    ("k1-0", "english", "search", "k1 0, head_crc fixed"),
+    ("b-over-1000", "english", "search", "b 1001, head_crc fixed"),
+    ("doc-count-over-entries", "english", "search", "doc_count entries + 1, head_crc fixed"),
+    ("zero-mismatch", "english", "search", "term_count and posting_count 0 while doc_count and token_sum are not, head_crc fixed (the other header checks hold)"),
+    ("root-crc", "english", "search", "a byte of the stored root changed, root_crc not fixed"),
+    ("root-kind", "english", "search", "the root's kind 15 instead of 16 (CRCs fixed)"),
+    ("tokenizer-byte", "english", "search", "the tokenizer string's first space replaced by a tab (0x09, out of 0x20..=0x7E; CRCs fixed)"),
+    ("norms-count", "english", "search", "NC 2 for 16 entries (a second norms chunk record, a copy of the first, and its bytes; CRCs fixed)"),
+    ("trailing-bytes", "english", "search", "5 bytes after the last document page: the parts the root gives do not add up to the section's length"),
+    ("term-page-crc", "large", "search", "a byte of term page 1 changed, its CRC in the root not fixed"),
+    ("term-order", "large", "search", "records 1 and 2 of term page 1 swapped (CRCs fixed): its terms do not increase"),
+    ("df-over-doc-count", "large", "search", "an inline record of term page 0 given df doc_count + 1 (CRCs fixed)"),
+    ("inline-over-128", "large", "search", "an inline record of term page 0 given df 129 (≤ doc_count; CRCs fixed): INLINE with df > 128"),
+    ("block-crc", "large", "search", "a byte of the list of `tower` (one block in POSTINGS) changed, the CRC in its term record not fixed"),
+    ("block-doc-over-entries", "large", "search", "the block of `tower` with its last document 300 = entries (CRCs and lengths fixed)"),
+    ("head-blen-sum", "large", "search", "the head of `market`: its last block's blen one more (CRCs fixed): the blocks' lengths do not add up to list_len − head_len"),
+    ("head-last-doc", "large", "search", "the head of `market`: block 0's last document one more and block 1's last_delta one less (CRCs fixed): block 0 does not end at the head's last document"),
+    ("norm-zero", "large", "search", "the norm code of the first document of `tower` set to 0 (the chunk's CRC fixed): a scored posting with norm 0"),
+    ("doc-keys-order", "english", "search", "the keys of the first two rows of the document page swapped (CRCs fixed): keys not increasing"),
+    ("row-not-indexed", "english", "search", "the row of document 0 (a/apple) made not INDEXED, its key and title dropped (CRCs fixed): a result's row is not INDEXED"),
+    ("bound-not-attained", "large", "verification", "the head of `market`: block 0's max_tf one more (CRCs fixed): a bound above every posting of its block, so no search goes wrong, but full verification finds it not attained"),
+    ("postings-not-text", "english", "verification", "the inline posting of `bread` in document 1 given tf 2 instead of 1 (CRCs fixed): the index parses, but the text of b/bakery does not give it"),
+    ("section-crc", "english", "verification", "the section table's CRC of SEARCH changed (prelude CRC fixed): every part checks, only the section's CRC fails"),
+];
+
+/// Builds each accepted vector once.
+fn base(name: &str) -> Vec<u8> {
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<BTreeMap<String, Vec<u8>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(b) = cache.lock().unwrap().get(name) {
+        return b.clone();
+    }
+    let b = build(name);
+    cache.lock().unwrap().insert(name.to_string(), b.clone());
+    b
+}
+
+/// A term of term page `i` that the archive's analysis gives back as itself (a query for
+/// it looks it up); `skip` records skipped first.
+fn stable_term(s: &Search, i: usize, skip: usize) -> String {
+    let analyzer = Analyzer::from_identity(&s.root.tokenizer).unwrap();
+    s.term_page(i)
+        .into_iter()
+        .skip(skip)
+        .map(|r| String::from_utf8(r.term).unwrap())
+        .find(|t| analyzer.analyze_query(t) == [QueryPart::Term(t.clone())])
+        .unwrap()
+}
+
+/// The query that shows a reject: a term it breaks, or a term of its base.
+fn reject_query(name: &str) -> String {
+    match name {
+        "term-page-crc" | "term-order" => stable_term(&Search::of(&base("large")), 1, 3),
+        "df-over-doc-count" | "inline-over-128" => {
+            let s = Search::of(&base("large"));
+            inline_target(&s).2
+        }
+        "block-crc" | "block-doc-over-entries" | "norm-zero" => "tower".into(),
+        "head-blen-sum" | "head-last-doc" | "bound-not-attained" => "market".into(),
+        "postings-not-text" => "bread".into(),
+        _ => "apple".into(),
+    }
+}
+
+/// An inline record of term page 0 whose term a query looks up: (page, record, term).
+fn inline_target(s: &Search) -> (usize, usize, String) {
+    let analyzer = Analyzer::from_identity(&s.root.tokenizer).unwrap();
+    let recs = s.term_page(0);
+    let j = recs
+        .iter()
+        .enumerate()
+        .skip(1)
+        .position(|(_, r)| {
+            let t = String::from_utf8(r.term.clone()).unwrap();
+            matches!(r.postings, Postings::Inline(_))
+                && analyzer.analyze_query(&t) == [QueryPart::Term(t.clone())]
+        })
+        .unwrap()
+        + 1;
+    (0, j, String::from_utf8(recs[j].term.clone()).unwrap())
+}
+
+/// A head's entries re-encoded, and the list (head then its blocks unchanged).
+fn headed_list(
+    s: &Search,
+    rec: &TermRecord,
+    edit: impl FnOnce(&mut Vec<BlockEntry>),
+) -> (Vec<u8>, usize) {
+    let Postings::Headed {
+        offset,
+        head_len,
+        list_len,
+        ..
+    } = rec.postings
+    else {
+        panic!("no head")
+    };
+    let mut entries = s.head_entries(offset, head_len, list_len, rec.df);
+    let blocks = s
+        .post_bytes(offset + u64::from(head_len), list_len - u64::from(head_len))
+        .to_vec();
+    edit(&mut entries);
+    let mut head = Vec::new();
+    let mut prev = None;
+    for e in &entries {
+        put_head_entry(&mut head, prev, e);
+        prev = Some(e.last);
+    }
+    let h = head.len();
+    head.extend_from_slice(&blocks);
+    (head, h)
+}
+
+fn reject_bytes(name: &str) -> Vec<u8> {
+    let &(_, from, _, _) = REJECT.iter().find(|r| r.0 == name).unwrap();
+    let mut s = Search::of(&base(from));
+    let header_edit = |s: &mut Search, at: usize, v: u8| {
+        let mut b = s.section();
+        b[at] = v;
+        let crc = titles::head_crc(&b[4..64], s.index_crc, s.data_crc);
+        b[..4].copy_from_slice(&crc.to_le_bytes());
+        s.set_section(b);
+        s.file()
+    };
+    match name {
+        "two-sections" => {
+            let i = s
+                .sections
+                .iter()
+                .position(|x| x.0 == fsearch::SECTION_ID)
+                .unwrap();
+            let copy = s.sections[i].clone();
+            s.sections.insert(i + 1, copy);
+            s.file()
+        }
+        "short-section" => {
+            let mut b = s.section();
+            b.truncate(63);
+            s.set_section(b);
+            s.file()
+        }
+        "header-crc" => {
+            let mut b = s.section();
+            b[16] ^= 1;
+            s.set_section(b);
+            s.file()
+        }
+        "header-version" => header_edit(&mut s, 4, 2),
+        "header-reserved" => header_edit(&mut s, 10, 1),
+        "title-weight-0" => {
+            s.head.title_weight = 0;
+            s.relaid()
+        }
+        "k1-0" => {
+            s.head.k1 = 0;
+            s.relaid()
+        }
+        "b-over-1000" => {
+            s.head.b = 1001;
+            s.relaid()
+        }
+        "doc-count-over-entries" => {
+            s.head.doc_count = s.head.entries + 1;
+            s.relaid()
+        }
+        "zero-mismatch" => {
+            s.head.term_count = 0;
+            s.head.posting_count = 0;
+            s.relaid()
+        }
+        "root-crc" => {
+            let mut b = s.section();
+            b[fsearch::HEADER_LEN + 3] ^= 0x10;
+            s.set_section(b);
+            s.file()
+        }
+        "root-kind" => {
+            let mut raw = s.root.encode();
+            raw[0] = 15;
+            s.root_raw = Some(raw);
+            s.relaid()
+        }
+        "tokenizer-byte" => {
+            s.root.tokenizer = s.root.tokenizer.replacen(' ', "\t", 1);
+            s.relaid()
+        }
+        "norms-count" => {
+            let r = s.root.norms[0].clone();
+            s.root.norms.push(r);
+            let n = s.norms[0].clone();
+            s.norms.push(n);
+            s.relaid()
+        }
+        "trailing-bytes" => {
+            let mut b = s.section();
+            b.extend_from_slice(b"extra");
+            s.set_section(b);
+            s.file()
+        }
+        "term-page-crc" => {
+            s.terms[1][5] ^= 0x04;
+            s.relaid()
+        }
+        "term-order" => {
+            let mut recs = s.term_page(1);
+            recs.swap(1, 2);
+            s.set_terms(1, &recs);
+            s.relaid()
+        }
+        "df-over-doc-count" | "inline-over-128" => {
+            let (i, j, _) = inline_target(&s);
+            let mut recs = s.term_page(i);
+            recs[j].df = if name == "inline-over-128" {
+                129
+            } else {
+                s.head.doc_count + 1
+            };
+            assert!(s.head.doc_count > 129);
+            s.set_terms(i, &recs);
+            s.relaid()
+        }
+        "block-crc" => {
+            let (_, _, rec) = s.find("tower");
+            let Postings::Block { offset, .. } = rec.postings else {
+                panic!("tower is not one block")
+            };
+            let at = (offset - s.post_at()) as usize + 2;
+            s.post[at] ^= 0x08;
+            s.relaid()
+        }
+        "block-doc-over-entries" => {
+            let (i, j, rec) = s.find("tower");
+            let mut p = s.postings(&rec).1;
+            p.last_mut().unwrap().0 = s.head.entries;
+            let mut b = Vec::new();
+            put_postings(&mut b, None, &p);
+            s.set_list(i, j, &b, None);
+            s.relaid()
+        }
+        "head-blen-sum" | "head-last-doc" | "bound-not-attained" => {
+            let (i, j, rec) = s.find("market");
+            let (list, h) = headed_list(&s, &rec, |e| {
+                assert!(e.len() >= 3);
+                match name {
+                    "head-blen-sum" => e.last_mut().unwrap().len += 1,
+                    "head-last-doc" => e[0].last += 1,
+                    _ => e[0].max_tf += 1,
+                }
+            });
+            s.set_list(i, j, &list, Some(h));
+            s.relaid()
+        }
+        "norm-zero" => {
+            let (_, _, rec) = s.find("tower");
+            let d = s.postings(&rec).1[0].0 as usize;
+            let mut n = s.norms_raw();
+            n[d] = 0;
+            s.set_norms(0, &n);
+            s.relaid()
+        }
+        "doc-keys-order" | "row-not-indexed" => {
+            let mut rows = s.doc_page(0);
+            if name == "row-not-indexed" {
+                rows[0] = None;
+            } else {
+                let k0 = rows[0].as_ref().unwrap().key.clone();
+                let k1 = rows[1].as_ref().unwrap().key.clone();
+                rows[0].as_mut().unwrap().key = k1;
+                rows[1].as_mut().unwrap().key = k0;
+            }
+            s.set_docs_raw(0, &encode_docs(&rows));
+            s.relaid()
+        }
+        "postings-not-text" => {
+            let (i, j, _) = s.find("bread");
+            let mut recs = s.term_page(i);
+            let Postings::Inline(p) = &mut recs[j].postings else {
+                panic!("bread is not inline")
+            };
+            assert_eq!(p[0], (1, 1));
+            p[0].1 = 2;
+            s.set_terms(i, &recs);
+            s.relaid()
+        }
+        "section-crc" => {
+            s.bad_section_crc = true;
+            s.file()
+        }
+        _ => panic!("no reject vector {name}"),
+    }
+}
+
+/// What a reader meets in `bytes`: it opens, every entry reads; then the query fails with
+/// `damaged_search_index` (`search`), or it succeeds and only full verification finds the
+/// damage (`verification`). Verification finds it in both cases. The CLI says the same.
+fn check_reject(name: &str, path: &Path, bytes: &[u8], when: &str, q: &str) {
+    let a = Archive::new(bytes.to_vec()).unwrap_or_else(|e| panic!("{name}: open: {e}"));
+    for e in a.iter() {
+        let e = e.unwrap_or_else(|e| panic!("{name}: an entry fails: {e}"));
+        e.body().unwrap();
+    }
+    let got = a.search(q, 10);
+    if let Err(e) = &got {
+        eprintln!("{name}: search: {e:?}");
+    }
+    match when {
+        "search" => {
+            let e = got.expect_err(name);
+            assert_eq!(e.code(), "damaged_search_index", "{name}: {e}");
+        }
+        _ => {
+            got.unwrap_or_else(|e| panic!("{name}: the query fails: {e}"));
+        }
+    }
+    let report = Archive::new(bytes.to_vec()).unwrap().verify();
+    let first = report
+        .problems
+        .first()
+        .unwrap_or_else(|| panic!("{name}: verify finds nothing"));
+    eprintln!("{name}: verify: {first:?}");
+    assert_eq!(
+        quire::error::damage_code(first.at, first.kind),
+        "damaged_search_index",
+        "{name}: {report}"
+    );
+    // The CLI: `search` fails with exit code 1 (damage) or succeeds; `verify` reports it
+    // (checked on the small archives and on every file that only verification finds).
+    let p = path.to_str().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_quire"))
+        .args(["search", p, q])
+        .output()
+        .unwrap();
+    let code = if when == "search" { 1 } else { 0 };
+    assert_eq!(o.status.code(), Some(code), "{name}: quire search");
+    if bytes.len() > 10_000 && when == "search" {
+        // Full verification of the large vector in a debug build is slow: the library's
+        // verification above is enough.
+        return;
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_quire"))
+        .args(["verify", "--json", p])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{name}: quire verify");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["problems"][0]["code"], "damaged_search_index",
+        "{name}: {v}"
+    );
+}
+
+#[test]
+fn rejected_search_vectors_fail_with_damaged_search_index() {
+    let rdir = dir().join("reject");
+    if bless() {
+        fs::create_dir_all(&rdir).unwrap();
+        let mut lines = Vec::new();
+        for &(name, _, when, what) in REJECT {
+            fs::write(rdir.join(format!("{name}.quire")), reject_bytes(name)).unwrap();
+            let query = (when == "search").then(|| json!({"q": reject_query(name), "limit": 10}));
+            lines.push(
+                json!({"file": format!("{name}.quire"), "code": "damaged_search_index",
+                       "when": when, "query": query, "what": what})
+                .to_string(),
+            );
+        }
+        fs::write(
+            rdir.join("expected.json"),
+            format!("[\n{}\n]\n", lines.join(",\n")),
+        )
+        .unwrap();
+    }
+    let listed: Value =
+        serde_json::from_str(&fs::read_to_string(rdir.join("expected.json")).unwrap()).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), REJECT.len(), "expected.json is out of date");
+    for (l, &(name, _, when, what)) in listed.iter().zip(REJECT) {
+        let q = reject_query(name);
+        assert_eq!(l["file"], format!("{name}.quire"));
+        assert_eq!(l["code"], "damaged_search_index");
+        assert_eq!(l["when"], when);
+        assert_eq!(l["what"], what);
+        if when == "search" {
+            assert_eq!(l["query"], json!({"q": q, "limit": 10}), "{name}");
+        } else {
+            assert!(l["query"].is_null(), "{name}");
+        }
+        let path = rdir.join(format!("{name}.quire"));
+        let bytes = fs::read(&path).unwrap();
+        check_reject(name, &path, &bytes, when, &q);
+        assert!(
+            bytes == reject_bytes(name),
+            "{name} is no longer reproduced"
+        );
+    }
+    let all: BTreeSet<String> = REJECT.iter().map(|r| r.0.to_string()).collect();
+    assert_eq!(quire_files(&rdir), all, "search/reject/ holds other files");
 }
