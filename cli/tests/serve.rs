@@ -1059,3 +1059,202 @@ fn serves_several_archives_a_directory_of_them_and_listens_on_localhost_by_defau
     ]);
     assert_eq!(o.status.code(), Some(4));
 }
+
+// ------------------------------------------------------------------- an archive at a URL
+
+/// A file served over HTTP/1.1 as a static file server serves it: `Range` (206), a strong
+/// ETag of its bytes, `If-Match` (412 when the file changed), keep-alive; it counts requests.
+struct FileServer {
+    addr: SocketAddr,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FileServer {
+    fn start(path: PathBuf) -> FileServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (path, counter) = (path.clone(), Arc::clone(&counter));
+                std::thread::spawn(move || {
+                    let _ = serve_file(stream, &path, &counter);
+                });
+            }
+        });
+        FileServer { addr, requests }
+    }
+
+    fn count(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn serve_file(
+    stream: TcpStream,
+    path: &Path,
+    counter: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
+    use std::hash::{Hash, Hasher};
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    loop {
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line.trim_end().to_string());
+        }
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let header = |name: &str| {
+            head.iter().skip(1).find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_string())
+            })
+        };
+        let bytes = std::fs::read(path)?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let etag = format!("\"{:016x}\"", h.finish());
+        let lm = "Wed, 02 Dec 2026 10:00:00 GMT";
+        let head_only = head[0].starts_with("HEAD ");
+        if header("if-match").is_some_and(|m| m != etag) {
+            out.write_all(b"HTTP/1.1 412 Precondition Failed\r\nContent-Length: 0\r\n\r\n")?;
+            continue;
+        }
+        let len = bytes.len();
+        let (status, first, last) = match header("range")
+            .and_then(|r| r.strip_prefix("bytes=").map(str::to_string))
+            .and_then(|r| {
+                let (a, b) = r.split_once('-')?;
+                let a: usize = a.parse().ok()?;
+                let b: usize = if b.is_empty() {
+                    len - 1
+                } else {
+                    b.parse().ok()?
+                };
+                Some((a, b.min(len - 1)))
+            }) {
+            Some((a, b)) => ("206 Partial Content", a, b),
+            None => ("200 OK", 0, len - 1),
+        };
+        let body = &bytes[first..=last];
+        let mut resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nETag: {etag}\r\nLast-Modified: {lm}\r\nAccept-Ranges: bytes\r\n",
+            body.len()
+        );
+        if status.starts_with("206") {
+            resp.push_str(&format!("Content-Range: bytes {first}-{last}/{len}\r\n"));
+        }
+        resp.push_str("\r\n");
+        out.write_all(resp.as_bytes())?;
+        if !head_only {
+            out.write_all(body)?;
+        }
+    }
+}
+
+/// `n` entries of varied text (about 1 KiB each), as JSONL.
+fn many_entries(n: usize, seed: u64) -> String {
+    let words = [
+        "garden", "tomato", "basil", "river", "stone", "coffee", "window", "market", "letter",
+        "winter", "summer", "bridge", "lantern", "harbour", "orchard", "meadow",
+    ];
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = String::new();
+    for i in 0..n {
+        let mut body = String::new();
+        while body.len() < 1000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            body.push_str(words[(x >> 33) as usize % words.len()]);
+            body.push_str(&format!("{} ", (x >> 40) % 1000));
+        }
+        out.push_str(&format!(
+            "{{\"key\": \"a/{i:04}.html\", \"title\": \"Article {i}\", \"content_type\": \"text/html\", \"body\": \"<p>{body}</p>\"}}\n"
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_url_archive_costs_at_most_two_requests_an_article_and_is_reopened_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let arc = dir.path().join("remote.quire");
+    ok(&run_stdin(
+        &[
+            "pack",
+            "-",
+            "-o",
+            s(&arc),
+            "-q",
+            "--title",
+            "Remote",
+            "--block-size",
+            "8K",
+        ],
+        many_entries(400, 1).as_bytes(),
+    ));
+    assert!(std::fs::metadata(&arc).unwrap().len() > 64 << 10);
+    let files = FileServer::start(arc.clone());
+    let url = format!("http://{}/remote.quire", files.addr);
+    let srv = Server::start(&[Path::new(&url)], &["--recheck", "0.3"]);
+
+    assert_eq!(
+        srv.get("/-/api/library").json()["archives"][0]["info"]["entries"],
+        400
+    );
+    let first = files.count();
+    let r = srv.get("/remote/a/0000.html");
+    assert_eq!(r.status, 200);
+    let after_first = files.count();
+    for i in [17, 399, 200, 201, 55, 340, 123, 7, 288, 391] {
+        let before = files.count();
+        let r = srv.get(&format!("/remote/a/{i:04}.html"));
+        assert_eq!(r.status, 200);
+        assert!(r.text().starts_with("<p>"));
+        let cost = files.count() - before;
+        assert!(cost <= 2, "article {i}: {cost} requests");
+    }
+    eprintln!(
+        "opening and the library: {first} requests; the first article {}; the next ten {}",
+        after_first - first,
+        files.count() - after_first
+    );
+
+    // The archive changes on the server: replaced by rename, as pack does.
+    let new = dir.path().join("new.quire");
+    ok(&run_stdin(
+        &["pack", "-", "-o", s(&new), "-q", "--title", "Remote v2"],
+        many_entries(401, 2).as_bytes(),
+    ));
+    std::fs::rename(&new, &arc).unwrap();
+    let start = Instant::now();
+    loop {
+        let l = srv.get("/-/api/library").json();
+        if l["archives"][0]["info"]["entries"] == 401 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(8),
+            "not reopened: {}",
+            srv.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(srv.get("/remote/a/0400.html").status, 200);
+    std::thread::sleep(Duration::from_millis(100));
+    let log = srv.log();
+    assert!(log.contains("reopened") && log.contains("changed"), "{log}");
+}

@@ -53,6 +53,11 @@ pub struct Args {
     /// may stay open), in seconds: slow clients are cut off.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
     header_timeout: Duration,
+    /// How often archives read from URLs are checked for a change on their server, in
+    /// seconds (one request each); one that changed is reopened. A read that finds the
+    /// change first reopens it at once.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    recheck: Duration,
     /// The longest the server may take to answer one request, in seconds (then 503).
     #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
     request_timeout: Duration,
@@ -86,8 +91,6 @@ const MAX_HEAD_BYTES: usize = 16 << 10;
 const MAX_HEADERS: usize = 64;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// How often URL archives are checked for a change on their server.
-const REVALIDATE_EVERY: Duration = Duration::from_secs(30);
 
 /// Runs `quire serve` until SIGINT or SIGTERM.
 pub fn run(a: Args) -> Result<u8, Fail> {
@@ -128,7 +131,7 @@ async fn serve(a: Args, library: Arc<Library>) -> Result<u8, Fail> {
         .max_buf_size(MAX_HEAD_BYTES)
         .max_headers(MAX_HEADERS)
         .keep_alive(true);
-    let revalidator = tokio::spawn(revalidate(Arc::clone(&library)));
+    let revalidator = tokio::spawn(revalidate(Arc::clone(&library), a.recheck));
     let stop = stop_signal();
     tokio::pin!(stop);
     let signal = loop {
@@ -203,13 +206,13 @@ async fn stop_signal() -> &'static str {
     }
 }
 
-/// Checks URL archives for a change on their server every [`REVALIDATE_EVERY`] (reads
-/// answered from the range cache would not see one), reopening those that changed.
-async fn revalidate(library: Arc<Library>) {
+/// Checks URL archives for a change on their server every `every` (reads answered from
+/// the range cache would not see one), reopening those that changed.
+async fn revalidate(library: Arc<Library>, every: Duration) {
     if !library.archives().iter().any(|s| s.is_remote()) {
         return;
     }
-    let mut tick = tokio::time::interval(REVALIDATE_EVERY);
+    let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
         tick.tick().await;

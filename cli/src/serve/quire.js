@@ -6,6 +6,13 @@
     var input = form.querySelector("input[name=q]");
     var list = form.querySelector(".suggestions");
     var timer = null, asked = 0, active = -1;
+    // An entry without a title by its key's last name: "blog/café-zürich.html" as
+    // "café zürich".
+    function label(key) {
+      var name = key.replace(/\/(index\.html?)?$/, "").split("/").pop() || key;
+      name = name.replace(/\.[A-Za-z0-9]{1,5}$/, "").replace(/[-_]+/g, " ").trim();
+      return name || key;
+    }
     function hide() { list.hidden = true; list.innerHTML = ""; active = -1; }
     function show(items) {
       list.innerHTML = "";
@@ -13,7 +20,10 @@
         var li = document.createElement("li");
         var a = document.createElement("a");
         a.href = s.url;
-        a.textContent = s.title || s.key;
+        a.textContent = s.title || label(s.key);
+        var key = document.createElement("small");
+        key.textContent = s.key;
+        a.appendChild(key);
         li.appendChild(a);
         list.appendChild(li);
       });
