@@ -12,6 +12,10 @@ Library:
     a.verify()                -> full verification; raises the first fault
     a.suggest(q, limit=None)  -> suggestions from the title index (spec 14.6): a list of
                                  (key, title or None, "title" | "word"); [] without TITLES
+    a.search_index()          -> the full-text index (spec 15), header and root checked:
+                                 .find_term(t), .postings(term), .candidates(terms),
+                                 .search_terms(terms, limit) -> [(key, title, score, doc)]
+                                 (queries as analysed terms: no tokenizer here)
 
 CLI:
     quire_spec_reader.py dump ARCHIVE      JSON Lines of spec section 9
@@ -34,10 +38,12 @@ CLI:
                                            a text query: invalid_query over 4096 bytes, else
                                            unsupported_tokenizer (this reader has no tokenizer)
     quire_spec_reader.py vectors DIR       run the test vectors: DIR/*.quire, DIR/jsonl/*.quire
-                                           and DIR/titles/ (if any) and DIR/reject/; a
-                                           NAME.queries.json beside NAME.quire is run as
-                                           suggestion queries (§14.7), a reject/expected.json
-                                           as title-index reject files
+                                           and DIR/titles/ and DIR/search/ (if any) and
+                                           DIR/reject/; a NAME.queries.json beside NAME.quire
+                                           is run as suggestion queries (§14.7), or with a
+                                           NAME.terms.json as search queries (§15.12); a
+                                           reject/expected.json as title-index or search-index
+                                           reject files
 
 Every check of spec section 11 is made in the order of its table, with its code. Nothing
 recurses to a depth the file sets (index_depth <= 4 is checked on open, and walks use an
@@ -4145,9 +4151,10 @@ def search_main(argv):
     cmd = argv[1]
     limit = None
     args = argv[2:]
-    if cmd == "search" and len(args) >= 2 and args[0] == "--limit":
-        limit = int(args[1])
-        args = args[2:]
+    if cmd == "search" and "--limit" in args[:-1]:
+        i = args.index("--limit")
+        limit = int(args[i + 1])
+        del args[i:i + 2]
     if not args or (cmd == "search-postings" and len(args) != 2) or (
             cmd == "search-terms" and len(args) != 1) or (
             cmd == "search-text" and len(args) not in (2, 3)):
