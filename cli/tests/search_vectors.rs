@@ -769,6 +769,8 @@ struct Search {
     docs: Vec<Vec<u8>>,
     /// The root's raw bytes, when an edit sets them instead of `root`.
     root_raw: Option<Vec<u8>>,
+    /// The root's stored bytes, when an edit sets them (as they are, not a frame).
+    root_stored: Option<Vec<u8>>,
     /// Whether the section table gives SEARCH a wrong CRC.
     bad_section_crc: bool,
 }
@@ -833,6 +835,7 @@ impl Search {
             norms,
             docs,
             root_raw: None,
+            root_stored: None,
             bad_section_crc: false,
         }
     }
@@ -924,7 +927,10 @@ impl Search {
     /// The stored root of `self.root` (header fields set to it).
     fn root_stored(&mut self) -> Vec<u8> {
         let raw = self.root_raw.clone().unwrap_or_else(|| self.root.encode());
-        let stored = fsearch::store(&raw, 3).unwrap();
+        let stored = match &self.root_stored {
+            Some(s) => s.clone(),
+            None => fsearch::store(&raw, 3).unwrap(),
+        };
         self.head.root_len = stored.len() as u32;
         self.head.root_raw_len = raw.len() as u32;
         self.head.root_crc = format::crc32(&stored);
@@ -1101,6 +1107,7 @@ const REJECT: &[(&str, &str, &str, &str)] = &[
     ("two-sections", "english", "search", "a second SEARCH section, a copy of the first, after the first"),
     ("short-section", "english", "search", "SEARCH cut to 63 bytes, shorter than its header"),
     ("header-crc", "english", "search", "a byte of the header's doc_count changed, head_crc not fixed"),
+    ("header-other-archive", "english", "search", "head_crc sealed with another CRC of INDEX (a full-text index from another archive)"),
     ("header-version", "english", "search", "version 2, head_crc fixed"),
     ("header-reserved", "english", "search", "reserved byte 10 set to 1, head_crc fixed"),
     ("title-weight-0", "english", "search", "title_weight 0, head_crc fixed"),
@@ -1108,23 +1115,49 @@ const REJECT: &[(&str, &str, &str, &str)] = &[
     ("b-over-1000", "english", "search", "b 1001, head_crc fixed"),
     ("doc-count-over-entries", "english", "search", "doc_count entries + 1, head_crc fixed"),
     ("zero-mismatch", "english", "search", "term_count and posting_count 0 while doc_count and token_sum are not, head_crc fixed (the other header checks hold)"),
+    ("root-raw-over-4-mib", "english", "search", "root_raw_len 4 MiB + 1, head_crc fixed: over the root's limit"),
     ("root-crc", "english", "search", "a byte of the stored root changed, root_crc not fixed"),
+    ("root-frame", "english", "search", "the root's stored bytes replaced by one byte fewer than its raw length of bytes that are not a zstd frame (root_len, root_crc fixed)"),
     ("root-kind", "english", "search", "the root's kind 15 instead of 16 (CRCs fixed)"),
     ("tokenizer-byte", "english", "search", "the tokenizer string's first space replaced by a tab (0x09, out of 0x20..=0x7E; CRCs fixed)"),
     ("norms-count", "english", "search", "NC 2 for 16 entries (a second norms chunk record, a copy of the first, and its bytes; CRCs fixed)"),
+    ("root-terms-sum", "english", "search", "the term page record's terms one more (CRCs fixed): the records' terms do not add up to term_count"),
+    ("root-rows-sum", "english", "search", "the document page record's rows one more (CRCs fixed): the records' rows do not add up to entries"),
+    ("root-first-order", "large", "search", "the first terms of term pages 1 and 2 swapped in the root (CRCs fixed): not increasing"),
     ("trailing-bytes", "english", "search", "5 bytes after the last document page: the parts the root gives do not add up to the section's length"),
     ("term-page-crc", "large", "search", "a byte of term page 1 changed, its CRC in the root not fixed"),
+    ("term-page-frame", "large", "search", "term page 1's stored bytes replaced by as many that are not a zstd frame, its CRC in the root fixed"),
+    ("term-page-count", "large", "search", "the root gives term page 1 one term more and page 2 one fewer (the sum kept): page 1's n is not its record's terms"),
+    ("term-page-first", "large", "search", "the root's first term of term page 1 set to the page's second term (CRCs fixed): the page's first term is not the root's"),
+    ("term-page-last", "large", "search", "the root's first term of term page 2 set to the last term of page 1 (CRCs fixed): page 1's last term is not below the next page's first"),
     ("term-order", "large", "search", "records 1 and 2 of term page 1 swapped (CRCs fixed): its terms do not increase"),
     ("df-over-doc-count", "large", "search", "an inline record of term page 0 given df doc_count + 1 (CRCs fixed)"),
     ("inline-over-128", "large", "search", "an inline record of term page 0 given df 129 (≤ doc_count; CRCs fixed): INLINE with df > 128"),
+    ("block-len-over-2048", "large", "search", "the term record of `tower` (one block in POSTINGS) given blen 2049 (CRCs fixed)"),
+    ("head-len-short", "large", "search", "the term record of `market` given head_len 8 · ceil(df / 128) − 1 (CRCs fixed)"),
+    ("post-len", "large", "search", "the root gives a term page one byte more of POSTINGS and the next one byte fewer (the sum kept): the page's lists do not fill its post_len"),
     ("block-crc", "large", "search", "a byte of the list of `tower` (one block in POSTINGS) changed, the CRC in its term record not fixed"),
     ("block-doc-over-entries", "large", "search", "the block of `tower` with its last document 300 = entries (CRCs and lengths fixed)"),
+    ("block-extra-byte", "large", "search", "the block of `tower` with a byte 01 after its postings (blen, post_len and CRCs fixed): its postings do not fill its bytes"),
+    ("head-crc", "large", "search", "a byte of the head of `market` changed, the CRC in its term record not fixed"),
+    ("head-max-norm-0", "large", "search", "the head of `market`: block 0's max_norm 0 (CRCs fixed)"),
     ("head-blen-sum", "large", "search", "the head of `market`: its last block's blen one more (CRCs fixed): the blocks' lengths do not add up to list_len − head_len"),
     ("head-last-doc", "large", "search", "the head of `market`: block 0's last document one more and block 1's last_delta one less (CRCs fixed): block 0 does not end at the head's last document"),
+    ("tfn-above-bound", "large", "search", "the head of `market`: block 0's bound set to max_tf 1, max_norm 255 (CRCs fixed): a posting's tfn above its block's bound"),
+    ("norms-crc", "english", "search", "a byte of the norms chunk changed, its CRC in the root not fixed"),
     ("norm-zero", "large", "search", "the norm code of the first document of `tower` set to 0 (the chunk's CRC fixed): a scored posting with norm 0"),
+    ("doc-page-crc", "english", "search", "a byte of the document page changed, its CRC in the root not fixed"),
+    ("doc-rows-count", "large", "search", "the root gives document page 0 one row more and page 1 one fewer (the sum kept): page 0's n is not its record's rows"),
+    ("doc-row-flags", "english", "search", "row 0's flags with bit 2 set (CRCs fixed): a reserved bit"),
     ("doc-keys-order", "english", "search", "the keys of the first two rows of the document page swapped (CRCs fixed): keys not increasing"),
     ("row-not-indexed", "english", "search", "the row of document 0 (a/apple) made not INDEXED, its key and title dropped (CRCs fixed): a result's row is not INDEXED"),
-    ("bound-not-attained", "large", "verification", "the head of `market`: block 0's max_tf one more (CRCs fixed): a bound above every posting of its block, so no search goes wrong, but full verification finds it not attained"),
+    ("row-key-foreign", "english", "search", "the row of document 0 given the key a/apple-pie, which is no entry's (CRCs fixed): a result's row is not its entry's"),
+    ("bound-not-attained", "large", "verification", "the head of `market`: block 0's max_tf one more (CRCs fixed): a bound above every posting of its block, so no search goes wrong, but no posting attains it"),
+    ("posting-count", "english", "verification", "posting_count one more, head_crc fixed: Σ df is not posting_count"),
+    ("doc-count-norms", "english", "verification", "doc_count one less, head_crc fixed: not the number of non-zero norms"),
+    ("token-sum", "english", "verification", "token_sum one more, head_crc fixed: not the sum of the documents' lengths"),
+    ("row-title", "english", "verification", "the title of document 0's row changed to `Apple tart` (CRCs fixed): not the entry's title"),
+    ("row-indexed-without-norm", "english", "verification", "the row of document 13 (k/empty, norm 0) made INDEXED with its key (CRCs fixed): INDEXED, but its norm is 0"),
     ("postings-not-text", "english", "verification", "the inline posting of `bread` in document 1 given tf 2 instead of 1 (CRCs fixed): the index parses, but the text of b/bakery does not give it"),
     ("section-crc", "english", "verification", "the section table's CRC of SEARCH changed (prelude CRC fixed): every part checks, only the section's CRC fails"),
 ];
@@ -1157,16 +1190,44 @@ fn stable_term(s: &Search, i: usize, skip: usize) -> String {
 /// The query that shows a reject: a term it breaks, or a term of its base.
 fn reject_query(name: &str) -> String {
     match name {
-        "term-page-crc" | "term-order" => stable_term(&Search::of(&base("large")), 1, 3),
+        "term-page-crc" | "term-order" | "term-page-frame" | "term-page-count"
+        | "term-page-first" | "term-page-last" => stable_term(&Search::of(&base("large")), 1, 3),
+        "post-len" => {
+            let s = Search::of(&base("large"));
+            stable_term(&s, post_len_page(&s), 3)
+        }
+        "root-first-order" => "market".into(),
+        "doc-rows-count" => "u1".into(),
         "df-over-doc-count" | "inline-over-128" => {
             let s = Search::of(&base("large"));
             inline_target(&s).2
         }
-        "block-crc" | "block-doc-over-entries" | "norm-zero" => "tower".into(),
-        "head-blen-sum" | "head-last-doc" | "bound-not-attained" => "market".into(),
+        "block-crc"
+        | "block-doc-over-entries"
+        | "norm-zero"
+        | "block-len-over-2048"
+        | "block-extra-byte" => "tower".into(),
+        "head-blen-sum" | "head-last-doc" | "bound-not-attained" | "head-crc"
+        | "head-len-short" | "head-max-norm-0" | "tfn-above-bound" => "market".into(),
         "postings-not-text" => "bread".into(),
         _ => "apple".into(),
     }
+}
+
+/// A term page with lists in POSTINGS whose next page has some too.
+fn post_len_page(s: &Search) -> usize {
+    (0..s.root.terms.len() - 1)
+        .find(|&i| s.root.terms[i].post_len > 0 && s.root.terms[i + 1].post_len > 0)
+        .unwrap()
+}
+
+fn not_a_frame(len: usize) -> Vec<u8> {
+    b"not a zstd frame: "
+        .iter()
+        .cycle()
+        .take(len)
+        .copied()
+        .collect()
 }
 
 /// An inline record of term page 0 whose term a query looks up: (page, record, term).
@@ -1221,9 +1282,9 @@ fn headed_list(
 fn reject_bytes(name: &str) -> Vec<u8> {
     let &(_, from, _, _) = REJECT.iter().find(|r| r.0 == name).unwrap();
     let mut s = Search::of(&base(from));
-    let header_edit = |s: &mut Search, at: usize, v: u8| {
+    let header_edit = |s: &mut Search, at: usize, v: &[u8]| {
         let mut b = s.section();
-        b[at] = v;
+        b[at..at + v.len()].copy_from_slice(v);
         let crc = titles::head_crc(&b[4..64], s.index_crc, s.data_crc);
         b[..4].copy_from_slice(&crc.to_le_bytes());
         s.set_section(b);
@@ -1252,8 +1313,131 @@ fn reject_bytes(name: &str) -> Vec<u8> {
             s.set_section(b);
             s.file()
         }
-        "header-version" => header_edit(&mut s, 4, 2),
-        "header-reserved" => header_edit(&mut s, 10, 1),
+        "header-version" => header_edit(&mut s, 4, &[2]),
+        "header-reserved" => header_edit(&mut s, 10, &[1]),
+        "root-raw-over-4-mib" => {
+            let v = (MAX_ROOT_RAW as u32 + 1).to_le_bytes();
+            header_edit(&mut s, 44, &v)
+        }
+        "header-other-archive" => {
+            let mut b = s.section();
+            let h = s.head.encode(s.index_crc ^ 1, s.data_crc);
+            b[..fsearch::HEADER_LEN].copy_from_slice(&h);
+            s.set_section(b);
+            s.file()
+        }
+        "posting-count" => {
+            s.head.posting_count += 1;
+            s.relaid()
+        }
+        "doc-count-norms" => {
+            s.head.doc_count -= 1;
+            s.relaid()
+        }
+        "token-sum" => {
+            s.head.token_sum += 1;
+            s.relaid()
+        }
+        "root-frame" => {
+            let raw = s.root.encode();
+            let garbage = not_a_frame(raw.len() - 1);
+            s.root_stored = Some(garbage);
+            s.relaid()
+        }
+        "root-terms-sum" => {
+            s.root.terms[0].terms += 1;
+            s.relaid()
+        }
+        "root-rows-sum" => {
+            s.root.docs[0].rows += 1;
+            s.relaid()
+        }
+        "root-first-order" => {
+            let f1 = s.root.terms[1].first.clone();
+            s.root.terms[1].first = s.root.terms[2].first.clone();
+            s.root.terms[2].first = f1;
+            s.relaid()
+        }
+        "term-page-frame" => {
+            let n = s.terms[1].len();
+            assert!((n as u32) < s.root.terms[1].raw_len);
+            s.terms[1] = not_a_frame(n);
+            s.root.terms[1].crc = format::crc32(&s.terms[1]);
+            s.relaid()
+        }
+        "term-page-count" => {
+            s.root.terms[1].terms += 1;
+            s.root.terms[2].terms -= 1;
+            s.relaid()
+        }
+        "term-page-first" => {
+            s.root.terms[1].first = s.term_page(1)[1].term.clone();
+            s.relaid()
+        }
+        "term-page-last" => {
+            s.root.terms[2].first = s.term_page(1).last().unwrap().term.clone();
+            s.relaid()
+        }
+        "post-len" => {
+            let i = post_len_page(&s);
+            s.root.terms[i].post_len += 1;
+            s.root.terms[i + 1].post_len -= 1;
+            s.relaid()
+        }
+        "block-len-over-2048" | "head-len-short" => {
+            let (i, j, _) = s.find(if name == "head-len-short" {
+                "market"
+            } else {
+                "tower"
+            });
+            let mut recs = s.term_page(i);
+            let df = recs[j].df;
+            match &mut recs[j].postings {
+                Postings::Block { len, .. } => *len = 2049,
+                Postings::Headed { head_len, .. } => *head_len = 8 * df.div_ceil(128) - 1,
+                Postings::Inline(_) => panic!("inline"),
+            }
+            s.set_terms(i, &recs);
+            s.relaid()
+        }
+        "block-extra-byte" => {
+            let (i, j, rec) = s.find("tower");
+            let p = s.postings(&rec).1;
+            let mut b = Vec::new();
+            put_postings(&mut b, None, &p);
+            b.push(1);
+            s.set_list(i, j, &b, None);
+            s.relaid()
+        }
+        "head-crc" => {
+            let (_, _, rec) = s.find("market");
+            let Postings::Headed { offset, .. } = rec.postings else {
+                panic!("no head")
+            };
+            let at = (offset - s.post_at()) as usize + 1;
+            s.post[at] ^= 0x01;
+            s.relaid()
+        }
+        "norms-crc" => {
+            s.norms[0][0] ^= 0x01;
+            s.relaid()
+        }
+        "doc-page-crc" => {
+            s.docs[0][3] ^= 0x01;
+            s.relaid()
+        }
+        "doc-rows-count" => {
+            s.root.docs[0].rows += 1;
+            s.root.docs[1].rows -= 1;
+            s.relaid()
+        }
+        "doc-row-flags" => {
+            let mut raw = encode_docs(&s.doc_page(0));
+            assert_eq!(raw[2], 3);
+            raw[2] |= 4;
+            s.set_docs_raw(0, &raw);
+            s.relaid()
+        }
         "title-weight-0" => {
             s.head.title_weight = 0;
             s.relaid()
@@ -1344,13 +1528,16 @@ fn reject_bytes(name: &str) -> Vec<u8> {
             s.set_list(i, j, &b, None);
             s.relaid()
         }
-        "head-blen-sum" | "head-last-doc" | "bound-not-attained" => {
+        "head-blen-sum" | "head-last-doc" | "bound-not-attained" | "head-max-norm-0"
+        | "tfn-above-bound" => {
             let (i, j, rec) = s.find("market");
             let (list, h) = headed_list(&s, &rec, |e| {
                 assert!(e.len() >= 3);
                 match name {
                     "head-blen-sum" => e.last_mut().unwrap().len += 1,
                     "head-last-doc" => e[0].last += 1,
+                    "head-max-norm-0" => e[0].max_norm = 0,
+                    "tfn-above-bound" => (e[0].max_tf, e[0].max_norm) = (1, 255),
                     _ => e[0].max_tf += 1,
                 }
             });
@@ -1365,10 +1552,24 @@ fn reject_bytes(name: &str) -> Vec<u8> {
             s.set_norms(0, &n);
             s.relaid()
         }
-        "doc-keys-order" | "row-not-indexed" => {
+        "doc-keys-order"
+        | "row-not-indexed"
+        | "row-key-foreign"
+        | "row-title"
+        | "row-indexed-without-norm" => {
             let mut rows = s.doc_page(0);
             if name == "row-not-indexed" {
                 rows[0] = None;
+            } else if name == "row-key-foreign" {
+                rows[0].as_mut().unwrap().key = "a/apple-pie".into();
+            } else if name == "row-title" {
+                rows[0].as_mut().unwrap().title = Some("Apple tart".into());
+            } else if name == "row-indexed-without-norm" {
+                assert!(rows[13].is_none());
+                rows[13] = Some(fsearch::DocRow {
+                    key: "k/empty".into(),
+                    title: None,
+                });
             } else {
                 let k0 = rows[0].as_ref().unwrap().key.clone();
                 let k1 = rows[1].as_ref().unwrap().key.clone();
