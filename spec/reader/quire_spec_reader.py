@@ -2338,6 +2338,29 @@ def title_field(title):
     return t or None
 
 
+# Every suffix that a step of Snowball's english.sbl (Porter2) looks for (Step_1a to Step_5,
+# with 'ogist' of its later versions), and the last letters of its exception words.
+_EN_SUFFIXES = (
+    "'", "'s", "'s'", "sses", "ied", "ies", "s", "us", "ss", "eed", "eedly", "ed", "edly",
+    "ing", "ingly", "y", "tional", "enci", "anci", "abli", "entli", "izer", "ization",
+    "ational", "ation", "ator", "alism", "aliti", "alli", "fulness", "ousli", "ousness",
+    "iveness", "iviti", "biliti", "bli", "ogi", "fulli", "lessli", "li", "ogist", "alize",
+    "icate", "iciti", "ical", "ful", "ness", "ative", "al", "ance", "ence", "er", "ic", "able",
+    "ible", "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion",
+    "e", "l", "g", "d",
+)
+
+
+def english_stem_is_identity(w):
+    """Whether english.sbl leaves the ASCII word w as it is, decided without running it: its
+    prelude only touches an initial apostrophe and y's, its exceptions are whole words that
+    end in a listed suffix, and each step changes a word only at the end, at a suffix of its
+    lists; a word of ASCII letters without 'y' that ends in none of them goes through every
+    step unchanged. (None: then the stemmer must be run, which this reader does not do.)"""
+    return (w.isascii() and w.isalpha() and "y" not in w
+            and not any(w.endswith(x) for x in _EN_SUFFIXES))
+
+
 def simple_analysis(tokenizer, text):
     """§15.1/§15.2's analysis of a query text, for the one subset where it needs none of the
     libraries the spec names: a tokenizer string of the quire-text/1 family and a text of ASCII
@@ -2345,8 +2368,9 @@ def simple_analysis(tokenizer, text):
     word is one UAX #29 word (letters and digits do not break, WB8–WB10; a space always does);
     its term is the word in ASCII lower case (no elision: no apostrophe; not folded: ASCII),
     stemmed — the identity for stem=none, and for snowball-english on words of at most 2
-    characters (english.sbl leaves a word shorter than 3 as it is) and on numbers (each of its
-    rules removes or changes a suffix of letters) — and dropped when over 64 bytes. Returns the distinct terms in order, or None when the text or the tokenizer is
+    characters (english.sbl leaves a word shorter than 3 as it is), on numbers (each of its
+    rules removes or changes a suffix of letters) and on words that end in none of its
+    suffixes (english_stem_is_identity) — and dropped when over 64 bytes. Returns the distinct terms in order, or None when the text or the tokenizer is
     outside this subset (then only the full tokenizer can analyse it)."""
     if not tokenizer_in_family(tokenizer) or not re.fullmatch(r"[ A-Za-z0-9]*", text):
         return None
@@ -2356,7 +2380,8 @@ def simple_analysis(tokenizer, text):
         if len(w) > 256:
             continue
         t = w.lower()
-        if stem == "snowball-english" and (len(t) <= 2 or t.isdigit()):
+        if stem == "snowball-english" and (len(t) <= 2 or t.isdigit()
+                                           or english_stem_is_identity(t)):
             pass   # english.sbl: a word under 3 letters is left as it is; no rule ends in a digit
         elif stem != "none":
             return None
@@ -4092,6 +4117,13 @@ def run_search_queries(a, qpath, counts):
                 counts["phrase"] = counts.get("phrase", 0) + 1
                 counts.setdefault("why", []).append(f"{label}: {why}")
         if isinstance(t.get("q"), str):
+            # this reader's own analysis, where it makes one, must agree with the vector's
+            mine = simple_analysis(si.tokenizer, t["q"])
+            if mine is not None:
+                assert sorted(mine) == sorted(all_terms), (f"query {label!r}: analysed here "
+                                                           f"as {mine}, the vector says "
+                                                           f"{all_terms}")
+                counts["analysed"] = counts.get("analysed", 0) + 1
             try:
                 si.check_text_query(t["q"])
                 raise AssertionError("a text query was answered without a tokenizer")
@@ -4120,7 +4152,8 @@ def run_search_checks(a, stem):
                      f"{counts.get('phrase', 0)} with phrases NOT decided (no tokenizer for "
                      f"their candidates' text: results checked only to be among the "
                      f"conjunctive candidates)"
-                     + (f", {counts['errors']} errors" if counts.get("errors") else ""))
+                     + (f", {counts['errors']} errors" if counts.get("errors") else "")
+                     + f"; {counts.get('analysed', 0)} query texts analysed here too, alike")
         if os.environ.get("QUIRE_SPEC_VERBOSE"):
             for w in counts.get("why", []):
                 print(f"     not decided: {w}")
