@@ -847,11 +847,15 @@ impl Ctx<'_> {
                     // The entry's own damage is reported by the walk of the key index.
                     continue;
                 };
+                // The title field (§15.1): the entry's title, cut, none when it is empty.
                 let title_ok = match e.title() {
                     Ok(Some(t)) => {
-                        row.title.as_deref()
-                            == Some(crate::format::titles::cut(t, search::MAX_TEXT))
+                        let t = crate::format::titles::cut(t, search::MAX_TEXT);
+                        row.title.as_deref() == (!t.is_empty()).then_some(t)
                     }
+                    // Without one, the HTML page's title.
+                    #[cfg(feature = "fulltext")]
+                    Ok(None) => self.html_title_field(&e).is_none_or(|h| row.title == h),
                     _ => true,
                 };
                 if e.key() != row.key || !title_ok {
@@ -1017,6 +1021,18 @@ mod text_queries {
     }
 
     impl Ctx<'_> {
+        /// The title field (§15.1) of an entry without a title: its HTML page's title, if
+        /// any. `None` when its body cannot be read (the walk of the key index reports it).
+        pub(super) fn html_title_field(&self, e: &crate::Entry<'_>) -> Option<Option<String>> {
+            if crate::text::text_kind(e.content_type()) != crate::text::TextKind::Html {
+                return Some(None);
+            }
+            let max = crate::text::ExtractOptions::default().max_bytes as u64 + 1;
+            let mut body = Vec::new();
+            e.reader().take(max).read_to_end(&mut body).ok()?;
+            Some(search_fields(None, e.content_type(), &body).0)
+        }
+
         /// Full verification's analysis of the text (§15.10): each entry's fields analysed
         /// with the archive's tokenizer give its norm code, `token_sum`, and every posting
         /// (their hashes summed, to compare with `sum`, the index's). `None` when they
