@@ -114,6 +114,10 @@ fn english() -> Vec<Entry> {
         e("k/empty", None, "text/plain", b""),
         e("l/punctuation", None, "text/plain", b"!!! ... ??? --- ***"),
         e("m/json", Some("Data"), "application/json", b"{\"fruit\": \"apple\", \"count\": 3}"),
+        e("n/empty-title", Some(""), "text/html",
+          b"<title>Headline words</title><p>An empty entry title</p>"),
+        e("o/titled-html", Some("Own title"), "text/html; charset=UTF-8",
+          b"<html><head><title>Ignored headline</title></head><body>Body of a titled page</body></html>"),
     ]
 }
 
@@ -326,6 +330,9 @@ fn queries(name: &str) -> Vec<(&'static str, usize)> {
             ("the", 10),
             ("the", 1),
             ("fruit", 10),
+            ("headline", 10),
+            ("empty entry", 10),
+            ("own titled page", 10),
             ("", 10),
             ("!!!", 10),
         ],
@@ -1160,6 +1167,7 @@ const REJECT: &[(&str, &str, &str, &str)] = &[
     ("doc-count-norms", "english", "verification", "doc_count one less, head_crc fixed: not the number of non-zero norms"),
     ("token-sum", "english", "verification", "token_sum one more, head_crc fixed: not the sum of the documents' lengths"),
     ("row-title", "english", "verification", "the title of document 0's row changed to `Apple tart` (CRCs fixed): not the entry's title"),
+    ("row-html-title", "english", "verification", "the title of document 2's row (c/html, an entry without a title: its HTML title) changed to `Zurich` (CRCs fixed): not the page's title"),
     ("row-indexed-without-norm", "english", "verification", "the row of document 13 (k/empty, norm 0) made INDEXED with its key (CRCs fixed): INDEXED, but its norm is 0"),
     ("postings-not-text", "english", "verification", "the inline posting of `bread` in document 1 given tf 2 instead of 1 (CRCs fixed): the index parses, but the text of b/bakery does not give it"),
     ("section-crc", "english", "verification", "the section table's CRC of SEARCH changed (prelude CRC fixed): every part checks, only the section's CRC fails"),
@@ -1559,6 +1567,7 @@ fn reject_bytes(name: &str) -> Vec<u8> {
         | "row-not-indexed"
         | "row-key-foreign"
         | "row-title"
+        | "row-html-title"
         | "row-indexed-without-norm" => {
             let mut rows = s.doc_page(0);
             if name == "row-not-indexed" {
@@ -1567,6 +1576,10 @@ fn reject_bytes(name: &str) -> Vec<u8> {
                 rows[0].as_mut().unwrap().key = "a/apple-pie".into();
             } else if name == "row-title" {
                 rows[0].as_mut().unwrap().title = Some("Apple tart".into());
+            } else if name == "row-html-title" {
+                let r = rows[2].as_mut().unwrap();
+                assert_eq!(r.key, "c/html");
+                r.title = Some("Zurich".into());
             } else if name == "row-indexed-without-norm" {
                 assert!(rows[13].is_none());
                 rows[13] = Some(fsearch::DocRow {
