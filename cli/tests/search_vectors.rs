@@ -1130,7 +1130,7 @@ const REJECT: &[(&str, &str, &str, &str)] = &[
     ("root-frame", "english", "search", "the root's stored bytes replaced by one byte fewer than its raw length of bytes that are not a zstd frame (root_len, root_crc fixed)"),
     ("root-kind", "english", "search", "the root's kind 15 instead of 16 (CRCs fixed)"),
     ("tokenizer-byte", "english", "search", "the tokenizer string's first space replaced by a tab (0x09, out of 0x20..=0x7E; CRCs fixed)"),
-    ("norms-count", "english", "search", "NC 2 for 16 entries (a second norms chunk record, a copy of the first, and its bytes; CRCs fixed)"),
+    ("norms-count", "english", "search", "NC 2 for 18 entries (a second norms chunk record, a copy of the first, and its bytes; CRCs fixed)"),
     ("root-terms-sum", "english", "search", "the term page record's terms one more (CRCs fixed): the records' terms do not add up to term_count"),
     ("root-rows-sum", "english", "search", "the document page record's rows one more (CRCs fixed): the records' rows do not add up to entries"),
     ("root-first-order", "large", "search", "the first terms of term pages 1 and 2 swapped in the root (CRCs fixed): not increasing"),
