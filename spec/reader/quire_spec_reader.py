@@ -3129,15 +3129,21 @@ class SearchIndex:
                     faults.append(self.err(w, f"an entry of content type {ctype!r} (no text, "
                                               f"§15.1) is INDEXED"))
                 if title is None and text_kind(ctype) == "html":
-                    untitled_html += 1     # its title field is its HTML title: not computed
-                    continue
-                want = title_field(title)
+                    # its title field is its HTML title (§15.1), where this reader finds it
+                    try:
+                        want = html_title(decode_body(self.a.entry(r.doc)))
+                    except (Undecided, QuireError):
+                        untitled_html += 1
+                        continue
+                else:
+                    want = title_field(title)
                 if r.title != want:
                     faults.append(self.err(w, f"title field {r.title!r}, the entry's is "
                                               f"{want!r}"))
         if untitled_html:
             notes.append(f"{untitled_html} HTML rows without an entry title: their title field "
-                         f"(the HTML title) not compared (no HTML tokenizer)")
+                         f"(the HTML title) not compared (an HTML this reader does not "
+                         f"tokenize)")
         if entry_info is None:
             notes.append("rows not compared with the entries (the entries do not all read)")
         # §15.10's tokenizer row, for the documents whose analysis needs none of html5ever,
@@ -3147,7 +3153,7 @@ class SearchIndex:
             for d in range(self.entries):
                 try:
                     want = self.analyse_document(d)
-                except Undecided:
+                except (Undecided, QuireError):   # an entry's own damage is reported above
                     undecided += 1
                     continue
                 analysed += 1
@@ -3356,22 +3362,164 @@ def phrase_in(tokens, phrase):
     return False
 
 
+_CP1252_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def decode_body(ent):
+    """§15.1: the body's first 1 MiB, decoded as windows-1252 when the content type's charset
+    is iso-8859-1, latin1, us-ascii or windows-1252 (WHATWG's windows-1252: the five bytes that
+    Python's cp1252 leaves undefined are U+0081 …), else as UTF-8 with each invalid sequence
+    replaced by U+FFFD and a sequence cut by the 1 MiB cap dropped."""
+    import codecs
+    raw = ent.body[:1 << 20]
+    charset = None
+    for p in ent.content_type.split(";")[1:]:
+        k, _, v = p.strip().partition("=")
+        if k.strip().lower() == "charset":
+            charset = v.strip().strip('"').lower()
+            break
+    if charset in ("iso-8859-1", "latin1", "us-ascii", "windows-1252"):
+        return "".join(chr(b) if b in _CP1252_HOLES else bytes([b]).decode("cp1252")
+                       for b in raw)
+    return codecs.getincrementaldecoder("utf-8")("replace").decode(raw, final=False)
+
+
 def entry_fields(ent, si):
     """A document's fields (§15.1) as text: [title field or None, body text]; Undecided for
-    what needs html5ever or a charset other than UTF-8."""
+    what needs html5ever (HTML text)."""
     kind = text_kind(ent.content_type)
     if kind != "plain":
         raise Undecided(f"content type {ent.content_type!r}: not plain text")
-    params = ent.content_type.split(";")[1:]
-    for p in params:
-        k, _, v = p.strip().partition("=")
-        if k.strip().lower() == "charset" and v.strip().strip('"').lower() in (
-                "iso-8859-1", "latin1", "us-ascii", "windows-1252"):
-            raise Undecided("a windows-1252 body")
-    body = ent.body[:1 << 20].decode("utf-8", "replace")
-    if len(ent.body) > 1 << 20:
-        raise Undecided("a body over 1 MiB")
-    return [title_field(ent.title), body]
+    return [title_field(ent.title), decode_body(ent)]
+
+
+_HTML_WS = "\t\n\f\r "
+_RAWTEXT = ("style", "noscript", "iframe", "noembed", "noframes")
+
+
+def _end_tag_at(low, name, i):
+    """Where the first '</name' followed by white space, '/' or '>' starts in low[i:], or -1
+    (the end of an RCDATA, RAWTEXT or script data run)."""
+    pat = "</" + name
+    while True:
+        j = low.find(pat, i)
+        if j < 0:
+            return -1
+        k = j + len(pat)
+        if k < len(low) and low[k] in _HTML_WS + "/>":
+            return j
+        i = j + 1
+
+
+def _skip_attributes(text, m):
+    """From the end of a tag's name to its '>' (WHATWG's attribute states: names end at white
+    space, '/', '>' or '='; values quoted with '"' or "'" run to the same quote, unquoted ones
+    to white space or '>'). Returns the position of the '>', or None at the end of input."""
+    n = len(text)
+    while m < n:
+        ch = text[m]
+        if ch == ">":
+            return m
+        if ch in _HTML_WS or ch == "/":
+            m += 1
+            continue
+        m += 1                                   # an attribute name (its first character
+        while m < n and text[m] not in _HTML_WS + "/>=":   # may be '=')
+            m += 1
+        while m < n and text[m] in _HTML_WS:
+            m += 1
+        if m < n and text[m] == "=":
+            m += 1
+            while m < n and text[m] in _HTML_WS:
+                m += 1
+            if m < n and text[m] in "\"'":
+                q = text.find(text[m], m + 1)
+                if q < 0:
+                    return None
+                m = q + 1
+            else:
+                while m < n and text[m] not in _HTML_WS + ">":
+                    m += 1
+    return None
+
+
+def html_title(text):
+    """§15.1's *HTML title* of a decoded HTML body: the text of the first `title` element
+    outside `svg` and `math`, white space collapsed, cut to 4096 bytes (None: no title field),
+    by a WHATWG tokenizer cut down to what finding it needs: comments, doctypes and bogus
+    comments, start and end tags with their attributes, and the RCDATA, RAWTEXT, script data
+    and PLAINTEXT runs that §15.1 names. Undecided for what that does not cover: svg, math or
+    template before the title, a '<!--' inside a script, CDATA, NUL, a title running to the end
+    of the input, white space other than ASCII's or at either end of the title."""
+    import html as _html
+    if "\0" in text:
+        raise Undecided("a NUL in an HTML body")
+    low = text.lower()
+    i = 0
+    n = len(text)
+    while True:
+        i = text.find("<", i)
+        if i < 0 or i + 1 >= n:
+            return None
+        c = text[i + 1]
+        if text.startswith("<!--", i):
+            j = text.find("-->", i + 4)
+            body = text[i + 4:j if j >= 0 else n]
+            if body.startswith(">") or body.startswith("->") or "--!" in body or j < 0:
+                raise Undecided("an HTML comment this reader does not end")
+            i = j + 3
+            continue
+        if text.startswith("<![cdata[", i) or low.startswith("<![cdata[", i):
+            raise Undecided("CDATA in HTML")
+        if c in "!?":
+            j = text.find(">", i + 2)
+            if j < 0:
+                return None
+            i = j + 1
+            continue
+        end = c == "/"
+        k = i + (2 if end else 1)
+        if k >= n or not ("a" <= low[k] <= "z"):
+            i += 1
+            continue
+        m = k
+        while m < n and text[m] not in _HTML_WS + "/>":
+            m += 1
+        name = low[k:m]
+        m = _skip_attributes(text, m)
+        if m is None:
+            return None
+        i = m + 1
+        if end:
+            continue
+        if name in ("svg", "math", "template"):
+            raise Undecided(f"an HTML <{name}> element before the title")
+        if name == "plaintext":
+            return None
+        if name == "title":
+            j = _end_tag_at(low, "title", i)
+            if j < 0:
+                raise Undecided("a title element running to the end of the HTML")
+            t = _html.unescape(text[i:j])
+            if any(ch.isspace() and ch not in _HTML_WS for ch in t):
+                raise Undecided("white space other than ASCII's in an HTML title")
+            if t != t.strip(_HTML_WS):
+                raise Undecided("white space at an end of an HTML title (collapsed to one "
+                                "space or dropped?)")
+            t = re.sub("[\t\n\f\r ]+", " ", t)
+            t = cut_utf8(t.encode("utf-8"), SE_TITLE_MAX).decode("utf-8")
+            return t or None
+        if name == "script":
+            j = _end_tag_at(low, "script", i)
+            if "<!--" in text[i:j if j >= 0 else n]:
+                raise Undecided("'<!--' in a script (script data escape states)")
+        elif name in _RAWTEXT or name == "textarea":
+            j = _end_tag_at(low, name, i)
+        else:
+            continue
+        if j < 0:
+            return None
+        i = j
 
 
 def decide_phrases(a, si, doc, phrases):
