@@ -2370,8 +2370,9 @@ def simple_analysis(tokenizer, text):
     stemmed — the identity for stem=none, and for snowball-english on words of at most 2
     characters (english.sbl leaves a word shorter than 3 as it is), on numbers (each of its
     rules removes or changes a suffix of letters) and on words that end in none of its
-    suffixes (english_stem_is_identity) — and dropped when over 64 bytes. Returns the distinct terms in order, or None when the text or the tokenizer is
-    outside this subset (then only the full tokenizer can analyse it)."""
+    suffixes (english_stem_is_identity) — and dropped when over 64 bytes. Returns the
+    distinct terms in order, or None when the text or the tokenizer is outside this subset
+    (then only the full tokenizer can analyse it)."""
     if not tokenizer_in_family(tokenizer) or not re.fullmatch(r"[ A-Za-z0-9]*", text):
         return None
     stem = re.search(r"stem=(\S+)", tokenizer).group(1)
@@ -2611,7 +2612,8 @@ class SearchIndex:
             raise self.err(w, f"the document pages' rows add up to {nr}, entries is "
                               f"{self.entries}")
         # where things lie (§15.4): term pages, POSTINGS, norms chunks, document pages
-        self.term_pages = []   # (offset, stored_len, raw_len, crc, terms, post_start, post_len, first)
+        # (offset, stored_len, raw_len, crc, terms, post_start, post_len, first term)
+        self.term_pages = []
         post = 0
         for stored_len, raw_len, crc, terms, post_len, first in tpages:
             self.term_pages.append((at, stored_len, raw_len, crc, terms, post, post_len, first))
@@ -4166,7 +4168,8 @@ def run_search_terms(a, tpath):
                                                        f"{fields[name]!r}")
     if "norms" in fields:
         norms = [si.norm(d) for d in range(si.entries)]
-        assert norms == fields["norms"], f"norms {norms[:20]}…, terms.json {fields['norms'][:20]}…"
+        assert norms == fields["norms"], (f"norms {norms[:20]}…, terms.json "
+                                          f"{fields['norms'][:20]}…")
     unknown = set(fields) - set(SEARCH_HEADER_FIELDS) - {"norms"}
     assert not unknown, f"terms.json has fields this reader does not check: {sorted(unknown)}"
     got = {}
