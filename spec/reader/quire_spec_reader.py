@@ -4229,6 +4229,14 @@ def run_search_queries(a, qpath, counts):
         all_terms = list(dict.fromkeys(terms + [x for ph in phrases for x, _ in ph]))
         if t.get("error"):
             try:
+                if isinstance(t.get("q"), str):
+                    # §15.10's text-query checks as a reader of quire-text/1 makes them
+                    n = len(t["q"].encode("utf-8"))
+                    if n > SE_QUERY_BYTES_MAX:
+                        raise QuireError("invalid_query", "query",
+                                         f"a query of {n} bytes, over 4096")
+                    if not tokenizer_in_family(si.tokenizer):
+                        si.check_text_query(t["q"])
                 si.candidates([x.encode("utf-8") for x in all_terms])
             except QuireError as e:
                 assert e.kind == t["error"], f"query {label!r}: {e.kind}, expected {t['error']}"
