@@ -84,9 +84,18 @@ fn e(key: &str, title: Option<&str>, ctype: &str, body: &[u8]) -> Entry {
 /// `english` (`language eng`): stemming, an HTML page (its `<title>` as the title field,
 /// `script`, `style` and `noscript` left out), a binary entry with a title (not indexed), an
 /// entry without a title, one indexed by its title alone, a windows-1252 body, entries with
-/// no text (not indexed), four equal entries whose scores tie.
+/// no text (not indexed), four equal entries whose scores tie, a long document (its norm
+/// code's length is not its own).
 fn english() -> Vec<Entry> {
     let tie = b"Bread, bread and more bread.";
+    // 458 tokens (title included): norm code 92, whose length (448) is not the document's.
+    let long = format!(
+        "Apple orchards. {} The end of the long read.",
+        (0..74)
+            .map(|i| format!("Row {i} of trees gives fruit."))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     vec![
         e("a/apple", Some("Apple pie"), "text/plain",
           b"Apple pie is baked with apples, sugar and butter. Bakers bake apple pies every morning."),
@@ -118,6 +127,7 @@ fn english() -> Vec<Entry> {
           b"<title>Headline words</title><p>An empty entry title</p>"),
         e("o/titled-html", Some("Own title"), "text/html; charset=UTF-8",
           b"<html><head><title>Ignored headline</title></head><body>Body of a titled page</body></html>"),
+        e("p/long", Some("A long read"), "text/plain", long.as_bytes()),
     ]
 }
 
@@ -331,6 +341,8 @@ fn queries(name: &str) -> Vec<(&'static str, usize)> {
             ("the", 1),
             ("fruit", 10),
             ("headline", 10),
+            ("long read", 10),
+            ("apple fruit", 10),
             ("empty entry", 10),
             ("own titled page", 10),
             ("", 10),
@@ -712,7 +724,11 @@ fn accepted_search_vectors_hold_their_terms_and_answer_their_queries() {
             "the writer no longer reproduces search/{name}.quire byte for byte"
         );
     }
-    let listed: BTreeSet<String> = NAMES.iter().map(|n| n.to_string()).collect();
+    let listed: BTreeSet<String> = NAMES
+        .iter()
+        .chain(&[UNKNOWN])
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(
         quire_files(&dir()),
         listed,
@@ -1091,6 +1107,63 @@ impl Search {
     }
 }
 
+/// The vector whose tokenizer no reader implements.
+const UNKNOWN: &str = "tokenizer-unknown";
+
+/// `english` with the tokenizer string `quire-text/999 …` (the root's CRC and the header
+/// fixed): a reader refuses text queries with `unsupported_tokenizer`, still looks up terms,
+/// and verifies it without analysing the text.
+fn unknown_tokenizer() -> Vec<u8> {
+    let mut s = Search::of(&base("english"));
+    s.root.tokenizer = s
+        .root
+        .tokenizer
+        .replacen("quire-text/1 ", "quire-text/999 ", 1);
+    assert!(s.root.tokenizer.starts_with("quire-text/999 "));
+    s.relaid()
+}
+
+#[test]
+fn an_unknown_tokenizer_refuses_text_queries_but_not_term_lookups() {
+    let fresh = unknown_tokenizer();
+    let path = |ext: &str| dir().join(format!("{UNKNOWN}.{ext}"));
+    if bless() {
+        fs::write(path("quire"), &fresh).unwrap();
+        fs::write(path("jsonl"), expected_jsonl(&fresh)).unwrap();
+        fs::write(path("terms.json"), terms_json(&fresh)).unwrap();
+    }
+    let stored = fs::read(path("quire")).unwrap();
+    assert!(stored == fresh, "{UNKNOWN}.quire is no longer reproduced");
+    assert_eq!(
+        expected_jsonl(&stored),
+        fs::read_to_string(path("jsonl")).unwrap()
+    );
+    let terms = fs::read_to_string(path("terms.json")).unwrap();
+    assert_eq!(terms_json(&stored), terms);
+    // The same terms as `english`, under another tokenizer string.
+    let english = fs::read_to_string(dir().join("english.terms.json")).unwrap();
+    assert_eq!(
+        terms.replacen("quire-text/999 ", "quire-text/1 ", 1),
+        english
+    );
+    let a = Archive::new(stored.clone()).unwrap();
+    let e = a.search("apple", 10).unwrap_err();
+    assert_eq!(e.code(), "unsupported_tokenizer", "{e}");
+    let listed: Value = serde_json::from_str(&terms).unwrap();
+    for t in listed["terms"].as_array().unwrap() {
+        let p: Vec<(u64, u32)> = t["postings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_u64().unwrap(), p[1].as_u64().unwrap() as u32))
+            .collect();
+        let term = t["term"].as_str().unwrap();
+        assert_eq!(a.search_postings(term).unwrap(), Some(p), "{term}");
+    }
+    let report = a.verify();
+    assert!(report.is_ok(), "{report}");
+}
+
 #[test]
 fn taking_a_search_index_apart_and_laying_it_out_again_is_exact() {
     for name in NAMES {
@@ -1130,7 +1203,7 @@ const REJECT: &[(&str, &str, &str, &str)] = &[
     ("root-frame", "english", "search", "the root's stored bytes replaced by one byte fewer than its raw length of bytes that are not a zstd frame (root_len, root_crc fixed)"),
     ("root-kind", "english", "search", "the root's kind 15 instead of 16 (CRCs fixed)"),
     ("tokenizer-byte", "english", "search", "the tokenizer string's first space replaced by a tab (0x09, out of 0x20..=0x7E; CRCs fixed)"),
-    ("norms-count", "english", "search", "NC 2 for 18 entries (a second norms chunk record, a copy of the first, and its bytes; CRCs fixed)"),
+    ("norms-count", "english", "search", "NC 2 for 19 entries (a second norms chunk record, a copy of the first, and its bytes; CRCs fixed)"),
     ("root-terms-sum", "english", "search", "the term page record's terms one more (CRCs fixed): the records' terms do not add up to term_count"),
     ("root-rows-sum", "english", "search", "the document page record's rows one more (CRCs fixed): the records' rows do not add up to entries"),
     ("root-first-order", "large", "search", "the first terms of term pages 1 and 2 swapped in the root (CRCs fixed): not increasing"),
