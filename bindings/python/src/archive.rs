@@ -251,7 +251,7 @@ pub fn open(
 /// ``a.get(key)``, ``key in a``, ``for key in a`` (key order), plus :meth:`get_many` for
 /// many keys at once (fetched together over a URL), :meth:`entry` for titles, dates and
 /// metadata, :meth:`prefix` for listing under a prefix, :meth:`suggest` for title
-/// suggestions, :meth:`open_body` to stream a large body and :meth:`verify` to check every
+/// suggestions, :meth:`search` for full-text search, :meth:`open_body` to stream a large body and :meth:`verify` to check every
 /// byte.
 ///
 /// Thread-safe: any number of threads may read one ``Archive`` at once, and every lookup
@@ -633,6 +633,82 @@ impl Archive {
     #[getter]
     fn has_title_index(&self, py: Python<'_>) -> PyResult<bool> {
         self.with_archive(py, |a| a.has_title_index())
+    }
+
+    /// Full-text search (spec §15): the entries whose text holds every word of ``query``
+    /// (and each ``"quoted phrase"`` word for word), ranked by BM25 (best first; equal
+    /// scores by key). Words are analysed as the archive's text was, in its language
+    /// (``language`` metadata): stemmed where the language has a stemmer, so ``"running"``
+    /// finds ``"run"``; case and diacritics folded; Chinese segmented.
+    ///
+    /// Returns a list of :class:`SearchResult` (``key``, ``title``, ``score``, ``snippet``
+    /// with ``highlights``), at most ``limit`` of them (default 10; at most 10,000 are
+    /// returned whatever the limit; ``0`` gives none). A query without a word gives none.
+    /// The results are those of ``quire search ARCHIVE QUERY --limit N``.
+    ///
+    /// Runs with the GIL released. Reads the full-text index (its root, a term page per
+    /// word, the lists of common words, norms, document pages), then each result's entry
+    /// for its snippet; over a URL these reads are asked for together, a few rounds of
+    /// requests per query. Raises :class:`NoSearchIndex` when the archive has no full-text
+    /// index (:attr:`has_search_index`), :class:`UnsupportedTokenizer` when it was made by a
+    /// tokenizer this build does not implement, :class:`CorruptArchive` for a damaged one,
+    /// ``ValueError`` for a negative ``limit`` or a query over spec §15.2's limits (4096
+    /// bytes, 64 distinct words), and for a URL the network's exceptions (see :func:`open`).
+    #[pyo3(signature = (query, limit = 10), text_signature = "($self, query, limit=10)")]
+    fn search(
+        &self,
+        py: Python<'_>,
+        query: PyBackedStr,
+        limit: i64,
+    ) -> PyResult<Vec<SearchResult>> {
+        if limit < 0 {
+            return Err(PyValueError::new_err(format!(
+                "search(): limit must be at least 0, not {limit}"
+            )));
+        }
+        // Past usize (32-bit) the library's own cap of 10,000 applies anyway.
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let found = self
+            .with_archive(py, |a| a.search(&query, limit))?
+            .map_err(|e| read_error(py, e))?;
+        Ok(found.into_iter().map(SearchResult::from).collect())
+    }
+
+    /// Whether the archive has a full-text index (``True`` when it was packed with
+    /// ``index="full"`` or ``quire pack --index full``), which :meth:`search` needs. Reads
+    /// nothing.
+    #[getter]
+    fn has_search_index(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with_archive(py, |a| a.has_search_index())
+    }
+
+    /// The tokenizer string of the archive's full-text index (``str``, spec §15.1: which
+    /// tokenizer, and which version, made its terms, e.g. ``"quire-text/1 lang=eng
+    /// stem=snowball-english cjk=bigram"``), or ``None`` when the archive has no full-text
+    /// index. Reads the index's header and root (once); :class:`CorruptArchive` when they
+    /// are damaged.
+    #[getter]
+    fn search_tokenizer(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        match self.with_archive(py, |a| a.search_tokenizer())? {
+            Ok(t) => Ok(Some(t)),
+            Err(ReadError::NoSearchIndex) => Ok(None),
+            Err(e) => Err(read_error(py, e)),
+        }
+    }
+
+    /// The postings of one term of the full-text index (spec §15.5): a list of
+    /// ``(entry_number, term_frequency)`` in entry order (:meth:`entry_at` opens an entry
+    /// by its number), or ``None`` when the index does not hold the term. The term is looked up as given, already analysed (lower case, stemmed: the
+    /// index holds ``"run"``, not ``"Running"``); this needs no tokenizer, so it works on
+    /// an index whose tokenizer is unsupported. Raises :class:`NoSearchIndex` and
+    /// :class:`CorruptArchive` as :meth:`search` does.
+    fn search_postings(
+        &self,
+        py: Python<'_>,
+        term: PyBackedStr,
+    ) -> PyResult<Option<Vec<(u64, u32)>>> {
+        self.with_archive(py, |a| a.search_postings(&term))?
+            .map_err(|e| read_error(py, e))
     }
 
     /// The :class:`Entry` for ``key``; ``KeyError`` when there is none.
@@ -1234,6 +1310,116 @@ impl Suggestion {
         format!(
             "<quire.Suggestion {:?}, title {title}, kind {:?}>",
             self.key, self.kind
+        )
+    }
+}
+
+/// One full-text search result, from :meth:`Archive.search`.
+///
+/// ``key`` (open it with ``archive[key]`` or :meth:`Archive.entry`), ``index`` (its entry
+/// number, for :meth:`Archive.entry_at`), ``title`` (``str``, or ``None`` for an entry
+/// without one; an HTML page's ``<title>`` when the entry has no title of its own),
+/// ``score`` (``int``: the BM25 score in spec §15.2's integers, which rank the results and
+/// are what ``quire search --json`` prints) and ``bm25`` (``float``: the same score as
+/// classic BM25 with natural logarithms, ``score * ln 2 / 2**32``).
+///
+/// ``snippet`` is a window of the entry's text (line breaks as spaces; ``…`` before and
+/// after when cut from a longer text) and ``highlights`` the ``(start, end)`` character
+/// offsets in it of the query's words, in order and not overlapping:
+/// ``snippet[start:end]`` is a marked word. :meth:`html` gives the snippet as
+/// ``quire search --json`` does (escaped, marks in ``<b>…</b>``), :meth:`marked` with
+/// marks of one's choosing.
+///
+/// Results compare equal when every field is equal.
+#[pyclass(frozen, eq, hash, module = "quire", name = "SearchResult")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SearchResult {
+    hit: quire::SearchHit,
+}
+
+impl From<quire::SearchHit> for SearchResult {
+    fn from(hit: quire::SearchHit) -> Self {
+        SearchResult { hit }
+    }
+}
+
+#[pymethods]
+impl SearchResult {
+    /// The entry's key (``str``).
+    #[getter]
+    fn key(&self) -> &str {
+        &self.hit.key
+    }
+
+    /// The entry's number (``int``, key order), for :meth:`Archive.entry_at`.
+    #[getter]
+    fn index(&self) -> u64 {
+        self.hit.index
+    }
+
+    /// The entry's title (``str``), or ``None`` when it has none.
+    #[getter]
+    fn title(&self) -> Option<&str> {
+        self.hit.title.as_deref()
+    }
+
+    /// The BM25 score in spec §15.2's integers (``int``): what ranks the results, and what
+    /// ``quire search --json`` prints.
+    #[getter]
+    fn score(&self) -> u64 {
+        self.hit.score
+    }
+
+    /// The score as classic BM25 with natural logarithms (``float``): ``score * ln 2 /
+    /// 2**32``, what ``quire search`` prints without ``--json``.
+    #[getter]
+    fn bm25(&self) -> f64 {
+        self.hit.bm25()
+    }
+
+    /// The snippet's text (``str``), without marks.
+    #[getter]
+    fn snippet(&self) -> &str {
+        &self.hit.snippet.text
+    }
+
+    /// Where the query's words are in :attr:`snippet`: a list of ``(start, end)``
+    /// character offsets (``snippet[start:end]``), in order, not overlapping.
+    #[getter]
+    fn highlights(&self) -> Vec<(usize, usize)> {
+        let text = &self.hit.snippet.text;
+        // The library's ranges are in UTF-8 bytes; Python indexes characters.
+        let chars = |at: usize| text.get(..at).map(|s| s.chars().count());
+        self.hit
+            .snippet
+            .marks
+            .iter()
+            .filter_map(|m| Some((chars(m.start)?, chars(m.end)?)))
+            .collect()
+    }
+
+    /// The snippet with each highlight between ``open`` and ``close``; with ``escape``,
+    /// the text (not the marks) is escaped for HTML (``&``, ``<``, ``>``, ``"``, ``'``).
+    /// ``r.marked("[", "]")`` is the snippet as ``quire search`` prints it.
+    #[pyo3(signature = (open, close, *, escape = false))]
+    fn marked(&self, open: &str, close: &str, escape: bool) -> String {
+        self.hit.snippet.marked(open, close, escape)
+    }
+
+    /// The snippet as HTML: text escaped, highlights in ``<b>…</b>``; the ``snippet`` of
+    /// ``quire search --json``.
+    fn html(&self) -> String {
+        self.hit.snippet.to_html()
+    }
+
+    fn __repr__(&self) -> String {
+        let title = match &self.hit.title {
+            Some(t) => format!("{t:?}"),
+            None => "None".into(),
+        };
+        format!(
+            "<quire.SearchResult {:?}, title {title}, score {}>",
+            self.hit.key, self.hit.score
         )
     }
 }

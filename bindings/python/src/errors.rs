@@ -3,7 +3,8 @@
 //! `quire.Error` is the base of every exception that is quire's own; where Python has an
 //! exception that says the same thing, that one is raised instead: `KeyError` for a missing
 //! key, `OSError` (and its subclasses, chosen by errno) for the operating system's errors,
-//! `ValueError` for arguments the format cannot hold, `IndexError` for entry numbers.
+//! `ValueError` for arguments the format cannot hold (a search query over spec §15.2's
+//! limits among them), `IndexError` for entry numbers.
 
 use std::io;
 use std::path::Path;
@@ -64,6 +65,24 @@ create_exception!(
     "The archive has no title index (it was packed with index='none', or `quire pack\n\
      --index none`), so Archive.suggest cannot answer. Archive.has_title_index says so\n\
      beforehand."
+);
+create_exception!(
+    quire,
+    NoSearchIndex,
+    Error,
+    "The archive has no full-text index (it was packed without index='full', or without\n\
+     `quire pack --index full`), so Archive.search cannot answer. Archive.has_search_index\n\
+     says so beforehand."
+);
+create_exception!(
+    quire,
+    UnsupportedTokenizer,
+    Error,
+    "The archive's full-text index was made by a tokenizer this reader does not implement\n\
+     (spec §15.1; a newer quire may read it): Archive.search refuses text queries, since\n\
+     other terms would give silently incomplete results. The bodies still read, and\n\
+     Archive.search_postings still looks terms up as given.\n\n\
+     Attributes:\n    tokenizer: the tokenizer string the archive records."
 );
 create_exception!(
     quire,
@@ -244,6 +263,17 @@ pub fn read_error(py: Python<'_>, e: ReadError) -> PyErr {
         },
         ReadError::EntryOutOfRange { .. } => PyIndexError::new_err(message),
         ReadError::NoTitleIndex => NoTitleIndex::new_err(message),
+        ReadError::NoSearchIndex => NoSearchIndex::new_err(message),
+        ReadError::UnsupportedTokenizer { tokenizer } => {
+            let t = pyo3::types::PyString::new(py, &tokenizer).into_any();
+            with_attrs(
+                py,
+                UnsupportedTokenizer::new_err(message),
+                &[("tokenizer", t)],
+            )
+        }
+        // A query over spec §15.2's limits: the caller's argument, not the archive.
+        ReadError::InvalidQuery { .. } => PyValueError::new_err(message),
         _ => Error::new_err(message),
     }
 }

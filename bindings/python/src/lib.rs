@@ -33,6 +33,7 @@ fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<archive::VerifyReport>()?;
     m.add_class::<archive::Problem>()?;
     m.add_class::<archive::Suggestion>()?;
+    m.add_class::<archive::SearchResult>()?;
     m.add_class::<writer::Writer>()?;
     m.add("Error", py.get_type::<errors::Error>())?;
     m.add("CorruptArchive", py.get_type::<errors::CorruptArchive>())?;
@@ -44,6 +45,11 @@ fn _quire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("DuplicateKey", py.get_type::<errors::DuplicateKey>())?;
     m.add("NoTitleIndex", py.get_type::<errors::NoTitleIndex>())?;
+    m.add("NoSearchIndex", py.get_type::<errors::NoSearchIndex>())?;
+    m.add(
+        "UnsupportedTokenizer",
+        py.get_type::<errors::UnsupportedTokenizer>(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

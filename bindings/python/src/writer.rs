@@ -144,7 +144,10 @@ impl io::Read for PyFileReader {
 /// ``'last'``), ``metadata`` (archive metadata: ``title``, ``description``, ``creator``,
 /// ``source``, ...), ``created`` (creation time in Unix seconds; default
 /// ``SOURCE_DATE_EPOCH`` or now), ``index`` (``'titles'``, the default: a title index for
-/// :meth:`Archive.suggest`; ``'none'``: no index beyond the keys, the smallest archive).
+/// :meth:`Archive.suggest`; ``'full'``: the title index and a full-text index for
+/// :meth:`Archive.search`, whose words are analysed in the language of the ``language``
+/// metadata field (ISO 639-3, e.g. ``'eng'``; without it words are not stemmed); ``'none'``:
+/// no index beyond the keys, the smallest archive).
 ///
 /// Compression runs on background threads and without the GIL. One writer may be used
 /// from several threads (calls are serialised).
@@ -279,10 +282,11 @@ impl Writer {
         if let Some(i) = index {
             opts = opts.index(match i {
                 "titles" => IndexKind::Titles,
+                "full" => IndexKind::Full,
                 "none" => IndexKind::None,
                 _ => {
                     return Err(PyValueError::new_err(format!(
-                        "index must be 'titles' or 'none', not {i:?}"
+                        "index must be 'titles', 'full' or 'none', not {i:?}"
                     )))
                 }
             });

@@ -222,7 +222,7 @@ def test_without_title_index(tmp_path: Path) -> None:
         assert a.has_title_index
         assert as_tuples(a.suggest("zur")) == [("a", "Zürich", "title")]
     with pytest.raises(ValueError, match="index must be"):
-        quire.Writer(tmp_path / "bad.quire", index="full")  # type: ignore[arg-type]
+        quire.Writer(tmp_path / "bad.quire", index="every")  # type: ignore[arg-type]
     assert not (tmp_path / "bad.quire").exists()
 
 

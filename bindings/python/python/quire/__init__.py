@@ -12,6 +12,8 @@ found by key in constant time. Reading::
             print(key)
         for s in a.suggest("emb"):          # titles that start (or have a word) so
             print(s.key, s.title, s.kind)   # folded: "zurich" finds "Zürich"
+        for r in a.search("embassy staff"): # full text, BM25-ranked (index="full")
+            print(r.key, r.title, r.score, r.html())
 
 The same for a URL (``http://``, ``https://``, ``s3://BUCKET/KEY``), read by ranges, with
 many keys fetched together::
@@ -41,10 +43,13 @@ from ._quire import (
     EntryIterator,
     Error,
     KeyIterator,
+    NoSearchIndex,
     NoTitleIndex,
     NotAnArchive,
     Problem,
+    SearchResult,
     Suggestion,
+    UnsupportedTokenizer,
     UnsupportedVersion,
     VerifyReport,
     Writer,
@@ -63,10 +68,13 @@ __all__ = [
     "EntryIterator",
     "Error",
     "KeyIterator",
+    "NoSearchIndex",
     "NoTitleIndex",
     "NotAnArchive",
     "Problem",
+    "SearchResult",
     "Suggestion",
+    "UnsupportedTokenizer",
     "UnsupportedVersion",
     "VerifyReport",
     "Writer",

@@ -16,10 +16,13 @@ __all__ = [
     "EntryIterator",
     "Error",
     "KeyIterator",
+    "NoSearchIndex",
     "NoTitleIndex",
     "NotAnArchive",
     "Problem",
+    "SearchResult",
     "Suggestion",
+    "UnsupportedTokenizer",
     "UnsupportedVersion",
     "VerifyReport",
     "Writer",
@@ -64,6 +67,15 @@ class UnsupportedVersion(Error):
 
 class NoTitleIndex(Error):
     """The archive has no title index (packed with ``index="none"``): no suggestions."""
+
+class NoSearchIndex(Error):
+    """The archive has no full-text index (packed without ``index="full"``): no search."""
+
+class UnsupportedTokenizer(Error):
+    """The full-text index was made by a tokenizer this reader does not implement:
+    ``tokenizer`` is the one the archive records."""
+
+    tokenizer: str
 
 class DuplicateKey(Error):
     """A key was added twice (``duplicates='error'``)."""
@@ -121,6 +133,21 @@ class Archive:
         the title index, without the GIL. Raises :class:`NoTitleIndex` without one."""
     @property
     def has_title_index(self) -> bool: ...
+    def search(self, query: str, limit: int = 10) -> list[SearchResult]:
+        """Full-text search: entries holding every word of ``query`` (and each ``"quoted
+        phrase"``), analysed in the archive's language, ranked by BM25, at most ``limit``
+        (at most 10,000), each with a snippet; as ``quire search``. Runs without the GIL.
+        Raises :class:`NoSearchIndex` without a full-text index,
+        :class:`UnsupportedTokenizer`, :class:`CorruptArchive`, ``ValueError`` for a
+        negative limit or a query over 4096 bytes or 64 distinct words."""
+    @property
+    def has_search_index(self) -> bool: ...
+    @property
+    def search_tokenizer(self) -> str | None:
+        """The full-text index's tokenizer string (spec §15.1), ``None`` without one."""
+    def search_postings(self, term: str) -> list[tuple[int, int]] | None:
+        """An analysed term's postings, ``(entry_number, term_frequency)`` in entry order;
+        ``None`` when the index does not hold it."""
     def entry(self, key: str) -> Entry: ...
     def entry_at(self, index: int) -> Entry: ...
     def open_body(self, key: str) -> BodyReader: ...
@@ -216,6 +243,36 @@ class Suggestion:
     def __hash__(self) -> int: ...
 
 @final
+class SearchResult:
+    """One full-text search result from :meth:`Archive.search`.
+
+    ``score`` is the integer BM25 score of spec §15.2 (what ranks results and what
+    ``quire search --json`` prints); ``bm25`` the same as a float (natural logarithms).
+    ``highlights`` are ``(start, end)`` character offsets into ``snippet``."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def score(self) -> int: ...
+    @property
+    def bm25(self) -> float: ...
+    @property
+    def snippet(self) -> str: ...
+    @property
+    def highlights(self) -> list[tuple[int, int]]: ...
+    def marked(self, open: str, close: str, *, escape: bool = False) -> str:
+        """The snippet with each highlight between ``open`` and ``close`` (the text
+        escaped for HTML with ``escape``)."""
+    def html(self) -> str:
+        """The snippet as HTML, highlights in ``<b>…</b>``: ``quire search --json``'s."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
 class VerifyReport:
     """What :meth:`Archive.verify` found."""
 
@@ -250,7 +307,7 @@ class Writer:
         duplicates: Literal["error", "first", "last"] | None = None,
         metadata: Mapping[str, str] | None = None,
         created: int | None = None,
-        index: Literal["titles", "none"] | None = None,
+        index: Literal["titles", "full", "none"] | None = None,
     ) -> Writer: ...
     def add(
         self,
