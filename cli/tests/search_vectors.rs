@@ -67,7 +67,9 @@ fn opts(language: Option<&str>, block_size: u32) -> WriterOptions {
 }
 
 /// The accepted archives.
-const NAMES: [&str; 5] = ["english", "large", "chinese", "unspaced", "notext"];
+const NAMES: [&str; 6] = [
+    "english", "large", "french", "chinese", "unspaced", "notext",
+];
 
 /// An entry: key, title, content type, body.
 type Entry = (String, Option<String>, String, Vec<u8>);
@@ -128,6 +130,31 @@ fn english() -> Vec<Entry> {
         e("o/titled-html", Some("Own title"), "text/html; charset=UTF-8",
           b"<html><head><title>Ignored headline</title></head><body>Body of a titled page</body></html>"),
         e("p/long", Some("A long read"), "text/plain", long.as_bytes()),
+    ]
+}
+
+/// `french` (`language fr`, ISO 639-1): elision (`l'`, `qu'`, `jusqu'`, `d'`) and French
+/// stemming, accents folded after it.
+fn french() -> Vec<Entry> {
+    vec![
+        e(
+            "fr/1",
+            Some("L\u{2019}arbre de Noël"),
+            "text/plain",
+            "L'arbre est décoré. Les arbres sont grands ; l'enfant regarde l'étoile.".as_bytes(),
+        ),
+        e(
+            "fr/2",
+            Some("Qu'est-ce que c'est ?"),
+            "text/html",
+            "<p>Jusqu'à demain, lorsqu'il viendra. C'est l'heure d'été.</p>".as_bytes(),
+        ),
+        e(
+            "fr/3",
+            None,
+            "text/plain",
+            "Aujourd'hui l'été est chaud, d'accord.".as_bytes(),
+        ),
     ]
 }
 
@@ -273,6 +300,7 @@ fn entries(name: &str) -> Vec<Entry> {
         "english" => english(),
         "large" => large(),
         "chinese" => chinese(),
+        "french" => french(),
         "unspaced" => unspaced(),
         "notext" => notext(),
         _ => panic!("no vector {name}"),
@@ -283,6 +311,7 @@ fn language(name: &str) -> Option<&'static str> {
     match name {
         "english" | "large" => Some("eng"),
         "chinese" => Some("zho"),
+        "french" => Some("fr"),
         _ => None,
     }
 }
@@ -366,6 +395,21 @@ fn queries(name: &str) -> Vec<(&'static str, usize)> {
             ("kakaka", 10),
             ("vavava lolo", 10),
             ("nowhere", 10),
+        ],
+        "french" => vec![
+            ("arbre", 10),
+            ("l'arbre", 10),
+            ("L’ARBRE", 10),
+            ("arbres", 10),
+            ("étoile", 10),
+            ("été", 10),
+            ("ete", 10),
+            ("\"l'arbre est\"", 10),
+            ("\"arbre est\"", 10),
+            ("aujourd'hui", 10),
+            ("accord", 10),
+            ("noel", 10),
+            ("demain", 10),
         ],
         "chinese" => vec![
             ("北京", 10),
