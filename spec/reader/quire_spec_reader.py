@@ -3001,13 +3001,18 @@ class SearchIndex:
         out.sort(key=lambda x: (-x[0], x[1]))
         return out
 
-    def search_terms(self, terms, limit=None):
+    def search_terms(self, terms, limit=None, read_entries=True):
         """A query given as analysed terms (no phrases): [(key, title or None, score, doc)],
-        §15.2's results and order, the first `limit`."""
+        §15.2's results and order, the first `limit`. With read_entries, each result's entry
+        is read by its row's key, as a reader showing it does (§15.9 step 7), and checked."""
         cand = self.candidates(terms)
         if limit is not None:
             cand = cand[:limit]
-        return [self.result(score, d) for score, d in cand]
+        out = [self.result(score, d) for score, d in cand]
+        if read_entries:
+            for _, _, _, d in out:
+                self.result_entry(d)
+        return out
 
     def result(self, score, d):
         r = self.row(d)
@@ -3015,6 +3020,23 @@ class SearchIndex:
             raise self.err(f"SEARCH document page {bisect.bisect_right(self.first_rows, d) - 1}"
                            f", row {d}", "a result's row is not INDEXED")
         return (r.key.decode("utf-8"), r.title, score, d)
+
+    def result_entry(self, d):
+        """Document d's entry, read by its row's key (§15.9 step 7, for phrases and snippets):
+        §15.10 — an entry with that key exists and its number is the row's. An error of the
+        archive's own index on the way is its own (§11)."""
+        r = self.row(d)
+        if not r.indexed:
+            raise self.err(f"SEARCH document page {bisect.bisect_right(self.first_rows, d) - 1}"
+                           f", row {d}", "a result's row is not INDEXED")
+        ent = self.a.get(r.key)
+        if ent is None or ent.number != d:
+            raise self.err(f"SEARCH document page {bisect.bisect_right(self.first_rows, d) - 1}"
+                           f", row {d}",
+                           f"the row's key {key_text(r.key)!r} is "
+                           + ("no entry's" if ent is None else f"entry {ent.number}'s")
+                           + f", not document {d}'s (§15.10)")
+        return ent
 
     # -- full verification (§15.10) ----------------------------------------------------------
 
@@ -3119,7 +3141,8 @@ class SearchIndex:
                     faults.append(self.err(w, f"INDEXED {r.indexed}, norm code {norms[r.doc]}"))
                 if entry_info is None or not r.indexed:
                     continue
-                if entry_info[r.doc][1] is None and entry_info[r.doc][3] == 0:
+                family = tokenizer_in_family(self.tokenizer)
+                if family and entry_info[r.doc][1] is None and entry_info[r.doc][3] == 0:
                     faults.append(self.err(w, "INDEXED, but its entry has no title and an "
                                               "empty body: no token (§15.1)"))
                     continue
@@ -3127,7 +3150,7 @@ class SearchIndex:
                 if r.key != key:
                     faults.append(self.err(w, f"key {key_text(r.key)!r}, entry {r.doc}'s key is "
                                               f"{key_text(key)!r}"))
-                if text_kind(ctype) is None:
+                if family and text_kind(ctype) is None:
                     faults.append(self.err(w, f"an entry of content type {ctype!r} (no text, "
                                               f"§15.1) is INDEXED"))
                 if title is None and text_kind(ctype) == "html":
@@ -3179,6 +3202,8 @@ class SearchIndex:
         """§15.1's terms of document d with their tf (title tokens weighted W), for a document
         field_tokens() can analyse; Undecided otherwise. A document of a type without text has
         none."""
+        if not tokenizer_in_family(self.tokenizer):
+            raise Undecided("a tokenizer string outside quire-text/1")
         ent = self.a.entry(d)
         if text_kind(ent.content_type) is None:
             return {}
@@ -3527,7 +3552,7 @@ def html_title(text):
 def decide_phrases(a, si, doc, phrases):
     """Whether document `doc` holds every phrase in one of its fields; Undecided when this
     reader cannot analyse what it would need."""
-    ent = a.entry(doc)
+    ent = si.result_entry(doc)          # by its row's key, checked (§15.9 step 7, §15.10)
     fields = [f for f in entry_fields(ent, si) if f]
     toks = [field_tokens(f, si.tokenizer) for f in fields]
     for ph in phrases:
@@ -4302,6 +4327,14 @@ def run_search_checks(a, stem):
         parts.append(f"{run_search_terms(a, tpath)} terms")
     else:
         parts.append("no terms.json")
+    try:
+        a.search_index().check_text_query("a")
+        raise AssertionError("a text query answered without a tokenizer")
+    except QuireError as e:
+        assert e.kind == "unsupported_tokenizer", e.kind
+        if not tokenizer_in_family(a.search_index().tokenizer):
+            parts.append("text queries unsupported_tokenizer (a string outside quire-text/1), "
+                         "term lookups answered")
     qpath = stem + ".queries.json"
     if os.path.exists(qpath):
         counts = {}
