@@ -4704,6 +4704,7 @@ def search_main(argv):
                 cand = cand[:limit]
             for score, d in cand:
                 key, title, score, d = si.result(score, d)
+                si.result_entry(d)   # read by its row's key, as a reader showing it does
                 print(json.dumps([key, title, score], ensure_ascii=False))
             return 0
     except QuireError as e:
