@@ -98,7 +98,7 @@ impl RangeCache {
         let contained: Vec<u64> = self
             .slots
             .range(start..end)
-            .take_while(|(&s, slot)| s.saturating_add(slot.bytes.len() as u64) <= end)
+            .take_while(|&(&s, slot)| s.saturating_add(slot.bytes.len() as u64) <= end)
             .map(|(&s, _)| s)
             .collect();
         for s in contained {

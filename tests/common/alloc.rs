@@ -19,25 +19,29 @@ fn grew(n: usize) {
 // SAFETY: every method forwards to `System` unchanged and only updates counters.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc(l);
+        // SAFETY: the caller's contract for `alloc` is `System.alloc`'s.
+        let p = unsafe { System.alloc(l) };
         if !p.is_null() {
             grew(l.size());
         }
         p
     }
     unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(l);
+        // SAFETY: the caller's contract for `alloc_zeroed` is `System.alloc_zeroed`'s.
+        let p = unsafe { System.alloc_zeroed(l) };
         if !p.is_null() {
             grew(l.size());
         }
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l);
+        // SAFETY: `p` was allocated by `System` (every method here forwards to it) with `l`.
+        unsafe { System.dealloc(p, l) };
         CURRENT.fetch_sub(l.size(), SeqCst);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = System.realloc(p, l, new);
+        // SAFETY: `p` was allocated by `System` with `l`; the caller's contract is `System.realloc`'s.
+        let q = unsafe { System.realloc(p, l, new) };
         if !q.is_null() {
             if new >= l.size() {
                 grew(new - l.size());
