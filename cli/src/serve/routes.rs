@@ -456,7 +456,8 @@ fn search_page(s: &Served, query: &str) -> Out {
         }
         return Out::html(StatusCode::OK, page(q, &crumbs, &form, &body));
     }
-    let want = (page_no + 1) * PER_PAGE + 1;
+    // One more than the page shows, to know whether there is a next page.
+    let want = ((page_no + 1) * PER_PAGE + 1).min(MAX_RESULTS);
     let hits = s.with(|o| o.archive.search(q, want));
     let hits = match hits {
         Ok(h) => h,
