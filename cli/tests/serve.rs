@@ -1258,3 +1258,70 @@ fn a_url_archive_costs_at_most_two_requests_an_article_and_is_reopened_when_it_c
     let log = srv.log();
     assert!(log.contains("reopened") && log.contains("changed"), "{log}");
 }
+
+#[test]
+fn a_long_entry_is_streamed_with_ranges_and_etag() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big-src");
+    std::fs::create_dir_all(&src).unwrap();
+    // 9 MiB of text (over the 8 MiB the server reads whole): streamed, not held.
+    let mut big = Vec::with_capacity(9 << 20);
+    let mut i = 0u64;
+    while big.len() < 9 << 20 {
+        big.extend_from_slice(format!("line {i} of a long text file\n").as_bytes());
+        i += 1;
+    }
+    big.truncate(9 << 20);
+    std::fs::write(src.join("big.txt"), &big).unwrap();
+    std::fs::write(src.join("small.txt"), b"small").unwrap();
+    let arc = dir.path().join("big.quire");
+    ok(&run(&[
+        "pack",
+        s(&src),
+        "-o",
+        s(&arc),
+        "-q",
+        "--level",
+        "1",
+        "--index",
+        "none",
+    ]));
+    let srv = Server::start(&[&arc], &[]);
+
+    let r = srv.req("GET", "/big/big.txt", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.header("content-length"), Some("9437184"));
+    assert!(r.body == big, "the streamed body differs");
+    let tag = r.header("etag").unwrap().to_string();
+    let r = srv.req("GET", "/big/big.txt", &[("If-None-Match", &tag)]);
+    assert_eq!((r.status, r.body.len()), (304, 0));
+    for (range, from, to) in [
+        ("bytes=5000000-5000099", 5_000_000usize, 5_000_100usize),
+        ("bytes=-10", big.len() - 10, big.len()),
+        ("bytes=0-0", 0, 1),
+        ("bytes=9000000-", 9_000_000, big.len()),
+    ] {
+        let r = srv.req("GET", "/big/big.txt", &[("Range", range)]);
+        assert_eq!(r.status, 206, "{range}");
+        assert!(r.body == big[from..to], "{range}");
+        let want = format!("bytes {from}-{}/{}", to - 1, big.len());
+        assert_eq!(r.header("content-range"), Some(want.as_str()));
+    }
+    let r = srv.req("GET", "/big/big.txt", &[("Range", "bytes=9437184-")]);
+    assert_eq!(r.status, 416);
+    let h = srv.req("HEAD", "/big/big.txt", &[]);
+    assert_eq!(
+        (h.status, h.header("content-length")),
+        (200, Some("9437184"))
+    );
+    assert!(h.body.is_empty());
+    // A client that goes midway does not stop the server.
+    let mut c = TcpStream::connect(srv.addr).unwrap();
+    c.write_all(b"GET /big/big.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    assert!(c.read(&mut buf).unwrap() > 0);
+    drop(c);
+    assert_eq!(srv.get("/big/small.txt").text(), "small");
+}

@@ -6,10 +6,17 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::Mutex;
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper::body::Frame;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
+use super::library::Opened;
 use super::Body;
 
 /// Entries and the server's files: a day in a cache, then revalidated by ETag (an
@@ -44,6 +51,19 @@ pub struct Out {
     pub ranges: bool,
     /// A Location header (redirects).
     pub location: Option<String>,
+    /// An entry too long to hold in memory: streamed, `body` is empty.
+    pub stream: Option<Streamed>,
+}
+
+/// An entry sent as it is read, block by block, from a blocking task: its body is never
+/// whole in memory. Not compressed (a long body is rarely text), ranges honoured.
+pub struct Streamed {
+    /// The archive it is in.
+    pub opened: Arc<Opened>,
+    /// The entry's number.
+    pub index: u64,
+    /// The body's length.
+    pub len: u64,
 }
 
 impl Out {
@@ -57,6 +77,7 @@ impl Out {
             cache: CACHE_PAGE,
             ranges: false,
             location: None,
+            stream: None,
         }
     }
 
@@ -157,9 +178,10 @@ impl GzipCache {
 }
 
 /// The response for `out` as `asked` wants it.
-pub fn finish(asked: &Asked<'_>, out: Out, gzip_cache: &GzipCache) -> Response<Body> {
-    let len = out.body.len() as u64;
-    let compressible = is_text(&out.content_type) && out.body.len() >= GZIP_MIN;
+pub fn finish(asked: &Asked<'_>, mut out: Out, gzip_cache: &GzipCache) -> Response<Body> {
+    let stream = out.stream.take();
+    let len = stream.as_ref().map_or(out.body.len() as u64, |s| s.len);
+    let compressible = stream.is_none() && is_text(&out.content_type) && out.body.len() >= GZIP_MIN;
     let gzip = compressible && accepts_gzip(asked.headers);
     let tag = out.etag.as_ref().map(|t| {
         if gzip {
@@ -215,11 +237,10 @@ pub fn finish(asked: &Asked<'_>, out: Out, gzip_cache: &GzipCache) -> Response<B
                         return build(b, Bytes::new());
                     }
                     RangeAsk::Part(first, last) => {
-                        let part = out.body.slice(first as usize..(last + 1) as usize);
                         let mut b = b
                             .status(StatusCode::PARTIAL_CONTENT)
                             .header(header::CONTENT_RANGE, format!("bytes {first}-{last}/{len}"))
-                            .header(header::CONTENT_LENGTH, part.len());
+                            .header(header::CONTENT_LENGTH, last - first + 1);
                         // The ETag names the whole representation: the identity one.
                         if let Some(t) = &out.etag {
                             if let Some(h) = b.headers_mut() {
@@ -228,13 +249,26 @@ pub fn finish(asked: &Asked<'_>, out: Out, gzip_cache: &GzipCache) -> Response<B
                                 }
                             }
                         }
-                        return build(b, if head { Bytes::new() } else { part });
+                        if head {
+                            return build(b, Bytes::new());
+                        }
+                        return match stream {
+                            Some(st) => build_body(b, streamed(st, first, last)),
+                            None => build(b, out.body.slice(first as usize..(last + 1) as usize)),
+                        };
                     }
                 }
             }
         }
     }
 
+    if let Some(st) = stream {
+        let b = b.status(out.status).header(header::CONTENT_LENGTH, len);
+        if head || len == 0 {
+            return build(b, Bytes::new());
+        }
+        return build_body(b, streamed(st, 0, len - 1));
+    }
     let body = if gzip {
         let cached = out.etag.as_ref().and_then(|t| gzip_cache.get(t));
         match cached {
@@ -259,12 +293,135 @@ pub fn finish(asked: &Asked<'_>, out: Out, gzip_cache: &GzipCache) -> Response<B
     build(b, if head { Bytes::new() } else { body })
 }
 
+/// A body of bytes in memory.
+pub fn full(body: Bytes) -> Body {
+    Either::Left(Full::new(body))
+}
+
 fn build(b: hyper::http::response::Builder, body: Bytes) -> Response<Body> {
-    b.body(Body::new(body)).unwrap_or_else(|_| {
-        let mut r = Response::new(Body::new(Bytes::from_static(b"bad response\n")));
+    build_body(b, full(body))
+}
+
+fn build_body(b: hyper::http::response::Builder, body: Body) -> Response<Body> {
+    b.body(body).unwrap_or_else(|_| {
+        let mut r = Response::new(full(Bytes::from_static(b"bad response\n")));
         *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         r
     })
+}
+
+/// Pieces of a streamed body in flight at once (each about [`PIECE`] bytes).
+const PIECES_IN_FLIGHT: usize = 4;
+/// Bytes a streamed body is sent in.
+const PIECE: usize = 64 << 10;
+
+/// A body fed by a blocking task through a channel.
+pub struct ChanBody {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+}
+
+impl hyper::body::Body for ChanBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|piece| piece.map(|r| r.map(Frame::data)))
+    }
+}
+
+/// Bytes `first..=last` of a streamed entry, read by a blocking task as the client takes
+/// them (the channel holds [`PIECES_IN_FLIGHT`] pieces); the task ends when the client goes.
+/// A block found damaged midway ends the body early, which cuts the connection: the client
+/// sees a body shorter than its Content-Length.
+fn streamed(st: Streamed, first: u64, last: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel(PIECES_IN_FLIGHT);
+    tokio::task::spawn_blocking(move || {
+        let entry = match st.opened.archive.get_by_index(st.index) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                return;
+            }
+        };
+        let mut w = RangeSink {
+            tx: &tx,
+            at: 0,
+            first,
+            last,
+            buf: Vec::with_capacity(PIECE),
+        };
+        match entry.write_body_to(&mut w) {
+            Ok(()) => {
+                let _ = w.send();
+            }
+            // The range is done, or the client went.
+            Err(quire::ReadError::Output(_)) => {}
+            Err(e) => {
+                crate::cmd::say(format_args!(
+                    "entry {}: {}; its answer is cut short",
+                    st.index,
+                    crate::cmd::chain(&e)
+                ));
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        }
+    });
+    Either::Right(ChanBody { rx })
+}
+
+/// Keeps the bytes of a body that lie in `first..=last` and sends them in pieces; fails
+/// once past `last` (to stop the read, after sending the rest) or when the client is gone.
+struct RangeSink<'t> {
+    tx: &'t tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    at: u64,
+    first: u64,
+    last: u64,
+    buf: Vec<u8>,
+}
+
+impl RangeSink<'_> {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(PIECE)));
+        self.tx
+            .blocking_send(Ok(piece))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+}
+
+impl Write for RangeSink<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let start = self.at;
+        let end = start + data.len() as u64; // exclusive
+        self.at = end;
+        let from = self.first.max(start);
+        let to = (self.last + 1).min(end);
+        if from < to {
+            let piece = data
+                .get((from - start) as usize..(to - start) as usize)
+                .unwrap_or_default();
+            self.buf.extend_from_slice(piece);
+            if self.buf.len() >= PIECE {
+                self.send()?;
+            }
+        }
+        if self.at > self.last {
+            self.send()?;
+            return Err(std::io::Error::other("range done"));
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Whether a content type is text that gzip shrinks.

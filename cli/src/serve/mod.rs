@@ -226,5 +226,6 @@ async fn revalidate(library: Arc<Library>, every: Duration) {
     }
 }
 
-/// The response body type of every route.
-type Body = Full<Bytes>;
+/// The response body type of every route: bytes in memory, or an entry streamed from a
+/// blocking task ([`http::Streamed`]).
+type Body = http_body_util::Either<Full<Bytes>, http::ChanBody>;

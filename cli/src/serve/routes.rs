@@ -10,6 +10,7 @@ use hyper::{header, Method, Request, Response, StatusCode};
 use quire::ReadError;
 use serde_json::{json, Value};
 
+use super::http::Streamed;
 use super::http::{finish, Asked, GzipCache, Out, CACHE_ENTRY, CACHE_NONE, CACHE_PAGE};
 use super::library::{random, Library, Opened, Served};
 use super::pages::{self, crumb, enc_query, entry_url, esc, page, search_form};
@@ -71,7 +72,7 @@ pub async fn answer(
         finish(&asked, out, gzip_cache())
     });
     let fallback = |status, text: &str| {
-        let mut r = Response::new(Body::new(bytes::Bytes::from(format!("{text}\n"))));
+        let mut r = Response::new(super::http::full(bytes::Bytes::from(format!("{text}\n"))));
         *r.status_mut() = status;
         r.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -327,10 +328,15 @@ fn pager(prev: Option<String>, next: Option<String>) -> String {
     )
 }
 
+/// Bodies longer than this are streamed, not read whole (see [`Streamed`]).
+const STREAM_OVER: u64 = 8 << 20;
+
 /// What reading an entry found.
 enum Found {
     /// The entry: its number, content type and body.
     Body(u64, String, Vec<u8>),
+    /// A long entry, to stream: its number, content type and length.
+    Long(u64, String, u64),
     /// No entry, but `KEY/index.html` is one: a directory.
     Dir,
     /// Nothing.
@@ -346,6 +352,10 @@ fn entry(s: &Served, key: &str) -> Out {
     };
     let found = s.with(|o| {
         if let Some(e) = o.archive.get(&key)? {
+            if e.body_len() > STREAM_OVER {
+                let ct = e.content_type().to_string();
+                return Ok(Found::Long(e.index(), ct, e.body_len()));
+            }
             let body = e.body()?;
             return Ok(Found::Body(e.index(), e.content_type().to_string(), body));
         }
@@ -361,6 +371,17 @@ fn entry(s: &Served, key: &str) -> Out {
             ..Out::ok(ct, body)
         }
         .tagged(format!("{}-{index:x}", s.current().tag)),
+        Ok(Found::Long(index, ct, len)) => {
+            let opened = s.current();
+            let tag = format!("{}-{index:x}", opened.tag);
+            Out {
+                cache: CACHE_ENTRY,
+                ranges: true,
+                stream: Some(Streamed { opened, index, len }),
+                ..Out::ok(ct, bytes::Bytes::new())
+            }
+            .tagged(tag)
+        }
         Ok(Found::Dir) => Out::redirect(
             StatusCode::MOVED_PERMANENTLY,
             entry_url(s.name(), &format!("{key}/")),
