@@ -297,6 +297,11 @@ def selftest():
             q.norm_code(10 ** 6), q.norm_len(255)] == [31, 32, 97, 544, 255, 507904]
     tfn = q.bm25_tfn(1, q.norm_len(97), 3788, 2139774, 1200, 750)
     assert tfn == 66542 and tfn * 617884 == 41115237128
+    # the reader's Porter2 on the stems the english vectors' queries show
+    for w, st in (("apple", "appl"), ("apples", "appl"), ("baking", "bake"), ("running", "run"),
+                  ("picture", "pictur"), ("nowhere", "nowher"), ("bridge", "bridg"),
+                  ("guide", "guid"), ("market", "market")):
+        assert q.porter2(w) == st, (w, q.porter2(w), st)
 
 
 def main(outdir):
