@@ -467,9 +467,14 @@ impl Idx {
 
     /// The base archive whose entries hold the texts of `bodies`, the norms made `honest`.
     fn base(&mut self) -> Base {
+        self.base_with(key_of)
+    }
+
+    /// `base` with keys `key(i)` (in key order).
+    fn base_with(&mut self, key: fn(usize) -> String) -> Base {
         self.honest();
         let bodies = self.bodies();
-        base(bodies.len(), key_of, |i| bodies[i].clone())
+        base(bodies.len(), key, |i| bodies[i].clone())
     }
 
     /// The lists the case lays out honestly: (term, postings).
@@ -1258,4 +1263,122 @@ fn limits_of_10_000() {
     let file = b.file_with(&idx.section(b));
     let queries = vec![q("w", 10_000), q("w x", usize::MAX)];
     run("limits of 10,000", file, Some(&idx), queries, Expect::Exact);
+}
+
+#[test]
+fn document_pages_at_their_limits() {
+    let _g = serial();
+    // Keys of 4,007 bytes: 256 of them a page are 1,025,792 bytes decoded (§15.8: at most
+    // 1 MiB), from about 10 bytes a row front-coded.
+    fn long_key(i: usize) -> String {
+        format!("k/{}{i:05}", "a".repeat(4000))
+    }
+    let n = 1200;
+    let mut idx = Idx::new(n);
+    idx.rows_per_page = 256;
+    idx.pages = vec![vec![
+        (
+            "w".into(),
+            List::Headed(spread(n, 1, |d| 1 + (d % 3) as u32)),
+        ),
+        ("x".into(), List::Block(spread(n, 11, |_| 1))),
+    ]];
+    let b = &idx.base_with(long_key);
+    let file = b.file_with(&idx.section(b));
+    let queries = || vec![q("w", 10_000), q("x w", 10), q("x", 50)];
+    run(
+        "document pages of 1 MiB of keys",
+        file,
+        Some(&idx),
+        queries(),
+        Expect::Exact,
+    );
+    // 262 rows a page: 1,049,834 bytes of keys, over the limit.
+    let mut over = idx.clone();
+    over.rows_per_page = 262;
+    let file = b.file_with(&over.section(b));
+    run(
+        "document pages over 1 MiB of keys",
+        file,
+        Some(&over),
+        queries(),
+        Expect::Damaged,
+    );
+}
+
+/// A writer's archive whose every document holds `beta alpha` but only the last `alpha
+/// beta`: the phrase query checks `limit + 1000` candidates (all with the same score, so in
+/// document order) and stops, so with limit 10 it finds nothing and with 10,000 the last.
+#[test]
+fn phrases_over_many_candidates() {
+    let _g = serial();
+    let n = 1500;
+    let opts = WriterOptions::new()
+        .index(IndexKind::Full)
+        .level(1)
+        .dictionary(DictionaryMode::Off)
+        .threads(1)
+        .created(0);
+    let mut w = ArchiveWriter::in_memory(opts).unwrap();
+    for i in 0..n {
+        let body = if i + 1 == n {
+            "alpha beta"
+        } else {
+            "beta alpha"
+        };
+        w.add(&NewEntry::new(&key_of(i), body.as_bytes()).content_type("text/plain"))
+            .unwrap();
+    }
+    let file = Arc::new(w.finish_into_inner().unwrap().0.into_inner());
+    for remote in [false, true] {
+        let what = format!("phrases ({})", if remote { "remote" } else { "local" });
+        let file = Arc::clone(&file);
+        let (got, peak) = bounded(&what, move || {
+            let src = Remote {
+                bytes: file,
+                reads: AtomicU64::new(0),
+                bytes_read: AtomicU64::new(0),
+            };
+            let mut out = Vec::new();
+            if remote {
+                let a = Archive::new(src).unwrap();
+                for limit in [10, 10_000] {
+                    a.reset_counters();
+                    let hits = a.search("\"alpha beta\"", limit).unwrap();
+                    out.push((
+                        hits.iter().map(|h| h.index).collect::<Vec<_>>(),
+                        a.counters(),
+                    ));
+                }
+            } else {
+                let a = Archive::new(src.bytes.as_slice().to_vec()).unwrap();
+                for limit in [10, 10_000] {
+                    a.reset_counters();
+                    let hits = a.search("\"alpha beta\"", limit).unwrap();
+                    out.push((
+                        hits.iter().map(|h| h.index).collect::<Vec<_>>(),
+                        a.counters(),
+                    ));
+                }
+            }
+            out
+        });
+        assert!(peak <= HEAP_LIMIT, "{what}: peak heap {peak}");
+        assert_eq!(got[0].0, Vec::<u64>::new(), "{what}: limit 10");
+        assert_eq!(got[1].0, vec![n as u64 - 1], "{what}: limit 10,000");
+        // Every posting of the rarest list is scored (a norm each: n), and each candidate
+        // checked takes a document row (at most limit + 1000), besides the term pages, the
+        // lists' heads and blocks (12 blocks of 128).
+        let (ten, all) = (got[0].1.search_nodes, got[1].1.search_nodes);
+        let n = n as u64;
+        assert!(
+            ten <= n + 1010 + 64 + 32 && all <= 2 * n + 64 + 32,
+            "{what}: {ten} {all} nodes"
+        );
+        eprintln!(
+            "{what}: peak heap {peak} B; limit 10: {ten} nodes, {} bytes read; \
+             limit 10,000: {all} nodes, {} bytes read",
+            got[0].1.bytes_read, got[1].1.bytes_read
+        );
+    }
 }
