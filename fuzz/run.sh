@@ -9,7 +9,7 @@ secs="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(open_and_read roundtrip unpack jsonl_pack index_topology suggest)
+  targets=(open_and_read roundtrip unpack jsonl_pack index_topology suggest search)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -37,6 +37,8 @@ extra_args() {
     index_topology) echo "-max_len=4096 -malloc_limit_mb=64" ;;
     # Small archives with a title index: a few KiB keeps each input's work small.
     suggest) echo "-max_len=8192 -malloc_limit_mb=64" ;;
+    # Small archives with a full-text index (nodes stored raw, so mutations reach them).
+    search) echo "-max_len=16384 -malloc_limit_mb=64" ;;
     open_and_read | unpack) echo "-malloc_limit_mb=64" ;;
     *) echo "" ;;
   esac

@@ -17,8 +17,10 @@ use quire_cli::ingest::{Line, Packer};
 use quire_cli::unpack::{unpack_to_dir, UnpackOptions};
 use quire_cli::Error;
 
+mod search;
 mod suggest;
 mod topology;
+pub use search::{reseal_search, search, seeds as search_seeds};
 pub use suggest::{seeds as suggest_seeds, suggest};
 pub use topology::index_topology;
 

@@ -55,6 +55,24 @@ fn suggest() {
     replay("suggest", quire_fuzz_harness::suggest);
 }
 
+#[test]
+fn search() {
+    replay("search", quire_fuzz_harness::search);
+}
+
+/// Writes the `search` target's seeds (small archives with full-text indexes, their nodes
+/// stored raw) into fuzz/corpus/search/: `cargo test -p quire-fuzz-harness --test corpus --
+/// --ignored`.
+#[test]
+#[ignore]
+fn write_search_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus/search");
+    fs::create_dir_all(&dir).unwrap();
+    for (name, bytes) in quire_fuzz_harness::search_seeds() {
+        fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
+    }
+}
+
 /// Writes the `suggest` target's seeds (small archives with title indexes) into
 /// fuzz/corpus/suggest/: `cargo test -p quire-fuzz-harness --test corpus -- --ignored`.
 #[test]
