@@ -1382,3 +1382,44 @@ fn phrases_over_many_candidates() {
         );
     }
 }
+
+/// Sixteen full term pages (about 10,000 terms each, 64 KiB decoded), a query with a term
+/// in each: the term pages kept decoded stay within the cache's weight.
+#[test]
+fn a_query_over_sixteen_full_term_pages() {
+    let _g = serial();
+    let n = 600;
+    let per = 10_000;
+    let mut idx = Idx::new(n);
+    idx.pages = (0..16)
+        .map(|p| {
+            (0..per)
+                .map(|i| {
+                    let d = ((p * per + i) % n) as u32;
+                    (format!("p{p:02}{i:05}"), List::Inline(vec![(d, 1)]))
+                })
+                .collect()
+        })
+        .collect();
+    let b = &idx.base();
+    let file = b.file_with(&idx.section(b));
+    // Document 7 holds p00 00007, p01 (10,000 + i ≡ 7 mod 600: i = 207), …
+    let words: Vec<String> = (0..16)
+        .map(|p| {
+            let i = (7 + n * per - (p * per) % n) % n;
+            format!("p{p:02}{i:05}")
+        })
+        .collect();
+    let queries = vec![
+        q(&words.join(" "), 10),
+        q(&words[..8].join(" "), 10),
+        q("p1509999", 10),
+    ];
+    run(
+        "sixteen full term pages",
+        file,
+        Some(&idx),
+        queries,
+        Expect::ExactUnverified,
+    );
+}
