@@ -58,7 +58,7 @@ options:
   --seed N           key sequences (default 1)
   --pack-arg ARG     an extra argument for `quire pack` (repeatable), for a point on a curve
                      such as `--pack-arg --block-size --pack-arg 4K`
-  --label NAME       write targets-NAME.md/.json instead of the corpus's name
+  --label NAME       write targets-NAME.md/.json instead of the corpus's name (or synth-1m)
   --run              run even without --bench (cargo bench passes --bench)
 ";
 
@@ -2271,7 +2271,8 @@ fn synth_mode(a: &Args, jsonl: &Path, work: &Path) -> Res<()> {
     )?;
 
     std::fs::create_dir_all(&a.out)?;
-    std::fs::write(a.out.join("targets-synth-1m.md"), &md)?;
+    let label = a.label.as_deref().unwrap_or("synth-1m");
+    std::fs::write(a.out.join(format!("targets-{label}.md")), &md)?;
     let out = json!({
         "corpus": "synth-1m",
         "date": date,
@@ -2292,7 +2293,7 @@ fn synth_mode(a: &Args, jsonl: &Path, work: &Path) -> Res<()> {
         "load": pack_load,
     });
     std::fs::write(
-        a.out.join("targets-synth-1m.json"),
+        a.out.join(format!("targets-{label}.json")),
         serde_json::to_string_pretty(&out)?,
     )?;
     print!("{md}");

@@ -4,12 +4,15 @@
 # synthetic entries' writer figures (targets-synth-1m.md, once per invocation) and
 # targets-summary.md.
 #
-#   benches/targets.sh [--quick] [--no-1m] [CORPUS...]     # default: news docs zh short
+#   benches/targets.sh [--quick] [--no-1m] [--base QUIRE] [CORPUS...]  # default: news docs zh short
 #   benches/targets.sh --quick --no-1m web web2             # the two websites
 #
 # --quick    fewer repetitions (1 pack instead of 3, 2,000 instead of 10,000 gets a round,
 #            6 instead of 12 page-cache-cold trials); still 5 rounds/runs where they are cheap
 # --no-1m    skip the 1M synthetic pack (peak RSS), e.g. while iterating on one corpus
+# --base Q   also measure the quire CLI Q (say, an earlier commit's, built in a worktree with
+#            its own CARGO_TARGET_DIR) in the same run: each corpus (and the 1M pack) with Q
+#            right after the tree's own, results in benches/results/base/ (same names)
 #
 # For each CORPUS: benches/corpus/CORPUS.sh fetches it if benches/corpus/data/CORPUS.jsonl (or,
 # for a website, the directory benches/corpus/data/CORPUS/) is missing; then the `targets`
@@ -31,8 +34,16 @@ python="${PYTHON:-python3}"
 quick=()
 synth=1
 corpora=()
+base_cli=""
+want_base=0
 for arg in "$@"; do
+    if [[ $want_base -eq 1 ]]; then
+        base_cli="$(cd "$(dirname "$arg")" && pwd)/$(basename "$arg")"
+        want_base=0
+        continue
+    fi
     case "$arg" in
+        --base) want_base=1 ;;
         --quick) quick=(--quick) ;;
         --no-1m) synth=0 ;;
         -h | --help)
@@ -43,6 +54,8 @@ for arg in "$@"; do
         *) corpora+=("$arg") ;;
     esac
 done
+[[ $want_base -eq 0 ]] || { echo "targets.sh: --base needs the path of a quire CLI" >&2; exit 2; }
+[[ -z "$base_cli" || -x "$base_cli" ]] || { echo "targets.sh: --base $base_cli is not executable" >&2; exit 2; }
 [[ ${#corpora[@]} -gt 0 ]] || corpora=(news docs zh short)
 cmdline="benches/targets.sh${*:+ $*}"
 
@@ -86,6 +99,12 @@ if [[ $synth -eq 1 ]]; then
     echo "targets.sh: 1M synthetic pack (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     targets --synth "$data" --work "$work" --command "$cmdline" >/dev/null
     rm -f "$work"/*
+    if [[ -n "$base_cli" ]]; then
+        echo "targets.sh: 1M synthetic pack with the base CLI (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        targets --synth "$data" --work "$work" --command "$cmdline" \
+            --quire "$base_cli" --out "$here/results/base" >/dev/null
+        rm -f "$work"/*
+    fi
     synth_json=(--synth-json "$here/results/targets-synth-1m.json")
 fi
 
@@ -96,7 +115,16 @@ for name in "${corpora[@]}"; do
     targets --corpus "$name" "${input[@]}" --work "$work" \
         "${quick[@]}" "${synth_json[@]}" --command "$cmdline" >/dev/null
     rm -f "$work"/*
+    if [[ -n "$base_cli" ]]; then
+        echo "targets.sh: $name with the base CLI (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        base_synth=()
+        [[ ${#synth_json[@]} -eq 0 ]] || base_synth=(--synth-json "$here/results/base/targets-synth-1m.json")
+        targets --corpus "$name" "${input[@]}" --work "$work" --quire "$base_cli" \
+            --out "$here/results/base" "${quick[@]}" "${base_synth[@]}" --command "$cmdline" >/dev/null
+        rm -f "$work"/*
+    fi
 done
 
 targets --summary "$here/results"
+[[ -z "$base_cli" ]] || targets --summary "$here/results/base"
 echo "targets.sh: done in $(( $(date +%s) - start )) s, load $(cut -d' ' -f1-3 /proc/loadavg); results in benches/results/targets-*.md" >&2

@@ -11,14 +11,26 @@ use super::compress::{dict_table_log, new_compressor};
 use super::options::{DictionaryMode, WriterOptions};
 use crate::format;
 
+/// The dictionary the writer picked, and its stored frame when the pick compressed it
+/// already.
+pub(super) struct Chosen {
+    /// The dictionary's bytes (raw content).
+    pub(super) dict: Vec<u8>,
+    /// The DICT section's bytes for it, at the archive's level, if already made.
+    pub(super) frame: Option<Vec<u8>>,
+}
+
 /// The dictionary for this sample (`sizes` are its bodies' lengths, back to back), or `None`
 /// when the mode, the sample's size or the estimate says no. `blocks` cut the sample as the
 /// archive's blocks will be cut; `whole` is the archive's text in bytes.
 ///
 /// [`DictionaryMode::Auto`] weighs two sizes, the largest allowed (the option, at most a
-/// quarter of the sample) and half the option (if smaller), by [`estimate`]: the larger must save at least
-/// [`LARGER_MUST_SAVE`] of the archive, since a first get after open decodes the whole
-/// dictionary (~0.7 µs per KiB). Then the one kept must cost less to store than it saves.
+/// quarter of the sample) and half the option (if smaller, and the larger only when
+/// [`larger_may_pay`]), by [`estimate`]: the larger must save at least [`LARGER_MUST_SAVE`]
+/// of the archive, since a first get after open decodes the whole dictionary (~0.7 µs per
+/// KiB). Two candidates are weighed on the whole sample (up to [`WEIGH_BYTES`]) with their
+/// frames as stored at the archive's level (`level`); the frame of the one kept is returned.
+/// Then the one kept must cost less to store than it saves.
 pub(super) fn choose(
     opts: &WriterOptions,
     dict_size: usize,
@@ -27,7 +39,7 @@ pub(super) fn choose(
     blocks: &[&[u8]],
     whole: u64,
     threads: usize,
-) -> io::Result<Option<Vec<u8>>> {
+) -> io::Result<Option<Chosen>> {
     let total: usize = sizes.iter().sum();
     if total != sample.len() || sizes.len() < 8 {
         return Ok(None);
@@ -37,31 +49,65 @@ pub(super) fn choose(
         DictionaryMode::Auto => dict_size.min(total / 4),
         DictionaryMode::On => {
             let size = dict_size.min(total / 2).max(256);
-            return Ok(Some(sample_dictionary(sample, sizes, size)).filter(|d| d.len() >= 8));
+            let dict = Some(sample_dictionary(sample, sizes, size)).filter(|d| d.len() >= 8);
+            return Ok(dict.map(|dict| Chosen { dict, frame: None }));
         }
         _ => return Ok(None),
     };
     let smaller = largest.min(dict_size / 2);
-    let mut candidates = vec![sample_dictionary(sample, sizes, largest)];
+    let mut candidates = Vec::new();
     if smaller < largest && smaller >= 64 << 10 {
-        candidates.insert(0, sample_dictionary(sample, sizes, smaller));
+        candidates.push(sample_dictionary(sample, sizes, smaller));
+        if larger_may_pay(opts, smaller, whole) {
+            candidates.push(sample_dictionary(sample, sizes, largest));
+        }
+    } else {
+        candidates.push(sample_dictionary(sample, sizes, largest));
     }
     candidates.retain(|d| d.len() >= 8);
-    let mut costs = estimate_all(&candidates, blocks, whole, threads)?;
-    let none = costs.remove(0);
-    let mut best = None;
-    for (dict, cost) in candidates.into_iter().zip(costs) {
+    // One candidate is weighed only against none, which it beats or loses by far: a quick
+    // look. Two are close, and a quick look misjudged them (docs: 4 MiB against 2 MiB, part
+    // of 2 MiB of blocks and frames stored at level 3 said 4 MiB saved nothing; the whole
+    // sample and the frames at level 19 say 1.9 %, and so did the archives).
+    let weigh = match candidates.len() {
+        2 => Weigh {
+            bytes: WEIGH_BYTES,
+            level: Some(opts.get_level()),
+        },
+        _ => Weigh {
+            bytes: ESTIMATE_BYTES,
+            level: None,
+        },
+    };
+    let mut costs = estimate_all(&candidates, blocks, whole, weigh, threads)?;
+    let (none, _) = costs.remove(0);
+    let mut best: Option<(Vec<u8>, u128, Option<Vec<u8>>)> = None;
+    for (dict, (cost, frame)) in candidates.into_iter().zip(costs) {
         let better = match &best {
             None => true,
-            Some((_, b)) => cost * LARGER_MUST_SAVE.1 < b * LARGER_MUST_SAVE.0,
+            Some((_, b, _)) => cost * LARGER_MUST_SAVE.1 < b * LARGER_MUST_SAVE.0,
         };
         if better {
-            best = Some((dict, cost));
+            best = Some((dict, cost, frame));
         }
     }
-    let chosen = best.filter(|(_, cost)| *cost < none).map(|(d, _)| d);
+    let chosen = best
+        .filter(|(_, cost, _)| *cost < none)
+        .map(|(dict, _, frame)| Chosen { dict, frame });
     Ok(chosen)
 }
+
+/// Whether the larger of the two Auto candidates is weighed at all: with the size the
+/// writer's own, only when the text is at least [`TEXT_PER_SMALLER`] times the smaller one.
+/// A first article after open decodes the whole dictionary, so a corpus that a smaller one
+/// already covers well keeps it (news, 12.5 MB of text: 2 MiB, though 3.1 MB would make it
+/// 1.6 % smaller and its first article 1.5× slower).
+fn larger_may_pay(opts: &WriterOptions, smaller: usize, whole: u64) -> bool {
+    !opts.get_dict_size_is_auto() || whole >= (smaller as u64).saturating_mul(TEXT_PER_SMALLER)
+}
+
+/// See [`larger_may_pay`].
+const TEXT_PER_SMALLER: u64 = 8;
 
 /// A larger dictionary is kept only when its estimated archive is this much smaller (a
 /// fraction: 99/100 of the smaller dictionary's, i.e. 1 % saved). Measured with the estimate
@@ -116,8 +162,21 @@ fn sample_dictionary(sample: &[u8], sizes: &[usize], size: usize) -> Vec<u8> {
     dict
 }
 
-/// About how many bytes of the sample the Auto dictionary check compresses.
+/// About how many bytes of the sample the Auto dictionary check compresses to weigh one
+/// dictionary against none.
 const ESTIMATE_BYTES: usize = 2 << 20;
+
+/// About how many bytes of the sample it compresses to weigh two dictionaries: the whole of
+/// the largest automatic sample (64 MiB; at level 3, ~1 s a candidate on docs's 28 MB).
+const WEIGH_BYTES: usize = 64 << 20;
+
+/// How [`estimate_all`] weighs: about how many bytes of blocks it compresses, and the level
+/// at which it stores each dictionary (`None`: a quick level 3, frame not kept).
+#[derive(Clone, Copy)]
+struct Weigh {
+    bytes: usize,
+    level: Option<i32>,
+}
 
 /// `packed`: the compressed size of `measured` bytes, evenly spaced over `total`.
 #[derive(Default)]
@@ -128,12 +187,12 @@ struct Estimate {
 }
 
 /// For [`DictionaryMode::Auto`]: the blocks, or an evenly spaced part of them of about
-/// [`ESTIMATE_BYTES`], compressed quickly with or without the dictionary. Large blocks often
-/// gain less from a dictionary than it costs to store.
-fn estimate(dict: Option<&[u8]>, blocks: &[&[u8]]) -> io::Result<Estimate> {
+/// `bytes`, compressed quickly with or without the dictionary. Large blocks often gain less
+/// from a dictionary than it costs to store.
+fn estimate(dict: Option<&[u8]>, blocks: &[&[u8]], bytes: usize) -> io::Result<Estimate> {
     let all: Vec<&[u8]> = blocks.iter().copied().filter(|b| !b.is_empty()).collect();
     let total: usize = all.iter().map(|b| b.len()).sum();
-    let step = total.div_ceil(ESTIMATE_BYTES).max(1);
+    let step = total.div_ceil(bytes.max(1)).max(1);
     let mut c = new_compressor(3, dict)?;
     if let Some(d) = dict {
         // Level 3's tables (2^17 entries) hold only the last part of a large dictionary, so
@@ -156,26 +215,33 @@ fn estimate(dict: Option<&[u8]>, blocks: &[&[u8]]) -> io::Result<Estimate> {
 }
 
 /// The estimated archive bytes with no dictionary (first) and with each of `dicts`: the
-/// dictionary's stored size (compressed at level 3, no smaller than the final frame) plus
-/// its [`estimate`] scaled to the `whole` archive. On threads when there are threads.
+/// dictionary's stored size plus its [`estimate`] scaled to the `whole` archive, with the
+/// stored frame when `weigh` gives a level (else the size of a quick level-3 frame, no
+/// smaller than the final one). On threads when there are threads.
 fn estimate_all(
     dicts: &[Vec<u8>],
     blocks: &[&[u8]],
     whole: u64,
+    weigh: Weigh,
     threads: usize,
-) -> io::Result<Vec<u128>> {
-    let cost = |dict: Option<&[u8]>| -> io::Result<u128> {
-        let e = estimate(dict, blocks)?;
-        let stored = match dict {
-            Some(d) => {
+) -> io::Result<Vec<(u128, Option<Vec<u8>>)>> {
+    let cost = |dict: Option<&[u8]>| -> io::Result<(u128, Option<Vec<u8>>)> {
+        let e = estimate(dict, blocks, weigh.bytes)?;
+        let (stored, frame) = match (dict, weigh.level) {
+            (Some(d), Some(level)) => {
+                let frame = compress_dictionary(d, level)?;
+                (frame.len() as u128, Some(frame))
+            }
+            (Some(d), None) => {
                 let mut c = zstd::bulk::Compressor::new(3)?;
                 c.include_checksum(false)?;
-                c.compress(d)?.len() as u128
+                (c.compress(d)?.len() as u128, None)
             }
-            None => 0,
+            (None, _) => (0, None),
         };
-        Ok(stored
-            + u128::from(e.packed) * u128::from(whole.max(e.total)) / u128::from(e.measured.max(1)))
+        let packed =
+            u128::from(e.packed) * u128::from(whole.max(e.total)) / u128::from(e.measured.max(1));
+        Ok((stored + packed, frame))
     };
     let all: Vec<Option<&[u8]>> = std::iter::once(None)
         .chain(dicts.iter().map(|d| Some(d.as_slice())))
@@ -204,11 +270,16 @@ pub(super) enum StoredDict {
 impl StoredDict {
     /// Starts compressing the dictionary for the DICT section: on a helper thread when
     /// there are threads to spare (at level 19, ~0.85 s for 2 MiB), beside the blocks.
+    /// A `frame` made already (by [`choose`]) is taken as it is.
     pub(super) fn start(
         dict: Option<&Arc<Vec<u8>>>,
+        frame: Option<Vec<u8>>,
         level: i32,
         threads: usize,
     ) -> io::Result<Self> {
+        if let (Some(_), Some(frame)) = (dict, frame) {
+            return Ok(StoredDict::Ready(Some(frame)));
+        }
         Ok(match dict {
             Some(d) if threads > 1 => {
                 let d = Arc::clone(d);
@@ -292,7 +363,7 @@ mod tests {
             2,
         )
         .unwrap()
-        .map(|d| d.len())
+        .map(|c| c.dict.len())
     }
 
     #[test]
@@ -302,6 +373,32 @@ mod tests {
         assert_eq!(chosen_len(16_384), Some(1 << 20));
         // 64 phrases: half a MiB holds them all, a larger dictionary adds nothing.
         assert_eq!(chosen_len(64), Some(512 << 10));
+    }
+
+    #[test]
+    fn the_larger_candidate_is_weighed_only_for_enough_text() {
+        // 16,384 phrases: the larger (1 MiB) saves enough over half of it (as above), but
+        // with the size the writer's own it is weighed only when the text is at least 8 ×
+        // 512 KiB; a size set by the caller weighs it whatever the text.
+        let (sample, sizes) = phrase_sample(16_384, 1100);
+        let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
+        let pick = |opts: &WriterOptions, whole: u64| {
+            let c = choose(opts, 1 << 20, &sample, &sizes, &blocks, whole, 2).unwrap();
+            c.map(|c| (c.dict.len(), c.frame))
+        };
+        // Level 3 keeps the frames quick to make in a debug build.
+        let auto = WriterOptions::new().level(3);
+        let (len, frame) = pick(&auto, 4 << 20).unwrap();
+        assert_eq!(len, 1 << 20);
+        // Two candidates: the kept one's frame comes back, as DICT stores it.
+        let frame = frame.expect("the frame of the dictionary kept");
+        let dict = sample_dictionary(&sample, &sizes, 1 << 20);
+        assert_eq!(frame, compress_dictionary(&dict, auto.get_level()).unwrap());
+        let (len, frame) = pick(&auto, (4 << 20) - 1).unwrap();
+        assert_eq!(len, 512 << 10);
+        assert!(frame.is_none(), "one candidate: no frame made yet");
+        let set = WriterOptions::new().level(3).dict_size(1 << 20);
+        assert_eq!(pick(&set, (4 << 20) - 1).unwrap().0, 1 << 20);
     }
 
     #[test]

@@ -698,12 +698,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             t.entries_total = entries.len() as u64;
             t.call(Stage::Dictionary, 0, 0, 0);
         }
-        let dict = self.pick_dictionary(&entries, &opaque, threads)?;
+        let chosen = self.pick_dictionary(&entries, &opaque, threads)?;
+        let (dict, frame) = match chosen {
+            Some(c) => (Some(c.dict), c.frame),
+            None => (None, None),
+        };
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         // One copy of the dictionary, for its own compression and for every block's.
         let dict = dict.map(Arc::new);
         let level = self.opts.get_level();
-        let stored = StoredDict::start(dict.as_ref(), level, threads)?;
+        let stored = StoredDict::start(dict.as_ref(), frame, level, threads)?;
         let mut data = DataWriter::new(Compressors::start(level, dict, threads)?)?;
         let placed = self.lay_out(&entries, &opaque, &mut data)?;
         let blocks = data.finish()?;
@@ -826,7 +830,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         entries: &[Pending],
         opaque: &[bool],
         threads: usize,
-    ) -> Result<Option<Vec<u8>>, WriteError> {
+    ) -> Result<Option<dictionary::Chosen>, WriteError> {
         let mode = self.opts.get_dictionary();
         if mode == DictionaryMode::Off {
             return Ok(None);
@@ -839,10 +843,19 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 .filter(|(_, o)| !**o)
                 .map(|(e, _)| e)
         };
+        let mut lens: Vec<u64> = text().map(|e| u64::from(e.lead_len) + e.body_len).collect();
+        let whole: u64 = lens.iter().sum();
+        let mid = lens.len() / 2;
+        let median = match lens.get(mid) {
+            Some(_) => *lens.select_nth_unstable(mid).1,
+            None => 0,
+        };
+        drop(lens);
+        let dict_size = self.opts.dict_size_for(median, whole);
         let total: u64 = text()
             .map(|e| u64::from(e.lead_len) + e.body_len.min(SAMPLE_PIECE))
             .sum();
-        let budget = self.opts.get_dict_sample() as u64;
+        let budget = self.opts.dict_sample_for(dict_size) as u64;
         let step = total.div_ceil(budget.max(1)).max(1) as usize;
         let mut sample = Vec::new();
         let mut sizes = Vec::new();
@@ -857,15 +870,6 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             sizes.push(len);
         }
         let blocks: Vec<&[u8]> = sample.chunks(self.target as usize).collect();
-        let mut lens: Vec<u64> = text().map(|e| u64::from(e.lead_len) + e.body_len).collect();
-        let whole = lens.iter().sum();
-        let mid = lens.len() / 2;
-        let median = match lens.get(mid) {
-            Some(_) => *lens.select_nth_unstable(mid).1,
-            None => 0,
-        };
-        let dict_size = self.opts.dict_size_for(median);
-        drop(lens);
         Ok(dictionary::choose(
             &self.opts, dict_size, &sample, &sizes, &blocks, whole, threads,
         )?)
