@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds libquire (cargo build --release -p quire-c), checks that the committed header is
-# what cbindgen generates, makes the test fixture with the Rust reader, compiles the C tests
+# what cbindgen generates, makes the test fixture with the Rust reader (and the answers of
+# the release CLI's `quire search --json` on its search archive), compiles the C tests
 # and the example with the system cc (against libquire.so and libquire.a), runs the test,
 # then quire_open_url against real servers (tests/remote.sh: nginx over http and https, and
 # moto over s3://, started on free ports of 127.0.0.1 and stopped at the end; with CI=true a
@@ -22,6 +23,29 @@ cargo test --release -q -p quire-c --test header
 echo "-- libquire and the fixture"
 cargo build --release -q -p quire-c
 cargo run --release -q -p quire-c --example fixture -- "$work/fixture" >/dev/null
+
+echo "-- quire search --json on the search fixture (the answers the C test compares with)"
+cargo build --release -q -p quire-cli --bin quire
+python3 - "$lib/quire" "$work/fixture" <<'EOF'
+import json, subprocess, sys
+quire, d = sys.argv[1], sys.argv[2]
+out = []
+with open(f"{d}/search-queries.txt", encoding="utf-8", newline="") as f:
+    lines = f.read().split("\n")
+for line in lines:
+    if "\t" not in line:
+        continue
+    limit, q = line.split("\t", 1)
+    out.append(line + "\n")
+    r = subprocess.run([quire, "search", f"{d}/search.quire", "--limit", limit, "--json", "--", q],
+                       check=True, stdout=subprocess.PIPE)
+    for row in r.stdout.decode("utf-8").splitlines():
+        h = json.loads(row)
+        title = "(none)" if h["title"] is None else h["title"]
+        out.append(f'{h["key"]}\t{title}\t{h["score"]}\t{h["snippet"]}\n')
+with open(f"{d}/search-expected.tsv", "w", encoding="utf-8", newline="") as f:
+    f.write("".join(out))
+EOF
 
 echo "-- compile with $CC"
 flags=(-std=c11 -Wall -Wextra -Werror -pedantic -Ibindings/c/include)

@@ -16,7 +16,12 @@
 //!   queries, with limits (format below);
 //! - `titles.quire`: seven entries whose titles differ in case, diacritics and width (the C
 //!   test knows their suggestions by heart); `no-index.quire`: the same without a title
-//!   index (`IndexKind::None`).
+//!   index (`IndexKind::None`);
+//! - `search.quire`: 600 entries of English-like text with a full-text index
+//!   (`IndexKind::Full`, language `eng`): plain text, HTML (with scripts, entities and
+//!   page titles), binary, non-ASCII words and characters HTML escapes;
+//!   `search-queries.txt`: queries for it, one a line as `LIMIT<TAB>QUERY` (test.sh asks
+//!   `quire search --json` for their answers, which the C test compares with its own).
 //!
 //! ```sh
 //! cargo run -p quire-c --example fixture -- DIR
@@ -253,6 +258,121 @@ fn write_titles(path: &Path, index: IndexKind) -> Result<()> {
     Ok(())
 }
 
+/// Words of the search fixture: English (stemmed: `running`, `runs`), non-ASCII (so that
+/// highlights' byte offsets differ from characters') and characters HTML escapes.
+const SEARCH_WORDS: &[&str] = &[
+    "river",
+    "bridge",
+    "council",
+    "library",
+    "school",
+    "storm",
+    "harbour",
+    "market",
+    "festival",
+    "railway",
+    "museum",
+    "garden",
+    "winter",
+    "summer",
+    "election",
+    "running",
+    "runs",
+    "runner",
+    "café",
+    "Zürich",
+    "naïve",
+    "Straße",
+    "Москва",
+    "北京",
+    "大学",
+    "<tag>",
+    "&",
+    "\"quoted\"",
+    "it's",
+    "the",
+    "of",
+    "and",
+];
+
+/// Queries for `search.quire`: `LIMIT<TAB>QUERY` lines.
+const SEARCH_QUERIES: &[(usize, &str)] = &[
+    (10, "river"),
+    (3, "river"),
+    (1, "river"),
+    (100, "river bridge"),
+    (10, "\"river bridge\""),
+    (10, "run"),
+    (10, "running festival"),
+    (20, "café"),
+    (10, "CAFE zurich"),
+    (10, "Москва"),
+    (10, "北京"),
+    (10, "tag"),
+    (10, "quoted"),
+    (10, "its"),
+    (10, "the"),
+    (0, "river"),
+    (10, "nothing-like-this"),
+    (10, ""),
+    (10, "secretword"),
+    (10, "page"),
+    (10000, "museum winter"),
+];
+
+/// `search.quire`: 600 entries with a full-text index in English, and its queries.
+fn write_search(dir: &Path) -> Result<()> {
+    let mut rng = Rng(0x5EA2_C4F1_7E57_0001);
+    let opts = WriterOptions::new()
+        .overwrite(Overwrite::Replace)
+        .created(1_000_000_000)
+        .index(IndexKind::Full)
+        .metadata("language", "eng");
+    let mut w = ArchiveWriter::create(dir.join("search.quire"), opts)?;
+    for i in 0..600u32 {
+        let n = [3, 12, 40, 200, 1500][rng.below(5) as usize];
+        let words: Vec<&str> = (0..n)
+            .map(|_| SEARCH_WORDS[rng.below(SEARCH_WORDS.len() as u64) as usize])
+            .collect();
+        let text = words.join(if i % 3 == 0 { "\n" } else { " " });
+        let key = format!("doc/{i:04}");
+        let title = format!(
+            "{} {}",
+            SEARCH_WORDS[rng.below(12) as usize],
+            SEARCH_WORDS[rng.below(SEARCH_WORDS.len() as u64) as usize]
+        );
+        let body;
+        let mut e = if i % 7 == 0 {
+            let esc = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            body = format!(
+                "<html><head><title>Page {i}</title><script>var secretword = 1;</script>\
+                 </head><body><p>{esc}</p></body></html>"
+            );
+            NewEntry::new(&key, body.as_bytes()).content_type("text/html")
+        } else if i % 50 == 1 {
+            body = format!("\u{0}\u{1} secretword {text}");
+            NewEntry::new(&key, body.as_bytes()).content_type("application/octet-stream")
+        } else {
+            body = text;
+            NewEntry::new(&key, body.as_bytes())
+        };
+        if i % 5 != 0 {
+            e = e.title(&title);
+        }
+        w.add(&e)?;
+    }
+    w.finish()?;
+    let mut queries = String::new();
+    for (limit, q) in SEARCH_QUERIES {
+        queries.push_str(&format!("{limit}\t{q}\n"));
+    }
+    std::fs::write(dir.join("search-queries.txt"), queries)?;
+    Ok(())
+}
+
 /// Flips a byte in the middle of the second index page of the archive at `path` (whose
 /// root is a branch over pages); returns the file and the page's first entry and count.
 fn damage_second_page(path: &Path) -> Result<(Vec<u8>, u64, u64)> {
@@ -293,6 +413,7 @@ fn main() -> Result<()> {
     write_suggestions(&archive, dir)?;
     write_titles(&dir.join("titles.quire"), IndexKind::Titles)?;
     write_titles(&dir.join("no-index.quire"), IndexKind::None)?;
+    write_search(dir)?;
 
     let paged = dir.join("damaged-page.quire");
     write_archive(&paged, Some(2048))?;

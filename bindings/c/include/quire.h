@@ -15,6 +15,9 @@
  *
  * quire_suggest answers title suggestions (folded prefixes of titles and of their words)
  * from an archive's title index; QUIRE_ERR_NO_INDEX for one packed with --index none.
+ * quire_search answers full-text searches (BM25-ranked, with snippets whose highlights are
+ * byte ranges) from an archive's full-text index; QUIRE_ERR_NO_INDEX for one packed
+ * without --index full.
  *
  * MIT licence. Generated from bindings/c/src/lib.rs by cbindgen: do not edit by hand.
  */
@@ -50,13 +53,16 @@ typedef enum quire_status {
     QUIRE_BUFFER_TOO_SMALL = 2,
     // The iterator has no more entries.
     QUIRE_DONE = 3,
-    // An argument is invalid: a NULL pointer, a length that does not fit.
+    // An argument is invalid: a NULL pointer, a length that does not fit, text that is not
+    // UTF-8, a search query over spec §15.2's limits (4096 bytes, 64 distinct words).
     QUIRE_ERR_ARGUMENT = -1,
     // The operating system failed to open, map or read the file.
     QUIRE_ERR_IO = -2,
     // The bytes are not a quire archive (bad magic number).
     QUIRE_ERR_NOT_ARCHIVE = -3,
-    // The archive's format version or a required feature is newer than this library.
+    // The archive's format version or a required feature is newer than this library; or
+    // (`quire_search`) its full-text index was made by a tokenizer this library does not
+    // implement.
     QUIRE_ERR_UNSUPPORTED = -4,
     // The archive is damaged where this call looked (the message says where and what);
     // other entries may still be readable.
@@ -87,7 +93,9 @@ typedef enum quire_status {
     // handle cannot read it any more: close it and open the URL again.
     QUIRE_ERR_CHANGED = -13,
     // The archive has no title index (it was packed with `--index none`), so
-    // `quire_suggest` cannot answer; `quire_has_title_index` tells beforehand.
+    // `quire_suggest` cannot answer; `quire_has_title_index` tells beforehand. Also: the
+    // archive has no full-text index (it was packed without `--index full`), so
+    // `quire_search` cannot answer; `quire_has_search_index` tells beforehand.
     QUIRE_ERR_NO_INDEX = -14,
 } quire_status;
 
@@ -106,6 +114,11 @@ typedef struct quire_archive quire_archive;
 // An iterator over entry numbers. Opaque; from `quire_iter_new` or `quire_iter_prefix`,
 // released by `quire_iter_free`.
 typedef struct quire_iter quire_iter;
+
+// The results one `quire_search` found. Opaque; read with `quire_search_results_len` and
+// the `quire_search_result_*` accessors, released by `quire_search_results_free`. Owns its
+// strings: it may outlive the archive's handle.
+typedef struct quire_search_results quire_search_results;
 
 // The title suggestions one `quire_suggest` found. Opaque; read with
 // `quire_suggestions_len`, `quire_suggestion_key`, `quire_suggestion_title` and
@@ -426,6 +439,119 @@ int quire_suggestion_kind(const struct quire_suggestions *s, size_t i, int *kind
 // `s` is NULL or suggestions from `quire_suggest`, not yet freed and not in use by
 // another thread.
 int quire_suggestions_free(struct quire_suggestions *s);
+
+// Stores in `*has` whether the archive has a full-text index (1) or not (0): what
+// `quire_search` needs. Reads nothing.
+//
+// # Safety
+// `a` is a live handle; `has` is writable.
+int quire_has_search_index(const struct quire_archive *a, int *has);
+
+// Copies the tokenizer string of the archive's full-text index (spec §15.1: which
+// tokenizer, and which version, made its terms, e.g. `quire-text/1 lang=eng
+// stem=snowball-english cjk=bigram`), NUL-terminated, into `buf` (`buf_len` bytes) and
+// stores the size it needs, terminator included, in `*needed`. `QUIRE_BUFFER_TOO_SMALL`
+// when it does not fit, `QUIRE_ERR_NO_INDEX` without a full-text index,
+// `QUIRE_ERR_DAMAGED` when the index's header or root is damaged.
+//
+// # Safety
+// `a` is a live handle; `buf` points to `buf_len` writable bytes (NULL only with
+// `buf_len` 0); `needed` is writable.
+int quire_search_tokenizer(const struct quire_archive *a, char *buf, size_t buf_len, size_t *needed);
+
+// Full-text search (spec §15) for the `query_len` bytes of `query` (UTF-8): the entries
+// whose text holds every word of the query (and each `"quoted phrase"` word for word),
+// ranked by BM25, best first (equal scores by key), at most `limit` of them (at most
+// 10,000 whatever the limit; 0 gives none). Words are analysed as the archive's text was,
+// in its language: stemmed where the language has a stemmer (`running` finds `run`), case
+// and diacritics folded, Chinese segmented. A query without a word finds nothing. The
+// results are those of `quire search ARCHIVE QUERY --limit N`.
+//
+// Stores them in `*out` (NULL on failure): read them with `quire_search_results_len` and
+// the `quire_search_result_*` accessors (key, title, entry number, score, snippet and its
+// highlights), and release them with `quire_search_results_free`.
+//
+// Reads the full-text index (its root, a term page per word, the lists of common words,
+// norms, document pages), then each result's entry for its snippet; over a URL these
+// reads are asked for together. `QUIRE_ERR_NO_INDEX` when the archive has no full-text
+// index, `QUIRE_ERR_UNSUPPORTED` when it was made by a tokenizer this library does not
+// implement (`quire_search_tokenizer` names it), `QUIRE_ERR_DAMAGED` for a damaged one,
+// `QUIRE_ERR_ARGUMENT` when `query` is not UTF-8 or is over spec §15.2's limits (4096
+// bytes, 64 distinct words); over a URL, the network's statuses.
+//
+// # Safety
+// `a` is a live handle; `query` points to `query_len` readable bytes (NULL only with
+// `query_len` 0); `out` is writable.
+int quire_search(const struct quire_archive *a, const char *query, size_t query_len, size_t limit, struct quire_search_results **out);
+
+// Stores the number of results in `*n` (numbered from 0, best first).
+//
+// # Safety
+// `r` is live results from `quire_search`; `n` is writable.
+int quire_search_results_len(const struct quire_search_results *r, size_t *n);
+
+// Stores a pointer to result `i`'s key in `*key` and its length in `*key_len`: UTF-8,
+// followed by a NUL byte (not counted; a key may hold NUL bytes itself, so prefer the
+// length), valid until `quire_search_results_free`. Open the entry with `quire_get` (or
+// by its number, `quire_search_result_index`). `QUIRE_ERR_RANGE` when `i` is not below
+// `quire_search_results_len`.
+//
+// # Safety
+// `r` is live results; `key` and `key_len` are writable.
+int quire_search_result_key(const struct quire_search_results *r, size_t i, const char **key, size_t *key_len);
+
+// Stores a pointer to result `i`'s title in `*title` and its length in `*title_len`, as
+// `quire_search_result_key` does (an HTML page without a title of its own has its
+// `<title>`); `QUIRE_NOT_FOUND` (with NULL and 0) when the entry has none.
+//
+// # Safety
+// `r` is live results; `title` and `title_len` are writable.
+int quire_search_result_title(const struct quire_search_results *r, size_t i, const char **title, size_t *title_len);
+
+// Stores result `i`'s entry number (key order) in `*index`, for `quire_get_by_index`,
+// `quire_title` and the other accessors by number.
+//
+// # Safety
+// `r` is live results; `index` is writable.
+int quire_search_result_index(const struct quire_search_results *r, size_t i, uint64_t *index);
+
+// Stores result `i`'s score in `*score`, the integer BM25 score of spec §15.2 (what
+// ranks the results, and what `quire search --json` prints), and in `*bm25` the same as
+// classic BM25 with natural logarithms (`score · ln 2 / 2^32`, what `quire search` prints
+// without `--json`). Either pointer may be NULL when that form is not wanted.
+//
+// # Safety
+// `r` is live results; `score` and `bm25` are NULL or writable.
+int quire_search_result_score(const struct quire_search_results *r, size_t i, uint64_t *score, double *bm25);
+
+// Stores a pointer to result `i`'s snippet in `*text` and its length in `*text_len`: a
+// window of the entry's text (line breaks as spaces; `…` before and after when cut from a
+// longer text), UTF-8 followed by a NUL byte (not counted), valid until
+// `quire_search_results_free`. `quire_search_result_highlights` says where the query's
+// words are in it.
+//
+// # Safety
+// `r` is live results; `text` and `text_len` are writable.
+int quire_search_result_snippet(const struct quire_search_results *r, size_t i, const char **text, size_t *text_len);
+
+// Stores in `*count` how many of the query's words are marked in result `i`'s snippet,
+// and in `*ranges` a pointer to `2 * count` byte offsets into the snippet: `ranges[2k]`
+// and `ranges[2k + 1]` are the start and end of the `k`-th mark (end excluded), in order
+// and not overlapping, each on a UTF-8 character boundary. `*ranges` is NULL when `count`
+// is 0, and otherwise valid until `quire_search_results_free`. To show the snippet as
+// `quire search --json` does, escape the text between the marks for HTML and put each
+// mark in `<b>…</b>`.
+//
+// # Safety
+// `r` is live results; `ranges` and `count` are writable.
+int quire_search_result_highlights(const struct quire_search_results *r, size_t i, const size_t **ranges, size_t *count);
+
+// Releases results from `quire_search` (NULL is allowed).
+//
+// # Safety
+// `r` is NULL or results from `quire_search`, not yet freed and not in use by another
+// thread.
+int quire_search_results_free(struct quire_search_results *r);
 
 // Makes an iterator over every entry in entry order (which is key order) and
 // stores it in `*it`. The iterator keeps the archive's data alive: it may outlive

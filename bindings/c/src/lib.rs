@@ -46,13 +46,16 @@ pub enum quire_status {
     QUIRE_BUFFER_TOO_SMALL = 2,
     /// The iterator has no more entries.
     QUIRE_DONE = 3,
-    /// An argument is invalid: a NULL pointer, a length that does not fit.
+    /// An argument is invalid: a NULL pointer, a length that does not fit, text that is not
+    /// UTF-8, a search query over spec §15.2's limits (4096 bytes, 64 distinct words).
     QUIRE_ERR_ARGUMENT = -1,
     /// The operating system failed to open, map or read the file.
     QUIRE_ERR_IO = -2,
     /// The bytes are not a quire archive (bad magic number).
     QUIRE_ERR_NOT_ARCHIVE = -3,
-    /// The archive's format version or a required feature is newer than this library.
+    /// The archive's format version or a required feature is newer than this library; or
+    /// (`quire_search`) its full-text index was made by a tokenizer this library does not
+    /// implement.
     QUIRE_ERR_UNSUPPORTED = -4,
     /// The archive is damaged where this call looked (the message says where and what);
     /// other entries may still be readable.
@@ -83,7 +86,9 @@ pub enum quire_status {
     /// handle cannot read it any more: close it and open the URL again.
     QUIRE_ERR_CHANGED = -13,
     /// The archive has no title index (it was packed with `--index none`), so
-    /// `quire_suggest` cannot answer; `quire_has_title_index` tells beforehand.
+    /// `quire_suggest` cannot answer; `quire_has_title_index` tells beforehand. Also: the
+    /// archive has no full-text index (it was packed without `--index full`), so
+    /// `quire_search` cannot answer; `quire_has_search_index` tells beforehand.
     QUIRE_ERR_NO_INDEX = -14,
 }
 
@@ -124,6 +129,26 @@ struct Suggested {
     kind: quire_match_kind,
 }
 
+/// The results one `quire_search` found. Opaque; read with `quire_search_results_len` and
+/// the `quire_search_result_*` accessors, released by `quire_search_results_free`. Owns its
+/// strings: it may outlive the archive's handle.
+#[allow(non_camel_case_types)]
+pub struct quire_search_results {
+    items: Vec<Found>,
+}
+
+/// One search result, its strings each followed by a NUL byte (not counted in their length).
+struct Found {
+    index: u64,
+    key: Box<[u8]>,
+    title: Option<Box<[u8]>>,
+    score: u64,
+    bm25: f64,
+    snippet: Box<[u8]>,
+    /// The highlights' byte ranges in the snippet, `start, end` for each.
+    marks: Box<[usize]>,
+}
+
 /// Where a suggestion's text matched (`quire_suggestion_kind`).
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -142,6 +167,7 @@ const _: () = {
     shareable::<quire_archive>();
     shareable::<quire_iter>();
     shareable::<quire_suggestions>();
+    shareable::<quire_search_results>();
 };
 
 // ---------------------------------------------------------------------------------------
@@ -284,7 +310,9 @@ impl From<ReadError> for Failure {
             | ReadError::UnsupportedFeatures { .. }
             | ReadError::BlocksOverLimit { .. } => QUIRE_ERR_UNSUPPORTED,
             ReadError::EntryOutOfRange { .. } => QUIRE_ERR_RANGE,
-            ReadError::NoTitleIndex => QUIRE_ERR_NO_INDEX,
+            ReadError::NoTitleIndex | ReadError::NoSearchIndex => QUIRE_ERR_NO_INDEX,
+            ReadError::UnsupportedTokenizer { .. } => QUIRE_ERR_UNSUPPORTED,
+            ReadError::InvalidQuery { .. } => QUIRE_ERR_ARGUMENT,
             _ => QUIRE_ERR_DAMAGED,
         };
         let mut message = e.to_string();
@@ -1468,6 +1496,361 @@ pub unsafe extern "C" fn quire_suggestions_free(s: *mut quire_suggestions) -> c_
             // SAFETY: live suggestions made by `Box::into_raw` in `quire_suggest`, released
             // once.
             drop(unsafe { Box::from_raw(s) });
+        }
+        Ok(QUIRE_OK)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Full-text search.
+
+/// Stores in `*has` whether the archive has a full-text index (1) or not (0): what
+/// `quire_search` needs. Reads nothing.
+///
+/// # Safety
+/// `a` is a live handle; `has` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_has_search_index(a: *const quire_archive, has: *mut c_int) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, has) = unsafe { (arg(a, "archive")?, out(has, "has")?) };
+        *has = c_int::from(a.archive.has_search_index());
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Copies the tokenizer string of the archive's full-text index (spec §15.1: which
+/// tokenizer, and which version, made its terms, e.g. `quire-text/1 lang=eng
+/// stem=snowball-english cjk=bigram`), NUL-terminated, into `buf` (`buf_len` bytes) and
+/// stores the size it needs, terminator included, in `*needed`. `QUIRE_BUFFER_TOO_SMALL`
+/// when it does not fit, `QUIRE_ERR_NO_INDEX` without a full-text index,
+/// `QUIRE_ERR_DAMAGED` when the index's header or root is damaged.
+///
+/// # Safety
+/// `a` is a live handle; `buf` points to `buf_len` writable bytes (NULL only with
+/// `buf_len` 0); `needed` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_tokenizer(
+    a: *const quire_archive,
+    buf: *mut c_char,
+    buf_len: usize,
+    needed: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, buf, needed) = unsafe {
+            (
+                arg(a, "archive")?,
+                buffer(buf.cast(), buf_len)?,
+                out(needed, "needed")?,
+            )
+        };
+        *needed = 0;
+        let tokenizer = a.archive.search_tokenizer()?;
+        let t = tokenizer.as_bytes();
+        *needed = t.len() + 1;
+        match buf.get_mut(..=t.len()) {
+            Some(dst) => {
+                dst[..t.len()].copy_from_slice(t);
+                dst[t.len()] = 0;
+                Ok(QUIRE_OK)
+            }
+            None => Err(Failure::new(
+                QUIRE_BUFFER_TOO_SMALL,
+                format!(
+                    "the tokenizer string needs {} bytes, the buffer has {}",
+                    t.len() + 1,
+                    buf.len()
+                ),
+            )),
+        }
+    })
+}
+
+/// Full-text search (spec §15) for the `query_len` bytes of `query` (UTF-8): the entries
+/// whose text holds every word of the query (and each `"quoted phrase"` word for word),
+/// ranked by BM25, best first (equal scores by key), at most `limit` of them (at most
+/// 10,000 whatever the limit; 0 gives none). Words are analysed as the archive's text was,
+/// in its language: stemmed where the language has a stemmer (`running` finds `run`), case
+/// and diacritics folded, Chinese segmented. A query without a word finds nothing. The
+/// results are those of `quire search ARCHIVE QUERY --limit N`.
+///
+/// Stores them in `*out` (NULL on failure): read them with `quire_search_results_len` and
+/// the `quire_search_result_*` accessors (key, title, entry number, score, snippet and its
+/// highlights), and release them with `quire_search_results_free`.
+///
+/// Reads the full-text index (its root, a term page per word, the lists of common words,
+/// norms, document pages), then each result's entry for its snippet; over a URL these
+/// reads are asked for together. `QUIRE_ERR_NO_INDEX` when the archive has no full-text
+/// index, `QUIRE_ERR_UNSUPPORTED` when it was made by a tokenizer this library does not
+/// implement (`quire_search_tokenizer` names it), `QUIRE_ERR_DAMAGED` for a damaged one,
+/// `QUIRE_ERR_ARGUMENT` when `query` is not UTF-8 or is over spec §15.2's limits (4096
+/// bytes, 64 distinct words); over a URL, the network's statuses.
+///
+/// # Safety
+/// `a` is a live handle; `query` points to `query_len` readable bytes (NULL only with
+/// `query_len` 0); `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search(
+    a: *const quire_archive,
+    query: *const c_char,
+    query_len: usize,
+    limit: usize,
+    out: *mut *mut quire_search_results,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (a, out) = unsafe { (arg(a, "archive")?, self::out(out, "out")?) };
+        *out = ptr::null_mut();
+        // SAFETY: the caller's contract for `query` and `query_len`.
+        let query = unsafe { bytes(query, query_len, "query") }?;
+        let query =
+            std::str::from_utf8(query).map_err(|_| Failure::argument("query is not UTF-8"))?;
+        let found = a.archive.search(query, limit)?;
+        let items = found
+            .into_iter()
+            .map(|h| Found {
+                index: h.index,
+                score: h.score,
+                bm25: h.bm25(),
+                marks: h
+                    .snippet
+                    .marks
+                    .iter()
+                    .flat_map(|m| [m.start, m.end])
+                    .collect(),
+                key: nul_terminated(h.key),
+                title: h.title.map(nul_terminated),
+                snippet: nul_terminated(h.snippet.text),
+            })
+            .collect();
+        *out = Box::into_raw(Box::new(quire_search_results { items }));
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Result `i` of `r`, or `QUIRE_ERR_RANGE`.
+fn search_result(r: &quire_search_results, i: usize) -> Result<&Found, Failure> {
+    r.items.get(i).ok_or_else(|| {
+        Failure::new(
+            QUIRE_ERR_RANGE,
+            format!("search result {i} out of range ({} results)", r.items.len()),
+        )
+    })
+}
+
+/// Stores the number of results in `*n` (numbered from 0, best first).
+///
+/// # Safety
+/// `r` is live results from `quire_search`; `n` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_results_len(
+    r: *const quire_search_results,
+    n: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (r, n) = unsafe { (arg(r, "results")?, out(n, "n")?) };
+        *n = r.items.len();
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores a pointer to result `i`'s key in `*key` and its length in `*key_len`: UTF-8,
+/// followed by a NUL byte (not counted; a key may hold NUL bytes itself, so prefer the
+/// length), valid until `quire_search_results_free`. Open the entry with `quire_get` (or
+/// by its number, `quire_search_result_index`). `QUIRE_ERR_RANGE` when `i` is not below
+/// `quire_search_results_len`.
+///
+/// # Safety
+/// `r` is live results; `key` and `key_len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_result_key(
+    r: *const quire_search_results,
+    i: usize,
+    key: *mut *const c_char,
+    key_len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (r, key, key_len) = unsafe {
+            (
+                arg(r, "results")?,
+                out(key, "key")?,
+                out(key_len, "key_len")?,
+            )
+        };
+        (*key, *key_len) = (ptr::null(), 0);
+        let k = &search_result(r, i)?.key;
+        *key = k.as_ptr().cast();
+        *key_len = k.len() - 1;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores a pointer to result `i`'s title in `*title` and its length in `*title_len`, as
+/// `quire_search_result_key` does (an HTML page without a title of its own has its
+/// `<title>`); `QUIRE_NOT_FOUND` (with NULL and 0) when the entry has none.
+///
+/// # Safety
+/// `r` is live results; `title` and `title_len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_result_title(
+    r: *const quire_search_results,
+    i: usize,
+    title: *mut *const c_char,
+    title_len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (r, title, title_len) = unsafe {
+            (
+                arg(r, "results")?,
+                out(title, "title")?,
+                out(title_len, "title_len")?,
+            )
+        };
+        (*title, *title_len) = (ptr::null(), 0);
+        let Some(t) = &search_result(r, i)?.title else {
+            return Err(Failure::new(
+                QUIRE_NOT_FOUND,
+                format!("search result {i} has no title"),
+            ));
+        };
+        *title = t.as_ptr().cast();
+        *title_len = t.len() - 1;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores result `i`'s entry number (key order) in `*index`, for `quire_get_by_index`,
+/// `quire_title` and the other accessors by number.
+///
+/// # Safety
+/// `r` is live results; `index` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_result_index(
+    r: *const quire_search_results,
+    i: usize,
+    index: *mut u64,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (r, index) = unsafe { (arg(r, "results")?, out(index, "index")?) };
+        *index = search_result(r, i)?.index;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores result `i`'s score in `*score`, the integer BM25 score of spec §15.2 (what
+/// ranks the results, and what `quire search --json` prints), and in `*bm25` the same as
+/// classic BM25 with natural logarithms (`score · ln 2 / 2^32`, what `quire search` prints
+/// without `--json`). Either pointer may be NULL when that form is not wanted.
+///
+/// # Safety
+/// `r` is live results; `score` and `bm25` are NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_result_score(
+    r: *const quire_search_results,
+    i: usize,
+    score: *mut u64,
+    bm25: *mut f64,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let r = unsafe { arg(r, "results")? };
+        let found = search_result(r, i)?;
+        // SAFETY: the caller's contract: NULL or writable.
+        if let Some(s) = unsafe { score.as_mut() } {
+            *s = found.score;
+        }
+        // SAFETY: as above.
+        if let Some(b) = unsafe { bm25.as_mut() } {
+            *b = found.bm25;
+        }
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores a pointer to result `i`'s snippet in `*text` and its length in `*text_len`: a
+/// window of the entry's text (line breaks as spaces; `…` before and after when cut from a
+/// longer text), UTF-8 followed by a NUL byte (not counted), valid until
+/// `quire_search_results_free`. `quire_search_result_highlights` says where the query's
+/// words are in it.
+///
+/// # Safety
+/// `r` is live results; `text` and `text_len` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_result_snippet(
+    r: *const quire_search_results,
+    i: usize,
+    text: *mut *const c_char,
+    text_len: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (r, text, text_len) = unsafe {
+            (
+                arg(r, "results")?,
+                out(text, "text")?,
+                out(text_len, "text_len")?,
+            )
+        };
+        (*text, *text_len) = (ptr::null(), 0);
+        let t = &search_result(r, i)?.snippet;
+        *text = t.as_ptr().cast();
+        *text_len = t.len() - 1;
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Stores in `*count` how many of the query's words are marked in result `i`'s snippet,
+/// and in `*ranges` a pointer to `2 * count` byte offsets into the snippet: `ranges[2k]`
+/// and `ranges[2k + 1]` are the start and end of the `k`-th mark (end excluded), in order
+/// and not overlapping, each on a UTF-8 character boundary. `*ranges` is NULL when `count`
+/// is 0, and otherwise valid until `quire_search_results_free`. To show the snippet as
+/// `quire search --json` does, escape the text between the marks for HTML and put each
+/// mark in `<b>…</b>`.
+///
+/// # Safety
+/// `r` is live results; `ranges` and `count` are writable.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_result_highlights(
+    r: *const quire_search_results,
+    i: usize,
+    ranges: *mut *const usize,
+    count: *mut usize,
+) -> c_int {
+    boundary(|| {
+        // SAFETY: the caller's contract.
+        let (r, ranges, count) = unsafe {
+            (
+                arg(r, "results")?,
+                out(ranges, "ranges")?,
+                out(count, "count")?,
+            )
+        };
+        (*ranges, *count) = (ptr::null(), 0);
+        let marks = &search_result(r, i)?.marks;
+        if !marks.is_empty() {
+            *ranges = marks.as_ptr();
+            *count = marks.len() / 2;
+        }
+        Ok(QUIRE_OK)
+    })
+}
+
+/// Releases results from `quire_search` (NULL is allowed).
+///
+/// # Safety
+/// `r` is NULL or results from `quire_search`, not yet freed and not in use by another
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn quire_search_results_free(r: *mut quire_search_results) -> c_int {
+    boundary(|| {
+        if !r.is_null() {
+            // SAFETY: live results made by `Box::into_raw` in `quire_search`, released once.
+            drop(unsafe { Box::from_raw(r) });
         }
         Ok(QUIRE_OK)
     })

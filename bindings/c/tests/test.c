@@ -3,8 +3,10 @@
  * accessor, both iterators, the four ways of opening (quire_open_url with local paths:
  * tests/remote.c reads URLs), four threads on one handle,
  * errors (missing keys, bad arguments, a truncated, a bit-flipped and a foreign archive),
- * a prefix walk that goes on past a damaged index page, and title suggestions (against the
- * Rust reader's, folding, no title index).
+ * a prefix walk that goes on past a damaged index page, title suggestions (against the
+ * Rust reader's, folding, no title index), and full-text search (against `quire search
+ * --json`'s answers, which test.sh writes to DIR/search-expected.tsv; highlights, errors, no
+ * full-text index, a damaged one).
  *
  *   cargo run -p quire-c --example fixture -- DIR     # test.quire, expected.bin, ...
  *   cc -std=c11 -Wall -Wextra -Werror -Ibindings/c/include bindings/c/tests/test.c \
@@ -360,6 +362,255 @@ static void check_suggestions(const char *dir) {
     CHECK(quire_index_of(a, "zh", 2, &index) == QUIRE_OK, "entries still read");
     CHECK(quire_has_title_index(a, NULL) == QUIRE_ERR_ARGUMENT, "has_title_index into NULL");
     quire_close(a);
+}
+
+/* A growing string (aborts the test when memory runs out). */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} strbuf;
+
+static void sb_add(strbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (b->len + n + 1 > cap) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+static void sb_str(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+/* `n` bytes of `s` escaped for HTML as quire's Snippet::to_html escapes them. */
+static void sb_html(strbuf *b, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '&': sb_str(b, "&amp;"); break;
+        case '<': sb_str(b, "&lt;"); break;
+        case '>': sb_str(b, "&gt;"); break;
+        case '"': sb_str(b, "&quot;"); break;
+        case '\'': sb_str(b, "&#39;"); break;
+        default: sb_add(b, s + i, 1);
+        }
+    }
+}
+
+/* Appends result `i` of `r` as a line of search-expected.tsv (KEY, TITLE or "(none)", SCORE,
+ * the snippet as HTML), checking on the way what the line does not show: the entry number,
+ * the float score, the highlights' bounds and order. Returns 0 when a check failed. */
+static int search_line(quire_archive *a, quire_search_results *r, size_t i, strbuf *out) {
+    const char *k = NULL, *t = NULL, *text = NULL, *ek = NULL;
+    size_t kl = 0, tl = 0, text_len = 0, ekl = 0, count = 0;
+    const size_t *ranges = NULL;
+    uint64_t score = 0, index = 0;
+    double bm25 = -1;
+    int ok = quire_search_result_key(r, i, &k, &kl) == QUIRE_OK && k[kl] == 0;
+    int trc = quire_search_result_title(r, i, &t, &tl);
+    ok &= trc == QUIRE_OK || (trc == QUIRE_NOT_FOUND && t == NULL && tl == 0);
+    ok &= quire_search_result_score(r, i, &score, &bm25) == QUIRE_OK;
+    double diff = bm25 - (double)score * 0.6931471805599453 / 4294967296.0;
+    ok &= diff <= 1e-9 * (1 + bm25) && -diff <= 1e-9 * (1 + bm25);
+    ok &= quire_search_result_index(r, i, &index) == QUIRE_OK &&
+          quire_key(a, index, &ek, &ekl) == QUIRE_OK && ekl == kl && memcmp(ek, k, kl) == 0;
+    ok &= quire_search_result_snippet(r, i, &text, &text_len) == QUIRE_OK && text[text_len] == 0;
+    ok &= quire_search_result_highlights(r, i, &ranges, &count) == QUIRE_OK;
+    ok &= (count == 0) == (ranges == NULL);
+    if (!ok) return 0;
+    char num[32];
+    sb_add(out, k, kl);
+    sb_str(out, "\t");
+    if (trc == QUIRE_OK) sb_add(out, t, tl);
+    else sb_str(out, "(none)");
+    snprintf(num, sizeof num, "\t%llu\t", (unsigned long long)score);
+    sb_str(out, num);
+    size_t at = 0;
+    for (size_t m = 0; m < count; m++) {
+        size_t start = ranges[2 * m], end = ranges[2 * m + 1];
+        if (start < at || start >= end || end > text_len) return 0;
+        sb_html(out, text + at, start - at);
+        sb_str(out, "<b>");
+        sb_html(out, text + start, end - start);
+        sb_str(out, "</b>");
+        at = end;
+    }
+    sb_html(out, text + at, text_len - at);
+    sb_str(out, "\n");
+    return 1;
+}
+
+/* Full-text search: the queries of search-queries.txt on search.quire give what `quire
+ * search --json` gives (search-expected.tsv, written by test.sh in the same format), the
+ * accessors' errors, results that outlive the handle, invalid queries, an archive without a
+ * full-text index, and a damaged one. */
+static void check_search(const char *dir) {
+    quire_archive *a = NULL;
+    CHECK(quire_open(in_dir(dir, "search.quire"), &a) == QUIRE_OK, "open search.quire");
+    if (!a) return;
+    int has = -1;
+    CHECK(quire_has_search_index(a, &has) == QUIRE_OK && has == 1, "has_search_index: %d", has);
+    char tok[256];
+    size_t needed = 0;
+    CHECK(quire_search_tokenizer(a, tok, sizeof tok, &needed) == QUIRE_OK &&
+              needed == strlen(tok) + 1 && strncmp(tok, "quire-text/", 11) == 0 &&
+              strstr(tok, "lang=eng") != NULL,
+          "tokenizer %s", tok);
+    size_t full = needed;
+    CHECK(quire_search_tokenizer(a, tok, 4, &needed) == QUIRE_BUFFER_TOO_SMALL && needed == full,
+          "tokenizer into a small buffer: %zu", needed);
+    CHECK(quire_search_tokenizer(a, NULL, 0, &needed) == QUIRE_BUFFER_TOO_SMALL && needed == full,
+          "tokenizer's size");
+
+    size_t ql = 0, el = 0;
+    uint8_t *qf = read_file(in_dir(dir, "search-queries.txt"), &ql);
+    uint8_t *expected = read_file(in_dir(dir, "search-expected.tsv"), &el);
+    CHECK(qf != NULL, "read search-queries.txt");
+    CHECK(expected != NULL, "read search-expected.tsv (test.sh writes it with quire search --json)");
+    strbuf got = {0};
+    unsigned queries = 0, nonempty = 0, bad = 0;
+    for (size_t at = 0; qf && at < ql;) {
+        const char *line = (const char *)qf + at;
+        const char *nl = memchr(line, '\n', ql - at);
+        size_t len = nl ? (size_t)(nl - line) : ql - at;
+        at += len + 1;
+        const char *tab = memchr(line, '\t', len);
+        if (!tab) continue;
+        size_t limit = (size_t)strtoull(line, NULL, 10);
+        const char *q = tab + 1;
+        size_t qlen = len - (size_t)(q - line);
+        sb_add(&got, line, len);
+        sb_str(&got, "\n");
+        quire_search_results *r = NULL;
+        size_t n = 0;
+        int rc = quire_search(a, qlen ? q : NULL, qlen, limit, &r);
+        queries++;
+        if (rc != QUIRE_OK || quire_search_results_len(r, &n) != QUIRE_OK) {
+            fprintf(stderr, "search %.*s: rc %d (%s)\n", (int)qlen, q, rc, quire_last_error());
+            bad++;
+            continue;
+        }
+        nonempty += n > 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!search_line(a, r, i, &got)) {
+                fprintf(stderr, "search %.*s: result %zu inconsistent\n", (int)qlen, q, i);
+                bad++;
+            }
+        }
+        quire_search_results_free(r);
+    }
+    int same = expected && got.p && el == got.len && memcmp(expected, got.p, el) == 0;
+    if (!same && got.p) {
+        FILE *f = fopen(in_dir(dir, "search-got.tsv"), "wb");
+        if (f) {
+            fwrite(got.p, 1, got.len, f);
+            fclose(f);
+        }
+    }
+    CHECK(same && bad == 0 && queries == 21 && nonempty >= 15,
+          "the C results equal quire search --json's (%u queries, %u non-empty, %u bad; see "
+          "search-got.tsv beside search-expected.tsv)",
+          queries, nonempty, bad);
+    free(got.p);
+    free(qf);
+    free(expected);
+
+    /* Accessors' errors; the results outlive the handle. */
+    quire_search_results *r = NULL;
+    size_t n = 0, kl = 0, count = 0;
+    const char *k = NULL;
+    const size_t *ranges = NULL;
+    uint64_t score = 0;
+    CHECK(quire_search(a, "river", 5, 4, &r) == QUIRE_OK && quire_search_results_len(r, &n) ==
+              QUIRE_OK && n == 4, "search river: %zu", n);
+    CHECK(quire_search_result_key(r, n, &k, &kl) == QUIRE_ERR_RANGE && k == NULL && kl == 0,
+          "key out of range");
+    CHECK(quire_search_result_score(r, (size_t)-1, &score, NULL) == QUIRE_ERR_RANGE,
+          "score out of range");
+    CHECK(quire_search_result_score(r, 0, NULL, NULL) == QUIRE_OK, "score into NULL, NULL");
+    CHECK(quire_search_result_highlights(r, 0, NULL, &count) == QUIRE_ERR_ARGUMENT,
+          "highlights into NULL");
+    CHECK(quire_search_result_highlights(r, 0, &ranges, &count) == QUIRE_OK && count >= 1 &&
+              ranges != NULL, "river is marked: %zu", count);
+    CHECK(quire_search_result_snippet(r, 9, &k, &kl) == QUIRE_ERR_RANGE, "snippet out of range");
+    CHECK(quire_search_results_len(NULL, &n) == QUIRE_ERR_ARGUMENT, "len of NULL");
+    quire_close(a);
+    a = NULL;
+    const char *text = NULL;
+    size_t text_len = 0;
+    CHECK(quire_search_result_snippet(r, 3, &text, &text_len) == QUIRE_OK && text_len > 0 &&
+              quire_search_result_key(r, 3, &k, &kl) == QUIRE_OK && kl == 8,
+          "results after close");
+    CHECK(quire_search_results_free(r) == QUIRE_OK && quire_search_results_free(NULL) == QUIRE_OK,
+          "search_results_free");
+
+    /* Invalid queries: QUIRE_ERR_ARGUMENT and no results. */
+    CHECK(quire_open(in_dir(dir, "search.quire"), &a) == QUIRE_OK, "open search.quire again");
+    strbuf q = {0};
+    for (int i = 0; i < 700; i++) sb_str(&q, "river ");
+    r = (quire_search_results *)1;
+    CHECK(quire_search(a, q.p, q.len, 10, &r) == QUIRE_ERR_ARGUMENT && r == NULL &&
+              strstr(quire_last_error(), "4096") != NULL,
+          "a query over 4096 bytes");
+    q.len = 0;
+    for (int i = 0; i < 65; i++) {
+        char w[16];
+        snprintf(w, sizeof w, "w%d ", i);
+        sb_str(&q, w);
+    }
+    CHECK(quire_search(a, q.p, q.len, 10, &r) == QUIRE_ERR_ARGUMENT, "65 distinct words");
+    free(q.p);
+    CHECK(quire_search(a, "\xff", 1, 10, &r) == QUIRE_ERR_ARGUMENT && r == NULL,
+          "query not UTF-8");
+    CHECK(quire_search(a, NULL, 3, 10, &r) == QUIRE_ERR_ARGUMENT, "NULL query");
+    CHECK(quire_search(a, "river", 5, 10, NULL) == QUIRE_ERR_ARGUMENT, "NULL out");
+    CHECK(quire_search(NULL, "river", 5, 10, &r) == QUIRE_ERR_ARGUMENT, "NULL handle");
+    CHECK(quire_has_search_index(a, NULL) == QUIRE_ERR_ARGUMENT, "has_search_index into NULL");
+    quire_close(a);
+
+    /* No full-text index: QUIRE_ERR_NO_INDEX. */
+    CHECK(quire_open(in_dir(dir, "titles.quire"), &a) == QUIRE_OK, "open titles.quire");
+    CHECK(quire_has_search_index(a, &has) == QUIRE_OK && has == 0, "no search index: %d", has);
+    r = (quire_search_results *)1;
+    CHECK(quire_search(a, "zurich", 6, 10, &r) == QUIRE_ERR_NO_INDEX && r == NULL &&
+              strstr(quire_last_error(), "no full-text index") != NULL,
+          "search without a full-text index");
+    CHECK(quire_search_tokenizer(a, tok, sizeof tok, &needed) == QUIRE_ERR_NO_INDEX,
+          "tokenizer without a full-text index");
+    quire_close(a);
+
+    /* A damaged index (the root's CRC in the SEARCH header): QUIRE_ERR_DAMAGED, bodies read. */
+    size_t len = 0;
+    uint8_t *bytes = read_file(in_dir(dir, "search.quire"), &len);
+    CHECK(bytes != NULL && len > 96, "read search.quire");
+    if (!bytes) return;
+    uint64_t base = 0;
+    unsigned sections = (unsigned)bytes[18] | (unsigned)bytes[19] << 8;
+    for (unsigned i = 0; i < sections && 96 + 32 * (size_t)i + 32 <= len; i++) {
+        const uint8_t *rec = bytes + 96 + 32 * i;
+        const uint8_t *p = rec + 8;
+        if (u32le(&rec) == 5) base = u64le(&p);
+    }
+    CHECK(base > 0 && base + 64 < len, "the SEARCH section: %llu", (unsigned long long)base);
+    if (base > 0 && base + 64 < len) {
+        bytes[base + 48] ^= 0x10;
+        CHECK(quire_open_memory(bytes, len, &a) == QUIRE_OK, "open the damaged copy");
+        r = (quire_search_results *)1;
+        CHECK(quire_search(a, "river", 5, 10, &r) == QUIRE_ERR_DAMAGED && r == NULL &&
+                  strstr(quire_last_error(), "full-text index") != NULL,
+              "search a damaged index");
+        uint64_t index = 0;
+        CHECK(quire_index_of(a, "doc/0002", 8, &index) == QUIRE_OK && index == 2,
+              "entries still read");
+        quire_close(a);
+    }
+    free(bytes);
 }
 
 int main(int argc, char **argv) {
@@ -719,6 +970,7 @@ int main(int argc, char **argv) {
     quire_close(a);
 
     check_suggestions(dir);
+    check_search(dir);
 
     free(exp);
     free(exp_bytes);
