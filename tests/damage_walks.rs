@@ -406,7 +406,7 @@ fn copies_cut_anywhere_give_back_every_entry_before_the_cut() {
         let a = Anatomy::of(&bytes);
         let mut cuts: BTreeSet<usize> = BTreeSet::new();
         // In the dictionary, in INDEX (pages lost, and with them entries of no block),
-        // at the ends of pages and blocks, and every 1/40 of the file.
+        // at the ends of pages and blocks, and every 1/20 of the file.
         for r in [&a.dict, &a.index] {
             if !r.is_empty() {
                 cuts.extend([r.start + 1, (r.start + r.end) / 2, r.end - 1, r.end]);
@@ -420,7 +420,7 @@ fn copies_cut_anywhere_give_back_every_entry_before_the_cut() {
             let r = a.block_range(b as u32);
             cuts.extend([r.start, r.end - 1, r.end]);
         }
-        cuts.extend((1..40).map(|k| bytes.len() * k / 40));
+        cuts.extend((1..20).map(|k| bytes.len() * k / 20));
         cuts.retain(|&c| c >= a.prelude.end && c < bytes.len());
         let (mut in_index_kept, mut pages_seen) = (0, 0);
         for cut in cuts {

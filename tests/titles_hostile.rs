@@ -848,10 +848,10 @@ fn cases(names: &[&str]) -> Vec<Case> {
 
     // Many nested prefixes, right and wrong.
     if want("nested-prefixes") {
-        out.push(nested(600, 200, true));
+        out.push(nested(400, 100, true));
     }
     if want("nested-prefixes-wrong") {
-        out.push(nested(600, 200, false));
+        out.push(nested(400, 100, false));
     }
 
     // Long folded titles with many word starts, queries longer than trunc.

@@ -202,7 +202,7 @@ fn check(dir: &Path, c: &Case) -> Checked {
 
 #[test]
 fn hostile_indexes_through_the_cli() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::scratch();
     let cases = all_cases();
     let mut classes = [0usize; 6];
     for c in &cases {
@@ -224,7 +224,7 @@ fn hostile_indexes_through_the_cli() {
 #[test]
 fn the_largest_block_reads_through_the_cli() {
     // 4 MiB of zeros in one block (the 3.1 limit): every command succeeds.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::scratch();
     let (_, bytes) = zero_block();
     let file = dir.path().join("zeros.quire");
     fs::write(&file, bytes).unwrap();

@@ -49,7 +49,7 @@ fn articles(n: usize, len: usize) -> String {
 
 #[test]
 fn usage_errors_are_one_line_with_exit_2() {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let arc = t.path().join("a.quire");
     pack_jsonl(&arc, "{\"key\": \"k\", \"body\": \"x\"}\n");
     for args in [
@@ -86,7 +86,7 @@ fn usage_errors_are_one_line_with_exit_2() {
 
 #[test]
 fn an_empty_file_is_called_empty_not_mangled() {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let empty = t.path().join("empty.quire");
     fs::write(&empty, b"").unwrap();
     let out_dir = t.path().join("out");
@@ -162,7 +162,7 @@ fn the_writers_progress_reaches_its_totals() {
 /// and no escape sequence.
 #[test]
 fn no_progress_is_drawn_when_stderr_is_not_a_terminal() {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let input = t.path().join("in.jsonl");
     fs::write(&input, articles(3000, 1000)).unwrap();
     let arc = t.path().join("a.quire");
@@ -182,7 +182,7 @@ fn on_a_terminal_the_progress_covers_the_whole_pack() {
         eprintln!("skipped: no `script` to give the pack a terminal");
         return;
     }
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let input = t.path().join("in.jsonl");
     fs::write(&input, articles(12_000, 1000)).unwrap();
     let arc = t.path().join("a.quire");
@@ -240,7 +240,7 @@ fn partials(dir: &Path) -> Vec<PathBuf> {
 /// Starts a slow pack of a large generated input, waits until its temporary file exists and
 /// then `after`, sends `signal`, and returns the exit code.
 fn pack_and_signal(signal: &str, after: Duration) -> (Option<i32>, String, tempfile::TempDir) {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let input = t.path().join("in.jsonl");
     fs::write(&input, articles(40_000, 1000)).unwrap();
     let out_dir = t.path().join("out");
@@ -390,7 +390,7 @@ fn readme_info_json_keys_are_exactly_the_keys_info_emits() {
         .step_by(2)
         .map(str::to_string)
         .collect();
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let arc = t.path().join("a.quire");
     pack_jsonl(&arc, &articles(50, 400));
     let v: serde_json::Value =
@@ -431,7 +431,7 @@ fn a_fresh_release_binary_is_at_most_15_mb() {
 /// object on stdout; get prints one §9 line per key found.
 #[test]
 fn every_command_has_a_json_form() {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let arc = t.path().join("a.quire");
     let jsonl = "{\"key\":\"a\",\"title\":\"T\",\"body\":\"first\"}\n\
                  {\"key\":\"b\",\"body_base64\":\"AAH/\"}\n";
@@ -501,7 +501,7 @@ fn out_of(o: &std::process::Output) -> String {
 #[test]
 fn pack_force_keeps_the_permissions_of_the_archive_it_replaces() {
     use std::os::unix::fs::PermissionsExt;
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let input = t.path().join("in.jsonl");
     fs::write(&input, articles(20, 200)).unwrap();
     let out = t.path().join("a.quire");
@@ -515,7 +515,7 @@ fn pack_force_keeps_the_permissions_of_the_archive_it_replaces() {
 #[cfg(unix)]
 #[test]
 fn packing_to_a_fifo_says_why_at_once_and_never_suggests_force() {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let input = t.path().join("in.jsonl");
     fs::write(&input, articles(5, 100)).unwrap();
     let fifo = t.path().join("out.quire");
@@ -534,7 +534,7 @@ fn packing_to_a_fifo_says_why_at_once_and_never_suggests_force() {
 
 #[test]
 fn unpack_then_pack_gives_the_same_bytes_whatever_order_the_content_types_came_in() {
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     // Keys out of order, and content types first met in another order than key order.
     let lines = [
         r#"{"key":"z/page.html","content_type":"text/html","body":"<p>z</p>"}"#,

@@ -96,7 +96,7 @@ fn page_lines(err: &str, first: u64, count: u64) -> Vec<&str> {
 fn ls_prefix_loses_only_the_damaged_page() {
     let (docs, bytes) = fixture(false);
     let a = Anatomy::of(&bytes);
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     for p in [0, beta_page(&a), a.pages.len() - 1] {
         let lost = page_entries(&a, p);
         let count = lost.end - lost.start;
@@ -166,7 +166,7 @@ fn run_lines(err: &str) -> Vec<&str> {
 fn unpack_reports_a_damaged_page_in_one_line() {
     let (docs, bytes) = fixture(false);
     let a = Anatomy::of(&bytes);
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let p = beta_page(&a);
     let lost = page_entries(&a, p);
     let count = lost.end - lost.start;
@@ -279,7 +279,7 @@ fn salvage_of_a_copy_cut_at_two_thirds() {
     for dict in [false, true] {
         let (docs, bytes) = fixture(dict);
         let a = Anatomy::of(&bytes);
-        let t = tempfile::tempdir().unwrap();
+        let t = common::scratch();
         let cut = bytes.len() * 2 / 3;
         let want = expected_after_cut(&a, &docs, cut);
         assert!(!want.is_empty() && want.len() < docs.len());
@@ -341,7 +341,7 @@ fn salvage_of_a_copy_cut_at_two_thirds() {
 #[test]
 fn salvage_of_a_copy_with_bytes_appended() {
     let (docs, bytes) = fixture(true);
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     for extra in [5usize, 4096] {
         let mut b = bytes.clone();
         b.extend(std::iter::repeat_n(0xA5u8, extra));
@@ -365,7 +365,7 @@ fn salvage_of_a_copy_with_bytes_appended() {
 fn salvage_of_a_damaged_page() {
     let (docs, bytes) = fixture(false);
     let a = Anatomy::of(&bytes);
-    let t = tempfile::tempdir().unwrap();
+    let t = common::scratch();
     let p = beta_page(&a);
     let lost = page_entries(&a, p);
     let count = lost.end - lost.start;

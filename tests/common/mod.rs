@@ -10,6 +10,9 @@
 
 pub mod alloc;
 pub mod crafted;
+pub mod scratch;
+#[allow(unused_imports)]
+pub use scratch::scratch;
 
 use std::collections::BTreeMap;
 use std::ops::Range;

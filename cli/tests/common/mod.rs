@@ -5,6 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+#[path = "../../../tests/common/scratch.rs"]
+mod scratch;
+#[allow(unused_imports)]
+pub use scratch::scratch;
+
 pub fn quire() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_quire"));
     c.env("SOURCE_DATE_EPOCH", "1700000000");
