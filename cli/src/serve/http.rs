@@ -31,7 +31,7 @@ pub const CACHE_NONE: &str = "no-store";
 /// Bodies shorter than this are sent as they are (gzip would save little).
 const GZIP_MIN: usize = 256;
 /// Gzipped bodies kept, by ETag, so that an entry asked for again is not compressed again.
-const GZIP_CACHE_BYTES: usize = 32 << 20;
+const GZIP_CACHE_BYTES: usize = 16 << 20;
 /// Bodies longer than this are not kept gzipped.
 const GZIP_CACHE_ONE: usize = 2 << 20;
 

@@ -12,9 +12,11 @@ use serde_json::Value;
 
 use crate::cmd::{self, chain, info::Info, remote_in, say, Fail};
 
-/// Blocks kept decompressed per archive: the library's default (4096 blocks in at most
-/// 16 MiB), where a command keeps a few.
-const BLOCK_CACHE: usize = 4096;
+/// Blocks kept decompressed per archive, where a command keeps a few: 256, in at most
+/// 16 MiB (`with_block_cache` gives max(16 MiB, blocks × 64 KiB)), as libzim's default
+/// cluster cache. More blocks would also raise the byte budget (4096 blocks: 256 MiB,
+/// which a website archive fills).
+const BLOCK_CACHE: usize = 256;
 
 /// Every archive served, in the order given.
 pub struct Library {
@@ -241,8 +243,8 @@ impl Opened {
     /// Opens the archive at `location` and gathers its facts.
     fn open(location: &Path) -> Result<Opened, Fail> {
         // Like every command, the server reads a local archive through a memory map (see
-        // `cmd::open_as` for what that asks of the file); the block cache is the library's
-        // default (16 MiB), which suits many requests better than a command's few blocks.
+        // `cmd::open_as` for what that asks of the file), with a larger block cache
+        // ([`BLOCK_CACHE`]), which suits many requests better than a command's few blocks.
         let archive = cmd::open(location)?.with_block_cache(BLOCK_CACHE);
         let prelude_len = archive.header().prelude_len as usize;
         let prelude = archive

@@ -71,6 +71,9 @@ JSON API: /-/api/library, /-/api/NAME/metadata (as `info --json`), /-/api/NAME/s
 (as `search --json`), /-/api/NAME/suggest?q= (as `suggest --json`).
 HTTP: strong ETags (the archive's prelude hash and the entry), 304, Range (206, 416), HEAD,
 gzip for text, Cache-Control. A URL archive that changes on its server is reopened.
+Memory: 16 MiB of decompressed blocks per archive and 16 MiB of gzipped answers, plus what
+glibc keeps in its per-thread heaps; MALLOC_ARENA_MAX=2 keeps that small (a website archive
+under load: 155 MB instead of 250).
 Stop with Ctrl-C or SIGTERM: requests in flight are finished first.";
 
 /// A positive number of seconds, e.g. `10` or `0.5`.
@@ -89,6 +92,11 @@ fn seconds(s: &str) -> Result<Duration, String> {
 const MAX_HEAD_BYTES: usize = 16 << 10;
 /// Most header lines in a request: more gets 431.
 const MAX_HEADERS: usize = 64;
+/// Threads that read archives at once (each request is answered by one, and a streamed
+/// entry holds one while its client reads): tokio's default of 512 let the pool grow to a
+/// hundred threads under 16 connections, and with them glibc's heap arenas, whose freed
+/// memory stays in the process (RSS 290 MB on a website archive; 155 MB with two arenas).
+const BLOCKING_THREADS: usize = 32;
 /// How long shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -99,6 +107,7 @@ pub fn run(a: Args) -> Result<u8, Fail> {
         .enable_io()
         .enable_time()
         .thread_name("quire-serve")
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .map_err(|e| Fail::new(4, format!("cannot start the server: {e}")))?;
     runtime.block_on(serve(a, library))
