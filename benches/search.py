@@ -57,12 +57,23 @@ PATH is a quire JSONL file or a directory. Per corpus:
    entry with exactly the same title, is among the 10 paths. The top-10 path lists are
    saved in the JSON result ("libzim_top10", in query order) for the overlap metric.
 5. quire, when `QUIRE search --help` succeeds (else "quire search: not built yet"): packs
-   with QUIRE_PACK_FULL and QUIRE_PACK_NONE; sizes from `quire info --json` (see
-   quire_fulltext_bytes, the one place to adapt); every query through `quire search ARCHIVE
-   --limit 10 --json -- Q` (quire_result_keys parses the output); title hit rate and top-10
+   with `--index full --language LANG` (into --www when nginx serves it) and `--index none`;
+   sizes from `quire info --json` (search_index_bytes: the full-text index alone);
+   benches/search.rs (--bench) `local`: through the Rust API, the archive memory-mapped,
+   one warm-up pass and 5 timed passes of `Archive::search_keys(q, 10)` (keys and titles,
+   no body read: what libzim's paths are) and of `Archive::search(q, 10)` (with snippets),
+   p50, p99; every query's top-10 keys, from which the title hit rate and the top-10
    overlap with libzim (shared / min(10, libzim's count), averaged over the queries where
-   libzim finds any). Timing through the Rust API is a TODO (quire_rust_times); when the
-   Python binding has `Archive.search`, it is timed through it.
+   libzim finds any); and the rare words (the distinct words of the two-word queries that
+   alone find 1 to 128 entries, at most 50). When the Python binding has
+   `Archive.search`, it is timed through it too.
+6. Over nginx (--url-base, --www, --log): benches/search.rs `remote`: per query a fresh open
+   and one `search(q, 10)` with titles and snippets; round trips (requests in parallel count
+   once), requests and bytes after the open, for the 400 queries and the rare words (and
+   the rare words again with `search_keys`).
+7. Pack cost: `quire pack --index full --language LANG` against `--index titles` (the
+   default), SEARCH_PACK_ROUNDS (default 3) runs of each interleaved, wall time and peak
+   RSS (`/usr/bin/time -f '%e %M'`), medians. `--pack-only` does only this (synth-1m).
 """
 
 from __future__ import annotations
@@ -92,63 +103,62 @@ ROUNDS = 5
 SEED = 23
 N_QUERIES = 200
 
-# ---- quire: the places to adapt once `quire search` exists ---------------------------------
-# The archive with both of quire's indexes (titles and full text), and the one with none.
+# ---- quire -----------------------------------------------------------------------------------
+# The archive with both of quire's indexes (titles and full text), the default (titles
+# only, the pack-cost baseline) and the one with none. `--language` is added per corpus.
 QUIRE_PACK_FULL = ["--index", "full"]
+QUIRE_PACK_TITLES = ["--index", "titles"]
 QUIRE_PACK_NONE = ["--index", "none"]
+# Pack runs per kind for the pack-cost figures (full and titles interleaved; the fastest
+# run of each for time, medians for peak RSS).
+PACK_ROUNDS = int(os.environ.get("SEARCH_PACK_ROUNDS", "3"))
 
 
 def quire_fulltext_bytes(info_full: dict, info_none: dict) -> tuple[int, str]:
-    """The bytes of quire's full-text index alone, and where they came from. THE ONE PLACE
-    TO ADAPT to the key `quire info --json` gives: a top-level byte count if there is one of
-    these names, else the sections that the --index none archive lacks, TITLES left out."""
-    for k in ("fulltext_index_bytes", "search_index_bytes", "text_index_bytes",
-              "full_text_index_bytes"):
-        if isinstance(info_full.get(k), int):
-            return info_full[k], f"info key {k}"
-    none = {s["name"] for s in info_none.get("sections", [])}
-    extra = [s for s in info_full.get("sections", [])
-             if s["name"] not in none and s["name"] != "TITLES"]
-    return (sum(s["length"] for s in extra),
-            "sections " + "+".join(s["name"] for s in extra) if extra
-            else "no section beyond those of --index none and TITLES")
+    """The bytes of quire's full-text index alone, and where they came from: `quire info
+    --json`'s search_index_bytes (else the SEARCH section's length)."""
+    if isinstance(info_full.get("search_index_bytes"), int):
+        return info_full["search_index_bytes"], "info key search_index_bytes"
+    n = sum(s["length"] for s in info_full.get("sections", []) if s["name"] == "SEARCH")
+    return n, "the SEARCH section's length"
 
 
-def quire_search_cmd(quire: str, archive: str, q: str) -> list[str]:
-    return [quire, "search", archive, "--limit", "10", "--json", "--", q]
+def timed_pack(quire: str, flags: list[str], out: str, source: str) -> dict:
+    """`/usr/bin/time -f '%e %M' quire pack -q --force FLAGS -o OUT SOURCE`: wall seconds
+    and peak RSS (KiB) of one pack (the JSON front end included, as users run it)."""
+    tf = out + ".time"
+    subprocess.run(["/usr/bin/time", "-o", tf, "-f", "%e %M", quire, "pack", "-q", "--force",
+                    *flags, "-o", out, source], check=True, capture_output=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
+    with open(tf) as f:
+        e, m = f.read().split()[-2:]
+    os.remove(tf)
+    return {"seconds": float(e), "rss_kib": int(m)}
 
 
-def quire_result_keys(stdout: str) -> list[str]:
-    """Keys, best first, from `quire search --json`: a JSON array of results, an object with
-    "results" (or "hits"), or one JSON object a line; a result is an object with "key" (or
-    "path") -- title, score and snippet are not needed here -- or a bare key string."""
-    text = stdout.strip()
-    if not text:
-        return []
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError:
-        doc = [json.loads(line) for line in text.splitlines() if line.strip()]
-    if isinstance(doc, dict):
-        doc = doc.get("results", doc.get("hits", []))
-    keys = []
-    for r in doc:
-        if isinstance(r, str):
-            keys.append(r)
-        elif isinstance(r, dict) and ("key" in r or "path" in r):
-            keys.append(r.get("key", r.get("path")))
-    return keys
+def pack_costs(quire: str, source: str, work: str, lang: str, rounds: int) -> dict:
+    """Pack time and peak RSS of `--index full --language LANG` against `--index titles`
+    (the default) on the same binary, `rounds` runs each, interleaved (see pack_summary)."""
+    runs = {"full": [], "titles": []}
+    for _ in range(rounds):
+        for kind, flags in (("titles", QUIRE_PACK_TITLES),
+                            ("full", QUIRE_PACK_FULL + ["--language", lang])):
+            out = os.path.join(work, f"pack-{kind}.quire")
+            runs[kind].append(timed_pack(quire, flags, out, source))
+            os.remove(out)
+    return {"rounds": rounds, "runs": runs, **pack_summary(runs)}
 
 
-def quire_rust_times(quire_archive: str, qfile: str):
-    """TODO(issue 23): warm timing through the Rust API, once `Archive::search` exists: a
-    bench binary benches/search.rs (like benches/suggest.rs: `local ARCHIVE QUERIES.json
-    ROUNDS` opens the archive memory-mapped once, runs every query once to warm, then ROUNDS
-    timed passes of `search(q, 10)` for keys only, and again with titles and snippets; prints
-    {"groups": {"title": {p50_us, p99_us, mean_us, n}, "words": {...}}, "results": {q: [keys]}}),
-    built by search.sh as suggest.sh builds suggest.rs, its path passed as --bench. Until then
-    no Rust timing: None."""
-    return None
+def pack_summary(runs: dict) -> dict:
+    """Medians of the pack runs, and the ratios: wall time from each kind's fastest run (on a
+    shared machine a run slowed by others' builds says nothing of the pack; the fastest is
+    the least disturbed), peak RSS from the medians (it does not depend on the load)."""
+    med = {k: {"seconds": round(statistics.median(r["seconds"] for r in v), 2),
+               "min_seconds": min(r["seconds"] for r in v),
+               "rss_kib": statistics.median(r["rss_kib"] for r in v)} for k, v in runs.items()}
+    return {"median": med,
+            "ratio": {"seconds": round(med["full"]["min_seconds"] / med["titles"]["min_seconds"], 3),
+                      "rss": round(med["full"]["rss_kib"] / med["titles"]["rss_kib"], 3)}}
 
 
 # ---- text as a reader sees it ----------------------------------------------------------------
@@ -510,10 +520,11 @@ def quire_build() -> dict:
 
 
 def quire_side(a, name, work, entries, qs, z_top, title_of, by_title, zims) -> dict:
-    arc = os.path.join(work, f"{name}-full.quire")
+    arc = os.path.join(a.www or work, f"{name}.quire")
     bare = os.path.join(work, f"{name}-none.quire")
+    full_flags = QUIRE_PACK_FULL + ["--language", a.lang]
     t0 = time.perf_counter()
-    run(a.quire, "pack", "-q", "--force", *QUIRE_PACK_FULL, "-o", arc, a.source)
+    run(a.quire, "pack", "-q", "--force", *full_flags, "-o", arc, a.source)
     pack_full = time.perf_counter() - t0
     t0 = time.perf_counter()
     run(a.quire, "pack", "-q", "--force", *QUIRE_PACK_NONE, "-o", bare, a.source)
@@ -521,22 +532,32 @@ def quire_side(a, name, work, entries, qs, z_top, title_of, by_title, zims) -> d
     info_full = json.loads(run(a.quire, "info", "--json", arc).stdout)
     info_none = json.loads(run(a.quire, "info", "--json", bare).stdout)
     ft_bytes, ft_from = quire_fulltext_bytes(info_full, info_none)
-    top, failed = {}, {}
-    for g in ("title", "words"):
-        top[g], failed[g] = [], []
-        for q in qs[g]:
-            r = subprocess.run(quire_search_cmd(a.quire, arc, q["query"]), capture_output=True,
-                               text=True)
-            if r.returncode != 0:  # counted as no result; the first few listed
-                failed[g].append([q["query"], r.returncode, r.stderr.strip()[:300]])
-            top[g].append(quire_result_keys(r.stdout) if r.returncode == 0 else [])
+    # Warm, local, through the Rust API (benches/search.rs): results and times.
+    loads = {"timing": loadavg()}
+    local = json.loads(run(a.bench, "local", arc, a.queries, ROUNDS).stdout)
+    loads["timed"] = loadavg()
+    top = {g: local["results"][g] for g in ("title", "words")}
     zim_index = zims["A"]["bytes"] - zims["B"]["bytes"]
     title_hits = hits(qs["title"], top["title"], title_of, by_title)
     words_hits = hits(qs["words"], top["words"], title_of, None)
     groups = {g: [q["query"] for q in qs[g]] for g in ("title", "words")}
+    remote = None
+    if a.url_base:
+        print(f"search.py: {name}: over nginx (load {loadavg()})", file=sys.stderr)
+        rfile = os.path.join(work, f"{name}-remote.json")
+        with open(rfile, "w", encoding="utf-8") as f:
+            json.dump({**groups, "rare": local["rare"]}, f, ensure_ascii=False)
+        remote = json.loads(run(a.bench, "remote", f"{a.url_base}/{name}.quire", a.log,
+                                rfile).stdout)
+    pack = None
+    if PACK_ROUNDS > 0:
+        print(f"search.py: {name}: pack costs (load {loadavg()})", file=sys.stderr)
+        loads["pack"] = loadavg()
+        pack = pack_costs(a.quire, a.source, work, a.lang, PACK_ROUNDS)
+        loads["packed"] = loadavg()
     return {
         "build": {**quire_build(), "version": run(a.quire, "--version").stdout.strip()},
-        "pack_flags": {"full": QUIRE_PACK_FULL, "none": QUIRE_PACK_NONE},
+        "pack_flags": {"full": full_flags, "none": QUIRE_PACK_NONE},
         "pack_seconds": {"full": round(pack_full, 2), "none": round(pack_none, 2)},
         "bytes": {"full": os.path.getsize(arc), "none": os.path.getsize(bare),
                   "fulltext_index": ft_bytes, "fulltext_index_from": ft_from,
@@ -544,11 +565,16 @@ def quire_side(a, name, work, entries, qs, z_top, title_of, by_title, zims) -> d
         "ratios": {"full_vs_zim_A": round(os.path.getsize(arc) / zims["A"]["bytes"], 4),
                    "none_vs_zim_B": round(os.path.getsize(bare) / zims["B"]["bytes"], 4),
                    "fulltext_vs_zim_index": round(ft_bytes / zim_index, 4) if zim_index else None},
+        "tokenizer": local["tokenizer"],
         "title_hits": sum(title_hits), "words_source_hits": sum(words_hits),
+        "title_misses": [q["query"] for q, h in zip(qs["title"], title_hits) if not h],
         "empty": {g: sum(1 for t in top[g] if not t) for g in top},
-        "failed": {g: {"n": len(v), "first": v[:3]} for g, v in failed.items()},
         "overlap": {g: overlap(top[g], z_top[g]) for g in top},
-        "rust": quire_rust_times(arc, a.queries),
+        "rust": {g: local["groups"][g] for g in ("title", "words", "rare")},
+        "rare": {"words": local["rare"], "df": local["rare_df"]},
+        "remote": remote,
+        "pack": pack,
+        "loadavg": loads,
         "python": quire_python_times(arc, groups),
         "top10": top,
     }
@@ -582,6 +608,11 @@ def run(*args, **kw):
     return subprocess.run([str(x) for x in args], check=True, capture_output=True, text=True, **kw)
 
 
+def loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def quire_has_search(quire: str) -> bool:
     try:
         return subprocess.run([quire, "search", "--help"], capture_output=True).returncode == 0
@@ -597,8 +628,134 @@ def _pylibzim_version() -> str:
         return "?"
 
 
+# ---- the summary table of BENCHMARKS.md ---------------------------------------------------------
+def summary_tables(paths: list[str]) -> str:
+    """BENCHMARKS.md's tables, from results/search-*.json (`search.py --table FILE...`)."""
+    rs = []
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            rs.append(json.load(f))
+    L = ["| corpus | entries | quire both indexes / ZIM A (≤ 0.95×) | full-text index / libzim's "
+         "index bytes (≤ 0.6×) | title hits: quire / libzim (≥ libzim, ≥ 95 %) | two-word "
+         "overlap (≥ 0.5, English) | keys p50 µs: quire / libzim, titles | ratio (≤ 0.5×) | "
+         "two-word | ratio (≤ 0.5×) | quire p99 keys, titles / two-word | quire p50 with "
+         "snippets, titles / two-word | load (timing) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rs:
+        q = r.get("quire")
+        if not isinstance(q, dict) or "bytes" not in q:
+            continue
+        z = r["libzim"]
+        t, w = q["rust"]["title"], q["rust"]["words"]
+        zt, zw = z["times"]["title"], z["times"]["words"]
+        n = r["queries"]["n"]["title"]
+        L.append(
+            f"| {r['corpus']} | {r['entries']:,} | {q['bytes']['full']:,} / "
+            f"{r['zims']['A']['bytes']:,} = **{q['ratios']['full_vs_zim_A']:.3f}×** | "
+            f"{q['bytes']['fulltext_index']:,} / {r['zim_index_bytes']:,} = "
+            f"**{q['ratios']['fulltext_vs_zim_index']:.3f}×** | {q['title_hits']} / "
+            f"{z['title_hits']} of {n} | {q['overlap']['words']['mean']} | "
+            f"{t['keys']['p50_us']} / {zt['p50_us']} | **{ratio(t['keys']['p50_us'], zt['p50_us'])}**"
+            f" | {w['keys']['p50_us']} / {zw['p50_us']} | "
+            f"**{ratio(w['keys']['p50_us'], zw['p50_us'])}** | {t['keys']['p99_us']} / "
+            f"{w['keys']['p99_us']} | {t['snippets']['p50_us']} / {w['snippets']['p50_us']} | "
+            f"{q['loadavg']['timing']} |")
+    L.append("")
+    L.append("| corpus | round trips after open, max: title / two-word / one rare word (≤ 4) | "
+             "median | requests, sum over 400 queries | bytes, sum over 400 | rare word: requests "
+             "median, bytes median | rare word, keys only: round trips max |")
+    L.append("|---|---|---|---|---|---|---|")
+    for r in rs:
+        q = r.get("quire")
+        if not isinstance(q, dict) or not q.get("remote"):
+            continue
+        g = q["remote"]["groups"]
+        se = {k: v["search"] for k, v in g.items()}
+        rare = se.get("rare")
+        L.append(
+            f"| {r['corpus']} | {se['title']['trips']['max']} / {se['words']['trips']['max']} / "
+            f"**{rare['trips']['max'] if rare else '—'}** | {se['title']['trips']['median']} / "
+            f"{se['words']['trips']['median']} / {rare['trips']['median'] if rare else '—'} | "
+            f"{se['title']['requests']['sum'] + se['words']['requests']['sum']:,} | "
+            f"{se['title']['bytes']['sum'] + se['words']['bytes']['sum']:,} | "
+            + (f"{rare['requests']['median']}, {rare['bytes']['median']:,} B | "
+               f"{g['rare-keys']['search']['trips']['max']} |" if rare else "— | — |"))
+    L.append("")
+    L.append("| corpus | pack time, fastest run: titles / full (s) | ratio (≤ 1.5×) | all runs: "
+             "titles; full (s) | peak RSS: titles / full (MiB) | ratio (≤ 1.5×) | load |")
+    L.append("|---|---|---|---|---|---|---|")
+    for r in rs:
+        q = r.get("quire")
+        pk = q.get("pack") if isinstance(q, dict) else None
+        if not pk:
+            continue
+        pk = {**pk, **pack_summary(pk["runs"])}
+        m = pk["median"]
+        ld = r["loadavg"].get("start") if "pack" not in q.get("loadavg", {}) else q["loadavg"]["pack"]
+        L.append(f"| {r['corpus']} | {m['titles']['min_seconds']} / {m['full']['min_seconds']} | "
+                 f"**{pk['ratio']['seconds']}×** | "
+                 f"{', '.join(str(x['seconds']) for x in pk['runs']['titles'])}; "
+                 f"{', '.join(str(x['seconds']) for x in pk['runs']['full'])} | "
+                 f"{m['titles']['rss_kib'] / 1024:.1f} / "
+                 f"{m['full']['rss_kib'] / 1024:.1f} | **{pk['ratio']['rss']}×** | {ld} |")
+    return "\n".join(L) + "\n"
+
+
 # ---- main ------------------------------------------------------------------------------------
+def pack_only(a) -> None:
+    """The pack costs alone: `--index full --language LANG` against `--index titles`."""
+    os.makedirs(a.work, exist_ok=True)
+    loads = {"start": loadavg()}
+    print(f"search.py: {a.corpus}: pack costs only, {PACK_ROUNDS} rounds (load {loadavg()})",
+          file=sys.stderr)
+    pack = pack_costs(a.quire, a.source, a.work, a.lang, PACK_ROUNDS)
+    loads["end"] = loadavg()
+    build = {**quire_build(), "version": run(a.quire, "--version").stdout.strip()}
+    result = {"corpus": a.corpus, "source": a.source, "command": a.command, "lang": a.lang,
+              "loadavg": loads, "quire": {"build": build, "pack": pack}}
+    if a.json_out:
+        with open(a.json_out, "w", encoding="utf-8") as f:
+            json.dump(result, f, ensure_ascii=False, indent=1)
+            f.write("\n")
+    m, r = pack["median"], pack["ratio"]
+    L = [f"# Full-text search: pack costs, {a.corpus}\n",
+         f"Issue 23. Command: `{a.command}`. Corpus `{a.source}`, language `{a.lang}`. quire "
+         f"`{build['version']}` at {build['commit']}"
+         + (f" with uncommitted changes ({', '.join(build['uncommitted_changes'][:8])})"
+            if build["uncommitted_changes"] else "")
+         + f". Load averages: start {loads['start']}, end {loads['end']} (2 shared cores).\n",
+         pack_table(pack), ""]
+    with open(a.out, "w", encoding="utf-8") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"{a.corpus}: pack full/titles time {m['full']['min_seconds']}/{m['titles']['min_seconds']} s "
+          f"({r['seconds']}×), peak RSS {m['full']['rss_kib']}/{m['titles']['rss_kib']} KiB "
+          f"({r['rss']}×)")
+
+
+def pack_table(pack: dict) -> str:
+    pack = {**pack, **pack_summary(pack["runs"])}
+    m, r = pack["median"], pack["ratio"]
+    runs = pack["runs"]
+    L = [f"Pack cost (`/usr/bin/time -f '%e %M' quire pack -q --force …`, SOURCE_DATE_EPOCH "
+         f"set, default threads; {pack['rounds']} runs of each, interleaved; all "
+         f"runs: full {[x['seconds'] for x in runs['full']]} s / "
+         f"{[x['rss_kib'] for x in runs['full']]} KiB, titles "
+         f"{[x['seconds'] for x in runs['titles']]} s / {[x['rss_kib'] for x in runs['titles']]}"
+         f" KiB):\n",
+         "| | `--index titles` (default) | `--index full --language …` | ratio (target ≤ 1.5×) |",
+         "|---|---|---|---|",
+         f"| wall time, fastest run (median) | {m['titles']['min_seconds']} s "
+         f"({m['titles']['seconds']}) | {m['full']['min_seconds']} s ({m['full']['seconds']}) | "
+         f"**{r['seconds']}×** |",
+         f"| peak RSS | {m['titles']['rss_kib'] / 1024:.1f} MiB | "
+         f"{m['full']['rss_kib'] / 1024:.1f} MiB | **{r['rss']}×** |"]
+    return "\n".join(L) + "\n"
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:
+        print(summary_tables(sys.argv[2:]), end="")
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--source", required=True)
@@ -612,10 +769,18 @@ def main() -> None:
     ap.add_argument("--command", default="benches/search.sh")
     ap.add_argument("--no-quire", action="store_true",
                     help="libzim alone, even when `quire search` exists (SEARCH_QUIRE=0)")
+    ap.add_argument("--bench", help="benches/search.rs's binary")
+    ap.add_argument("--url-base", help="nginx serving --www, for the remote figures")
+    ap.add_argument("--www")
+    ap.add_argument("--log", help="nginx's access log")
+    ap.add_argument("--pack-only", action="store_true",
+                    help="only the pack costs (full against titles), e.g. for synth-1m")
     a = ap.parse_args()
+    if a.pack_only:
+        return pack_only(a)
     name, work = a.corpus, a.work
     os.makedirs(work, exist_ok=True)
-    load = lambda: " ".join(open("/proc/loadavg").read().split()[:3])  # noqa: E731
+    load = loadavg
     loads = {"start": load()}
     print(f"search.py: {name}: reading the entries (load {load()})", file=sys.stderr)
 
@@ -720,7 +885,18 @@ def summary_line(r: dict) -> str:
     if isinstance(q, dict):
         s += (f"; quire {q['bytes']['full']:,} B ({q['ratios']['full_vs_zim_A']}× A), full text "
               f"{q['bytes']['fulltext_index']:,} B ({q['ratios']['fulltext_vs_zim_index']}×), "
-              f"title hits {q['title_hits']}, overlap words {q['overlap']['words']['mean']}")
+              f"title hits {q['title_hits']}, overlap words {q['overlap']['words']['mean']}, "
+              f"keys p50 title {q['rust']['title']['keys']['p50_us']} µs "
+              f"({ratio(q['rust']['title']['keys']['p50_us'], t['title']['p50_us'])}), words "
+              f"{q['rust']['words']['keys']['p50_us']} µs "
+              f"({ratio(q['rust']['words']['keys']['p50_us'], t['words']['p50_us'])})")
+        if q.get("remote"):
+            g = q["remote"]["groups"]
+            s += (f"; remote trips max title/words/rare "
+                  f"{g['title']['search']['trips']['max']}/{g['words']['search']['trips']['max']}"
+                  f"/{g.get('rare', {}).get('search', {}).get('trips', {}).get('max')}")
+        if q.get("pack"):
+            s += f"; pack full/titles {q['pack']['ratio']['seconds']}× time, {q['pack']['ratio']['rss']}× RSS"
     else:
         s += "; " + q
     return s
@@ -780,21 +956,25 @@ def report(r: dict, qs: dict, title_of: dict) -> str:
              f"{items['by_index_data']:,} other text items indexed through our IndexData "
              f"(title, text), {items['not_indexed']:,} binary items not indexed.\n")
 
-    L.append("## Warm, local: search latency (10 results as paths)\n")
+    L.append("## Warm, local: search latency (10 results)\n")
     L.append("libzim: one `Searcher(archive)`, per query `search(Query().set_query(q))` and "
              "the paths of `getResults(0, 10)` listed, through python-libzim, so its times "
              "**include the Python binding** (a few µs a call). One warm-up pass, then 5 timed "
              "passes over the queries."
-             + (" quire: through the Rust API once benches/search.rs exists (TODO), and "
-                "through the Python binding when it has `Archive.search`." if has_q else "")
+             + (" quire: the Rust API (benches/search.rs), the archive memory-mapped, one "
+                "warm-up pass, then 5 timed passes: `Archive::search_keys(q, 10)` (keys and "
+                "titles, as libzim's paths: no entry body read) and `Archive::search(q, 10)` "
+                "(with snippets: each result's entry read, its text extracted and analysed)."
+                if has_q else "")
              + "\n")
     qt = q.get("rust") if has_q else None
     qp = q.get("python") if has_q else None
     head = "| queries | libzim p50 | libzim p99 | libzim mean |"
     sep = "|---|---|---|---|"
     if qt:
-        head += " quire p50 | quire p99 | p50 ratio (target ≤ 0.5×) |"
-        sep += "---|---|---|"
+        head += (" quire keys p50 | quire keys p99 | **p50 ratio** (target ≤ 0.5×) | "
+                 "quire with snippets p50 / p99 |")
+        sep += "---|---|---|---|"
     if qp:
         head += " quire via Python p50 / p99 | Python ratio p50 |"
         sep += "---|---|"
@@ -805,13 +985,64 @@ def report(r: dict, qs: dict, title_of: dict) -> str:
         t = z["times"][g]
         row = f"| {label} | {t['p50_us']} µs | {t['p99_us']} µs | {t['mean_us']} µs |"
         if qt:
-            row += (f" {qt[g]['p50_us']} µs | {qt[g]['p99_us']} µs | "
-                    f"**{ratio(qt[g]['p50_us'], t['p50_us'])}** |")
+            k, sn = qt[g]["keys"], qt[g]["snippets"]
+            row += (f" {k['p50_us']} µs | {k['p99_us']} µs | "
+                    f"**{ratio(k['p50_us'], t['p50_us'])}** | {sn['p50_us']} / "
+                    f"{sn['p99_us']} µs |")
         if qp:
             row += (f" {qp[g]['p50_us']} / {qp[g]['p99_us']} µs | "
                     f"{ratio(qp[g]['p50_us'], t['p50_us'])} |")
         L.append(row)
+    if qt and qt["rare"]["keys"].get("n"):
+        k, sn = qt["rare"]["keys"], qt["rare"]["snippets"]
+        row = (f"| {len(q['rare']['words'])} rare words (1–128 entries) | | | | "
+               f"{k['p50_us']} µs | {k['p99_us']} µs | | {sn['p50_us']} / {sn['p99_us']} µs |")
+        L.append(row + (" | |" if qp else ""))
     L.append("")
+    if has_q:
+        L.append(f"quire's tokenizer: `{q['tokenizer']}`. Load averages around quire's timing: "
+                 f"{q['loadavg']['timing']} → {q['loadavg']['timed']}.\n")
+
+    if has_q and q.get("remote"):
+        rm = q["remote"]
+        L.append("## Cold, over nginx: round trips, requests and bytes after the open\n")
+        L.append("Per query a fresh open of `http://127.0.0.1:PORT/NAME.quire` (one request, "
+                 "the first 16 KiB), then one `search(q, 10)` with titles and snippets "
+                 "(benches/search.rs `remote`). Round trips are counted by the source "
+                 "(benches/common.rs `RoundTrips`): prefetches are made synchronous (their ranges "
+                 "fetched in parallel and waited for), and each blocking read that sends any "
+                 "request is one round trip, however many requests it sends in parallel "
+                 "(requests in parallel count once). Requests and body bytes as the client "
+                 f"counts them; nginx's access log counted {rm['requests_logged']:,} requests "
+                 f"for the run, the client {rm['requests_counted']:,}.\n")
+        L.append("| queries | n | open: requests, bytes | round trips: median | max | "
+                 "requests: median / max / sum | bytes: median / sum | results (median) |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        rare_n = len(q["rare"]["words"])
+        for g, label in (("title", "titles, with snippets"),
+                         ("words", "two-word, with snippets"),
+                         ("rare", f"one rare word, with snippets (target ≤ 4 round trips)"),
+                         ("rare-keys", "one rare word, keys and titles only")):
+            x = rm["groups"].get(g)
+            if not x or not x["n"]:
+                continue
+            se, op = x["search"], x["open"]
+            L.append(f"| {label} | {x['n']} | {op['requests']['median']}, "
+                     f"{op['bytes']['median']:,} B | {se['trips']['median']} | "
+                     f"**{se['trips']['max']}** | {se['requests']['median']} / "
+                     f"{se['requests']['max']} / {se['requests']['sum']:,} | "
+                     f"{se['bytes']['median']:,} / {se['bytes']['sum']:,} B | "
+                     f"{x['results']['median']} |")
+        L.append("")
+        L.append(f"Rare words: the distinct words of the two-word queries that alone find 1 to "
+                 f"128 entries (an inline list), in query order, at most 50 ({rare_n} here): "
+                 + ", ".join(f"`{w}` ({n})" for w, n in
+                             list(zip(q["rare"]["words"], q["rare"]["df"]))[:12])
+                 + (" …" if rare_n > 12 else "") + ".\n")
+    if has_q and q.get("pack"):
+        L.append("## Pack cost\n")
+        L.append(pack_table(q["pack"]))
+        L.append(f"Load averages: {q['loadavg']['pack']} → {q['loadavg']['packed']}.\n")
 
     L.append("## Quality\n")
     nt, nw = len(qs["title"]), len(qs["words"])
@@ -825,11 +1056,6 @@ def report(r: dict, qs: dict, title_of: dict) -> str:
     L.append(f"| queries with no result (title, words) | {z['empty']['title']}, "
              f"{z['empty']['words']} | "
              f"{str(q['empty']['title']) + ', ' + str(q['empty']['words']) if has_q else '—'} | |")
-    if has_q and any(v["n"] for v in q["failed"].values()):
-        first = next(v["first"][0] for v in q["failed"].values() if v["first"])
-        L.append(f"| `quire search` exited non-zero, counted as no result (title, words) | | "
-                 f"**{q['failed']['title']['n']}, {q['failed']['words']['n']}** (first: "
-                 f"exit {first[1]}, `{first[2].replace('|', chr(92) + '|')}`) | |")
     L.append(f"| median estimated matches (title, words) | "
              f"{z['estimated_matches_median']['title']}, {z['estimated_matches_median']['words']}"
              f" | | |")
@@ -844,6 +1070,10 @@ def report(r: dict, qs: dict, title_of: dict) -> str:
         L.append(f"Title queries libzim misses ({len(z['title_misses'])}): "
                  + "; ".join(f"`{m}`" for m in z["title_misses"][:10])
                  + (" …" if len(z["title_misses"]) > 10 else "") + "\n")
+    if has_q and q["title_misses"]:
+        L.append(f"Title queries quire misses ({len(q['title_misses'])}): "
+                 + "; ".join(f"`{m}`" for m in q["title_misses"][:10])
+                 + (" …" if len(q["title_misses"]) > 10 else "") + "\n")
 
     L.append("## Query sets\n")
     L.append(f"`{r['queries']['file']}` ({r['queries']['origin']}): "

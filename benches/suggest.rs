@@ -17,38 +17,18 @@
 //!
 //! QUERIES.json: `{"GROUP": ["text", ...], ...}`.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+use std::time::Instant;
+
+use common::{queries, settled, stats, Result};
 use quire::source::OpenOptions;
 use quire::{Archive, MatchKind};
 use serde_json::{json, Value};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-fn queries(path: &str) -> Result<BTreeMap<String, Vec<String>>> {
-    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
-}
-
 fn kind(k: MatchKind) -> &'static str {
     k.name()
-}
-
-/// p50, p99 and mean of `ns` in µs.
-fn stats(mut ns: Vec<u64>) -> Value {
-    ns.sort_unstable();
-    let q = |p: f64| {
-        let i = ((ns.len() - 1) as f64 * p).round() as usize;
-        ns[i] as f64 / 1000.0
-    };
-    let mean = ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1000.0;
-    json!({
-        "n": ns.len(),
-        "p50_us": (q(0.5) * 100.0).round() / 100.0,
-        "p99_us": (q(0.99) * 100.0).round() / 100.0,
-        "mean_us": (mean * 100.0).round() / 100.0,
-    })
 }
 
 fn local(archive: &str, qfile: &str, rounds: usize) -> Result<Value> {
@@ -92,26 +72,6 @@ fn local(archive: &str, qfile: &str, rounds: usize) -> Result<Value> {
         "groups": out,
         "results": results,
     }))
-}
-
-fn log_lines(log: &Path) -> usize {
-    std::fs::read(log).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
-}
-
-/// The access log's line count once it has not grown for 150 ms.
-fn settled(log: &Path) -> usize {
-    let mut n = log_lines(log);
-    let mut still = Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(25));
-        let m = log_lines(log);
-        if m != n {
-            n = m;
-            still = Instant::now();
-        } else if still.elapsed() >= Duration::from_millis(150) {
-            return n;
-        }
-    }
 }
 
 fn remote(url: &str, log: &str, qfile: &str) -> Result<Value> {

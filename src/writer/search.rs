@@ -10,6 +10,7 @@
 use std::collections::{BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 
 use super::spool::Spool;
 use super::Pending;
@@ -158,13 +159,19 @@ struct Batch {
 }
 
 impl Batch {
+    /// Adds a posting; `bytes` counts what the heap holds: each list's allocation as it
+    /// grows (doubling), and for a new term its key, its slot in the map (key and list, 48
+    /// bytes, in a table at most 7/8 full that doubles) and its list's first four postings.
     fn add(&mut self, term: &str, doc: u32, tf: u32) {
         if let Some(v) = self.map.get_mut(term) {
+            let cap = v.capacity();
             v.push((doc, tf));
-            self.bytes += 8;
+            self.bytes += 8 * (v.capacity() - cap);
         } else {
-            self.bytes += term.len() + 80;
-            self.map.insert(term.to_owned(), vec![(doc, tf)]);
+            self.bytes += term.len() + 112 + 32;
+            let mut v = Vec::with_capacity(4);
+            v.push((doc, tf));
+            self.map.insert(term.to_owned(), v);
         }
     }
 
@@ -315,8 +322,33 @@ impl TermWriter<'_> {
     }
 }
 
-/// Documents analysed together, on all cores, before their postings are gathered in order.
+/// Documents analysed together, on all cores, before their postings are gathered in order:
+/// at most this many…
 const ANALYSIS_CHUNK: usize = 1024;
+/// …and at most this much text (bodies up to the extraction limit; one document at least).
+/// An analysed document holds a heap string for each distinct term, ~30× its text for
+/// bigrams of Chinese, so a chunk of 1,024 such documents took ~30 MB.
+const ANALYSIS_BYTES: u64 = 256 << 10;
+
+/// The ends of the analysis chunks of `entries`: consecutive runs of at most
+/// [`ANALYSIS_CHUNK`] documents and [`ANALYSIS_BYTES`] of text, one document at least.
+fn analysis_chunks(entries: &[Pending]) -> Vec<Range<usize>> {
+    let max_body = ExtractOptions::default().max_bytes as u64;
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0usize, 0u64);
+    for (i, p) in entries.iter().enumerate() {
+        let len = p.body_len.min(max_body) + u64::from(p.lead_len);
+        if i > start && (i - start >= ANALYSIS_CHUNK || bytes + len > ANALYSIS_BYTES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += len;
+    }
+    if start < entries.len() {
+        out.push(start..entries.len());
+    }
+    out
+}
 
 /// One document, analysed: its title field, length and term frequencies.
 struct Analysed {
@@ -419,7 +451,9 @@ pub(super) fn build(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    for (c, chunk) in entries.chunks(ANALYSIS_CHUNK).enumerate() {
+    for range in analysis_chunks(entries) {
+        let first = range.start;
+        let chunk = &entries[range];
         // Each chunk's documents analysed on all cores, then taken in document order: the
         // index does not depend on the number of threads.
         let per = chunk.len().div_ceil(threads).max(1);
@@ -444,7 +478,7 @@ pub(super) fn build(
                 })
                 .collect()
         });
-        let mut i = c * ANALYSIS_CHUNK;
+        let mut i = first;
         for part in analysed {
             for a in part? {
                 let (d, p) = (i, &entries[i]);
