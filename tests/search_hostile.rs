@@ -1211,6 +1211,10 @@ fn a_root_of_4_mib_of_term_page_records() {
         Expect::ExactUnverified,
     );
     assert!(f.peak > 4 << 20, "the root was not read whole");
+    // The file's copy (7 MB), the root's bytes and the root decoded compactly (40 bytes a
+    // page and the first terms in one buffer): 31 MB, where a record and an allocation a
+    // page took 38.6 MB.
+    assert!(f.peak < 32 << 20, "peak heap {} B", f.peak);
 }
 
 #[test]
@@ -1422,4 +1426,118 @@ fn a_query_over_sixteen_full_term_pages() {
         queries,
         Expect::ExactUnverified,
     );
+}
+
+#[test]
+fn sixty_four_long_heads_are_read_in_windows() {
+    let _g = serial();
+    // 63 lists of 1024 blocks (every document, tf 1), each head ~10 KB, and one short list
+    // of three documents: the intersection seeks those three in every long list.
+    let n = 1024 * search::BLOCK_POSTINGS;
+    let mut idx = Idx::new(n);
+    idx.compress = false;
+    idx.norms = vec![1; n];
+    let (mut head, mut blocks) = (Vec::new(), Vec::new());
+    let mut prev: Option<u32> = None;
+    let every: Vec<(u32, u32)> = (0..n as u32).map(|d| (d, 1)).collect();
+    for chunk in every.chunks(search::BLOCK_POSTINGS) {
+        let mut b = Vec::new();
+        put_postings(&mut b, prev, chunk);
+        let last = chunk.last().unwrap().0;
+        let e = BlockEntry {
+            last,
+            offset: 0,
+            len: b.len() as u32,
+            max_tf: 1,
+            max_norm: 1,
+            crc: format::crc32(&b),
+        };
+        put_head_entry(&mut head, prev, &e);
+        prev = Some(last);
+        blocks.extend_from_slice(&b);
+    }
+    let m = n / search::BLOCK_POSTINGS;
+    assert!(head.len() > 4 << 10, "a head of {} bytes", head.len());
+    let short = vec![(5, 1), (40_000, 1), (n as u32 - 1, 1)];
+    let long: Vec<String> = (0..63).map(|k| format!("h{k:02}")).collect();
+    let mut page = Vec::new();
+    for t in &long {
+        let raw = List::Raw {
+            df: n as u32,
+            head: head.clone(),
+            blocks: blocks.clone(),
+        };
+        page.push((t.clone(), raw));
+    }
+    page.push(("short".to_string(), List::Inline(short)));
+    idx.pages = vec![page];
+    let b = base(n, key_of, |_| String::new());
+    let file = Arc::new(b.file_with(&idx.section(&b)));
+    let query = format!("short {}", long.join(" "));
+    // The heads decoded whole: 48 bytes a block (the reader's record of a block), 63 lists.
+    let whole = long.len() * m * 48;
+    for remote in [false, true] {
+        let src = Remote {
+            bytes: Arc::clone(&file),
+            reads: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
+        };
+        let query = query.clone();
+        let (hits, peak) = bounded("long heads", move || {
+            struct Local(Remote);
+            impl ByteSource for Local {
+                fn size(&self) -> u64 {
+                    self.0.size()
+                }
+                fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
+                    self.0.read_at(offset, len)
+                }
+            }
+            let hits = if remote {
+                let a = Archive::new(src).unwrap();
+                a.search(&query, 10).unwrap()
+            } else {
+                let a = Archive::new(Local(src)).unwrap();
+                a.search(&query, 10).unwrap()
+            };
+            hits.iter().map(|h| (h.index, h.score)).collect::<Vec<_>>()
+        });
+        let docs: Vec<u64> = hits.iter().map(|h| h.0).collect();
+        assert_eq!(docs, [5, 40_000, n as u64 - 1], "remote {remote}");
+        assert!(hits.iter().all(|h| h.1 == hits[0].1 && h.1 > 0));
+        eprintln!(
+            "64 terms, 63 heads of {} blocks ({} B each): peak heap {peak} B (remote {remote}); \
+             the heads decoded whole would take {whole} B",
+            m,
+            head.len()
+        );
+        assert!(
+            peak < whole / 3,
+            "peak heap {peak} B, not well below the {whole} B of whole heads"
+        );
+    }
+    // A long head that does not parse whole is damage, found by the streaming check before
+    // any window: a byte after its last entry, or its last entry cut (CRCs right).
+    let cut = head.len() - 3;
+    for bad_head in [[&head[..], &[0]].concat(), head[..cut].to_vec()] {
+        let mut bad = idx.clone();
+        bad.pages = vec![vec![
+            (
+                "h00".to_string(),
+                List::Raw {
+                    df: n as u32,
+                    head: bad_head,
+                    blocks: blocks.clone(),
+                },
+            ),
+            ("short".to_string(), List::Inline(vec![(5, 1)])),
+        ]];
+        let a = Archive::new(b.file_with(&bad.section(&b))).unwrap();
+        for got in [
+            a.search("h00 short", 10).map(|_| ()),
+            a.search_postings("h00").map(|_| ()),
+        ] {
+            assert_eq!(got.unwrap_err().code(), "damaged_search_index");
+        }
+    }
 }

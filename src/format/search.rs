@@ -360,6 +360,86 @@ pub struct Root {
     pub norms: Vec<NormsRef>,
 }
 
+/// A term page's record as [`TermPages`] keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageSlot {
+    offset: u64,
+    post_offset: u64,
+    stored_len: u32,
+    raw_len: u32,
+    crc: u32,
+    terms: u32,
+    /// Where its first term ends in [`TermPages`]'s buffer (it starts where the previous
+    /// page's ends).
+    first_end: u32,
+}
+
+/// The root's term pages (§15.4) as a reader keeps them: a fixed record each and their
+/// first terms in one buffer, a few times the root's bytes (a root of 4 MiB holds up to
+/// 466,000 pages), with no allocation per page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TermPages {
+    pages: Vec<PageSlot>,
+    firsts: Vec<u8>,
+    /// Where the last page's lists end, from the section's start.
+    post_end: u64,
+}
+
+impl TermPages {
+    /// Term pages in the root.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Whether the root lists no term page.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// Page `i`'s first term.
+    pub fn first(&self, i: usize) -> Option<&[u8]> {
+        let end = self.pages.get(i)?.first_end as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.pages.get(i - 1)?.first_end as usize,
+        };
+        self.firsts.get(start..end)
+    }
+
+    /// Page `i`'s record, whole (its first term copied).
+    pub fn get(&self, i: usize) -> Option<TermPageRef> {
+        let p = self.pages.get(i)?;
+        let post_end = self
+            .pages
+            .get(i + 1)
+            .map_or(self.post_end, |n| n.post_offset);
+        Some(TermPageRef {
+            offset: p.offset,
+            stored_len: p.stored_len,
+            raw_len: p.raw_len,
+            crc: p.crc,
+            terms: p.terms,
+            post_len: post_end - p.post_offset,
+            post_offset: p.post_offset,
+            first: self.first(i)?.to_vec(),
+        })
+    }
+
+    /// The page that may hold `term`: the last whose first term is `≤ term`.
+    pub fn page_of_term(&self, term: &[u8]) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.pages.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.first(mid).is_some_and(|f| f <= term) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo.checked_sub(1)
+    }
+}
+
 /// The number of norms chunks for `entries` documents.
 pub fn norms_chunks(entries: u32) -> u32 {
     entries.div_ceil(NORMS_CHUNK)
@@ -409,6 +489,19 @@ impl Root {
 
     /// Checks and decodes a root (§15.10's third row) of a section of `section_len` bytes.
     pub fn decode(raw: &[u8], head: &Head, section_len: u64) -> Result<Root, DamageKind> {
+        let (mut root, pages) = Root::decode_compact(raw, head, section_len)?;
+        root.terms = (0..pages.len()).filter_map(|i| pages.get(i)).collect();
+        Ok(root)
+    }
+
+    /// [`decode`](Self::decode) with the term pages apart, in the compact form a reader
+    /// keeps ([`TermPages`]: 40 bytes a page and its first term's bytes, where a
+    /// [`TermPageRef`] takes 64 and an allocation); the root's `terms` is left empty.
+    pub fn decode_compact(
+        raw: &[u8],
+        head: &Head,
+        section_len: u64,
+    ) -> Result<(Root, TermPages), DamageKind> {
         let mut c = Cursor::new(raw);
         if c.u8().ok_or_else(bad)? != KIND_ROOT {
             return Err(DamageKind::Violates(Rule::NodeKind));
@@ -433,9 +526,14 @@ impl Root {
         let mut at = HEADER_LEN as u64 + u64::from(head.root_len);
         let mut root = Root {
             tokenizer,
-            terms: Vec::with_capacity(tp),
+            terms: Vec::new(),
             docs: Vec::with_capacity(dp),
             norms: Vec::with_capacity(nc),
+        };
+        let mut pages = TermPages {
+            pages: Vec::with_capacity(tp),
+            firsts: Vec::new(),
+            post_end: 0,
         };
         let mut terms_total = 0u64;
         for _ in 0..tp {
@@ -447,31 +545,36 @@ impl Root {
                 .filter(|&t| t >= 1)
                 .ok_or_else(bad)?;
             let post_len = c.varint().ok_or_else(bad)?;
-            let prev = root.terms.last().map_or(&[][..], |p| p.first.as_slice());
+            let n = pages.pages.len();
+            let prev = pages.first(n.wrapping_sub(1)).unwrap_or_default();
             let first = front_coded(&mut c, prev)?;
-            if root.terms.last().is_some_and(|p| p.first >= first) {
+            if n > 0 && prev >= first.as_slice() {
                 return Err(DamageKind::Violates(Rule::KeyOrder));
             }
             terms_total += u64::from(terms);
-            root.terms.push(TermPageRef {
+            pages.firsts.extend_from_slice(&first);
+            pages.pages.push(PageSlot {
                 offset: at,
+                // The POSTINGS bytes of the pages before, until they are placed below.
+                post_offset: post_len,
                 stored_len,
                 raw_len,
                 crc,
                 terms,
-                post_len,
-                post_offset: 0,
-                first,
+                first_end: u32::try_from(pages.firsts.len()).map_err(|_| bad())?,
             });
             at = at.checked_add(stored_len.into()).ok_or_else(bad)?;
         }
         if terms_total != u64::from(head.term_count) {
             return Err(DamageKind::Violates(Rule::EntryCount));
         }
-        for p in &mut root.terms {
+        for p in &mut pages.pages {
+            let len = p.post_offset;
             p.post_offset = at;
-            at = at.checked_add(p.post_len).ok_or_else(bad)?;
+            at = at.checked_add(len).ok_or_else(bad)?;
         }
+        pages.post_end = at;
+        pages.firsts.shrink_to_fit();
         let mut rows_total = 0u64;
         let mut doc_refs = Vec::with_capacity(dp);
         for _ in 0..dp {
@@ -520,7 +623,7 @@ impl Root {
         if !c.is_empty() || at != section_len {
             return Err(bad());
         }
-        Ok(root)
+        Ok((root, pages))
     }
 
     /// The term page that may hold `term`: the last whose first term is `≤ term`.
@@ -842,6 +945,48 @@ pub fn put_head_entry(out: &mut Vec<u8>, prev_last: Option<u32>, e: &BlockEntry)
     out.extend_from_slice(&e.crc.to_le_bytes());
 }
 
+/// One head entry (§15.6) after the block whose last document is `prev`, its block at `at`.
+fn head_entry(
+    c: &mut Cursor<'_>,
+    prev: Option<u32>,
+    at: u64,
+    entries: u32,
+) -> Result<BlockEntry, DamageKind> {
+    let delta = c.varint().ok_or_else(bad)?;
+    if delta == 0 {
+        return Err(bad());
+    }
+    let last = match prev {
+        Some(p) => u64::from(p) + delta,
+        None => delta - 1,
+    };
+    if last >= u64::from(entries) {
+        return Err(DamageKind::Violates(Rule::EntryCount));
+    }
+    let len = c.varint().ok_or_else(bad)?;
+    if len == 0 || len > MAX_BLOCK_LEN as u64 {
+        return Err(over(len, MAX_BLOCK_LEN as u64));
+    }
+    let max_tf = c.varint().ok_or_else(bad)?;
+    let max_tf = u32::try_from(max_tf)
+        .ok()
+        .filter(|&t| t >= 1)
+        .ok_or_else(bad)?;
+    let max_norm = c.u8().ok_or_else(bad)?;
+    if max_norm == 0 {
+        return Err(bad());
+    }
+    let crc = c.u32().ok_or_else(bad)?;
+    Ok(BlockEntry {
+        last: last as u32,
+        offset: at,
+        len: len as u32,
+        max_tf,
+        max_norm,
+        crc,
+    })
+}
+
 /// Checks and decodes a head (§15.10's sixth row) of a list of `df` postings whose blocks
 /// start at `blocks_at` (from the section's start) and take `blocks_len` bytes.
 pub fn decode_head(
@@ -860,46 +1005,247 @@ pub fn decode_head(
     let mut at = blocks_at;
     let mut prev: Option<u32> = None;
     for _ in 0..m {
-        let delta = c.varint().ok_or_else(bad)?;
-        if delta == 0 {
-            return Err(bad());
-        }
-        let last = match prev {
-            Some(p) => u64::from(p) + delta,
-            None => delta - 1,
-        };
-        if last >= u64::from(entries) {
-            return Err(DamageKind::Violates(Rule::EntryCount));
-        }
-        let len = c.varint().ok_or_else(bad)?;
-        if len == 0 || len > MAX_BLOCK_LEN as u64 {
-            return Err(over(len, MAX_BLOCK_LEN as u64));
-        }
-        let max_tf = c.varint().ok_or_else(bad)?;
-        let max_tf = u32::try_from(max_tf)
-            .ok()
-            .filter(|&t| t >= 1)
-            .ok_or_else(bad)?;
-        let max_norm = c.u8().ok_or_else(bad)?;
-        if max_norm == 0 {
-            return Err(bad());
-        }
-        let crc = c.u32().ok_or_else(bad)?;
-        out.push(BlockEntry {
-            last: last as u32,
-            offset: at,
-            len: len as u32,
-            max_tf,
-            max_norm,
-            crc,
-        });
-        at += len;
-        prev = Some(last as u32);
+        let e = head_entry(&mut c, prev, at, entries)?;
+        at += u64::from(e.len);
+        prev = Some(e.last);
+        out.push(e);
     }
     if !c.is_empty() || at - blocks_at != blocks_len {
         return Err(bad());
     }
     Ok(out)
+}
+
+/// Longest head entry, in bytes: three varints of at most 10 bytes, the norm code, the CRC.
+pub const MAX_HEAD_ENTRY: usize = 35;
+/// Entries of a long head decoded at a time by [`HeadWindows`].
+pub const HEAD_WINDOW: usize = 64;
+
+/// A place in a head between two entries: what decoding from there needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeadPos {
+    /// Bytes of the head before the entry.
+    byte: u64,
+    /// Entries before it.
+    index: usize,
+    /// The last document of the entry before it.
+    last: Option<u32>,
+    /// Where its block starts, from the section's start.
+    block_at: u64,
+}
+
+/// A long head (§15.6) read in windows of [`HEAD_WINDOW`] entries, so that a list holds a
+/// window decoded, not its whole head (48 bytes a block: 2.2 MB for a list of 6 million
+/// postings). The head is first checked whole by a streaming pass ([`HeadScan`], from
+/// [`scan`](Self::scan)): its CRC and every entry as [`decode_head`] checks them. A window
+/// is then decoded from the byte where the previous one ended (entries are varint-coded)
+/// as a query's seek moves forward: [`next_bytes`](Self::next_bytes) says which bytes of
+/// the head to read, [`advance`](Self::advance) decodes them.
+#[derive(Debug, Clone)]
+pub struct HeadWindows {
+    head_len: u64,
+    blocks_len: u64,
+    entries: u32,
+    count: usize,
+    origin: HeadPos,
+    start: HeadPos,
+    next: HeadPos,
+    window: Vec<BlockEntry>,
+}
+
+impl HeadWindows {
+    /// The windows of a head of `head_len` bytes of a list of `df` postings whose blocks
+    /// start at `blocks_at` and take `blocks_len` bytes, documents below `entries`.
+    pub fn new(
+        df: u32,
+        head_len: u64,
+        blocks_at: u64,
+        blocks_len: u64,
+        entries: u32,
+    ) -> Result<HeadWindows, DamageKind> {
+        let count = (df as usize).div_ceil(BLOCK_POSTINGS);
+        if count == 0 || count as u64 > head_len / 8 {
+            return Err(bad());
+        }
+        let origin = HeadPos {
+            byte: 0,
+            index: 0,
+            last: None,
+            block_at: blocks_at,
+        };
+        Ok(HeadWindows {
+            head_len,
+            blocks_len,
+            entries,
+            count,
+            origin,
+            start: origin,
+            next: origin,
+            window: Vec::new(),
+        })
+    }
+
+    /// The streaming check of the whole head, to be fed its bytes in order.
+    pub fn scan(&self) -> HeadScan {
+        HeadScan {
+            windows: HeadWindows {
+                window: Vec::new(),
+                ..self.clone()
+            },
+            hasher: crc32fast::Hasher::new(),
+            carry: Vec::new(),
+            fed: 0,
+            err: None,
+        }
+    }
+
+    /// Blocks in the list.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The list's number of the window's first block.
+    pub fn first_index(&self) -> usize {
+        self.start.index
+    }
+
+    /// The entries of the window (empty before the first [`advance`](Self::advance)).
+    pub fn window(&self) -> &[BlockEntry] {
+        &self.window
+    }
+
+    /// The last document of the block before the window's first (`None` for the first).
+    pub fn before(&self) -> Option<u32> {
+        self.start.last
+    }
+
+    /// Whether blocks follow the window.
+    pub fn has_more(&self) -> bool {
+        self.next.index < self.count
+    }
+
+    /// Back to before the first window.
+    pub fn rewind(&mut self) {
+        self.start = self.origin;
+        self.next = self.origin;
+        self.window.clear();
+    }
+
+    /// The bytes of the head the next window is decoded from: (offset in the head, length).
+    pub fn next_bytes(&self) -> (u64, u64) {
+        let room = (HEAD_WINDOW * MAX_HEAD_ENTRY) as u64;
+        let from = self.next.byte.min(self.head_len);
+        (from, (self.head_len - from).min(room))
+    }
+
+    /// Decodes the next window from `bytes`, the head's bytes from where
+    /// [`next_bytes`](Self::next_bytes) says (fewer at its end): at most [`HEAD_WINDOW`]
+    /// entries, at least one.
+    pub fn advance(&mut self, bytes: &[u8]) -> Result<(), DamageKind> {
+        let end = self.next.byte + bytes.len() as u64 >= self.head_len;
+        self.window.clear();
+        self.start = self.next;
+        let mut pos = self.next;
+        let mut c = Cursor::new(bytes);
+        while pos.index < self.count
+            && self.window.len() < HEAD_WINDOW
+            && (end || bytes.len() - c.pos() >= MAX_HEAD_ENTRY)
+        {
+            let e = head_entry(&mut c, pos.last, pos.block_at, self.entries)?;
+            pos.index += 1;
+            pos.last = Some(e.last);
+            pos.block_at += u64::from(e.len);
+            self.window.push(e);
+        }
+        pos.byte += c.pos() as u64;
+        if self.window.is_empty() || pos.byte > self.head_len {
+            return Err(bad());
+        }
+        self.next = pos;
+        Ok(())
+    }
+}
+
+/// The streaming check of a long head (from [`HeadWindows::scan`]): fed the head's bytes in
+/// order, in pieces of any size, it keeps only an entry's worth of them between pieces.
+#[derive(Clone)]
+pub struct HeadScan {
+    windows: HeadWindows,
+    hasher: crc32fast::Hasher,
+    carry: Vec<u8>,
+    fed: u64,
+    err: Option<DamageKind>,
+}
+
+impl std::fmt::Debug for HeadScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeadScan")
+            .field("fed", &self.fed)
+            .field("next", &self.windows.next)
+            .field("err", &self.err)
+            .finish()
+    }
+}
+
+impl HeadScan {
+    /// The head's next bytes.
+    pub fn feed(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        self.fed += piece.len() as u64;
+        if self.err.is_some() {
+            return;
+        }
+        let w = &mut self.windows;
+        let end = self.fed >= w.head_len;
+        self.carry.extend_from_slice(piece);
+        let mut c = Cursor::new(&self.carry);
+        let mut pos = w.next;
+        while pos.index < w.count && (end || self.carry.len() - c.pos() >= MAX_HEAD_ENTRY) {
+            match head_entry(&mut c, pos.last, pos.block_at, w.entries) {
+                Ok(e) => {
+                    pos.index += 1;
+                    pos.last = Some(e.last);
+                    pos.block_at += u64::from(e.len);
+                }
+                Err(k) => {
+                    self.err = Some(k);
+                    self.carry = Vec::new();
+                    return;
+                }
+            }
+        }
+        let used = c.pos();
+        pos.byte += used as u64;
+        w.next = pos;
+        if pos.index == w.count && used < self.carry.len() {
+            // Bytes after the last entry: the head does not parse whole.
+            self.err = Some(bad());
+            self.carry = Vec::new();
+            return;
+        }
+        self.carry.drain(..used);
+    }
+
+    /// The verdict once every byte is fed: `ChecksumMismatch` when the CRC is not `crc`,
+    /// else the first fault of the entries, else whether they are all there and their
+    /// blocks take the list's bytes after the head.
+    pub fn finish(self, crc: u32) -> Result<(), DamageKind> {
+        if self.hasher.finalize() != crc {
+            return Err(DamageKind::ChecksumMismatch);
+        }
+        if let Some(k) = self.err {
+            return Err(k);
+        }
+        let w = &self.windows;
+        if self.fed != w.head_len
+            || !self.carry.is_empty()
+            || w.next.index != w.count
+            || w.next.block_at - w.origin.block_at != w.blocks_len
+        {
+            return Err(bad());
+        }
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::search::{
     self, decode_block, decode_docs, decode_head, decode_terms, unstore, Bm25, DocRow, Head,
-    Postings, Root, TermPage, TermRecord, BLOCK_POSTINGS, MAX_PAGE_RAW, MAX_ROOT_RAW,
+    HeadWindows, Postings, Root, TermPage, TermPages, TermRecord, BLOCK_POSTINGS, MAX_PAGE_RAW,
+    MAX_ROOT_RAW,
 };
 use crate::format::SectionId;
 
@@ -29,6 +30,12 @@ const WHOLE_REMOTE: u64 = 1 << 20;
 const HEAD_REMOTE: u64 = 64 << 10;
 /// A list this short is fetched whole (one range); a longer one block by block.
 const WHOLE_LIST: u64 = 256 << 10;
+/// A head this short is decoded whole; a longer one is checked by a streaming pass and then
+/// decoded a window at a time (§15.10's limits: 64 lists of 6 million postings would hold
+/// 144 MB of whole heads).
+const WHOLE_HEAD: u64 = 4 << 10;
+/// The pieces a long head's streaming check reads.
+const HEAD_PIECE: u64 = 16 << 10;
 /// Norms chunks and document pages kept decoded, of each kind.
 const PAGE_CACHE: usize = 64;
 /// Heap the decoded pages of each kind may take.
@@ -137,7 +144,9 @@ impl SearchHit {
 pub(crate) struct Loaded {
     section: Range<u64>,
     head: Head,
+    /// The root, its term pages apart (`root.terms` is empty).
     root: Root,
+    pages: TermPages,
 }
 
 /// What an archive keeps of its full-text index.
@@ -182,8 +191,35 @@ type Found = (u32, Option<(u32, u8)>);
 
 /// A term's postings being read: the blocks, and the one decoded last.
 struct List {
+    /// Every block, or for a long head the window's.
     blocks: Vec<BlockMeta>,
+    /// A long head, read a window at a time: its offset from the section's start, the
+    /// list's `df`, its windows.
+    head: Option<(u64, u32, HeadWindows)>,
     current: Option<(usize, Vec<(u32, u32)>)>,
+}
+
+impl List {
+    /// Blocks in the list.
+    fn len(&self) -> usize {
+        self.head
+            .as_ref()
+            .map_or(self.blocks.len(), |h| h.2.count())
+    }
+
+    /// The list's number of `blocks[0]`.
+    fn start(&self) -> usize {
+        self.head.as_ref().map_or(0, |h| h.2.first_index())
+    }
+}
+
+/// Postings in block `i` of `m` of a list of `df`.
+fn block_postings(df: u32, i: usize, m: usize) -> usize {
+    if i + 1 < m {
+        BLOCK_POSTINGS
+    } else {
+        (df as usize).saturating_sub(BLOCK_POSTINGS * (m - 1))
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -254,11 +290,12 @@ impl<'a> Ctx<'a> {
         let stored = self.read(at, head.root_len as usize)?;
         let raw =
             self.search_unstore(at, &stored, head.root_raw_len, head.root_crc, MAX_ROOT_RAW)?;
-        let root = Root::decode(&raw, &head, len).map_err(|k| damaged(at, k))?;
+        let (root, pages) = Root::decode_compact(&raw, &head, len).map_err(|k| damaged(at, k))?;
         Ok(Loaded {
             section,
             head,
             root,
+            pages,
         })
     }
 
@@ -307,12 +344,12 @@ impl<'a> Ctx<'a> {
             return Ok(p);
         }
         let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
-        let r = l.root.terms.get(i).ok_or_else(bad)?;
+        let r = l.pages.get(i).ok_or_else(bad)?;
         let at = l.section.start + r.offset;
         let stored = self.read(at, r.stored_len as usize)?;
         let raw = self.search_unstore(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?;
-        let next = l.root.terms.get(i + 1).map(|n| n.first.as_slice());
-        let page = Arc::new(decode_terms(&raw, r, next, &l.head).map_err(|k| damaged(at, k))?);
+        let next = l.pages.first(i + 1);
+        let page = Arc::new(decode_terms(&raw, &r, next, &l.head).map_err(|k| damaged(at, k))?);
         let weight = page
             .records
             .iter()
@@ -446,7 +483,7 @@ impl<'a> Ctx<'a> {
 
     /// The record of `term`, if the dictionary holds it.
     fn term_record(&self, l: &Loaded, term: &[u8]) -> ReadResult<Option<TermRecord>> {
-        let Some(i) = l.root.page_of_term(term) else {
+        let Some(i) = l.pages.page_of_term(term) else {
             return Ok(None);
         };
         let page = self.term_page(l, i)?;
@@ -471,6 +508,7 @@ impl<'a> Ctx<'a> {
                         last: None,
                         bound: None,
                     }],
+                    head: None,
                     current: Some((0, p.clone())),
                 })
             }
@@ -494,8 +532,11 @@ impl<'a> Ctx<'a> {
                         &(l.section.start + offset..l.section.start + offset + list_len),
                     ));
                 }
-                let head = self.search_bytes(l, *offset, u64::from(*head_len), *crc)?;
                 let at = offset + u64::from(*head_len);
+                if u64::from(*head_len) > WHOLE_HEAD {
+                    return self.open_long_head(l, df, *offset, *head_len, *list_len, *crc);
+                }
+                let head = self.search_bytes(l, *offset, u64::from(*head_len), *crc)?;
                 let entries = decode_head(
                     &head,
                     df,
@@ -512,11 +553,7 @@ impl<'a> Ctx<'a> {
                         offset: e.offset,
                         len: e.len,
                         crc: e.crc,
-                        n: if i + 1 < m {
-                            BLOCK_POSTINGS
-                        } else {
-                            df as usize - BLOCK_POSTINGS * (m - 1)
-                        },
+                        n: block_postings(df, i, m),
                         last: Some(e.last),
                         bound: Some((e.max_tf, e.max_norm)),
                     })
@@ -525,8 +562,112 @@ impl<'a> Ctx<'a> {
         };
         Ok(List {
             blocks,
+            head: None,
             current: None,
         })
+    }
+
+    /// A list with a long head: the head checked whole by a streaming pass (CRC and entries,
+    /// §15.10), then its first window decoded.
+    fn open_long_head(
+        &self,
+        l: &Loaded,
+        df: u32,
+        offset: u64,
+        head_len: u32,
+        list_len: u64,
+        crc: u32,
+    ) -> ReadResult<List> {
+        let at = l.section.start + offset;
+        let head_len = u64::from(head_len);
+        if offset
+            .checked_add(list_len)
+            .is_none_or(|e| e > l.section.end - l.section.start)
+        {
+            return Err(damaged(at, DamageKind::Violates(Rule::RecordBounds)));
+        }
+        let windows = HeadWindows::new(
+            df,
+            head_len,
+            offset + head_len,
+            list_len - head_len,
+            l.head.entries,
+        )
+        .map_err(|k| damaged(at, k))?;
+        if self.src.is_remote() && list_len > WHOLE_LIST {
+            self.src
+                .prefetch(std::slice::from_ref(&(at..at + head_len)));
+        }
+        let mut scan = windows.scan();
+        let mut done = 0;
+        while done < head_len {
+            let n = (head_len - done).min(HEAD_PIECE);
+            scan.feed(&self.read(at + done, n as usize)?);
+            done += n;
+        }
+        match scan.finish(crc) {
+            Err(DamageKind::ChecksumMismatch) => {
+                return Err(self.checksum_failed(Location::SearchIndex(at)))
+            }
+            r => r.map_err(|k| damaged(at, k))?,
+        }
+        let mut list = List {
+            blocks: Vec::new(),
+            head: Some((offset, df, windows)),
+            current: None,
+        };
+        self.block_meta(l, &mut list, 0)?;
+        Ok(list)
+    }
+
+    /// Block `i` of `list` and the last document before it, decoding the head's window that
+    /// holds it (moving forward; from the head's start again to move back).
+    fn block_meta(
+        &self,
+        l: &Loaded,
+        list: &mut List,
+        i: usize,
+    ) -> ReadResult<(BlockMeta, Option<u32>)> {
+        let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+        let Some((offset, df, w)) = &mut list.head else {
+            let b = *list.blocks.get(i).ok_or_else(bad)?;
+            let base = i.checked_sub(1).and_then(|j| list.blocks.get(j)?.last);
+            return Ok((b, base));
+        };
+        if i >= w.count() {
+            return Err(bad());
+        }
+        if i < w.first_index() {
+            w.rewind();
+        }
+        while w.window().is_empty() || i >= w.first_index() + w.window().len() {
+            let at = l.section.start + *offset;
+            let (from, len) = w.next_bytes();
+            self.st.counters.search_node();
+            let bytes = self.read(at + from, len as usize)?;
+            w.advance(&bytes).map_err(|k| damaged(at, k))?;
+            let (first, m) = (w.first_index(), w.count());
+            let df = *df;
+            list.blocks = w
+                .window()
+                .iter()
+                .enumerate()
+                .map(|(k, e)| BlockMeta {
+                    offset: e.offset,
+                    len: e.len,
+                    crc: e.crc,
+                    n: block_postings(df, first + k, m),
+                    last: Some(e.last),
+                    bound: Some((e.max_tf, e.max_norm)),
+                })
+                .collect();
+        }
+        let k = i - w.first_index();
+        let base = match k {
+            0 => w.before(),
+            _ => list.blocks.get(k - 1).and_then(|b| b.last),
+        };
+        Ok((*list.blocks.get(k).ok_or_else(bad)?, base))
     }
 
     /// Block `i` of `list`, decoded (and kept as the list's current block).
@@ -537,15 +678,9 @@ impl<'a> Ctx<'a> {
         i: usize,
     ) -> ReadResult<&'l [(u32, u32)]> {
         if list.current.as_ref().is_none_or(|(j, _)| *j != i) {
-            let b = *list.blocks.get(i).ok_or_else(|| {
-                damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds))
-            })?;
+            let (b, base) = self.block_meta(l, list, i)?;
             self.st.counters.search_node();
             let bytes = self.search_bytes(l, b.offset, b.len.into(), b.crc)?;
-            let base = match i {
-                0 => None,
-                _ => list.blocks.get(i - 1).and_then(|p| p.last),
-            };
             let at = l.section.start + b.offset;
             let p = decode_block(&bytes, base, b.n, l.head.entries).map_err(|k| damaged(at, k))?;
             if b.last.is_some() && p.last().map(|x| x.0) != b.last {
@@ -559,7 +694,17 @@ impl<'a> Ctx<'a> {
     /// The `tf` of document `d` in `list`, and its block's bound; documents asked for must
     /// not decrease (blocks are decoded moving forward).
     fn seek(&self, l: &Loaded, list: &mut List, d: u32) -> ReadResult<Option<Found>> {
-        let i = if list.blocks.len() == 1 {
+        // A long head's windows move forward until one reaches `d`.
+        while list.head.as_ref().is_some_and(|h| h.2.has_more())
+            && list
+                .blocks
+                .last()
+                .is_some_and(|b| b.last.is_some_and(|x| x < d))
+        {
+            let next = list.start() + list.blocks.len();
+            self.block_meta(l, list, next)?;
+        }
+        let i = if list.blocks.len() == 1 && list.head.is_none() {
             0
         } else {
             list.blocks
@@ -569,7 +714,7 @@ impl<'a> Ctx<'a> {
             return Ok(None);
         }
         let bound = list.blocks[i].bound;
-        let p = self.postings_block(l, list, i)?;
+        let p = self.postings_block(l, list, list.start() + i)?;
         Ok(p.binary_search_by_key(&d, |x| x.0)
             .ok()
             .map(|j| (p[j].1, bound)))
@@ -584,7 +729,7 @@ impl<'a> Ctx<'a> {
         };
         let mut list = self.open_list(&l, &rec)?;
         let mut out = Vec::with_capacity(rec.df.min(1 << 16) as usize);
-        for i in 0..list.blocks.len() {
+        for i in 0..list.len() {
             out.extend(
                 self.postings_block(&l, &mut list, i)?
                     .iter()
@@ -619,14 +764,14 @@ impl<'a> Ctx<'a> {
             };
             let mut pages: Vec<usize> = terms
                 .iter()
-                .filter_map(|t| l.root.page_of_term(t.as_bytes()))
+                .filter_map(|t| l.pages.page_of_term(t.as_bytes()))
                 .filter(|&i| !cached(i))
                 .collect();
             pages.sort_unstable();
             pages.dedup();
             let mut ranges: Vec<Range<u64>> = pages
                 .iter()
-                .filter_map(|&i| l.root.terms.get(i))
+                .filter_map(|&i| l.pages.get(i))
                 .map(|r| {
                     l.section.start + r.offset..l.section.start + r.offset + u64::from(r.stored_len)
                 })
@@ -659,8 +804,8 @@ impl<'a> Ctx<'a> {
             return Ok(Vec::new());
         };
         let mut tfs: Vec<(Found, u64)> = Vec::with_capacity(terms.len());
-        for bi in 0..first.blocks.len() {
-            let bound0 = first.blocks[bi].bound;
+        for bi in 0..first.len() {
+            let bound0 = self.block_meta(l, first, bi)?.0.bound;
             let postings = self.postings_block(l, first, bi)?.to_vec();
             'doc: for (d, tf) in postings {
                 tfs.clear();
@@ -768,7 +913,7 @@ impl Ctx<'_> {
         }
         let mut postings_total = 0u64;
         let mut posting_sum = 0u128;
-        'pages: for i in 0..l.root.terms.len() {
+        'pages: for i in 0..l.pages.len() {
             let page = match self.term_page(&l, i) {
                 Ok(p) => p,
                 Err(e) => {
@@ -788,8 +933,14 @@ impl Ctx<'_> {
                         continue;
                     }
                 };
-                for b in 0..list.blocks.len() {
-                    let meta = list.blocks[b];
+                for b in 0..list.len() {
+                    let meta = match self.block_meta(&l, &mut list, b) {
+                        Ok(m) => m.0,
+                        Err(e) => {
+                            errs.push(e);
+                            break;
+                        }
+                    };
                     let at = start + meta.offset;
                     let p = match self.postings_block(&l, &mut list, b) {
                         Ok(p) => p.to_vec(),
@@ -1037,62 +1188,6 @@ mod text_queries {
                 }
             }
             Ok(hits)
-        }
-    }
-
-    impl Ctx<'_> {
-        /// The title field (§15.1) of an entry without a title: its HTML page's title, if
-        /// any. `None` when its body cannot be read (the walk of the key index reports it).
-        pub(super) fn html_title_field(&self, e: &crate::Entry<'_>) -> Option<Option<String>> {
-            if crate::text::text_kind(e.content_type()) != crate::text::TextKind::Html {
-                return Some(None);
-            }
-            let max = crate::text::ExtractOptions::default().max_bytes as u64 + 1;
-            let mut body = Vec::new();
-            e.reader().take(max).read_to_end(&mut body).ok()?;
-            Some(search_fields(None, e.content_type(), &body).0)
-        }
-
-        /// Full verification's analysis of the text (§15.10): each entry's fields analysed
-        /// with the archive's tokenizer give its norm code, `token_sum`, and every posting
-        /// (their hashes summed, to compare with `sum`, the index's). `None` when they
-        /// agree, when the reader does not implement the tokenizer (not an error), or when
-        /// an entry cannot be read (the walk of the key index reports that).
-        pub(super) fn verify_search_text(
-            &self,
-            l: &Loaded,
-            norms: &[u8],
-            sum: u128,
-        ) -> Option<ReadError> {
-            let analyzer = Analyzer::from_identity(&l.root.tokenizer)?;
-            let w = u32::from(l.head.title_weight);
-            let bad = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
-            let (mut text_sum, mut tokens) = (0u128, 0u64);
-            for d in 0..l.head.entries {
-                let e = self.entry(d.into()).ok()?;
-                let mut counts: std::collections::HashMap<String, u32> = Default::default();
-                let mut dl = 0u64;
-                // A type without text is not indexed, whatever its title (§15.1).
-                if crate::text::text_kind(e.content_type()) != crate::text::TextKind::Binary {
-                    let f = self.entry_fields(&analyzer, &e).ok()?;
-                    for t in &f.title {
-                        *counts.entry(t.term.clone()).or_insert(0) += w;
-                        dl += u64::from(w);
-                    }
-                    for t in f.body {
-                        *counts.entry(t.term).or_insert(0) += 1;
-                        dl += 1;
-                    }
-                }
-                if norms.get(d as usize) != Some(&search::norm_code(dl)) {
-                    return Some(bad());
-                }
-                tokens += dl;
-                for (t, tf) in counts {
-                    text_sum = text_sum.wrapping_add(posting_hash(t.as_bytes(), d, tf));
-                }
-            }
-            (tokens != l.head.token_sum || text_sum != sum).then(bad)
         }
     }
 
