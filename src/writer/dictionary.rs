@@ -350,7 +350,8 @@ mod tests {
 
     fn chosen_len(phrases: usize) -> Option<usize> {
         let (sample, sizes) = phrase_sample(phrases, 1100);
-        let opts = WriterOptions::new().dict_size(1 << 20);
+        // Level 3: the frames weighed are quick to make in a debug build.
+        let opts = WriterOptions::new().level(3).dict_size(1 << 20);
         let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
         let whole = sample.len() as u64;
         choose(
@@ -377,28 +378,29 @@ mod tests {
 
     #[test]
     fn the_larger_candidate_is_weighed_only_for_enough_text() {
-        // 16,384 phrases: the larger (1 MiB) saves enough over half of it (as above), but
-        // with the size the writer's own it is weighed only when the text is at least 8 ×
-        // 512 KiB; a size set by the caller weighs it whatever the text.
-        let (sample, sizes) = phrase_sample(16_384, 1100);
+        // 4,096 phrases (256 KiB) in 300 bodies: as above at a quarter of the scale, 256 KiB
+        // saves enough over 128 KiB; but with the size the writer's own it is weighed only
+        // when the text is at least 8 × 128 KiB, while a size set by the caller weighs it
+        // whatever the text.
+        let (sample, sizes) = phrase_sample(4_096, 300);
         let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
         let pick = |opts: &WriterOptions, whole: u64| {
-            let c = choose(opts, 1 << 20, &sample, &sizes, &blocks, whole, 2).unwrap();
+            let c = choose(opts, 256 << 10, &sample, &sizes, &blocks, whole, 2).unwrap();
             c.map(|c| (c.dict.len(), c.frame))
         };
         // Level 3 keeps the frames quick to make in a debug build.
         let auto = WriterOptions::new().level(3);
-        let (len, frame) = pick(&auto, 4 << 20).unwrap();
-        assert_eq!(len, 1 << 20);
+        let (len, frame) = pick(&auto, 1 << 20).unwrap();
+        assert_eq!(len, 256 << 10);
         // Two candidates: the kept one's frame comes back, as DICT stores it.
         let frame = frame.expect("the frame of the dictionary kept");
-        let dict = sample_dictionary(&sample, &sizes, 1 << 20);
+        let dict = sample_dictionary(&sample, &sizes, 256 << 10);
         assert_eq!(frame, compress_dictionary(&dict, auto.get_level()).unwrap());
-        let (len, frame) = pick(&auto, (4 << 20) - 1).unwrap();
-        assert_eq!(len, 512 << 10);
+        let (len, frame) = pick(&auto, (1 << 20) - 1).unwrap();
+        assert_eq!(len, 128 << 10);
         assert!(frame.is_none(), "one candidate: no frame made yet");
-        let set = WriterOptions::new().level(3).dict_size(1 << 20);
-        assert_eq!(pick(&set, (4 << 20) - 1).unwrap().0, 1 << 20);
+        let set = WriterOptions::new().level(3).dict_size(256 << 10);
+        assert_eq!(pick(&set, (1 << 20) - 1).unwrap().0, 256 << 10);
     }
 
     #[test]
