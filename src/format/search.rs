@@ -369,14 +369,20 @@ struct PageSlot {
     raw_len: u32,
     crc: u32,
     terms: u32,
-    /// Where its first term ends in [`TermPages`]'s buffer (it starts where the previous
-    /// page's ends).
+    /// Where its first term's bytes end in [`TermPages`]'s buffer (they start where the
+    /// previous page's end): the whole term at every [`RESTART`]th page, else the suffix
+    /// after `shared` bytes of the previous page's first term.
     first_end: u32,
+    shared: u8,
 }
 
+/// Every this many term pages, [`TermPages`] keeps a first term whole.
+const RESTART: usize = 16;
+
 /// The root's term pages (§15.4) as a reader keeps them: a fixed record each and their
-/// first terms in one buffer, a few times the root's bytes (a root of 4 MiB holds up to
-/// 466,000 pages), with no allocation per page.
+/// first terms in one buffer, front-coded as the root has them but whole every
+/// [`RESTART`]th, so a few times the root's bytes whatever its terms (a root of 4 MiB holds
+/// up to 466,000 pages), with no allocation per page.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TermPages {
     pages: Vec<PageSlot>,
@@ -396,14 +402,29 @@ impl TermPages {
         self.pages.is_empty()
     }
 
-    /// Page `i`'s first term.
-    pub fn first(&self, i: usize) -> Option<&[u8]> {
-        let end = self.pages.get(i)?.first_end as usize;
+    /// The bytes page `i` keeps of its first term, and how many it shares with the previous.
+    fn stored_first(&self, i: usize) -> Option<(usize, &[u8])> {
+        let p = self.pages.get(i)?;
         let start = match i {
             0 => 0,
             _ => self.pages.get(i - 1)?.first_end as usize,
         };
-        self.firsts.get(start..end)
+        Some((
+            p.shared.into(),
+            self.firsts.get(start..p.first_end as usize)?,
+        ))
+    }
+
+    /// Page `i`'s first term.
+    pub fn first(&self, i: usize) -> Option<Vec<u8>> {
+        let r = i - i % RESTART;
+        let mut t = self.stored_first(r)?.1.to_vec();
+        for j in r + 1..=i {
+            let (shared, suffix) = self.stored_first(j)?;
+            t.truncate(shared);
+            t.extend_from_slice(suffix);
+        }
+        Some(t)
     }
 
     /// Page `i`'s record, whole (its first term copied).
@@ -421,22 +442,38 @@ impl TermPages {
             terms: p.terms,
             post_len: post_end - p.post_offset,
             post_offset: p.post_offset,
-            first: self.first(i)?.to_vec(),
+            first: self.first(i)?,
         })
     }
 
     /// The page that may hold `term`: the last whose first term is `≤ term`.
     pub fn page_of_term(&self, term: &[u8]) -> Option<usize> {
-        let (mut lo, mut hi) = (0, self.pages.len());
+        // The last restart whose (whole) first term is `≤ term`, then the pages after it.
+        let (mut lo, mut hi) = (0, self.pages.len().div_ceil(RESTART));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.first(mid).is_some_and(|f| f <= term) {
+            if self
+                .stored_first(mid * RESTART)
+                .is_some_and(|f| f.1 <= term)
+            {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        lo.checked_sub(1)
+        let r = lo.checked_sub(1)? * RESTART;
+        let mut t = self.stored_first(r)?.1.to_vec();
+        let mut found = r;
+        for j in r + 1..(r + RESTART).min(self.pages.len()) {
+            let (shared, suffix) = self.stored_first(j)?;
+            t.truncate(shared);
+            t.extend_from_slice(suffix);
+            if t.as_slice() > term {
+                break;
+            }
+            found = j;
+        }
+        Some(found)
     }
 }
 
@@ -536,6 +573,7 @@ impl Root {
             post_end: 0,
         };
         let mut terms_total = 0u64;
+        let mut prev: Vec<u8> = Vec::new();
         for _ in 0..tp {
             let (stored_len, raw_len) = node_lens(&mut c, MAX_PAGE_RAW)?;
             let crc = c.u32().ok_or_else(bad)?;
@@ -546,13 +584,17 @@ impl Root {
                 .ok_or_else(bad)?;
             let post_len = c.varint().ok_or_else(bad)?;
             let n = pages.pages.len();
-            let prev = pages.first(n.wrapping_sub(1)).unwrap_or_default();
-            let first = front_coded(&mut c, prev)?;
-            if n > 0 && prev >= first.as_slice() {
+            let first = front_coded(&mut c, &prev)?;
+            if n > 0 && prev >= first {
                 return Err(DamageKind::Violates(Rule::KeyOrder));
             }
             terms_total += u64::from(terms);
-            pages.firsts.extend_from_slice(&first);
+            let shared = match n % RESTART {
+                0 => 0,
+                _ => prev.iter().zip(&first).take_while(|(a, b)| a == b).count(),
+            };
+            pages.firsts.extend_from_slice(&first[shared..]);
+            prev = first;
             pages.pages.push(PageSlot {
                 offset: at,
                 // The POSTINGS bytes of the pages before, until they are placed below.
@@ -562,6 +604,7 @@ impl Root {
                 crc,
                 terms,
                 first_end: u32::try_from(pages.firsts.len()).map_err(|_| bad())?,
+                shared: shared as u8,
             });
             at = at.checked_add(stored_len.into()).ok_or_else(bad)?;
         }
@@ -1369,6 +1412,129 @@ mod tests {
         for c in 1..=255u8 {
             assert_eq!(norm_code(norm_len(c)), c);
         }
+    }
+
+    #[test]
+    fn long_heads_scanned_in_pieces_and_read_in_windows() {
+        let m = 300usize;
+        let df = (m * BLOCK_POSTINGS - 5) as u32;
+        let mut head = Vec::new();
+        let mut prev = None;
+        for i in 0..m as u32 {
+            let e = BlockEntry {
+                last: i * 1000 + i % 7,
+                offset: 0,
+                len: 100 + i % 50,
+                max_tf: 1 + i * 977,
+                max_norm: 1 + (i % 200) as u8,
+                crc: i.wrapping_mul(0x9E37_79B9),
+            };
+            put_head_entry(&mut head, prev, &e);
+            prev = Some(e.last);
+        }
+        let at = 5000u64;
+        let want = decode_head(&head, df, at, (100..150).cycle().take(m).sum(), 400_000).unwrap();
+        let blocks_len = want.iter().map(|e| u64::from(e.len)).sum();
+        let crc = crate::format::crc32(&head);
+        let w = HeadWindows::new(df, head.len() as u64, at, blocks_len, 400_000).unwrap();
+        for piece in [1, 7, 35, 36, 1000, head.len()] {
+            let mut s = w.scan();
+            head.chunks(piece).for_each(|p| s.feed(p));
+            s.finish(crc).unwrap();
+            // A byte too many, a byte too few, a wrong CRC, a wrong length of blocks.
+            let mut s = w.scan();
+            head.chunks(piece).for_each(|p| s.feed(p));
+            s.feed(&[0]);
+            assert!(s
+                .finish(crate::format::crc32(&[&head[..], &[0]].concat()))
+                .is_err());
+            let mut s = w.scan();
+            head[..head.len() - 1].chunks(piece).for_each(|p| s.feed(p));
+            assert!(s
+                .finish(crate::format::crc32(&head[..head.len() - 1]))
+                .is_err());
+            let mut s = w.scan();
+            head.chunks(piece).for_each(|p| s.feed(p));
+            assert_eq!(s.finish(crc ^ 1), Err(DamageKind::ChecksumMismatch));
+        }
+        let w2 = HeadWindows::new(df, head.len() as u64, at, blocks_len + 1, 400_000).unwrap();
+        let mut s = w2.scan();
+        s.feed(&head);
+        assert!(s.finish(crc).is_err());
+        let mut w = w;
+        for _round in 0..2 {
+            let mut got = Vec::new();
+            let mut befores = Vec::new();
+            while w.has_more() {
+                let (from, len) = w.next_bytes();
+                w.advance(&head[from as usize..(from + len) as usize])
+                    .unwrap();
+                assert_eq!(w.first_index(), got.len());
+                befores.push(w.before());
+                got.extend_from_slice(w.window());
+                assert!(w.window().len() <= HEAD_WINDOW);
+            }
+            assert_eq!(got, want);
+            assert_eq!(befores[1], Some(want[HEAD_WINDOW - 1].last));
+            w.rewind();
+        }
+    }
+
+    #[test]
+    fn term_pages_front_coded_with_restarts() {
+        let mut firsts: Vec<Vec<u8>> = (0..50u32)
+            .map(|i| format!("{}{}", "ab".repeat((i % 7) as usize), i * 37 % 101).into_bytes())
+            .collect();
+        firsts.sort();
+        firsts.dedup();
+        let root = Root {
+            tokenizer: "t".into(),
+            terms: firsts
+                .iter()
+                .map(|f| TermPageRef {
+                    stored_len: 10,
+                    raw_len: 20,
+                    terms: 2,
+                    post_len: 3,
+                    first: f.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let n = firsts.len() as u64;
+        let head = Head {
+            term_count: 2 * n as u32,
+            root_len: 100,
+            ..Default::default()
+        };
+        let len = HEADER_LEN as u64 + 100 + 13 * n;
+        let raw = root.encode();
+        let (_, pages) = Root::decode_compact(&raw, &head, len).unwrap();
+        assert_eq!(
+            Root::decode(&raw, &head, len).unwrap().terms[7].first,
+            firsts[7]
+        );
+        assert!(pages.firsts.len() < firsts.iter().map(Vec::len).sum::<usize>());
+        for (i, f) in firsts.iter().enumerate() {
+            assert_eq!(pages.first(i).as_ref(), Some(f));
+            let mut probes = vec![
+                f.clone(),
+                [&f[..], b"0"].concat(),
+                f[..f.len() - 1].to_vec(),
+            ];
+            probes.push(b"a".to_vec());
+            for t in probes {
+                let want = firsts.partition_point(|x| *x <= t).checked_sub(1);
+                assert_eq!(
+                    pages.page_of_term(&t),
+                    want,
+                    "{:?}",
+                    String::from_utf8_lossy(&t)
+                );
+            }
+        }
+        assert_eq!(pages.page_of_term(b"zzz"), Some(firsts.len() - 1));
     }
 
     #[test]

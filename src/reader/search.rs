@@ -349,7 +349,8 @@ impl<'a> Ctx<'a> {
         let stored = self.read(at, r.stored_len as usize)?;
         let raw = self.search_unstore(at, &stored, r.raw_len, r.crc, MAX_PAGE_RAW)?;
         let next = l.pages.first(i + 1);
-        let page = Arc::new(decode_terms(&raw, &r, next, &l.head).map_err(|k| damaged(at, k))?);
+        let page =
+            Arc::new(decode_terms(&raw, &r, next.as_deref(), &l.head).map_err(|k| damaged(at, k))?);
         let weight = page
             .records
             .iter()
