@@ -63,13 +63,14 @@ pub struct Args {
     /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary, 256..=16M (default 4M, or 256K when the median entry is under 512
-    /// bytes; at most a quarter of the sample; the writer takes half of it unless the whole
-    /// makes the archive at least 1% smaller).
+    /// Largest dictionary, 256..=16M (default an eighth of the text, between 4M and 8M, or
+    /// 256K when the median entry is under 512 bytes; the writer takes half of it unless the
+    /// whole makes the archive at least 1% smaller). A larger one slows the first read after
+    /// open: 4M for an archive opened often.
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
     /// How much of the input (from the start) to pick the dictionary from, e.g. 16M
-    /// (default 16M).
+    /// (default 16M; when the writer chooses the dictionary's size, at least 8 times it).
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_sample)]
     dict_sample: Option<u32>,
     /// Store every body separately, even identical ones.
