@@ -392,15 +392,6 @@ impl<'a> Ctx<'a> {
         Ok(raw)
     }
 
-    /// The norm code of document `d`.
-    fn norm(&self, l: &Loaded, d: u32) -> ReadResult<u8> {
-        let chunk = self.norms_chunk(l, (d / search::NORMS_CHUNK) as usize)?;
-        chunk
-            .get((d % search::NORMS_CHUNK) as usize)
-            .copied()
-            .ok_or_else(|| damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds)))
-    }
-
     /// Document page `i`.
     fn doc_page(&self, l: &Loaded, i: usize) -> ReadResult<Arc<Vec<Option<DocRow>>>> {
         self.st.counters.search_node();
@@ -805,6 +796,11 @@ impl<'a> Ctx<'a> {
             return Ok(Vec::new());
         };
         let mut tfs: Vec<(Found, u64)> = Vec::with_capacity(terms.len());
+        // The norms chunk in hand (documents come in increasing order, so it changes at most
+        // once per 65,536 of them), and each block bound's tfn as last computed (a bound is
+        // the same for the 128 postings of a block).
+        let mut chunk: Option<(u32, Arc<Vec<u8>>)> = None;
+        let mut bound_tfn: Vec<Option<((u32, u8), u64)>> = vec![None; terms.len()];
         for bi in 0..first.len() {
             let bound0 = self.block_meta(l, first, bi)?.0.bound;
             let postings = self.postings_block(l, first, bi)?.to_vec();
@@ -817,7 +813,16 @@ impl<'a> Ctx<'a> {
                         None => continue 'doc,
                     }
                 }
-                let norm = self.norm(l, d)?;
+                let c = d / search::NORMS_CHUNK;
+                if chunk.as_ref().is_none_or(|(i, _)| *i != c) {
+                    chunk = Some((c, self.norms_chunk(l, c as usize)?));
+                }
+                let norm = chunk
+                    .as_ref()
+                    .and_then(|(_, n)| n.get((d % search::NORMS_CHUNK) as usize).copied())
+                    .ok_or_else(|| {
+                        damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds))
+                    })?;
                 if norm == 0 {
                     return Err(damaged(
                         l.section.start,
@@ -825,10 +830,18 @@ impl<'a> Ctx<'a> {
                     ));
                 }
                 let mut score = 0u64;
-                for &((tf, bound), idf) in &tfs {
+                for (&((tf, bound), idf), memo) in tfs.iter().zip(bound_tfn.iter_mut()) {
                     let tfn = bm25.tfn(tf.into(), norm);
                     if let Some((btf, bnorm)) = bound {
-                        if tfn > bm25.tfn(btf.into(), bnorm) {
+                        let limit = match *memo {
+                            Some((b, v)) if b == (btf, bnorm) => v,
+                            _ => {
+                                let v = bm25.tfn(btf.into(), bnorm);
+                                *memo = Some(((btf, bnorm), v));
+                                v
+                            }
+                        };
+                        if tfn > limit {
                             return Err(damaged(
                                 l.section.start,
                                 DamageKind::Violates(Rule::RecordBounds),
@@ -837,7 +850,13 @@ impl<'a> Ctx<'a> {
                     }
                     score = score.saturating_add(idf.saturating_mul(tfn));
                 }
-                heap.push((std::cmp::Reverse(score), d));
+                // Documents come in increasing order: a full heap keeps its worst unless
+                // this one scores higher (a tie goes to the lower document, already in).
+                let item = (std::cmp::Reverse(score), d);
+                if heap.len() >= keep && heap.peek().is_some_and(|top| item >= *top) {
+                    continue;
+                }
+                heap.push(item);
                 if heap.len() > keep {
                     heap.pop();
                 }
