@@ -381,7 +381,7 @@ const RESTART: usize = 16;
 
 /// The root's term pages (§15.4) as a reader keeps them: a fixed record each and their
 /// first terms in one buffer, front-coded as the root has them but whole every
-/// [`RESTART`]th, so a few times the root's bytes whatever its terms (a root of 4 MiB holds
+/// `RESTART`th, so a few times the root's bytes whatever its terms (a root of 4 MiB holds
 /// up to 466,000 pages), with no allocation per page.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TermPages {

@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(required = true, value_name = "ARCHIVE|DIR|URL")]
     archives: Vec<PathBuf>,
     /// Where to listen. The default takes connections from this machine only; give
-    /// 0.0.0.0:PORT (or [::]:PORT) to serve a network. Port 0 picks a free port.
+    /// 0.0.0.0:PORT (or `[::]:PORT`) to serve a network. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Connections open at once, at most; a connection over the limit is closed at once.
