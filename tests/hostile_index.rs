@@ -22,8 +22,7 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::sync::{mpsc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
 
 use common::crafted::*;
 use common::{Anatomy, Parts};
@@ -42,33 +41,6 @@ fn serial() -> MutexGuard<'static, ()> {
 const MIB: usize = 1 << 20;
 /// The bound on a command's heap, whatever the file.
 const HEAP_LIMIT: usize = 64 * MIB;
-
-/// Runs `f` on a worker thread with a deadline, measuring its peak heap allocation (above
-/// what was allocated when it started). A panic in `f` fails the test with its message.
-fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> (T, usize) {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let base = common::alloc::start();
-        let out = f();
-        let peak = common::alloc::peak_since(base);
-        let _ = tx.send((out, peak));
-    });
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer within 120 s (a hang)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let e = worker
-                .join()
-                .expect_err("the worker ended without an answer");
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("{what}: {msg}")
-        }
-    }
-}
 
 /// The damage of an error, when it is damage.
 fn damage(e: &ReadError) -> Option<Damage> {
@@ -98,7 +70,7 @@ struct Figures {
 /// Everything a reader does with a crafted file, checked against what the case says.
 fn check_case(c: Case) -> Figures {
     let name = c.name.clone();
-    let (figures, peak) = bounded(&name.clone(), move || exercise_case(&c));
+    let (figures, peak) = common::alloc::bounded(&name.clone(), move || exercise_case(&c));
     let figures = Figures { peak, ..figures };
     println!(
         "{name}: peak heap {} KiB; {}",
@@ -344,7 +316,7 @@ fn the_builder_lays_out_what_the_writer_does_and_intact_trees_are_walked_once() 
     let all =
         std::iter::once(("writer depth 2".to_string(), writer_depth2, writer_nodes)).chain(trees);
     for (what, bytes, nodes) in all {
-        let (depth, _) = bounded(&what.clone(), move || {
+        let (depth, _) = common::alloc::bounded(&what.clone(), move || {
             let a = Archive::new(&bytes[..]).expect("opens");
             let n = a.iter().filter(|r| r.is_ok()).count() as u64;
             assert_eq!(n, a.len());
@@ -467,7 +439,7 @@ fn class3_blocks_over_the_limit_and_huge_zero_blocks() {
     let (items, bytes) = zero_block();
     let blocks = 2;
     let rss = reset_rss_peak();
-    let ((), peak) = bounded("a 4 MiB block of zeros", move || {
+    let ((), peak) = common::alloc::bounded("a 4 MiB block of zeros", move || {
         let a = Archive::new(&bytes[..]).expect("opens");
         assert_eq!(a.block_count(), blocks);
         let e = a.get("zeros").expect("get").expect("present");
@@ -832,7 +804,7 @@ fn inflated_entry_counts_keep_the_work_bounded_by_the_file() {
     for v in inflated_variants() {
         let file_len = v.bytes.len() as u64;
         let what = v.what.clone();
-        let (w, peak) = bounded(&what, move || work_of(v.bytes));
+        let (w, peak) = common::alloc::bounded(&what, move || work_of(v.bytes));
         assert!(peak <= HEAP_LIMIT, "{what}: peak heap {peak}");
         if let Some(e) = &w.refused {
             let _ = writeln!(table, "{what}: {file_len} bytes: refused at open: {e}");
@@ -889,7 +861,7 @@ fn a_walk_never_visits_a_node_twice_even_after_skipping_one() {
     let (_, parts) = index_base();
     let (bytes, nodes) = revisit_after_skip(&parts, 500);
     let file_len = bytes.len() as u64;
-    let ((iter_k, verify_k, problems), _) = bounded("revisits", move || {
+    let ((iter_k, verify_k, problems), _) = common::alloc::bounded("revisits", move || {
         let a = Archive::new(&bytes[..]).expect("opens");
         let _ = a.iter().count();
         let iter_k = a.counters();
@@ -939,7 +911,7 @@ fn a_damaged_block_is_decoded_once_per_command() {
     parts.sync_blocks(false);
     let crafted = parts.to_bytes();
     let file_len = crafted.len();
-    let ((listing, verify), peak) = bounded("one damaged block", move || {
+    let ((listing, verify), peak) = common::alloc::bounded("one damaged block", move || {
         let a = Archive::new(&crafted[..]).expect("opens");
         let mut errors = 0;
         for r in a.iter() {

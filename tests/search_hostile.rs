@@ -28,8 +28,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord};
 use quire::format::search::{
@@ -51,33 +50,6 @@ fn serial() -> MutexGuard<'static, ()> {
 
 const HEAP_LIMIT: usize = 64 << 20;
 const TOKENIZER: &str = "quire-text/1 lang=und stem=none cjk=bigram";
-
-/// Runs `f` on a worker thread with a deadline, measuring its peak heap (above what was
-/// allocated when it started). A panic fails the test with its message.
-fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> (T, usize) {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let base = common::alloc::start();
-        let out = f();
-        let peak = common::alloc::peak_since(base);
-        let _ = tx.send((out, peak));
-    });
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer within 120 s (a hang)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let e = worker
-                .join()
-                .expect_err("the worker ended without an answer");
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("{what}: {msg}")
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // A base archive without a full-text index, and a SEARCH section crafted for it.
@@ -632,7 +604,7 @@ fn run(
             queries.iter().map(|q| (q.text.clone(), q.limit)).collect();
         let expected = expected.clone();
         let what2 = what.clone();
-        let ((max_nodes, errors, reads), peak) = bounded(&what, move || {
+        let ((max_nodes, errors, reads), peak) = common::alloc::bounded(&what, move || {
             let src = Remote {
                 bytes: file,
                 reads: AtomicU64::new(0),
@@ -1337,7 +1309,7 @@ fn phrases_over_many_candidates() {
     for remote in [false, true] {
         let what = format!("phrases ({})", if remote { "remote" } else { "local" });
         let file = Arc::clone(&file);
-        let (got, peak) = bounded(&what, move || {
+        let (got, peak) = common::alloc::bounded(&what, move || {
             let src = Remote {
                 bytes: file,
                 reads: AtomicU64::new(0),
@@ -1483,7 +1455,7 @@ fn sixty_four_long_heads_are_read_in_windows() {
             bytes_read: AtomicU64::new(0),
         };
         let query = query.clone();
-        let (hits, peak) = bounded("long heads", move || {
+        let (hits, peak) = common::alloc::bounded("long heads", move || {
             struct Local(Remote);
             impl ByteSource for Local {
                 fn size(&self) -> u64 {

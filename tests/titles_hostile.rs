@@ -23,8 +23,7 @@
 
 mod common;
 
-use std::sync::{mpsc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
 
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord};
 use quire::format::titles::{
@@ -44,33 +43,6 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 const HEAP_LIMIT: usize = 64 << 20;
-
-/// Runs `f` on a worker thread with a deadline, measuring its peak heap (above what was
-/// allocated when it started). A panic fails the test with its message.
-fn bounded<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> (T, usize) {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let base = common::alloc::start();
-        let out = f();
-        let peak = common::alloc::peak_since(base);
-        let _ = tx.send((out, peak));
-    });
-    match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no answer within 120 s (a hang)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            let e = worker
-                .join()
-                .expect_err("the worker ended without an answer");
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("{what}: {msg}")
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Archives with a title index, taken apart and laid out again.
@@ -395,7 +367,7 @@ struct Figures {
 
 fn check(c: Case) -> Figures {
     let name = c.name.clone();
-    let (fig, peak) = bounded(&name.clone(), move || exercise(&c));
+    let (fig, peak) = common::alloc::bounded(&name.clone(), move || exercise(&c));
     println!(
         "{name}: peak heap {} KiB; section {} bytes ({} decompressed, {} list and {} tops pages); \
          query visits at most {}, verify {}",

@@ -64,3 +64,35 @@ pub fn start() -> usize {
 pub fn peak_since(base: usize) -> usize {
     PEAK.load(SeqCst).saturating_sub(base)
 }
+
+/// Runs `f` on a worker thread with a deadline, measuring its peak heap (above what was
+/// allocated when it started). A panic fails the test with its message.
+pub fn bounded<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> (T, usize) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let base = start();
+        let out = f();
+        let peak = peak_since(base);
+        let _ = tx.send((out, peak));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: no answer within 120 s (a hang)")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let e = worker
+                .join()
+                .expect_err("the worker ended without an answer");
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("{what}: {msg}")
+        }
+    }
+}
