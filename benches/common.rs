@@ -149,12 +149,18 @@ impl RoundTrips {
         }
     }
 
-    /// Runs a blocking read and counts a round trip if it sent any request.
-    fn counted<T>(&self, read: impl FnOnce() -> T) -> T {
+    /// Runs a blocking read of `ranges` and counts a round trip if it sent any request
+    /// (with `QUIRE_TRACE_TRIPS` set, each counted one is printed to stderr, with the
+    /// ranges it asked for).
+    fn counted<T>(&self, ranges: &[Range<u64>], read: impl FnOnce() -> T) -> T {
         let before = self.inner.stats().requests;
         let out = read();
-        if self.inner.stats().requests > before {
-            self.trips.fetch_add(1, Ordering::Relaxed);
+        let sent = self.inner.stats().requests - before;
+        if sent > 0 {
+            let n = self.trips.fetch_add(1, Ordering::Relaxed) + 1;
+            if std::env::var_os("QUIRE_TRACE_TRIPS").is_some() {
+                eprintln!("trip {n}: {sent} requests for {ranges:?}");
+            }
         }
         out
     }
@@ -166,11 +172,14 @@ impl ByteSource for RoundTrips {
     }
 
     fn read_at(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
-        self.counted(|| self.inner.read_at(offset, len))
+        let asked = offset..offset + len as u64;
+        self.counted(std::slice::from_ref(&asked), || {
+            self.inner.read_at(offset, len)
+        })
     }
 
     fn read_many(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Cow<'_, [u8]>>> {
-        self.counted(|| self.inner.read_many(ranges))
+        self.counted(ranges, || self.inner.read_many(ranges))
     }
 
     fn prefetch(&self, ranges: &[Range<u64>]) {
@@ -183,7 +192,7 @@ impl ByteSource for RoundTrips {
             .cloned()
             .collect();
         if !ok.is_empty() {
-            let _ = self.counted(|| self.inner.read_many(&ok).map(|v| v.len()));
+            let _ = self.counted(&ok, || self.inner.read_many(&ok).map(|v| v.len()));
         }
     }
 

@@ -20,7 +20,8 @@
 //!     one `search_keys(q, 10)` after another fresh open); prints JSON: per group the
 //!     round trips, requests and body bytes of the open and of the search (median, max,
 //!     sum), and how many results each query gave. nginx's access log counts the requests
-//!     of the whole run, a check on the client's count.
+//!     of the whole run, a check on the client's count. With QUIRE_TRACE_TRIPS set, each
+//!     round trip is printed to stderr with the ranges it asked for.
 //! ```
 //!
 //! QUERIES.json: `{"GROUP": [QUERY, ...], ...}`, a query a string or `{"query": ...}`.

@@ -395,7 +395,7 @@ impl<'a> Ctx<'a> {
         for _ in 0..usize::from(self.header().index_depth) {
             let mut need: Vec<(Child, u8)> = Vec::new();
             for key in keys {
-                if let Some((c, level)) = self.first_uncached(key) {
+                if let Some((c, level)) = self.first_uncached(|cs| child_for_key(cs, key)) {
                     let claim = Claim::of(&c, level);
                     if !tried.contains(&claim) {
                         tried.push(claim);
@@ -426,14 +426,76 @@ impl<'a> Ctx<'a> {
         None
     }
 
-    /// The first node on `key`'s path that the node cache lacks, and its level.
-    fn first_uncached(&self, key: &[u8]) -> Option<(Child, u8)> {
+    /// Reads, together, the index nodes on the paths to entries `entries` (each below the
+    /// entry count) that the node cache lacks, as [`warm_paths`](Self::warm_paths) does for
+    /// keys: one round per level of the tree. A node that lies inside one of `in_hand`
+    /// (ranges of the file asked for earlier, whose bytes the source holds or is fetching)
+    /// is read without asking for it again; the first round that asks for any node asks
+    /// for `extra` too (other ranges wanted at the same step: a search's document pages),
+    /// in the same call, and leaves `extra` empty. At most `index_depth` rounds, each
+    /// reading at most one node per entry.
+    ///
+    /// A remote source's error (the network, or the object changed) ends it: it is
+    /// returned, and the lookups are not to ask again.
+    #[cfg_attr(not(feature = "fulltext"), allow(dead_code))]
+    pub(crate) fn warm_entries(
+        &self,
+        entries: &[u64],
+        extra: &mut Vec<std::ops::Range<u64>>,
+        in_hand: &[std::ops::Range<u64>],
+    ) -> Option<ReadError> {
+        let index = self.st.layout.range(SectionId::Index);
+        let mut tried: Vec<Claim> = Vec::new();
+        for _ in 0..usize::from(self.header().index_depth) {
+            let mut need: Vec<(Child, u8)> = Vec::new();
+            for &e in entries {
+                if let Some((c, level)) = self.first_uncached(|cs| entry_child(cs, e)) {
+                    let claim = Claim::of(&c, level);
+                    if !tried.contains(&claim) {
+                        tried.push(claim);
+                        need.push((c, level));
+                    }
+                }
+            }
+            if need.is_empty() {
+                return None;
+            }
+            let held = |r: &std::ops::Range<u64>| {
+                in_hand.iter().any(|h| h.start <= r.start && r.end <= h.end)
+            };
+            let mut ranges: Vec<_> = need
+                .iter()
+                .map(|(c, _)| {
+                    let start = index.start.saturating_add(c.offset);
+                    start..start.saturating_add(c.len.into())
+                })
+                .filter(|r| !held(r))
+                .collect();
+            if !ranges.is_empty() {
+                ranges.append(extra);
+                self.src.prefetch(&coalesce(ranges));
+            }
+            for (c, level) in &need {
+                // Damage is the lookups' to report; the network's stops the batch.
+                if let Err(e @ ReadError::Io { .. }) = self.child(c, *level) {
+                    if let Some(stop) = remote_copy(&e) {
+                        return Some(stop);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// The first node on the path `pick` chooses (a child of each branch) that the node
+    /// cache lacks, and its level.
+    fn first_uncached(&self, pick: impl Fn(&[Child]) -> Option<&Child>) -> Option<(Child, u8)> {
         let mut node = self.st.layout.root.clone();
         loop {
             let Node::Branch(b) = node else {
                 return None;
             };
-            let c = child_for_key(&b.children, key)?;
+            let c = pick(&b.children)?;
             let hit = self.st.nodes.lock().ok()?.get(&Claim::of(c, b.level));
             match hit {
                 Some(n) => node = n,
@@ -545,16 +607,37 @@ impl<'a> Ctx<'a> {
 
     /// The page holding entry `e` (which must be below the entry count).
     pub(crate) fn page_for_entry(&self, e: u64) -> ReadResult<Arc<PageNode>> {
-        // The child whose entry range holds e.
-        self.descend(|cs| {
-            let i = cs.partition_point(|c| c.first_entry <= e).checked_sub(1)?;
-            let c = cs.get(i)?;
-            (e - c.first_entry < c.entries).then_some(i)
-        })?
-        .map(|(p, _)| p)
-        .filter(|p| e >= p.first_entry && e - p.first_entry < p.head.n as u64)
-        .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
+        self.descend(|cs| entry_child_index(cs, e))?
+            .map(|(p, _)| p)
+            .filter(|p| e >= p.first_entry && e - p.first_entry < p.head.n as u64)
+            .ok_or(ReadError::violates(Location::Entry(e), Rule::EntryCount))
     }
+}
+
+/// The number of the child of `cs` whose entry range holds entry `e`.
+fn entry_child_index(cs: &[Child], e: u64) -> Option<usize> {
+    let i = cs.partition_point(|c| c.first_entry <= e).checked_sub(1)?;
+    let c = cs.get(i)?;
+    (e - c.first_entry < c.entries).then_some(i)
+}
+
+/// The child of `cs` whose entry range holds entry `e`.
+#[cfg_attr(not(feature = "fulltext"), allow(dead_code))]
+fn entry_child(cs: &[Child], e: u64) -> Option<&Child> {
+    cs.get(entry_child_index(cs, e)?)
+}
+
+/// `ranges` sorted, with those that touch or overlap made one (one request each).
+pub(crate) fn coalesce(mut ranges: Vec<std::ops::Range<u64>>) -> Vec<std::ops::Range<u64>> {
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let mut out: Vec<std::ops::Range<u64>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// A copy of `e` when it is a remote source's error, which ends a batch of lookups.

@@ -28,6 +28,12 @@ use crate::format::SectionId;
 const WHOLE_REMOTE: u64 = 1 << 20;
 /// The first read of a larger remote index: the header and, usually, the root.
 const HEAD_REMOTE: u64 = 64 << 10;
+/// A remote key index this small is fetched whole with the full-text index's header, by
+/// the first search with snippets (which reads entries by number): its nodes are then in
+/// hand when the results are known, and their blocks are asked for with their document
+/// pages. In a larger one, the level under the root is, when its branches take at most
+/// this much.
+const WHOLE_INDEX: u64 = 256 << 10;
 /// A list this short is fetched whole (one range); a longer one block by block.
 const WHOLE_LIST: u64 = 256 << 10;
 /// A head this short is decoded whole; a longer one is checked by a streaming pass and then
@@ -152,6 +158,8 @@ pub(crate) struct Loaded {
 /// What an archive keeps of its full-text index.
 pub(crate) struct SearchState {
     loaded: OnceLock<Arc<Loaded>>,
+    /// Ranges of the key index asked for with the header (see [`WHOLE_INDEX`]).
+    index_ahead: OnceLock<Vec<Range<u64>>>,
     terms: Mutex<PageCache<TermPage>>,
     norms: Mutex<PageCache<Vec<u8>>>,
     docs: Mutex<PageCache<Vec<Option<DocRow>>>>,
@@ -161,6 +169,7 @@ impl Default for SearchState {
     fn default() -> Self {
         SearchState {
             loaded: OnceLock::new(),
+            index_ahead: OnceLock::new(),
             terms: Mutex::new(PageCache::new(TERM_CACHE, TERM_CACHE_BYTES)),
             norms: Mutex::new(PageCache::new(PAGE_CACHE, PAGE_CACHE_BYTES)),
             docs: Mutex::new(PageCache::new(PAGE_CACHE, PAGE_CACHE_BYTES)),
@@ -248,14 +257,52 @@ impl<'a> Ctx<'a> {
 
     /// The header and root, read and checked on first use.
     fn search_index(&self) -> ReadResult<Arc<Loaded>> {
+        self.search_index_for(false)
+    }
+
+    /// The header and root, read and checked on first use; over a network, when `entries`
+    /// (the search will read its results' entries), asked for together with what reading
+    /// entries by number needs: the dictionary, and the key index or its upper level
+    /// ([`WHOLE_INDEX`]).
+    fn search_index_for(&self, entries: bool) -> ReadResult<Arc<Loaded>> {
         if let Some(l) = self.st.search.loaded.get() {
             return Ok(Arc::clone(l));
         }
-        let loaded = Arc::new(self.load_search()?);
+        let loaded = Arc::new(self.load_search(entries)?);
         Ok(Arc::clone(self.st.search.loaded.get_or_init(|| loaded)))
     }
 
-    fn load_search(&self) -> ReadResult<Loaded> {
+    /// The ranges of the key index worth asking for ahead of reading entries by number:
+    /// all of it when it takes at most [`WHOLE_INDEX`], else, when the root's children are
+    /// branches (`index_depth ≥ 2`), those branches when they do (they lie back to back and
+    /// end where INDEX does, §6.4, which opening checked).
+    fn index_ahead(&self) -> Vec<Range<u64>> {
+        let index = self.st.layout.range(SectionId::Index);
+        if index.is_empty() {
+            return Vec::new();
+        }
+        if index.end - index.start <= WHOLE_INDEX {
+            return vec![index];
+        }
+        match &self.st.layout.root {
+            super::nodes::Node::Branch(b) if b.level >= 1 => {
+                let start = b
+                    .children
+                    .first()
+                    .map_or(index.end, |c| index.start.saturating_add(c.offset))
+                    .min(index.end);
+                if start < index.end && index.end - start <= WHOLE_INDEX {
+                    let whole = start..index.end;
+                    vec![whole]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn load_search(&self, entries: bool) -> ReadResult<Loaded> {
         let section = self.search_section()?.ok_or(ReadError::NoSearchIndex)?;
         let len = section.end - section.start;
         if len < search::HEADER_LEN as u64 {
@@ -270,6 +317,19 @@ impl<'a> Ctx<'a> {
             } else {
                 len.min(HEAD_REMOTE)
             };
+            let head = section.start..section.start + first;
+            let mut ranges = vec![head];
+            if entries {
+                let ahead = self.index_ahead();
+                ranges.extend(ahead.iter().cloned());
+                let dict = self.st.layout.range(SectionId::Dict);
+                if !dict.is_empty() && self.st.dict.get().is_none() {
+                    ranges.push(dict);
+                }
+                let _ = self.st.search.index_ahead.set(ahead);
+            }
+            // One step (§15.9): the reads below join these fetches.
+            self.src.prefetch(&super::nodes::coalesce(ranges));
             self.read(section.start, first as usize)?;
         }
         let crc = |id| self.st.layout.record(id).map_or(0, |r| r.crc);
@@ -431,6 +491,15 @@ impl<'a> Ctx<'a> {
         if !self.src.is_remote() {
             return;
         }
+        let ranges = self.doc_page_ranges(l, docs);
+        if !ranges.is_empty() {
+            self.src.prefetch(&ranges);
+        }
+    }
+
+    /// The stored ranges of the document pages of `docs` that the cache lacks (one range
+    /// where they are neighbours).
+    fn doc_page_ranges(&self, l: &Loaded, docs: impl Iterator<Item = u32>) -> Vec<Range<u64>> {
         let mut pages: Vec<usize> = docs.filter_map(|d| l.root.page_of_doc(d)).collect();
         pages.sort_unstable();
         pages.dedup();
@@ -453,9 +522,7 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        if !ranges.is_empty() {
-            self.src.prefetch(&ranges);
-        }
+        ranges
     }
 
     /// Row `d`: an indexed document's key and title.
@@ -1121,7 +1188,7 @@ mod text_queries {
             limit: usize,
             snippets: bool,
         ) -> ReadResult<Vec<SearchHit>> {
-            let l = self.search_index()?;
+            let l = self.search_index_for(snippets)?;
             if query.len() > search::MAX_QUERY {
                 return Err(ReadError::InvalidQuery {
                     reason: "a query is at most 4096 bytes",
@@ -1167,25 +1234,24 @@ mod text_queries {
             let mut hits = Vec::new();
             let budget = candidates.len().min(limit + PHRASE_BUDGET);
             let mut next = 0;
-            // In rounds: the rows of as many candidates as results are still wanted (their
-            // document pages asked for together), then their entries together (one round of
-            // requests per level over a network, §15.9), each checked for its phrases.
+            // In rounds: the rows and entries of as many candidates as results are still
+            // wanted (entry `d` is document `d`: over a network their document pages, index
+            // nodes and blocks asked for together, §15.9), each checked for its phrases.
             while hits.len() < limit && next < budget {
                 let n = (limit - hits.len()).clamp(1, 64).min(budget - next);
                 let round = &candidates[next..next + n];
                 next += n;
-                self.prefetch_doc_pages(&l, round.iter().map(|c| c.1));
-                let rows = round
+                let docs: Vec<u32> = round.iter().map(|c| c.1).collect();
+                let entries = self.search_entries(&l, &docs)?;
+                let rows = docs
                     .iter()
-                    .map(|&(_, d)| self.doc_row(&l, d))
+                    .map(|&d| self.doc_row(&l, d))
                     .collect::<ReadResult<Vec<_>>>()?;
-                let keys: Vec<&[u8]> = rows.iter().map(|r| r.key.as_bytes()).collect();
-                let entries = self.get_many(&keys);
                 for ((&(score, d), row), entry) in round.iter().zip(rows).zip(entries) {
                     let bad = || damaged(l.section.start, DamageKind::Violates(Rule::KeyOrder));
                     // The row's key must be the key of entry `d` (§15.8).
-                    let e = entry?.ok_or_else(bad)?;
-                    if e.index() != u64::from(d) {
+                    let e = entry?;
+                    if e.index() != u64::from(d) || e.key() != row.key {
                         return Err(bad());
                     }
                     let fields = self.entry_fields(&analyzer, &e)?;
@@ -1211,7 +1277,42 @@ mod text_queries {
         }
     }
 
-    impl Ctx<'_> {
+    impl<'a> Ctx<'a> {
+        /// Entries `docs` (document `d` is entry `d`). Over a network, what they need is
+        /// asked for in as few steps as the key index allows: their document pages with the
+        /// first level of index nodes not in hand (one step per level, §15.9), then their
+        /// blocks, with the dictionary the first time; when every node is in hand (a small
+        /// key index, fetched with the search's header), the pages and the blocks together.
+        fn search_entries(
+            &self,
+            l: &Loaded,
+            docs: &[u32],
+        ) -> ReadResult<Vec<ReadResult<crate::Entry<'a>>>> {
+            let nums: Vec<u64> = docs.iter().map(|&d| u64::from(d)).collect();
+            if !self.src.is_remote() {
+                return Ok(nums.iter().map(|&d| self.entry(d)).collect());
+            }
+            let mut ranges = self.doc_page_ranges(l, docs.iter().copied());
+            let ahead = self
+                .st
+                .search
+                .index_ahead
+                .get()
+                .map_or(&[][..], Vec::as_slice);
+            if let Some(e) = self.warm_entries(&nums, &mut ranges, ahead) {
+                return Err(e);
+            }
+            let entries: Vec<_> = nums.iter().map(|&d| self.entry(d)).collect();
+            let mut budget = super::super::many::PREFETCH_BUDGET;
+            ranges.extend(self.block_ranges_of(entries.iter().flatten(), &mut budget));
+            let ranges = super::super::nodes::coalesce(ranges);
+            if !ranges.is_empty() {
+                // Fetched while the first bodies are read; each read joins its fetch.
+                self.src.prefetch(&ranges);
+            }
+            Ok(entries)
+        }
+
         /// Results without snippets: the candidates' document rows (their pages asked for
         /// together), checked as §15.10 checks a result's row at search time (INDEXED);
         /// full verification checks the rows against the entries' keys.
