@@ -256,7 +256,12 @@ fn folding_removes_case_width_and_diacritics() {
 fn chinese_is_segmented_into_words() {
     let a = Analyzer::new(Some("zho"));
     assert_eq!(a.cjk_mode(), CjkMode::Jieba);
-    assert_eq!(a.identity(), "quire-text/1 lang=zho stem=none cjk=jieba");
+    assert_eq!(
+        a.identity(),
+        "quire-text/1 lang=zho stem=none cjk=jieba-f70"
+    );
+    assert_eq!(quire::text::JIEBA_MIN_FREQ, 70);
+    assert_eq!(quire::text::JIEBA_WORDS, 43_813);
     let text = "我来到北京清华大学。中华人民共和国成立于1949年，首都是北京。";
     let tokens = a.tokens(text);
     let words: Vec<&str> = tokens.iter().map(|t| t.term.as_str()).collect();
@@ -278,6 +283,42 @@ fn chinese_is_segmented_into_words() {
     assert_eq!(positions, (0..tokens.len() as u32).collect::<Vec<_>>());
     // Mixed scripts: Latin words by UAX #29, Han by jieba.
     assert_eq!(terms(&a, "iPhone手机"), ["iphone", "手机"]);
+}
+
+#[test]
+fn chinese_identity_names_the_dictionary() {
+    // The archive's tokenizer names jieba's dictionary cut: archives made with jieba's whole
+    // dictionary (`cjk=jieba`, drafts of format 3.1) or another cut are other tokenizers,
+    // whose terms this build cannot reproduce, so it does not claim them.
+    let a = Analyzer::new(Some("zho"));
+    let b = Analyzer::from_identity(a.identity()).expect("its own identity");
+    assert_eq!(b.cjk_mode(), CjkMode::Jieba);
+    for other in ["cjk=jieba", "cjk=jieba-f20", "cjk=jieba-f0"] {
+        let identity = format!("quire-text/1 lang=zho stem=none {other}");
+        assert!(Analyzer::from_identity(&identity).is_none(), "{identity}");
+    }
+}
+
+#[test]
+fn chinese_words_missing_from_the_dictionary_are_still_words() {
+    // 一蹴而就 and 七七事变 (frequency 69 in jieba's dict.txt, below the cut of 70) are not in
+    // the dictionary, 清华大学 (922) is: jieba's HMM cuts the missing ones into shorter
+    // words (with the whole dictionary they were one word each), not into characters.
+    let a = Analyzer::new(Some("zho"));
+    assert_eq!(
+        terms(&a, "他们一蹴而就地纪念七七事变，来到清华大学。"),
+        [
+            "他们",
+            "一蹴而",
+            "就",
+            "地",
+            "纪念",
+            "七七",
+            "事变",
+            "来到",
+            "清华大学"
+        ]
+    );
 }
 
 #[test]

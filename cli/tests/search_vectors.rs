@@ -805,7 +805,7 @@ fn search_vectors_cover_what_the_spec_lists() {
             "english",
             "quire-text/1 lang=eng stem=snowball-english cjk=bigram",
         ),
-        ("chinese", "quire-text/1 lang=zho stem=none cjk=jieba"),
+        ("chinese", "quire-text/1 lang=zho stem=none cjk=jieba-f70"),
         ("unspaced", "quire-text/1 lang=und stem=none cjk=bigram"),
     ] {
         assert_eq!(Search::of(&base(name)).root.tokenizer, tok);

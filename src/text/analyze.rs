@@ -15,12 +15,33 @@ use crate::format::titles::{fold, is_ideographic};
 /// It changes whenever some text could give other terms, positions or byte ranges than
 /// before for the same identity string: other word boundaries (a new Unicode version of
 /// UAX #29, a new `unicode-segmentation` minor), other folding (spec §14.1), a new Snowball
-/// algorithm release (`frostem` minor), a new jieba dictionary or model (`jieba-rs` minor),
+/// algorithm release (`frostem` minor), a new jieba model or algorithm (`jieba-rs` minor),
 /// other limits ([`MAX_TERM_BYTES`], [`MAX_WORD_BYTES`]), other CJK handling or elision
 /// rules, or another way of counting positions. Adding a language or a stemmer does not
 /// change it: the new analyzer has a new `lang=`/`stem=` in its identity, and the old ones
-/// give what they gave.
+/// give what they gave. Neither does another jieba dictionary: it gets a new name in
+/// `cjk=` ([`CjkMode::name`]; `jieba` was jieba-rs's whole dictionary, `jieba-f70` is
+/// [`JIEBA_MIN_FREQ`]'s), which a build without that dictionary refuses.
 pub const VERSION: u32 = 1;
+
+/// The least frequency of a word of jieba's dictionary that Chinese analysis keeps
+/// ([`CjkMode::Jieba`]): the embedded dictionary is the lines of jieba-rs 0.11.0's
+/// `src/data/dict.txt` whose frequency is at least this, unchanged and in order (spec
+/// §15.1; `src/text/jieba_dict.py` makes it). Its 43,813 words (of 349,045) take about
+/// 3.5 MB once loaded where the whole dictionary took 33 MB, which made a pack of the
+/// Chinese corpus peak at 2.3× the memory of one without full-text search (and a reader
+/// pay as much for one Chinese query); jieba's HMM still finds the words it lacks. From 65
+/// up the words' trie fits jieba-rs's hash table of 65,536 slots (1 MiB); 70 leaves room.
+pub const JIEBA_MIN_FREQ: u64 = 70;
+
+/// How many words the embedded dictionary has ([`JIEBA_MIN_FREQ`]).
+pub const JIEBA_WORDS: usize = 43_813;
+
+/// The embedded dictionary, zstd-compressed: `word freq tag` lines (spec §15.1).
+static JIEBA_DICT: &[u8] = include_bytes!("jieba_dict.txt.zst");
+
+/// Bytes of the embedded dictionary's text (spec §15.1).
+const JIEBA_DICT_BYTES: usize = 606_229;
 
 /// The Unicode version of the word boundaries (UAX #29, as `unicode-segmentation` ~1.13
 /// implements it). The folding is spec §14.1's, of Unicode 16.0.
@@ -44,17 +65,21 @@ pub enum CjkMode {
     /// exactly the texts that hold the query's characters in a row. The mode of Japanese
     /// and of every language but Chinese, and of text without a language.
     Bigram,
-    /// Chinese words by jieba's dictionary and HMM ("我来到北京清华大学" → 我, 来到, 北京,
-    /// 清华大学), one position each. The mode of Chinese (`zho`, `cmn`, `yue`).
+    /// Chinese words by jieba (jieba-rs 0.11) with the words of its dictionary whose
+    /// frequency is at least [`JIEBA_MIN_FREQ`], and its HMM for the others
+    /// ("我来到北京清华大学" → 我, 来到, 北京, 清华大学), one position each. The mode of
+    /// Chinese (`zho`, `cmn`, `yue`).
     Jieba,
 }
 
 impl CjkMode {
-    /// Its name in an identity: `bigram` or `jieba`.
+    /// Its name in an identity: `bigram` or `jieba-f70` (jieba with the words of
+    /// frequency 70 or more; an archive whose identity says `cjk=jieba`, made with jieba's
+    /// whole dictionary before, is another tokenizer, which this build does not have).
     pub fn name(self) -> &'static str {
         match self {
             CjkMode::Bigram => "bigram",
-            CjkMode::Jieba => "jieba",
+            CjkMode::Jieba => "jieba-f70",
         }
     }
 }
@@ -312,11 +337,20 @@ fn stemmer_by_name(name: &str) -> Option<(Stemmer, &'static str)> {
         .map(|a| (Stemmer::new(a), stemmer_name(a)))
 }
 
-/// The shared jieba instance: its dictionary (about 350,000 words) is inflated and loaded
-/// on first use, once per process.
+/// The embedded dictionary's text (`word freq tag` lines).
+fn jieba_dict_text() -> Vec<u8> {
+    // Our own bytes, not an archive's: the unit tests below decompress and check them.
+    zstd::bulk::decompress(JIEBA_DICT, JIEBA_DICT_BYTES).expect("the embedded jieba dictionary")
+}
+
+/// The shared jieba instance: its dictionary ([`JIEBA_WORDS`] words) is decompressed and
+/// loaded on first use, once per process; the text is dropped once loaded.
 fn jieba() -> &'static jieba_rs::Jieba {
     static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
-    JIEBA.get_or_init(jieba_rs::Jieba::new)
+    JIEBA.get_or_init(|| {
+        let text = jieba_dict_text();
+        jieba_rs::Jieba::with_dict(&mut text.as_slice()).expect("the embedded jieba dictionary")
+    })
 }
 
 /// How a script separates its words.
@@ -441,7 +475,7 @@ impl Analyzer {
                 "cjk" if cjk.is_none() => {
                     cjk = Some(match value {
                         "bigram" => CjkMode::Bigram,
-                        "jieba" => CjkMode::Jieba,
+                        "jieba-f70" => CjkMode::Jieba,
                         _ => return None,
                     })
                 }
@@ -454,7 +488,7 @@ impl Analyzer {
     }
 
     /// Which tokenizer this is, as the archive records it:
-    /// `quire-text/VERSION lang=CODE stem=snowball-ALGORITHM|none cjk=bigram|jieba`,
+    /// `quire-text/VERSION lang=CODE stem=snowball-ALGORITHM|none cjk=bigram|jieba-f70`,
     /// followed by ` elision=1` for French, Italian and Catalan. `CODE` is the language as
     /// [`Analyzer::new`] understood it (ISO 639-3 where quire knows the language), `und`
     /// without one. Two analyzers with the same identity give the same terms for the same
@@ -728,4 +762,49 @@ fn unspaced_term(
         },
         run,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// xxh3-64 of the embedded dictionary's text (the spec gives its SHA-256, 31a1e026…).
+    const JIEBA_DICT_XXH3: u64 = 14_970_019_566_291_422_242;
+
+    /// The embedded dictionary is what spec §15.1 says: jieba-rs 0.11.0's lines of
+    /// frequency ≥ [`JIEBA_MIN_FREQ`], well-formed, in its order, and jieba loads it whole.
+    #[test]
+    fn embedded_jieba_dictionary() {
+        let text = jieba_dict_text();
+        assert_eq!(text.len(), JIEBA_DICT_BYTES);
+        assert_eq!(xxhash_rust::xxh3::xxh3_64(&text), JIEBA_DICT_XXH3);
+        let text = std::str::from_utf8(&text).unwrap();
+        assert!(text.ends_with('\n'));
+        let mut words = std::collections::HashSet::new();
+        let mut least = u64::MAX;
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let [word, freq, tag] = fields[..] else {
+                panic!("not `word freq tag`: {line:?}");
+            };
+            assert!(!word.is_empty() && !tag.is_empty(), "{line:?}");
+            assert!(freq.bytes().all(|b| b.is_ascii_digit()), "{line:?}");
+            let freq: u64 = freq.parse().unwrap();
+            assert!(freq >= JIEBA_MIN_FREQ, "{line:?}");
+            least = least.min(freq);
+            assert!(words.insert(word), "twice: {word}");
+        }
+        assert_eq!(words.len(), JIEBA_WORDS);
+        assert_eq!(
+            least, JIEBA_MIN_FREQ,
+            "the threshold is the least frequency kept"
+        );
+        let jieba = jieba();
+        assert!(words.iter().all(|w| jieba.has_word(w)));
+        // Words just below the threshold (frequency 69 in dict.txt) are not in it, those at
+        // it (70) are.
+        assert!(!jieba.has_word("一蹴而就") && !jieba.has_word("七七事变"));
+        assert!(jieba.has_word("一个头") && jieba.has_word("丁基"));
+        assert!(jieba.has_word("清华大学") && jieba.has_word("北京"));
+    }
 }

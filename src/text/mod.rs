@@ -37,8 +37,8 @@ mod analyze;
 mod extract;
 
 pub use analyze::{
-    Analyzer, CjkMode, PhraseTerm, QueryPart, Token, TokenRef, MAX_TERM_BYTES, MAX_WORD_BYTES,
-    UNICODE_VERSION, VERSION,
+    Analyzer, CjkMode, PhraseTerm, QueryPart, Token, TokenRef, JIEBA_MIN_FREQ, JIEBA_WORDS,
+    MAX_TERM_BYTES, MAX_WORD_BYTES, UNICODE_VERSION, VERSION,
 };
 pub use extract::{
     extract, extract_html, text_kind, ExtractOptions, Extracted, TextKind, DEFAULT_MAX_TEXT_BYTES,
