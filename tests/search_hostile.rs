@@ -1220,6 +1220,37 @@ fn sixty_four_terms_each_in_every_document() {
     );
 }
 
+/// Block-max pruning (§15.9 step 5): once the heap is full, blocks whose bounds cannot beat
+/// its worst are passed over undecoded, and the answer is still the brute force's.
+#[test]
+fn a_full_heap_passes_over_blocks_by_their_bounds() {
+    let _g = serial();
+    let n = 4096;
+    let mut idx = Idx::new(n);
+    // Both terms in every document, once; 9 times in every 1,000th.
+    let tf = |d: usize| if d.is_multiple_of(1000) { 9 } else { 1 };
+    idx.pages = vec![vec![
+        ("a".into(), List::Headed(spread(n, 1, tf))),
+        ("b".into(), List::Headed(spread(n, 1, tf))),
+    ]];
+    let b = &idx.base();
+    let file = b.file_with(&idx.section(b));
+    let a = Archive::new(file.clone()).unwrap();
+    a.reset_counters();
+    let hits = a.search_keys("a b", 4).unwrap();
+    let nodes = a.counters().search_nodes;
+    let top: Vec<u64> = hits.iter().map(|h| h.index).collect();
+    assert_eq!(top, [0, 1000, 2000, 3000]);
+    // 32 blocks a list: decoding them all would visit over 64 nodes; the four blocks that
+    // hold a document with tf 9, in each list, and the first (which fills the heap) suffice.
+    assert!(
+        nodes <= 24,
+        "{nodes} nodes visited: the blocks were not passed over"
+    );
+    let queries = vec![q("a b", 1), q("a b", 4), q("a b", 10), q("b a", 5)];
+    run("block bounds", file, Some(&idx), queries, Expect::Exact);
+}
+
 #[test]
 fn limits_of_10_000() {
     let _g = serial();

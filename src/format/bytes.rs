@@ -74,7 +74,24 @@ impl<'b> Cursor<'b> {
         self.take(4).map(LE::read_u32)
     }
     /// A varint (§ conventions): at most 10 bytes, at most `u64::MAX`, minimal.
+    #[inline(always)]
     pub(crate) fn varint(&mut self) -> Option<u64> {
+        // One or two bytes, the common case (gaps, counts and lengths below 16,384).
+        match self.bytes.get(self.pos..self.pos.saturating_add(2)) {
+            Some(&[b0, _]) if b0 < 0x80 => {
+                self.pos += 1;
+                Some(u64::from(b0))
+            }
+            Some(&[b0, b1]) if b1 < 0x80 => {
+                self.pos += 2;
+                // A second byte of 0 would be non-minimal.
+                (b1 != 0).then(|| u64::from(b0 & 0x7F) | (u64::from(b1) << 7))
+            }
+            _ => self.varint_long(),
+        }
+    }
+    #[inline(never)]
+    fn varint_long(&mut self) -> Option<u64> {
         let mut v: u64 = 0;
         for i in 0..10 {
             let b = self.u8()?;
@@ -109,7 +126,17 @@ mod tests {
 
     #[test]
     fn varints_round_trip_and_reject_overlong_and_non_minimal() {
-        for v in [0, 1, 127, 128, 300, u32::MAX as u64, u64::MAX] {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
             let mut b = Vec::new();
             put_varint(&mut b, v);
             assert_eq!(b.len(), varint_len(v), "{v}");
@@ -121,6 +148,12 @@ mod tests {
         put_varint(&mut b, 300);
         assert_eq!(b, [0xAC, 0x02]);
         assert_eq!(Cursor::new(&[0x80, 0x00]).varint(), None);
+        assert_eq!(Cursor::new(&[0x80, 0x00, 0x01]).varint(), None);
+        // One- and two-byte values between others, and one at the very end.
+        let mut c = Cursor::new(&[0x05, 0xAC, 0x02, 0x81, 0x80, 0x01, 0x07]);
+        let got: Vec<_> = std::iter::from_fn(|| c.varint()).collect();
+        assert_eq!(got, [5, 300, 16_385, 7]);
+        assert!(c.is_empty());
         assert_eq!(Cursor::new(&[0xFF; 10]).varint(), None);
         assert_eq!(Cursor::new(&[0x80]).varint(), None);
         let mut max = vec![0xFF; 9];

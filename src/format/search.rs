@@ -784,11 +784,26 @@ pub(crate) fn read_postings(
     n: usize,
     entries: u32,
 ) -> Result<Vec<(u32, u32)>, DamageKind> {
-    let mut out = Vec::with_capacity(n.min(BLOCK_POSTINGS));
-    let mut prev = base;
+    let mut out = Vec::new();
+    read_postings_into(c, base, n, entries, &mut out)?;
+    Ok(out)
+}
+
+/// [`read_postings`] into `out` (cleared first), reusing its allocation.
+fn read_postings_into(
+    c: &mut Cursor<'_>,
+    base: Option<u32>,
+    n: usize,
+    entries: u32,
+    out: &mut Vec<(u32, u32)>,
+) -> Result<(), DamageKind> {
+    out.clear();
+    out.reserve(n.min(BLOCK_POSTINGS));
+    // The least document the next posting can have: after `base`, or 0.
+    let mut next = base.map_or(0, |d| u64::from(d) + 1);
+    let entries = u64::from(entries);
     for _ in 0..n {
         let p = c.varint().ok_or_else(bad)?;
-        let gap = p >> 1;
         let tf = if p & 1 == 1 {
             1
         } else {
@@ -797,17 +812,15 @@ pub(crate) fn read_postings(
                 .filter(|&t| t <= u64::from(u32::MAX))
                 .ok_or_else(bad)?
         };
-        let doc = match prev {
-            Some(d) => u64::from(d) + 1 + gap,
-            None => gap,
-        };
-        if doc >= u64::from(entries) {
+        // `next ≤ 2^32` and `p >> 1 < 2^63`: no overflow.
+        let doc = next + (p >> 1);
+        if doc >= entries {
             return Err(DamageKind::Violates(Rule::EntryCount));
         }
         out.push((doc as u32, tf as u32));
-        prev = Some(doc as u32);
+        next = doc + 1;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes a block (§15.6) of `n` postings after `base`: exactly its bytes.
@@ -817,15 +830,28 @@ pub fn decode_block(
     n: usize,
     entries: u32,
 ) -> Result<Vec<(u32, u32)>, DamageKind> {
+    let mut out = Vec::new();
+    decode_block_into(bytes, base, n, entries, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_block`] into `out` (cleared first), reusing its allocation.
+pub fn decode_block_into(
+    bytes: &[u8],
+    base: Option<u32>,
+    n: usize,
+    entries: u32,
+    out: &mut Vec<(u32, u32)>,
+) -> Result<(), DamageKind> {
     if bytes.is_empty() || bytes.len() > MAX_BLOCK_LEN || n == 0 || n > BLOCK_POSTINGS {
         return Err(bad());
     }
     let mut c = Cursor::new(bytes);
-    let out = read_postings(&mut c, base, n, entries)?;
+    read_postings_into(&mut c, base, n, entries, out)?;
     if !c.is_empty() {
         return Err(bad());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A term page (§15.5), decoded.
@@ -833,6 +859,36 @@ pub fn decode_block(
 pub struct TermPage {
     /// Its records, in term order.
     pub records: Vec<TermRecord>,
+    /// Each record's first 8 term bytes, big-endian and zero-padded, side by side: a lookup
+    /// bisects these (one cache line holds 8) before it compares whole terms.
+    prefixes: Vec<u64>,
+}
+
+/// A term's first 8 bytes as a big-endian number (zero-padded): prefixes order as the
+/// terms do, equal prefixes leaving the order to the rest.
+fn term_prefix(term: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = term.len().min(8);
+    b[..n].copy_from_slice(&term[..n]);
+    u64::from_be_bytes(b)
+}
+
+impl TermPage {
+    /// A page of `records` (in strictly increasing term order).
+    pub fn new(records: Vec<TermRecord>) -> Self {
+        let prefixes = records.iter().map(|r| term_prefix(&r.term)).collect();
+        TermPage { records, prefixes }
+    }
+
+    /// The record of `term`, if the page holds it.
+    pub fn find(&self, term: &[u8]) -> Option<&TermRecord> {
+        let p = term_prefix(term);
+        let lo = self.prefixes.partition_point(|&x| x < p);
+        let n = self.prefixes.get(lo..)?.partition_point(|&x| x == p);
+        let run = self.records.get(lo..lo + n)?;
+        let j = run.binary_search_by(|r| r.term.as_slice().cmp(term)).ok()?;
+        run.get(j)
+    }
 }
 
 /// Encodes a term page from records whose non-inline lists lie from `post_offset` (their
@@ -955,7 +1011,7 @@ pub fn decode_terms(
             return Err(DamageKind::Violates(Rule::KeyOrder));
         }
     }
-    Ok(TermPage { records })
+    Ok(TermPage::new(records))
 }
 
 /// A block of a list with a head (§15.6): the head's entry.

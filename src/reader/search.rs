@@ -11,6 +11,7 @@
 // Without the `fulltext` feature only term lookups are built: text queries need the analyzer.
 #![cfg_attr(not(feature = "fulltext"), allow(dead_code))]
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -18,7 +19,7 @@ use super::suggest::PageCache;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::search::{
-    self, decode_block, decode_docs, decode_head, decode_terms, unstore, Bm25, DocRow, Head,
+    self, decode_block_into, decode_docs, decode_head, decode_terms, unstore, Bm25, DocRow, Head,
     HeadWindows, Postings, Root, TermPage, TermPages, TermRecord, BLOCK_POSTINGS, MAX_PAGE_RAW,
     MAX_ROOT_RAW,
 };
@@ -194,9 +195,6 @@ struct BlockMeta {
     /// Its bound, from the head.
     bound: Option<(u32, u8)>,
 }
-
-/// A posting's `tf` and its block's bound (`max_tf`, `max_norm`), for lists with a head.
-type Found = (u32, Option<(u32, u8)>);
 
 /// A term's postings being read: the blocks, and the one decoded last.
 struct List {
@@ -377,7 +375,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// Bytes of the section, checked against a CRC32.
-    fn search_bytes(&self, l: &Loaded, offset: u64, len: u64, crc: u32) -> ReadResult<Vec<u8>> {
+    fn search_bytes(
+        &self,
+        l: &Loaded,
+        offset: u64,
+        len: u64,
+        crc: u32,
+    ) -> ReadResult<Cow<'a, [u8]>> {
         let at = l.section.start + offset;
         let end = offset.checked_add(len);
         if end.is_none_or(|e| e > l.section.end - l.section.start) {
@@ -387,7 +391,7 @@ impl<'a> Ctx<'a> {
         if crate::format::crc32(&bytes) != crc {
             return Err(self.checksum_failed(Location::SearchIndex(at)));
         }
-        Ok(bytes.into_owned())
+        Ok(bytes)
     }
 
     /// Term page `i`, from the cache or read and checked whole.
@@ -545,12 +549,7 @@ impl<'a> Ctx<'a> {
         let Some(i) = l.pages.page_of_term(term) else {
             return Ok(None);
         };
-        let page = self.term_page(l, i)?;
-        Ok(page
-            .records
-            .binary_search_by(|r| r.term.as_slice().cmp(term))
-            .ok()
-            .and_then(|j| page.records.get(j).cloned()))
+        Ok(self.term_page(l, i)?.find(term).cloned())
     }
 
     /// A term's list, ready to read (its head read and checked, for a long one).
@@ -741,7 +740,11 @@ impl<'a> Ctx<'a> {
             self.st.counters.search_node();
             let bytes = self.search_bytes(l, b.offset, b.len.into(), b.crc)?;
             let at = l.section.start + b.offset;
-            let p = decode_block(&bytes, base, b.n, l.head.entries).map_err(|k| damaged(at, k))?;
+            // The last block's buffer, reused (taken out first: a failed decode leaves no
+            // current block).
+            let mut p = list.current.take().map(|c| c.1).unwrap_or_default();
+            decode_block_into(&bytes, base, b.n, l.head.entries, &mut p)
+                .map_err(|k| damaged(at, k))?;
             if b.last.is_some() && p.last().map(|x| x.0) != b.last {
                 return Err(damaged(at, DamageKind::Violates(Rule::KeyOrder)));
             }
@@ -750,9 +753,18 @@ impl<'a> Ctx<'a> {
         Ok(list.current.as_ref().map_or(&[][..], |(_, p)| p.as_slice()))
     }
 
-    /// The `tf` of document `d` in `list`, and its block's bound; documents asked for must
-    /// not decrease (blocks are decoded moving forward).
-    fn seek(&self, l: &Loaded, list: &mut List, d: u32) -> ReadResult<Option<Found>> {
+    /// The block of `list` (its place in `list.blocks`) that would hold document `d`, read
+    /// from the head alone (no block decoded); `None` past the list's last document.
+    /// Documents asked for must not decrease (a long head's windows move forward); `hint`
+    /// is where the last answer was (the window's first block, the place), so that moving
+    /// forward costs a step or two rather than a search.
+    fn locate(
+        &self,
+        l: &Loaded,
+        list: &mut List,
+        d: u32,
+        hint: &mut (usize, usize),
+    ) -> ReadResult<Option<usize>> {
         // A long head's windows move forward until one reaches `d`.
         while list.head.as_ref().is_some_and(|h| h.2.has_more())
             && list
@@ -763,20 +775,26 @@ impl<'a> Ctx<'a> {
             let next = list.start() + list.blocks.len();
             self.block_meta(l, list, next)?;
         }
-        let i = if list.blocks.len() == 1 && list.head.is_none() {
-            0
-        } else {
-            list.blocks
-                .partition_point(|b| b.last.is_some_and(|x| x < d))
-        };
-        if i >= list.blocks.len() {
-            return Ok(None);
+        let below = |b: &BlockMeta| b.last.is_some_and(|x| x < d);
+        let mut i = if hint.0 == list.start() { hint.1 } else { 0 };
+        let mut steps = 0;
+        while list.blocks.get(i).is_some_and(below) {
+            i += 1;
+            steps += 1;
+            if steps == 4 {
+                i += list.blocks.get(i..).map_or(0, |r| r.partition_point(below));
+                break;
+            }
         }
-        let bound = list.blocks[i].bound;
+        *hint = (list.start(), i);
+        Ok((i < list.blocks.len()).then_some(i))
+    }
+
+    /// The `tf` of document `d` in block `i` of `list` (as [`locate`](Self::locate) found
+    /// it), decoding the block unless it is the current one.
+    fn tf_in(&self, l: &Loaded, list: &mut List, i: usize, d: u32) -> ReadResult<Option<u32>> {
         let p = self.postings_block(l, list, list.start() + i)?;
-        Ok(p.binary_search_by_key(&d, |x| x.0)
-            .ok()
-            .map(|j| (p[j].1, bound)))
+        Ok(p.binary_search_by_key(&d, |x| x.0).ok().map(|j| p[j].1))
     }
 
     /// Every posting of `term` (document, tf), or `None` when the dictionary does not hold
@@ -862,22 +880,92 @@ impl<'a> Ctx<'a> {
         let Some(((first, first_idf), rest)) = lists.split_first_mut() else {
             return Ok(Vec::new());
         };
-        let mut tfs: Vec<(Found, u64)> = Vec::with_capacity(terms.len());
+        // Per other list: where `locate` last answered, and the block it gave for this
+        // document.
+        let mut hints = vec![(0usize, 0usize); rest.len()];
+        let mut at = vec![0usize; rest.len()];
         // The norms chunk in hand (documents come in increasing order, so it changes at most
-        // once per 65,536 of them), and each block bound's tfn as last computed (a bound is
+        // once per 65,536 of them), and each list's last block bound and its tfn (a bound is
         // the same for the 128 postings of a block).
         let mut chunk: Option<(u32, Arc<Vec<u8>>)> = None;
-        let mut bound_tfn: Vec<Option<((u32, u8), u64)>> = vec![None; terms.len()];
-        for bi in 0..first.len() {
-            let bound0 = self.block_meta(l, first, bi)?.0.bound;
-            let postings = self.postings_block(l, first, bi)?.to_vec();
-            'doc: for (d, tf) in postings {
-                tfs.clear();
-                tfs.push(((tf, bound0), *first_idf));
-                for (list, idf) in rest.iter_mut() {
-                    match self.seek(l, list, d)? {
-                        Some(found) => tfs.push((found, *idf)),
-                        None => continue 'doc,
+        let mut memo: Vec<Option<((u32, u8), u64)>> = vec![None; terms.len()];
+        let mut bound_tfn = |k: usize, b: (u32, u8)| -> u64 {
+            match memo.get(k).copied().flatten() {
+                Some((m, v)) if m == b => v,
+                _ => {
+                    let v = bm25.tfn(b.0.into(), b.1);
+                    if let Some(slot) = memo.get_mut(k) {
+                        *slot = Some((b, v));
+                    }
+                    v
+                }
+            }
+        };
+        let bad_bounds = || damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds));
+        // Block-max pruning (§15.6, §15.9 step 5): once the heap is full, a block of the
+        // rarest list, or a document, whose score cannot exceed the heap's worst (ties go
+        // to the lower document, already in) is passed over on the heads' bounds: its
+        // blocks, and the other lists' blocks, are not decoded.
+        let floor = |heap: &std::collections::BinaryHeap<(std::cmp::Reverse<u64>, u32)>| {
+            (heap.len() >= keep).then(|| heap.peek().map_or(0, |t| t.0 .0))
+        };
+        'block: for bi in 0..first.len() {
+            let (meta0, base0) = self.block_meta(l, first, bi)?;
+            let bound0 = meta0.bound;
+            if let (Some(floor), Some(b0), Some(last)) = (floor(&heap), bound0, meta0.last) {
+                // The block holds documents `lo ..= last`; the best it can score is its
+                // bound's plus, in each other list, the best bound of the blocks over them.
+                let lo = base0.map_or(0, |b| b.saturating_add(1));
+                let mut best = first_idf.saturating_mul(bound_tfn(0, b0));
+                for (k, (list, idf)) in rest.iter_mut().enumerate() {
+                    let hint = hints.get_mut(k).ok_or_else(bad_bounds)?;
+                    let Some(i) = self.locate(l, list, lo, hint)? else {
+                        break 'block; // past this list's end: no later document matches
+                    };
+                    let mut top = 0u64;
+                    let mut covered = false;
+                    for b in list.blocks.get(i..).unwrap_or(&[]) {
+                        let Some(bound) = b.bound else { break };
+                        top = top.max(bound_tfn(k + 1, bound));
+                        if b.last.is_some_and(|x| x >= last) {
+                            covered = true;
+                            break;
+                        }
+                    }
+                    if !covered {
+                        best = u64::MAX; // past the window, or no bounds: no pruning
+                        break;
+                    }
+                    best = best.saturating_add(idf.saturating_mul(top));
+                }
+                if best <= floor {
+                    continue;
+                }
+            }
+            // The block's postings, out of the list while they are walked (and put back,
+            // so that its buffer is reused for the next block).
+            self.postings_block(l, first, bi)?;
+            let postings = first.current.take().map(|c| c.1).unwrap_or_default();
+            'doc: for &(d, tf) in &postings {
+                // Where `d` would be in each other list (from the heads), and the best it
+                // can score: its exact part in the first list, its blocks' bounds in the
+                // others.
+                let mut bounded = true;
+                let mut best_rest = 0u64;
+                for (k, (list, idf)) in rest.iter_mut().enumerate() {
+                    let hint = hints.get_mut(k).ok_or_else(bad_bounds)?;
+                    let Some(i) = self.locate(l, list, d, hint)? else {
+                        break 'block; // past this list's end: no later document matches
+                    };
+                    if let Some(slot) = at.get_mut(k) {
+                        *slot = i;
+                    }
+                    match list.blocks.get(i).and_then(|b| b.bound) {
+                        Some(bound) => {
+                            best_rest = best_rest
+                                .saturating_add(idf.saturating_mul(bound_tfn(k + 1, bound)))
+                        }
+                        None => bounded = false,
                     }
                 }
                 let c = d / search::NORMS_CHUNK;
@@ -887,36 +975,44 @@ impl<'a> Ctx<'a> {
                 let norm = chunk
                     .as_ref()
                     .and_then(|(_, n)| n.get((d % search::NORMS_CHUNK) as usize).copied())
-                    .ok_or_else(|| {
-                        damaged(l.section.start, DamageKind::Violates(Rule::RecordBounds))
-                    })?;
+                    .ok_or_else(bad_bounds)?;
+                let tfn0 = bm25.tfn(tf.into(), norm);
+                let floor = floor(&heap);
+                if bounded && norm != 0 {
+                    let best = first_idf.saturating_mul(tfn0).saturating_add(best_rest);
+                    if floor.is_some_and(|f| best <= f) {
+                        continue;
+                    }
+                }
+                let mut score = 0u64;
+                for (k, (list, idf)) in rest.iter_mut().enumerate() {
+                    let i = at.get(k).copied().ok_or_else(bad_bounds)?;
+                    let bound = list.blocks.get(i).and_then(|b| b.bound);
+                    let Some(tf) = self.tf_in(l, list, i, d)? else {
+                        continue 'doc;
+                    };
+                    if norm == 0 {
+                        return Err(damaged(
+                            l.section.start,
+                            DamageKind::Violates(Rule::EntryCount),
+                        ));
+                    }
+                    let tfn = bm25.tfn(tf.into(), norm);
+                    if bound.is_some_and(|b| tfn > bound_tfn(k + 1, b)) {
+                        return Err(bad_bounds());
+                    }
+                    score = score.saturating_add(idf.saturating_mul(tfn));
+                }
                 if norm == 0 {
                     return Err(damaged(
                         l.section.start,
                         DamageKind::Violates(Rule::EntryCount),
                     ));
                 }
-                let mut score = 0u64;
-                for (&((tf, bound), idf), memo) in tfs.iter().zip(bound_tfn.iter_mut()) {
-                    let tfn = bm25.tfn(tf.into(), norm);
-                    if let Some((btf, bnorm)) = bound {
-                        let limit = match *memo {
-                            Some((b, v)) if b == (btf, bnorm) => v,
-                            _ => {
-                                let v = bm25.tfn(btf.into(), bnorm);
-                                *memo = Some(((btf, bnorm), v));
-                                v
-                            }
-                        };
-                        if tfn > limit {
-                            return Err(damaged(
-                                l.section.start,
-                                DamageKind::Violates(Rule::RecordBounds),
-                            ));
-                        }
-                    }
-                    score = score.saturating_add(idf.saturating_mul(tfn));
+                if bound0.is_some_and(|b| tfn0 > bound_tfn(0, b)) {
+                    return Err(bad_bounds());
                 }
+                score = score.saturating_add(first_idf.saturating_mul(tfn0));
                 // Documents come in increasing order: a full heap keeps its worst unless
                 // this one scores higher (a tie goes to the lower document, already in).
                 let item = (std::cmp::Reverse(score), d);
@@ -928,6 +1024,7 @@ impl<'a> Ctx<'a> {
                     heap.pop();
                 }
             }
+            first.current = Some((bi, postings));
         }
         let mut out: Vec<(u64, u32)> = heap.into_iter().map(|(s, d)| (s.0, d)).collect();
         out.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
