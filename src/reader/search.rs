@@ -1241,6 +1241,16 @@ mod text_queries {
 
     impl Ctx<'_> {
         fn entry_fields(&self, analyzer: &Analyzer, e: &crate::Entry<'_>) -> ReadResult<Fields> {
+            let (title, text) = self.entry_text(e)?;
+            Ok(Fields {
+                title: title.map(|t| analyzer.tokens(&t)).unwrap_or_default(),
+                body: analyzer.tokens(&text),
+                text,
+            })
+        }
+
+        /// An entry's title field and body text (§15.1), not analysed.
+        fn entry_text(&self, e: &crate::Entry<'_>) -> ReadResult<(Option<String>, String)> {
             let title = e.title()?.map(str::to_owned);
             let ctype = e.content_type().to_owned();
             let max = crate::text::ExtractOptions::default().max_bytes as u64 + 1;
@@ -1264,12 +1274,7 @@ mod text_queries {
                     })?;
             }
             let (title, text) = search_fields(title.as_deref(), &ctype, &body);
-            let text = text.unwrap_or_default();
-            Ok(Fields {
-                title: title.map(|t| analyzer.tokens(&t)).unwrap_or_default(),
-                body: analyzer.tokens(&text),
-                text,
-            })
+            Ok((title, text.unwrap_or_default()))
         }
 
         /// §15.2 and §15.9: the results of `query`, best first, at most `limit`.
@@ -1351,19 +1356,31 @@ mod text_queries {
                     if e.index() != u64::from(d) || e.key() != row.key {
                         return Err(bad());
                     }
-                    let fields = self.entry_fields(&analyzer, &e)?;
-                    if !phrases
-                        .iter()
-                        .all(|p| has_phrase(&fields.title, p) || has_phrase(&fields.body, p))
-                    {
-                        continue;
-                    }
+                    let snippet = if phrases.is_empty() {
+                        // No phrase to check on the whole text: only as much of it is
+                        // analysed as the snippet needs.
+                        let (_, text) = self.entry_text(&e)?;
+                        snippet_of(&analyzer, &text, &terms)
+                    } else {
+                        let fields = self.entry_fields(&analyzer, &e)?;
+                        if !phrases
+                            .iter()
+                            .all(|p| has_phrase(&fields.title, p) || has_phrase(&fields.body, p))
+                        {
+                            continue;
+                        }
+                        if snippets {
+                            snippet(&fields.text, &fields.body, &terms)
+                        } else {
+                            Snippet::default()
+                        }
+                    };
                     hits.push(SearchHit {
                         index: d.into(),
                         key: row.key,
                         title: row.title,
                         score,
-                        snippet: snippet(&fields.text, &fields.body, &terms),
+                        snippet,
                     });
                     if hits.len() >= limit {
                         break;
@@ -1514,6 +1531,101 @@ mod text_queries {
         }
     }
 
+    /// A snippet's text is analysed a piece at a time, each ending at the first ASCII
+    /// whitespace this many bytes or more into it.
+    const SNIPPET_PIECE: usize = 2 << 10;
+
+    /// [`snippet`] of `text`, analysing no more of it than it needs: a piece at a time,
+    /// each ending at an ASCII whitespace (no word, CJK run or elision spans one, so the
+    /// pieces' tokens are the whole text's), stopping at the first window that holds every
+    /// query term and has two more tokens after it (the window `snippet` picks: it takes
+    /// the earliest of those holding the most terms). Without one (a term that only the
+    /// title holds, say), every piece is analysed once. The same snippet either way.
+    fn snippet_of(analyzer: &Analyzer, text: &str, terms: &[String]) -> Snippet {
+        let mut tokens: Vec<Token> = Vec::new();
+        let mut hit: Vec<Option<usize>> = Vec::new();
+        // Bytes analysed; the next window's first token.
+        let (mut done, mut next) = (0usize, 0usize);
+        let mut seen: Vec<usize> = Vec::with_capacity(SNIPPET_TOKENS);
+        while done < text.len() {
+            let from = done.saturating_add(SNIPPET_PIECE);
+            let end = text
+                .as_bytes()
+                .get(from..)
+                .and_then(|t| t.iter().position(u8::is_ascii_whitespace))
+                .map_or(text.len(), |i| from + i);
+            let Some(piece) = text.get(done..end) else {
+                break;
+            };
+            for mut t in analyzer.tokens(piece) {
+                t.range = t.range.start + done..t.range.end + done;
+                hit.push(terms.iter().position(|q| *q == t.term));
+                tokens.push(t);
+            }
+            done = end;
+            while next + SNIPPET_TOKENS + 1 < tokens.len() {
+                if next == 0 || hit[next].is_some() {
+                    seen.clear();
+                    seen.extend(hit[next..next + SNIPPET_TOKENS].iter().flatten().copied());
+                    seen.sort_unstable();
+                    seen.dedup();
+                    if seen.len() == terms.len() {
+                        return window(text, &tokens, &hit, next);
+                    }
+                }
+                next += 1;
+            }
+        }
+        if done < text.len() {
+            // Not reached: `done` and `end` are 0, the text's length or an ASCII byte's.
+            return snippet(text, &analyzer.tokens(text), terms);
+        }
+        snippet(text, &tokens, terms)
+    }
+
+    /// [`snippet_of`] and [`snippet`] of the whole text's tokens, to compare.
+    #[cfg(test)]
+    pub(super) fn snippet_pair(
+        analyzer: &Analyzer,
+        text: &str,
+        terms: &[String],
+    ) -> (Snippet, Snippet) {
+        (
+            snippet_of(analyzer, text, terms),
+            snippet(text, &analyzer.tokens(text), terms),
+        )
+    }
+
+    /// For each token, the query term it is (its number in `terms`).
+    fn hits(tokens: &[Token], terms: &[String]) -> Vec<Option<usize>> {
+        tokens
+            .iter()
+            .map(|t| terms.iter().position(|q| *q == t.term))
+            .collect()
+    }
+
+    /// The first token of the window of [`SNIPPET_TOKENS`] tokens that holds the most
+    /// distinct query terms (of `n`), the earliest of equals, and how many it holds.
+    fn best_window(hit: &[Option<usize>], n: usize) -> (usize, usize) {
+        let mut best = (0usize, 0usize);
+        for start in 0..hit.len() {
+            if start > 0 && hit[start].is_none() {
+                continue;
+            }
+            let end = (start + SNIPPET_TOKENS).min(hit.len());
+            let mut seen: Vec<usize> = hit[start..end].iter().flatten().copied().collect();
+            seen.sort_unstable();
+            seen.dedup();
+            if seen.len() > best.1 {
+                best = (start, seen.len());
+            }
+            if best.1 == n {
+                break;
+            }
+        }
+        best
+    }
+
     /// The window of [`SNIPPET_TOKENS`] tokens that holds the most distinct query terms
     /// (the earliest of equals), cut to [`SNIPPET_BYTES`], with the matched words marked.
     fn snippet(text: &str, tokens: &[Token], terms: &[String]) -> Snippet {
@@ -1524,27 +1636,14 @@ mod text_queries {
                 marks: Vec::new(),
             };
         }
-        let hit: Vec<Option<usize>> = tokens
-            .iter()
-            .map(|t| terms.iter().position(|q| *q == t.term))
-            .collect();
-        let mut best = (0usize, 0usize);
-        for start in 0..tokens.len() {
-            if start > 0 && hit[start].is_none() {
-                continue;
-            }
-            let end = (start + SNIPPET_TOKENS).min(tokens.len());
-            let mut seen: Vec<usize> = hit[start..end].iter().flatten().copied().collect();
-            seen.sort_unstable();
-            seen.dedup();
-            if seen.len() > best.1 {
-                best = (start, seen.len());
-            }
-            if best.1 == terms.len() {
-                break;
-            }
-        }
-        let start = best.0;
+        let hit = hits(tokens, terms);
+        let start = best_window(&hit, terms.len()).0;
+        window(text, tokens, &hit, start)
+    }
+
+    /// The snippet of the window of `tokens` (the text's, or its first ones when they reach
+    /// two past the window) from token `start`, `hit` their query terms.
+    fn window(text: &str, tokens: &[Token], hit: &[Option<usize>], start: usize) -> Snippet {
         let end = (start + SNIPPET_TOKENS).min(tokens.len());
         // The whole text's head and tail when the window reaches them (punctuation too).
         let from = if start == 0 {
@@ -1576,5 +1675,84 @@ mod text_queries {
             out.push_str(" …");
         }
         Snippet { text: out, marks }
+    }
+}
+
+#[cfg(all(test, feature = "fulltext"))]
+mod tests {
+    use super::text_queries::snippet_pair;
+    use crate::text::Analyzer;
+
+    /// A text of `n` words cycling through `words`, with line breaks now and then.
+    fn text(words: &[&str], n: usize, seed: usize) -> String {
+        let mut out = String::new();
+        for i in 0..n {
+            let w = words[(i * 7 + seed + i / 13) % words.len()];
+            out.push_str(w);
+            out.push(if i % 17 == 16 { '\n' } else { ' ' });
+        }
+        out
+    }
+
+    #[test]
+    fn a_snippet_from_pieces_is_the_snippet_of_the_whole_text() {
+        let eng = Analyzer::new(Some("eng"));
+        let zho = Analyzer::new(Some("zho"));
+        let words = [
+            "the",
+            "cats",
+            "were",
+            "running",
+            "l'homme",
+            "Zürich",
+            "café,",
+            "U.S.A.",
+            "3.14",
+            "北京大学的学生",
+            "東京",
+            "don't",
+            "x",
+            "—",
+            "rivers.",
+        ];
+        let mut checked = 0;
+        for (analyzer, lang) in [(&eng, "eng"), (&zho, "zho")] {
+            for n in [5, 40, 700, 3000, 20000] {
+                for seed in 0..3 {
+                    let mut t = text(&words, n, seed);
+                    // Rare words late in a long text, and once only.
+                    if n > 1000 {
+                        t.push_str(" aardvark zebra ");
+                        t.push_str(&text(&words, 500, seed + 1));
+                    }
+                    for q in [
+                        "cats",
+                        "running cats",
+                        "zurich cafe",
+                        "aardvark",
+                        "zebra aardvark",
+                        "北京大学",
+                        "东京 rivers",
+                        "nowhere",
+                        "cats nowhere",
+                    ] {
+                        let terms: Vec<String> = {
+                            let mut v: Vec<String> =
+                                analyzer.tokens(q).into_iter().map(|t| t.term).collect();
+                            v.sort();
+                            v.dedup();
+                            v
+                        };
+                        if terms.is_empty() {
+                            continue;
+                        }
+                        let (pieces, whole) = snippet_pair(analyzer, &t, &terms);
+                        assert_eq!(pieces, whole, "{lang}, {n} words, seed {seed}, {q:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 200);
     }
 }
