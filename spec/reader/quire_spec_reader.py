@@ -2250,14 +2250,14 @@ def tokenizer_in_family(s):
     cat. (Which 2-letter codes can appear is the writer's mapping; any 2 or 3 letters but
     und/mul/zxx/mis as a language are taken.)"""
     m = re.fullmatch(r"quire-text/1 lang=([a-z]{2,3}) stem=(none|snowball-[a-z]+) "
-                     r"cjk=(bigram|jieba)( elision=1)?", s)
+                     r"cjk=(bigram|jieba-f70)( elision=1)?", s)
     if not m:
         return False
     code, stem, cjk, elision = m.groups()
     if code in ("mul", "zxx", "mis"):
         return False
     want_stem = f"snowball-{SE_STEMMERS[code]}" if code in SE_STEMMERS else "none"
-    want_cjk = "jieba" if code in SE_JIEBA else "bigram"
+    want_cjk = "jieba-f70" if code in SE_JIEBA else "bigram"
     return (stem == want_stem and cjk == want_cjk
             and bool(elision) == (code in SE_ELISION))
 
