@@ -1020,7 +1020,7 @@ fn serves_several_archives_a_directory_of_them_and_listens_on_localhost_by_defau
     let two = lib.join("two.quire");
     ok(&run_stdin(
         &["pack", "-", "-o", s(&two), "-q", "--title", "Two"],
-        b"{\"key\": \"b\", \"title\": \"Bee\", \"body\": \"buzz\"}\n{\"key\": \"a\", \"title\": \"Ant\", \"body\": \"walk\"}\n",
+        b"{\"key\": \"b\", \"title\": \"Bee\", \"body\": \"buzz\"}\n{\"key\": \"a\", \"title\": \"Ant\", \"body\": \"walk\"}\n{\"key\": \"c\", \"title\": \"aardvark\", \"body\": \"dig\"}\n",
     ));
     let srv = Server::start(&[&lib, &a], &[]);
     let l = srv.get("/-/api/library").json();
@@ -1038,6 +1038,10 @@ fn serves_several_archives_a_directory_of_them_and_listens_on_localhost_by_defau
         t.contains("href=\"/two/a\">Ant</a>") && t.contains("href=\"/two/b\">Bee</a>"),
         "{t}"
     );
+    // By title (folded: "aardvark" first), from the title index, not by key.
+    let at = |k: &str| t.find(&format!("href=\"/two/{k}\"")).unwrap();
+    assert!(at("c") < at("a") && at("a") < at("b"), "{t}");
+    assert!(t.contains("3 entries, by title"), "{t}");
     assert_eq!(srv.get("/two/a").text(), "walk");
     // `pack --main KEY` makes the home a redirect to it.
     let three = lib.join("three.quire");

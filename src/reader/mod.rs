@@ -635,6 +635,30 @@ impl<S: ByteSource> Archive<S> {
         self.ctx().suggest(text, limit)
     }
 
+    /// The entries in title order, from the title index (spec §14): entries
+    /// `first .. first + count` of them sorted by folded title (case, diacritics and width
+    /// set aside), then key, each as its key and title (`None` for an entry without one,
+    /// listed by its key). Fewer past the end; [`len`](Self::len) entries in all. Reads the
+    /// list pages that hold them (together, over a network), no data block: a paged
+    /// listing by title, such as `quire serve`'s home page.
+    ///
+    /// ```
+    /// use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
+    /// let mut w = ArchiveWriter::in_memory(WriterOptions::new())?;
+    /// w.add(&NewEntry::new("c", b"").title("Zürich"))?;
+    /// w.add(&NewEntry::new("a", b"").title("lake Geneva"))?;
+    /// w.add(&NewEntry::new("b", b"").title("Bern"))?;
+    /// let archive = Archive::new(w.finish_into_inner()?.0.into_inner())?;
+    /// let rows = archive.by_title(0, 10)?;
+    /// let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    /// assert_eq!(keys, ["b", "a", "c"]);
+    /// assert_eq!(archive.by_title(1, 1)?, [("a".to_string(), Some("lake Geneva".to_string()))]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn by_title(&self, first: u64, count: usize) -> ReadResult<Vec<(String, Option<String>)>> {
+        self.ctx().by_title(first, count)
+    }
+
     /// Whether the archive has a title index (spec §14), as its section table says: what
     /// [`suggest`](Self::suggest) needs. Reads nothing.
     pub fn has_title_index(&self) -> bool {

@@ -378,6 +378,37 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Rows `first .. first + count` of the title index (§14.3: every entry, in the order of
+    /// its folded title, then key), each its key and title; fewer past the last row. Their
+    /// list pages are asked for together.
+    pub(crate) fn by_title(
+        &self,
+        first: u64,
+        count: usize,
+    ) -> ReadResult<Vec<(String, Option<String>)>> {
+        let t = self.titles()?;
+        let rows = u64::from(t.head.rows);
+        let end = first.saturating_add(count as u64).min(rows);
+        if first >= end {
+            return Ok(Vec::new());
+        }
+        // `end ≤ rows`, a u32.
+        let (first, end) = (first as u32, end as u32);
+        let mut ids: Vec<u32> = Vec::new();
+        for row in [first, end - 1] {
+            if let Some(i) = Self::page_of_row(&t, row) {
+                ids.push(i);
+            }
+        }
+        if let [a, b] = ids[..] {
+            ids = (a..=b).collect();
+        }
+        self.prefetch_pages(&t, &ids);
+        (first..end)
+            .map(|r| self.row(&t, r).map(|(_, key, title)| (key, title)))
+            .collect()
+    }
+
     /// §14.6: the suggestions for `text`, best first, at most `limit`.
     pub(crate) fn suggest(&self, text: &str, limit: Option<usize>) -> ReadResult<Vec<Suggestion>> {
         let t = self.titles()?;

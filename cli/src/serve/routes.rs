@@ -259,14 +259,25 @@ fn bar(s: &Served, o: &Opened, query: &str) -> (String, String) {
     )
 }
 
-/// `/-/list/NAME?page=N`: the entries in key order, [`LIST_PAGE`] a page, from the index.
+/// `/-/list/NAME?page=N`: the entries in title order (from the title index) or, without
+/// one, in key order, [`LIST_PAGE`] a page.
 fn listing(s: &Served, page_no: u64, is_home: bool) -> Out {
     let o = s.current();
     let total = o.archive.len();
     let pages_n = total.div_ceil(LIST_PAGE).max(1);
     let page_no = page_no.min(pages_n - 1);
     let first = page_no * LIST_PAGE;
+    // By title from the title index when the archive has one (no entry read), else by key
+    // from the key index, with each entry's content type.
+    let by_title = o.archive.has_title_index();
     let rows = s.with(|o| {
+        if by_title {
+            let rows = o.archive.by_title(first, LIST_PAGE as usize)?;
+            return Ok(rows
+                .into_iter()
+                .map(|(k, t)| (k, t, String::new()))
+                .collect());
+        }
         let mut rows = Vec::new();
         for i in first..(first + LIST_PAGE).min(o.archive.len()) {
             let e = o.archive.get_by_index(i)?;
@@ -286,8 +297,9 @@ fn listing(s: &Served, page_no: u64, is_home: bool) -> Out {
     }
     let _ = write!(
         body,
-        "<p class=\"meta\">{} entries, by key · page {} of {} · <a href=\"/-/random/{}\">Random article</a></p><ul class=\"listing\">",
+        "<p class=\"meta\">{} entries, by {} · page {} of {} · <a href=\"/-/random/{}\">Random article</a></p><ul class=\"listing\">",
         pages::count(total),
+        if by_title { "title" } else { "key" },
         page_no + 1,
         pages_n,
         s.name()
@@ -296,11 +308,14 @@ fn listing(s: &Served, page_no: u64, is_home: bool) -> Out {
         let ct_short = ct.split(';').next().unwrap_or("");
         let _ = write!(
             body,
-            "<li><a href=\"{}\">{}</a><span class=\"type\">{}</span></li>",
+            "<li><a href=\"{}\">{}</a>",
             esc(&entry_url(s.name(), key)),
             esc(title.as_deref().unwrap_or(key)),
-            esc(ct_short)
         );
+        if !ct_short.is_empty() {
+            let _ = write!(body, "<span class=\"type\">{}</span>", esc(ct_short));
+        }
+        body.push_str("</li>");
     }
     body.push_str("</ul>");
     body.push_str(&pager(
