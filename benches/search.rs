@@ -8,8 +8,9 @@
 //!     each call to warm it, then ROUNDS (default 5) passes over the queries timed alone
 //!     (Instant): `search_keys(q, 10)` (10 results as keys and titles, no snippets) and
 //!     `search(q, 10)` (with snippets). Also picks the rare words: the distinct words of
-//!     the "words" group that alone find 1 to 128 entries (an inline list, spec §15.5), in
-//!     query order, at most 50, and times them the same way. Prints JSON: per group
+//!     the "words" group that the archive's analyzer makes one term and that alone find 1
+//!     to 128 entries (a list of one block or inline, spec §15.5), in query order, at most
+//!     50, and times them the same way. Prints JSON: per group
 //!     ("title", "words", "rare") "keys" and "snippets" {n, p50_us, p99_us, mean_us}, every
 //!     query's top-10 keys ("results", per group in query order) and the rare words.
 //! search remote URL ACCESS_LOG QUERIES.json
@@ -73,12 +74,26 @@ fn local(archive: &str, qfile: &str, rounds: usize) -> Result<Value> {
     let a = unsafe { Archive::open(archive) }?;
     let open_us = t.elapsed().as_secs_f64() * 1e6;
     let mut groups = queries(qfile)?;
-    // The rare words of the two-word queries.
+    // The rare words of the two-word queries: words that the archive's analyzer makes one
+    // term (a Chinese word that jieba cuts in two is a query of two terms).
+    let analyzer = quire::text::Analyzer::from_identity(&a.search_tokenizer()?);
+    let one_term = |w: &str| {
+        analyzer.as_ref().is_none_or(|an| {
+            matches!(
+                an.analyze_query(w).as_slice(),
+                [quire::text::QueryPart::Term(_)]
+            )
+        })
+    };
     let mut rare: Vec<String> = Vec::new();
     let mut df = serde_json::Map::new();
     for q in groups.get("words").into_iter().flatten() {
         for w in q.split_whitespace() {
-            if rare.len() >= RARE || rare.iter().any(|r| r == w) || df.contains_key(w) {
+            if rare.len() >= RARE
+                || rare.iter().any(|r| r == w)
+                || df.contains_key(w)
+                || !one_term(w)
+            {
                 continue;
             }
             let n = a.search_keys(w, RARE_DF + 1)?.len();
