@@ -562,6 +562,75 @@ fn rare_word_archive(pad: usize) -> Vec<u8> {
     w.finish_into_inner().unwrap().0.into_inner()
 }
 
+/// An archive whose full-text index is over 1 MiB (not fetched whole by the first search)
+/// and whose key index is over 256 KiB: 6,000 documents of 48 words of their own each, a
+/// rare word in 1 of 60 (a one-block list), two common words in every other one.
+fn large_index_archive() -> Vec<u8> {
+    let opts = WriterOptions::new()
+        .level(1)
+        .index(IndexKind::Full)
+        .metadata("language", "eng")
+        .block_size(4096)
+        .dictionary(quire::DictionaryMode::On)
+        .dict_size(16 << 10);
+    let mut w = ArchiveWriter::in_memory(opts).unwrap();
+    let tail = "x".repeat(120);
+    for i in 0..6000 {
+        // Words that share few leading bytes (a hash's hex digits), so the term pages take
+        // room.
+        let mut text: String = (0..48u64)
+            .map(|j| {
+                let h = (i as u64 * 64 + j + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                format!("q{:x} ", h >> 24)
+            })
+            .collect();
+        if i % 60 == 8 {
+            text.push_str("a quokka ");
+        }
+        if i % 2 == 0 {
+            text.push_str("red green");
+        }
+        let key = format!("doc/{i:05}/{tail}");
+        w.add(&NewEntry::new(&key, text.as_bytes()).title(&format!("Doc {i}")))
+            .unwrap();
+    }
+    w.finish_into_inner().unwrap().0.into_inner()
+}
+
+#[test]
+fn a_large_index_over_a_network_fetches_lists_with_their_pages_and_together() {
+    let bytes = large_index_archive();
+    let local = Archive::new(bytes.clone()).unwrap();
+    let len = |id: u32| local.sections().iter().find(|s| s.id == id).unwrap().length;
+    let (search, index) = (
+        len(quire::format::search::SECTION_ID),
+        len(quire::format::SectionId::Index as u32),
+    );
+    assert!(search > 1 << 20, "full-text index: {search} bytes");
+    assert!(index > 256 << 10, "key index: {index} bytes");
+    // The rare word: the header and root (with the dictionary and the key index's upper
+    // level), the term page with its lists and the norms, the document pages with the index
+    // pages, the blocks. Two common words: their lists (heads) come together, one step.
+    for (query, most) in [("quokka", 4), ("red green", 5), ("green quokka", 5)] {
+        let want = local.search(query, 10).unwrap();
+        assert_eq!(want.len(), 10, "{query}");
+        let remote = Archive::new(Recorder {
+            bytes: bytes.clone(),
+            asks: Mutex::new(Vec::new()),
+        })
+        .unwrap();
+        let mut fetched = Vec::new();
+        remote.source().steps(&mut fetched);
+        assert_eq!(remote.search(query, 10).unwrap(), want, "{query}");
+        let steps = remote.source().steps(&mut fetched);
+        assert!(
+            steps.len() <= most,
+            "{query}: {} steps after open: {steps:?}",
+            steps.len()
+        );
+    }
+}
+
 #[test]
 fn a_rare_word_with_snippets_over_a_network_takes_few_round_trips() {
     // A key index fetched whole with the search's header (small), and one whose upper level

@@ -37,6 +37,9 @@ const HEAD_REMOTE: u64 = 64 << 10;
 const WHOLE_INDEX: u64 = 256 << 10;
 /// A list this short is fetched whole (one range); a longer one block by block.
 const WHOLE_LIST: u64 = 256 << 10;
+/// Over a URL, a term page's lists are fetched with it when they take at most this many
+/// bytes together (§15.9 step 3).
+const POSTINGS_AHEAD: u64 = 64 << 10;
 /// A head this short is decoded whole; a longer one is checked by a streaming pass and then
 /// decoded a window at a time (§15.10's limits: 64 lists of 6 million postings would hold
 /// 144 MB of whole heads).
@@ -846,13 +849,16 @@ impl<'a> Ctx<'a> {
                 .collect();
             pages.sort_unstable();
             pages.dedup();
-            let mut ranges: Vec<Range<u64>> = pages
-                .iter()
-                .filter_map(|&i| l.pages.get(i))
-                .map(|r| {
-                    l.section.start + r.offset..l.section.start + r.offset + u64::from(r.stored_len)
-                })
-                .collect();
+            // With each page, its lists when they are small together (a rare word's list
+            // then needs no round trip of its own).
+            let mut ranges: Vec<Range<u64>> = Vec::new();
+            for r in pages.iter().filter_map(|&i| l.pages.get(i)) {
+                let at = l.section.start;
+                ranges.push(at + r.offset..at + r.offset + u64::from(r.stored_len));
+                if (1..=POSTINGS_AHEAD).contains(&r.post_len) {
+                    ranges.push(at + r.post_offset..at + r.post_offset + r.post_len);
+                }
+            }
             if let [n] = l.root.norms.as_slice() {
                 ranges.push(
                     l.section.start + n.offset
@@ -871,6 +877,38 @@ impl<'a> Ctx<'a> {
             lists.push(rec);
         }
         lists.sort_by_key(|r| r.df);
+        if self.src.is_remote() {
+            // The lists (a head, or a list of at most 256 KiB whole) together: one round of
+            // requests for all of them, not one a term.
+            let len = l.section.end - l.section.start;
+            let ranges: Vec<Range<u64>> = lists
+                .iter()
+                .filter_map(|rec| {
+                    let (offset, n) = match &rec.postings {
+                        Postings::Inline(_) => return None,
+                        Postings::Block { offset, len, .. } => (*offset, u64::from(*len)),
+                        Postings::Headed {
+                            offset,
+                            head_len,
+                            list_len,
+                            ..
+                        } => (
+                            *offset,
+                            if *list_len <= WHOLE_LIST {
+                                *list_len
+                            } else {
+                                u64::from(*head_len)
+                            },
+                        ),
+                    };
+                    let end = offset.checked_add(n).filter(|&e| e <= len)?;
+                    Some(l.section.start + offset..l.section.start + end)
+                })
+                .collect();
+            if ranges.len() > 1 {
+                self.src.prefetch(&ranges);
+            }
+        }
         let mut lists: Vec<(List, u64)> = lists
             .iter()
             .map(|r| Ok((self.open_list(l, r)?, bm25.idf(r.df.into()))))
