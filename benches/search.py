@@ -112,6 +112,9 @@ QUIRE_PACK_NONE = ["--index", "none"]
 # Pack runs per kind for the pack-cost figures (full and titles interleaved; the fastest
 # run of each for time, medians for peak RSS).
 PACK_ROUNDS = int(os.environ.get("SEARCH_PACK_ROUNDS", "3"))
+# Both kinds of pack at the same thread count: the default follows the cores idle at the
+# start, so on a shared machine one run got 2 workers (and twice the buffers) and the next 1.
+PACK_THREADS = os.environ.get("SEARCH_PACK_THREADS", "2")
 
 
 def quire_fulltext_bytes(info_full: dict, info_none: dict) -> tuple[int, str]:
@@ -124,16 +127,18 @@ def quire_fulltext_bytes(info_full: dict, info_none: dict) -> tuple[int, str]:
 
 
 def timed_pack(quire: str, flags: list[str], out: str, source: str) -> dict:
-    """`/usr/bin/time -f '%e %M' quire pack -q --force FLAGS -o OUT SOURCE`: wall seconds
-    and peak RSS (KiB) of one pack (the JSON front end included, as users run it)."""
+    """`/usr/bin/time -f '%e %M %U %S' quire pack -q --force --threads N FLAGS -o OUT
+    SOURCE`: wall seconds, peak RSS (KiB) and CPU seconds (user + system) of one pack (the
+    JSON front end included, as users run it)."""
     tf = out + ".time"
-    subprocess.run(["/usr/bin/time", "-o", tf, "-f", "%e %M", quire, "pack", "-q", "--force",
-                    *flags, "-o", out, source], check=True, capture_output=True,
+    subprocess.run(["/usr/bin/time", "-o", tf, "-f", "%e %M %U %S", quire, "pack", "-q",
+                    "--force", "--threads", PACK_THREADS, *flags, "-o", out, source],
+                   check=True, capture_output=True,
                    env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
     with open(tf) as f:
-        e, m = f.read().split()[-2:]
+        e, m, u, sy = f.read().split()[-4:]
     os.remove(tf)
-    return {"seconds": float(e), "rss_kib": int(m)}
+    return {"seconds": float(e), "rss_kib": int(m), "cpu_seconds": round(float(u) + float(sy), 2)}
 
 
 def pack_costs(quire: str, source: str, work: str, lang: str, rounds: int) -> dict:
@@ -146,18 +151,21 @@ def pack_costs(quire: str, source: str, work: str, lang: str, rounds: int) -> di
             out = os.path.join(work, f"pack-{kind}.quire")
             runs[kind].append(timed_pack(quire, flags, out, source))
             os.remove(out)
-    return {"rounds": rounds, "runs": runs, **pack_summary(runs)}
+    return {"rounds": rounds, "threads": PACK_THREADS, "runs": runs, **pack_summary(runs)}
 
 
 def pack_summary(runs: dict) -> dict:
-    """Medians of the pack runs, and the ratios: wall time from each kind's fastest run (on a
-    shared machine a run slowed by others' builds says nothing of the pack; the fastest is
-    the least disturbed), peak RSS from the medians (it does not depend on the load)."""
+    """Medians of the pack runs, and the ratios: wall time and CPU seconds from the medians
+    (both kinds at the same thread count, interleaved), peak RSS from the medians."""
+    def cpu(r):
+        return r.get("cpu_seconds", r["seconds"])
     med = {k: {"seconds": round(statistics.median(r["seconds"] for r in v), 2),
                "min_seconds": min(r["seconds"] for r in v),
+               "cpu_seconds": round(statistics.median(cpu(r) for r in v), 2),
                "rss_kib": statistics.median(r["rss_kib"] for r in v)} for k, v in runs.items()}
     return {"median": med,
-            "ratio": {"seconds": round(med["full"]["min_seconds"] / med["titles"]["min_seconds"], 3),
+            "ratio": {"seconds": round(med["full"]["seconds"] / med["titles"]["seconds"], 3),
+                      "cpu": round(med["full"]["cpu_seconds"] / med["titles"]["cpu_seconds"], 3),
                       "rss": round(med["full"]["rss_kib"] / med["titles"]["rss_kib"], 3)}}
 
 
@@ -681,9 +689,10 @@ def summary_tables(paths: list[str]) -> str:
             + (f"{rare['requests']['median']}, {rare['bytes']['median']:,} B | "
                f"{g['rare-keys']['search']['trips']['max']} |" if rare else "— | — |"))
     L.append("")
-    L.append("| corpus | pack time, fastest run: titles / full (s) | ratio (≤ 1.5×) | all runs: "
-             "titles; full (s) | peak RSS: titles / full (MiB) | ratio (≤ 1.5×) | load |")
-    L.append("|---|---|---|---|---|---|---|")
+    L.append("| corpus | threads | pack time, median: titles / full (s) | ratio (≤ 1.5×) | CPU s, "
+             "median: titles / full | ratio | all runs: titles; full (s) | peak RSS, median: "
+             "titles / full (MiB) | ratio (≤ 1.5×) | load |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in rs:
         q = r.get("quire")
         pk = q.get("pack") if isinstance(q, dict) else None
@@ -692,8 +701,10 @@ def summary_tables(paths: list[str]) -> str:
         pk = {**pk, **pack_summary(pk["runs"])}
         m = pk["median"]
         ld = r["loadavg"].get("start") if "pack" not in q.get("loadavg", {}) else q["loadavg"]["pack"]
-        L.append(f"| {r['corpus']} | {m['titles']['min_seconds']} / {m['full']['min_seconds']} | "
+        L.append(f"| {r['corpus']} | {pk.get('threads', 'default')} | "
+                 f"{m['titles']['seconds']} / {m['full']['seconds']} | "
                  f"**{pk['ratio']['seconds']}×** | "
+                 f"{m['titles']['cpu_seconds']} / {m['full']['cpu_seconds']} | {pk['ratio']['cpu']}× | "
                  f"{', '.join(str(x['seconds']) for x in pk['runs']['titles'])}; "
                  f"{', '.join(str(x['seconds']) for x in pk['runs']['full'])} | "
                  f"{m['titles']['rss_kib'] / 1024:.1f} / "
@@ -727,7 +738,7 @@ def pack_only(a) -> None:
          pack_table(pack), ""]
     with open(a.out, "w", encoding="utf-8") as f:
         f.write("\n".join(L) + "\n")
-    print(f"{a.corpus}: pack full/titles time {m['full']['min_seconds']}/{m['titles']['min_seconds']} s "
+    print(f"{a.corpus}: pack full/titles time {m['full']['seconds']}/{m['titles']['seconds']} s "
           f"({r['seconds']}×), peak RSS {m['full']['rss_kib']}/{m['titles']['rss_kib']} KiB "
           f"({r['rss']}×)")
 
@@ -736,18 +747,21 @@ def pack_table(pack: dict) -> str:
     pack = {**pack, **pack_summary(pack["runs"])}
     m, r = pack["median"], pack["ratio"]
     runs = pack["runs"]
-    L = [f"Pack cost (`/usr/bin/time -f '%e %M' quire pack -q --force …`, SOURCE_DATE_EPOCH "
-         f"set, default threads; {pack['rounds']} runs of each, interleaved; all "
+    threads = pack.get("threads", "default")
+    L = [f"Pack cost (`/usr/bin/time -f '%e %M %U %S' quire pack -q --force --threads {threads} …`, "
+         f"SOURCE_DATE_EPOCH set; {pack['rounds']} runs of each, interleaved; all "
          f"runs: full {[x['seconds'] for x in runs['full']]} s / "
          f"{[x['rss_kib'] for x in runs['full']]} KiB, titles "
          f"{[x['seconds'] for x in runs['titles']]} s / {[x['rss_kib'] for x in runs['titles']]}"
          f" KiB):\n",
          "| | `--index titles` (default) | `--index full --language …` | ratio (target ≤ 1.5×) |",
          "|---|---|---|---|",
-         f"| wall time, fastest run (median) | {m['titles']['min_seconds']} s "
-         f"({m['titles']['seconds']}) | {m['full']['min_seconds']} s ({m['full']['seconds']}) | "
+         f"| wall time, median (fastest) | {m['titles']['seconds']} s "
+         f"({m['titles']['min_seconds']}) | {m['full']['seconds']} s ({m['full']['min_seconds']}) | "
          f"**{r['seconds']}×** |",
-         f"| peak RSS | {m['titles']['rss_kib'] / 1024:.1f} MiB | "
+         f"| CPU time (user + system), median | {m['titles']['cpu_seconds']} s | "
+         f"{m['full']['cpu_seconds']} s | {r['cpu']}× |",
+         f"| peak RSS, median | {m['titles']['rss_kib'] / 1024:.1f} MiB | "
          f"{m['full']['rss_kib'] / 1024:.1f} MiB | **{r['rss']}×** |"]
     return "\n".join(L) + "\n"
 

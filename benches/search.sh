@@ -27,7 +27,10 @@
 #     snippets: round trips (requests in parallel count once), requests, bytes; for the 400
 #     queries and for one-rare-word queries;
 #   - pack cost: `--index full --language LANG` against `--index titles` (the default),
-#     wall time and peak RSS, 3 interleaved runs each (SEARCH_PACK_ROUNDS), medians.
+#     both at `--threads 2` (SEARCH_PACK_THREADS; the default thread count follows the idle
+#     cores, which differ from run to run on a shared machine), wall time, CPU seconds and
+#     peak RSS, 3 interleaved runs each (SEARCH_PACK_ROUNDS), medians.
+# SEARCH_PACK_ONLY=1 measures only the pack costs, into results/search-pack-CORPUS.md/.json.
 #   Which quire was measured is recorded: its version, the commit, and the uncommitted
 #   changes the shared tree had under src/, cli/ and the Cargo files when it was built.
 # synth-1m (or synth-Nk): only the pack cost, on benches/corpus/synth.py's entries (made when
@@ -81,6 +84,16 @@ for name in "${corpora[@]}"; do
     [[ -d "$data/$name" ]] && src="$data/$name"
     lang=eng
     [[ $name == zh ]] && lang=zho
+    # SEARCH_PACK_ONLY=1: only the pack costs, into search-pack-CORPUS.md/.json.
+    if [[ ${SEARCH_PACK_ONLY:-0} == 1 && ! $name =~ ^synth- ]]; then
+        [[ -e $src ]] || { echo "search.sh: $src missing (run benches/corpus/$name.sh)" >&2; exit 1; }
+        "$python" "$here/search.py" --pack-only --corpus "$name" --source "$src" \
+            --quire "$quire" --work "$work/$name" --lang "$lang" --queries /dev/null \
+            --command "$cmdline" --out "$here/results/search-pack-$name.md" \
+            --json-out "$here/results/search-pack-$name.json"
+        rm -rf "${work:?}/$name"
+        continue
+    fi
     # synth-Nk / synth-1m: benches/corpus/synth.py (seed 42), made when missing, as
     # targets.sh makes synth-1m; only the pack costs (no libzim, no queries).
     if [[ $name =~ ^synth-([0-9]+)(k|m)$ ]]; then
