@@ -492,10 +492,15 @@ fn search_page(s: &Served, query: &str) -> Out {
         }
         return Out::html(StatusCode::OK, page(q, &crumbs, &form, &body));
     }
-    // One more than the page shows, to know whether there is a next page.
+    // The results up to this page with snippets, and whether there is a next page from the
+    // index alone (one more result, no entry read for it).
     let want = ((page_no + 1) * PER_PAGE + 1).min(MAX_RESULTS);
-    let hits = s.with(|o| o.archive.search(q, want));
-    let hits = match hits {
+    let hits = s.with(|o| {
+        let hits = o.archive.search(q, want - 1)?;
+        let more = hits.len() == want - 1 && o.archive.search_keys(q, want)?.len() == want;
+        Ok((hits, more))
+    });
+    let (hits, more) = match hits {
         Ok(h) => h,
         Err(e @ ReadError::InvalidQuery { .. }) => {
             return problem(StatusCode::BAD_REQUEST, "Query not taken", &e.to_string())
@@ -515,7 +520,7 @@ fn search_page(s: &Served, query: &str) -> Out {
             "<p class=\"meta\">Results {}–{}{}</p><ol class=\"results\">",
             page_no * PER_PAGE + 1,
             page_no * PER_PAGE + shown.len(),
-            if hits.len() >= want { "" } else { " (all)" },
+            if more { "" } else { " (all)" },
         );
         for h in shown {
             let _ = write!(
@@ -532,7 +537,7 @@ fn search_page(s: &Served, query: &str) -> Out {
     let link = |p: usize| format!("/-/search/{}?q={}&page={p}", s.name(), enc_query(q));
     body.push_str(&pager(
         (page_no > 0).then(|| link(page_no - 1)),
-        (hits.len() >= want).then(|| link(page_no + 1)),
+        more.then(|| link(page_no + 1)),
     ));
     Out::html(StatusCode::OK, page(q, &crumbs, &form, &body))
 }
