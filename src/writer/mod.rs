@@ -74,6 +74,8 @@ const LARGE_BLOCK: u64 = 256 << 10;
 const LONG_TEXT_BLOCK: u32 = 128 << 10;
 /// Sampled pieces of one entry are at most this long.
 const SAMPLE_PIECE: u64 = 128 << 10;
+/// How many times [`ArchiveWriter::fit_dictionary`] picks a smaller dictionary.
+const FIT_ROUNDS: usize = 4;
 
 /// What [`ArchiveWriter::finish`] reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -698,7 +700,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             t.entries_total = entries.len() as u64;
             t.call(Stage::Dictionary, 0, 0, 0);
         }
-        let chosen = self.pick_dictionary(&entries, &opaque, threads)?;
+        let chosen = self.pick_dictionary(&entries, &opaque, threads, None)?;
+        let chosen = self.fit_dictionary(chosen, &entries, &opaque, threads)?;
         let (dict, frame) = match chosen {
             Some(c) => (Some(c.dict), c.frame),
             None => (None, None),
@@ -823,13 +826,58 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         format::MAX_PRELUDE_LEN - header::prelude_len(sections, self.meta.len(), ct, 0)
     }
 
+    /// With [`WriterOptions::dict_stored_max`], `chosen` or a smaller dictionary whose stored
+    /// frame fits: while the frame is over the bound, the dictionary is picked again with its
+    /// size scaled by bound / frame (less 3 %, as smaller dictionaries store a little worse),
+    /// at most [`FIT_ROUNDS`] times; `None` if none fits then. The frame kept is the one
+    /// DICT stores.
+    fn fit_dictionary(
+        &self,
+        mut chosen: Option<dictionary::Chosen>,
+        entries: &[Pending],
+        opaque: &[bool],
+        threads: usize,
+    ) -> Result<Option<dictionary::Chosen>, WriteError> {
+        let Some(max) = self.opts.get_dict_stored_max() else {
+            return Ok(chosen);
+        };
+        for round in 0..=FIT_ROUNDS {
+            let Some(mut c) = chosen else {
+                return Ok(None);
+            };
+            let frame = match c.frame.take() {
+                Some(f) => f,
+                None => {
+                    let d = Arc::new(std::mem::take(&mut c.dict));
+                    let level = self.opts.get_level();
+                    let f = StoredDict::start(Some(&d), None, level, 1)?.wait()?;
+                    c.dict = Arc::try_unwrap(d).unwrap_or_else(|d| d.as_ref().clone());
+                    f.unwrap_or_default()
+                }
+            };
+            if frame.len() <= max {
+                c.frame = Some(frame);
+                return Ok(Some(c));
+            }
+            let scaled = c.dict.len() as u128 * max as u128 * 97 / (frame.len() as u128 * 100);
+            let size = usize::try_from(scaled).unwrap_or(usize::MAX);
+            if size < 256 || round == FIT_ROUNDS {
+                return Ok(None);
+            }
+            chosen = self.pick_dictionary(entries, opaque, threads, Some(size))?;
+        }
+        Ok(None)
+    }
+
     /// The dictionary, sampled from entries spread evenly over the key order (§8), or `None`
-    /// when the mode or the sample says no.
+    /// when the mode or the sample says no. `size`: the largest dictionary, in place of the
+    /// options' (see [`fit_dictionary`](Self::fit_dictionary)).
     fn pick_dictionary(
         &self,
         entries: &[Pending],
         opaque: &[bool],
         threads: usize,
+        size: Option<usize>,
     ) -> Result<Option<dictionary::Chosen>, WriteError> {
         let mode = self.opts.get_dictionary();
         if mode == DictionaryMode::Off {
@@ -851,7 +899,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             None => 0,
         };
         drop(lens);
-        let dict_size = self.opts.dict_size_for(median, whole);
+        let dict_size = size.unwrap_or_else(|| self.opts.dict_size_for(median, whole));
         let total: u64 = text()
             .map(|e| u64::from(e.lead_len) + e.body_len.min(SAMPLE_PIECE))
             .sum();

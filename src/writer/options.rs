@@ -70,6 +70,21 @@ const AUTO_LEVEL: i32 = 19;
 /// The automatic block target (when no quarter of the text is in long entries).
 const AUTO_BLOCK: u32 = 24 << 10;
 
+/// [`WriterOptions::remote`]'s largest stored dictionary frame. With the prelude a remote
+/// reader fetches first (16 KiB), an index page (at most 16 KiB) and a block, a first article
+/// stays within 256 KiB.
+const REMOTE_DICT_STORED: usize = REMOTE_DICT_STORED_KIB << 10;
+const REMOTE_DICT_STORED_KIB: usize = 160;
+// The prelude, a page and the frame leave 64 KiB of the 256 for the block.
+const _: () = assert!(16 + 16 + REMOTE_DICT_STORED_KIB <= 256 - 64);
+/// [`WriterOptions::remote`]'s block target: larger blocks make up in size for the smaller
+/// dictionary, and a remote reader fetches a whole block per article anyway.
+const REMOTE_BLOCK: u32 = 64 << 10;
+/// [`WriterOptions::remote`]'s largest dictionary before its stored frame is fitted.
+const REMOTE_DICT: usize = 2 << 20;
+/// [`WriterOptions::remote`]'s level.
+const REMOTE_LEVEL: i32 = 19;
+
 /// Which search indexes the writer adds (spec §14): [`WriterOptions::index`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -102,7 +117,8 @@ impl IndexKind {
 }
 
 /// Writer settings, built by chaining setters on [`WriterOptions::new`] (the defaults, the
-/// balance measured in `BENCHMARKS.md`) or [`WriterOptions::smallest`].
+/// balance measured in `BENCHMARKS.md`), [`WriterOptions::smallest`] or
+/// [`WriterOptions::remote`].
 ///
 /// Setters take any value; [`ArchiveWriter::new`](crate::ArchiveWriter::new) and
 /// [`create`](crate::ArchiveWriter::create) check them and fail with
@@ -135,6 +151,8 @@ pub struct WriterOptions {
     /// Whether the largest dictionary is the writer's choice (no `dict_size` call).
     auto_dict_size: bool,
     dict_sample: usize,
+    /// The largest stored dictionary frame ([`WriterOptions::dict_stored_max`]).
+    dict_stored_max: Option<usize>,
     threads: usize,
     duplicates: DuplicatePolicy,
     dedup: bool,
@@ -156,6 +174,7 @@ impl Default for WriterOptions {
             dict_size: 4 << 20,
             auto_dict_size: true,
             dict_sample: 16 << 20,
+            dict_stored_max: None,
             threads: 0,
             duplicates: DuplicatePolicy::Error,
             dedup: true,
@@ -186,6 +205,37 @@ impl WriterOptions {
             .block_size(format::MAX_BLOCK_LEN)
     }
 
+    /// Archives meant to be read over a network (HTTP, S3, a browser), where the first
+    /// article after open fetches the prelude (16 KiB), an index page, the article's block
+    /// and the whole stored dictionary: a dictionary whose stored frame is at most 160 KiB
+    /// ([`dict_stored_max`](Self::dict_stored_max), the largest of up to 2 MiB that fits),
+    /// and 64 KiB blocks to make up in size for it (128 KiB for long documents, as the
+    /// defaults choose them), at level 19. A first article over HTTP then costs at most
+    /// 256 KiB in 4 requests for an entry in one block, where the defaults fetch 130 KiB to
+    /// 1.1 MiB (mostly dictionary); archives stay within 1.05× the size of libzim's ZIM
+    /// (`BENCHMARKS.md`, issue 26). Local lookups decompress larger blocks than with the
+    /// defaults.
+    ///
+    /// ```
+    /// use quire::WriterOptions;
+    /// let opts = WriterOptions::remote();
+    /// assert_eq!(opts.get_dict_stored_max(), Some(160 << 10));
+    /// assert_eq!(opts.get_block_size(), 64 << 10);
+    /// // Any setting can still be changed.
+    /// let opts = WriterOptions::remote().level(22);
+    /// assert_eq!(opts.get_level(), 22);
+    /// ```
+    pub fn remote() -> Self {
+        WriterOptions {
+            // Still the writer's choice: 128 KiB for long documents.
+            block_size: REMOTE_BLOCK,
+            ..WriterOptions::new()
+        }
+        .level(REMOTE_LEVEL)
+        .dict_size(REMOTE_DICT)
+        .dict_stored_max(REMOTE_DICT_STORED)
+    }
+
     /// zstd level, 1..=22. Without it the writer uses 19: 0.7–1.9 % smaller than 16 on
     /// small blocks, at the same read speed, packing 1.2–1.6× slower (`BENCHMARKS.md`, the
     /// level curve).
@@ -196,10 +246,10 @@ impl WriterOptions {
     }
 
     /// Target uncompressed block size in bytes (64 ..= 4 MiB). Without it the writer
-    /// chooses per archive (spec §8): 24 KiB, or 128 KiB when a quarter or more of the text
-    /// lies in entries longer than 16 KiB (long documents, which small blocks cut into
-    /// pieces that lose each other's context). Entries longer than the target get blocks of
-    /// up to 256 KiB of their own.
+    /// chooses per archive (spec §8): 24 KiB (64 KiB with [`remote`](Self::remote)), or
+    /// 128 KiB when a quarter or more of the text lies in entries longer than 16 KiB (long
+    /// documents, which small blocks cut into pieces that lose each other's context).
+    /// Entries longer than the target get blocks of up to 256 KiB of their own.
     pub fn block_size(mut self, bytes: u32) -> Self {
         self.block_size = bytes;
         self.auto_block = false;
@@ -233,6 +283,17 @@ impl WriterOptions {
     /// until it has picked.
     pub fn dict_sample(mut self, bytes: usize) -> Self {
         self.dict_sample = bytes;
+        self
+    }
+
+    /// The largest stored dictionary (the DICT section: its zstd frame), in bytes, at least
+    /// 256. The writer picks its dictionary as without it, then, while the stored frame is
+    /// larger, picks again with a size scaled down by the frame's overshoot (a few rounds);
+    /// without a dictionary that fits, it uses none. A remote reader fetches the whole frame
+    /// with the first article after open, so this bounds that article's cost (see
+    /// [`remote`](Self::remote)). Without it: no bound.
+    pub fn dict_stored_max(mut self, bytes: usize) -> Self {
+        self.dict_stored_max = Some(bytes);
         self
     }
 
@@ -345,8 +406,9 @@ impl WriterOptions {
         self.auto_level
     }
 
-    /// The target block size: as set, or 24 KiB when the writer chooses (see
-    /// [`block_size`](Self::block_size)).
+    /// The target block size: as set, or when the writer chooses (see
+    /// [`block_size`](Self::block_size)) the size it starts from: 24 KiB, 64 KiB with
+    /// [`remote`](Self::remote).
     pub fn get_block_size(&self) -> u32 {
         self.block_size
     }
@@ -374,6 +436,11 @@ impl WriterOptions {
     /// The sample the dictionary is picked from.
     pub fn get_dict_sample(&self) -> usize {
         self.dict_sample
+    }
+
+    /// The largest stored dictionary frame, if bounded.
+    pub fn get_dict_stored_max(&self) -> Option<usize> {
+        self.dict_stored_max
     }
 
     /// The thread count as set (0: all cores).
@@ -435,6 +502,9 @@ impl WriterOptions {
                 self.dict_size,
                 format::MAX_DICT_LEN
             ));
+        }
+        if let Some(max) = self.dict_stored_max.filter(|m| *m < 256) {
+            return bad(format!("largest stored dictionary {max} is under 256"));
         }
         for (name, value) in &self.metadata {
             if name.len() > usize::from(u16::MAX) || value.len() > u32::MAX as usize {
@@ -501,6 +571,17 @@ mod tests {
         assert_eq!(set.get_level(), 19);
         assert_eq!(WriterOptions::new().level(3).get_level(), 3);
         assert_eq!(WriterOptions::smallest().get_level(), 22);
+    }
+
+    #[test]
+    fn the_remote_preset_bounds_the_stored_dictionary_and_is_checked() {
+        let r = WriterOptions::remote();
+        assert_eq!(r.get_dict_stored_max(), Some(REMOTE_DICT_STORED));
+        assert!(r.get_block_size_is_auto() && !r.get_dict_size_is_auto());
+        assert_eq!(WriterOptions::new().get_dict_stored_max(), None);
+        assert!(r.check().is_ok());
+        let small = WriterOptions::new().dict_stored_max(255).check();
+        assert!(matches!(small, Err(WriteError::InvalidOptions(m)) if m.contains("255")));
     }
 
     #[test]

@@ -49,15 +49,20 @@ pub struct Args {
     /// The archive to write: a regular file (standard output cannot take an archive).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (fast lookups: 24 KiB blocks, or 128 KiB for long
-    /// documents, at level 19, a 2–4 MiB dictionary) or `smallest` (4 MiB blocks, level 22: close to solid compression, slower lookups).
+    /// Starting settings: `default` (local files, fast lookups: 24 KiB blocks, or 128 KiB
+    /// for long documents, at level 19, a 2–8 MiB dictionary), `smallest` (archival: 4 MiB
+    /// blocks, level 22: close to solid compression, slower lookups) or `remote` (read over
+    /// HTTP, S3 or from a browser: a dictionary of at most 160 KiB stored, 64 KiB blocks or
+    /// 128 KiB for long documents, so the first article after open fetches at most 256 KiB
+    /// for an entry in one block).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
     /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
     /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 24K, or 128K when a
-    /// quarter of the text is in entries over 16 KiB; 4M with --preset smallest).
+    /// quarter of the text is in entries over 16 KiB; 4M with --preset smallest; 64K, or
+    /// 128K for such text, with --preset remote).
     #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
     block_size: Option<u32>,
     /// Do not use a dictionary.
@@ -65,10 +70,15 @@ pub struct Args {
     no_dict: bool,
     /// Largest dictionary, 256..=16M (default an eighth of the text, between 4M and 8M, or
     /// 256K when the median entry is under 512 bytes; the writer takes half of it unless the
-    /// whole makes the archive at least 1% smaller). A larger one slows the first read after
-    /// open: 4M for an archive opened often.
+    /// whole makes the archive at least 1% smaller; 2M with --preset remote). A larger one
+    /// slows the first read after open: 4M for an archive opened often.
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
+    /// Largest stored dictionary (its compressed frame, which a remote reader fetches whole
+    /// with the first article), 256..=16M, e.g. 160K: the writer picks smaller dictionaries
+    /// until one fits, or uses none (default no bound; 160K with --preset remote).
+    #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
+    dict_stored_max: Option<u32>,
     /// How much of the input (from the start) to pick the dictionary from, e.g. 16M
     /// (default 16M; when the writer chooses the dictionary's size, at least 8 times it).
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_sample)]
@@ -146,6 +156,7 @@ pub struct Args {
 enum Preset {
     Default,
     Smallest,
+    Remote,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -501,6 +512,7 @@ fn pack_options(
     let defaults = match a.preset {
         Preset::Default => WriterOptions::default(),
         Preset::Smallest => WriterOptions::smallest(),
+        Preset::Remote => WriterOptions::remote(),
     };
     let block_size = a.block_size;
     let dict_sample = a
@@ -516,6 +528,10 @@ fn pack_options(
     };
     let opts = match a.dict_size {
         Some(d) => opts.dict_size(d as usize),
+        None => opts,
+    };
+    let opts = match a.dict_stored_max {
+        Some(d) => opts.dict_stored_max(d as usize),
         None => opts,
     };
     let mut opts = opts
