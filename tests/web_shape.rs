@@ -188,3 +188,34 @@ fn the_block_cache_keeps_the_block_read_most_often() {
         "the often-read block of small pages stayed"
     );
 }
+
+#[test]
+fn the_default_cache_holds_what_the_reader_heap_leaves() {
+    // 40 MB of distinct text: more than the 16 MiB a cache had before, less than the 48 MiB
+    // the default takes when the blocks are small and the dictionary is read (spec §12).
+    // Read twice, the second pass decompresses nothing.
+    let entries: Vec<(String, Vec<u8>)> = (0..400)
+        .map(|i| (format!("p/{i:03}"), text(100_000, 2 * i + 1)))
+        .collect();
+    let opts = WriterOptions::new()
+        .level(1)
+        .index(quire::IndexKind::None)
+        .threads(1);
+    let mut w = ArchiveWriter::in_memory(opts).unwrap();
+    for (k, b) in &entries {
+        w.add(&NewEntry::new(k, b)).unwrap();
+    }
+    let bytes = w.finish_into_inner().unwrap().0.into_inner();
+    let a = Archive::new(bytes).unwrap();
+    let read_all = || {
+        for (k, b) in &entries {
+            assert_eq!(&a.get(k).unwrap().unwrap().body().unwrap(), b);
+        }
+    };
+    read_all();
+    let first = a.counters().blocks_decompressed;
+    assert!(first >= 200, "40 MB in at least 200 blocks: {first}");
+    a.reset_counters();
+    read_all();
+    assert_eq!(a.counters().blocks_decompressed, 0, "every block stayed");
+}

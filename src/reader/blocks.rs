@@ -84,6 +84,11 @@ impl BlockCache {
         *self = BlockCache::new(capacity, budget);
     }
 
+    /// Lets the cache hold up to `budget` bytes, if that is more than it may now.
+    pub(crate) fn raise_budget(&mut self, budget: usize) {
+        self.budget = self.budget.max(budget);
+    }
+
     /// Up to `capacity` blocks and `budget` bytes.
     pub(crate) fn new(capacity: usize, budget: usize) -> Self {
         BlockCache {
@@ -193,16 +198,26 @@ impl<'a> Ctx<'a> {
                 // not kept, and the next use tries again.
                 let stored = self.read(range.start, (range.end - range.start) as usize)?;
                 let crc = st.layout.record(SectionId::Dict).map_or(0, |r| r.crc);
+                let raw = st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
                 let checked = if format::crc32(&stored) != crc {
                     if let err @ ReadError::Io { .. } = self.checksum_failed(Location::Dictionary) {
                         return Err(err);
                     }
                     Err(DamageKind::ChecksumMismatch)
                 } else {
-                    let raw = st.layout.header.required_flags & format::REQUIRED_RAW_DICT != 0;
                     unpack_dictionary(&stored, raw)
                 };
-                st.dict.get_or_init(|| checked)
+                let dict = st.dict.get_or_init(|| checked);
+                // The default cache takes what the dictionary's real size leaves (§12).
+                if let (Ok(d), true, Some(cache)) = (dict, st.cache_auto, st.blocks.as_ref()) {
+                    let footprint = super::dict_footprint(d.len(), raw);
+                    let budget =
+                        super::default_cache_budget(st.layout.header.max_block_len, footprint);
+                    if let Ok(mut cache) = cache.lock() {
+                        cache.raise_budget(budget);
+                    }
+                }
+                dict
             }
         };
         match dict {

@@ -37,10 +37,42 @@ use crate::error::{DamageKind, ReadError, ReadResult};
 use crate::format::{Header, SectionId, SectionRecord};
 use crate::source::{AnySource, ByteSource, FileSource, OpenOptions};
 
-/// Blocks the default block cache keeps (at most 16 MiB of them).
+/// Blocks the default block cache keeps (in at most [`default_cache_budget`]'s bytes).
 pub const DEFAULT_BLOCK_CACHE: usize = 4096;
-/// Bytes the default block cache may hold (as libzim's default cluster cache).
+/// Bytes a block cache set with [`Archive::with_block_cache`] may hold at least (as libzim's
+/// default cluster cache), and the least the default cache gets.
 const DEFAULT_CACHE_BUDGET: usize = 16 << 20;
+/// The most the default block cache holds.
+const MAX_CACHE_BUDGET: usize = 48 << 20;
+/// The heap §12 promises a reader's blocks, cache and dictionary take together.
+const READER_HEAP: usize = 64 << 20;
+/// Kept out of the default cache's share for what else a reader holds (index nodes,
+/// decompression contexts).
+const HEAP_RESERVE: usize = 8 << 20;
+
+/// The default block cache's budget (§12): what the 64 MiB a reader may take leaves after
+/// the two buffers of a block being read (`max_block_len` each), the dictionary's
+/// `dict_footprint` (its bytes, and zstd's copy of a trained one) and a reserve, between
+/// 16 and 48 MiB. Until the dictionary is read its footprint is taken at the format's
+/// limit; once read, the cache grows to what its real size leaves. A site of 25 MB
+/// (sqlite.org's documentation) then fits whole, as it does in libzim's cluster cache.
+fn default_cache_budget(max_block_len: u32, dict_footprint: usize) -> usize {
+    READER_HEAP
+        .saturating_sub(2 * max_block_len as usize)
+        .saturating_sub(dict_footprint)
+        .saturating_sub(HEAP_RESERVE)
+        .clamp(DEFAULT_CACHE_BUDGET, MAX_CACHE_BUDGET)
+}
+
+/// The heap a dictionary of `len` bytes takes once read: its bytes, and zstd's digested copy
+/// when it may be a trained one (`raw`: the archive says it is raw content, used in place).
+fn dict_footprint(len: usize, raw: bool) -> usize {
+    if raw {
+        len
+    } else {
+        2 * len
+    }
+}
 /// Index nodes kept decoded (16 KiB each at most).
 const NODE_CACHE: usize = 256;
 
@@ -56,6 +88,9 @@ pub(crate) struct State {
     trained: OnceLock<Option<zstd::zstd_safe::DDict<'static>>>,
     /// Recently decompressed blocks (on by default).
     blocks: Option<Mutex<BlockCache>>,
+    /// The block cache is the default one, whose budget grows once the dictionary is read
+    /// ([`default_cache_budget`]).
+    cache_auto: bool,
     /// Recently used index nodes.
     nodes: Mutex<NodeCache>,
     /// Work done so far.
@@ -374,6 +409,13 @@ impl<S: ByteSource> Archive<S> {
         // The dictionary is not fetched here: the first block that needs it asks for it,
         // together with the block (listing keys and missing keys never need it).
         let layout = Layout::open(&src, salvage)?;
+        let header = &layout.header;
+        let raw = header.required_flags & crate::format::REQUIRED_RAW_DICT != 0;
+        let dict = match layout.range(SectionId::Dict).is_empty() {
+            true => 0,
+            false => dict_footprint(crate::format::MAX_DICT_LEN as usize, raw),
+        };
+        let budget = default_cache_budget(header.max_block_len, dict);
         Ok(Archive {
             src,
             st: State {
@@ -381,10 +423,8 @@ impl<S: ByteSource> Archive<S> {
                 pool: ScratchPool::default(),
                 dict: OnceLock::new(),
                 trained: OnceLock::new(),
-                blocks: Some(Mutex::new(BlockCache::new(
-                    DEFAULT_BLOCK_CACHE,
-                    DEFAULT_CACHE_BUDGET,
-                ))),
+                blocks: Some(Mutex::new(BlockCache::new(DEFAULT_BLOCK_CACHE, budget))),
+                cache_auto: true,
                 nodes: Mutex::new(NodeCache::new(NODE_CACHE)),
                 counters: Counters::default(),
                 failed: Mutex::new(HashMap::new()),
@@ -396,10 +436,12 @@ impl<S: ByteSource> Archive<S> {
 
     /// Keeps up to `blocks` decompressed blocks in memory (and at most 16 MiB, or `blocks`
     /// × 64 KiB when that is more), so that reads that come back to a block decompress it
-    /// once. On by default: up to 4096 blocks in 16 MiB; `0` turns it off.
+    /// once. On by default: up to 4096 blocks in 16–48 MiB, what the 64 MiB of §12 leave after
+    /// the dictionary and the block buffers; `0` turns it off.
     pub fn with_block_cache(mut self, blocks: usize) -> Self {
         let budget = DEFAULT_CACHE_BUDGET.max(blocks.saturating_mul(64 << 10));
         self.st.blocks = (blocks > 0).then(|| Mutex::new(BlockCache::new(blocks, budget)));
+        self.st.cache_auto = false;
         self
     }
 
