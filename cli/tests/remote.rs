@@ -8,6 +8,8 @@
 //!   dictionary in parallel), and no more bytes than the prelude, the stored dictionary, one
 //!   page, one block and 16 KiB.
 //! - A reader kept open pays ≤ 2 requests (a page, a block) per further cold article.
+//! - On an archive packed with `WriterOptions::remote()` (`--preset remote`), one `quire get
+//!   URL KEY` process costs 4 requests and at most 256 KiB, the dictionary included.
 //! - A file swapped for another of the same size and modification time (nginx keeps its ETag)
 //!   is caught by the checksum chain: every read of the old reader fails, none returns the
 //!   new file's bytes.
@@ -684,6 +686,36 @@ fn one_quire_get_is_four_requests_in_three_round_trips() {
                 "the block and the dictionary one after the other, 3 times: {log:#?}"
             );
         }
+    }
+}
+
+#[test]
+fn a_remote_preset_archive_s_first_get_is_four_requests_and_at_most_256_kib() {
+    // News-shaped text (4.5 MB): the preset's dictionary candidates store at over 160 KiB
+    // on it, so the writer fits a smaller one (tests/remote_preset.rs checks the fit).
+    let arts = articles(1000, 2026);
+    let bytes = pack(&arts, WriterOptions::remote().created(1_700_000_000));
+    let m = Model::new(&bytes);
+    let dict = len(&m.dict);
+    assert!(dict > 0 && dict <= 160 * KIB, "stored dictionary {dict} B");
+    let Some(mut ng) = Nginx::start() else { return };
+    ng.put("remote.quire", &bytes);
+    let url = ng.url("/remote.quire");
+    for a in pick(&arts, 5, 26) {
+        ng.log.mark();
+        remote_get(&url, a, &[]);
+        // The prelude, the page, then the block and the dictionary.
+        let log = ng.log.expect(4);
+        assert!(
+            log.iter().any(|r| range_of(r) == m.dict_asked()),
+            "the dictionary was not fetched: {log:#?}"
+        );
+        let bytes: u64 = log.iter().map(|r| r.bytes).sum();
+        println!(
+            "remote preset: get {}: 4 requests, {bytes} bytes (dictionary {dict} stored)",
+            a.key
+        );
+        assert!(bytes <= 256 * KIB, "{bytes} bytes > 256 KiB: {log:#?}");
     }
 }
 
