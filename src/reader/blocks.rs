@@ -3,6 +3,7 @@
 //! decompressed blocks.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::Ctx;
@@ -64,7 +65,30 @@ pub(crate) struct BlockCache {
     /// were used often long ago age out.
     age: u64,
     /// Block number → its entry.
-    blocks: HashMap<u32, Cached>,
+    blocks: HashMap<u32, Cached, BuildHasherDefault<BlockHasher>>,
+}
+
+/// Hashes a block number with one multiplication (Fibonacci hashing) instead of SipHash: a
+/// cache hit is most of a warm read's work besides the copy. Block numbers come from the
+/// file, so a hostile archive could choose ones that collide; that costs probes in a table
+/// of at most the cache's block count, never memory.
+#[derive(Default)]
+pub(crate) struct BlockHasher(u64);
+
+impl Hasher for BlockHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// One block in the [`BlockCache`].
@@ -96,7 +120,7 @@ impl BlockCache {
             budget,
             used: 0,
             age: 0,
-            blocks: HashMap::new(),
+            blocks: HashMap::default(),
         }
     }
 
@@ -109,6 +133,16 @@ impl BlockCache {
         hit.uses = hit.uses.saturating_add(1);
         hit.priority = age.saturating_add(hit.uses);
         Some(Arc::clone(&hit.bytes))
+    }
+
+    /// Keeps `data` only if there is room for it without evicting a block.
+    fn put_spare(&mut self, number: u32, raw_crc: u32, data: BlockBytes) {
+        let room = self.blocks.len() < self.capacity
+            && self.used.saturating_add(data.len()) <= self.budget
+            && !self.blocks.contains_key(&number);
+        if room {
+            self.put(number, raw_crc, data);
+        }
     }
 
     fn put(&mut self, number: u32, raw_crc: u32, data: BlockBytes) {
@@ -279,11 +313,16 @@ impl<'a> Ctx<'a> {
             }
         }
         let raw = got?;
-        // A stored block (codec 0) costs a checksum and a copy to read again: the cache keeps
-        // its room for blocks that cost a decompression.
-        if let Some(c) = cache.filter(|_| codec != Codec::Raw) {
+        // A stored block (codec 0) costs a checksum and a copy to read again: it takes only
+        // room the cache has free, never a block that costs a decompression (a website's
+        // images, read again and again, are then a lookup, not a checksum and two copies).
+        if let Some(c) = cache {
             if let Ok(mut c) = c.lock() {
-                c.put(rec.number, rec.raw_crc, Arc::clone(&raw));
+                if codec == Codec::Raw {
+                    c.put_spare(rec.number, rec.raw_crc, Arc::clone(&raw));
+                } else {
+                    c.put(rec.number, rec.raw_crc, Arc::clone(&raw));
+                }
             }
         }
         Ok(raw)

@@ -314,6 +314,10 @@ fn stored_ranges(
 /// Stored bytes of a long body's next blocks asked for at once over a network.
 const BODY_AHEAD: u64 = 8 << 20;
 
+/// The most a whole-body read reserves before it has read anything (64 MiB): a longer
+/// body grows its `Vec` past it as its pieces come.
+const RESERVE_MAX: usize = 64 << 20;
+
 /// Walks a range of the stream through a page's blocks, one piece per block, keeping the
 /// last block it decompressed.
 pub(crate) struct Walk<'a> {
@@ -496,9 +500,21 @@ impl<'a> Entry<'a> {
     /// Reads the body into `out`, replacing its contents (its allocation is reused).
     pub fn read_body_into(&self, out: &mut Vec<u8>) -> ReadResult<()> {
         out.clear();
+        self.reserve_body(out);
         let mut w = self.body_walk();
         while w.next(|piece| out.extend_from_slice(piece))?.is_some() {}
         Ok(())
+    }
+
+    /// Makes room in `out` for the whole body at once, so that a body over several blocks
+    /// is one allocation and each piece one copy, not a doubling `Vec` that copies what it
+    /// holds on each growth. The length was checked against the page's blocks when the
+    /// entry was made (it lies in them), and the room asked for ahead is capped all the
+    /// same ([`RESERVE_MAX`]): past it the `Vec` grows as the pieces come. A refusal
+    /// from the allocator is not an error here (the pieces then grow it).
+    fn reserve_body(&self, out: &mut Vec<u8>) {
+        let want = usize::try_from(self.rec.body_len).map_or(RESERVE_MAX, |n| n.min(RESERVE_MAX));
+        let _ = out.try_reserve_exact(want);
     }
 
     /// Writes the body to `w` block by block, without holding it whole in memory. An error
@@ -564,6 +580,7 @@ impl<'a> Entry<'a> {
         };
         w.seek(self.rec.body_at(), self.rec.body_len);
         let mut body = Vec::new();
+        self.reserve_body(&mut body);
         while w.next(|piece| body.extend_from_slice(piece))?.is_some() {}
         Ok(Document {
             key: self.rec.key.clone(),
