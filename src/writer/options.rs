@@ -211,10 +211,11 @@ impl WriterOptions {
     /// ([`dict_stored_max`](Self::dict_stored_max), the largest of up to 2 MiB that fits),
     /// and 64 KiB blocks to make up in size for it (128 KiB for long documents, as the
     /// defaults choose them), at level 19. A first article over HTTP then costs at most
-    /// 256 KiB in 4 requests for an entry in one block, where the defaults fetch 130 KiB to
-    /// 1.1 MiB (mostly dictionary); archives stay within 1.05× the size of libzim's ZIM
-    /// (`BENCHMARKS.md`, issue 26). Local lookups decompress larger blocks than with the
-    /// defaults.
+    /// 256 KiB in 4 requests for an entry whose block stores in at most 64 KiB (text blocks
+    /// took 11–35 KiB; on the benchmark corpora 180–207 KiB in all, where the defaults fetch
+    /// 115–1,091 KiB, 66–94 % of it dictionary; a longer entry adds its own blocks), and
+    /// archives stay within 1.05× the size of libzim's ZIM (0.87–1.03×: `BENCHMARKS.md`,
+    /// issue 26). Local lookups decompress larger blocks than with the defaults.
     ///
     /// ```
     /// use quire::WriterOptions;

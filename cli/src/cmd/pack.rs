@@ -54,7 +54,7 @@ pub struct Args {
     /// blocks, level 22: close to solid compression, slower lookups) or `remote` (read over
     /// HTTP, S3 or from a browser: a dictionary of at most 160 KiB stored, 64 KiB blocks or
     /// 128 KiB for long documents, so the first article after open fetches at most 256 KiB
-    /// for an entry in one block).
+    /// for an entry whose block stores in 64 KiB).
     #[arg(long, value_enum, default_value_t = Preset::Default)]
     preset: Preset,
     /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
