@@ -107,7 +107,17 @@ pub(super) fn build(
     page_size: usize,
 ) -> Result<Tree, WriteError> {
     let mut nodes = Vec::new();
-    let mut pages: Vec<Closed> = Vec::new();
+    // Each page goes to INDEX as it closes (held once, not also in a list of closed pages),
+    // its record for the level above kept in `children`.
+    let mut children: Vec<Child> = Vec::new();
+    let mut prev_last: Option<Vec<u8>> = None;
+    let mut emit = |nodes: &mut Vec<u8>, (bytes, n, first, last): Closed| {
+        let sep = prev_last
+            .as_deref()
+            .map_or(Vec::new(), |p| separator(p, &first));
+        children.push(add_node(nodes, bytes, n, sep));
+        prev_last = Some(last);
+    };
     let mut fill = PageFill::new();
     for i in 0..count {
         let e = &entry(i);
@@ -144,7 +154,8 @@ pub(super) fn build(
                 + fill.enc.encoded_len()
                 + fill.enc.cost(e);
             if (len > page_size || n > MAX_NODE_ITEMS) && !fill.enc.is_empty() {
-                pages.push(close(std::mem::replace(&mut fill, PageFill::new()), blocks));
+                let closed = close(std::mem::replace(&mut fill, PageFill::new()), blocks);
+                emit(&mut nodes, closed);
                 continue;
             }
             if fill.enc.is_empty() {
@@ -161,7 +172,7 @@ pub(super) fn build(
         }
     }
     // One page that fits in the prelude is the root.
-    if pages.is_empty() && fill.len(blocks) <= root_budget.min(page_size) {
+    if nodes.is_empty() && fill.len(blocks) <= root_budget.min(page_size) {
         let (root, ..) = close(fill, blocks);
         return Ok(Tree {
             depth: 0,
@@ -170,16 +181,7 @@ pub(super) fn build(
         });
     }
     if !fill.enc.is_empty() {
-        pages.push(close(fill, blocks));
-    }
-    let mut children = Vec::with_capacity(pages.len());
-    let mut prev_last: Option<Vec<u8>> = None;
-    for (bytes, n, first, last) in pages {
-        let sep = prev_last
-            .as_deref()
-            .map_or(Vec::new(), |p| separator(p, &first));
-        children.push(add_node(&mut nodes, bytes, n, sep));
-        prev_last = Some(last);
+        emit(&mut nodes, close(fill, blocks));
     }
     let mut depth = 1u8;
     loop {

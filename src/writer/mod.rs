@@ -24,6 +24,7 @@ mod opaque;
 mod options;
 #[cfg(feature = "fulltext")]
 mod search;
+mod slots;
 mod spool;
 mod titles;
 #[cfg(feature = "fulltext")]
@@ -246,9 +247,8 @@ pub struct ArchiveWriter<W: Write + Seek> {
     entries: Vec<Pending>,
     /// Every key, back to back (entries point into it).
     keys: String,
-    /// Entry slot by key hash (XXH3-64); keys are compared on a hit, and a different key
-    /// with the same hash (which never happens in practice) is found by a scan.
-    slots: HashMap<u64, u32>,
+    /// Entry slot by key (a table of entry numbers by key hash, [`slots`]).
+    slots: slots::Slots,
     ctypes: Vec<String>,
     ctype_ids: HashMap<String, u32>,
     raw_bytes: u64,
@@ -323,7 +323,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             spool: Spool::new()?,
             entries: Vec::new(),
             keys: String::new(),
-            slots: HashMap::new(),
+            slots: slots::Slots::new(),
             ctypes: vec![DEFAULT_CONTENT_TYPE.to_string()],
             ctype_ids: HashMap::from([(DEFAULT_CONTENT_TYPE.to_string(), 0)]),
             raw_bytes: 0,
@@ -519,13 +519,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
 
     /// The slot holding `key`, if any.
     fn slot_of(&self, key: &str) -> Option<u32> {
-        let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
-        let first = *self.slots.get(&h)?;
-        if self.entries[first as usize].key(&self.keys) == key {
-            return Some(first);
-        }
-        // Another key with the same 64-bit hash: look at every entry.
-        (0..self.entries.len() as u32).find(|&i| self.entries[i as usize].key(&self.keys) == key)
+        self.slots.find(key, &self.entries, &self.keys)
     }
 
     /// Checks an entry (and applies [`DuplicatePolicy::First`]) without adding anything.
@@ -621,9 +615,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 self.duplicates += 1;
             }
             None => {
-                let h = xxhash_rust::xxh3::xxh3_64(e.key.as_bytes());
-                self.slots.entry(h).or_insert(self.entries.len() as u32);
                 self.entries.push(p);
+                let i = self.entries.len() as u32 - 1;
+                self.slots.insert(e.key, i, &self.entries, &self.keys);
             }
         }
         Ok(true)
@@ -657,7 +651,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     /// committed).
     pub fn finish_into_inner(mut self) -> Result<(W, Summary), WriteError> {
         self.check_usable()?;
-        self.slots = HashMap::new();
+        self.slots = slots::Slots::new();
         let mut entries = std::mem::take(&mut self.entries);
         let keys = std::mem::take(&mut self.keys);
         entries.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));

@@ -82,16 +82,22 @@ impl Built {
     }
 }
 
-/// One record while sorting: its row (title number) and the byte offset of its word start
-/// in the folded title (0 for the title start).
+/// One record while sorting (8 bytes): its row (title number) and the byte offset of its
+/// word start in the folded title (0 for the title start).
 #[derive(Clone, Copy)]
 struct Rec {
     row: u32,
-    pos: u32,
-    /// The length of its key: the whole folded title for a title start (`u32::MAX`), at
+    pos: u16,
+    /// The length of its key: the whole folded title for a title start ([`WHOLE`]), at
     /// least `min(TRUNC, suffix length)` bytes of the suffix for a word start.
-    klen: u32,
+    klen: u16,
 }
+
+/// [`Rec::klen`] of a title start: longer than any folded title, so its key is all of it.
+const WHOLE: u16 = u16::MAX;
+
+// A folded title is at most `MAX_TEXT` bytes: offsets and key lengths in it fit a u16.
+const _: () = assert!(titles::MAX_TEXT < WHOLE as usize);
 
 /// The folded titles, by row.
 struct Folded {
@@ -129,44 +135,64 @@ fn pages_len_so_far(root: &Root) -> u64 {
 }
 
 /// Sets each word start's key length (§14.4): `TRUNC` bytes, or more where over
-/// [`GROUP_MAX`] word starts would share a key cut short of their suffixes.
+/// [`GROUP_MAX`] word starts would share a key cut short of their suffixes. Leaves `recs`
+/// in no particular order.
 ///
 /// In the order of their whole suffixes, the word starts that share a prefix of `k` bytes are
 /// neighbours. A record's key is made one byte longer than the longest prefix that it shares
 /// with `GROUP_MAX` neighbours in a row, so that no `GROUP_MAX + 1` records share a key that
-/// is a proper prefix of a query (a candidate, §14.6). Work: a sort and `GROUP_MAX` steps a
-/// record.
+/// is a proper prefix of a query (a candidate, §14.6). The result depends on the suffix
+/// only (records with the same suffix are neighbours and get the same length), not on how
+/// equal suffixes are ordered. Work: a sort and `GROUP_MAX` steps a record; memory: the
+/// records themselves (their `klen` holds the shared prefixes on the way) and
+/// `GROUP_MAX + 1` numbers.
 fn key_lengths(recs: &mut [Rec], folded: &Folded) {
     let suffix = |r: &Rec| &folded.get(r.row).as_bytes()[r.pos as usize..];
-    let mut words: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].pos != 0).collect();
-    words.sort_unstable_by(|&a, &b| suffix(&recs[a]).cmp(suffix(&recs[b])));
-    let n = words.len();
+    // Word starts first, in the order of their suffixes.
+    let mut n = 0;
+    for i in 0..recs.len() {
+        if recs[i].pos != 0 {
+            recs.swap(n, i);
+            n += 1;
+        }
+    }
+    let words = &mut recs[..n];
     if n <= GROUP_MAX {
         return;
     }
-    // lcp[j]: bytes that suffix j shares with suffix j - 1 (lcp[0] = 0).
-    let mut lcp = vec![0u32; n];
-    for j in 1..n {
-        let (a, b) = (suffix(&recs[words[j - 1]]), suffix(&recs[words[j]]));
-        lcp[j] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
+    words.sort_unstable_by(|a, b| suffix(a).cmp(suffix(b)));
+    // lcp[j] (in words[j].klen): bytes that suffix j shares with suffix j - 1 (lcp[0] = 0).
+    // At most MAX_TEXT, so it fits.
+    for j in (1..n).rev() {
+        let (a, b) = (suffix(&words[j - 1]), suffix(&words[j]));
+        words[j].klen = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u16;
     }
-    // win[a]: the prefix shared by all of records a ..= a + GROUP_MAX.
+    words[0].klen = 0;
+    // win[a] (in words[a].klen, a < windows): the prefix shared by all of records
+    // a ..= a + GROUP_MAX, the least lcp over a + 1 ..= a + GROUP_MAX (all still lcps).
     let windows = n - GROUP_MAX;
-    let win: Vec<u32> = (0..windows)
-        .map(|a| {
-            lcp[a + 1..=a + GROUP_MAX]
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(0)
-        })
-        .collect();
-    for (j, &i) in words.iter().enumerate() {
+    for a in 0..windows {
+        words[a].klen = words[a + 1..=a + GROUP_MAX]
+            .iter()
+            .map(|r| r.klen)
+            .min()
+            .unwrap_or(0);
+    }
+    // Each record's length from the windows holding it, win[j - GROUP_MAX ..= j]: the last
+    // GROUP_MAX + 1 of them kept aside, as the records get their lengths in turn.
+    let mut ring = [0u16; GROUP_MAX + 1];
+    for j in 0..n {
+        if j < windows {
+            ring[j % (GROUP_MAX + 1)] = words[j].klen;
+        }
         let from = j.saturating_sub(GROUP_MAX);
         let to = j.min(windows - 1);
-        let shared = win[from..=to].iter().copied().max().unwrap_or(0);
-        let len = suffix(&recs[i]).len() as u32;
-        recs[i].klen = u32::from(TRUNC).max(shared + 1).min(len);
+        let shared = (from..=to)
+            .map(|a| ring[a % (GROUP_MAX + 1)])
+            .max()
+            .unwrap_or(0);
+        let len = suffix(&words[j]).len() as u16;
+        words[j].klen = u16::from(TRUNC).max(shared + 1).min(len);
     }
 }
 
@@ -209,12 +235,12 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
         recs.push(Rec {
             row,
             pos: 0,
-            klen: u32::MAX,
+            klen: WHOLE,
         });
         for pos in word_starts(folded.get(row)) {
             recs.push(Rec {
                 row,
-                pos: pos as u32,
+                pos: pos as u16,
                 klen: TRUNC.into(),
             });
         }
@@ -280,7 +306,7 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
             RecordBody::Word {
                 row: r.row,
                 folded_len: folded.get(r.row).len() as u32,
-                pos: r.pos,
+                pos: u32::from(r.pos),
             }
         };
         let size = key.len()
@@ -458,4 +484,149 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
         pages_len,
         pages_crc,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key lengths as dae3399 first computed them (an index array sorted by suffix, the
+    /// shared prefixes and the windows in arrays of their own), by (row, pos).
+    fn reference(recs: &[Rec], folded: &Folded) -> HashMap<(u32, u16), u16> {
+        let suffix = |r: &Rec| &folded.get(r.row).as_bytes()[r.pos as usize..];
+        let mut out: HashMap<(u32, u16), u16> =
+            recs.iter().map(|r| ((r.row, r.pos), r.klen)).collect();
+        let mut words: Vec<usize> = (0..recs.len()).filter(|&i| recs[i].pos != 0).collect();
+        words.sort_unstable_by(|&a, &b| suffix(&recs[a]).cmp(suffix(&recs[b])));
+        let n = words.len();
+        if n <= GROUP_MAX {
+            return out;
+        }
+        let mut lcp = vec![0u32; n];
+        for j in 1..n {
+            let (a, b) = (suffix(&recs[words[j - 1]]), suffix(&recs[words[j]]));
+            lcp[j] = a.iter().zip(b).take_while(|(x, y)| x == y).count() as u32;
+        }
+        let windows = n - GROUP_MAX;
+        let win: Vec<u32> = (0..windows)
+            .map(|a| {
+                lcp[a + 1..=a + GROUP_MAX]
+                    .iter()
+                    .copied()
+                    .min()
+                    .unwrap_or(0)
+            })
+            .collect();
+        for (j, &i) in words.iter().enumerate() {
+            let from = j.saturating_sub(GROUP_MAX);
+            let to = j.min(windows - 1);
+            let shared = win[from..=to].iter().copied().max().unwrap_or(0);
+            let len = suffix(&recs[i]).len() as u32;
+            let klen = u32::from(TRUNC).max(shared + 1).min(len);
+            out.insert((recs[i].row, recs[i].pos), klen as u16);
+        }
+        out
+    }
+
+    /// Folded titles from a small vocabulary, so that many word starts share long prefixes
+    /// (and whole suffixes), with some short words and a long repeated title.
+    fn sample(count: usize) -> (Folded, Vec<Rec>) {
+        let words = [
+            "a",
+            "an",
+            "anna",
+            "annals",
+            "annalist",
+            "banana",
+            "bananas",
+            "band",
+            "bandana",
+            "x",
+            "xy",
+            "zzzzzzzzzzzzzzzzzzzzzzz",
+            "über",
+            "überall",
+            "東京",
+            "東京都",
+        ];
+        let mut folded = Folded {
+            text: String::new(),
+            ends: Vec::new(),
+        };
+        let mut state = 0x2545_f491_u64;
+        for i in 0..count {
+            let mut title = String::new();
+            let len = 1 + i % 7;
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                title.push_str(words[(state % words.len() as u64) as usize]);
+                title.push(' ');
+            }
+            if i % 50 == 0 {
+                title = "zzzzzzzzzzzzzzzzzzzzzzz ".repeat(40);
+            }
+            folded.text.push_str(&fold_title(&title));
+            folded.ends.push(folded.text.len());
+        }
+        let mut recs = Vec::new();
+        for row in 0..count as u32 {
+            recs.push(Rec {
+                row,
+                pos: 0,
+                klen: WHOLE,
+            });
+            for pos in word_starts(folded.get(row)) {
+                recs.push(Rec {
+                    row,
+                    pos: pos as u16,
+                    klen: TRUNC.into(),
+                });
+            }
+        }
+        (folded, recs)
+    }
+
+    #[test]
+    fn key_lengths_in_place_match_the_arrays_they_replace() {
+        for count in [0, 3, 10, 200, 3_000] {
+            let (folded, mut recs) = sample(count);
+            let want = reference(&recs, &folded);
+            key_lengths(&mut recs, &folded);
+            assert_eq!(recs.len(), want.len());
+            let mut longer = 0;
+            for r in &recs {
+                assert_eq!(
+                    Some(&r.klen),
+                    want.get(&(r.row, r.pos)),
+                    "{count}: {}",
+                    r.row
+                );
+                if r.pos != 0 && r.klen > u16::from(TRUNC) {
+                    longer += 1;
+                }
+            }
+            if count >= 200 {
+                assert!(longer > 0, "{count}: some keys must be lengthened");
+            }
+        }
+    }
+
+    #[test]
+    fn no_more_than_group_max_word_starts_share_a_key_cut_short() {
+        let (folded, mut recs) = sample(3_000);
+        key_lengths(&mut recs, &folded);
+        let mut by_key: HashMap<&[u8], (usize, bool)> = HashMap::new();
+        for r in recs.iter().filter(|r| r.pos != 0) {
+            let s = &folded.get(r.row).as_bytes()[r.pos as usize..];
+            let k = &s[..s.len().min(r.klen as usize)];
+            let e = by_key.entry(k).or_default();
+            e.0 += 1;
+            e.1 |= k.len() < s.len();
+        }
+        for (k, (n, cut)) in by_key {
+            assert!(!cut || n <= GROUP_MAX, "{n} records share {k:?}");
+        }
+    }
 }
