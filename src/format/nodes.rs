@@ -289,7 +289,8 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
 }
 
 /// Finds the entry with `key` in a page: bisects the restarts, then reads forward.
-/// Returns its number within the page and its record.
+/// Returns its number within the page and its record. Every entry it passes is decoded with
+/// every check, but only the one found gets its key as a `String`.
 pub fn find_in_page(
     page: &[u8],
     head: &PageHead,
@@ -313,9 +314,13 @@ pub fn find_in_page(
     let end = (lo * RESTART_INTERVAL).min(head.n);
     while d.index() < end {
         let i = d.index();
-        let e = d.next_entry()?;
-        match e.key.as_bytes().cmp(key) {
-            std::cmp::Ordering::Equal => return Ok(Some((i, e))),
+        let mut e = d.next_fields()?;
+        match d.key().cmp(key) {
+            std::cmp::Ordering::Equal => {
+                // `next_fields` checked it is UTF-8.
+                e.key = String::from_utf8(d.key().to_vec()).map_err(|_| DamageKind::NotUtf8)?;
+                return Ok(Some((i, e)));
+            }
             std::cmp::Ordering::Greater => return Ok(None),
             std::cmp::Ordering::Less => {}
         }

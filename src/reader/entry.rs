@@ -6,10 +6,11 @@ use std::io;
 use std::sync::{Arc, OnceLock};
 
 use super::blocks::BlockBytes;
-use super::nodes::{find_in_page, PageNode};
+use super::nodes::PageNode;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::entries::RESTART_INTERVAL;
+use crate::format::nodes::find_in_page;
 use crate::format::strings::{self, Field, FieldError};
 use crate::format::{BlockRecord, Codec, Date, EntryRecord, SectionId};
 

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
-use crate::format::entries::RESTART_INTERVAL;
 use crate::format::nodes::{
     check_entries, child_for_key, decode_branch, Child, KeyRange, PageHead, KIND_BRANCH, KIND_PAGE,
 };
@@ -932,45 +931,4 @@ impl Walker {
             _ => None,
         }
     }
-}
-
-/// The entry with key `key` in `page` (number in the page, record), as
-/// [`format::nodes::find_in_page`] finds it, with the same checks on every entry it
-/// decodes, but without making a `String` of each key it passes: only the one found gets
-/// its own.
-pub(crate) fn find_in_page(
-    page: &[u8],
-    head: &PageHead,
-    key: &[u8],
-) -> Result<Option<(usize, format::EntryRecord)>, DamageKind> {
-    let groups = head.n.div_ceil(RESTART_INTERVAL);
-    // The last restart whose key is ≤ key.
-    let (mut lo, mut hi) = (0usize, groups);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if head.decoder_at(page, mid)?.peek_restart_key()? <= key {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    if lo == 0 {
-        return Ok(None);
-    }
-    let mut d = head.decoder_at(page, lo - 1)?;
-    let end = (lo * RESTART_INTERVAL).min(head.n);
-    while d.index() < end {
-        let i = d.index();
-        let mut e = d.next_fields()?;
-        match d.key().cmp(key) {
-            std::cmp::Ordering::Equal => {
-                // `next_fields` checked it is UTF-8.
-                e.key = String::from_utf8(d.key().to_vec()).map_err(|_| DamageKind::NotUtf8)?;
-                return Ok(Some((i, e)));
-            }
-            std::cmp::Ordering::Greater => return Ok(None),
-            std::cmp::Ordering::Less => {}
-        }
-    }
-    Ok(None)
 }
