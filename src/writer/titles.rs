@@ -134,6 +134,27 @@ fn pages_len_so_far(root: &Root) -> u64 {
     root.pages.iter().map(|p| u64::from(p.stored_len)).sum()
 }
 
+/// One record per row (its whole folded title) and one per word start in it, keys not yet
+/// sized ([`key_lengths`]).
+fn records(folded: &Folded, rows: u32) -> Vec<Rec> {
+    let mut recs = Vec::new();
+    for row in 0..rows {
+        recs.push(Rec {
+            row,
+            pos: 0,
+            klen: WHOLE,
+        });
+        for pos in word_starts(folded.get(row)) {
+            recs.push(Rec {
+                row,
+                pos: pos as u16,
+                klen: TRUNC.into(),
+            });
+        }
+    }
+    recs
+}
+
 /// Sets each word start's key length (§14.4): `TRUNC` bytes, or more where over
 /// [`GROUP_MAX`] word starts would share a key cut short of their suffixes. Leaves `recs`
 /// in no particular order.
@@ -230,21 +251,7 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
     }
     drop(folded_by_entry);
 
-    let mut recs: Vec<Rec> = Vec::new();
-    for row in 0..n {
-        recs.push(Rec {
-            row,
-            pos: 0,
-            klen: WHOLE,
-        });
-        for pos in word_starts(folded.get(row)) {
-            recs.push(Rec {
-                row,
-                pos: pos as u16,
-                klen: TRUNC.into(),
-            });
-        }
-    }
+    let mut recs = records(&folded, n);
     key_lengths(&mut recs, &folded);
     let key_of = |r: &Rec| -> &[u8] {
         let s = &folded.get(r.row).as_bytes()[r.pos as usize..];
@@ -570,21 +577,7 @@ mod tests {
             folded.text.push_str(&fold_title(&title));
             folded.ends.push(folded.text.len());
         }
-        let mut recs = Vec::new();
-        for row in 0..count as u32 {
-            recs.push(Rec {
-                row,
-                pos: 0,
-                klen: WHOLE,
-            });
-            for pos in word_starts(folded.get(row)) {
-                recs.push(Rec {
-                    row,
-                    pos: pos as u16,
-                    klen: TRUNC.into(),
-                });
-            }
-        }
+        let recs = records(&folded, count as u32);
         (folded, recs)
     }
 
