@@ -70,8 +70,8 @@ pub use error::{DamageKind, Location, ReadError, ReadResult, Rule, WriteError};
 pub use format::titles::MatchKind;
 pub use format::{BadDate, Date};
 pub use reader::{
-    Archive, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem, ReadCounters,
-    Report, SearchHit, Snippet, Suggestion,
+    Archive, Body, BodyReader, Document, Entries, Entry, EntryInfo, PrefixIter, Problem,
+    ReadCounters, Report, SearchHit, Snippet, Suggestion,
 };
 pub use writer::{
     ArchiveWriter, AtomicFile, DictionaryMode, DuplicatePolicy, IndexKind, NewEntry, Overwrite,

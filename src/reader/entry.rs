@@ -352,6 +352,16 @@ impl<'a> Walk<'a> {
 
     /// Calls `f` on the next piece; `None` at the end of the range.
     fn next<T>(&mut self, f: impl FnOnce(&[u8]) -> T) -> ReadResult<Option<T>> {
+        let Some((data, piece)) = self.next_piece()? else {
+            return Ok(None);
+        };
+        let bad = || ReadError::violates(Location::Entry(self.index), Rule::BodyRange);
+        data.get(piece).map(|p| Some(f(p))).ok_or_else(bad)
+    }
+
+    /// The next piece as its block and the piece's range in it (never empty); `None` at
+    /// the end of the range.
+    fn next_piece(&mut self) -> ReadResult<Option<(BlockBytes, std::ops::Range<usize>)>> {
         if self.remaining == 0 {
             return Ok(None);
         }
@@ -377,11 +387,13 @@ impl<'a> Walk<'a> {
         };
         let off = (self.pos - rec.stream_start) as usize;
         let take = (data.len().saturating_sub(off) as u64).min(self.remaining);
-        let piece = data.get(off..off + take as usize).filter(|p| !p.is_empty());
-        let piece = piece.ok_or_else(bad)?;
+        let piece = off..off + take as usize;
+        if take == 0 || data.get(piece.clone()).is_none() {
+            return Err(bad());
+        }
         self.pos += take;
         self.remaining -= take;
-        Ok(Some(f(piece)))
+        Ok(Some((data, piece)))
     }
 
     /// The rest of the range, gathered (for leads: at most 16 MiB).
@@ -494,6 +506,49 @@ impl<'a> Entry<'a> {
         Ok(v)
     }
 
+    /// The body without a copy when it lies in one block: the [`Body`] shares the block's
+    /// decompressed bytes with the block cache (or, with the cache off, holds the block it
+    /// read), so a get that finds its block in the cache allocates nothing for the body and
+    /// copies nothing. A body over several blocks is gathered into one allocation of its
+    /// length, as [`body`](Self::body) does, and an empty one is empty. The checks are
+    /// [`body`](Self::body)'s, with the same errors.
+    ///
+    /// Memory: a `Body` from one block keeps that whole block alive (up to the archive's
+    /// block size, 128 KiB by default, whatever the body's length) for as long as it or a
+    /// clone of it lives, even after the cache has let the block go. To keep a small body
+    /// for long, take [`Body::into_vec`] or [`body`](Self::body).
+    ///
+    /// ```
+    /// # use quire::{Archive, ArchiveWriter, NewEntry, WriterOptions};
+    /// # let mut w = ArchiveWriter::in_memory(WriterOptions::default())?;
+    /// # w.add(&NewEntry::new("a", b"<p>hello</p>"))?;
+    /// # let (out, _) = w.finish_into_inner()?;
+    /// # let archive = Archive::new(out.into_inner())?;
+    /// let entry = archive.get("a")?.expect("present");
+    /// let body = entry.body_shared()?;
+    /// assert_eq!(&body[..], b"<p>hello</p>");
+    /// // The same bytes as `body()`, and the same memory as a second shared read.
+    /// assert_eq!(body.as_ref(), &entry.body()?[..]);
+    /// assert_eq!(body.as_ptr(), entry.body_shared()?.as_ptr());
+    /// let owned: Vec<u8> = body.into_vec();
+    /// assert_eq!(owned, b"<p>hello</p>");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn body_shared(&self) -> ReadResult<Body> {
+        let mut w = self.body_walk();
+        let Some((block, range)) = w.next_piece()? else {
+            return Ok(Body::owned(Vec::new()));
+        };
+        if w.remaining == 0 {
+            return Ok(Body { block, range });
+        }
+        let mut v = Vec::new();
+        self.reserve_body(&mut v);
+        v.extend_from_slice(block.get(range).unwrap_or_default());
+        while w.next(|piece| v.extend_from_slice(piece))?.is_some() {}
+        Ok(Body::owned(v))
+    }
+
     fn body_walk(&self) -> Walk<'a> {
         Walk::new(self, self.rec.body_at(), self.rec.body_len)
     }
@@ -591,6 +646,75 @@ impl<'a> Entry<'a> {
             metadata: info.metadata,
             body,
         })
+    }
+}
+
+/// An entry's body from [`Entry::body_shared`]: bytes that deref to `[u8]`, shared without
+/// a copy with the decompressed block they lie in when the body is in one block, owned when
+/// it is gathered from several (or empty). Cloning one is cheap (a reference count), never a
+/// copy of the bytes.
+///
+/// A `Body` from one block keeps the whole block in memory while it lives (see
+/// [`Entry::body_shared`]).
+#[derive(Clone)]
+pub struct Body {
+    /// The block's decompressed bytes (or the gathered body).
+    block: BlockBytes,
+    /// The body's bytes in `block`; in bounds (checked when made).
+    range: std::ops::Range<usize>,
+}
+
+impl Body {
+    fn owned(v: Vec<u8>) -> Self {
+        Body {
+            range: 0..v.len(),
+            block: Arc::new(v),
+        }
+    }
+
+    /// The bytes as a `Vec`: without a copy when this `Body` owns them alone (a body
+    /// gathered from several blocks, not cloned), else a copy of the body's bytes (never of
+    /// the rest of the block).
+    pub fn into_vec(self) -> Vec<u8> {
+        if self.range.start == 0 && self.range.end == self.block.len() {
+            match Arc::try_unwrap(self.block) {
+                Ok(v) => v,
+                Err(block) => block.to_vec(),
+            }
+        } else {
+            self.as_ref().to_vec()
+        }
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.block.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl Eq for Body {}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Body")
+            .field("len", &self.len())
+            .field("block_len", &self.block.len())
+            .finish()
     }
 }
 

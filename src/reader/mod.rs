@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-pub use entry::{BodyReader, Document, Entry, EntryInfo};
+pub use entry::{Body, BodyReader, Document, Entry, EntryInfo};
 pub use iter::{Entries, PrefixIter};
 pub use search::{SearchHit, Snippet};
 pub use suggest::Suggestion;
