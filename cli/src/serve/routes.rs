@@ -348,8 +348,9 @@ const STREAM_OVER: u64 = 8 << 20;
 
 /// What reading an entry found.
 enum Found {
-    /// The entry: its number, content type and body.
-    Body(u64, String, Vec<u8>),
+    /// The entry: its number, content type and body (the cached block's bytes when the body
+    /// lies in one block: no copy before the response).
+    Body(u64, String, quire::Body),
     /// A long entry, to stream: its number, content type and length.
     Long(u64, String, u64),
     /// No entry, but `KEY/index.html` is one: a directory.
@@ -371,7 +372,7 @@ fn entry(s: &Served, key: &str) -> Out {
                 let ct = e.content_type().to_string();
                 return Ok(Found::Long(e.index(), ct, e.body_len()));
             }
-            let body = e.body()?;
+            let body = e.body_shared()?;
             return Ok(Found::Body(e.index(), e.content_type().to_string(), body));
         }
         if o.archive.get(&format!("{key}/index.html"))?.is_some() {
@@ -383,7 +384,7 @@ fn entry(s: &Served, key: &str) -> Out {
         Ok(Found::Body(index, ct, body)) => Out {
             cache: CACHE_ENTRY,
             ranges: true,
-            ..Out::ok(ct, body)
+            ..Out::ok(ct, bytes::Bytes::from_owner(body))
         }
         .tagged(format!("{}-{index:x}", s.current().tag)),
         Ok(Found::Long(index, ct, len)) => {
