@@ -715,6 +715,20 @@ fn get_pass(a: &Reader, c: &Corpus, seq: &[usize]) -> Res<Vec<f64>> {
     Ok(v)
 }
 
+/// 4c borrowed: as [`get_pass`], with `body_shared()`, the body without a copy into a fresh
+/// `Vec` (a body in one block is the cached block's bytes).
+fn get_pass_shared(a: &Reader, c: &Corpus, seq: &[usize]) -> Res<Vec<f64>> {
+    let mut v = Vec::with_capacity(seq.len());
+    for &i in seq {
+        let t0 = Instant::now();
+        let e = a.get(&c.articles[i].key)?.ok_or("key missing")?;
+        let n = e.body_shared()?.len();
+        v.push(us(t0.elapsed()));
+        black_box(n);
+    }
+    Ok(v)
+}
+
 /// Open + first get + body, with a fresh reader per key.
 fn first_pass(path: &Path, c: &Corpus, keys: &[usize]) -> Res<Vec<f64>> {
     let mut v = Vec::with_capacity(keys.len());
@@ -1022,6 +1036,11 @@ struct QuireReads {
     default_mean: Timed,
     /// Every 4c get of every round, in `Keys::seq4c` order round after round (µs).
     default_samples: Vec<f64>,
+    /// 4c borrowed: the same reader and keys with `body_shared()`, each round right after
+    /// the copying pass: per-round medians, p90s and means.
+    borrowed: Timed,
+    borrowed_p90: Timed,
+    borrowed_mean: Timed,
     /// No block cache, over the floor's key sequence.
     sub: Timed,
     floor: Timed,
@@ -1078,8 +1097,9 @@ fn quire_reads(plan: &Plan, c: &Corpus, qpath: &Path, keys: &Keys) -> Res<QuireR
         }
         Ok(v)
     };
-    // Rounds of (no-cache gets, default-reader gets, no-cache gets over the floor keys,
-    // floor decompressions), interleaved so that load drifts hit all of them alike.
+    // Rounds of (no-cache gets, default-reader gets, the same borrowed, no-cache gets over
+    // the floor keys, floor decompressions), interleaved so that load drifts hit all of
+    // them alike.
     eprintln!(
         "targets: {}: warm gets, {} rounds × {} (load {})",
         c.name,
@@ -1093,21 +1113,22 @@ fn quire_reads(plan: &Plan, c: &Corpus, qpath: &Path, keys: &Keys) -> Res<QuireR
     get_pass(&nocache, c, &keys.seq[..keys.seq.len().min(2000)])?;
     get_pass(&default, c, warmup_4c(keys))?;
     floor_pass(&keys.seq_sub[..keys.seq_sub.len().min(2000)])?;
-    let mut r = [(); 4].map(|_| (Vec::new(), Vec::new()));
-    let (mut p90s, mut means) = (Vec::new(), Vec::new());
+    let mut r = [(); 5].map(|_| (Vec::new(), Vec::new()));
+    let (mut p90s, mut means) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for _ in 0..plan.rounds {
         for (slot, v) in [
             get_pass(&nocache, c, &keys.seq)?,
             get_pass(&default, c, &keys.seq4c)?,
+            get_pass_shared(&default, c, &keys.seq4c)?,
             get_pass(&nocache, c, &keys.seq_sub)?,
             floor_pass(&keys.seq_sub)?,
         ]
         .into_iter()
         .enumerate()
         {
-            if slot == 1 {
-                p90s.push(quantile(&v, 0.9));
-                means.push(mean(&v));
+            if let Some(k) = slot.checked_sub(1).filter(|&k| k < 2) {
+                p90s[k].push(quantile(&v, 0.9));
+                means[k].push(mean(&v));
             }
             r[slot].0.push(median(&v));
             r[slot].1.extend(v);
@@ -1116,9 +1137,9 @@ fn quire_reads(plan: &Plan, c: &Corpus, qpath: &Path, keys: &Keys) -> Res<QuireR
     drop((nocache, default));
     let load = format!("{load} → {}", load1());
     let default_samples = r[1].1.clone();
-    let default_p90 = Timed::of(p90s, load.clone());
-    let default_mean = Timed::of(means, load.clone());
-    let [nocache, default, sub, floor] =
+    let [default_p90, borrowed_p90] = p90s.map(|v| Timed::of(v, load.clone()));
+    let [default_mean, borrowed_mean] = means.map(|v| Timed::of(v, load.clone()));
+    let [nocache, default, borrowed, sub, floor] =
         r.map(|(runs, all)| Timed::of(runs, load.clone()).with_p99(&all));
 
     eprintln!(
@@ -1142,6 +1163,9 @@ fn quire_reads(plan: &Plan, c: &Corpus, qpath: &Path, keys: &Keys) -> Res<QuireR
         default_p90,
         default_mean,
         default_samples,
+        borrowed,
+        borrowed_p90,
+        borrowed_mean,
         sub,
         floor,
         first,
@@ -1159,6 +1183,11 @@ struct ZimReads {
     warm_mean: Timed,
     /// Every timed get of every round, in `Keys::seq4c` order (µs).
     samples: Vec<f64>,
+    /// 4c borrowed: `item.content` (a memoryview over the cluster's blob) without the
+    /// `bytes()` copy, each round right after the copying one: per-round medians, p90s, means.
+    borrowed: Timed,
+    borrowed_p90: Timed,
+    borrowed_mean: Timed,
     first_us: f64,
     nocache_us: f64,
 }
@@ -1197,6 +1226,7 @@ fn zim_reads(plan: &Plan, c: &Corpus, zpath: &Path, keys: &Keys, work: &Path) ->
         "0".as_ref(),
         "--times-out".as_ref(),
         times_file.as_os_str(),
+        "--borrowed".as_ref(),
     ])?;
     let load = format!("{load} → {}", load1());
     let rounds = |k: &str| -> Res<Timed> {
@@ -1225,6 +1255,9 @@ fn zim_reads(plan: &Plan, c: &Corpus, zpath: &Path, keys: &Keys, work: &Path) ->
         warm_p90: rounds("warm_default_rounds_p90_us")?,
         warm_mean: rounds("warm_default_rounds_mean_us")?,
         samples,
+        borrowed: rounds("warm_borrowed_rounds_p50_us")?,
+        borrowed_p90: rounds("warm_borrowed_rounds_p90_us")?,
+        borrowed_mean: rounds("warm_borrowed_rounds_mean_us")?,
         first_us: read["first_after_open"]["p50_us"]
             .as_f64()
             .unwrap_or(f64::NAN),
@@ -1407,6 +1440,11 @@ fn target_rows(plan: &Plan, c: &Corpus, m: &Measured) -> Vec<Target> {
     let default_vs_zim = r.default.value / z.warm.value;
     let p90_vs_zim = r.default_p90.value / z.warm_p90.value;
     let mean_vs_zim = r.default_mean.value / z.warm_mean.value;
+    let borrowed = [
+        ("median", &r.borrowed, &z.borrowed, 1.0),
+        ("p90", &r.borrowed_p90, &z.borrowed_p90, 0.25),
+        ("mean", &r.borrowed_mean, &z.borrowed_mean, 0.25),
+    ];
     let cold_ratio = cold.quire.value / cold.zim.value;
     let pack_ratio = p.quire_mbps.value / p.zim_mbps.value;
     let rss = m.synth.as_ref().map(|s| {
@@ -1574,6 +1612,21 @@ fn target_rows(plan: &Plan, c: &Corpus, m: &Measured) -> Vec<Target> {
             pass: Some(mean_vs_zim <= 0.25),
             load: format!("{}; libzim {}", r.default.load, z.warm.load),
         },
+    ]);
+    // 4c borrowed: no target of its own (the copying rows above are the headline); the
+    // ratio beside the copying row's target for comparison.
+    rows.extend(borrowed.map(|(what, q, zz, line)| Target {
+        what: format!(
+            "4c borrowed … {what} (quire `body_shared()`, libzim `item.content` without `bytes()`; \
+             the copying row's line: ≤ {line}×)"
+        ),
+        measured: format!("{} (rounds {})", t(q.value), q.spread()),
+        against: format!("libzim {} (rounds {})", t(zz.value), zz.spread()),
+        ratio: format!("{:.2}×", q.value / zz.value),
+        pass: None,
+        load: format!("{}; libzim {}", q.load, zz.load),
+    }));
+    rows.extend([
         Target {
             what: "5. page-cache-cold first article ≤ 0.5× libzim's".into(),
             measured: format!(
@@ -1797,6 +1850,17 @@ fn corpus_page(
     )?;
     writeln!(
         md,
+        "- the same, borrowed (`body_shared()`, right after each copying round): p50 {} (per \
+         round {}), p90 {} (per round {}), mean {} (per round {})",
+        t(r.borrowed.value),
+        fmt_runs(&r.borrowed.runs),
+        t(r.borrowed_p90.value),
+        fmt_runs(&r.borrowed_p90.runs),
+        t(r.borrowed_mean.value),
+        fmt_runs(&r.borrowed_mean.runs)
+    )?;
+    writeln!(
+        md,
         "- dictionary-frame floor (each of {} articles compressed alone at level {} with the \
          archive's dictionary; decompressed with a prepared context into a new Vec): p50 {} \
          (per round {}), p99 {}; quire's get over the same key sequence: p50 {} (per round {})",
@@ -1829,6 +1893,17 @@ fn corpus_page(
         t(z.nocache_us),
         plan.zim_nocache,
         t(z.first_us)
+    )?;
+    writeln!(
+        md,
+        "- libzim borrowed (`item.content`, no `bytes()`; right after each copying round): p50 \
+         {} (per round {}), p90 {} (per round {}), mean {} (per round {})",
+        t(z.borrowed.value),
+        fmt_runs(&z.borrowed.runs),
+        t(z.borrowed_p90.value),
+        fmt_runs(&z.borrowed_p90.runs),
+        t(z.borrowed_mean.value),
+        fmt_runs(&z.borrowed_mean.runs)
     )?;
     writeln!(
         md,
@@ -1960,7 +2035,16 @@ fn corpus_json(
 ) -> Value {
     let (inf, p, r, z, cold) = (&m.inf, &m.packs, &m.reads, &m.zim, &m.cold);
     let keys_4c = Plan::new(a.quick).lookups_4c;
-    json!({
+    // 4c borrowed: quire's body_shared() and libzim's uncopied item.content.
+    let borrowed = json!({
+        "warm_get_borrowed_us": r.borrowed.json(),
+        "warm_get_borrowed_p90_us": r.borrowed_p90.json(),
+        "warm_get_borrowed_mean_us": r.borrowed_mean.json(),
+        "libzim_warm_borrowed_us": z.borrowed.json(),
+        "libzim_warm_borrowed_p90_us": z.borrowed_p90.json(),
+        "libzim_warm_borrowed_mean_us": z.borrowed_mean.json(),
+    });
+    let mut out = json!({
         "corpus": c.name,
         "date": date,
         "revision": code_revision(),
@@ -2022,7 +2106,9 @@ fn corpus_json(
             .collect::<Vec<_>>(),
         "load_start": start_load,
         "load_end": loadavg(),
-    })
+    });
+    out["borrowed_4c"] = borrowed;
+    out
 }
 
 fn corpus_mode(a: &Args, name: &str, input: &Path, work: &Path) -> Res<()> {

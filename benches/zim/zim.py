@@ -69,7 +69,11 @@ and libzim on the same keys (benches/targets.sh does); `--rounds R` repeats the 
 pass R times over the sequence and adds the median, p90 and mean of each pass
 (`warm_default_rounds_p50_us`, `..._p90_us`, `..._mean_us`); `--times-out FILE` writes every
 timed warm_default get, in ns, per round ({"warm_rounds_ns": [[...], ...]}), for a harness
-that splits them by key (per content type).
+that splits them by key (per content type). `--borrowed` adds, right after each warm_default
+round, a round over the same keys that keeps `item.content` as it is (a memoryview over the
+blob, which shares the cluster's buffer: no copy), its length checked after the timing as in
+the copying round: `warm_borrowed` and `warm_borrowed_rounds_p50_us`, `..._p90_us`,
+`..._mean_us` (issue 25's "4c borrowed", beside quire's `body_shared()`).
 
 cold: only the page-cache-cold first get of `read` (evict, open, first get), `--runs` times,
 with each trial's time (`trials_us`) and the pages still resident after each eviction
@@ -328,6 +332,21 @@ def get_body(archive, key):
     return bytes(archive.get_entry_by_path(key).get_item().content)
 
 
+def timed_gets_borrowed(archive, keys, sizes):
+    """As timed_gets, with `item.content` (a memoryview over the blob, which shares the
+    cluster's buffer) kept as it is: no copy into a fresh `bytes`."""
+    out = []
+    pc = time.perf_counter_ns
+    for k in keys:
+        t0 = pc()
+        b = archive.get_entry_by_path(k).get_item().content
+        t1 = pc()
+        out.append(t1 - t0)
+        if len(b) != sizes[k]:
+            raise SystemExit(f"zim.py: {k!r}: got {len(b)} bytes, the corpus has {sizes[k]}")
+    return out
+
+
 def timed_gets(archive, keys, sizes):
     out = []
     pc = time.perf_counter_ns
@@ -384,9 +403,14 @@ def cmd_read(a):
     default_dirent_cache = arch.dirent_cache_max_size
     for k in warm_keys:
         get_body(arch, k)
-    rounds = [timed_gets(arch, sample, sizes) for _ in range(max(1, a.rounds))]
+    rounds, borrowed = [], []
+    for _ in range(max(1, a.rounds)):
+        rounds.append(timed_gets(arch, sample, sizes))
+        if a.borrowed:
+            borrowed.append(timed_gets_borrowed(arch, sample, sizes))
     warm_default = stats_us([t for r in rounds for t in r])
     per_round = [stats_us(r) for r in rounds]
+    per_round_borrowed = [stats_us(r) for r in borrowed]
     if a.times_out:
         with open(a.times_out, "w", encoding="utf-8") as f:
             json.dump({"keys": "the warm sequence", "warm_rounds_ns": rounds}, f)
@@ -437,6 +461,10 @@ def cmd_read(a):
         "cold_first": stats_us(colds) if colds else None,
         "cold_resident_pages_after_evict": resident,
     }
+    if a.borrowed:
+        out["warm_borrowed"] = stats_us([t for r in borrowed for t in r])
+        for q in ("p50", "p90", "mean"):
+            out[f"warm_borrowed_rounds_{q}_us"] = [r[f"{q}_us"] for r in per_round_borrowed]
     print(json.dumps(out, indent=1))
 
 
@@ -609,6 +637,10 @@ def main():
     r.add_argument("--keys", metavar="FILE", help='JSON {"warmup": [...], "warm": [...], "open": [...], "cold": [...]}')
     r.add_argument("--rounds", type=int, default=1, help="passes over the warm sequence (default 1)")
     r.add_argument("--times-out", metavar="FILE", help="write every timed warm_default get (ns, per round) to FILE")
+    r.add_argument(
+        "--borrowed", action="store_true",
+        help="after each warm_default round, time the same keys with item.content uncopied (warm_borrowed*)",
+    )
     c = sub.add_parser("cold", help="page-cache-cold first get after open, alone")
     c.add_argument("zim")
     c.add_argument("corpus")
