@@ -9,6 +9,7 @@
 //! level ended. So a cycle or a shared child is an error the moment a walk reaches it, no
 //! walk visits a node twice, and no recursion's depth is set by the file.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::Ctx;
@@ -389,40 +390,11 @@ impl<'a> Ctx<'a> {
     /// A remote source's error (the network, or the object changed) ends it: it is returned,
     /// and the lookups are not to ask again.
     pub(crate) fn warm_paths(&self, keys: &[&[u8]]) -> Option<ReadError> {
-        let index = self.st.layout.range(SectionId::Index);
-        let mut tried: Vec<Claim> = Vec::new();
-        for _ in 0..usize::from(self.header().index_depth) {
-            let mut need: Vec<(Child, u8)> = Vec::new();
-            for key in keys {
-                if let Some((c, level)) = self.first_uncached(|cs| child_for_key(cs, key)) {
-                    let claim = Claim::of(&c, level);
-                    if !tried.contains(&claim) {
-                        tried.push(claim);
-                        need.push((c, level));
-                    }
-                }
-            }
-            if need.is_empty() {
-                return None;
-            }
-            let ranges: Vec<_> = need
-                .iter()
-                .map(|(c, _)| {
-                    let start = index.start.saturating_add(c.offset);
-                    start..start.saturating_add(c.len.into())
-                })
-                .collect();
-            self.src.prefetch(&ranges);
-            for (c, level) in &need {
-                // Damage is the lookups' to report; the network's stops the batch.
-                if let Err(e @ ReadError::Io { .. }) = self.child(c, *level) {
-                    if let Some(stop) = remote_copy(&e) {
-                        return Some(stop);
-                    }
-                }
-            }
-        }
-        None
+        self.warm(
+            keys,
+            |cs, key| child_for_key(cs, key),
+            |ranges| self.src.prefetch(&ranges),
+        )
     }
 
     /// Reads, together, the index nodes on the paths to entries `entries` (each below the
@@ -440,15 +412,39 @@ impl<'a> Ctx<'a> {
     pub(crate) fn warm_entries(
         &self,
         entries: &[u64],
-        extra: &mut Vec<std::ops::Range<u64>>,
-        in_hand: &[std::ops::Range<u64>],
+        extra: &mut Vec<Range<u64>>,
+        in_hand: &[Range<u64>],
+    ) -> Option<ReadError> {
+        let held = |r: &Range<u64>| in_hand.iter().any(|h| h.start <= r.start && r.end <= h.end);
+        self.warm(
+            entries,
+            |cs, &e| entry_child(cs, e),
+            |ranges| {
+                let mut ranges: Vec<_> = ranges.into_iter().filter(|r| !held(r)).collect();
+                if !ranges.is_empty() {
+                    ranges.append(extra);
+                    self.src.prefetch(&coalesce(ranges));
+                }
+            },
+        )
+    }
+
+    /// The rounds of [`warm_paths`](Self::warm_paths) and
+    /// [`warm_entries`](Self::warm_entries): per level, the first uncached node on each
+    /// target's path (`pick` chooses a branch's child for a target), each node once, handed
+    /// to `fetch` as ranges of the file, then read.
+    fn warm<T>(
+        &self,
+        targets: &[T],
+        pick: impl for<'c> Fn(&'c [Child], &T) -> Option<&'c Child>,
+        mut fetch: impl FnMut(Vec<Range<u64>>),
     ) -> Option<ReadError> {
         let index = self.st.layout.range(SectionId::Index);
         let mut tried: Vec<Claim> = Vec::new();
         for _ in 0..usize::from(self.header().index_depth) {
             let mut need: Vec<(Child, u8)> = Vec::new();
-            for &e in entries {
-                if let Some((c, level)) = self.first_uncached(|cs| entry_child(cs, e)) {
+            for t in targets {
+                if let Some((c, level)) = self.first_uncached(|cs| pick(cs, t)) {
                     let claim = Claim::of(&c, level);
                     if !tried.contains(&claim) {
                         tried.push(claim);
@@ -459,21 +455,14 @@ impl<'a> Ctx<'a> {
             if need.is_empty() {
                 return None;
             }
-            let held = |r: &std::ops::Range<u64>| {
-                in_hand.iter().any(|h| h.start <= r.start && r.end <= h.end)
-            };
-            let mut ranges: Vec<_> = need
-                .iter()
-                .map(|(c, _)| {
-                    let start = index.start.saturating_add(c.offset);
-                    start..start.saturating_add(c.len.into())
-                })
-                .filter(|r| !held(r))
-                .collect();
-            if !ranges.is_empty() {
-                ranges.append(extra);
-                self.src.prefetch(&coalesce(ranges));
-            }
+            fetch(
+                need.iter()
+                    .map(|(c, _)| {
+                        let start = index.start.saturating_add(c.offset);
+                        start..start.saturating_add(c.len.into())
+                    })
+                    .collect(),
+            );
             for (c, level) in &need {
                 // Damage is the lookups' to report; the network's stops the batch.
                 if let Err(e @ ReadError::Io { .. }) = self.child(c, *level) {
