@@ -59,7 +59,12 @@ pub struct OpenOptions {
 impl OpenOptions {
     /// The defaults: a local file is read with positioned reads (no mapping), the length is
     /// checked, the default block cache, and (feature `remote`) the default
-    /// [`RemoteOptions`](super::RemoteOptions).
+    /// `RemoteOptions`.
+    #[cfg_attr(
+        feature = "remote",
+        doc = "",
+        doc = "See [`RemoteOptions`](super::RemoteOptions)."
+    )]
     pub fn new() -> Self {
         Self::default()
     }
