@@ -38,8 +38,8 @@ trap 'rm -rf "$work"' EXIT
 printf 'corpus\tcli\tthreads\trep\twall\tuser\tsys\trss_kib\tbytes\tload1\n' >>"$out"
 for rep in $(seq 1 "$reps"); do
     for name in "${corpora[@]}"; do
-        input="$here/corpus/data/$name.jsonl"
-        [[ -d "$here/corpus/data/$name" ]] && input="$here/corpus/data/$name"
+        input="${QUIRE_CORPUS_DIR:-$here/corpus/data}/$name.jsonl"
+        [[ -d "${QUIRE_CORPUS_DIR:-$here/corpus/data}/$name" ]] && input="${QUIRE_CORPUS_DIR:-$here/corpus/data}/$name"
         first=""
         for t in $threads; do
             for spec in "${clis[@]}"; do

@@ -45,9 +45,9 @@ qpack() { # name input level rep [args]
         "$("$quire" --version 2>/dev/null | head -1)" | tee -a "$out"
 }
 for name in "${corpora[@]}"; do
-    input="$here/corpus/data/$name.jsonl"
+    input="${QUIRE_CORPUS_DIR:-$here/corpus/data}/$name.jsonl"
     types=()
-    [[ -d "$here/corpus/data/$name" ]] && input="$here/corpus/data/$name"
+    [[ -d "${QUIRE_CORPUS_DIR:-$here/corpus/data}/$name" ]] && input="${QUIRE_CORPUS_DIR:-$here/corpus/data}/$name"
     body=""
     for rep in $(seq 1 "$reps"); do
         qpack "$name" "$input" 19 "$rep"

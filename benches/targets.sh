@@ -15,7 +15,8 @@
 #            right after the tree's own, results in benches/results/base/ (same names)
 #
 # For each CORPUS: benches/corpus/CORPUS.sh fetches it if benches/corpus/data/CORPUS.jsonl (or,
-# for a website, the directory benches/corpus/data/CORPUS/) is missing; then the `targets`
+# for a website, the directory benches/corpus/data/CORPUS/) is missing (with QUIRE_CORPUS_DIR
+# set, the corpora are read from that directory instead and nothing is fetched); then the `targets`
 # bench (benches/targets.rs) packs it with target/release/quire and with libzim
 # (benches/zim/zim.py), alternating, and measures reads; see that file. A directory corpus
 # (web: the Python docs, web2: the sqlite.org site) is packed with `quire pack DIR`, libzim
@@ -57,6 +58,7 @@ done
 [[ $want_base -eq 0 ]] || { echo "targets.sh: --base needs the path of a quire CLI" >&2; exit 2; }
 [[ -z "$base_cli" || -x "$base_cli" ]] || { echo "targets.sh: --base $base_cli is not executable" >&2; exit 2; }
 [[ ${#corpora[@]} -gt 0 ]] || corpora=(news docs zh short)
+corpus_dir="${QUIRE_CORPUS_DIR:-$here/corpus/data}"
 cmdline="benches/targets.sh${*:+ $*}"
 
 [[ -x /usr/bin/time ]] || { echo "targets.sh: /usr/bin/time is needed (apt-get install time)" >&2; exit 3; }
@@ -66,7 +68,7 @@ cmdline="benches/targets.sh${*:+ $*}"
 }
 for name in "${corpora[@]}"; do
     [[ -x "$here/corpus/$name.sh" ]] || { echo "targets.sh: no benches/corpus/$name.sh" >&2; exit 2; }
-    "$here/corpus/$name.sh" >&2
+    [[ -n "${QUIRE_CORPUS_DIR:-}" ]] || "$here/corpus/$name.sh" >&2
 done
 
 echo "targets.sh: building (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
@@ -90,7 +92,7 @@ echo "targets.sh: start, load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" 
 
 synth_json=()
 if [[ $synth -eq 1 ]]; then
-    data="$here/corpus/data/synth-1m.jsonl"
+    data="$corpus_dir/synth-1m.jsonl"
     if [[ ! -s "$data" ]]; then
         echo "targets.sh: generating $data (1,000,000 entries, seed 42)" >&2
         "$python" "$here/corpus/synth.py" --count 1000000 --seed 42 -o "$data.partial"
@@ -110,8 +112,8 @@ fi
 
 for name in "${corpora[@]}"; do
     echo "targets.sh: $name (load $(cut -d' ' -f1-3 /proc/loadavg), $(( $(date +%s) - start )) s in)" >&2
-    input=(--jsonl "$here/corpus/data/$name.jsonl")
-    [[ -d "$here/corpus/data/$name" ]] && input=(--dir "$here/corpus/data/$name")
+    input=(--jsonl "$corpus_dir/$name.jsonl")
+    [[ -d "$corpus_dir/$name" ]] && input=(--dir "$corpus_dir/$name")
     targets --corpus "$name" "${input[@]}" --work "$work" \
         "${quick[@]}" "${synth_json[@]}" --command "$cmdline" >/dev/null
     rm -f "$work"/*
