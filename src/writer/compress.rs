@@ -15,7 +15,8 @@ use zstd::zstd_safe::CParameter;
 
 use crate::format::Codec;
 
-use cdict::{DictCompressor, SharedDict};
+use cdict::DictCompressor;
+pub(super) use cdict::{compress_frame, SharedDict};
 
 /// A block ready to compress.
 pub(super) struct Job {
@@ -131,7 +132,7 @@ pub(super) fn new_compressor(
 /// (at 19: 2^22-entry chain and hash tables, 32 MiB), and copying them dominated packing.
 /// Tables that just cover the dictionary give the same output size within bytes and pack
 /// ~1.4x faster (news corpus, 1 MiB dictionary, 16 KiB blocks).
-fn dict_settings(level: i32, len: usize) -> cdict::Settings {
+pub(super) fn dict_settings(level: i32, len: usize) -> cdict::Settings {
     let tables = (level >= BT_LEVELS).then(|| {
         let chain = dict_table_log(len);
         (chain, chain.min(18))
@@ -175,14 +176,17 @@ pub(super) enum Compressors {
 impl Compressors {
     /// Compresses inline with one thread, else starts a pool of `threads` workers. A
     /// dictionary is prepared here, once, for all of them.
+    /// `prepared`, when given, is `dict` prepared already with [`dict_settings`] at `level`.
     pub(super) fn start(
         level: i32,
         dict: Option<Arc<Vec<u8>>>,
+        prepared: Option<Arc<SharedDict>>,
         threads: usize,
     ) -> io::Result<Compressors> {
-        let dict = match dict {
-            Some(d) => Some(SharedDict::new(&d, dict_settings(level, d.len()))?),
-            None => None,
+        let dict = match (dict, prepared) {
+            (Some(_), Some(p)) => Some(p),
+            (Some(d), None) => Some(SharedDict::new(&d, dict_settings(level, d.len()))?),
+            (None, _) => None,
         };
         if threads <= 1 {
             return Ok(Compressors::Inline(BlockCompressor::new(
@@ -326,6 +330,7 @@ fn work(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::writer::dictionary;
     use crate::{Archive, ArchiveWriter, DictionaryMode, NewEntry, WriterOptions};
 
     /// News-like prose (xorshift, fixed seed): `count` articles of sentences drawn from 3,000
@@ -420,6 +425,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn frames_of_the_dict_section_are_those_of_zstds_bulk_compressor() {
+        // Over 2 MiB of input the tables go on huge pages (cdict.rs, `huge`): the bytes are
+        // the same either way.
+        let text: Vec<u8> = news(6000, 3).concat();
+        assert!(text.len() > 3 << 20);
+        for (len, level, chain, hash) in [
+            (0, 19, 16, 16),
+            (1000, 3, 16, 16),
+            (300 << 10, 19, 20, 20),
+            (3 << 20, 19, 22, 20),
+            (3 << 20, 12, 22, 20),
+        ] {
+            let src = &text[..len];
+            let mut old = zstd::bulk::Compressor::new(level).unwrap();
+            old.include_contentsize(true).unwrap();
+            old.include_checksum(false).unwrap();
+            old.set_parameter(CParameter::ChainLog(chain)).unwrap();
+            old.set_parameter(CParameter::HashLog(hash)).unwrap();
+            let frame = compress_frame(src, level, chain, hash).unwrap();
+            assert!(
+                frame == old.compress(src).unwrap(),
+                "{len} B at level {level}"
+            );
+            assert!(zstd::bulk::decompress(&frame, len).unwrap() == src);
+        }
+    }
+
+    #[test]
+    fn a_dictionary_prepared_while_weighed_makes_the_same_archive() {
+        // Two candidates (128 and 256 KiB) weighed at level 19: with two threads the larger
+        // is prepared beside the weighing and handed to the compressors when it is kept.
+        let articles = news(1500, 5);
+        let text: Vec<u8> = articles.concat();
+        let blocks: Vec<&[u8]> = text.chunks(16 << 10).collect();
+        let sizes: Vec<usize> = articles.iter().map(Vec::len).collect();
+        let opts = WriterOptions::new().level(19).dict_size(256 << 10);
+        let whole = text.len() as u64;
+        let pick = |threads| {
+            dictionary::choose(&opts, 256 << 10, &text, &sizes, &blocks, whole, threads)
+                .unwrap()
+                .unwrap()
+        };
+        let (one, two) = (pick(1), pick(2));
+        assert!(one.dict == two.dict && one.frame == two.frame);
+        assert!(one.prepared.is_none());
+        assert_eq!(two.dict.len(), 256 << 10, "the larger is kept here");
+        assert!(two.prepared.is_some());
+        let pack = |threads: usize| {
+            let opts = WriterOptions::new()
+                .level(19)
+                .dict_size(256 << 10)
+                .created(0)
+                .threads(threads);
+            let mut w = ArchiveWriter::in_memory(opts).unwrap();
+            for (i, a) in articles.iter().enumerate() {
+                w.add(&NewEntry::new(&format!("news/{i:04}"), a)).unwrap();
+            }
+            w.finish_into_inner().unwrap().0.into_inner()
+        };
+        let one = pack(1);
+        let a = Archive::new(&one[..]).unwrap();
+        assert!(a
+            .dictionary()
+            .unwrap()
+            .is_some_and(|d| d.len() == 256 << 10));
+        assert!(pack(2) == one, "2 threads wrote other bytes");
     }
 
     #[test]

@@ -696,16 +696,16 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         let chosen = self.pick_dictionary(&entries, &opaque, threads, None)?;
         let chosen = self.fit_dictionary(chosen, &entries, &opaque, threads)?;
-        let (dict, frame) = match chosen {
-            Some(c) => (Some(c.dict), c.frame),
-            None => (None, None),
+        let (dict, frame, prepared) = match chosen {
+            Some(c) => (Some(c.dict), c.frame, c.prepared),
+            None => (None, None, None),
         };
         let dict_len = dict.as_ref().map_or(0, Vec::len) as u64;
         // One copy of the dictionary, for its own compression and for every block's.
         let dict = dict.map(Arc::new);
         let level = self.opts.get_level();
         let stored = StoredDict::start(dict.as_ref(), frame, level, threads)?;
-        let mut data = DataWriter::new(Compressors::start(level, dict, threads)?)?;
+        let mut data = DataWriter::new(Compressors::start(level, dict, prepared, threads)?)?;
         let placed = self.lay_out(&entries, &opaque, &mut data)?;
         let blocks = data.finish()?;
         if let Some(t) = &mut self.progress {

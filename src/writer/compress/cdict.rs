@@ -18,7 +18,7 @@
 
 use std::ffi::c_int;
 use std::io;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use zstd::zstd_safe::{self, zstd_sys as sys};
@@ -104,12 +104,7 @@ impl SharedDict {
             // SAFETY: `params.0` is a live parameter set that only `params` owns.
             check(unsafe { sys::ZSTD_CCtxParams_setParameter(params.0.as_ptr(), p, v) })?;
         }
-        // zstd's own allocator (ZSTD_defaultCMem is these three nulls).
-        let memory = sys::ZSTD_customMem {
-            customAlloc: None,
-            customFree: None,
-            opaque: ptr::null_mut(),
-        };
+        let memory = huge::memory();
         // SAFETY: `dict` is a live slice of `dict.len()` bytes, which zstd copies
         // (ZSTD_dlm_byCopy) and does not keep a pointer to; `params` is live and only read
         // (zstd copies it). The result is null or a CDict that this function now owns.
@@ -172,8 +167,9 @@ unsafe impl Send for DictCompressor {}
 impl DictCompressor {
     /// A context with `dict`'s settings that compresses against it.
     pub(in crate::writer) fn new(dict: Arc<SharedDict>) -> io::Result<DictCompressor> {
-        // SAFETY: no arguments; the result is null or a context we own (freed in Drop).
-        let cctx = unsafe { sys::ZSTD_createCCtx() };
+        // SAFETY: `memory()` is a valid allocator pair (see `huge`); the result is null or a
+        // context we own (freed in Drop).
+        let cctx = unsafe { sys::ZSTD_createCCtx_advanced(huge::memory()) };
         let cctx = NonNull::new(cctx).ok_or_else(|| out_of_memory("a context"))?;
         let mut c = DictCompressor { cctx, dict };
         for (p, v) in c.dict.settings.parameters() {
@@ -255,5 +251,120 @@ impl Drop for DictCompressor {
         // SAFETY: the context is ours and live (freed only here); the CDict it references is
         // still alive, as `self.dict` drops after this.
         unsafe { sys::ZSTD_freeCCtx(self.cctx.as_ptr()) };
+    }
+}
+
+/// One zstd frame of `src` at `level`, with its content size and no checksum, the match
+/// tables at 2^`chain` and 2^`hash` entries: the bytes `zstd::bulk::Compressor` makes with
+/// these settings, with the tables on huge pages (see [`huge`]). For the DICT section, whose
+/// level-19 frame of a 4 MiB dictionary searches 20 MiB of tables.
+pub(in crate::writer) fn compress_frame(
+    src: &[u8],
+    level: i32,
+    chain: u32,
+    hash: u32,
+) -> io::Result<Vec<u8>> {
+    // SAFETY: `memory()` is a valid allocator pair (see `huge`); the result is null or a
+    // context we own, freed below on every path.
+    let cctx = unsafe { sys::ZSTD_createCCtx_advanced(huge::memory()) };
+    let cctx = NonNull::new(cctx).ok_or_else(|| out_of_memory("a context"))?;
+    let result = (|| {
+        for (p, v) in [
+            (P::ZSTD_c_compressionLevel, level),
+            (P::ZSTD_c_contentSizeFlag, 1),
+            (P::ZSTD_c_checksumFlag, 0),
+            (P::ZSTD_c_chainLog, chain as c_int),
+            (P::ZSTD_c_hashLog, hash as c_int),
+        ] {
+            // SAFETY: `cctx` is live and used by this function alone.
+            check(unsafe { sys::ZSTD_CCtx_setParameter(cctx.as_ptr(), p, v) })?;
+        }
+        let capacity = zstd_safe::compress_bound(src.len());
+        let mut out: Vec<u8> = Vec::with_capacity(capacity);
+        // SAFETY: `out` has room for `capacity` bytes, at most what zstd writes; `src` is a
+        // live slice of `src.len()` bytes; the context is live and ours.
+        let written = check(unsafe {
+            sys::ZSTD_compress2(
+                cctx.as_ptr(),
+                out.as_mut_ptr().cast(),
+                capacity,
+                src.as_ptr().cast(),
+                src.len(),
+            )
+        })?;
+        // SAFETY: zstd initialised the first `written` (≤ `capacity`) bytes of `out`.
+        unsafe { out.set_len(written.min(capacity)) };
+        Ok(out)
+    })();
+    // SAFETY: the context is ours and live, and nothing uses it after this.
+    unsafe { sys::ZSTD_freeCCtx(cctx.as_ptr()) };
+    result
+}
+
+/// The allocator of the shared dictionary and of the contexts that search it.
+///
+/// At level 19 a dictionary's binary-tree match tables are 2^chainLog + 2^hashLog 4-byte
+/// entries (48–96 MiB for a 4–8 MiB dictionary), and every position of every block walks them
+/// at random: with 4 KiB pages nearly every step of the walk misses the TLB (and, on a virtual
+/// machine, walks two page tables). On Linux, allocations of 2 MiB and more are aligned to
+/// 2 MiB and marked `MADV_HUGEPAGE`, so that the kernel backs them with transparent huge pages
+/// where it has them (`/sys/kernel/mm/transparent_hugepage/enabled` set to `madvise` or
+/// `always`); the bytes zstd writes are the same either way. Elsewhere zstd's own allocator.
+mod huge {
+    use zstd::zstd_safe::zstd_sys as sys;
+
+    #[cfg(target_os = "linux")]
+    pub(super) fn memory() -> sys::ZSTD_customMem {
+        sys::ZSTD_customMem {
+            customAlloc: Some(alloc),
+            customFree: Some(free),
+            opaque: std::ptr::null_mut(),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn memory() -> sys::ZSTD_customMem {
+        // zstd's own allocator (ZSTD_defaultCMem is these three nulls).
+        sys::ZSTD_customMem {
+            customAlloc: None,
+            customFree: None,
+            opaque: std::ptr::null_mut(),
+        }
+    }
+
+    /// The huge page size of x86-64 and of arm64 with 4 KiB pages.
+    #[cfg(target_os = "linux")]
+    const HUGE: usize = 2 << 20;
+
+    /// zstd's `ZSTD_allocFunction`: `size` bytes (uninitialised, as `malloc` gives them), or
+    /// null when there is no memory.
+    #[cfg(target_os = "linux")]
+    unsafe extern "C" fn alloc(
+        _opaque: *mut std::ffi::c_void,
+        size: usize,
+    ) -> *mut std::ffi::c_void {
+        if size < HUGE {
+            // SAFETY: malloc takes any size and returns null or a block of it.
+            return unsafe { libc::malloc(size) };
+        }
+        let mut p = std::ptr::null_mut();
+        // SAFETY: `p` is a valid place for the result; HUGE is a power of two and a multiple
+        // of the pointer size, as posix_memalign requires.
+        if unsafe { libc::posix_memalign(&mut p, HUGE, size) } != 0 {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: [p, p + size) is the block just allocated, and p is page-aligned (2 MiB).
+        // madvise changes only how the kernel backs those pages, never their contents or
+        // whether they are mapped; its failure (a kernel without THP) leaves ordinary pages.
+        unsafe { libc::madvise(p, size, libc::MADV_HUGEPAGE) };
+        p
+    }
+
+    /// zstd's `ZSTD_freeFunction`: frees what `alloc` returned (malloc and posix_memalign
+    /// blocks alike go back with `free`), or nothing for null.
+    #[cfg(target_os = "linux")]
+    unsafe extern "C" fn free(_opaque: *mut std::ffi::c_void, p: *mut std::ffi::c_void) {
+        // SAFETY: zstd passes only null or a pointer `alloc` returned and has not freed.
+        unsafe { libc::free(p) }
     }
 }
