@@ -374,6 +374,15 @@ mod tests {
             .collect()
     }
 
+    /// `articles` packed in memory with `opts` as `news/0000`, `news/0001`, …, created at 0.
+    fn pack_news(articles: &[Vec<u8>], opts: WriterOptions) -> Vec<u8> {
+        let mut w = ArchiveWriter::in_memory(opts.created(0)).unwrap();
+        for (i, a) in articles.iter().enumerate() {
+            w.add(&NewEntry::new(&format!("news/{i:04}"), a)).unwrap();
+        }
+        w.finish_into_inner().unwrap().0.into_inner()
+    }
+
     #[test]
     fn frames_with_the_shared_dictionary_are_those_of_a_dictionary_loaded_per_context() {
         let text: Vec<u8> = news(2400, 7).concat();
@@ -476,16 +485,8 @@ mod tests {
         assert_eq!(two.dict.len(), 256 << 10, "the larger is kept here");
         assert!(two.prepared.is_some());
         let pack = |threads: usize| {
-            let opts = WriterOptions::new()
-                .level(19)
-                .dict_size(256 << 10)
-                .created(0)
-                .threads(threads);
-            let mut w = ArchiveWriter::in_memory(opts).unwrap();
-            for (i, a) in articles.iter().enumerate() {
-                w.add(&NewEntry::new(&format!("news/{i:04}"), a)).unwrap();
-            }
-            w.finish_into_inner().unwrap().0.into_inner()
+            let opts = WriterOptions::new().level(19).dict_size(256 << 10);
+            pack_news(&articles, opts.threads(threads))
         };
         let one = pack(1);
         let a = Archive::new(&one[..]).unwrap();
@@ -503,14 +504,8 @@ mod tests {
             let opts = WriterOptions::new()
                 .level(19)
                 .dictionary(DictionaryMode::On)
-                .dict_size(128 << 10)
-                .created(0)
-                .threads(threads);
-            let mut w = ArchiveWriter::in_memory(opts).unwrap();
-            for (i, a) in articles.iter().enumerate() {
-                w.add(&NewEntry::new(&format!("news/{i:04}"), a)).unwrap();
-            }
-            w.finish_into_inner().unwrap().0.into_inner()
+                .dict_size(128 << 10);
+            pack_news(&articles, opts.threads(threads))
         };
         let one = pack(1);
         let a = Archive::new(&one[..]).unwrap();
