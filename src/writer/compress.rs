@@ -442,12 +442,17 @@ mod tests {
         // the same either way.
         let text: Vec<u8> = news(6000, 3).concat();
         assert!(text.len() > 3 << 20);
-        for (len, level, chain, hash) in [
-            (0, 19, 16, 16),
-            (1000, 3, 16, 16),
-            (300 << 10, 19, 20, 20),
-            (3 << 20, 19, 22, 20),
-            (3 << 20, 12, 22, 20),
+        // (length, level, chain, hash, the shortest match asked for, what zstd is given:
+        // the level's own minMatch where that is longer, as at level 12 over 256 KiB; zstd's
+        // tables give level 3 minMatch 4 at 16 KiB and under, 5 above)
+        for (len, level, chain, hash, asked, min) in [
+            (0, 19, 16, 16, 4, 4),
+            (1000, 3, 16, 16, 4, 4),
+            (300 << 10, 3, 16, 16, 4, 5),
+            (300 << 10, 19, 20, 20, 0, 3),
+            (300 << 10, 19, 20, 20, 4, 4),
+            (3 << 20, 19, 22, 20, 4, 4),
+            (3 << 20, 12, 22, 20, 4, 5),
         ] {
             let src = &text[..len];
             let mut old = zstd::bulk::Compressor::new(level).unwrap();
@@ -455,10 +460,11 @@ mod tests {
             old.include_checksum(false).unwrap();
             old.set_parameter(CParameter::ChainLog(chain)).unwrap();
             old.set_parameter(CParameter::HashLog(hash)).unwrap();
-            let frame = compress_frame(src, level, chain, hash).unwrap();
+            old.set_parameter(CParameter::MinMatch(min)).unwrap();
+            let frame = compress_frame(src, level, chain, hash, asked).unwrap();
             assert!(
                 frame == old.compress(src).unwrap(),
-                "{len} B at level {level}"
+                "{len} B at level {level}, min {min}"
             );
             assert!(zstd::bulk::decompress(&frame, len).unwrap() == src);
         }

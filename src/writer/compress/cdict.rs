@@ -255,15 +255,19 @@ impl Drop for DictCompressor {
 }
 
 /// One zstd frame of `src` at `level`, with its content size and no checksum, the match
-/// tables at 2^`chain` and 2^`hash` entries: the bytes `zstd::bulk::Compressor` makes with
-/// these settings, with the tables on huge pages (see [`huge`]). For the DICT section, whose
+/// tables at 2^`chain` and 2^`hash` entries, and matches of at least `min_match` bytes where
+/// the level's own minimum is shorter: the bytes `zstd::bulk::Compressor` makes with these
+/// settings, with the tables on huge pages (see [`huge`]). For the DICT section, whose
 /// level-19 frame of a 4 MiB dictionary searches 20 MiB of tables.
 pub(in crate::writer) fn compress_frame(
     src: &[u8],
     level: i32,
     chain: u32,
     hash: u32,
+    min_match: u32,
 ) -> io::Result<Vec<u8>> {
+    // SAFETY: reads nothing but its arguments.
+    let own = unsafe { sys::ZSTD_getCParams(level, src.len() as u64, 0) }.minMatch;
     // SAFETY: `memory()` is a valid allocator pair (see `huge`); the result is null or a
     // context we own, freed below on every path.
     let cctx = unsafe { sys::ZSTD_createCCtx_advanced(huge::memory()) };
@@ -275,6 +279,7 @@ pub(in crate::writer) fn compress_frame(
             (P::ZSTD_c_checksumFlag, 0),
             (P::ZSTD_c_chainLog, chain as c_int),
             (P::ZSTD_c_hashLog, hash as c_int),
+            (P::ZSTD_c_minMatch, own.max(min_match) as c_int),
         ] {
             // SAFETY: `cctx` is live and used by this function alone.
             check(unsafe { sys::ZSTD_CCtx_setParameter(cctx.as_ptr(), p, v) })?;
