@@ -44,22 +44,42 @@ extra_args() {
   esac
 }
 
-for t in "${targets[@]}"; do
-  mkdir -p "corpus/$t" "artifacts/$t"
-  dirs=("corpus/$t")
+# One libFuzzer process per core at a time (QUIRE_FUZZ_JOBS, default: the cores): each is a
+# single thread, so two targets side by side on 2 cores run as many inputs each as one at a
+# time did, in half the wall time.
+jobs="${QUIRE_FUZZ_JOBS:-$(nproc)}"
+
+run_one() {
+  local t=$1 log="artifacts/$1/last-run.log" extra dirs=("corpus/$1")
   [ -d "regressions/$t" ] && dirs+=("regressions/$t")
-  echo "== fuzz $t for ${secs}s"
-  log="artifacts/$t/last-run.log"
-  status=0
   read -r -a extra <<<"$(extra_args "$t")"
   cargo fuzz run --sanitizer none "$t" "${dirs[@]}" -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${extra[@]}" \
-    >"$log" 2>&1 || status=$?
+    >"$log" 2>&1
+}
+
+# Waits for the oldest running target and reports it; a crash fails the run.
+pids=() names=()
+finish_oldest() {
+  local t=${names[0]} status=0
+  wait "${pids[0]}" || status=$?
+  pids=("${pids[@]:1}") names=("${names[@]:1}")
+  local log="artifacts/$t/last-run.log"
+  echo "== fuzz $t: ran ${secs}s"
   grep -E "stat::number_of_executed_units|stat::peak_rss_mb|panicked|SUMMARY|Test unit written|ERROR" "$log" || true
   if [ "$status" -ne 0 ]; then
     tail -n 40 "$log"
     echo "fuzz target $t failed (exit $status): the input is in fuzz/artifacts/$t/"
+    [ "${#pids[@]}" -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
     exit 1
   fi
+}
+
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t" "artifacts/$t"
+  [ "${#pids[@]}" -lt "$jobs" ] || finish_oldest
+  run_one "$t" &
+  pids+=($!) names+=("$t")
 done
-echo "fuzzing: all ${#targets[@]} targets ran ${secs}s each without a crash"
+while [ "${#pids[@]}" -gt 0 ]; do finish_oldest; done
+echo "fuzzing: all ${#targets[@]} targets ran ${secs}s each without a crash, $jobs at a time"
