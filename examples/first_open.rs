@@ -18,8 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (rounds, n_keys): (usize, usize) = (rounds.parse()?, keys.parse()?);
     let paths = paths.unwrap_or_default();
-    if paths.is_empty() || n_keys == 0 {
-        return Err("name at least one archive and one key".into());
+    if paths.is_empty() || n_keys == 0 || rounds == 0 {
+        return Err("name at least one round, one key and one archive".into());
     }
     // SAFETY: the example reads archives that nothing modifies while it runs.
     let first = unsafe { quire::Archive::open(&paths[0])? };

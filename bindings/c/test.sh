@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libquire (cargo build --release -p quire-c; see QUIRE_C_PROFILE), checks that the committed header is
+# Builds libquire (cargo build --release -p quire-c), checks that the committed header is
 # what cbindgen generates, makes the test fixture with the Rust reader (and the answers of
 # the release CLI's `quire search --json` on its search archive), compiles the C tests
 # and the example with the system cc (against libquire.so and libquire.a), runs the test,
@@ -13,25 +13,19 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 CC=${CC:-cc}
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-# QUIRE_C_PROFILE=dev builds libquire, the fixture and the CLI in the dev profile: CI does,
-# reusing what `cargo test` built (a release libquire is four more whole-program links).
-case "${QUIRE_C_PROFILE:-release}" in
-  release) profile=(--release) lib="$target/release" ;;
-  dev) profile=() lib="$target/debug" ;;
-  *) echo "QUIRE_C_PROFILE is release or dev, not ${QUIRE_C_PROFILE}" >&2; exit 2 ;;
-esac
+lib="$target/release"
 work="$target/quire-c"
 mkdir -p "$work"
 
 echo "-- the committed header is up to date"
-cargo test "${profile[@]}" -q -p quire-c --test header
+cargo test --release -q -p quire-c --test header
 
 echo "-- libquire and the fixture"
-cargo build "${profile[@]}" -q -p quire-c
-cargo run "${profile[@]}" -q -p quire-c --example fixture -- "$work/fixture" >/dev/null
+cargo build --release -q -p quire-c
+cargo run --release -q -p quire-c --example fixture -- "$work/fixture" >/dev/null
 
 echo "-- quire search --json on the search fixture (the answers the C test compares with)"
-cargo build "${profile[@]}" -q -p quire-cli --bin quire
+cargo build --release -q -p quire-cli --bin quire
 python3 - "$lib/quire" "$work/fixture" <<'EOF'
 import json, subprocess, sys
 quire, d = sys.argv[1], sys.argv[2]
