@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex};
 
+use super::dict_bytes::DictBytes;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::blocks::{check_frame, check_window};
@@ -186,7 +187,11 @@ impl BlockCache {
 /// `MAX_DICT_LEN`; its content is the dictionary: raw content when `raw` (the RAW_DICT
 /// flag), else a trained dictionary. Which one it is shows in its first four bytes, and
 /// zstd goes by them, so they must agree with the flag.
-pub(crate) fn unpack_dictionary(stored: &[u8], raw: bool) -> Result<Vec<u8>, DamageKind> {
+pub(crate) fn unpack_dictionary(
+    dctx: &mut DCtx<'_>,
+    stored: &[u8],
+    raw: bool,
+) -> Result<DictBytes, DamageKind> {
     let declared = zstd::zstd_safe::get_frame_content_size(stored)
         .ok()
         .flatten()
@@ -202,12 +207,15 @@ pub(crate) fn unpack_dictionary(stored: &[u8], raw: bool) -> Result<Vec<u8>, Dam
         return Err(DamageKind::NotAFrame);
     }
     check_window(stored, declared).map_err(DamageKind::Frame)?;
-    let dict =
-        zstd::bulk::decompress(stored, declared as usize).map_err(|_| DamageKind::Undecodable)?;
-    if dict.len() as u64 != declared {
+    // `declared` is at most MAX_DICT_LEN (16 MiB), checked above.
+    let mut dict = DictBytes::zeroed(declared as usize);
+    let n = dctx
+        .decompress(dict.as_mut_slice(), stored)
+        .map_err(|_| DamageKind::Undecodable)?;
+    if n as u64 != declared {
         return Err(DamageKind::WrongLength {
             expected: declared,
-            actual: dict.len() as u64,
+            actual: n as u64,
         });
     }
     if raw == dict.starts_with(&format::ZSTD_DICT_MAGIC) {
@@ -239,12 +247,23 @@ impl<'a> Ctx<'a> {
                     }
                     Err(DamageKind::ChecksumMismatch)
                 } else {
-                    unpack_dictionary(&stored, raw)
+                    // The context the first block will take from the pool: one context
+                    // made, not two.
+                    let mut s = self.st.pool.take();
+                    if s.dctx.is_none() {
+                        s.dctx = DCtx::try_create();
+                    }
+                    let got = match s.dctx.as_mut() {
+                        Some(dctx) => unpack_dictionary(dctx, &stored, raw),
+                        None => Err(DamageKind::Undecodable),
+                    };
+                    self.st.pool.put(s);
+                    got
                 };
                 let dict = st.dict.get_or_init(|| checked);
                 // The default cache takes what the dictionary's real size leaves (§12).
                 if let (Ok(d), true, Some(cache)) = (dict, st.cache_auto, st.blocks.as_ref()) {
-                    let footprint = super::dict_footprint(d.len(), raw);
+                    let footprint = super::dict_footprint(d.resident(), raw);
                     let budget =
                         super::default_cache_budget(st.layout.header.max_block_len, footprint);
                     if let Ok(mut cache) = cache.lock() {
@@ -255,7 +274,7 @@ impl<'a> Ctx<'a> {
             }
         };
         match dict {
-            Ok(d) => Ok(Some(d.as_slice())),
+            Ok(d) => Ok(Some(d)),
             Err(kind) => Err(ReadError::damaged(Location::Dictionary, *kind)),
         }
     }

@@ -9,6 +9,7 @@
 
 mod blocks;
 mod chunked;
+mod dict_bytes;
 mod entry;
 mod iter;
 mod layout;
@@ -82,7 +83,7 @@ pub(crate) struct State {
     /// Decompression contexts, kept for the archive's life.
     pool: ScratchPool,
     /// The dictionary, checked and decompressed on first use.
-    dict: OnceLock<Result<Vec<u8>, DamageKind>>,
+    dict: OnceLock<Result<dict_bytes::DictBytes, DamageKind>>,
     /// A trained dictionary's entropy tables, digested once and shared by every context (a
     /// raw-content dictionary needs none: contexts use its bytes in place).
     trained: OnceLock<Option<zstd::zstd_safe::DDict<'static>>>,
