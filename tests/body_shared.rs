@@ -3,7 +3,7 @@
 //! bodies, stored (opaque) blocks), with the block cache on and off; a body in one block is
 //! the block's own memory (no copy), one gathered from several is one `Vec`.
 
-mod common;
+use crate::common;
 
 use common::{text, Anatomy, Rng};
 use quire::format::Codec;

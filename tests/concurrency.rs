@@ -3,7 +3,7 @@
 //! shared decompression contexts and the lazily checked dictionary are first being set up,
 //! and while another thread runs a full verification.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};

@@ -6,7 +6,7 @@
 //!
 //! Run with `--nocapture` to see the counts.
 
-mod common;
+use crate::common;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};

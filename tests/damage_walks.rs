@@ -16,9 +16,8 @@
 //!
 //! The fixture (`common/damaged.rs`) has dozens of index pages and hundreds of blocks.
 
-mod common;
-#[path = "common/damaged.rs"]
-mod damaged;
+use crate::common;
+use crate::damaged;
 
 use std::collections::BTreeSet;
 

@@ -7,9 +7,8 @@
 //! range asked of them, as reads and as prefetches (what a remote source starts fetching at
 //! once). A read inside a range prefetched before costs nothing more: it joins that fetch.
 
-mod common;
-#[path = "common/damaged.rs"]
-mod damaged;
+use crate::common;
+use crate::damaged;
 
 use std::borrow::Cow;
 use std::io;

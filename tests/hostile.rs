@@ -9,10 +9,11 @@
 //! (a data block and the dictionary frame) the process's peak resident set size is checked as
 //! well (Linux, when `/proc/self/clear_refs` is writable).
 
-mod common;
+use crate::common;
+use crate::common::alloc::serial;
 
 use std::io::Write;
-use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 use common::crafted::{windowed_bomb, with_declared_size};
@@ -24,16 +25,6 @@ use quire::format::entries::{BODY_LEN_LIMIT, MAX_LEAD_LEN};
 use quire::format::nodes::Child;
 use quire::format::{self, Codec, SectionId};
 use quire::{Archive, DamageKind, DictionaryMode, Location, ReadError, Rule};
-
-#[global_allocator]
-static ALLOC: common::alloc::Counting = common::alloc::Counting;
-
-/// Tests here run one at a time so that the peak of one is not another's.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 const MIB: usize = 1 << 20;
 
@@ -961,6 +952,7 @@ const TITLE_AND_META: usize = 9; // a title, metadata and a body
 
 #[test]
 fn the_chosen_entries_are_what_the_tests_assume() {
+    let _g = serial();
     let items = base_items();
     assert!(items[PLAIN].title.is_none() && !items[PLAIN].body.is_empty());
     assert!(items[TITLED].title.is_some() && items[TITLED].body.len() >= 40);

@@ -19,24 +19,15 @@
 //! could not read must not visit nodes again, and a damaged block must not be decoded again
 //! for each entry read from it.
 
-mod common;
+use crate::common;
+use crate::common::alloc::serial;
 
 use std::fmt::Write as _;
-use std::sync::{Mutex, MutexGuard};
 
 use common::crafted::*;
 use common::{Anatomy, Parts};
 use quire::error::damage_code;
 use quire::{Archive, DamageKind, Location, ReadCounters, ReadError, Rule};
-
-#[global_allocator]
-static ALLOC: common::alloc::Counting = common::alloc::Counting;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 const MIB: usize = 1 << 20;
 /// The bound on a command's heap, whatever the file.

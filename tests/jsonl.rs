@@ -1,7 +1,7 @@
 //! The JSONL codec, `quire::jsonl` (spec/FORMAT.md §9): round trips, every value type §9
 //! names, errors with their line and field, §9's decided open points, and the JSONL test
 //! vectors in `spec/vectors/jsonl/` (made here; regenerate with
-//! `QUIRE_BLESS=1 cargo test -p quire --features jsonl --test jsonl`).
+//! `QUIRE_BLESS=1 cargo test -p quire --features jsonl --test integration jsonl::`).
 
 use std::fs;
 use std::io::{self, Write};

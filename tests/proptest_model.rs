@@ -8,7 +8,7 @@
 //!
 //! Case counts default to a CI-friendly number; set `PROPTEST_CASES` to run more.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-mod common;
+use crate::common;
 
 use quire::{
     Archive, ArchiveWriter, Date, DictionaryMode, DuplicatePolicy, NewEntry, WriteError,

@@ -21,14 +21,15 @@
 //! Tests run one at a time (the allocator's peak is global).
 #![cfg(feature = "fulltext")]
 
-mod common;
+use crate::common;
+use crate::common::alloc::serial;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord};
 use quire::format::search::{
@@ -38,15 +39,6 @@ use quire::format::search::{
 use quire::format::{self, titles, Header, SectionId};
 use quire::source::ByteSource;
 use quire::{Archive, ArchiveWriter, DictionaryMode, IndexKind, NewEntry, WriterOptions};
-
-#[global_allocator]
-static ALLOC: common::alloc::Counting = common::alloc::Counting;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 const HEAP_LIMIT: usize = 64 << 20;
 const TOKENIZER: &str = "quire-text/1 lang=und stem=none cjk=bigram";

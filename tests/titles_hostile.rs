@@ -21,9 +21,8 @@
 //!
 //! Tests run one at a time (the allocator's peak is global).
 
-mod common;
-
-use std::sync::{Mutex, MutexGuard};
+use crate::common;
+use crate::common::alloc::serial;
 
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord};
 use quire::format::titles::{
@@ -32,15 +31,6 @@ use quire::format::titles::{
 };
 use quire::format::{self, Header, SectionId};
 use quire::{Archive, ArchiveWriter, DictionaryMode, MatchKind, NewEntry, WriterOptions};
-
-#[global_allocator]
-static ALLOC: common::alloc::Counting = common::alloc::Counting;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 const HEAP_LIMIT: usize = 64 << 20;
 

@@ -2,26 +2,16 @@
 //! leaves behind, overwrite policies, file modes, and the memory a streamed body costs
 //! (measured by a counting global allocator).
 
-mod common;
+use crate::common;
+use crate::common::alloc::serial;
 
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 
 use quire::{
     Archive, ArchiveWriter, DictionaryMode, NewEntry, Overwrite, WriteError, WriterOptions,
 };
-
-#[global_allocator]
-static ALLOC: common::alloc::Counting = common::alloc::Counting;
-
-/// Tests here run one at a time, so that the peak measured by one is not another's.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 const MIB: usize = 1 << 20;
 
@@ -432,7 +422,11 @@ fn archives_get_the_usual_file_mode() {
         .arg("-c")
         .arg("umask 022 && exec \"$0\" \"$@\"")
         .arg(std::env::current_exe().unwrap())
-        .args(["archives_get_the_usual_file_mode", "--exact", "--quiet"])
+        .args([
+            "writer_api::archives_get_the_usual_file_mode",
+            "--exact",
+            "--quiet",
+        ])
         .env(CHILD, dir.path())
         .output()
         .unwrap();

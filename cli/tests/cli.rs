@@ -1,6 +1,6 @@
 //! The `quire` command line, run as a user would.
 
-mod common;
+use crate::cli_common as common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

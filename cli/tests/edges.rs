@@ -1,6 +1,6 @@
 //! The rough edges of issue 13 that live in the command line, one test (or two) per item.
 
-mod common;
+use crate::cli_common as common;
 
 use std::fs;
 

@@ -1,7 +1,7 @@
 //! `--help` and the README's command table agree, option for option (issue 13 item 18), and
 //! `--help` lists the exit codes, the input types and the JSONL fields.
 
-mod common;
+use crate::cli_common as common;
 
 use std::collections::BTreeSet;
 

@@ -15,8 +15,7 @@
 //! When `/usr/bin/time` is there, each command's peak RSS is measured too and must stay
 //! under 64 MiB.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

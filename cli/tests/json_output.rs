@@ -1,7 +1,7 @@
 //! `quire info --json` and `quire ls --json` (issue 13, item 21): documented, machine-readable
 //! output that agrees with the archive and with the text commands.
 
-mod common;
+use crate::cli_common as common;
 
 use std::fs;
 use std::path::Path;

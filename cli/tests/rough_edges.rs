@@ -1,7 +1,7 @@
 //! Issue 21's rough edges, each as a new user would meet it: usage errors, an empty file,
 //! the progress display, a pack stopped by a signal, the help texts and the README.
 
-mod common;
+use crate::cli_common as common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -13,10 +13,8 @@
 //!   with bytes appended it gives back every entry, exit 0. Every plain command refuses
 //!   either copy in one line that names `quire salvage`.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-#[path = "../../tests/common/damaged.rs"]
-mod damaged;
+use crate::common;
+use crate::damaged;
 
 use std::fs;
 use std::path::Path;

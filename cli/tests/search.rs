@@ -1,7 +1,7 @@
 //! `quire search` (spec §15): `pack --index full --language`, text and JSON output, the
 //! exit code without a full-text index, and what `info` says of the index.
 
-mod common;
+use crate::cli_common as common;
 
 use std::path::Path;
 

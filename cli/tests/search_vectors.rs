@@ -21,7 +21,7 @@
 //!   refuse it as stated.
 //!
 //! Regenerate after an intended change with `QUIRE_BLESS=1 cargo test -p quire-cli --test
-//! search_vectors`.
+//! integration search_vectors::`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

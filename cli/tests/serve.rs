@@ -5,7 +5,7 @@
 //! HEAD, gzip, path traversal, an oversize header, a slow client, a connection limit, a
 //! damaged entry (500, the others still served) and a graceful shutdown.
 
-mod common;
+use crate::cli_common as common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

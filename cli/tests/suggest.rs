@@ -2,7 +2,7 @@
 //! stated order, limits, the JSON shape, an archive without a title index, `--index none`
 //! (no TITLES section), an unknown `--index` (refused), and what `info` says of the title index.
 
-mod common;
+use crate::cli_common as common;
 
 use std::fs;
 use std::path::Path;

@@ -13,7 +13,7 @@
 //!   section, every CRC that would give it away first recomputed.
 //!
 //! Regenerate after an intended change with `QUIRE_BLESS=1 cargo test -p quire-cli --test
-//! title_vectors`.
+//! integration title_vectors::`.
 
 use std::collections::BTreeSet;
 use std::collections::HashMap;

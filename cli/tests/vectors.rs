@@ -11,7 +11,8 @@
 //! `ReadError::code`), at the stage (open, use, full verification) the table below says.
 //!
 //! After an intended format change (new version, spec updated), regenerate with
-//! `QUIRE_BLESS=1 cargo test -p quire-cli --test vectors`.
+//! `QUIRE_BLESS=1 cargo test -p quire-cli --test integration vectors:: -- --skip title_vectors::
+//! --skip search_vectors::` (the module filter `vectors::` matches those two modules too).
 
 use std::collections::BTreeSet;
 use std::fs;

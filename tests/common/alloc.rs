@@ -1,10 +1,13 @@
 //! A global allocator that tracks the bytes currently allocated and their peak, for tests
 //! that assert bounded memory. A test binary installs it with
-//! `#[global_allocator] static ALLOC: common::alloc::Counting = common::alloc::Counting;`.
+//! `#[global_allocator] static ALLOC: common::alloc::Counting = common::alloc::Counting;`
+//! (tests/bounded.rs does, for the suites that measure), and its tests hold [`serial`] while
+//! they run.
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
 
 pub struct Counting;
 
@@ -51,6 +54,16 @@ unsafe impl GlobalAlloc for Counting {
         }
         q
     }
+}
+
+/// The peak is the whole process's: every test of a binary that measures it holds this lock
+/// while it runs (through [`serial`]), so that tests run one at a time and the peak of one is
+/// not another's.
+pub static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes [`SERIAL`] for a test, whether or not a test that held it before failed.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Starts measuring: the peak is reset to what is allocated now, which is returned.

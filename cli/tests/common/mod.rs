@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-#[path = "../../../tests/common/scratch.rs"]
-mod scratch;
+// tests/common/scratch.rs, through the library tests' helpers, which tests/integration.rs
+// includes as `crate::common` (a second `mod` of the file would be a second copy).
 #[allow(unused_imports)]
-pub use scratch::scratch;
+pub use crate::common::scratch::scratch;
 
 pub fn quire() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_quire"));
