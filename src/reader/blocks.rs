@@ -208,7 +208,7 @@ pub(crate) fn unpack_dictionary(
     }
     check_window(stored, declared).map_err(DamageKind::Frame)?;
     // `declared` is at most MAX_DICT_LEN (16 MiB), checked above.
-    let mut dict = DictBytes::zeroed(declared as usize);
+    let mut dict = DictBytes::for_decoding(declared as usize);
     let n = dctx
         .decompress(dict.as_mut_slice(), stored)
         .map_err(|_| DamageKind::Undecodable)?;

@@ -13,8 +13,16 @@
 //! [`DictBytes::resident`] reports it for §12's heap bound. Where the kernel gives no huge
 //! page (THP off, no free 2 MiB page) the same mapping simply faults in 4 KiB pages. A
 //! smaller dictionary, or any on other systems, is an ordinary `Vec`.
+//!
+//! A process that opens archive after archive should not pay for fresh pages each time
+//! either: the heap reuses what a dropped `Vec` freed, and so the last mapping dropped is
+//! kept (one, the most recent) for the next dictionary that needs a mapping of the same
+//! size. A process that has dropped every archive may so keep one dictionary's pages, at
+//! most 16 MiB, as the heap keeps what it has freed.
 
 use std::ops::Deref;
+#[cfg(target_os = "linux")]
+use std::sync::Mutex;
 
 /// A transparent huge page.
 #[cfg(target_os = "linux")]
@@ -36,9 +44,38 @@ enum Inner {
     },
 }
 
+/// The last dictionary mapping dropped (see the module's documentation).
+#[cfg(target_os = "linux")]
+static SPARE: Spare = Spare(Mutex::new(None));
+
+/// One mapping kept for reuse.
+#[cfg(target_os = "linux")]
+struct Spare(Mutex<Option<memmap2::MmapMut>>);
+
+#[cfg(target_os = "linux")]
+impl Spare {
+    /// Keeps `map`, in place of the one kept before.
+    fn put(&self, map: memmap2::MmapMut) {
+        if let Ok(mut spare) = self.0.lock() {
+            *spare = Some(map);
+        }
+    }
+
+    /// The kept mapping, if it is `size` bytes long.
+    fn take(&self, size: usize) -> Option<memmap2::MmapMut> {
+        let mut spare = self.0.lock().ok()?;
+        match spare.as_ref() {
+            Some(map) if map.len() == size => spare.take(),
+            _ => None,
+        }
+    }
+}
+
 impl DictBytes {
-    /// A zeroed buffer of `len` bytes, to decode a dictionary into.
-    pub(crate) fn zeroed(len: usize) -> DictBytes {
+    /// A buffer of `len` bytes to decode a dictionary into: zeroed, or a mapping an earlier
+    /// dictionary of the same size left (the decode writes every byte before anyone reads
+    /// one, and a decode that fails drops the buffer).
+    pub(crate) fn for_decoding(len: usize) -> DictBytes {
         #[cfg(target_os = "linux")]
         if len >= HUGE / 2 {
             if let Some(mapped) = Self::mapped(len) {
@@ -62,15 +99,22 @@ impl DictBytes {
             whole
         };
         // Room to slide the start up to the next 2 MiB boundary (an mmap is page-aligned).
-        let map = memmap2::MmapMut::map_anon(huge.max(len).checked_add(HUGE)?).ok()?;
+        let size = huge.max(len).checked_add(HUGE)?;
+        let (map, fresh) = match SPARE.take(size) {
+            Some(map) => (map, false),
+            None => (memmap2::MmapMut::map_anon(size).ok()?, true),
+        };
         let addr = map.as_ptr() as usize;
         let start = addr.next_multiple_of(HUGE) - addr;
-        // Advice only: without huge pages the same bytes fault in 4 KiB pages. The rest of
-        // the mapping is kept out of huge pages even where THP is `always`, so the resident
-        // bound below holds.
-        let _ = map.advise_range(memmap2::Advice::HugePage, start, huge);
-        let rest = start + huge;
-        let _ = map.advise_range(memmap2::Advice::NoHugePage, rest, map.len() - rest);
+        if fresh {
+            // Advice only: without huge pages the same bytes fault in 4 KiB pages. The rest
+            // of the mapping is kept out of huge pages even where THP is `always`, so the
+            // resident bound below holds. (A spare of the same size had the same advice: the
+            // same `len` class gives the same `huge`.)
+            let _ = map.advise_range(memmap2::Advice::HugePage, start, huge);
+            let rest = start + huge;
+            let _ = map.advise_range(memmap2::Advice::NoHugePage, rest, map.len() - rest);
+        }
         let resident = huge + if huge < len { tail } else { 0 };
         Some(DictBytes(Inner::Mapped {
             map,
@@ -98,6 +142,15 @@ impl DictBytes {
             Inner::Heap(v) => v.len(),
             #[cfg(target_os = "linux")]
             Inner::Mapped { resident, .. } => *resident,
+        }
+    }
+}
+
+impl Drop for DictBytes {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Inner::Mapped { map, .. } = std::mem::replace(&mut self.0, Inner::Heap(Vec::new())) {
+            SPARE.put(map);
         }
     }
 }
@@ -145,9 +198,8 @@ mod tests {
             4 << 20,
             (5 << 20) + 12345,
         ] {
-            let mut d = DictBytes::zeroed(len);
+            let mut d = DictBytes::for_decoding(len);
             assert_eq!(d.len(), len);
-            assert!(d.iter().all(|&b| b == 0), "{len}: zeroed");
             for (i, b) in d.as_mut_slice().iter_mut().enumerate() {
                 *b = (i % 251) as u8;
             }
@@ -159,17 +211,38 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
+    fn the_spare_gives_back_only_a_mapping_of_the_size_asked() {
+        let spare = Spare(Mutex::new(None));
+        assert!(spare.take(6 << 20).is_none());
+        let map = memmap2::MmapMut::map_anon(6 << 20).unwrap();
+        let at = map.as_ptr();
+        spare.put(map);
+        assert!(spare.take(4 << 20).is_none(), "another size");
+        let back = spare.take(6 << 20).expect("kept");
+        assert_eq!(back.as_ptr(), at);
+        assert!(spare.take(6 << 20).is_none(), "given once");
+        spare.put(back);
+        spare.put(memmap2::MmapMut::map_anon(4 << 20).unwrap());
+        assert!(spare.take(6 << 20).is_none(), "the most recent one is kept");
+        assert!(spare.take(4 << 20).is_some());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
     fn a_large_dictionary_starts_on_a_huge_page_boundary() {
-        let d = DictBytes::zeroed(4 << 20);
+        let d = DictBytes::for_decoding(4 << 20);
         assert!(matches!(d.0, Inner::Mapped { .. }));
         assert_eq!(d.as_ptr() as usize % HUGE, 0);
         assert_eq!(d.resident(), 4 << 20);
-        let small = DictBytes::zeroed((1 << 20) - 1);
+        let small = DictBytes::for_decoding((1 << 20) - 1);
         assert!(matches!(small.0, Inner::Heap(_)));
         assert_eq!(
-            DictBytes::zeroed((2 << 20) + (1 << 19)).resident(),
+            DictBytes::for_decoding((2 << 20) + (1 << 19)).resident(),
             (2 << 20) + (1 << 19)
         );
-        assert_eq!(DictBytes::zeroed((2 << 20) + (1 << 20)).resident(), 4 << 20);
+        assert_eq!(
+            DictBytes::for_decoding((2 << 20) + (1 << 20)).resident(),
+            4 << 20
+        );
     }
 }
