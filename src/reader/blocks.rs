@@ -29,6 +29,16 @@ pub(crate) struct Scratch {
     dctx: Option<DCtx<'static>>,
 }
 
+impl Scratch {
+    /// The context, made on first use; None if zstd cannot make one.
+    fn dctx(&mut self) -> Option<&mut DCtx<'static>> {
+        if self.dctx.is_none() {
+            self.dctx = DCtx::try_create();
+        }
+        self.dctx.as_mut()
+    }
+}
+
 /// Decompression contexts kept for the archive's life, so a lookup does not rebuild one.
 #[derive(Default)]
 pub(crate) struct ScratchPool(Mutex<Vec<Scratch>>);
@@ -250,10 +260,7 @@ impl<'a> Ctx<'a> {
                     // The context the first block will take from the pool: one context
                     // made, not two.
                     let mut s = self.st.pool.take();
-                    if s.dctx.is_none() {
-                        s.dctx = DCtx::try_create();
-                    }
-                    let got = match s.dctx.as_mut() {
+                    let got = match s.dctx() {
                         Some(dctx) => unpack_dictionary(dctx, &stored, raw),
                         None => Err(DamageKind::Undecodable),
                     };
@@ -400,10 +407,7 @@ impl<'a> Ctx<'a> {
             _ => None,
         };
         let mut s = self.st.pool.take();
-        if s.dctx.is_none() {
-            s.dctx = DCtx::try_create();
-        }
-        let Some(dctx) = s.dctx.as_mut() else {
+        let Some(dctx) = s.dctx() else {
             return Err(undecodable());
         };
         let mut buf = Vec::with_capacity(rec.raw_len as usize);

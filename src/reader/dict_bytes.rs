@@ -39,8 +39,6 @@ enum Inner {
         /// Where the 2 MiB-aligned bytes start in `map`.
         start: usize,
         len: usize,
-        /// The bytes the dictionary keeps resident: whole huge pages, and its tail.
-        resident: usize,
     },
 }
 
@@ -115,13 +113,7 @@ impl DictBytes {
             let rest = start + huge;
             let _ = map.advise_range(memmap2::Advice::NoHugePage, rest, map.len() - rest);
         }
-        let resident = huge + if huge < len { tail } else { 0 };
-        Some(DictBytes(Inner::Mapped {
-            map,
-            start,
-            len,
-            resident,
-        }))
+        Some(DictBytes(Inner::Mapped { map, start, len }))
     }
 
     /// The bytes, to decode into.
@@ -141,7 +133,9 @@ impl DictBytes {
         match &self.0 {
             Inner::Heap(v) => v.len(),
             #[cfg(target_os = "linux")]
-            Inner::Mapped { resident, .. } => *resident,
+            // The mapping is `huge.max(len)` bytes and the room to align its start, which is
+            // never touched: whole huge pages when they cover the tail, else `len`.
+            Inner::Mapped { map, .. } => map.len() - HUGE,
         }
     }
 }
