@@ -92,7 +92,8 @@ if [ "${QUIRE_VALGRIND:-auto}" != 0 ]; then
       echo "-- quire_open_url against the servers under valgrind"
       bindings/c/tests/remote.sh "$work/remote" "$work/fixture" \
         valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
-        --errors-for-leak-kinds=definite,indirect --error-exitcode=1
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=1 \
+        --suppressions="$PWD/bindings/c/tests/ring.supp"
     fi
   elif [ "${QUIRE_VALGRIND:-auto}" = 1 ]; then
     echo "valgrind is not installed" >&2

@@ -534,6 +534,16 @@ fn metadata_disabled_without_credentials() -> bool {
         && !set("AWS_CONTAINER_CREDENTIALS_FULL_URI")
 }
 
+/// Makes ring rustls's process-wide crypto provider, unless the program has installed one:
+/// reqwest is built without a provider of its own (see `Cargo.toml`), and asks rustls for
+/// the process default when it sets up TLS.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // An error means another thread installed one first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// A parsed URL: the store that serves it, the object's path there, and a printable name.
 fn build_store(
     url: &str,
@@ -548,6 +558,7 @@ fn build_store(
         }
         Ok(path)
     };
+    install_crypto_provider();
     let agent = concat!("quire/", env!("CARGO_PKG_VERSION"));
     let store_err = |e: object_store::Error| bad(format!("cannot set up the client: {e}"));
     match parsed.scheme() {
