@@ -1,7 +1,8 @@
 //! The suites that measure the heap, as modules of one test binary with one counting global
-//! allocator (`common::alloc`). Its peak is the whole process's, so every test here holds
-//! `common::alloc::serial()` while it runs, and they run one at a time. Run one suite with
-//! e.g. `cargo test -p quire --test bounded hostile::`.
+//! allocator (`common::alloc`). Its peak is the whole process's, so every test here runs in a
+//! process of its own (`common::alloc::alone()`: libtest's process starts the binary again for
+//! each test), as many side by side as libtest has threads. Run one suite with e.g.
+//! `cargo test -p quire --test bounded hostile::`.
 //!
 //! The other suites are modules of tests/integration.rs.
 

@@ -10,7 +10,7 @@
 //! well (Linux, when `/proc/self/clear_refs` is writable).
 
 use crate::common;
-use crate::common::alloc::serial;
+use crate::common::alloc::alone;
 
 use std::io::Write;
 use std::sync::{mpsc, OnceLock};
@@ -253,7 +253,7 @@ fn assert_damaged_at_open(o: &Outcome, want: impl Fn(Location, DamageKind) -> bo
 
 #[test]
 fn the_base_archives_are_clean() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     for (items, bytes) in [base(), deep()] {
         let depth = get_field(&bytes, "index_depth");
         let o = exercise(bytes, keys(&items));
@@ -322,7 +322,7 @@ fn is_decode_failure(k: DamageKind) -> bool {
 
 #[test]
 fn decompression_bomb_is_an_error_with_bounded_memory() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // (frame, what the reader must say)
     type Case = (&'static str, Vec<u8>, fn(DamageKind) -> bool);
     use format::blocks::FrameProblem;
@@ -388,7 +388,7 @@ fn decompression_bomb_is_an_error_with_bounded_memory() {
 
 #[test]
 fn frames_that_break_the_block_rules_are_errors() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     use format::blocks::FrameProblem;
     // The body of bomb_archive's entry, so that a good frame of it reads.
     let raw = vec![7u8; 64 << 10];
@@ -464,7 +464,7 @@ fn frames_that_break_the_block_rules_are_errors() {
 
 #[test]
 fn absurd_counts_in_the_header() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let prelude =
         |k: fn(DamageKind) -> bool| move |at: Location, kind| at == Location::Prelude && k(kind);
     let over = |k| matches!(k, DamageKind::OverLimit { .. });
@@ -618,7 +618,7 @@ fn absurd_counts_in_the_header() {
 
 #[test]
 fn section_lengths_and_offsets_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let data = SectionId::Data as u32;
     let index = SectionId::Index as u32;
     let tiling = |_: Location, k| k == DamageKind::Violates(Rule::Tiling);
@@ -670,7 +670,7 @@ fn section_lengths_and_offsets_that_lie() {
 
 #[test]
 fn dictionary_sections_of_absurd_size() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // Claimed length far past the file.
     let o = patched(|b| patch_section(b, SectionId::Dict as u32, "length", |_| 1 << 62));
     assert!(o.open_error.is_some(), "{o:#?}");
@@ -710,7 +710,7 @@ fn with_dict_section(stored: Vec<u8>) -> (Vec<u8>, Vec<String>) {
 
 #[test]
 fn garbage_dictionary_is_an_error_on_use() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     for garbage in [
         b"\x37\xA4\x30\xEC\x01\x02\x03\x04garbage that is no dictionary".to_vec(),
         Rng::new(5).bytes(4096),
@@ -731,7 +731,7 @@ fn garbage_dictionary_is_an_error_on_use() {
 
 #[test]
 fn dictionary_frames_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // (what the DICT section holds, what the error says, allocation allowed)
     let cases: Vec<(&str, Vec<u8>, DamageKind, usize)> = vec![
         (
@@ -838,7 +838,7 @@ fn dictionary_frames_that_lie() {
 
 #[test]
 fn dictionary_kind_must_agree_with_the_raw_flag() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // RAW_DICT without a dictionary.
     let o = crafted(|p| p.header.required_flags |= format::REQUIRED_RAW_DICT);
     assert_damaged_at_open(&o, |at, k| {
@@ -873,7 +873,7 @@ fn dictionary_kind_must_agree_with_the_raw_flag() {
 
 #[test]
 fn meta_and_ctypes_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // META: a name length past its end; a value length past it; not UTF-8; a repeated name.
     for (what, tail) in [
         ("name past the end", vec![0xFF, 0x7F, b'x']),
@@ -952,7 +952,7 @@ const TITLE_AND_META: usize = 9; // a title, metadata and a body
 
 #[test]
 fn the_chosen_entries_are_what_the_tests_assume() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let items = base_items();
     assert!(items[PLAIN].title.is_none() && !items[PLAIN].body.is_empty());
     assert!(items[TITLED].title.is_some() && items[TITLED].body.len() >= 40);
@@ -962,7 +962,7 @@ fn the_chosen_entries_are_what_the_tests_assume() {
 
 #[test]
 fn entry_leads_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // Over the 16 MiB limit: refused when the page is decoded.
     let o = crafted(|p| p.entry_mut(TITLED).lead_len = MAX_LEAD_LEN + 1);
     assert!(
@@ -1039,7 +1039,7 @@ fn entry_leads_that_lie() {
 
 #[test]
 fn entry_body_lengths_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     for len in [BODY_LEN_LIMIT - 1, 1 << 47, 1 << 32, 1 << 20] {
         let o = crafted(|p| p.entry_mut(PLAIN).body_len = len);
         assert!(o.open_error.is_none());
@@ -1110,7 +1110,7 @@ fn entry_body_lengths_that_lie() {
 
 #[test]
 fn entry_fields_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let cases: Vec<(DamageKind, Edit)> = vec![
         (
             DamageKind::UnknownContentType(999),
@@ -1152,7 +1152,7 @@ fn entry_fields_that_lie() {
 /// chain resealed), in the root page and in a page of INDEX.
 #[test]
 fn entry_encodings_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     for deep_tree in [false, true] {
         // The key of PLAIN with a marker byte we can find in its encoding.
         let marker = |p: &mut Parts| {
@@ -1202,7 +1202,7 @@ fn entry_encodings_that_lie() {
 
 #[test]
 fn restart_offsets_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let (items, bytes) = base();
     let an = Anatomy::of(&bytes);
     let page = &an.pages[0];
@@ -1225,7 +1225,7 @@ fn restart_offsets_that_lie() {
 
 #[test]
 fn keys_out_of_order_are_an_error_not_a_wrong_list() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     for deep_tree in [false, true] {
         let (items, bytes) = if deep_tree { deep() } else { base() };
         let an = Anatomy::of(&bytes);
@@ -1318,7 +1318,7 @@ type PageEdit = Box<dyn Fn(&mut Parts, usize)>;
 
 #[test]
 fn block_records_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // Records that break §5 or §6.2 on their own: the page holding them is refused when it is
     // parsed (§6.1, "What a page parses") — the root page at open, a page of INDEX on its
     // first use — and the error names the page, not the block.
@@ -1489,7 +1489,7 @@ fn block_records_that_lie() {
 
 #[test]
 fn runs_of_blocks_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let (items, bytes) = deep();
     let parts = Parts::parse(&bytes);
     let with_run = |f: &dyn Fn(&mut Parts)| {
@@ -1553,7 +1553,7 @@ impl BlockRecordExt for format::BlockRecord {
 
 #[test]
 fn branches_that_lie() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let root = |k: DamageKind| move |at: Location, kind| at == Location::Root && kind == k;
     let node =
         |k: DamageKind| move |at: Location, kind| matches!(at, Location::Node(_)) && kind == k;
@@ -1719,7 +1719,7 @@ fn branches_that_lie() {
 
 #[test]
 fn a_damaged_page_costs_only_its_entries() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let (items, bytes) = deep();
     let an = Anatomy::of(&bytes);
     let p = 2;
@@ -1761,7 +1761,7 @@ fn a_damaged_page_costs_only_its_entries() {
 
 #[test]
 fn every_field_of_the_prelude_set_to_extremes_is_handled() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // Each numeric field of the header and the section table through extreme values,
     // prelude CRC fixed afterwards: whatever happens, no panic, bounded time and memory,
     // and every change noticed except the harmless ones (a newer minor version, unknown
@@ -1825,7 +1825,7 @@ fn every_field_of_the_prelude_set_to_extremes_is_handled() {
 
 #[test]
 fn every_field_of_an_entry_and_a_block_record_set_to_extremes_is_handled() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // With every checksum recomputed, some of these are indistinguishable from another
     // valid archive (an attacker's, spec §12); none may panic, hang or allocate much.
     let (items, bytes) = deep();

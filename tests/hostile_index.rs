@@ -20,7 +20,7 @@
 //! for each entry read from it.
 
 use crate::common;
-use crate::common::alloc::serial;
+use crate::common::alloc::alone;
 
 use std::fmt::Write as _;
 
@@ -294,7 +294,7 @@ fn check_class(cases: Vec<Case>, class: u8) -> Vec<Figures> {
 
 #[test]
 fn the_builder_lays_out_what_the_writer_does_and_intact_trees_are_walked_once() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // A writer's own tree of depth 2 (1500 entries in pages of at most 32 bytes), and the
     // index base laid out at depths 1, 2 and 3.
     let (_, writer_depth2) = writer_archive(1500, 32);
@@ -368,7 +368,7 @@ fn intact_trees(parts: &Parts) -> Vec<(String, Vec<u8>, u64)> {
 
 #[test]
 fn class1_a_branch_whose_child_is_itself() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let cases = class1();
     // The CRC in the branch's record of itself is its own CRC: the chain holds, and only the
     // place rule (children before their parent, §6.4) stops the reader.
@@ -411,7 +411,7 @@ fn node_bytes(bytes: &[u8], at: u64) -> &[u8] {
 
 #[test]
 fn class2_branches_that_share_children() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let figures = check_class(class2(), 2);
     // The bombs claim hundreds of times the entries they hold; open refuses them in
     // constant work.
@@ -423,7 +423,7 @@ fn class2_branches_that_share_children() {
 
 #[test]
 fn class3_blocks_over_the_limit_and_huge_zero_blocks() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     check_class(class3(), 3);
     // The largest block a 3.1 file may hold, 4 MiB of zeros, reads: every operation stays
     // within its two block buffers and the block cache, and each block is decompressed once.
@@ -474,7 +474,7 @@ fn status_kib(field: &str) -> Option<u64> {
 
 #[test]
 fn class4_what_verify_let_pass() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let cases = class4();
     // The shared body pointing into another page's lead: the lookup answers (it cannot tell
     // in O(1)), with bytes of that lead; verify alone names the entry.
@@ -501,7 +501,7 @@ fn class4_what_verify_let_pass() {
 
 #[test]
 fn class5_silent_wrong_answers() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     check_class(class5(), 5);
     // The mirror of the separator case: a separator at the last key of the child before it
     // (still increasing). A walk lists that key, then stops at the next page with
@@ -790,7 +790,7 @@ fn work_of(bytes: Vec<u8>) -> Work {
 
 #[test]
 fn inflated_entry_counts_keep_the_work_bounded_by_the_file() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let mut table = String::new();
     for v in inflated_variants() {
         let file_len = v.bytes.len() as u64;
@@ -848,7 +848,7 @@ fn inflated_entry_counts_keep_the_work_bounded_by_the_file() {
 /// forgetting it would stop the walk at the second visit of B.
 #[test]
 fn a_walk_never_visits_a_node_twice_even_after_skipping_one() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let (_, parts) = index_base();
     let (bytes, nodes) = revisit_after_skip(&parts, 500);
     let file_len = bytes.len() as u64;
@@ -887,7 +887,7 @@ fn a_walk_never_visits_a_node_twice_even_after_skipping_one() {
 /// block's failure next to the block cache would do the same for every reader.
 #[test]
 fn a_damaged_block_is_decoded_once_per_command() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let mut rng = common::Rng::new(64);
     let items: Vec<common::Item> = (0..64)
         .map(|i| common::Item::new(format!("big/{i:02}"), common::text(&mut rng, 64 << 10)))

@@ -22,7 +22,7 @@
 #![cfg(feature = "fulltext")]
 
 use crate::common;
-use crate::common::alloc::serial;
+use crate::common::alloc::alone;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -714,7 +714,7 @@ fn spread(n: usize, step: usize, tf: impl Fn(usize) -> u32) -> Vec<(u32, u32)> {
 
 #[test]
 fn a_crafted_index_laid_out_honestly_answers_as_the_brute_force() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 600;
     let mut idx = Idx::new(n);
     idx.pages = vec![
@@ -791,7 +791,7 @@ fn raw_headed(b: &Base, idx: &Idx, p: &[(u32, u32)]) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn huge_claims_in_the_header_and_the_term_records() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 600;
     let mut idx = Idx::new(n);
     idx.pages = vec![vec![
@@ -935,7 +935,7 @@ fn huge_claims_in_the_header_and_the_term_records() {
 
 #[test]
 fn blocks_that_lie_about_their_documents() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 600;
     let mut idx = Idx::new(n);
     let all = spread(n, 1, |d| 1 + d as u32 % 4);
@@ -1089,7 +1089,7 @@ fn blocks_that_lie_about_their_documents() {
 
 #[test]
 fn norms_of_zero() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 600;
     let mut idx = Idx::new(n);
     idx.pages = vec![vec![
@@ -1134,7 +1134,7 @@ fn norms_of_zero() {
 
 #[test]
 fn a_root_of_4_mib_of_term_page_records() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 600;
     let mut idx = Idx::new(n);
     idx.compress = false;
@@ -1183,7 +1183,7 @@ fn a_root_of_4_mib_of_term_page_records() {
 
 #[test]
 fn sixty_four_terms_each_in_every_document() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 2500;
     let mut idx = Idx::new(n);
     let terms: Vec<String> = (0..64).map(|k| format!("w{k:02}")).collect();
@@ -1216,7 +1216,7 @@ fn sixty_four_terms_each_in_every_document() {
 /// its worst are passed over undecoded, and the answer is still the brute force's.
 #[test]
 fn a_full_heap_passes_over_blocks_by_their_bounds() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 4096;
     let mut idx = Idx::new(n);
     // Both terms in every document, once; 9 times in every 1,000th.
@@ -1245,7 +1245,7 @@ fn a_full_heap_passes_over_blocks_by_their_bounds() {
 
 #[test]
 fn limits_of_10_000() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 12_000;
     let mut idx = Idx::new(n);
     idx.pages = vec![vec![
@@ -1266,7 +1266,7 @@ fn limits_of_10_000() {
 
 #[test]
 fn document_pages_at_their_limits() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // Keys of 4,007 bytes: 256 of them a page are 1,025,792 bytes decoded (§15.8: at most
     // 1 MiB), from about 10 bytes a row front-coded.
     fn long_key(i: usize) -> String {
@@ -1310,7 +1310,7 @@ fn document_pages_at_their_limits() {
 /// document order) and stops, so with limit 10 it finds nothing and with 10,000 the last.
 #[test]
 fn phrases_over_many_candidates() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 1500;
     let opts = WriterOptions::new()
         .index(IndexKind::Full)
@@ -1386,7 +1386,7 @@ fn phrases_over_many_candidates() {
 /// in each: the term pages kept decoded stay within the cache's weight.
 #[test]
 fn a_query_over_sixteen_full_term_pages() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let n = 600;
     let per = 10_000;
     let mut idx = Idx::new(n);
@@ -1425,7 +1425,7 @@ fn a_query_over_sixteen_full_term_pages() {
 
 #[test]
 fn sixty_four_long_heads_are_read_in_windows() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // 63 lists of 1024 blocks (every document, tf 1), each head ~10 KB, and one short list
     // of three documents: the intersection seeks those three in every long list.
     let n = 1024 * search::BLOCK_POSTINGS;

@@ -22,7 +22,7 @@
 //! Tests run one at a time (the allocator's peak is global).
 
 use crate::common;
-use crate::common::alloc::serial;
+use crate::common::alloc::alone;
 
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord};
 use quire::format::titles::{
@@ -837,7 +837,7 @@ fn cases(names: &[&str]) -> Vec<Case> {
 }
 
 fn run(names: &[&str]) {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let mut found = 0;
     for c in cases(names) {
         found += 1;

@@ -3,7 +3,7 @@
 //! (measured by a counting global allocator).
 
 use crate::common;
-use crate::common::alloc::serial;
+use crate::common::alloc::alone;
 
 use std::fs;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -144,7 +144,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn add_reader_round_trips_across_many_blocks() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let block = 1024;
     let model = bodies(block);
     for dictionary in [
@@ -200,7 +200,7 @@ fn add_reader_round_trips_across_many_blocks() {
 
 #[test]
 fn add_reader_picks_the_dictionary_where_add_does() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     // A small sample, so that long bodies reach it in the middle: the dictionary must be
     // picked from the same bytes either way.
     let o = opts()
@@ -229,7 +229,7 @@ fn add_reader_picks_the_dictionary_where_add_does() {
 
 #[test]
 fn add_reader_deduplicates_bodies_up_to_a_block() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let small = text(1, 500);
     let long = text(2, 5000);
     let mut w = ArchiveWriter::in_memory(opts().block_size(1024)).unwrap();
@@ -266,7 +266,7 @@ fn add_reader_deduplicates_bodies_up_to_a_block() {
 
 #[test]
 fn add_reader_wants_the_body_in_one_place() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let mut w = ArchiveWriter::in_memory(opts()).unwrap();
     let e = NewEntry::new("k", b"inline body");
     assert!(matches!(
@@ -284,7 +284,7 @@ fn add_reader_wants_the_body_in_one_place() {
 
 #[test]
 fn a_reader_failing_midway_adds_nothing_and_the_writer_goes_on() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out.quire");
     let mut w = ArchiveWriter::create(&target, opts().block_size(1024)).unwrap();
@@ -320,7 +320,7 @@ fn a_reader_failing_midway_adds_nothing_and_the_writer_goes_on() {
 /// A body reader failing at any point adds nothing: what the spool took of it is cut off.
 #[test]
 fn a_failing_body_reader_adds_nothing_and_leaves_the_writer_usable() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     for ok in [0, 100, 200_000] {
         let mut w = ArchiveWriter::in_memory(opts().block_size(4096)).unwrap();
         w.add(&NewEntry::new("a", b"first")).unwrap();
@@ -348,7 +348,7 @@ fn a_failing_body_reader_adds_nothing_and_leaves_the_writer_usable() {
 
 #[test]
 fn overwrite_never_leaves_an_existing_target_intact() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("a.quire");
     fs::write(&target, b"precious").unwrap();
@@ -372,7 +372,7 @@ fn overwrite_never_leaves_an_existing_target_intact() {
 
 #[test]
 fn overwrite_replace_replaces_the_target() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("a.quire");
     fs::write(&target, b"old").unwrap();
@@ -389,7 +389,7 @@ fn overwrite_replace_replaces_the_target() {
 
 #[test]
 fn finish_works_for_any_writer() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let mut file = tempfile::tempfile().unwrap();
     let mut w = ArchiveWriter::new(file.try_clone().unwrap(), opts()).unwrap();
     w.add(&NewEntry::new("k", b"v")).unwrap();
@@ -416,7 +416,7 @@ fn archives_get_the_usual_file_mode() {
         w.finish().unwrap();
         return;
     }
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("sh")
         .arg("-c")
@@ -444,7 +444,7 @@ fn archives_get_the_usual_file_mode() {
 
 #[test]
 fn a_256_mib_body_streams_in_bounded_memory() {
-    let _g = serial();
+    let Some(_g) = alone() else { return };
     let len = 256 * MIB as u64;
     let base = common::alloc::start();
     // Default options (a dictionary sampled from the first 16 MiB, all cores) but a fast

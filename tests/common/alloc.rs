@@ -1,8 +1,8 @@
 //! A global allocator that tracks the bytes currently allocated and their peak, for tests
 //! that assert bounded memory. A test binary installs it with
 //! `#[global_allocator] static ALLOC: common::alloc::Counting = common::alloc::Counting;`
-//! (tests/bounded.rs does, for the suites that measure), and its tests hold [`serial`] while
-//! they run.
+//! (tests/bounded.rs does, for the suites that measure), and each of its tests runs in a process
+//! of its own through [`alone`].
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -56,14 +56,52 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
-/// The peak is the whole process's: every test of a binary that measures it holds this lock
-/// while it runs (through [`serial`]), so that tests run one at a time and the peak of one is
-/// not another's.
+/// The peak is the whole process's: a test that measures it holds this lock while it runs
+/// (through [`serial`], or [`alone`] where it cannot have a process of its own), so that the
+/// peak of one test is not another's.
 pub static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Takes [`SERIAL`] for a test, whether or not a test that held it before failed.
 pub fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Set in the process [`alone`] starts for one test.
+const ALONE_ENV: &str = "QUIRE_TEST_ALONE";
+
+/// Runs the calling test in a process of its own, so that its peak is not another test's and
+/// the tests of a measuring binary still run side by side (as many as libtest's threads).
+///
+/// Call it first in the test: `let Some(_g) = alone() else { return };`.
+/// - In libtest's process it starts this test binary again with only this test
+///   (`--exact`, named by libtest's thread), waits, fails the test with the child's output
+///   unless the child ran exactly this test and passed, and returns `None`: the test is done.
+/// - In that child, or where libtest runs tests on its main thread (`--test-threads=1`,
+///   where the thread has no test's name), it returns [`serial`]'s guard and the test runs
+///   here, one at a time.
+pub fn alone() -> Option<MutexGuard<'static, ()>> {
+    let thread = std::thread::current();
+    let name = match thread.name() {
+        Some(n) if n != "main" && std::env::var_os(ALONE_ENV).is_none() => n.to_string(),
+        _ => return Some(serial()),
+    };
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([&name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE_ENV, &name)
+        .output()
+        .expect("cannot start the test binary again");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed;"),
+        "{name}, in a process of its own: {}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    // What the test printed, for `--nocapture` and for libtest's report.
+    print!("{stdout}");
+    eprint!("{stderr}");
+    None
 }
 
 /// Starts measuring: the peak is reset to what is allocated now, which is returned.
