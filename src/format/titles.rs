@@ -91,7 +91,7 @@ pub fn fold(s: &str) -> String {
     let cased = caseless::default_case_fold_str(&decomposed);
     cased
         .nfkd()
-        .filter(|&c| get_general_category(c) != GeneralCategory::NonspacingMark)
+        .filter(|&c| !is_nonspacing_mark(c))
         .nfc()
         .collect()
 }
@@ -117,9 +117,19 @@ pub fn fold_title(text: &str) -> String {
     f
 }
 
+/// General category Mn. ASCII has none, and is answered without the category tables (an
+/// unoptimised build copies them onto the stack on each lookup).
+fn is_nonspacing_mark(c: char) -> bool {
+    !c.is_ascii() && get_general_category(c) == GeneralCategory::NonspacingMark
+}
+
 /// A word character (§14.1): general category L*, N* or M*.
 pub fn is_word_char(c: char) -> bool {
     use GeneralCategory as G;
+    // In ASCII, the letters (Lu, Ll) and the digits (Nd) are the only L*, N* and M*.
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     matches!(
         get_general_category(c),
         G::UppercaseLetter
@@ -882,6 +892,34 @@ pub fn decode_tops(raw: &[u8], tops_n: u8, expect: u32) -> Result<TopsPage, Dama
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_answers_as_the_category_tables_do() {
+        use GeneralCategory as G;
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let category = get_general_category(c);
+            let word = matches!(
+                category,
+                G::UppercaseLetter
+                    | G::LowercaseLetter
+                    | G::TitlecaseLetter
+                    | G::ModifierLetter
+                    | G::OtherLetter
+                    | G::DecimalNumber
+                    | G::LetterNumber
+                    | G::OtherNumber
+                    | G::NonspacingMark
+                    | G::SpacingMark
+                    | G::EnclosingMark
+            );
+            assert_eq!(is_word_char(c), word, "{c:?}: {category:?}");
+            assert_eq!(is_nonspacing_mark(c), category == G::NonspacingMark, "{c:?}");
+        }
+        // Past ASCII the tables answer: a combining acute accent is Mn and a word character.
+        assert!(is_nonspacing_mark('\u{301}') && is_word_char('\u{301}'));
+        assert!(is_word_char('é') && !is_word_char('\u{a0}'));
+    }
 
     #[test]
     fn folding_matches_the_spec_examples() {
