@@ -11,9 +11,9 @@
 //!   operation decompresses each block at most once.
 //!
 //! And a test inflates the entry count every way it can and shows the work of iteration,
-//! prefix listing and verification bounded by the file's length. Tests run one at a time
-//! (the allocator's peak is global); each exercise runs on a worker thread with a deadline,
-//! so that a hang is a failure, not a stuck test run.
+//! prefix listing and verification bounded by the file's length. Each test runs in a process
+//! of its own (the allocator's peak is global: `common::alloc::alone`); each exercise runs
+//! on a worker thread with a deadline, so that a hang is a failure, not a stuck test run.
 //!
 //! Two tests at the end keep two bugs found here fixed: a walk that goes on after a node it
 //! could not read must not visit nodes again, and a damaged block must not be decoded again

@@ -18,7 +18,7 @@
 //! document row per result, every one of which takes at least a byte of the section. Every
 //! case runs again over a source flagged remote (as a URL is), with the same bounds.
 //!
-//! Tests run one at a time (the allocator's peak is global).
+//! Each test runs in a process of its own (the allocator's peak is global): `common::alloc::alone`.
 #![cfg(feature = "fulltext")]
 
 use crate::common;

@@ -19,7 +19,7 @@
 //! - full verification reads each list page once and each tops page at most twice (once
 //!   to check it, once in order for the tops lists): `visits ≤ pages + 2 · tops`.
 //!
-//! Tests run one at a time (the allocator's peak is global).
+//! Each test runs in a process of its own (the allocator's peak is global): `common::alloc::alone`.
 
 use crate::common;
 use crate::common::alloc::alone;

@@ -914,7 +914,11 @@ mod tests {
                     | G::EnclosingMark
             );
             assert_eq!(is_word_char(c), word, "{c:?}: {category:?}");
-            assert_eq!(is_nonspacing_mark(c), category == G::NonspacingMark, "{c:?}");
+            assert_eq!(
+                is_nonspacing_mark(c),
+                category == G::NonspacingMark,
+                "{c:?}"
+            );
         }
         // Past ASCII the tables answer: a combining acute accent is Mn and a word character.
         assert!(is_nonspacing_mark('\u{301}') && is_word_char('\u{301}'));
