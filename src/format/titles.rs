@@ -125,13 +125,18 @@ fn is_nonspacing_mark(c: char) -> bool {
 
 /// A word character (§14.1): general category L*, N* or M*.
 pub fn is_word_char(c: char) -> bool {
-    use GeneralCategory as G;
     // In ASCII, the letters (Lu, Ll) and the digits (Nd) are the only L*, N* and M*.
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
+    is_word_category(get_general_category(c))
+}
+
+/// The general categories of word characters (§14.1): L*, N* and M*.
+fn is_word_category(category: GeneralCategory) -> bool {
+    use GeneralCategory as G;
     matches!(
-        get_general_category(c),
+        category,
         G::UppercaseLetter
             | G::LowercaseLetter
             | G::TitlecaseLetter
@@ -895,28 +900,14 @@ mod tests {
 
     #[test]
     fn ascii_answers_as_the_category_tables_do() {
-        use GeneralCategory as G;
         for b in 0u8..128 {
             let c = char::from(b);
             let category = get_general_category(c);
-            let word = matches!(
-                category,
-                G::UppercaseLetter
-                    | G::LowercaseLetter
-                    | G::TitlecaseLetter
-                    | G::ModifierLetter
-                    | G::OtherLetter
-                    | G::DecimalNumber
-                    | G::LetterNumber
-                    | G::OtherNumber
-                    | G::NonspacingMark
-                    | G::SpacingMark
-                    | G::EnclosingMark
-            );
+            let word = is_word_category(category);
             assert_eq!(is_word_char(c), word, "{c:?}: {category:?}");
             assert_eq!(
                 is_nonspacing_mark(c),
-                category == G::NonspacingMark,
+                category == GeneralCategory::NonspacingMark,
                 "{c:?}"
             );
         }
