@@ -101,6 +101,8 @@ pub enum Rule {
     NodeKind,
     /// A node is 1..=16384 bytes (§6.1).
     NodeLength,
+    /// A packed node declares 1..=16384 bytes, at most 16 × its own length (§6.5).
+    PackedNode,
     /// Entry counts of a branch's children add up, none is zero (§6.3).
     EntryCount,
     /// Separators: the first empty, then increasing, each between its neighbours' keys
@@ -162,6 +164,9 @@ impl fmt::Display for Rule {
             Rule::BlockRun => "block records do not follow each other or disagree",
             Rule::NodeKind => "the node's kind does not match its level",
             Rule::NodeLength => "a node's length is not in 1..=16384",
+            Rule::PackedNode => {
+                "a packed node declares no bytes, over 16384, or over 16 × its own length"
+            }
             Rule::EntryCount => "entry counts do not add up",
             Rule::Separator => "separators are out of order",
             Rule::Restart => "a restart entry or offset is malformed",

@@ -18,6 +18,7 @@ mod damage_walks;
 mod fetch_what_is_used;
 #[cfg(feature = "jsonl")]
 mod jsonl;
+mod packed_nodes;
 mod proptest_model;
 mod ranges;
 mod remote_preset;

@@ -532,10 +532,12 @@ impl Recorder {
 
 /// Entries with a dictionary, a key index of at least 2 levels under its root (small pages),
 /// and two rare words: `zyzzyva` in 4 documents (an inline list), `quokka` in 50 (a list in
-/// POSTINGS). `pad`: bytes added to every key, to make the key index larger.
+/// POSTINGS). `pad`: bytes added to every key, to make the key index larger (its nodes then
+/// stored raw: the padded keys would pack, §6.5, and the point is an index over 256 KiB).
 fn rare_word_archive(pad: usize) -> Vec<u8> {
     let mut r = Rng(23);
     let opts = WriterOptions::new()
+        .pack_nodes(pad == 0)
         .level(1)
         .index(IndexKind::Full)
         .metadata("language", "eng")

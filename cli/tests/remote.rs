@@ -25,7 +25,7 @@ mod fixture;
 
 use fixture::{Nginx, Request, S3};
 use quire::format::header::Prelude;
-use quire::format::nodes::{child_for_key, decode_branch, find_in_page, PageHead};
+use quire::format::nodes::{child_for_key, decode_branch, find_in_page, unpack_node, PageHead};
 use quire::format::{SectionId, MAX_PRELUDE_LEN};
 use quire::{Archive, ArchiveWriter, Date, DictionaryMode, NewEntry, ReadError, WriterOptions};
 use std::collections::HashSet;
@@ -202,7 +202,8 @@ impl Model {
         let children = decode_branch(p.root, 0).unwrap();
         let c = child_for_key(&children, key.as_bytes()).unwrap();
         let start = self.index.start + c.offset;
-        let page = &bytes[start as usize..(start + u64::from(c.len)) as usize];
+        let stored = &bytes[start as usize..(start + u64::from(c.len)) as usize];
+        let page = &unpack_node(stored, true).unwrap()[..];
         let head = PageHead::decode(page).unwrap();
         let (_, rec) = find_in_page(page, &head, key.as_bytes()).unwrap().unwrap();
         // The lead (title) is read with the body: both lie in one block for entries below

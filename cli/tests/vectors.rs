@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 use quire::format::chain::{reseal, reseal_sections, Reseal};
 use quire::format::entries::{EntryDecoder, EntryEncoder};
 use quire::format::header::{encode_prelude, prelude_len, Prelude, SectionRecord, HEADER_FIELDS};
-use quire::format::nodes::{decode_branch, encode_branch, encode_page, Child, PageHead};
+use quire::format::nodes::{
+    decode_branch, encode_branch, encode_page, unpack_node, Child, PageHead, KIND_PACKED,
+    PACKED_RATIO,
+};
 use quire::format::{self, BlockRecord, Codec, EntryRecord, Header, SectionId};
 use quire::{
     Archive, ArchiveWriter, DamageKind, Date, DictionaryMode, Location, NewEntry, ReadError, Rule,
@@ -46,6 +49,8 @@ fn opts(block_size: u32, dictionary: DictionaryMode) -> WriterOptions {
         .dictionary(dictionary)
         .dict_size(1024)
         .threads(1)
+        // Raw nodes (§6.2, §6.3) in every vector but `packed`, which tests §6.5.
+        .pack_nodes(false)
         .created(1_000_000_000)
         .metadata("title", "quire test vector")
         .metadata("source", "spec/vectors")
@@ -74,7 +79,7 @@ fn text(i: usize, words: usize) -> String {
 }
 
 /// The archives the writer makes, by name.
-const WRITTEN: [&str; 9] = [
+const WRITTEN: [&str; 10] = [
     "empty",
     "small",
     "dict",
@@ -84,6 +89,7 @@ const WRITTEN: [&str; 9] = [
     "depth1",
     "depth2",
     "depth2-blocks",
+    "packed",
 ];
 /// Written archives edited in ways a reader must accept (§2.2–§2.4, §5).
 const EDITED: [&str; 4] = ["optional-flag", "optional-section", "minor", "trained-dict"];
@@ -94,6 +100,23 @@ fn depth2_blocks_key(i: usize) -> String {
     let prefix = "depth/two/with/blocks/".to_string() + &"a-long-shared-key-prefix/".repeat(12);
     format!("{prefix}{i:04}")
 }
+
+/// `packed`'s keys: pairs of long keys of words (which pack, even alone in a page) that
+/// differ only in their last byte, so that half the separators are long and the branch over
+/// the pages outgrows the prelude (a level of branches, which pack too, their separators
+/// words, not one repeated string: within the ratio bound); then `short/` keys, whose pages
+/// are too small to pack.
+fn packed_key(i: usize) -> String {
+    if i < PACKED_PAIRS * 2 {
+        let words = text(500 + i / 2, 70).replace(' ', "-");
+        format!("packed/{words}/{}", ["a", "b"][i % 2])
+    } else {
+        format!("short/{i}")
+    }
+}
+
+/// Pairs of long keys in `packed`.
+const PACKED_PAIRS: usize = 64;
 
 fn build(name: &str) -> Vec<u8> {
     let o = match name {
@@ -107,6 +130,10 @@ fn build(name: &str) -> Vec<u8> {
         "depth2" => opts(4096, DictionaryMode::Off).page_size(32),
         "depth2-blocks" => opts(128, DictionaryMode::Off).page_size(32),
         "depth1" => opts(512, DictionaryMode::Off).page_size(256),
+        // One entry per page, the pages of long keys and their branches packed (§6.5).
+        "packed" => opts(128, DictionaryMode::Off)
+            .page_size(32)
+            .pack_nodes(true),
         _ => opts(512, DictionaryMode::On),
     };
     let mut w = ArchiveWriter::in_memory(o).unwrap();
@@ -170,6 +197,12 @@ fn build(name: &str) -> Vec<u8> {
                 let key = format!("foreign/{i:02}");
                 let title = format!("Item {i}");
                 w.add(&NewEntry::new(&key, body.as_bytes()).title(&title))
+                    .unwrap();
+            }
+        }
+        "packed" => {
+            for i in 0..PACKED_PAIRS * 2 + 4 {
+                w.add(&NewEntry::new(&packed_key(i), text(400 + i, 7).as_bytes()))
                     .unwrap();
             }
         }
@@ -360,6 +393,7 @@ impl Apart {
     }
 
     fn walk(&mut self, node: &[u8], index: &[u8], level: usize) {
+        let node = &unpack_node(node, true).unwrap()[..];
         if level == 0 {
             let head = PageHead::decode(node).unwrap();
             let mut d = EntryDecoder::new(node, head.entries_at, head.restarts_at, 0);
@@ -415,8 +449,13 @@ impl Apart {
         }
     }
 
-    /// INDEX and the root.
-    fn encode_index(&self) -> (Vec<u8>, Vec<u8>) {
+    /// INDEX and the root, each node below the root stored as `store(level, i, node)` gives
+    /// it (`i`: its place in its level, from 0), its record in its parent that of the bytes
+    /// stored.
+    fn encode_index_with(
+        &self,
+        store: impl Fn(usize, usize, Vec<u8>) -> Vec<u8>,
+    ) -> (Vec<u8>, Vec<u8>) {
         let mut index = Vec::new();
         let mut nodes: Vec<(Vec<u8>, u64)> = self
             .pages
@@ -429,9 +468,10 @@ impl Apart {
                 (encode_page(&p.run, &p.foreign, enc), p.entries.len() as u64)
             })
             .collect();
-        for level in &self.levels {
+        for (k, level) in self.levels.iter().enumerate() {
             let mut placed = Vec::new();
-            for (bytes, n) in &nodes {
+            for (i, (node, n)) in nodes.iter().enumerate() {
+                let bytes = &store(k, i, node.clone());
                 placed.push(Child {
                     first_entry: 0,
                     entries: *n,
@@ -459,13 +499,56 @@ impl Apart {
     }
 
     fn to_bytes(&self) -> Vec<u8> {
-        let (index, root) = self.encode_index();
+        self.to_bytes_with(|_, _, node| node)
+    }
+
+    /// As [`to_bytes`](Self::to_bytes), each node of INDEX stored as `store` gives it (see
+    /// [`encode_index_with`](Self::encode_index_with)).
+    fn to_bytes_with(&self, store: impl Fn(usize, usize, Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+        let (index, root) = self.encode_index_with(store);
         let mut s = self.s.clone();
         s.root = root;
         *s.get_mut(SectionId::Index) = index;
         *s.get_mut(SectionId::Data) = self.stored.concat();
         s.to_bytes()
     }
+}
+
+/// `node` packed as §6.5 says, whatever it gains: the kind byte 2 and one zstd frame (content
+/// size, no checksum, no dictionary id) — what the writer does, without its checks that the
+/// result is shorter and within the ratio bound.
+fn force_pack(node: &[u8]) -> Vec<u8> {
+    let mut c = zstd::bulk::Compressor::new(19).unwrap();
+    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))
+        .unwrap();
+    c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))
+        .unwrap();
+    c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))
+        .unwrap();
+    let mut out = vec![KIND_PACKED];
+    out.extend_from_slice(&c.compress(node).unwrap());
+    out
+}
+
+/// For each node of INDEX, in file order: its level and whether it is stored packed.
+fn stored_kinds(b: &[u8]) -> Vec<(u8, bool)> {
+    let s = Sections::of(b);
+    let mut out = Vec::new();
+    let mut level = s.header.index_depth;
+    let mut todo = vec![s.root.clone()];
+    while level > 0 {
+        let mut next = Vec::new();
+        for node in &todo {
+            for c in decode_branch(&unpack_node(node, true).unwrap(), 0).unwrap() {
+                let child = node_bytes(&s, &c).to_vec();
+                out.push((level - 1, child[0] == KIND_PACKED));
+                next.push(child);
+            }
+        }
+        todo = next;
+        level -= 1;
+    }
+    out
 }
 
 /// A root branch's children (with their first entry numbers).
@@ -653,7 +736,8 @@ fn accepted_vectors_read_back_and_are_reproduced() {
 /// the reject vectors change only what they mean to.
 #[test]
 fn taking_apart_and_laying_out_again_is_exact() {
-    for name in WRITTEN {
+    // `packed` is laid out again with raw nodes (its entries the same: its own test below).
+    for name in WRITTEN.iter().filter(|n| **n != "packed") {
         let b = build(name);
         assert!(Apart::of(&b).to_bytes() == b, "{name}");
         assert!(Sections::of(&b).to_bytes() == b, "{name}");
@@ -748,6 +832,24 @@ fn vectors_cover_what_the_spec_lists() {
     for name in WRITTEN {
         assert_eq!(open(name).header().minor, format::VERSION_MINOR, "{name}");
     }
+    // packed (§6.5): the flag; depth 2; pages packed beside raw ones, under packed branches;
+    // and the same entries as the archive laid out with raw nodes.
+    let packed = read("packed");
+    assert_eq!(
+        open("packed").header().required_flags,
+        format::REQUIRED_PACKED_NODES
+    );
+    assert_eq!(open("packed").header().index_depth, 2);
+    let kinds = stored_kinds(&packed);
+    assert!(
+        kinds.contains(&(0, true)) && kinds.contains(&(0, false)),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&(1, true)), "{kinds:?}");
+    assert_eq!(
+        expected_jsonl(&Apart::of(&packed).to_bytes()),
+        expected_jsonl(&packed)
+    );
     assert_eq!(open("minor").header().minor, format::VERSION_MINOR + 1);
     assert_eq!(open("optional-flag").header().optional_flags, 1 << 5);
     assert!(open("optional-section")
@@ -776,6 +878,10 @@ const REJECT: &[(&str, &str, &str, &str)] = &[
     ("index-cycle", "damaged_node", "use", "a level-1 branch whose children are the branch before it and itself, its own CRC in its record (a CRC fixed point): its children do not end before it"),
     ("index-shared-child", "damaged_node", "use", "a page listed by two branches: a walk meets it a second time, not where the previous page ended"),
     ("index-trailing-bytes", "damaged_node", "open", "a copy of the first page after the last node of INDEX (CRCs fixed): the root's children do not end at INDEX's end"),
+    ("packed-without-flag", "damaged_node", "use", "`packed` with PACKED_NODES cleared (prelude CRC fixed): a node whose kind byte is 2 matches no level"),
+    ("packed-over-ratio", "damaged_node", "use", "a page of one 3,997-byte key packed anyway (CRCs fixed): its frame declares more than 16 × the packed node's length"),
+    ("packed-twice", "damaged_node", "use", "a packed node whose frame holds a packed node (CRCs fixed): the unpacked node's kind byte is 2"),
+    ("packed-wrong-size", "damaged_node", "use", "a packed page whose frame declares one byte more than it yields (CRCs fixed)"),
     ("page-keys-out-of-order", "damaged_node", "use", "two keys of a page swapped (CRCs fixed): the page does not parse whole"),
     ("separator-above-first-key", "damaged_node", "use", "a root separator set to its page's second key (CRCs fixed): above the page's first key"),
     ("stored-checksum", "damaged_block_stored", "use", "a byte of the last block changed (section CRCs fixed, the block's stored_crc not)"),
@@ -858,6 +964,13 @@ fn reject_bytes(name: &str) -> Vec<u8> {
             reseal_sections(&mut b);
             b
         }
+        "packed-without-flag" => {
+            let mut b = build("packed");
+            set_field(&mut b, "required_flags", 0);
+            assert!(reseal(&mut b, Reseal::default()));
+            b
+        }
+        "packed-over-ratio" | "packed-twice" | "packed-wrong-size" => packed_reject(name),
         "index-cycle" => index_cycle(),
         "index-shared-child" => index_shared_child(),
         "index-trailing-bytes" => {
@@ -963,6 +1076,38 @@ fn reject_bytes(name: &str) -> Vec<u8> {
         }
         _ => unreachable!("{name}"),
     }
+}
+
+/// The packed-node reject vectors (§6.5) but `packed-without-flag`: from an archive of two
+/// one-entry pages under a root branch, a key of 4,000 bytes that repeats itself and a short
+/// one, laid out again with one page packed by hand and PACKED_NODES set.
+fn packed_reject(name: &str) -> Vec<u8> {
+    let o = opts(256, DictionaryMode::Off).page_size(32);
+    let mut w = ArchiveWriter::in_memory(o).unwrap();
+    let long = format!("{}1", "ratio/".repeat(666));
+    w.add(&NewEntry::new(&long, b"the long key's body"))
+        .unwrap();
+    w.add(&NewEntry::new("short", b"the short key's body"))
+        .unwrap();
+    let mut a = Apart::of(&w.finish_into_inner().unwrap().0.into_inner());
+    assert_eq!((a.s.header.index_depth, a.pages.len()), (1, 2));
+    a.s.header.required_flags |= format::REQUIRED_PACKED_NODES;
+    a.to_bytes_with(|_, i, node| match (name, i) {
+        ("packed-over-ratio", 0) => {
+            let packed = force_pack(&node);
+            assert!(node.len() > PACKED_RATIO * packed.len());
+            packed
+        }
+        ("packed-twice", 1) => force_pack(&force_pack(&node)),
+        ("packed-wrong-size", 1) => {
+            // Single_Segment with a 1-byte content size: the byte after the descriptor.
+            let mut packed = force_pack(&node);
+            assert_eq!(packed[5] & 0xE0, 0x20, "single segment, 1-byte size");
+            packed[6] += 1;
+            packed
+        }
+        _ => node,
+    })
 }
 
 /// `frame` (a single-segment zstd frame) with a header that declares a window of
@@ -1252,6 +1397,24 @@ fn index_reject_vectors_fail_for_the_reason_they_name() {
         matches!(
             kind,
             DamageKind::Violates(Rule::KeyBounds | Rule::Separator)
+        ),
+        "{kind}"
+    );
+    for (name, want) in [
+        ("packed-without-flag", DamageKind::Violates(Rule::NodeKind)),
+        ("packed-over-ratio", DamageKind::Violates(Rule::PackedNode)),
+        ("packed-twice", DamageKind::Violates(Rule::NodeKind)),
+    ] {
+        let (at, kind) = first(name);
+        assert!(matches!(at, Location::Node(_)), "{name}: {at}");
+        assert_eq!(kind, want, "{name}");
+    }
+    let (at, kind) = first("packed-wrong-size");
+    assert!(matches!(at, Location::Node(_)), "{at}");
+    assert!(
+        matches!(
+            kind,
+            DamageKind::Undecodable | DamageKind::WrongLength { .. }
         ),
         "{kind}"
     );

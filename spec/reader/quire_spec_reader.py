@@ -106,6 +106,8 @@ KEY_MAX = 4096
 SEP_MAX = 4096
 NODE_ENTRIES_MAX = 65535
 ENTRY_MIN_BYTES = 7          # §6.4: every entry takes at least 7 bytes of its page
+KIND_PACKED = 2              # §6.5: the kind byte of a packed node
+PACKED_RATIO = 16            # §6.5: a packed node unpacks to at most 16 × its stored length
 U32_MAX = (1 << 32) - 1
 U64_MAX = (1 << 64) - 1
 
@@ -115,7 +117,8 @@ SEC_TITLES = 4               # §14: optional, read for suggestions only (not ch
 
 RF_DICT = 1 << 0
 RF_RAW_DICT = 1 << 1
-RF_KNOWN = RF_DICT | RF_RAW_DICT
+RF_PACKED_NODES = 1 << 2     # §2.4, §6.5: nodes in INDEX may be stored packed (one zstd frame)
+RF_KNOWN = RF_DICT | RF_RAW_DICT | RF_PACKED_NODES
 OF_SHARED_BODIES = 1 << 0
 
 EF_DATE, EF_AT, EF_SHARED = 1, 2, 4
@@ -376,12 +379,12 @@ class RawEntry:
 
 class Page:
     __slots__ = ("where", "first", "n", "run", "foreign", "blocks", "by_stream", "starts",
-                 "entries", "offset", "len", "level")
+                 "entries", "offset", "len", "level", "packed")
 
 
 class Branch:
     __slots__ = ("where", "first", "children", "offset", "len", "level", "child_offset",
-                 "children_end")
+                 "children_end", "packed")
 
 
 class Child:
@@ -676,10 +679,15 @@ class Archive:
         elif index_sec.length != 0:
             raise QuireError("damaged_node", "root",
                              f"a root page with a non-empty INDEX ({index_sec.length} bytes)")
-        # 7 · entry_count ≤ root_len + INDEX's length
-        if ENTRY_MIN_BYTES * entry_count > root_len + index_sec.length:
+        # 7 · entry_count ≤ root_len + INDEX's length; with PACKED_NODES, root_len + 16 ·
+        # INDEX's length (a packed node unpacks to at most 16 times its stored length, §6.5)
+        if required_flags & RF_PACKED_NODES:
+            room, how = root_len + PACKED_RATIO * index_sec.length, "16 · "
+        else:
+            room, how = root_len + index_sec.length, ""
+        if ENTRY_MIN_BYTES * entry_count > room:
             raise QuireError("damaged_node", "root",
-                             f"{entry_count} entries cannot fit in {root_len} + "
+                             f"{entry_count} entries cannot fit in {root_len} + {how}"
                              f"{index_sec.length} bytes of index (7 bytes an entry, §6.4)")
         self.root = root
 
@@ -708,6 +716,7 @@ class Archive:
                                  f"branch's own offset {offset}: children lie before their "
                                  f"parent (§6.4)")
         node.where, node.offset, node.len, node.level = where, offset, len(buf), level
+        node.packed = False
         return node
 
     def _parse_branch(self, buf, first, expected, where):
@@ -933,10 +942,54 @@ class Archive:
         buf = self._read(self.sec[SEC_INDEX].offset + ch.offset, ch.len, "damaged_node", where)
         if crc32(buf) != ch.crc:
             raise QuireError("damaged_node", where, "checksum mismatch with the parent's record")
+        packed = buf[0] == KIND_PACKED
+        if packed:
+            # §6.5, §11 "use": a packed node is unpacked before its kind is looked at; what
+            # follows (kind, whole parse, place) is checked on the unpacked node
+            buf = self._unpack_node(buf, where)
         node = self._parse_node(buf, level, ch.first, ch.entries, where, ch.offset)
+        # offsets, lengths and the layout of INDEX are those of the node as stored (§6.4)
+        node.len = ch.len
+        node.packed = packed
         if len(self._nodes) >= NODE_CACHE_MAX:
             self._nodes.clear()
         self._nodes[ck] = node
+        return node
+
+    def _unpack_node(self, stored, where):
+        """§6.5: a packed node (kind byte 2, then one zstd frame filling the rest of the stored
+        node) -> the node's bytes. The CRC of the stored bytes was checked by the caller. Every
+        failure is damaged_node."""
+        err = lambda m: QuireError("damaged_node", where, m)
+        if not self.required_flags & RF_PACKED_NODES:
+            raise err("a packed node (kind 2) without the PACKED_NODES flag: its kind matches "
+                      "no level (§6.5)")
+        frame = stored[1:]
+        # the frame's header, before anything is decompressed: one frame filling the rest of
+        # the node (no skippable frame, nothing after it), Frame_Content_Size present, L in
+        # 1 ..= 16384 and at most 16 × the stored node's length (kind byte included), no
+        # checksum, no Dictionary_ID field, and the window rule with L in place of raw_len
+        info = inspect_frame(frame, "damaged_node", where)
+        if info.frame_len != len(frame):
+            raise err(f"a frame of {info.frame_len} bytes in the {len(frame)} bytes after the "
+                      f"kind byte of a packed node")
+        size = info.content_size
+        if size is None:
+            raise err("a packed node's frame without Frame_Content_Size")
+        if not 1 <= size <= NODE_MAX:
+            raise err(f"a packed node declaring {size} bytes, outside 1 ..= {NODE_MAX} (§6.5)")
+        if size > PACKED_RATIO * len(stored):
+            raise err(f"a packed node of {len(stored)} bytes declaring {size} bytes, over "
+                      f"{PACKED_RATIO} × its stored length (§6.5)")
+        check_frame(frame, size, "damaged_node", where, "a packed node")
+        # decompressed on its own (never with the archive's dictionary) into exactly L bytes
+        try:
+            node = self._plain.decompress(frame, max_output_size=size)
+        except zstandard.ZstdError as e:
+            raise err(f"a packed node's frame does not decode: zstd: {e}") from None
+        if len(node) != size:
+            raise err(f"a packed node decompressed to {len(node)} bytes, its frame declares "
+                      f"{size}")
         return node
 
     # -- blocks and the dictionary (§5) ------------------------------------------------------

@@ -44,8 +44,11 @@ pub const REQUIRED_DICT: u64 = 1;
 /// Required flag RAW_DICT: the dictionary is raw content, not a trained zstd dictionary
 /// (§2.4, §5).
 pub const REQUIRED_RAW_DICT: u64 = 2;
+/// Required flag PACKED_NODES: nodes in INDEX may be stored packed, as one zstd frame
+/// (§2.4, §6.5).
+pub const REQUIRED_PACKED_NODES: u64 = 4;
 /// Every required flag this reader understands.
-pub const KNOWN_REQUIRED_FLAGS: u64 = REQUIRED_DICT | REQUIRED_RAW_DICT;
+pub const KNOWN_REQUIRED_FLAGS: u64 = REQUIRED_DICT | REQUIRED_RAW_DICT | REQUIRED_PACKED_NODES;
 /// Optional flag SHARED_BODIES: some entries share an earlier entry's body (§2.4, §7.2).
 pub const OPTIONAL_SHARED_BODIES: u64 = 1;
 
@@ -218,8 +221,11 @@ impl DictionaryKind {
 }
 
 /// The names of the required flags (§2.4), bit by bit from the lowest.
-const REQUIRED_FLAG_NAMES: [(u64, &str); 2] =
-    [(REQUIRED_DICT, "DICT"), (REQUIRED_RAW_DICT, "RAW_DICT")];
+const REQUIRED_FLAG_NAMES: [(u64, &str); 3] = [
+    (REQUIRED_DICT, "DICT"),
+    (REQUIRED_RAW_DICT, "RAW_DICT"),
+    (REQUIRED_PACKED_NODES, "PACKED_NODES"),
+];
 /// The names of the optional flags (§2.4), bit by bit from the lowest.
 const OPTIONAL_FLAG_NAMES: [(u64, &str); 1] = [(OPTIONAL_SHARED_BODIES, "SHARED_BODIES")];
 

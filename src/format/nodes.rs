@@ -2,9 +2,12 @@
 //!
 //! A page is a run of entries in key order with the records of the blocks they are stored in;
 //! a branch lists its children's entry counts, lengths, CRCs and separators. Both are at most
-//! 16 KiB (the root, inside the prelude, is bounded by it).
+//! 16 KiB (the root, inside the prelude, is bounded by it). A node in INDEX may be stored
+//! packed (§6.5): its kind byte says so, and one zstd frame of the node follows.
 
-use super::blocks::{BlockRecord, MAX_BLOCK_LEN};
+use std::borrow::Cow;
+
+use super::blocks::{check_frame, BlockRecord, FrameProblem, MAX_BLOCK_LEN};
 use super::bytes::{put_varint, varint_len, Cursor};
 use super::entries::{EntryDecoder, EntryEncoder, EntryRecord, MAX_KEY_LEN, RESTART_INTERVAL};
 use crate::error::{DamageKind, Rule};
@@ -17,6 +20,88 @@ pub const MAX_NODE_ITEMS: usize = 65535;
 pub const KIND_PAGE: u8 = 0;
 /// Node kind byte: branch (§6.3).
 pub const KIND_BRANCH: u8 = 1;
+/// Node kind byte: a packed node (§6.5), one zstd frame whose content is a page or a branch.
+/// Only in INDEX, and only with the PACKED_NODES flag.
+pub const KIND_PACKED: u8 = 2;
+/// A packed node's content is at most this many times the packed node's length (§6.5), so
+/// that unpacking a walk's nodes is work proportional to INDEX's length.
+pub const PACKED_RATIO: usize = 16;
+/// The zstd level the quire writer packs nodes at (a node is at most 16 KiB).
+pub const PACK_LEVEL: i32 = 19;
+
+/// The node stored as `stored` (§6.5): `stored` itself when its kind byte is not
+/// [`KIND_PACKED`]; otherwise, when `packed_allowed` (the PACKED_NODES flag), the content of
+/// the zstd frame after the kind byte. The frame follows §5's rules for a block of codec 1
+/// (one frame filling the rest, `Frame_Content_Size` present, no checksum, no dictionary id,
+/// the window rule), declares `1 ..= 16384` bytes and at most [`PACKED_RATIO`] × the packed
+/// node's length — checked from its header before anything is decompressed — and yields
+/// exactly that many. What comes out is checked as a node by the caller (a packed node
+/// holding a packed node fails there: its kind matches no level).
+///
+/// ```
+/// use quire::format::nodes::{pack_node, unpack_node, KIND_BRANCH};
+/// let mut node = vec![KIND_BRANCH];
+/// let mut x = 7u32;
+/// for _ in 0..300 {
+///     x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+///     let section = ["world", "sport", "arts"][(x >> 16) as usize % 3];
+///     node.extend_from_slice(format!("news/{section}/{};", x % 100_000).as_bytes());
+/// }
+/// let packed = pack_node(&node).expect("these bytes pack, within the ratio bound");
+/// assert!(packed.len() < node.len());
+/// assert_eq!(unpack_node(&packed, true).unwrap().as_ref(), node.as_slice());
+/// assert!(unpack_node(&packed, false).is_err(), "only with the PACKED_NODES flag");
+/// assert_eq!(unpack_node(&node, false).unwrap().as_ref(), node.as_slice());
+/// ```
+pub fn unpack_node(stored: &[u8], packed_allowed: bool) -> Result<Cow<'_, [u8]>, DamageKind> {
+    let Some((&KIND_PACKED, frame)) = stored.split_first() else {
+        return Ok(Cow::Borrowed(stored));
+    };
+    if !packed_allowed {
+        return Err(DamageKind::Violates(Rule::NodeKind));
+    }
+    let limit = MAX_NODE_LEN.min(PACKED_RATIO.saturating_mul(stored.len()));
+    let declared = match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Err(DamageKind::Frame(FrameProblem::ContentSize)),
+        Err(_) => return Err(DamageKind::Frame(FrameProblem::NotAFrame)),
+    };
+    let len = match usize::try_from(declared) {
+        Ok(n) if (1..=limit).contains(&n) => n,
+        _ => return Err(DamageKind::Violates(Rule::PackedNode)),
+    };
+    // `len` ≤ 16384, so it fits the frame rules' `u32`.
+    check_frame(frame, len as u32).map_err(DamageKind::Frame)?;
+    let out = zstd::bulk::decompress(frame, len).map_err(|_| DamageKind::Undecodable)?;
+    if out.len() != len {
+        return Err(DamageKind::WrongLength {
+            expected: declared,
+            actual: out.len() as u64,
+        });
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// `node` packed (§6.5) at [`PACK_LEVEL`], when that is shorter than the node and within
+/// [`PACKED_RATIO`]; `None` when the node is better stored as it is.
+pub fn pack_node(node: &[u8]) -> Option<Vec<u8>> {
+    let mut c = zstd::bulk::Compressor::new(PACK_LEVEL).ok()?;
+    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))
+        .ok()?;
+    c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))
+        .ok()?;
+    c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))
+        .ok()?;
+    let frame = c.compress(node).ok()?;
+    let packed_len = frame.len() + 1;
+    if packed_len >= node.len() || node.len() > PACKED_RATIO * packed_len {
+        return None;
+    }
+    let mut out = Vec::with_capacity(packed_len);
+    out.push(KIND_PACKED);
+    out.extend_from_slice(&frame);
+    Some(out)
+}
 
 fn bounds() -> DamageKind {
     DamageKind::Violates(Rule::RecordBounds)

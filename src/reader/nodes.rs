@@ -15,7 +15,8 @@ use std::sync::Arc;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::nodes::{
-    check_entries, child_for_key, decode_branch, Child, KeyRange, PageHead, KIND_BRANCH, KIND_PAGE,
+    check_entries, child_for_key, decode_branch, unpack_node, Child, KeyRange, PageHead,
+    KIND_BRANCH, KIND_PAGE, PACKED_RATIO,
 };
 use crate::format::{self, BlockRecord, Codec, Header, SectionId};
 
@@ -171,7 +172,14 @@ impl Node {
     /// bytes for the entries it claims.
     pub(crate) fn decode_root(bytes: &[u8], env: &Env<'_>) -> ReadResult<Node> {
         let h = env.header;
-        let room = (bytes.len() as u64).saturating_add(env.index_len);
+        // A packed node holds at most PACKED_RATIO times its own length (§6.5).
+        let packed = h.required_flags & format::REQUIRED_PACKED_NODES != 0;
+        let index_room = if packed {
+            env.index_len.saturating_mul(PACKED_RATIO as u64)
+        } else {
+            env.index_len
+        };
+        let room = (bytes.len() as u64).saturating_add(index_room);
         if h.entry_count.saturating_mul(MIN_ENTRY_BYTES) > room {
             return Err(ReadError::violates(Location::Root, Rule::EntryBound));
         }
@@ -361,10 +369,14 @@ impl<'a> Ctx<'a> {
             return Err(ReadError::violates(at, Rule::NodeLength));
         }
         self.st.counters.node_read();
-        let bytes = self.read(start, c.len as usize)?.into_owned();
-        if format::crc32(&bytes) != c.crc {
+        let stored = self.read(start, c.len as usize)?;
+        if format::crc32(&stored) != c.crc {
             return Err(self.checksum_failed(at));
         }
+        let packed = self.st.layout.header.required_flags & format::REQUIRED_PACKED_NODES != 0;
+        let bytes = unpack_node(&stored, packed)
+            .map_err(|kind| ReadError::damaged(at, kind))?
+            .into_owned();
         let env = self.env();
         let node = Node::decode(
             bytes,

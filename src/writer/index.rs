@@ -15,6 +15,39 @@ pub(super) struct Tree {
     pub(super) depth: u8,
     pub(super) root: Vec<u8>,
     pub(super) nodes: Vec<u8>,
+    /// Whether a node in `nodes` is packed (§6.5): the archive needs PACKED_NODES.
+    pub(super) packed: bool,
+}
+
+/// Where closed nodes go: INDEX's bytes, and whether nodes are packed when that is shorter.
+struct Sink {
+    bytes: Vec<u8>,
+    pack: bool,
+    packed: bool,
+}
+
+impl Sink {
+    /// Appends a node to INDEX (packed when allowed and shorter, §6.5) and returns its
+    /// record for the parent: the length and CRC of the node as stored.
+    fn add(&mut self, node: Vec<u8>, entries: u64, sep: Vec<u8>) -> Child {
+        let stored = match self.pack.then(|| nodes::pack_node(&node)).flatten() {
+            Some(p) => {
+                self.packed = true;
+                p
+            }
+            None => node,
+        };
+        let c = Child {
+            first_entry: 0,
+            entries,
+            offset: self.bytes.len() as u64,
+            len: stored.len() as u32,
+            crc: format::crc32(&stored),
+            sep,
+        };
+        self.bytes.extend_from_slice(&stored);
+        c
+    }
 }
 
 /// A page being filled.
@@ -98,24 +131,30 @@ fn blocks_of(e: &EntryRecord, blocks: &[BlockRecord]) -> (Option<(u32, u32)>, Op
 }
 
 /// Builds the tree over `count` entries (`entry(i)`, in key order, stream positions set) and
-/// `blocks`; the root gets at most `root_budget` bytes.
+/// `blocks`; the root gets at most `root_budget` bytes; the other nodes are packed when
+/// `pack` and that makes them shorter (the root never is).
 pub(super) fn build(
     count: usize,
     entry: impl Fn(usize) -> EntryRecord,
     blocks: &[BlockRecord],
     root_budget: usize,
     page_size: usize,
+    pack: bool,
 ) -> Result<Tree, WriteError> {
-    let mut nodes = Vec::new();
+    let mut nodes = Sink {
+        bytes: Vec::new(),
+        pack,
+        packed: false,
+    };
     // Each page goes to INDEX as it closes (held once, not also in a list of closed pages),
     // its record for the level above kept in `children`.
     let mut children: Vec<Child> = Vec::new();
     let mut prev_last: Option<Vec<u8>> = None;
-    let mut emit = |nodes: &mut Vec<u8>, (bytes, n, first, last): Closed| {
+    let mut emit = |nodes: &mut Sink, (bytes, n, first, last): Closed| {
         let sep = prev_last
             .as_deref()
             .map_or(Vec::new(), |p| separator(p, &first));
-        children.push(add_node(nodes, bytes, n, sep));
+        children.push(nodes.add(bytes, n, sep));
         prev_last = Some(last);
     };
     let mut fill = PageFill::new();
@@ -172,12 +211,13 @@ pub(super) fn build(
         }
     }
     // One page that fits in the prelude is the root.
-    if nodes.is_empty() && fill.len(blocks) <= root_budget.min(page_size) {
+    if nodes.bytes.is_empty() && fill.len(blocks) <= root_budget.min(page_size) {
         let (root, ..) = close(fill, blocks);
         return Ok(Tree {
             depth: 0,
             root,
-            nodes,
+            nodes: nodes.bytes,
+            packed: false,
         });
     }
     if !fill.enc.is_empty() {
@@ -190,7 +230,8 @@ pub(super) fn build(
             return Ok(Tree {
                 depth,
                 root: encode_branch(&children),
-                nodes,
+                nodes: nodes.bytes,
+                packed: nodes.packed,
             });
         }
         if depth >= format::header::MAX_INDEX_DEPTH {
@@ -214,7 +255,7 @@ fn branch_len(children: &[Child]) -> usize {
 
 /// Groups `children` into branches of at most 16 KiB, appended to `nodes`; returns the
 /// branches as children of the level above.
-fn group(nodes: &mut Vec<u8>, children: Vec<Child>) -> Vec<Child> {
+fn group(nodes: &mut Sink, children: Vec<Child>) -> Vec<Child> {
     let mut out = Vec::new();
     let mut cur: Vec<Child> = Vec::new();
     for c in children {
@@ -232,25 +273,11 @@ fn group(nodes: &mut Vec<u8>, children: Vec<Child>) -> Vec<Child> {
     out
 }
 
-fn finish_branch(nodes: &mut Vec<u8>, mut children: Vec<Child>) -> Child {
+fn finish_branch(nodes: &mut Sink, mut children: Vec<Child>) -> Child {
     let entries = children.iter().map(|c| c.entries).sum();
     let sep = std::mem::take(&mut children[0].sep);
     let bytes = encode_branch(&children);
-    add_node(nodes, bytes, entries, sep)
-}
-
-/// Appends a node to INDEX and returns its record for the parent.
-fn add_node(nodes: &mut Vec<u8>, bytes: Vec<u8>, entries: u64, sep: Vec<u8>) -> Child {
-    let c = Child {
-        first_entry: 0,
-        entries,
-        offset: nodes.len() as u64,
-        len: bytes.len() as u32,
-        crc: format::crc32(&bytes),
-        sep,
-    };
-    nodes.extend_from_slice(&bytes);
-    c
+    nodes.add(bytes, entries, sep)
 }
 
 /// A page encoded: its bytes, entry count, first and last key.

@@ -732,6 +732,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             &blocks.records,
             self.root_budget(),
             self.opts.get_page_size() as usize,
+            self.opts.get_pack_nodes(),
         )?;
         let shared = placed
             .iter()
@@ -743,6 +744,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             index_depth: tree.depth,
             required_flags: if dict_len > 0 {
                 format::REQUIRED_DICT | format::REQUIRED_RAW_DICT
+            } else {
+                0
+            } | if tree.packed {
+                format::REQUIRED_PACKED_NODES
             } else {
                 0
             },

@@ -80,9 +80,11 @@ pub fn docs(n: usize, seed: u64) -> Vec<Document> {
 /// The fixture's writer options: 1 KiB pages and blocks, a dictionary when `dict`.
 pub fn options(dict: bool) -> WriterOptions {
     // No title index (§14): these fixtures craft the key index, and a title index's header
-    // seals INDEX's CRC.
+    // seals INDEX's CRC. Raw nodes, which the crafting edits in place (damage to packed
+    // nodes: `tests/packed_nodes.rs`).
     WriterOptions::new()
         .index(quire::IndexKind::None)
+        .pack_nodes(false)
         .level(3)
         .block_size(1024)
         .page_size(1024)

@@ -55,9 +55,11 @@ pub fn options(
     threads: usize,
 ) -> WriterOptions {
     // No title index (§14): fixtures that craft the key index recompute INDEX's CRC, which a
-    // title index's header seals.
+    // title index's header seals. Raw nodes: the fixtures edit nodes in place, by the byte
+    // ranges `ArchiveView` gives (packed nodes have their own tests, `tests/packed_nodes.rs`).
     WriterOptions::new()
         .index(quire::IndexKind::None)
+        .pack_nodes(false)
         .level(level)
         .block_size(block_size)
         .dictionary(dictionary)

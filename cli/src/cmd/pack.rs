@@ -86,6 +86,11 @@ pub struct Args {
     /// Store every body separately, even identical ones.
     #[arg(long)]
     no_dedup: bool,
+    /// Store the index's pages uncompressed. By default each is packed (one zstd frame,
+    /// spec §6.5) when that is shorter, which makes the index 35-45% smaller and sets the
+    /// required flag PACKED_NODES; readers made before that flag refuse such an archive.
+    #[arg(long)]
+    raw_index: bool,
     /// Compression threads, 0..=1024; 0 = one per idle core (measured for 0.1 s at the start;
     /// an extra thread costs CPU time, so it only pays on a free core). The archive is
     /// byte-identical whatever the count.
@@ -551,6 +556,7 @@ fn pack_options(
             Dups::Last => DuplicatePolicy::Last,
         })
         .dedup(!a.no_dedup)
+        .pack_nodes(!a.raw_index)
         .index(match a.index {
             Index::None => IndexKind::None,
             Index::Titles => IndexKind::Titles,

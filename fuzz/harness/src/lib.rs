@@ -215,6 +215,7 @@ fn arbitrary_options(u: &mut Unstructured<'_>) -> AResult<WriterOptions> {
         ])?)
         .dict_size(u.int_in_range(256..=4096)?)
         .threads(u.int_in_range(1..=3)?)
+        .pack_nodes(u.arbitrary()?)
         .duplicates(*u.choose(&[
             DuplicatePolicy::Error,
             DuplicatePolicy::First,

@@ -148,6 +148,8 @@ fn pack_base(p: BaseParams) -> Option<Base> {
     // (the `suggest` target covers title indexes).
     let opts = WriterOptions::new()
         .index(quire::IndexKind::None)
+        // Raw nodes: the pages are taken apart here (the target packs them itself).
+        .pack_nodes(false)
         .level(1)
         .threads(1)
         .created(0)
@@ -323,6 +325,8 @@ struct Tree {
     /// Make a root branch's last child end at INDEX's end, so that the open checks of §6.4
     /// pass and the mutations further down are reached.
     fit_root: bool,
+    /// Store each page of INDEX packed when that is shorter (§6.5); the root page never.
+    pack_pages: bool,
 }
 
 /// The canonical tree over the base's pages with `depth` branch levels (§6.4): each level's
@@ -384,6 +388,7 @@ fn canonical(base: &Base, depth: u8) -> Tree {
         layout,
         header,
         fit_root: false,
+        pack_pages: false,
     }
 }
 
@@ -744,10 +749,22 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
             NodeSpec::Branch(_) => None,
         })
         .collect();
+    let stored: Vec<Option<Vec<u8>>> = pages
+        .iter()
+        .map(|p| {
+            let p = p.as_ref()?;
+            Some(
+                t.pack_pages
+                    .then(|| quire::format::nodes::pack_node(p))
+                    .flatten()
+                    .unwrap_or_else(|| p.clone()),
+            )
+        })
+        .collect();
     let item_bytes = |it: &Item, starts: &[u64], total: u64, index: Option<&[u8]>| match it {
         Item::Bytes(b) => b.clone(),
         Item::Node(n) => match &t.nodes[*n] {
-            NodeSpec::Page(_) => pages[*n].clone().unwrap_or_default(),
+            NodeSpec::Page(_) => stored[*n].clone().unwrap_or_default(),
             NodeSpec::Branch(b) => encode_branch(b, starts, total, index, false),
         },
     };
@@ -853,9 +870,15 @@ fn run(data: &[u8]) -> Option<(Outcome, u8)> {
     let mut u = Unstructured::new(data);
     let params = BaseParams::arbitrary(&mut u).ok()?;
     let base = base(params)?;
-    let (tree, pristine) = build(&mut u, &base).ok()?;
-    let bytes = encode(&tree, &base);
+    let (mut tree, pristine) = build(&mut u, &base).ok()?;
     let probes: Vec<u64> = (0..4).map(|_| u.arbitrary::<u64>().unwrap_or(0)).collect();
+    // Drawn last, so that inputs made before packed nodes keep their meaning: the pages in
+    // INDEX packed when that is shorter (§6.5), with the flag.
+    if u.arbitrary::<bool>().unwrap_or(false) {
+        tree.pack_pages = true;
+        tree.header.required_flags |= quire::format::REQUIRED_PACKED_NODES;
+    }
+    let bytes = encode(&tree, &base);
     let outcome = exercise(&bytes, pristine.then_some(&*base), &probes);
     Some((outcome, tree.header.index_depth))
 }
