@@ -515,8 +515,8 @@ impl Apart {
 }
 
 /// `node` packed as §6.5 says, whatever it gains: the kind byte 2 and one zstd frame (content
-/// size, no checksum, no dictionary id) — what the writer does, without its checks that the
-/// result is shorter and within the ratio bound.
+/// size, no checksum, no dictionary id), without the writer's checks that the result is
+/// shorter and within the ratio bound.
 fn force_pack(node: &[u8]) -> Vec<u8> {
     let mut c = zstd::bulk::Compressor::new(19).unwrap();
     c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))

@@ -31,7 +31,7 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     /// The context, made on first use; None if zstd cannot make one.
-    fn dctx(&mut self) -> Option<&mut DCtx<'static>> {
+    pub(crate) fn dctx(&mut self) -> Option<&mut DCtx<'static>> {
         if self.dctx.is_none() {
             self.dctx = DCtx::try_create();
         }
@@ -44,7 +44,7 @@ impl Scratch {
 pub(crate) struct ScratchPool(Mutex<Vec<Scratch>>);
 
 impl ScratchPool {
-    fn take(&self) -> Scratch {
+    pub(crate) fn take(&self) -> Scratch {
         self.0
             .lock()
             .ok()
@@ -52,7 +52,7 @@ impl ScratchPool {
             .unwrap_or_default()
     }
 
-    fn put(&self, s: Scratch) {
+    pub(crate) fn put(&self, s: Scratch) {
         if let Ok(mut p) = self.0.lock() {
             if p.len() < 64 {
                 p.push(s);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::Ctx;
 use crate::error::{DamageKind, Location, ReadError, ReadResult, Rule};
 use crate::format::nodes::{
-    check_entries, child_for_key, decode_branch, unpack_node, Child, KeyRange, PageHead,
+    check_entries, child_for_key, decode_branch, unpack_node_with, Child, KeyRange, PageHead,
     KIND_BRANCH, KIND_PAGE, PACKED_RATIO,
 };
 use crate::format::{self, BlockRecord, Codec, Header, SectionId};
@@ -374,7 +374,16 @@ impl<'a> Ctx<'a> {
             return Err(self.checksum_failed(at));
         }
         let packed = self.st.layout.header.required_flags & format::REQUIRED_PACKED_NODES != 0;
-        let bytes = unpack_node(&stored, packed)
+        // A packed node is decompressed with one of the archive's kept contexts (the one the
+        // first block read after it then reuses), not a context made for it.
+        let mut scratch = self.st.pool.take();
+        let unpacked = unpack_node_with(&stored, packed, |frame, len| {
+            let mut buf = Vec::with_capacity(len);
+            scratch.dctx()?.decompress(&mut buf, frame).ok()?;
+            Some(buf)
+        });
+        self.st.pool.put(scratch);
+        let bytes = unpacked
             .map_err(|kind| ReadError::damaged(at, kind))?
             .into_owned();
         let env = self.env();
