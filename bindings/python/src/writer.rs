@@ -135,9 +135,8 @@ impl io::Read for PyFileReader {
 /// When ``path`` exists, ``overwrite=False`` (the default) raises ``FileExistsError``; with
 /// ``overwrite=True`` the old archive stays intact until the new one is complete.
 ///
-/// Options (``None`` keeps the library's default): ``level`` (zstd level 1..22; by default
-/// the writer chooses 16, or 19 for long documents' larger blocks), ``block_size`` (bytes;
-/// by default 16384, or 131072 for long documents), ``threads`` (compression threads, default
+/// Options (``None`` keeps the library's default): ``level`` (zstd level 1..22; default
+/// 19), ``block_size`` (bytes; by default 24576, or 131072 for long documents), ``threads`` (compression threads, default
 /// 0 = all cores; the bytes written are the same whatever the count), ``dictionary``
 /// (``'auto'``, ``'on'``, ``'off'`` or a bool), ``dict_size`` (bytes), ``dedup`` (store
 /// identical bodies once, default True), ``duplicates`` (``'error'``, ``'first'`` or
