@@ -739,6 +739,22 @@ fn encode_branch(
     out
 }
 
+/// `page` packed as spec §6.5 allows, when that is shorter and within the ratio bound: one
+/// zstd frame at level 1 (the writer packs at 19, which would take most of an input's time
+/// here; the reader's checks are the same for any level).
+fn pack_fast(page: &[u8]) -> Option<Vec<u8>> {
+    use zstd::zstd_safe::CParameter;
+    let mut c = zstd::bulk::Compressor::new(1).ok()?;
+    c.set_parameter(CParameter::ChecksumFlag(false)).ok()?;
+    c.set_parameter(CParameter::ContentSizeFlag(true)).ok()?;
+    c.set_parameter(CParameter::DictIdFlag(false)).ok()?;
+    let frame = c.compress(page).ok()?;
+    let len = frame.len() + 1;
+    let ratio = quire::format::nodes::PACKED_RATIO;
+    (len < page.len() && page.len() <= ratio * len)
+        .then(|| [&[quire::format::nodes::KIND_PACKED][..], &frame].concat())
+}
+
 /// The archive's bytes: INDEX laid out, every CRC of the chain computed, the prelude.
 fn encode(t: &Tree, base: &Base) -> Vec<u8> {
     let pages: Vec<Option<Vec<u8>>> = t
@@ -755,7 +771,7 @@ fn encode(t: &Tree, base: &Base) -> Vec<u8> {
             let p = p.as_ref()?;
             Some(
                 t.pack_pages
-                    .then(|| quire::format::nodes::pack_node(p))
+                    .then(|| pack_fast(p))
                     .flatten()
                     .unwrap_or_else(|| p.clone()),
             )
