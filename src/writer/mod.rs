@@ -939,16 +939,19 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             self.spool.read_at(p.spool_at + u64::from(p.lead_len), buf)
         };
         let mut hashes: Vec<(u64, u32)> = Vec::new();
+        let mut reader = spool::Reader::new(&self.spool);
         for (i, p) in entries.iter().enumerate() {
             if p.body_len > 0 && u64::from(p.lead_len) + p.body_len <= target {
-                body(p, &mut buf)?;
+                let body = reader.read(p.spool_at + u64::from(p.lead_len), p.body_len as usize)?;
                 hashes.push((
-                    xxhash_rust::xxh3::xxh3_64_with_seed(&buf, p.body_len),
+                    xxhash_rust::xxh3::xxh3_64_with_seed(body, p.body_len),
                     i as u32,
                 ));
             }
         }
         hashes.sort_unstable();
+        // The entry whose body `other` holds: most runs are many copies of one body.
+        let mut other_is = None;
         for run in hashes.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
             for &(_, later) in &run[1..] {
                 // The earliest entry of the run with the same bytes: the hashes of different
@@ -958,7 +961,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                     if repeats.contains_key(&first) {
                         continue;
                     }
-                    body(&entries[first as usize], &mut other)?;
+                    if other_is != Some(first) {
+                        body(&entries[first as usize], &mut other)?;
+                        other_is = Some(first);
+                    }
                     if other == buf {
                         repeats.insert(later, first);
                         break;
@@ -992,7 +998,9 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             t.compressed(0);
         }
         let mut out: Vec<Placed> = Vec::with_capacity(entries.len());
-        let mut buf = Vec::new();
+        // Entries not over the target are read through a window of the spool: entries added
+        // in key order are read with one read for many.
+        let mut reader = spool::Reader::new(&self.spool);
         for (i, p) in entries.iter().enumerate() {
             let lead = u64::from(p.lead_len);
             let total = lead + p.body_len;
@@ -1016,15 +1024,14 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             if alone {
                 data.opaque = true;
                 let chunk = total.min(u64::from(format::MAX_BLOCK_LEN));
-                let copied = self.copy_big(p, data, chunk.max(target));
+                let copied = copy_big(&self.spool, &mut self.progress, p, data, chunk.max(target));
                 data.opaque = false;
                 copied?;
             } else if big {
-                self.copy_big(p, data, target)?;
+                copy_big(&self.spool, &mut self.progress, p, data, target)?;
             } else {
-                buf.resize(stored_len as usize, 0);
-                self.spool.read_at(p.spool_at, &mut buf)?;
-                data.cur.extend_from_slice(&buf);
+                data.cur
+                    .extend_from_slice(reader.read(p.spool_at, stored_len as usize)?);
                 if data.cur.len() as u64 >= target {
                     data.cut()?;
                 }
@@ -1038,42 +1045,6 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             }
         }
         Ok(out)
-    }
-
-    /// Copies an entry longer than the target into blocks of its own: of up to 16 targets or
-    /// 256 KiB (no less than the target, and more if it would need over 512 blocks). A long
-    /// entry is read whole anyway: larger blocks compress it better at no cost to readers of
-    /// other entries.
-    fn copy_big(
-        &mut self,
-        p: &Pending,
-        data: &mut DataWriter,
-        target: u64,
-    ) -> Result<(), WriteError> {
-        let total = u64::from(p.lead_len) + p.body_len;
-        let chunk = target
-            .max(LARGE_BLOCK.min(16 * target).min(total))
-            .max(total.div_ceil(MAX_ENTRY_BLOCKS))
-            .min(u64::from(format::MAX_BLOCK_LEN));
-        let mut buf = Vec::new();
-        let mut left = total;
-        let mut from = p.spool_at;
-        while left > 0 {
-            let room = chunk.saturating_sub(data.cur.len() as u64).max(1);
-            let n = left.min(room).min(8 << 20) as usize;
-            buf.resize(n, 0);
-            self.spool.read_at(from, &mut buf)?;
-            data.cur.extend_from_slice(&buf);
-            from += n as u64;
-            left -= n as u64;
-            if data.cur.len() as u64 >= chunk {
-                data.cut()?;
-            }
-            if let Some(t) = &mut self.progress {
-                t.compressed(data.compressed);
-            }
-        }
-        data.cut()
     }
 
     /// Writes the prelude, DICT, INDEX, DATA (from its spool) and, when there is one, the
@@ -1167,6 +1138,43 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             shared_bodies: shared,
         })
     }
+}
+
+/// Copies an entry longer than the target into blocks of its own: of up to 16 targets or
+/// 256 KiB (no less than the target, and more if it would need over 512 blocks). A long
+/// entry is read whole anyway: larger blocks compress it better at no cost to readers of
+/// other entries.
+fn copy_big(
+    spool: &Spool,
+    progress: &mut Option<Tracker>,
+    p: &Pending,
+    data: &mut DataWriter,
+    target: u64,
+) -> Result<(), WriteError> {
+    let total = u64::from(p.lead_len) + p.body_len;
+    let chunk = target
+        .max(LARGE_BLOCK.min(16 * target).min(total))
+        .max(total.div_ceil(MAX_ENTRY_BLOCKS))
+        .min(u64::from(format::MAX_BLOCK_LEN));
+    let mut buf = Vec::new();
+    let mut left = total;
+    let mut from = p.spool_at;
+    while left > 0 {
+        let room = chunk.saturating_sub(data.cur.len() as u64).max(1);
+        let n = left.min(room).min(8 << 20) as usize;
+        buf.resize(n, 0);
+        spool.read_at(from, &mut buf)?;
+        data.cur.extend_from_slice(&buf);
+        from += n as u64;
+        left -= n as u64;
+        if data.cur.len() as u64 >= chunk {
+            data.cut()?;
+        }
+        if let Some(t) = progress {
+            t.compressed(data.compressed);
+        }
+    }
+    data.cut()
 }
 
 /// The block size the writer chooses (spec §8): `default`, or [`LONG_TEXT_BLOCK`] when a

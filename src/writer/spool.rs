@@ -66,3 +66,100 @@ impl Spool {
         Ok(())
     }
 }
+
+/// The most a [`Reader`] reads ahead of what it is asked for.
+const MAX_AHEAD: u64 = 1 << 20;
+
+/// A range that starts at most this far past a [`Reader`]'s window still continues its streak
+/// (bodies read without their leads, say).
+const MAX_GAP: u64 = 4 << 10;
+
+/// Reads ranges of a spool one after another, with one read for many small ranges when they
+/// come in the order they lie in the spool: entries added in key order are read back in key
+/// order, and each `pread` of a few dozen bytes was a system call (two per entry, most of a
+/// million-entry pack's layout).
+///
+/// A range outside the window is read alone. A range that starts inside the window, or at
+/// most [`MAX_GAP`] past its end, continues a streak, and is read together with as many bytes
+/// after it as the streak has asked for so far, up to [`MAX_AHEAD`]. Whatever the order, what
+/// is read ahead and never asked for stays under what was asked for before it, and the window
+/// under its range plus 1 MiB.
+pub(super) struct Reader<'s> {
+    spool: &'s Spool,
+    /// Where the window starts in the spool.
+    start: u64,
+    /// The window: the spool's bytes from `start`.
+    window: Vec<u8>,
+    /// Bytes asked for in order since the last range read alone.
+    streak: u64,
+}
+
+impl<'s> Reader<'s> {
+    /// A reader of `spool` (after [`Spool::finish_writing`]).
+    pub(super) fn new(spool: &'s Spool) -> Reader<'s> {
+        Reader {
+            spool,
+            start: 0,
+            window: Vec::new(),
+            streak: 0,
+        }
+    }
+
+    /// The `len` bytes at `at`.
+    pub(super) fn read(&mut self, at: u64, len: usize) -> io::Result<&[u8]> {
+        let end = self.start + self.window.len() as u64;
+        let wanted = at + len as u64;
+        let in_order = at >= self.start && at <= end + MAX_GAP;
+        if !(in_order && wanted <= end) {
+            self.streak = if in_order { self.streak } else { 0 };
+            let ahead = self
+                .streak
+                .min(MAX_AHEAD)
+                .min(self.spool.len.saturating_sub(wanted));
+            self.start = at;
+            self.window.resize(len + ahead as usize, 0);
+            self.spool.read_at(at, &mut self.window)?;
+        }
+        self.streak += len as u64;
+        let from = (at - self.start) as usize;
+        self.window
+            .get(from..from + len)
+            .ok_or_else(|| io::Error::other(format!("spool range {at}+{len} outside its window")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_gives_the_bytes_asked_for_in_any_order_and_reads_ahead_only_in_order() {
+        let mut spool = Spool::new().unwrap();
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        spool.append(&bytes).unwrap();
+        spool.finish_writing().unwrap();
+        let mut r = Reader::new(&spool);
+        // In order: each range right after the last.
+        let mut at = 0u64;
+        for len in (0..20_000).map(|i| 1 + (i * 37) % 120) {
+            let got = r.read(at, len).unwrap().to_vec();
+            assert_eq!(got, &bytes[at as usize..at as usize + len]);
+            at += len as u64;
+        }
+        assert!(r.window.len() as u64 <= 120 + MAX_AHEAD);
+        // Anywhere: ranges read alone give the same bytes, the window no longer than the range.
+        for (at, len) in [
+            (2_999_990u64, 10usize),
+            (5, 3),
+            (1_000_000, 70_000),
+            (0, 0),
+            (17, 1),
+        ] {
+            let got = r.read(at, len).unwrap().to_vec();
+            assert_eq!(got, &bytes[at as usize..at as usize + len]);
+        }
+        assert_eq!(r.window.len(), 1, "a range read alone reads nothing ahead");
+        // Past the end is an error, not a panic.
+        assert!(r.read(2_999_999, 2).is_err());
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::spool::Spool;
+use super::spool::{Reader, Spool};
 use super::Pending;
 use crate::error::WriteError;
 use crate::format::strings::{fields, Field};
@@ -121,12 +121,17 @@ fn title_of(p: &Pending, spool: &Spool) -> Result<Option<String>, WriteError> {
     }
     let mut lead = vec![0u8; p.lead_len as usize];
     spool.read_at(p.spool_at, &mut lead)?;
-    for f in fields(&lead) {
+    Ok(title_in(&lead))
+}
+
+/// The title in an entry's `lead` (cut to §14's limit), if it has one.
+fn title_in(lead: &[u8]) -> Option<String> {
+    for f in fields(lead) {
         if let Ok(Field::Title(t)) = f {
-            return Ok(Some(titles::cut(t, titles::MAX_TEXT).to_owned()));
+            return Some(titles::cut(t, titles::MAX_TEXT).to_owned());
         }
     }
-    Ok(None)
+    None
 }
 
 /// The stored bytes of the list pages written so far.
@@ -226,8 +231,10 @@ pub(super) fn build(entries: &[Pending], keys: &str, spool: &Spool) -> Result<Bu
         text: String::new(),
         ends: Vec::with_capacity(entries.len()),
     };
+    // In key order, the order entries added in key order lie in the spool.
+    let mut reader = Reader::new(spool);
     for p in entries {
-        let f = match title_of(p, spool)? {
+        let f = match title_in(reader.read(p.spool_at, p.lead_len as usize)?) {
             Some(t) => fold_title(&t),
             None => fold_title(p.key(keys)),
         };
