@@ -277,11 +277,15 @@ fn pick(arts: &[Art], count: usize, seed: u64) -> Vec<&Art> {
 
 // ------------------------------------------------------------------------------ helpers
 
+/// The CLI under test: `QUIRE_TEST_CLI` when set (`.ci/run` gives the release build, the one
+/// users run, whose processes start faster than the debug build's: these tests start some
+/// thousands), else the debug build cargo made for these tests.
+fn cli() -> std::ffi::OsString {
+    std::env::var_os("QUIRE_TEST_CLI").unwrap_or_else(|| env!("CARGO_BIN_EXE_quire").into())
+}
+
 fn quire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quire"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(cli()).args(args).output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -372,7 +376,7 @@ fn len(r: &Range<u64>) -> u64 {
 
 /// Gets `key` from `url` in a fresh process; asserts it prints `body`.
 fn remote_get(url: &str, art: &Art, envs: &[(String, String)]) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quire"));
+    let mut cmd = Command::new(cli());
     cmd.args(["get", url, &art.key]);
     for (k, v) in envs {
         cmd.env(k, v);
@@ -430,7 +434,7 @@ fn the_cli_reads_over_https_what_it_reads_from_the_file() {
     );
     // Without the CA the certificate is refused: one line, exit 4, quickly.
     let t = Instant::now();
-    let o = Command::new(env!("CARGO_BIN_EXE_quire"))
+    let o = Command::new(cli())
         .args(["get", &url, &keys[0].key])
         .env("SSL_CERT_FILE", "/nonexistent")
         .output()
@@ -549,7 +553,7 @@ fn the_cli_prints_over_s3_what_it_prints_for_the_file() {
         t.elapsed().as_secs_f64()
     );
     let run = |args: &[&str], remote: bool| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quire"));
+        let mut cmd = Command::new(cli());
         cmd.args(args);
         if remote {
             cmd.envs(env.iter().map(|(k, v)| (k, v)));
@@ -988,7 +992,7 @@ fn an_archive_changed_while_get_reads_it_is_one_line_and_exit_4() {
     // The open at full speed, the page at 1 KiB/s: time to replace the file meanwhile.
     let url = ng.url("/slow-ranges/changing.quire");
     let key = arts[arts.len() - 1].key.clone();
-    let child = Command::new(env!("CARGO_BIN_EXE_quire"))
+    let child = Command::new(cli())
         .args(["get", &url, &key])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -1149,7 +1153,7 @@ fn most_in_flight(hops: &[Hop]) -> usize {
 
 /// `quire ARGS` with `envs` set, and AWS_* and QUIRE_* removed from what it inherits.
 fn quire_env(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quire"));
+    let mut cmd = Command::new(cli());
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") || k.starts_with("QUIRE_") {
             cmd.env_remove(k);
@@ -1426,7 +1430,7 @@ fn an_archive_whose_etag_changed_stops_get_at_once() {
     let url = proxy.url("/changing.quire");
     let mut args = vec!["get", url.as_str()];
     args.extend(keys.iter().map(|a| a.key.as_str()));
-    let child = Command::new(env!("CARGO_BIN_EXE_quire"))
+    let child = Command::new(cli())
         .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -1494,7 +1498,7 @@ fn an_archive_swapped_under_its_etag_stops_get_at_once() {
     let keys: Vec<&str> = arts_a.iter().step_by(30).map(|x| x.key.as_str()).collect();
     let mut args = vec!["get", url.as_str()];
     args.extend(keys.iter().copied());
-    let child = Command::new(env!("CARGO_BIN_EXE_quire"))
+    let child = Command::new(cli())
         .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

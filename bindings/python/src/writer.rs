@@ -198,27 +198,51 @@ impl Writer {
 impl Writer {
     #[new]
     #[pyo3(signature = (
-        path, *, level = None, block_size = None, threads = None, overwrite = false,
-        dictionary = None, dict_size = None, dedup = None, duplicates = None,
-        metadata = None, created = None, index = None,
+        path, *, preset = None, level = None, block_size = None, threads = None,
+        overwrite = false, dictionary = None, dict_size = None, dict_stored_max = None,
+        dedup = None, duplicates = None, metadata = None, created = None, index = None,
+        page_size = None, pack_nodes = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         path: PathBuf,
+        preset: Option<&str>,
         level: Option<i32>,
         block_size: Option<u32>,
         threads: Option<usize>,
         overwrite: bool,
         dictionary: Option<&Bound<'_, PyAny>>,
         dict_size: Option<usize>,
+        dict_stored_max: Option<usize>,
         dedup: Option<bool>,
         duplicates: Option<&str>,
         metadata: Option<&Bound<'_, PyAny>>,
         created: Option<u64>,
         index: Option<&str>,
+        page_size: Option<u32>,
+        pack_nodes: Option<bool>,
     ) -> PyResult<Self> {
-        let mut opts = WriterOptions::new();
+        // The presets of `quire pack --preset`; every other argument changes one setting.
+        let mut opts = match preset.unwrap_or("default") {
+            "default" => WriterOptions::new(),
+            "smallest" => WriterOptions::smallest(),
+            "remote" => WriterOptions::remote(),
+            p => {
+                return Err(PyValueError::new_err(format!(
+                    "preset must be 'default', 'smallest' or 'remote', not {p:?}"
+                )))
+            }
+        };
+        if let Some(d) = dict_stored_max {
+            opts = opts.dict_stored_max(d);
+        }
+        if let Some(p) = page_size {
+            opts = opts.page_size(p);
+        }
+        if let Some(p) = pack_nodes {
+            opts = opts.pack_nodes(p);
+        }
         if let Some(l) = level {
             opts = opts.level(l);
         }

@@ -235,3 +235,60 @@ def test_stubs_match_the_module() -> None:
         stderr=subprocess.STDOUT,
     )
     assert out.returncode == 0, out.stdout.decode()
+
+
+def test_presets_and_index_options_give_the_clis_bytes(quire_bin: Path, tmp_path: Path) -> None:
+    """preset=, dict_stored_max= and pack_nodes= are `quire pack`'s --preset,
+    --dict-stored-max and --raw-index: the same records make the same bytes."""
+    import os
+    import subprocess
+
+    words = "harbour council bridge monday reopen repairs northern span said would".split()
+    records = [
+        {
+            "key": f"news/{i % 7}/{i:05d}-{words[i % 10]}-{words[(i * 7) % 10]}",
+            "title": f"{words[(i * 3) % 10].title()} {i}",
+            "body": " ".join(words[(i * k) % 10] for k in range(40 + i % 60)),
+        }
+        for i in range(3000)
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    created = 1_000_000_000
+
+    def cli(name: str, *args: str) -> bytes:
+        out = tmp_path / f"cli-{name}.quire"
+        subprocess.run(
+            [str(quire_bin), "pack", str(src), "-o", str(out), "--quiet", *args],
+            check=True,
+            env=dict(os.environ, SOURCE_DATE_EPOCH=str(created)),
+        )
+        return out.read_bytes()
+
+    def py(name: str, **options: Any) -> bytes:
+        out = tmp_path / f"py-{name}.quire"
+        quire.pack(records, out, created=created, **options)
+        return out.read_bytes()
+
+    default = py("default")
+    assert default == cli("default")
+    for preset in ["remote", "smallest"]:
+        ours = py(preset, preset=preset)
+        assert ours == cli(preset, "--preset", preset), preset
+        assert ours != default, preset
+    assert py("stored", dict_stored_max=4096) == cli("stored", "--dict-stored-max", "4096")
+    raw = py("raw", pack_nodes=False)
+    assert raw == cli("raw", "--raw-index")
+    # This index has pages below its root, and packed they are shorter.
+    assert len(raw) > len(default)
+    # Smaller index pages: another index over the same entries.
+    small_pages = py("pages", page_size=512)
+    assert small_pages != default
+    with quire.open(tmp_path / "py-pages.quire") as a:
+        assert len(a) == len(records)
+        for r in records[::97]:
+            assert a[r["key"]] == r["body"].encode()
+    with pytest.raises(ValueError, match="page size 16"):
+        py("bad", page_size=16)
+    with pytest.raises(ValueError, match="preset"):
+        py("bad", preset="fastest")
