@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Builds every fuzz target and runs each for a bounded time, on the stable toolchain.
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]   (default 30 s, all targets)
+#        fuzz/run.sh --build-only                        (build every target, run none)
+# QUIRE_FUZZ_TARGET_DIR, if set, is cargo's target directory for the instrumented build (its own,
+# so that it can build while another cargo command holds the workspace's `target/`).
 # A crash fails the run; its input is saved under fuzz/artifacts/<target>/ — copy it into
 # fuzz/regressions/<target>/ once fixed so `cargo test` replays it forever.
 set -euo pipefail
 cd "$(dirname "$0")"
+build_only=false
+if [ "${1:-}" = "--build-only" ]; then
+  build_only=true
+  shift
+fi
 secs="${1:-30}"
 shift || true
+target_dir=()
+[ -z "${QUIRE_FUZZ_TARGET_DIR:-}" ] || target_dir=(--target-dir "$QUIRE_FUZZ_TARGET_DIR")
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(open_and_read roundtrip unpack jsonl_pack index_topology suggest search)
@@ -23,7 +33,11 @@ fi
 # instrumented build cost CI minutes.
 # (Exported: `cargo fuzz run` below must see the same profile, or it builds again.)
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
-cargo fuzz build --sanitizer none
+cargo fuzz build --sanitizer none "${target_dir[@]}"
+if $build_only; then
+  echo "fuzzing: all targets built"
+  exit 0
+fi
 
 # Per-target libFuzzer options. The reading targets fail on any single allocation of 64 MiB
 # or more: the reader's whole heap stays under that (spec §12, format 3.1's 4 MiB blocks).
@@ -53,7 +67,7 @@ run_one() {
   local t=$1 log="artifacts/$1/last-run.log" extra dirs=("corpus/$1")
   [ -d "regressions/$t" ] && dirs+=("regressions/$t")
   read -r -a extra <<<"$(extra_args "$t")"
-  cargo fuzz run --sanitizer none "$t" "${dirs[@]}" -- \
+  cargo fuzz run --sanitizer none "${target_dir[@]}" "$t" "${dirs[@]}" -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${extra[@]}" \
     >"$log" 2>&1
 }
