@@ -149,6 +149,19 @@ pub fn check_window(stored: &[u8], content: u64) -> Result<(), FrameProblem> {
     }
 }
 
+/// A compressor at `level` whose frames follow §5's header rules: the content size present,
+/// no content checksum, no dictionary id field. Each `compress` is one frame, and a bulk
+/// frame's window is sized from its content, so [`check_frame`] accepts what it makes. The
+/// index's packed nodes (§6.5) and the search indexes' stored nodes (§14.3) are made by it.
+pub(crate) fn frame_compressor(level: i32) -> std::io::Result<zstd::bulk::Compressor<'static>> {
+    use zstd::zstd_safe::CParameter;
+    let mut c = zstd::bulk::Compressor::new(level)?;
+    c.set_parameter(CParameter::ChecksumFlag(false))?;
+    c.set_parameter(CParameter::ContentSizeFlag(true))?;
+    c.set_parameter(CParameter::DictIdFlag(false))?;
+    Ok(c)
+}
+
 /// Checks the rules of §5 for a block of codec 1 or 2 whose stored bytes are `stored`:
 /// exactly one zstd frame, no skippable frame, content size present and equal to `raw_len`,
 /// no content checksum, no dictionary id field, a window no larger than the content needs.

@@ -105,13 +105,7 @@ pub(crate) fn unpack_node_with(
 /// bytes, when that is shorter than the node and within
 /// [`PACKED_RATIO`]; `None` when the node is better stored as it is.
 pub fn pack_node(node: &[u8]) -> Option<Vec<u8>> {
-    let mut c = zstd::bulk::Compressor::new(PACK_LEVEL).ok()?;
-    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))
-        .ok()?;
-    c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))
-        .ok()?;
-    c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))
-        .ok()?;
+    let mut c = super::blocks::frame_compressor(PACK_LEVEL).ok()?;
     c.set_parameter(zstd::zstd_safe::CParameter::MinMatch(PACK_MIN_MATCH))
         .ok()?;
     let frame = c.compress(node).ok()?;

@@ -308,11 +308,7 @@ fn check_lens(stored: u32, raw: u32, cap: usize) -> Result<(), DamageKind> {
 
 /// A node as stored: `raw` itself, or one zstd frame of it when that is smaller (§14.3).
 pub fn store(raw: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
-    let mut c = zstd::bulk::Compressor::new(level)?;
-    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))?;
-    c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(true))?;
-    c.set_parameter(zstd::zstd_safe::CParameter::DictIdFlag(false))?;
-    let z = c.compress(raw)?;
+    let z = super::blocks::frame_compressor(level)?.compress(raw)?;
     Ok(if z.len() < raw.len() { z } else { raw.to_vec() })
 }
 

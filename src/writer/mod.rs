@@ -934,7 +934,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let target = u64::from(self.target);
         let mut buf = Vec::new();
         let mut other = Vec::new();
-        let body = |p: &Pending, buf: &mut Vec<u8>| {
+        let read_body = |p: &Pending, buf: &mut Vec<u8>| {
             buf.resize(p.body_len as usize, 0);
             self.spool.read_at(p.spool_at + u64::from(p.lead_len), buf)
         };
@@ -956,13 +956,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             for &(_, later) in &run[1..] {
                 // The earliest entry of the run with the same bytes: the hashes of different
                 // bodies may meet.
-                body(&entries[later as usize], &mut buf)?;
+                read_body(&entries[later as usize], &mut buf)?;
                 for &(_, first) in run.iter().take_while(|(_, f)| *f < later) {
                     if repeats.contains_key(&first) {
                         continue;
                     }
                     if other_is != Some(first) {
-                        body(&entries[first as usize], &mut other)?;
+                        read_body(&entries[first as usize], &mut other)?;
                         other_is = Some(first);
                     }
                     if other == buf {
