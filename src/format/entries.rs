@@ -251,6 +251,36 @@ impl<'b> EntryDecoder<'b> {
     /// leaves its key in the decoder ([`key`](Self::key)) instead of allocating it: the
     /// record's `key` is empty.
     pub fn next_fields(&mut self) -> Result<EntryRecord, DamageKind> {
+        self.decode(true)
+    }
+
+    /// Decodes the next entry as [`next_fields`](Self::next_fields) does, but for the two
+    /// checks of what the entry holds, which a search needs only for the entry it stops at
+    /// ([`check_content`](Self::check_content)): that the key is UTF-8, and that the date is
+    /// a date of the calendar. Every bound, length and flag, and the date's encoding, are
+    /// still checked, so the decoder moves exactly as `next_fields` moves it. Of a page
+    /// checked whole ([`check_entries`](super::nodes::check_entries)), as every page a
+    /// reader keeps is, it returns what `next_fields` returns.
+    pub fn next_passed(&mut self) -> Result<EntryRecord, DamageKind> {
+        self.decode(false)
+    }
+
+    /// The checks [`next_passed`](Self::next_passed) leaves out, for `e`, the entry it read
+    /// last: its key ([`key`](Self::key)) is UTF-8, and its date, if any, is a date of the
+    /// calendar.
+    pub fn check_content(&self, e: &EntryRecord) -> Result<(), DamageKind> {
+        if e.date != 0 && !matches!(Date::from_u32(e.date), Ok(Some(_))) {
+            return Err(DamageKind::ImpossibleDate(e.date));
+        }
+        if std::str::from_utf8(&self.key).is_err() {
+            return Err(DamageKind::NotUtf8);
+        }
+        Ok(())
+    }
+
+    /// The next entry: with `content`, every check ([`next_fields`](Self::next_fields)),
+    /// without it those of [`next_passed`](Self::next_passed).
+    fn decode(&mut self, content: bool) -> Result<EntryRecord, DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
         let restart = self.index.is_multiple_of(RESTART_INTERVAL);
@@ -305,7 +335,7 @@ impl<'b> EntryDecoder<'b> {
                 .ok()
                 .filter(|&d| d != 0)
                 .ok_or(DamageKind::ImpossibleDate(0))?;
-            if !matches!(Date::from_u32(d), Ok(Some(_))) {
+            if content && !matches!(Date::from_u32(d), Ok(Some(_))) {
                 return Err(DamageKind::ImpossibleDate(d));
             }
             self.prev_date = d;
@@ -316,7 +346,7 @@ impl<'b> EntryDecoder<'b> {
         if c.pos() > self.end {
             return Err(bounds);
         }
-        if std::str::from_utf8(&self.key).is_err() {
+        if content && std::str::from_utf8(&self.key).is_err() {
             return Err(DamageKind::NotUtf8);
         }
         let e = EntryRecord {
@@ -394,6 +424,45 @@ mod tests {
         let mut d = EntryDecoder::new(&page, r1, end, 16);
         assert_eq!(d.peek_restart_key().unwrap(), b"k/016");
         assert_eq!(d.next_entry().unwrap(), all[16]);
+    }
+
+    #[test]
+    fn passing_an_entry_leaves_out_only_the_checks_of_what_it_holds() {
+        // "bX" gets a byte that is not UTF-8; "c" has an impossible date (month 13).
+        let all = [
+            rec("a", 0, 1, 1, 20240101),
+            rec("bX", 2, 1, 1, 20240102),
+            rec("c", 4, 1, 1, 20241340),
+            rec("d", 6, 1, 1, 20240103),
+        ];
+        let mut enc = EntryEncoder::new();
+        for e in &all {
+            enc.push(e);
+        }
+        let mut page = enc.finish(0);
+        let x = page.windows(2).position(|w| w == b"bX").unwrap() + 1;
+        page[x] = 0xFF;
+        let end = page.len() - 2;
+        let mut d = EntryDecoder::new(&page, 0, end, 0);
+        assert_eq!(d.next_entry().unwrap(), all[0]);
+        assert_eq!(d.clone().next_fields(), Err(DamageKind::NotUtf8));
+        let e = d.next_passed().unwrap();
+        assert_eq!(d.key(), b"b\xff");
+        assert_eq!(d.check_content(&e), Err(DamageKind::NotUtf8));
+        assert_eq!(
+            d.clone().next_fields(),
+            Err(DamageKind::ImpossibleDate(20241340))
+        );
+        let e = d.next_passed().unwrap();
+        assert_eq!(
+            d.check_content(&e),
+            Err(DamageKind::ImpossibleDate(20241340))
+        );
+        // The decoder moved as `next_fields` moves it: the last entry decodes whole.
+        let e = d.next_passed().unwrap();
+        assert_eq!(d.check_content(&e), Ok(()));
+        assert_eq!((d.key(), e.lead_at, e.date), (&b"d"[..], 6, 20240103));
+        assert_eq!(d.pos(), end);
     }
 
     #[test]

@@ -391,7 +391,10 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
 
 /// Finds the entry with `key` in a page: bisects the restarts, then reads forward.
 /// Returns its number within the page and its record. Every entry it passes is decoded with
-/// every check, but only the one found gets its key as a `String`.
+/// every check of its encoding ([`EntryDecoder::next_passed`]); the one found also gets the
+/// checks of what it holds (its key is UTF-8, its date a date) and its key as a `String`.
+/// Of a page checked whole ([`check_entries`]) the answer is the one a decoding of every
+/// entry with every check would give.
 pub fn find_in_page(
     page: &[u8],
     head: &PageHead,
@@ -415,10 +418,10 @@ pub fn find_in_page(
     let end = (lo * RESTART_INTERVAL).min(head.n);
     while d.index() < end {
         let i = d.index();
-        let mut e = d.next_fields()?;
+        let mut e = d.next_passed()?;
         match d.key().cmp(key) {
             std::cmp::Ordering::Equal => {
-                // `next_fields` checked it is UTF-8.
+                d.check_content(&e)?;
                 e.key = String::from_utf8(d.key().to_vec()).map_err(|_| DamageKind::NotUtf8)?;
                 return Ok(Some((i, e)));
             }
@@ -603,6 +606,43 @@ mod tests {
         assert_eq!(head.block_holding(7999).map(|b| b.number), Some(7));
         assert_eq!(head.block_holding(5000), None);
         assert_eq!(head.block(4).map(|b| b.offset), Some(600));
+    }
+
+    /// A page `check_entries` refuses (a key that is not UTF-8, an impossible date): a
+    /// lookup that passes over those entries still finds what lies after them, and one that
+    /// stops at them gets their error, as a decoding of every entry would give it.
+    #[test]
+    fn a_lookup_checks_what_an_entry_holds_where_it_stops() {
+        let mut enc = EntryEncoder::new();
+        let mut at = 0;
+        for (key, date) in [("a", 20240101), ("bX", 20240102), ("c", 20241340), ("d", 0)] {
+            let e = EntryRecord {
+                key: key.into(),
+                lead_at: at,
+                body_len: 5,
+                date,
+                ..Default::default()
+            };
+            at = e.next_at().unwrap();
+            enc.push(&e);
+        }
+        let mut page = encode_page(&[], &[], enc);
+        let x = page.windows(2).position(|w| w == b"bX").unwrap() + 1;
+        page[x] = 0xFF;
+        let head = PageHead::decode(&page).unwrap();
+        assert_eq!(check_entries(&page, &head), Err(DamageKind::NotUtf8));
+        let (i, d) = find_in_page(&page, &head, b"d").unwrap().unwrap();
+        assert_eq!((i, d.key.as_str(), d.lead_at), (3, "d", 15));
+        assert_eq!(find_in_page(&page, &head, b"a").unwrap().unwrap().0, 0);
+        assert_eq!(find_in_page(&page, &head, b"bb"), Ok(None));
+        assert_eq!(
+            find_in_page(&page, &head, b"b\xff"),
+            Err(DamageKind::NotUtf8)
+        );
+        assert_eq!(
+            find_in_page(&page, &head, b"c"),
+            Err(DamageKind::ImpossibleDate(20241340))
+        );
     }
 
     #[test]
