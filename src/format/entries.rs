@@ -251,7 +251,9 @@ impl<'b> EntryDecoder<'b> {
     /// leaves its key in the decoder ([`key`](Self::key)) instead of allocating it: the
     /// record's `key` is empty.
     pub fn next_fields(&mut self) -> Result<EntryRecord, DamageKind> {
-        self.decode(true)
+        let e = self.next_passed()?;
+        self.check_content(&e)?;
+        Ok(e)
     }
 
     /// Decodes the next entry as [`next_fields`](Self::next_fields) does, but for the two
@@ -262,25 +264,6 @@ impl<'b> EntryDecoder<'b> {
     /// checked whole ([`check_entries`](super::nodes::check_entries)), as every page a
     /// reader keeps is, it returns what `next_fields` returns.
     pub fn next_passed(&mut self) -> Result<EntryRecord, DamageKind> {
-        self.decode(false)
-    }
-
-    /// The checks [`next_passed`](Self::next_passed) leaves out, for `e`, the entry it read
-    /// last: its key ([`key`](Self::key)) is UTF-8, and its date, if any, is a date of the
-    /// calendar.
-    pub fn check_content(&self, e: &EntryRecord) -> Result<(), DamageKind> {
-        if e.date != 0 && !matches!(Date::from_u32(e.date), Ok(Some(_))) {
-            return Err(DamageKind::ImpossibleDate(e.date));
-        }
-        if std::str::from_utf8(&self.key).is_err() {
-            return Err(DamageKind::NotUtf8);
-        }
-        Ok(())
-    }
-
-    /// The next entry: with `content`, every check ([`next_fields`](Self::next_fields)),
-    /// without it those of [`next_passed`](Self::next_passed).
-    fn decode(&mut self, content: bool) -> Result<EntryRecord, DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
         let restart = self.index.is_multiple_of(RESTART_INTERVAL);
@@ -335,9 +318,6 @@ impl<'b> EntryDecoder<'b> {
                 .ok()
                 .filter(|&d| d != 0)
                 .ok_or(DamageKind::ImpossibleDate(0))?;
-            if content && !matches!(Date::from_u32(d), Ok(Some(_))) {
-                return Err(DamageKind::ImpossibleDate(d));
-            }
             self.prev_date = d;
             d
         } else {
@@ -345,9 +325,6 @@ impl<'b> EntryDecoder<'b> {
         };
         if c.pos() > self.end {
             return Err(bounds);
-        }
-        if content && std::str::from_utf8(&self.key).is_err() {
-            return Err(DamageKind::NotUtf8);
         }
         let e = EntryRecord {
             key: String::new(),
@@ -361,6 +338,19 @@ impl<'b> EntryDecoder<'b> {
         self.next_at = e.next_at();
         self.index += 1;
         Ok(e)
+    }
+
+    /// The checks [`next_passed`](Self::next_passed) leaves out, for `e`, the entry it read
+    /// last: its key ([`key`](Self::key)) is UTF-8, and its date, if any, is a date of the
+    /// calendar.
+    pub fn check_content(&self, e: &EntryRecord) -> Result<(), DamageKind> {
+        if e.date != 0 && !matches!(Date::from_u32(e.date), Ok(Some(_))) {
+            return Err(DamageKind::ImpossibleDate(e.date));
+        }
+        if std::str::from_utf8(&self.key).is_err() {
+            return Err(DamageKind::NotUtf8);
+        }
+        Ok(())
     }
 
     /// Where the cursor is (after the last entry read).
