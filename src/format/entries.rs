@@ -194,6 +194,8 @@ pub struct EntryDecoder<'b> {
     end: usize,
     index: usize,
     key: Vec<u8>,
+    /// The length of the key read last (`key`'s, when the decoder builds keys).
+    key_len: usize,
     next_at: Option<u64>,
     prev_date: u32,
 }
@@ -207,6 +209,7 @@ impl<'b> EntryDecoder<'b> {
             end,
             index,
             key: Vec::new(),
+            key_len: 0,
             next_at: None,
             prev_date: 0,
         }
@@ -264,23 +267,42 @@ impl<'b> EntryDecoder<'b> {
     /// checked whole ([`check_entries`](super::nodes::check_entries)), as every page a
     /// reader keeps is, it returns what `next_fields` returns.
     pub fn next_passed(&mut self) -> Result<EntryRecord, DamageKind> {
+        let (shared, suffix) = self.next_key_parts()?;
+        self.key.truncate(shared);
+        self.key.extend_from_slice(suffix);
+        self.next_after_key()
+    }
+
+    /// Reads the next entry's key as the page stores it, checked (§7.1): how many leading
+    /// bytes it shares with the key read last, and the bytes that follow them. The key
+    /// itself is not built (see [`next_passed`](Self::next_passed)); the rest of the entry
+    /// is read by [`next_after_key`](Self::next_after_key), which must follow.
+    pub fn next_key_parts(&mut self) -> Result<(usize, &'b [u8]), DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
         let restart = self.index.is_multiple_of(RESTART_INTERVAL);
-        if restart {
-            self.prev_date = 0;
-        }
         let shared = c.len_at_most(MAX_KEY_LEN).ok_or(bounds)?;
         let suffix_len = c.len_at_most(MAX_KEY_LEN).ok_or(bounds)?;
-        if (restart && shared != 0) || shared > self.key.len() {
+        if (restart && shared != 0) || shared > self.key_len {
             return Err(DamageKind::Violates(Rule::Restart));
         }
         if shared + suffix_len == 0 || shared + suffix_len > MAX_KEY_LEN {
             return Err(DamageKind::Violates(Rule::KeyLength));
         }
         let suffix = c.take(suffix_len).ok_or(bounds)?;
-        self.key.truncate(shared);
-        self.key.extend_from_slice(suffix);
+        self.key_len = shared + suffix_len;
+        Ok((shared, suffix))
+    }
+
+    /// Reads the rest of the entry whose key [`next_key_parts`](Self::next_key_parts) read,
+    /// with the checks of [`next_passed`](Self::next_passed); the record's `key` is empty.
+    pub fn next_after_key(&mut self) -> Result<EntryRecord, DamageKind> {
+        let bounds = DamageKind::Violates(Rule::RecordBounds);
+        let c = &mut self.cursor;
+        let restart = self.index.is_multiple_of(RESTART_INTERVAL);
+        if restart {
+            self.prev_date = 0;
+        }
         let flags = c.u8().ok_or(bounds)?;
         if flags & !KNOWN_FLAGS != 0 {
             return Err(DamageKind::Violates(Rule::EntryFlags));
@@ -344,19 +366,25 @@ impl<'b> EntryDecoder<'b> {
     /// last: its key ([`key`](Self::key)) is UTF-8, and its date, if any, is a date of the
     /// calendar.
     pub fn check_content(&self, e: &EntryRecord) -> Result<(), DamageKind> {
-        if e.date != 0 && !matches!(Date::from_u32(e.date), Ok(Some(_))) {
-            return Err(DamageKind::ImpossibleDate(e.date));
-        }
-        if std::str::from_utf8(&self.key).is_err() {
-            return Err(DamageKind::NotUtf8);
-        }
-        Ok(())
+        check_content_of(e, &self.key)
     }
 
     /// Where the cursor is (after the last entry read).
     pub fn pos(&self) -> usize {
         self.cursor.pos()
     }
+}
+
+/// [`EntryDecoder::check_content`] for an entry `e` whose key is `key`: the key is UTF-8,
+/// and the date, if any, is a date of the calendar.
+pub fn check_content_of(e: &EntryRecord, key: &[u8]) -> Result<(), DamageKind> {
+    if e.date != 0 && !matches!(Date::from_u32(e.date), Ok(Some(_))) {
+        return Err(DamageKind::ImpossibleDate(e.date));
+    }
+    if std::str::from_utf8(key).is_err() {
+        return Err(DamageKind::NotUtf8);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use std::borrow::Cow;
 
 use super::blocks::{check_frame, BlockRecord, FrameProblem, MAX_BLOCK_LEN};
 use super::bytes::{put_varint, varint_len, Cursor};
-use super::entries::{EntryDecoder, EntryEncoder, EntryRecord, MAX_KEY_LEN, RESTART_INTERVAL};
+use super::entries::{
+    check_content_of, EntryDecoder, EntryEncoder, EntryRecord, MAX_KEY_LEN, RESTART_INTERVAL,
+};
 use crate::error::{DamageKind, Rule};
 
 /// Largest node outside the prelude (§6.1).
@@ -391,9 +393,10 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
 
 /// Finds the entry with `key` in a page: bisects the restarts, then reads forward.
 /// Returns its number within the page and its record. Every entry it passes is decoded with
-/// every check of its encoding ([`EntryDecoder::next_passed`]); the one found also gets the
-/// checks of what it holds (its key is UTF-8, its date a date) and its key as a `String`.
-/// Of a page checked whole ([`check_entries`]) the answer is the one a decoding of every
+/// every check of its encoding ([`EntryDecoder::next_key_parts`],
+/// [`EntryDecoder::next_after_key`]: those of [`EntryDecoder::next_passed`]); the one found
+/// also gets the checks of what it holds (its key is UTF-8, its date a date) and its key as
+/// a `String`. No key is built on the way. Of a page checked whole ([`check_entries`]) the answer is the one a decoding of every
 /// entry with every check would give.
 pub fn find_in_page(
     page: &[u8],
@@ -416,17 +419,30 @@ pub fn find_in_page(
     }
     let mut d = head.decoder_at(page, lo - 1)?;
     let end = (lo * RESTART_INTERVAL).min(head.n);
+    // The keys are compared as the page stores them, never built: `common` is how many
+    // leading bytes the key read last shares with `key`, which is above it. A key that
+    // shares more than that with the last one differs from `key` where the last one did,
+    // the same way, so it is below `key` too; one that shares at most that begins with
+    // `key`'s first `shared` bytes, and its suffix decides.
+    let mut common = 0;
     while d.index() < end {
         let i = d.index();
-        let mut e = d.next_passed()?;
-        match d.key().cmp(key) {
+        let (shared, suffix) = d.next_key_parts()?;
+        let mut e = d.next_after_key()?;
+        if shared > common {
+            continue;
+        }
+        let rest = key.get(shared..).unwrap_or_default();
+        match suffix.cmp(rest) {
             std::cmp::Ordering::Equal => {
-                d.check_content(&e)?;
-                e.key = String::from_utf8(d.key().to_vec()).map_err(|_| DamageKind::NotUtf8)?;
+                check_content_of(&e, key)?;
+                e.key = String::from_utf8(key.to_vec()).map_err(|_| DamageKind::NotUtf8)?;
                 return Ok(Some((i, e)));
             }
             std::cmp::Ordering::Greater => return Ok(None),
-            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Less => {
+                common = shared + suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            }
         }
     }
     Ok(None)
@@ -562,6 +578,34 @@ mod tests {
             codec: 1,
             stored_crc: 1,
             raw_crc: 2,
+        }
+    }
+
+    proptest::proptest! {
+        /// Keys over a two-letter alphabet share long prefixes with their neighbours, so the
+        /// lookup's prefix bookkeeping meets every case: a key that shares more with the
+        /// last than the one sought does, less, as much, and a key that is a prefix of it.
+        #[test]
+        fn a_lookup_finds_what_a_scan_of_every_key_finds(
+            keys in proptest::collection::btree_set("[ab]{1,7}", 1..60),
+            probes in proptest::collection::vec("[ab]{0,8}", 0..40),
+        ) {
+            let mut enc = EntryEncoder::new();
+            let mut at = 3000;
+            let mut all = Vec::new();
+            for key in &keys {
+                let e = EntryRecord { key: key.clone(), lead_at: at, body_len: 5, ..Default::default() };
+                at = e.next_at().unwrap();
+                enc.push(&e);
+                all.push(e);
+            }
+            let run = [block(3, 500, 3000)];
+            let page = encode_page(&run, &[], enc);
+            let head = PageHead::decode(&page).unwrap();
+            for probe in keys.iter().chain(&probes) {
+                let want = all.iter().position(|e| e.key == *probe).map(|i| (i, all[i].clone()));
+                proptest::prop_assert_eq!(find_in_page(&page, &head, probe.as_bytes()), Ok(want));
+            }
         }
     }
 
