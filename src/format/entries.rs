@@ -277,6 +277,7 @@ impl<'b> EntryDecoder<'b> {
     /// bytes it shares with the key read last, and the bytes that follow them. The key
     /// itself is not built (see [`next_passed`](Self::next_passed)); the rest of the entry
     /// is read by [`next_after_key`](Self::next_after_key), which must follow.
+    #[inline]
     pub fn next_key_parts(&mut self) -> Result<(usize, &'b [u8]), DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
@@ -296,7 +297,20 @@ impl<'b> EntryDecoder<'b> {
 
     /// Reads the rest of the entry whose key [`next_key_parts`](Self::next_key_parts) read,
     /// with the checks of [`next_passed`](Self::next_passed); the record's `key` is empty.
+    #[inline]
     pub fn next_after_key(&mut self) -> Result<EntryRecord, DamageKind> {
+        self.read_after_key()
+    }
+
+    /// [`next_after_key`](Self::next_after_key), for an entry the caller passes over: the
+    /// same checks, and the decoder moves the same way, but no record is made.
+    #[inline]
+    pub fn skip_after_key(&mut self) -> Result<(), DamageKind> {
+        self.read_after_key().map(drop)
+    }
+
+    #[inline(always)]
+    fn read_after_key(&mut self) -> Result<EntryRecord, DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
         let restart = self.index.is_multiple_of(RESTART_INTERVAL);

@@ -6,6 +6,7 @@
 //! packed (§6.5): its kind byte says so, and one zstd frame of the node follows.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 use super::blocks::{check_frame, BlockRecord, FrameProblem, MAX_BLOCK_LEN};
 use super::bytes::{put_varint, varint_len, Cursor};
@@ -393,11 +394,12 @@ pub fn check_entries(page: &[u8], head: &PageHead) -> Result<Option<KeyRange>, D
 
 /// Finds the entry with `key` in a page: bisects the restarts, then reads forward.
 /// Returns its number within the page and its record. Every entry it passes is decoded with
-/// every check of its encoding ([`EntryDecoder::next_key_parts`],
-/// [`EntryDecoder::next_after_key`]: those of [`EntryDecoder::next_passed`]); the one found
+/// every check of its encoding ([`EntryDecoder::next_key_parts`] and
+/// [`EntryDecoder::skip_after_key`]: those of [`EntryDecoder::next_passed`]), without its key
+/// being built or its record made; the one it stops at is decoded whole, and the one found
 /// also gets the checks of what it holds (its key is UTF-8, its date a date) and its key as
-/// a `String`. No key is built on the way. Of a page checked whole ([`check_entries`]) the answer is the one a decoding of every
-/// entry with every check would give.
+/// a `String`. Of a page checked whole ([`check_entries`]) the answer is the one a decoding
+/// of every entry with every check would give.
 pub fn find_in_page(
     page: &[u8],
     head: &PageHead,
@@ -419,29 +421,36 @@ pub fn find_in_page(
     }
     let mut d = head.decoder_at(page, lo - 1)?;
     let end = (lo * RESTART_INTERVAL).min(head.n);
-    // The keys are compared as the page stores them, never built: `common` is how many
-    // leading bytes the key read last shares with `key`, which is above it. A key that
-    // shares more than that with the last one differs from `key` where the last one did,
-    // the same way, so it is below `key` too; one that shares at most that begins with
-    // `key`'s first `shared` bytes, and its suffix decides.
+    // Keys are compared as the page stores them: `common` is how many leading bytes the
+    // key read last shares with `key`, which is above it. A key that shares more than that
+    // with the last one differs from `key` where the last one did, the same way, so it is
+    // below `key` too; one that shares at most that starts with `key`'s first `shared`
+    // bytes, and its suffix decides.
     let mut common = 0;
     while d.index() < end {
         let i = d.index();
         let (shared, suffix) = d.next_key_parts()?;
-        let mut e = d.next_after_key()?;
-        if shared > common {
-            continue;
-        }
-        let rest = key.get(shared..).unwrap_or_default();
-        match suffix.cmp(rest) {
-            std::cmp::Ordering::Equal => {
+        let order = if shared > common {
+            Ordering::Less
+        } else {
+            let rest = key.get(shared..).unwrap_or_default();
+            let order = suffix.cmp(rest);
+            if order.is_lt() {
+                common = shared + suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            }
+            order
+        };
+        match order {
+            Ordering::Less => d.skip_after_key()?,
+            Ordering::Equal => {
+                let mut e = d.next_after_key()?;
                 check_content_of(&e, key)?;
                 e.key = String::from_utf8(key.to_vec()).map_err(|_| DamageKind::NotUtf8)?;
                 return Ok(Some((i, e)));
             }
-            std::cmp::Ordering::Greater => return Ok(None),
-            std::cmp::Ordering::Less => {
-                common = shared + suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            Ordering::Greater => {
+                d.next_after_key()?;
+                return Ok(None);
             }
         }
     }
