@@ -297,20 +297,9 @@ impl<'b> EntryDecoder<'b> {
 
     /// Reads the rest of the entry whose key [`next_key_parts`](Self::next_key_parts) read,
     /// with the checks of [`next_passed`](Self::next_passed); the record's `key` is empty.
-    #[inline]
-    pub fn next_after_key(&mut self) -> Result<EntryRecord, DamageKind> {
-        self.read_after_key()
-    }
-
-    /// [`next_after_key`](Self::next_after_key), for an entry the caller passes over: the
-    /// same checks, and the decoder moves the same way, but no record is made.
-    #[inline]
-    pub fn skip_after_key(&mut self) -> Result<(), DamageKind> {
-        self.read_after_key().map(drop)
-    }
-
+    /// Inlined always, so that [`skip_after_key`](Self::skip_after_key) makes no record.
     #[inline(always)]
-    fn read_after_key(&mut self) -> Result<EntryRecord, DamageKind> {
+    pub fn next_after_key(&mut self) -> Result<EntryRecord, DamageKind> {
         let bounds = DamageKind::Violates(Rule::RecordBounds);
         let c = &mut self.cursor;
         let restart = self.index.is_multiple_of(RESTART_INTERVAL);
@@ -374,6 +363,13 @@ impl<'b> EntryDecoder<'b> {
         self.next_at = e.next_at();
         self.index += 1;
         Ok(e)
+    }
+
+    /// [`next_after_key`](Self::next_after_key), for an entry the caller passes over: the
+    /// same checks, and the decoder moves the same way, but no record is made.
+    #[inline]
+    pub fn skip_after_key(&mut self) -> Result<(), DamageKind> {
+        self.next_after_key().map(drop)
     }
 
     /// The checks [`next_passed`](Self::next_passed) leaves out, for `e`, the entry it read
