@@ -481,9 +481,17 @@ mod tests {
         let opts = WriterOptions::new().level(19).dict_size(256 << 10);
         let whole = text.len() as u64;
         let pick = |threads| {
-            dictionary::choose(&opts, 256 << 10, &text, &sizes, &blocks, whole, threads)
-                .unwrap()
-                .unwrap()
+            dictionary::choose(
+                &opts,
+                (256 << 10, 128 << 10),
+                &text,
+                &sizes,
+                &blocks,
+                whole,
+                threads,
+            )
+            .unwrap()
+            .unwrap()
         };
         let (one, two) = (pick(1), pick(2));
         assert!(one.dict == two.dict && one.frame == two.frame);

@@ -24,18 +24,18 @@ pub(super) struct Chosen {
 
 /// The dictionary for this sample (`sizes` are its bodies' lengths, back to back), or `None`
 /// when the mode, the sample's size or the estimate says no. `blocks` cut the sample as the
-/// archive's blocks will be cut; `whole` is the archive's text in bytes.
+/// archive's blocks will be cut; `whole` is the archive's text in bytes; `dict_size` the
+/// largest dictionary and the smaller one ([`WriterOptions::dict_sizes_for`]).
 ///
-/// [`DictionaryMode::Auto`] weighs two sizes, the largest allowed (the option, at most a
-/// quarter of the sample) and half the option (if smaller, and the larger only when
-/// [`larger_may_pay`]), by [`estimate`]: the larger must save at least [`LARGER_MUST_SAVE`]
+/// [`DictionaryMode::Auto`] weighs two sizes, the largest allowed (at most a quarter of the
+/// sample) and the smaller one (if smaller, and the larger only when [`larger_may_pay`]), by [`estimate`]: the larger must save at least [`LARGER_MUST_SAVE`]
 /// of the archive, since a first get after open decodes the whole dictionary (~0.7 µs per
 /// KiB). Two candidates are weighed on the whole sample (up to [`WEIGH_BYTES`]) with their
 /// frames as stored at the archive's level (`level`); the frame of the one kept is returned.
 /// Then the one kept must cost less to store than it saves.
 pub(super) fn choose(
     opts: &WriterOptions,
-    dict_size: usize,
+    (dict_size, half): (usize, usize),
     sample: &[u8],
     sizes: &[usize],
     blocks: &[&[u8]],
@@ -60,7 +60,7 @@ pub(super) fn choose(
         }
         _ => return Ok(None),
     };
-    let smaller = largest.min(dict_size / 2);
+    let smaller = largest.min(half);
     let mut candidates = Vec::new();
     if smaller < largest && smaller >= 64 << 10 {
         candidates.push(sample_dictionary(sample, sizes, smaller));
@@ -395,7 +395,7 @@ mod tests {
         let whole = sample.len() as u64;
         choose(
             &opts,
-            opts.get_dict_size(),
+            (1 << 20, 512 << 10),
             &sample,
             &sizes,
             &blocks,
@@ -424,7 +424,8 @@ mod tests {
         let (sample, sizes) = phrase_sample(4_096, 300);
         let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
         let pick = |opts: &WriterOptions, whole: u64| {
-            let c = choose(opts, 256 << 10, &sample, &sizes, &blocks, whole, 2).unwrap();
+            let sizes_for = (256 << 10, 128 << 10);
+            let c = choose(opts, sizes_for, &sample, &sizes, &blocks, whole, 2).unwrap();
             c.map(|c| (c.dict.len(), c.frame))
         };
         // Level 3 keeps the frames quick to make in a debug build.
@@ -460,7 +461,7 @@ mod tests {
         let blocks: Vec<&[u8]> = sample.chunks(16 << 10).collect();
         let got = choose(
             &opts,
-            opts.get_dict_size(),
+            opts.dict_sizes_for(4096, sample.len() as u64),
             &sample,
             &sizes,
             &blocks,

@@ -898,7 +898,10 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             None => 0,
         };
         drop(lens);
-        let dict_size = size.unwrap_or_else(|| self.opts.dict_size_for(median, whole));
+        let (dict_size, half) = match size {
+            Some(size) => (size, size / 2),
+            None => self.opts.dict_sizes_for(median, whole),
+        };
         let total: u64 = text()
             .map(|e| u64::from(e.lead_len) + e.body_len.min(SAMPLE_PIECE))
             .sum();
@@ -918,7 +921,13 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         let blocks: Vec<&[u8]> = sample.chunks(self.target as usize).collect();
         Ok(dictionary::choose(
-            &self.opts, dict_size, &sample, &sizes, &blocks, whole, threads,
+            &self.opts,
+            (dict_size, half),
+            &sample,
+            &sizes,
+            &blocks,
+            whole,
+            threads,
         )?)
     }
 

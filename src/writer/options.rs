@@ -55,7 +55,7 @@ const SHORT_ENTRY: u64 = 512;
 /// The largest automatic dictionary for short entries.
 const SHORT_ENTRY_DICT: usize = 256 << 10;
 /// The largest automatic dictionary, for 64 MiB of text or more (an eighth of the text,
-/// from 4 MiB up). On a website of 70 MB of text (the Python docs) 8 MiB make the archive
+/// from 2 MiB up). On a website of 70 MB of text (the Python docs) 8 MiB make the archive
 /// 6 % smaller than 4 MiB; its first article after open decodes 8 MiB (~8–13 ms instead
 /// of ~3–5 ms: `docs/design/dictionaries.md`).
 const AUTO_DICT_MAX: usize = 8 << 20;
@@ -191,8 +191,8 @@ impl Default for WriterOptions {
 impl WriterOptions {
     /// The defaults: zstd level 19, 24 KiB blocks or the 128 KiB blocks of long documents
     /// (chosen per archive), an automatic
-    /// dictionary of 2 or 4 MiB (at most a quarter of the sample) sampled from 16 MiB of
-    /// bodies spread over the archive, all cores, duplicate keys refused, identical
+    /// dictionary of an eighth of the text within 2 ..= 8 MiB, or 2 MiB (at most a quarter
+    /// of the sample), sampled from at least 16 MiB of bodies spread over the archive, all cores, duplicate keys refused, identical
     /// bodies stored once, [`Overwrite::Never`].
     pub fn new() -> Self {
         WriterOptions::default()
@@ -267,9 +267,11 @@ impl WriterOptions {
 
     /// Largest dictionary, in bytes (256 ..= 16 MiB). With [`DictionaryMode::Auto`] the
     /// writer may take half of it (see there). Without it: an eighth of the text within
-    /// 4 ..= 8 MiB (8 MiB from 64 MiB of text: a website of 70 MB of text is 6 % smaller than
-    /// with 4 MiB, and its first article after open decodes 8 MiB, ~8–13 ms), taking the
-    /// larger half only for at least 8 × the smaller of text; or 256 KiB for short entries
+    /// 2 ..= 8 MiB (8 MiB from 64 MiB of text: a website of 70 MB of text is 6 % smaller than
+    /// with 4 MiB, and its first article after open decodes 8 MiB, ~8–13 ms; 28.6 MB of
+    /// technical docs take 3.6 MB, not the 4 MiB that made their first article 14 % slower
+    /// for 0.4 % of archive), weighed against 2 MiB, and taken only for at least 8 × 2 MiB
+    /// of text; or 256 KiB for short entries
     /// (median entry under 512 bytes), where a lookup's block costs a few µs and the
     /// dictionary decoded at the first lookup after open would be all of its time (short
     /// corpus: 256 KiB give 0.927× the ZIM and a 250 µs first article, 1.4 MB 0.867× and
@@ -381,17 +383,21 @@ impl WriterOptions {
         self.level
     }
 
-    /// The largest dictionary for entries of this median length in bytes, and `text` bytes
-    /// of text in all. Without [`dict_size`](WriterOptions::dict_size): 256 KiB for short
-    /// entries, else an eighth of the text within 4 ..= 8 MiB.
-    pub(crate) fn dict_size_for(&self, median_entry: u64, text: u64) -> usize {
+    /// The two dictionary sizes [`DictionaryMode::Auto`] weighs for entries of this median
+    /// length in bytes and `text` bytes of text in all: the largest, and the smaller one
+    /// (half the size set or the default's). Without [`dict_size`](WriterOptions::dict_size):
+    /// 256 KiB and 128 KiB for short entries, else an eighth of the text within 2 ..= 8 MiB
+    /// (half the default's 4 MiB, up to twice it) and 2 MiB.
+    pub(crate) fn dict_sizes_for(&self, median_entry: u64, text: u64) -> (usize, usize) {
         if !self.auto_dict_size {
-            self.dict_size
+            (self.dict_size, self.dict_size / 2)
         } else if median_entry < SHORT_ENTRY {
-            self.dict_size.min(SHORT_ENTRY_DICT)
+            let size = self.dict_size.min(SHORT_ENTRY_DICT);
+            (size, size / 2)
         } else {
             let eighth = usize::try_from(text / 8).unwrap_or(usize::MAX);
-            eighth.clamp(self.dict_size, AUTO_DICT_MAX.max(self.dict_size))
+            let half = self.dict_size / 2;
+            (eighth.clamp(half, AUTO_DICT_MAX.max(self.dict_size)), half)
         }
     }
 
@@ -605,13 +611,13 @@ mod tests {
     #[test]
     fn short_entries_get_a_smaller_automatic_dictionary_unless_one_is_set() {
         let auto = WriterOptions::new();
-        assert_eq!(auto.dict_size_for(300, 1 << 30), 256 << 10);
-        assert_eq!(auto.dict_size_for(2_700, 1 << 20), 4 << 20);
+        assert_eq!(auto.dict_sizes_for(300, 1 << 30), (256 << 10, 128 << 10));
+        assert_eq!(auto.dict_sizes_for(2_700, 1 << 20), (2 << 20, 2 << 20));
         assert_eq!(
             WriterOptions::new()
                 .dict_size(1 << 20)
-                .dict_size_for(300, 1 << 30),
-            1 << 20
+                .dict_sizes_for(300, 1 << 30),
+            (1 << 20, 512 << 10)
         );
     }
 
@@ -619,18 +625,21 @@ mod tests {
     fn the_automatic_dictionary_grows_with_the_text_and_its_sample_with_it() {
         let auto = WriterOptions::new();
         let mib = 1u64 << 20;
-        // An eighth of the text, within 4 ..= 8 MiB: news (12.5 MB) and docs (28.6 MB) 4 MiB,
-        // 40 MiB of text 5 MiB, the Python docs as a website (71 MB) and more 8 MiB.
-        assert_eq!(auto.dict_size_for(2_700, 12_529_548), 4 << 20);
-        assert_eq!(auto.dict_size_for(2_132, 28_568_907), 4 << 20);
-        assert_eq!(auto.dict_size_for(2_700, 40 * mib), 5 << 20);
-        assert_eq!(auto.dict_size_for(28_130, 71_363_910), 8 << 20);
-        assert_eq!(auto.dict_size_for(28_130, 1 << 40), 8 << 20);
+        // An eighth of the text, within 2 ..= 8 MiB: news (12.5 MB) 2 MiB, docs (28.6 MB) an
+        // eighth, 40 MiB of text 5 MiB, the Python docs as a website (71 MB) and more 8 MiB.
+        assert_eq!(auto.dict_sizes_for(2_700, 12_529_548).0, 2 << 20);
+        assert_eq!(
+            auto.dict_sizes_for(2_132, 28_568_907),
+            (28_568_907 / 8, 2 << 20)
+        );
+        assert_eq!(auto.dict_sizes_for(2_700, 40 * mib).0, 5 << 20);
+        assert_eq!(auto.dict_sizes_for(28_130, 71_363_910), (8 << 20, 2 << 20));
+        assert_eq!(auto.dict_sizes_for(28_130, 1 << 40).0, 8 << 20);
         // Short entries keep 256 KiB however much text; a size set is kept as set.
-        assert_eq!(auto.dict_size_for(300, 1 << 40), 256 << 10);
+        assert_eq!(auto.dict_sizes_for(300, 1 << 40).0, 256 << 10);
         let set = WriterOptions::new().dict_size(2 << 20);
         assert!(!set.get_dict_size_is_auto());
-        assert_eq!(set.dict_size_for(28_130, 1 << 40), 2 << 20);
+        assert_eq!(set.dict_sizes_for(28_130, 1 << 40), (2 << 20, 1 << 20));
         // The sample: eight times the dictionary, never under the one set (16 MiB by default).
         assert_eq!(auto.dict_sample_for(256 << 10), 16 << 20);
         assert_eq!(auto.dict_sample_for(4 << 20), 32 << 20);
