@@ -688,7 +688,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         let threads = self.opts.thread_count();
         let opaque = opaque::find(&entries, &self.ctypes, &self.spool)?;
         if self.opts.get_block_size_is_auto() {
-            self.target = choose_block_size(&entries, &opaque, self.opts.get_block_size());
+            self.target = choose_block_size(&entries, &opaque, &self.opts);
         }
         if let Some(t) = &mut self.progress {
             t.entries_total = entries.len() as u64;
@@ -1186,18 +1186,24 @@ fn copy_big(
     data.cut()
 }
 
-/// The block size the writer chooses (spec §8): `default`, or [`LONG_TEXT_BLOCK`] when a
-/// quarter or more of the text lies in entries longer than 16 KiB. Opaque entries, which
-/// lie in blocks of their own, do not count.
-fn choose_block_size(entries: &[Pending], opaque: &[bool], default: u32) -> u32 {
+/// The block size the writer chooses (spec §8): the options' default, or
+/// [`LONG_TEXT_BLOCK`] when a quarter or more of the text lies in entries longer than
+/// 16 KiB, or short entries' ([`WriterOptions::block_size_for`]). Opaque entries, which lie
+/// in blocks of their own, do not count.
+fn choose_block_size(entries: &[Pending], opaque: &[bool], opts: &WriterOptions) -> u32 {
+    let default = opts.get_block_size();
     let len = |(e, _): (&Pending, &bool)| u64::from(e.lead_len) + e.body_len;
     let text = || entries.iter().zip(opaque).filter(|(_, o)| !**o);
     let total: u64 = text().map(len).sum();
     let long: u64 = text().map(len).filter(|&l| l > 16 << 10).sum();
     if total > 0 && long * 4 >= total {
-        LONG_TEXT_BLOCK.max(default)
-    } else {
-        default
+        return LONG_TEXT_BLOCK.max(default);
+    }
+    let mut lens: Vec<u64> = text().map(len).collect();
+    let mid = lens.len() / 2;
+    match lens.get(mid) {
+        Some(_) => opts.block_size_for(*lens.select_nth_unstable(mid).1, default),
+        None => default,
     }
 }
 

@@ -54,6 +54,10 @@ pub enum Overwrite {
 const SHORT_ENTRY: u64 = 512;
 /// The largest automatic dictionary for short entries.
 const SHORT_ENTRY_DICT: usize = 256 << 10;
+/// The automatic block target for short entries (a 24 KiB block holds 50 or more of them
+/// already): a first article after open decodes a third less block, for 0.9 % more archive
+/// (short entries: 2,033,277 → 2,050,772 B).
+const SHORT_ENTRY_BLOCK: u32 = 16 << 10;
 /// The largest automatic dictionary, for 64 MiB of text or more (an eighth of the text,
 /// from 2 MiB up). On a website of 70 MB of text (the Python docs) 8 MiB make the archive
 /// 6 % smaller than 4 MiB; its first article after open decodes 8 MiB (~8–13 ms instead
@@ -401,6 +405,17 @@ impl WriterOptions {
         }
     }
 
+    /// The block target for entries of this median length, from `default` (the one the
+    /// writer starts from, or long text's): [`SHORT_ENTRY_BLOCK`] for short entries
+    /// (median under 512 bytes) when the writer starts from its local default (24 KiB; the
+    /// remote preset keeps its 64 KiB, since a remote reader fetches whole blocks).
+    pub(crate) fn block_size_for(&self, median_entry: u64, default: u32) -> u32 {
+        match median_entry < SHORT_ENTRY && default == AUTO_BLOCK {
+            true => SHORT_ENTRY_BLOCK,
+            false => default,
+        }
+    }
+
     /// The sample the dictionary is picked from, for a largest dictionary of `dict_size`:
     /// the one set, or at least [`SAMPLE_PER_DICT`] times the dictionary when the writer
     /// chooses its size (a raw-content dictionary takes a quarter of its sample at most).
@@ -618,6 +633,21 @@ mod tests {
                 .dict_size(1 << 20)
                 .dict_sizes_for(300, 1 << 30),
             (1 << 20, 512 << 10)
+        );
+    }
+
+    #[test]
+    fn short_entries_get_smaller_blocks_unless_remote_or_set() {
+        let auto = WriterOptions::new();
+        let local = auto.get_block_size();
+        assert_eq!(auto.block_size_for(300, local), 16 << 10);
+        assert_eq!(auto.block_size_for(512, local), local);
+        // Long text's target, and the remote preset's, are kept.
+        assert_eq!(auto.block_size_for(300, 128 << 10), 128 << 10);
+        let remote = WriterOptions::remote();
+        assert_eq!(
+            remote.block_size_for(300, remote.get_block_size()),
+            64 << 10
         );
     }
 

@@ -49,8 +49,8 @@ pub struct Args {
     /// The archive to write: a regular file (standard output cannot take an archive).
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
-    /// Starting settings: `default` (local files, fast lookups: 24 KiB blocks, or 128 KiB
-    /// for long documents, at level 19, a 2–8 MiB dictionary), `smallest` (archival: 4 MiB
+    /// Starting settings: `default` (local files, fast lookups: 24 KiB blocks, 128 KiB for
+    /// long documents or 16 KiB for short entries, at level 19, a 256 KiB–8 MiB dictionary), `smallest` (archival: 4 MiB
     /// blocks, level 22: close to solid compression, slower lookups) or `remote` (read over
     /// HTTP, S3 or from a browser: a dictionary of at most 160 KiB stored, 64 KiB blocks or
     /// 128 KiB for long documents, so the first article after open fetches at most 256 KiB
@@ -60,17 +60,18 @@ pub struct Args {
     /// zstd level, 1..=22 (default 19; 22 with --preset smallest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=22))]
     level: Option<i32>,
-    /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 24K, or 128K when a
-    /// quarter of the text is in entries over 16 KiB; 4M with --preset smallest; 64K, or
-    /// 128K for such text, with --preset remote).
+    /// Target uncompressed block size, 64..=4M, e.g. 64K or 1M (default 24K, 128K when a
+    /// quarter of the text is in entries over 16 KiB, 16K when the median entry is under 512
+    /// bytes; 4M with --preset smallest; 64K, or 128K for such text, with --preset remote).
     #[arg(long, value_name = "SIZE", value_parser = parse_block_size)]
     block_size: Option<u32>,
     /// Do not use a dictionary.
     #[arg(long)]
     no_dict: bool,
-    /// Largest dictionary, 256..=16M (default an eighth of the text, between 4M and 8M, or
-    /// 256K when the median entry is under 512 bytes; the writer takes half of it unless the
-    /// whole makes the archive at least 1% smaller; 2M with --preset remote). A larger one
+    /// Largest dictionary, 256..=16M (default an eighth of the text, between 2M and 8M, or
+    /// 256K when the median entry is under 512 bytes; the writer takes 2M, 128K for short
+    /// entries, half of a size given, unless the larger makes the archive at least 1%
+    /// smaller; 2M with --preset remote). A larger one
     /// slows the first read after open: 4M for an archive opened often.
     #[arg(long, value_name = "SIZE", value_parser = parse_dict_size)]
     dict_size: Option<u32>,
