@@ -157,16 +157,19 @@ fn compress_dictionary(dict: &[u8], level: i32) -> io::Result<Vec<u8>> {
     compress_frame(dict, level, chain, chain.min(20), min_match)
 }
 
-/// A dictionary of at most this many bytes (short entries' automatic size) is stored with
-/// matches of at least [`SMALL_DICT_MIN_MATCH`] bytes.
-const SMALL_DICT: usize = 256 << 10;
+/// A dictionary of at most this many bytes (2 MiB: what the writer weighs larger ones
+/// against, and what news, Chinese news and short entries get) is stored with matches of at
+/// least [`SMALL_DICT_MIN_MATCH`] bytes.
+const SMALL_DICT: usize = 2 << 20;
 
-/// The shortest match in a small dictionary's frame. Such a dictionary is most of a first
-/// article after open (short entries: 79 % of its instructions) and its frame a small part of
-/// the archive (4.6 %): 6 decodes it in 12 % fewer instructions than 4 (6.08 M → 5.33 M,
-/// `valgrind zstd -d`) for 2 % more frame (+0.15 % of the archive). A larger dictionary's
-/// frame weighs more against what it saves: Chinese news's 1.4 MB +0.54 % of its archive
-/// for 10 %, docs's +0.36 % for 7 % (`BENCHMARKS.md`).
+/// The shortest match in a frame of a dictionary up to [`SMALL_DICT`]. The dictionary is most
+/// of a first article after open (short entries: 79 % of its instructions), and 6 decodes it
+/// in 10–16 % fewer instructions than 4 (`valgrind zstd -d`: short's 256 KiB 6.08 M → 5.33 M,
+/// Chinese news's 1.4 MB 31.2 M → 28.1 M, news's 2 MiB 39.3 M → 37.2 M) for +0.12 % (news) to
+/// +0.55 % (Chinese news) of the archive: their first articles after open take 4–7 % less
+/// time. Larger dictionaries keep [`DICT_MIN_MATCH`]: they come with large text, where the
+/// archive's size weighs more (docs's 3.6 MB would cost +0.36 %, 0.3 % under the size target
+/// it must meet; `BENCHMARKS.md`).
 const SMALL_DICT_MIN_MATCH: u32 = 6;
 
 /// The shortest match in the DICT frame. The first read after open decodes the whole frame,
