@@ -28,8 +28,8 @@ pub(super) struct Chosen {
 /// largest dictionary and the smaller one ([`WriterOptions::dict_sizes_for`]).
 ///
 /// [`DictionaryMode::Auto`] weighs two sizes, the largest allowed (at most a quarter of the
-/// sample) and the smaller one (if smaller, and the larger only when [`larger_may_pay`]), by [`estimate`]: the larger must save at least [`LARGER_MUST_SAVE`]
-/// of the archive, since a first get after open decodes the whole dictionary (~0.7 µs per
+/// sample) and the smaller one (if smaller, and the larger only when [`larger_may_pay`]), by
+/// [`estimate`]: the larger must save at least [`LARGER_MUST_SAVE`] of the archive, since a first get after open decodes the whole dictionary (~0.7 µs per
 /// KiB). Two candidates are weighed on the whole sample (up to [`WEIGH_BYTES`]) with their
 /// frames as stored at the archive's level (`level`); the frame of the one kept is returned.
 /// Then the one kept must cost less to store than it saves.

@@ -890,14 +890,8 @@ impl<W: Write + Seek> ArchiveWriter<W> {
                 .filter(|(_, o)| !**o)
                 .map(|(e, _)| e)
         };
-        let mut lens: Vec<u64> = text().map(|e| u64::from(e.lead_len) + e.body_len).collect();
-        let whole: u64 = lens.iter().sum();
-        let mid = lens.len() / 2;
-        let median = match lens.get(mid) {
-            Some(_) => *lens.select_nth_unstable(mid).1,
-            None => 0,
-        };
-        drop(lens);
+        let whole: u64 = text().map(|e| u64::from(e.lead_len) + e.body_len).sum();
+        let median = text_median(entries, opaque);
         let (dict_size, half) = match size {
             Some(size) => (size, size / 2),
             None => self.opts.dict_sizes_for(median, whole),
@@ -1199,11 +1193,22 @@ fn choose_block_size(entries: &[Pending], opaque: &[bool], opts: &WriterOptions)
     if total > 0 && long * 4 >= total {
         return LONG_TEXT_BLOCK.max(default);
     }
-    let mut lens: Vec<u64> = text().map(len).collect();
+    opts.block_size_for(text_median(entries, opaque), default)
+}
+
+/// The median length (lead and body) of the entries that are not opaque, 0 when there are
+/// none: what tells short entries (§8's choices of block and dictionary size).
+fn text_median(entries: &[Pending], opaque: &[bool]) -> u64 {
+    let mut lens: Vec<u64> = entries
+        .iter()
+        .zip(opaque)
+        .filter(|(_, o)| !**o)
+        .map(|(e, _)| u64::from(e.lead_len) + e.body_len)
+        .collect();
     let mid = lens.len() / 2;
     match lens.get(mid) {
-        Some(_) => opts.block_size_for(*lens.select_nth_unstable(mid).1, default),
-        None => default,
+        Some(_) => *lens.select_nth_unstable(mid).1,
+        None => 0,
     }
 }
 
